@@ -1,0 +1,177 @@
+//! What can be asked of the engine, and by whom.
+
+use serde::{Deserialize, Serialize};
+
+use crate::precedence::{RequestKind, Stance};
+use crate::setup::{Activation, Limits, Mode, ParticipantId, SeatNo, SpeakingTime};
+use crate::station::Station;
+
+/// Who issues a command. The daemon maps its sources (desk unit, web console with a
+/// role, MQTT bridge) to one of these; the engine checks permissions against it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The chair: chair desk unit, button box or chair console.
+    Chair,
+    /// The operator or technician.
+    Operator,
+    /// The member at a station acting for themselves (desk unit keys, remote page).
+    Station(Station),
+    /// An integration acting for the room: microphone system, video-conference bridge.
+    System,
+}
+
+/// A command to the engine. Every command is accepted (with the events it caused,
+/// possibly none when it changes nothing) or rejected with a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Request to speak. A repeated request from the same station changes nothing.
+    Request {
+        /// Who requests.
+        station: Station,
+        /// Type of the request; ordinary when absent.
+        #[serde(default = "ordinary")]
+        kind: RequestKind,
+        /// Optional pro/contra tag (ordinary requests only).
+        #[serde(default)]
+        stance: Option<Stance>,
+    },
+    /// Withdraw a request: by the member (if members may cancel) or by the chair (always).
+    Withdraw {
+        /// Whose request.
+        station: Station,
+    },
+    /// Close a microphone: by the member (if members may switch off) or by the chair.
+    Stop {
+        /// Whose microphone.
+        station: Station,
+    },
+    /// The microphone key of a desk unit went down; acts according to mode and activation.
+    KeyPress {
+        /// Which desk unit or virtual seat.
+        station: Station,
+    },
+    /// The microphone key went up (matters for push activation and push-to-talk).
+    KeyRelease {
+        /// Which desk unit or virtual seat.
+        station: Station,
+    },
+    /// Voice activity reported by the microphone system (voice mode).
+    VoiceActivity {
+        /// Which microphone.
+        station: Station,
+        /// Speech detected (true) or silence (false).
+        active: bool,
+    },
+    /// Chair: give the floor to a station, from the list or directly. At the limit of open
+    /// microphones, the longest-speaking delegate is closed first.
+    Grant {
+        /// Who gets the floor.
+        station: Station,
+    },
+    /// Chair: give the floor to the head of the list.
+    Next,
+    /// Chair: close every delegate microphone (the chair's and podium's stay open).
+    StopAll,
+    /// Chair's priority key: every delegate microphone off, optionally clear the list.
+    Priority {
+        /// Also remove every waiting request.
+        #[serde(default)]
+        clear_requests: bool,
+    },
+    /// Chair: move a request to a 1-based position in the list, within its own type.
+    MoveRequest {
+        /// Whose request.
+        station: Station,
+        /// New 1-based position in the whole list.
+        position: usize,
+    },
+    /// Chair: remove every waiting request.
+    ClearRequests,
+    /// Chair: close or reopen the list of speakers.
+    SetListOpen {
+        /// Open (true) or closed (false).
+        open: bool,
+    },
+    /// Chair: change the discussion mode.
+    SetMode {
+        /// New mode.
+        mode: Mode,
+    },
+    /// Chair: change how microphone keys act.
+    SetActivation {
+        /// New activation.
+        activation: Activation,
+    },
+    /// Chair: change the limits. Extra open delegate microphones are closed, longest first.
+    SetLimits {
+        /// New limits.
+        limits: Limits,
+    },
+    /// Chair: change the speaking-time rules for turns that start from now on.
+    SetSpeakingTime {
+        /// New rules.
+        speaking_time: SpeakingTime,
+    },
+    /// Chair: pause a speaker's clock (e.g. for an interposed question).
+    PauseSpeaker {
+        /// Whose clock.
+        station: Station,
+    },
+    /// Chair: resume a paused speaker's clock.
+    ResumeSpeaker {
+        /// Whose clock.
+        station: Station,
+    },
+    /// A member joins remotely; this releases their seat (one identity, one presence).
+    JoinRemote {
+        /// Who joins.
+        participant: ParticipantId,
+    },
+    /// A remote member leaves; their request and microphone end.
+    LeaveRemote {
+        /// Who leaves.
+        participant: ParticipantId,
+    },
+    /// A participant sits at a seat (check-in); this ends any remote presence.
+    TakeSeat {
+        /// Who sits down.
+        participant: ParticipantId,
+        /// Where.
+        seat: SeatNo,
+    },
+    /// Whoever sits at a seat leaves it.
+    LeaveSeat {
+        /// Which seat.
+        seat: SeatNo,
+    },
+}
+
+fn ordinary() -> RequestKind {
+    RequestKind::Ordinary
+}
+
+impl Command {
+    /// Commands only the chair or operator may issue.
+    pub fn is_chair_command(&self) -> bool {
+        matches!(
+            self,
+            Command::Grant { .. }
+                | Command::Next
+                | Command::StopAll
+                | Command::Priority { .. }
+                | Command::MoveRequest { .. }
+                | Command::ClearRequests
+                | Command::SetListOpen { .. }
+                | Command::SetMode { .. }
+                | Command::SetActivation { .. }
+                | Command::SetLimits { .. }
+                | Command::SetSpeakingTime { .. }
+                | Command::PauseSpeaker { .. }
+                | Command::ResumeSpeaker { .. }
+        )
+    }
+}

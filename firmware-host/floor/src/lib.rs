@@ -1,0 +1,49 @@
+//! # podium-floor: the discussion engine
+//!
+//! A sans-IO state machine for the floor of a council meeting: who asked to speak, in what
+//! order, who has an open microphone, for how long. It takes a [`Command`] with the
+//! [`Actor`] who issued it and the current [`Timestamp`], and returns the [`Event`]s it
+//! caused or a [`Rejection`] with a machine-readable [`Reason`]. Timers are data:
+//! [`Floor::next_deadline`] says when to call [`Floor::tick`]. No I/O, no clock, no threads:
+//! the same inputs always give the same outputs.
+//!
+//! Events are the truth: [`FloorState::apply`] is the only code that changes the state, and
+//! the engine applies every event it emits through it, so replaying a run's events onto
+//! [`Floor::new`] reproduces the run's state.
+//!
+//! ## Modes
+//! | mode | a member's request | the chair |
+//! |---|---|---|
+//! | `open` | opens the microphone while below the limit, else queues; a freed microphone goes to the head of the list | grants, stops |
+//! | `override` | opens at once; at the limit the longest-speaking delegate is closed | grants, stops |
+//! | `request` | queues | grants; *next* grants the head of the list |
+//! | `operator` | rejected (`not_allowed_in_mode`) | queues on behalf, grants |
+//! | `voice` | no list: microphones follow voice activity while below the limit | grants, stops |
+//! | `push_to_talk` | no list: open while the key is held, while below the limit | grants, stops |
+//!
+//! With `activation = push`, open and override modes also hold to speak: releasing the key
+//! closes the microphone or withdraws the waiting request. The chair's and vice chair's
+//! stations and the podium seat open at once in every mode and do not count against the limit.
+//!
+//! Precedence of request types: see [`precedence`].
+
+pub mod command;
+pub mod engine;
+pub mod outcome;
+pub mod precedence;
+pub mod setup;
+pub mod state;
+pub mod station;
+pub mod time;
+
+pub use command::{Actor, Command};
+pub use engine::{Floor, Outcome, Snapshot};
+pub use outcome::{Change, Event, MuteSource, Reason, Rejection, RequestEnd};
+pub use precedence::{PrecedenceRule, RequestKind, Stance, precedence_table};
+pub use setup::{
+    Activation, Limits, Mode, OnExpiry, Participant, ParticipantId, Profile, Role, SeatNo, SeatSetup, Setup,
+    SpeakingTime,
+};
+pub use state::{FloorState, Presence, Request, Speaker};
+pub use station::Station;
+pub use time::{Instant, Timestamp};

@@ -1,0 +1,254 @@
+//! Events (what changed) and rejections (why nothing changed).
+
+use serde::{Deserialize, Serialize};
+
+use crate::setup::{ParticipantId, Profile};
+use crate::state::{Presence, Request, Speaker};
+use crate::station::Station;
+use crate::time::Timestamp;
+
+/// One accepted change, numbered without gaps from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    /// Sequence number: 1 for the first event, +1 for each further one.
+    pub seq: u64,
+    /// When the change happened.
+    pub at: Timestamp,
+    /// What changed.
+    pub change: Change,
+}
+
+/// What an event changed. Applying these in order to the initial state gives the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// A request joined the list at a 1-based position.
+    RequestAdded {
+        /// The new request.
+        request: Request,
+        /// 1-based position in the list.
+        position: usize,
+    },
+    /// A request left the list.
+    RequestRemoved {
+        /// Whose request.
+        station: Station,
+        /// Why.
+        reason: RequestEnd,
+    },
+    /// The chair moved a request.
+    RequestMoved {
+        /// Whose request.
+        station: Station,
+        /// New 1-based position.
+        position: usize,
+    },
+    /// Every waiting request was removed at once.
+    RequestsCleared {
+        /// How many were removed.
+        count: usize,
+        /// Why.
+        reason: RequestEnd,
+    },
+    /// A microphone opened: someone has the floor.
+    MicrophoneOpened {
+        /// The new speaker with their clock.
+        speaker: Speaker,
+    },
+    /// A microphone closed.
+    MicrophoneClosed {
+        /// Whose microphone.
+        station: Station,
+        /// Who was speaking there.
+        participant: Option<ParticipantId>,
+        /// Who or what closed it (mute provenance).
+        closed_by: MuteSource,
+        /// Speaking time of this turn in milliseconds, pauses excluded.
+        spoken_ms: u64,
+    },
+    /// A speaker's clock was paused.
+    SpeakerPaused {
+        /// Whose clock.
+        station: Station,
+    },
+    /// A speaker's clock runs again.
+    SpeakerResumed {
+        /// Whose clock.
+        station: Station,
+    },
+    /// The warning time before the end of a turn was reached.
+    TimeWarning {
+        /// Whose turn.
+        station: Station,
+    },
+    /// A turn's budget is used up (the microphone closes next if the profile cuts off).
+    TimeExpired {
+        /// Whose turn.
+        station: Station,
+    },
+    /// The list was closed or reopened.
+    ListOpenChanged {
+        /// Open now?
+        open: bool,
+    },
+    /// Mode, activation, limits or speaking time changed.
+    ProfileChanged {
+        /// The whole new profile.
+        profile: Profile,
+    },
+    /// A participant's presence changed.
+    PresenceChanged {
+        /// Who.
+        participant: ParticipantId,
+        /// Where they are now.
+        presence: Presence,
+    },
+}
+
+/// Why a request left the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RequestEnd {
+    /// The requester got the floor.
+    Granted,
+    /// The member withdrew it.
+    Withdrawn,
+    /// The chair or operator removed it.
+    RemovedByChair,
+    /// The chair cleared the list.
+    Cleared,
+    /// The priority key cleared the list.
+    Priority,
+    /// The participant moved (seat ↔ remote) or left.
+    PresenceChanged,
+}
+
+/// Who or what closed a microphone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MuteSource {
+    /// The chair (stop, stop all, grant at the limit, lowered limits).
+    Chair,
+    /// The member at the station.
+    Member,
+    /// The operator or technician.
+    Operator,
+    /// The speaking-time budget ran out.
+    Timer,
+    /// The chair's priority key.
+    Priority,
+    /// A new speaker in override mode displaced the longest speaker.
+    Override,
+    /// The microphone system reported silence (voice mode).
+    Voice,
+    /// A presence change (seat released, remote member left) or an integration.
+    System,
+}
+
+/// Why a command was rejected. Stable, machine-readable codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// No such seat in this room.
+    UnknownSeat,
+    /// No such participant.
+    UnknownParticipant,
+    /// The remote participant is not present remotely.
+    NotPresent,
+    /// This participant may not attend remotely.
+    RemoteNotAllowed,
+    /// The seat is taken by someone else.
+    SeatOccupied,
+    /// The list of speakers is closed.
+    ListClosed,
+    /// The list of speakers is full.
+    ListFull,
+    /// The actor may not issue this command.
+    NotAllowedForRole,
+    /// The current mode does not allow this.
+    NotAllowedInMode,
+    /// As many delegate microphones are open as allowed.
+    MicrophoneLimitReached,
+    /// Members may not withdraw their own request.
+    CancelNotAllowed,
+    /// Members may not switch their own microphone off.
+    SwitchOffNotAllowed,
+    /// The station has no waiting request.
+    NotRequested,
+    /// The station's microphone is not open.
+    NotSpeaking,
+    /// The station's microphone is already open.
+    AlreadySpeaking,
+    /// A reply needs someone else speaking.
+    NoCurrentSpeaker,
+    /// The list is empty.
+    EmptyList,
+    /// The position is outside the list or outside the request's own type.
+    InvalidPosition,
+    /// Limits out of their allowed range.
+    InvalidLimits,
+    /// Speaking-time rules out of range.
+    InvalidSpeakingTime,
+    /// The speaker's clock is already paused.
+    AlreadyPaused,
+    /// The speaker's clock is not paused.
+    NotPaused,
+}
+
+impl Reason {
+    /// The stable code as used in JSON (`list_closed`, ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::UnknownSeat => "unknown_seat",
+            Reason::UnknownParticipant => "unknown_participant",
+            Reason::NotPresent => "not_present",
+            Reason::RemoteNotAllowed => "remote_not_allowed",
+            Reason::SeatOccupied => "seat_occupied",
+            Reason::ListClosed => "list_closed",
+            Reason::ListFull => "list_full",
+            Reason::NotAllowedForRole => "not_allowed_for_role",
+            Reason::NotAllowedInMode => "not_allowed_in_mode",
+            Reason::MicrophoneLimitReached => "microphone_limit_reached",
+            Reason::CancelNotAllowed => "cancel_not_allowed",
+            Reason::SwitchOffNotAllowed => "switch_off_not_allowed",
+            Reason::NotRequested => "not_requested",
+            Reason::NotSpeaking => "not_speaking",
+            Reason::AlreadySpeaking => "already_speaking",
+            Reason::NoCurrentSpeaker => "no_current_speaker",
+            Reason::EmptyList => "empty_list",
+            Reason::InvalidPosition => "invalid_position",
+            Reason::InvalidLimits => "invalid_limits",
+            Reason::InvalidSpeakingTime => "invalid_speaking_time",
+            Reason::AlreadyPaused => "already_paused",
+            Reason::NotPaused => "not_paused",
+        }
+    }
+
+    /// Whether the reason means "the thing named does not exist" (HTTP 404) rather than
+    /// "the rules forbid it" (HTTP 409).
+    pub fn is_unknown_target(self) -> bool {
+        matches!(self, Reason::UnknownSeat | Reason::UnknownParticipant)
+    }
+}
+
+/// A command that changed nothing, with the reason and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[error("{message}")]
+pub struct Rejection {
+    /// Machine-readable reason.
+    pub reason: Reason,
+    /// Human-readable explanation (English).
+    pub message: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Rejection { reason, message: message.into() }
+    }
+}
