@@ -73,9 +73,9 @@ pub enum Command {
         station: Station,
     },
     /// Chair: give the floor to the head of the list.
-    Next,
+    Next {},
     /// Chair: close every delegate microphone (the chair's and podium's stay open).
-    StopAll,
+    StopAll {},
     /// Chair's priority key: every delegate microphone off, optionally clear the list.
     Priority {
         /// Also remove every waiting request.
@@ -90,7 +90,7 @@ pub enum Command {
         position: usize,
     },
     /// Chair: remove every waiting request.
-    ClearRequests,
+    ClearRequests {},
     /// Chair: close or reopen the list of speakers.
     SetListOpen {
         /// Open (true) or closed (false).
@@ -160,11 +160,11 @@ impl Command {
         matches!(
             self,
             Command::Grant { .. }
-                | Command::Next
-                | Command::StopAll
+                | Command::Next {}
+                | Command::StopAll {}
                 | Command::Priority { .. }
                 | Command::MoveRequest { .. }
-                | Command::ClearRequests
+                | Command::ClearRequests {}
                 | Command::SetListOpen { .. }
                 | Command::SetMode { .. }
                 | Command::SetActivation { .. }

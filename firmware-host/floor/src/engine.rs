@@ -103,9 +103,17 @@ impl Floor {
         self.state.speakers.iter().flat_map(|s| [s.warning_due(), s.expiry_due()]).flatten().min()
     }
 
-    /// Advances the clocks: warnings, expiries and cut-offs due at `now`.
+    /// Advances the clocks: warnings, expiries and cut-offs due at `now`. Repeats until
+    /// nothing is due, since a cut-off can hand the floor to a speaker whose warning is due.
     pub fn tick(&mut self, now: Timestamp) -> Vec<Event> {
         self.emitted.clear();
+        while self.next_deadline().is_some_and(|due| due <= now.mono_ms) {
+            self.tick_once(now);
+        }
+        std::mem::take(&mut self.emitted)
+    }
+
+    fn tick_once(&mut self, now: Timestamp) {
         let due: Vec<(Station, bool, bool, bool)> = self
             .state
             .speakers
@@ -132,7 +140,6 @@ impl Floor {
         if closed_any {
             self.fill_open_slots(now);
         }
-        std::mem::take(&mut self.emitted)
     }
 
     /// Handles one command from `actor` at `now`.
@@ -193,12 +200,12 @@ impl Floor {
             Command::KeyRelease { station } => self.key_release(now, station),
             Command::VoiceActivity { station, active } => self.voice(now, station, *active),
             Command::Grant { station } => self.grant(now, actor, station),
-            Command::Next => {
+            Command::Next {} => {
                 let head = self.state.requests.first().map(|r| r.station.clone());
                 let station = head.ok_or_else(|| Rejection::new(Reason::EmptyList, "nobody is waiting"))?;
                 self.grant(now, actor, &station)
             }
-            Command::StopAll => {
+            Command::StopAll {} => {
                 self.close_all_delegates(now, Self::mute_source(actor));
                 Ok(())
             }
@@ -210,7 +217,7 @@ impl Floor {
                 Ok(())
             }
             Command::MoveRequest { station, position } => self.move_request(now, station, *position),
-            Command::ClearRequests => {
+            Command::ClearRequests {} => {
                 self.clear(now, RequestEnd::Cleared);
                 Ok(())
             }

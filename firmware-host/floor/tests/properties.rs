@@ -1,0 +1,218 @@
+//! Property tests over random command sequences: the invariants hold after every step,
+//! rejections change nothing, events are gap-free, and replay reproduces the state.
+
+mod common;
+
+use common::*;
+use podium_floor::*;
+use proptest::prelude::*;
+
+fn station() -> impl Strategy<Value = Station> {
+    prop_oneof![
+        8 => (1u16..=11).prop_map(Station::Seat),
+        2 => prop_oneof![Just("r1"), Just("r2"), Just("m3"), Just("ghost")].prop_map(|id| Station::Remote(id.into())),
+    ]
+}
+
+fn participant_id() -> impl Strategy<Value = String> {
+    prop_oneof![Just("r1"), Just("r2"), Just("m3"), Just("m4"), Just("chair"), Just("ghost")]
+        .prop_map(String::from)
+}
+
+fn kind() -> impl Strategy<Value = RequestKind> {
+    prop_oneof![Just(RequestKind::Ordinary), Just(RequestKind::Reply), Just(RequestKind::PointOfOrder)]
+}
+
+fn mode() -> impl Strategy<Value = Mode> {
+    prop_oneof![
+        Just(Mode::Open),
+        Just(Mode::Override),
+        Just(Mode::Request),
+        Just(Mode::Operator),
+        Just(Mode::Voice),
+        Just(Mode::PushToTalk)
+    ]
+}
+
+fn limits() -> impl Strategy<Value = Limits> {
+    (0u16..=4, 0u16..=6, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(open, requests, c, s, p)| {
+        Limits {
+            max_open_microphones: open,
+            max_requests: requests,
+            members_may_cancel: c,
+            members_may_switch_off: s,
+            point_of_order_when_closed: p,
+        }
+    })
+}
+
+fn command(with_moves: bool) -> BoxedStrategy<Command> {
+    let base = prop_oneof![
+        10 => (station(), kind()).prop_map(|(station, kind)| Command::Request { station, kind, stance: None }),
+        3 => station().prop_map(|station| Command::Withdraw { station }),
+        3 => station().prop_map(|station| Command::Stop { station }),
+        3 => station().prop_map(|station| Command::KeyPress { station }),
+        2 => station().prop_map(|station| Command::KeyRelease { station }),
+        2 => (station(), any::<bool>()).prop_map(|(station, active)| Command::VoiceActivity { station, active }),
+        3 => station().prop_map(|station| Command::Grant { station }),
+        4 => Just(Command::Next {}),
+        1 => Just(Command::StopAll {}),
+        1 => any::<bool>().prop_map(|clear_requests| Command::Priority { clear_requests }),
+        1 => Just(Command::ClearRequests {}),
+        1 => any::<bool>().prop_map(|open| Command::SetListOpen { open }),
+        1 => mode().prop_map(|mode| Command::SetMode { mode }),
+        1 => prop_oneof![Just(Activation::Toggle), Just(Activation::Push)].prop_map(|activation| Command::SetActivation { activation }),
+        1 => limits().prop_map(|limits| Command::SetLimits { limits }),
+        1 => (proptest::option::of(0u32..120), 0u32..40, any::<bool>()).prop_map(|(turn_limit_s, warning_s, cut)| {
+            Command::SetSpeakingTime { speaking_time: SpeakingTime {
+                turn_limit_s,
+                warning_s,
+                on_expiry: if cut { OnExpiry::CutOff } else { OnExpiry::Continue },
+            } }
+        }),
+        1 => station().prop_map(|station| Command::PauseSpeaker { station }),
+        1 => station().prop_map(|station| Command::ResumeSpeaker { station }),
+        2 => participant_id().prop_map(|participant| Command::JoinRemote { participant }),
+        1 => participant_id().prop_map(|participant| Command::LeaveRemote { participant }),
+        1 => (participant_id(), 1u16..=11).prop_map(|(participant, seat)| Command::TakeSeat { participant, seat }),
+        1 => (1u16..=11).prop_map(|seat| Command::LeaveSeat { seat }),
+    ];
+    if !with_moves {
+        return base.boxed();
+    }
+    let moves =
+        (station(), 0usize..8).prop_map(|(station, position)| Command::MoveRequest { station, position });
+    prop_oneof![30 => base, 1 => moves].boxed()
+}
+
+fn actor() -> impl Strategy<Value = Actor> {
+    prop_oneof![
+        3 => Just(Actor::Chair),
+        1 => Just(Actor::Operator),
+        1 => Just(Actor::System),
+        4 => station().prop_map(Actor::Station),
+    ]
+}
+
+/// A step: a command with its actor (or, when `None`, a clock tick), after `advance_ms`.
+type Step = (Option<(Command, Actor, bool)>, u64);
+
+fn steps(with_moves: bool) -> impl Strategy<Value = Vec<Step>> {
+    prop::collection::vec(
+        (
+            prop_oneof![
+                6 => (command(with_moves), actor(), any::<bool>()).prop_map(Some),
+                1 => Just(None),
+            ],
+            0u64..40_000,
+        ),
+        1..120,
+    )
+}
+
+fn initial_profile() -> impl Strategy<Value = Profile> {
+    (mode(), 1u16..=3, 1u16..=6, proptest::option::of(5u32..90)).prop_map(|(mode, open, requests, limit)| {
+        let mut p = Profile { mode, ..Profile::default() };
+        p.limits.max_open_microphones = open;
+        p.limits.max_requests = requests;
+        p.speaking_time.turn_limit_s = limit;
+        p.speaking_time.warning_s = 3;
+        p
+    })
+}
+
+/// Runs the steps; `self_actor` steps act as the station itself, so members' own actions occur often.
+fn run(profile: Profile, steps: &[Step], mut each: impl FnMut(&Floor, &[Event])) -> (Floor, Vec<Event>) {
+    let mut floor = Floor::new(setup(profile));
+    let mut log = Vec::new();
+    let mut now = 0u64;
+    for (step, advance) in steps {
+        now += advance;
+        let ts = Timestamp::new(now, 1_700_000_000_000 + now as i64);
+        let events = match step {
+            None => floor.tick(ts),
+            Some((command, actor, self_actor)) => {
+                let actor = match (self_actor, command) {
+                    (true, Command::Request { station, .. })
+                    | (true, Command::Withdraw { station })
+                    | (true, Command::Stop { station })
+                    | (true, Command::KeyPress { station })
+                    | (true, Command::KeyRelease { station }) => Actor::Station(station.clone()),
+                    _ => actor.clone(),
+                };
+                let before = floor.state().clone();
+                match floor.handle(command, &actor, ts) {
+                    Ok(events) => events,
+                    Err(_) => {
+                        assert_eq!(&before, floor.state(), "a rejected {command:?} changed the state");
+                        Vec::new()
+                    }
+                }
+            }
+        };
+        each(&floor, &events);
+        log.extend(events);
+    }
+    (floor, log)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_after_every_step(profile in initial_profile(), steps in steps(true)) {
+        run(profile, &steps, |floor, _| {
+            if let Err(broken) = floor.check_invariants() {
+                panic!("invariant broken: {broken}");
+            }
+        });
+    }
+
+    #[test]
+    fn events_are_gap_free_and_replay_reproduces_the_state(profile in initial_profile(), steps in steps(true)) {
+        let (floor, log) = run(profile.clone(), &steps, |_, _| {});
+        for (i, event) in log.iter().enumerate() {
+            prop_assert_eq!(event.seq, i as u64 + 1);
+        }
+        prop_assert_eq!(floor.state().seq, log.len() as u64);
+        let mut replayed = Floor::new(setup(profile));
+        for event in &log {
+            replayed.replay(event);
+        }
+        prop_assert_eq!(replayed.state(), floor.state());
+        // The events also survive serialisation (the journal and the wire carry them as JSON).
+        let json = serde_json::to_string(&log).unwrap();
+        let back: Vec<Event> = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back, log);
+    }
+
+    #[test]
+    fn fifo_within_each_type_without_moves(profile in initial_profile(), steps in steps(false)) {
+        run(profile, &steps, |floor, _| {
+            let requests = &floor.state().requests;
+            for pair in requests.windows(2) {
+                if pair[0].kind == pair[1].kind {
+                    assert!(pair[0].id < pair[1].id, "FIFO broken: {:?} before {:?}", pair[0], pair[1]);
+                    assert!(pair[0].requested_at.mono_ms <= pair[1].requested_at.mono_ms);
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn deadlines_are_never_in_the_past_after_a_tick(profile in initial_profile(), steps in steps(true)) {
+        let mut floor = Floor::new(setup(profile));
+        let mut now = 0;
+        for (step, advance) in &steps {
+            now += advance;
+            let ts = Timestamp::new(now, now as i64);
+            if let Some((command, actor, _)) = step {
+                let _ = floor.handle(command, actor, ts);
+            }
+            floor.tick(ts);
+            if let Some(deadline) = floor.next_deadline() {
+                prop_assert!(deadline.0 > now, "deadline {deadline:?} not after tick at {now}");
+            }
+        }
+    }
+}
