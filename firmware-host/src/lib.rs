@@ -1,3 +1,8 @@
 //! podiumd: the council-chamber daemon. See ARCHITECTURE.md for the map.
 
+pub mod api;
+pub mod clock;
 pub mod config;
+pub mod daemon;
+pub mod logging;
+pub mod session;

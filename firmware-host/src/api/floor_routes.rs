@@ -1,0 +1,59 @@
+//! Reading the floor and sending it commands.
+
+use axum::Json;
+use axum::extract::State;
+use podium_floor::{Command, Event, PrecedenceRule, Snapshot, precedence_table};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::access::Principal;
+use super::body::JsonBody;
+use super::error::{ApiError, ErrorBody};
+
+/// The answer to an accepted command.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// Sequence number of the state after the command.
+    pub seq: u64,
+    /// The events the command caused, in order; empty when it changed nothing
+    /// (e.g. a repeated request).
+    pub events: Vec<Event>,
+}
+
+/// The whole state of the floor: seats, participants, precedence, list, speakers, timers.
+#[utoipa::path(get, path = "/api/v1/state", tag = "floor",
+    responses((status = 200, description = "Snapshot of the floor", body = Snapshot)))]
+pub async fn get_state(State(app): State<AppState>) -> Json<Snapshot> {
+    Json((*app.session.snapshot()).clone())
+}
+
+/// The precedence of request types, highest first (the same for room and remote).
+#[utoipa::path(get, path = "/api/v1/precedence", tag = "floor",
+    responses((status = 200, description = "Precedence table", body = [PrecedenceRule])))]
+pub async fn get_precedence() -> Json<Vec<PrecedenceRule>> {
+    Json(precedence_table())
+}
+
+/// Sends one command to the floor. The body is a command object tagged by `command`,
+/// e.g. `{"command":"request","station":{"seat":12}}` or `{"command":"next"}`.
+/// Accepted: 200 with the events. Rejected by the rules: 409 (404 for an unknown seat or
+/// participant) with the engine's reason code. Malformed: 400.
+#[utoipa::path(post, path = "/api/v1/commands", tag = "floor",
+    request_body = Command,
+    responses(
+        (status = 200, description = "Accepted", body = Accepted),
+        (status = 400, description = "Malformed JSON or unknown command", body = ErrorBody),
+        (status = 404, description = "Unknown seat or participant", body = ErrorBody),
+        (status = 409, description = "Rejected by the floor rules; `error` is the reason code", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+    ))]
+pub async fn post_command(
+    State(app): State<AppState>,
+    principal: Principal,
+    JsonBody(command): JsonBody<Command>,
+) -> Result<Json<Accepted>, ApiError> {
+    let actor = principal.actor_for(&command)?;
+    let events = app.session.command(command, actor).await??;
+    let seq = events.last().map(|e| e.seq).unwrap_or_else(|| app.session.snapshot().floor.seq);
+    Ok(Json(Accepted { seq, events }))
+}

@@ -1,0 +1,42 @@
+//! Liveness and the API description.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+
+/// Daemon health.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` while the session owner runs.
+    pub status: String,
+    /// Daemon version.
+    pub version: String,
+    /// Room id from the configuration.
+    pub room: String,
+    /// Sequence number of the last event.
+    pub seq: u64,
+    /// Seconds since start.
+    pub uptime_s: u64,
+}
+
+/// Is the daemon up? For load balancers, systemd checks and monitoring.
+#[utoipa::path(get, path = "/healthz", tag = "system",
+    responses((status = 200, description = "The daemon runs", body = Health)))]
+pub async fn get_healthz(State(app): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        room: app.room_id.to_string(),
+        seq: app.session.snapshot().floor.seq,
+        uptime_s: app.started.elapsed().as_secs(),
+    })
+}
+
+/// This API's OpenAPI 3.1 description, generated from the code.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
+    responses((status = 200, description = "OpenAPI description", content_type = "application/json", body = Object)))]
+pub async fn get_openapi(State(app): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json((*app.openapi).clone())
+}
