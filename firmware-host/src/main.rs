@@ -12,7 +12,12 @@ use tokio_util::sync::CancellationToken;
 const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 
 #[derive(Parser)]
-#[command(name = "podiumd", version, about = "Podium: one floor for a hybrid council meeting", arg_required_else_help = true)]
+#[command(
+    name = "podiumd",
+    version,
+    about = "Podium: one floor for a hybrid council meeting",
+    arg_required_else_help = true
+)]
 struct Cli {
     /// Log level when RUST_LOG is not set (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "info")]

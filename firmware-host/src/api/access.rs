@@ -27,7 +27,10 @@ impl Principal {
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(_parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        _parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, ApiError> {
         Ok(Principal::ChairConsole)
     }
 }

@@ -49,13 +49,11 @@ pub async fn get_events(
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let since = match (query.since, headers.get("last-event-id")) {
         (Some(since), _) => Some(since),
-        (None, Some(value)) => Some(
-            value
-                .to_str()
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .ok_or_else(|| ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be a number"))?,
-        ),
+        (None, Some(value)) => {
+            Some(value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
+                ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be a number")
+            })?)
+        }
         (None, None) => None,
     };
     let subscription = app.session.subscribe(since).await?;

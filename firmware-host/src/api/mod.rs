@@ -42,6 +42,8 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Podium API", description = "One floor for a hybrid council meeting: state, commands and live events."),
+    // The engine's rejection codes appear as `error` in 409 answers; list them for clients.
+    components(schemas(podium_floor::Reason)),
     tags(
         (name = "floor", description = "The list of speakers, the open microphones and their timers"),
         (name = "system", description = "Health and API description")
@@ -67,7 +69,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The complete router, ready to serve.
-pub fn router(session: SessionHandle, cancel: CancellationToken, tracker: TaskTracker, room_id: &str) -> Router {
+pub fn router(
+    session: SessionHandle,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    room_id: &str,
+) -> Router {
     let (routes, openapi) = routes();
     let state = AppState {
         session,
@@ -80,7 +87,11 @@ pub fn router(session: SessionHandle, cancel: CancellationToken, tracker: TaskTr
     routes
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed here")
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed here",
+            )
         })
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(state)

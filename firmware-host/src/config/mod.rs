@@ -1,0 +1,120 @@
+//! Room configuration: one TOML file per room, loaded and validated into a
+//! [`RoomConfig`], from which the engine's [`Setup`] is built.
+//!
+//! Every problem in the file is reported, not just the first: unknown keys (with the
+//! closest known key as a suggestion), wrong types, bad names, out-of-range limits and the
+//! checks between sections (duplicate seats or members, unknown members at seats, a
+//! member at two seats, a podium seat that is not a seat). Each [`ConfigError`] carries
+//! file, line, column and a dotted field path; [`ConfigErrors`] displays them rustc-style.
+//!
+//! The keys are documented in `config/README.md` at the repository root.
+
+mod error;
+mod reader;
+mod section;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use podium_floor::setup::Setup;
+
+pub use error::{ConfigError, ConfigErrors};
+use reader::{Cx, Table};
+
+/// A validated room configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomConfig {
+    /// The file it was loaded from (as given to [`load`] or [`parse`]).
+    pub source: PathBuf,
+    /// `room.id`: lowercase letters, digits, `-` and `_`; used in MQTT topics.
+    pub room_id: String,
+    /// `room.name`: the room's display name.
+    pub room_name: String,
+    /// `http.listen`: where the web server listens.
+    pub http_listen: SocketAddr,
+    /// Seats, participants and discussion profile for the engine.
+    pub setup: Setup,
+}
+
+impl RoomConfig {
+    /// The engine setup built from this configuration.
+    pub fn floor_setup(&self) -> Setup {
+        self.setup.clone()
+    }
+}
+
+/// Reads and validates the configuration file at `path`.
+///
+/// # Errors
+///
+/// Every problem found in the file, in file order. An unreadable file gives one error at
+/// line 1, column 1 naming the I/O error.
+pub fn load(path: &Path) -> Result<RoomConfig, ConfigErrors> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, path),
+        Err(e) => {
+            let help = (e.kind() == std::io::ErrorKind::InvalidData)
+                .then(|| "save the file with UTF-8 encoding".to_owned());
+            let error = ConfigError::whole_file(path, format!("cannot read the configuration file: {e}"));
+            Err(ConfigErrors(vec![error.with_help(help)]))
+        }
+    }
+}
+
+/// Validates configuration text; `file` is used in error messages and as
+/// [`RoomConfig::source`].
+///
+/// # Errors
+///
+/// Every problem found, in file order (a TOML syntax error is reported alone).
+pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
+    // A byte-order mark (some Windows editors write one) is invisible: drop it so that
+    // columns on the first line match what the user sees.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let doc = match toml_edit::ImDocument::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => return Err(ConfigErrors(vec![syntax_error(text, file, &e)])),
+    };
+    let mut cx = Cx::new(file, text);
+    let mut root = Table::new(doc.as_table(), 0..0, String::new());
+
+    let room = section::room::read(&mut root, &mut cx);
+    let http = section::http::read(&mut root, &mut cx);
+    let discussion = section::discussion::read(&mut root, &mut cx);
+    let seats = section::seating::read_seats(&mut root, &mut cx);
+    let members = section::seating::read_members(&mut root, &mut cx);
+    // Keys written above the first section header belong to a section.
+    root.belong_elsewhere(&["id", "name"], "[room]");
+    root.belong_elsewhere(&["listen"], "[http]");
+    root.belong_elsewhere(&section::discussion::LIMIT_KEYS, "[discussion]");
+    root.belong_elsewhere(&section::discussion::TIME_KEYS, "[discussion.speaking_time]");
+    root.finish(&mut cx);
+    section::seating::check(&mut cx, &seats, &members, &discussion);
+
+    if !cx.errors.is_empty() {
+        let mut errors = cx.errors;
+        errors.sort_by_key(|e| (e.line, e.column));
+        return Err(ConfigErrors(errors));
+    }
+    Ok(RoomConfig {
+        source: file.to_owned(),
+        room_id: room.id,
+        room_name: room.name,
+        http_listen: http.listen,
+        setup: Setup {
+            seats: seats.into_iter().map(|s| s.setup).collect(),
+            participants: members.into_iter().map(|m| m.participant).collect(),
+            profile: discussion.profile,
+        },
+    })
+}
+
+fn syntax_error(text: &str, file: &Path, e: &toml_edit::TomlError) -> ConfigError {
+    let message: Vec<&str> = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let message = format!("TOML syntax error: {}", message.join("; "));
+    let span = e.span().unwrap_or(0..0);
+    ConfigError::at(file, text, span, "", message)
+}
+
+#[cfg(test)]
+mod tests;

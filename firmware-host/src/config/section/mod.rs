@@ -1,0 +1,31 @@
+//! The sections of a room configuration file. Each section is a struct plus a `read`
+//! function that reads and validates it; cross-section checks live in [`seating`].
+//!
+//! To add a section (e.g. `[mqtt]`): write `mqtt.rs` with `struct Mqtt` and
+//! `fn read(root: &mut Table, cx: &mut Cx) -> Mqtt`, call it from `config::parse`, and
+//! document its keys in `config/README.md`. Keys not asked for are reported as unknown
+//! automatically.
+
+pub(crate) mod discussion;
+pub(crate) mod http;
+pub(crate) mod room;
+pub(crate) mod seating;
+
+use serde::de::IntoDeserializer;
+
+use super::reader::{Cx, Sp, Table};
+
+/// Reports an empty (or blank) string value.
+pub(crate) fn non_empty(cx: &mut Cx<'_>, t: &Table<'_>, key: &str, value: &Sp<String>) -> bool {
+    if value.v.trim().is_empty() {
+        cx.err(&value.span, t.field(key), format!("{key} must not be empty"), None);
+        false
+    } else {
+        true
+    }
+}
+
+/// The engine enum value for a configuration name (as listed in its `NAMES`).
+pub(crate) fn named<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    T::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(name)).ok()
+}

@@ -1,0 +1,213 @@
+//! `[[seat]]` and `[[member]]`, and the checks that tie seats, members and the podium
+//! seat together.
+
+use std::collections::HashMap;
+
+use podium_floor::setup::{Participant, Role, SeatNo, SeatSetup};
+
+use super::super::reader::{Cx, Sp, Table, did_you_mean};
+use super::discussion::Discussion;
+use super::{named, non_empty};
+
+/// One `[[seat]]` with the places needed for cross-checks.
+#[derive(Debug, Clone)]
+pub(crate) struct SeatEntry {
+    pub setup: SeatSetup,
+    /// `None` if the number was missing or invalid (the entry is then left out).
+    pub number: Option<Sp<SeatNo>>,
+    pub member: Option<Sp<String>>,
+}
+
+/// One `[[member]]` with the places needed for cross-checks.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberEntry {
+    pub participant: Participant,
+    /// `None` if the id was missing (the entry is then left out).
+    pub id: Option<Sp<String>>,
+}
+
+/// Reads every `[[seat]]`.
+pub(crate) fn read_seats(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<SeatEntry> {
+    let mut out = Vec::new();
+    for mut t in root.tables(cx, "seat") {
+        let number = t.u16_in(cx, "number", 1, SeatNo::MAX);
+        if number.is_none() && !t.has("number") {
+            t.missing(cx, "number", "12");
+        }
+        let label = t.string(cx, "label");
+        if let Some(l) = &label {
+            non_empty(cx, &t, "label", l);
+        }
+        let member = t.string(cx, "member");
+        if let Some(m) = &member {
+            non_empty(cx, &t, "member", m);
+        }
+        t.finish(cx);
+        let no = number.as_ref().map_or(0, |n| n.v);
+        out.push(SeatEntry {
+            setup: SeatSetup {
+                number: no,
+                label: label.map_or_else(|| no.to_string(), |l| l.v),
+                default_participant: member.as_ref().map(|m| m.v.clone()),
+            },
+            number,
+            member,
+        });
+    }
+    out
+}
+
+/// Reads every `[[member]]`.
+pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberEntry> {
+    let mut out = Vec::new();
+    for mut t in root.tables(cx, "member") {
+        let id = t.string(cx, "id");
+        match &id {
+            Some(id) => check_member_id(cx, &t, id),
+            None if !t.has("id") => t.missing(cx, "id", "\"mueller\""),
+            None => {}
+        }
+        let name = t.string(cx, "name");
+        match &name {
+            Some(n) => {
+                non_empty(cx, &t, "name", n);
+            }
+            None if !t.has("name") => t.missing(cx, "name", "\"Anna Müller\""),
+            None => {}
+        }
+        let group = t.string(cx, "group");
+        if let Some(g) = &group
+            && g.v.trim().is_empty()
+        {
+            cx.err(
+                &g.span,
+                t.field("group"),
+                "group must not be empty",
+                Some("leave `group` out for a member without a group".into()),
+            );
+        }
+        let mut role = Role::Member;
+        if let Some(r) = t.choice(cx, "role", "role", Role::NAMES) {
+            match named::<Role>(r.v) {
+                Some(v) => role = v,
+                None => cx.err(
+                    &r.span,
+                    t.field("role"),
+                    format!("`{}` is not supported by this version of podiumd", r.v),
+                    None,
+                ),
+            }
+        }
+        let remote_allowed = t.boolean(cx, "remote_allowed").is_some_and(|b| b.v);
+        let voting_right = t.boolean(cx, "voting_right").map_or_else(|| default_voting_right(role), |b| b.v);
+        t.finish(cx);
+        out.push(MemberEntry {
+            participant: Participant {
+                id: id.as_ref().map(|i| i.v.clone()).unwrap_or_default(),
+                name: name.map(|n| n.v).unwrap_or_default(),
+                group: group.map(|g| g.v),
+                role,
+                remote_allowed,
+                voting_right,
+            },
+            id,
+        });
+    }
+    out
+}
+
+/// Chair, vice chair and members vote by default; staff and guests do not.
+pub(crate) fn default_voting_right(role: Role) -> bool {
+    matches!(role, Role::Chair | Role::ViceChair | Role::Member)
+}
+
+fn check_member_id(cx: &mut Cx<'_>, t: &Table<'_>, id: &Sp<String>) {
+    if id.v.is_empty() {
+        cx.err(&id.span, t.field("id"), "id must not be empty", None);
+    } else if let Some(bad) = id.v.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        cx.err(
+            &id.span,
+            t.field("id"),
+            format!("the member id `{}` contains {bad:?}", id.v),
+            Some("member ids must not contain spaces or control characters, e.g. \"mueller\"".into()),
+        );
+    }
+}
+
+/// Cross-checks seats, members and the podium seat; reports duplicates and dangling
+/// references at the later occurrence.
+pub(crate) fn check(cx: &mut Cx<'_>, seats: &[SeatEntry], members: &[MemberEntry], discussion: &Discussion) {
+    // Duplicate seat numbers.
+    let mut seat_at: HashMap<SeatNo, usize> = HashMap::new();
+    for (i, s) in seats.iter().enumerate() {
+        let Some(n) = &s.number else { continue };
+        if let Some(&first) = seat_at.get(&n.v) {
+            let line = seats[first].number.as_ref().map_or(1, |f| cx.line_of(f.span.start));
+            cx.err(
+                &n.span,
+                format!("seat[{}].number", i + 1),
+                format!("seat {} appears twice (first at line {line})", n.v),
+                Some("every seat number must be unique".into()),
+            );
+        } else {
+            seat_at.insert(n.v, i);
+        }
+    }
+
+    // Duplicate member ids.
+    let mut member_at: HashMap<&str, usize> = HashMap::new();
+    for (i, m) in members.iter().enumerate() {
+        let Some(id) = &m.id else { continue };
+        if let Some(&first) = member_at.get(id.v.as_str()) {
+            let line = members[first].id.as_ref().map_or(1, |f| cx.line_of(f.span.start));
+            cx.err(
+                &id.span,
+                format!("member[{}].id", i + 1),
+                format!("member `{}` appears twice (first at line {line})", id.v),
+                Some("every member id must be unique".into()),
+            );
+        } else {
+            member_at.insert(&id.v, i);
+        }
+    }
+
+    // Seats' members: must exist, and sit at one seat only.
+    let mut seated_at: HashMap<&str, SeatNo> = HashMap::new();
+    for (i, s) in seats.iter().enumerate() {
+        let Some(m) = &s.member else { continue };
+        if m.v.trim().is_empty() {
+            continue; // already reported
+        }
+        let field = format!("seat[{}].member", i + 1);
+        if !member_at.contains_key(m.v.as_str()) {
+            let help = did_you_mean(&m.v, member_at.keys().copied())
+                .unwrap_or_else(|| format!("add a [[member]] with id = \"{}\" or fix the id", m.v));
+            cx.err(&m.span, field, format!("`{}` is not the id of any [[member]]", m.v), Some(help));
+            continue;
+        }
+        let no = s.number.as_ref().map_or(0, |n| n.v);
+        match seated_at.get(m.v.as_str()) {
+            Some(&other) => cx.err(
+                &m.span,
+                field,
+                format!("member `{}` is already seated at seat {other}", m.v),
+                Some("a member can have only one seat; remote attendance needs no seat".into()),
+            ),
+            None => {
+                seated_at.insert(&m.v, no);
+            }
+        }
+    }
+
+    // The podium seat must be a configured seat.
+    if let Some(p) = &discussion.podium_seat
+        && !seat_at.contains_key(&p.v)
+    {
+        cx.err(
+            &p.span,
+            "discussion.podium_seat",
+            format!("seat {} is not configured", p.v),
+            Some(format!("add a [[seat]] with number = {} or remove podium_seat", p.v)),
+        );
+    }
+}

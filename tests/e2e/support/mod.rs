@@ -1,0 +1,182 @@
+//! Shared helpers for the end-to-end tests: start the real `podiumd` binary on a free
+//! loopback port, talk to it over HTTP, read its event stream.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+/// The daemon binary cargo built for these tests.
+pub fn podiumd() -> &'static str {
+    env!("CARGO_BIN_EXE_podiumd")
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+/// A running daemon; killed when dropped, so a failing test leaves nothing behind.
+pub struct Daemon {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Daemon {
+    /// Starts `podiumd` with these arguments (which must make it listen on 127.0.0.1:0)
+    /// and waits for its `listening on` line.
+    pub fn start(args: &[&str]) -> Daemon {
+        let mut child = Command::new(podiumd())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start podiumd");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines.next().expect("podiumd exited before listening").expect("read stdout");
+            if let Some(url) = line.strip_prefix("podiumd listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the daemon never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Daemon { child, base }
+    }
+
+    /// The demo room on a free port.
+    pub fn demo() -> Daemon {
+        Daemon::start(&["demo", "--listen", "127.0.0.1:0"])
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = reqwest::get(self.url(path)).await.expect("GET");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn command(&self, command: Value) -> (u16, Value) {
+        self.post_raw("/api/v1/commands", command.to_string()).await
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns how long it took.
+    pub fn terminate(&mut self) -> (Duration, std::process::ExitStatus) {
+        let started = std::time::Instant::now();
+        unsafe_kill(self.child.id(), "TERM");
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (started.elapsed(), status);
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                panic!("podiumd did not exit 20 s after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends a signal with the system's `kill` (keeps the tests free of unsafe code).
+fn unsafe_kill(pid: u32, signal: &str) {
+    let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone)]
+pub struct Sse {
+    pub event: String,
+    pub id: Option<u64>,
+    pub data: Value,
+}
+
+/// A minimal SSE reader over a real HTTP connection.
+pub struct SseClient {
+    stream: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+}
+
+impl SseClient {
+    pub async fn connect(url: &str, last_event_id: Option<u64>) -> SseClient {
+        let mut request = reqwest::Client::new().get(url).header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = request.send().await.expect("connect SSE");
+        assert_eq!(response.status().as_u16(), 200, "SSE status");
+        assert!(
+            response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"),
+            "SSE content type"
+        );
+        SseClient { stream: response.bytes_stream().boxed(), buffer: String::new() }
+    }
+
+    /// The next event, or `None` if none arrives within `wait` or the stream ends.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                if let Some(event) = parse_frame(&frame) {
+                    return Some(event);
+                }
+                continue; // keep-alive comment
+            }
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next event; panics if none arrives within 10 s (a generous bound, not a goal).
+    pub async fn next(&mut self) -> Sse {
+        self.next_within(Duration::from_secs(10)).await.expect("an event within 10 s")
+    }
+}
+
+fn parse_frame(frame: &str) -> Option<Sse> {
+    let (mut event, mut id, mut data) = (String::from("message"), None, String::new());
+    for line in frame.lines() {
+        if let Some(v) = line.strip_prefix("event:") {
+            event = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("id:") {
+            id = v.trim().parse().ok();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push_str(v.trim_start());
+        }
+    }
+    if data.is_empty() {
+        return None;
+    }
+    Some(Sse { event, id, data: serde_json::from_str(&data).expect("SSE data is JSON") })
+}
