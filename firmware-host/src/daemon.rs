@@ -21,13 +21,21 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
     let floor = Floor::new(config.floor_setup());
-    let session = session::spawn(floor, SessionClock::starting_at(0), cancel.clone(), &tracker);
+    let clock = SessionClock::starting_at(0);
+    let session = session::spawn(floor, clock, cancel.clone(), &tracker);
+    let mqtt = start_mqtt(&config, &session, &cancel, &tracker);
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("podiumd listening on http://{addr}");
     tracing::info!(room = %config.room_id, seats = config.setup.seats.len(), %addr, "room open");
+    for line in crate::web::announce(&config.web, addr) {
+        println!("{line}");
+    }
+    let web = std::sync::Arc::new(crate::web::Web::new(&config, clock, session.snapshot().floor.seq));
 
-    let app = api::router(session, cancel.clone(), tracker.clone(), &config.room_id);
+    let app = api::router(session, cancel.clone(), tracker.clone(), &config.room_id, mqtt, web);
+    // Peer addresses feed the access rules (`[web] trust_loopback_as`).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
     let overdue = async {
         cancel.cancelled().await;
@@ -58,4 +66,26 @@ pub fn cancel_on_signals(cancel: CancellationToken) -> anyhow::Result<()> {
         cancel.cancel();
     });
     Ok(())
+}
+
+/// Starts the MQTT link if configured. The room never depends on the broker: if the link
+/// cannot start (e.g. the embedded broker's port is taken), the error is logged and
+/// the room runs without it.
+fn start_mqtt(
+    config: &RoomConfig,
+    session: &session::SessionHandle,
+    cancel: &CancellationToken,
+    tracker: &TaskTracker,
+) -> Option<crate::mqtt::link::Link> {
+    let mqtt = config.mqtt.as_ref()?;
+    match crate::mqtt::link::start(mqtt, &config.room_id, session.clone(), cancel.clone(), tracker) {
+        Ok(link) => {
+            println!("podiumd mqtt on {}", link.status().broker);
+            Some(link)
+        }
+        Err(e) => {
+            tracing::error!("MQTT not available, the room runs without it: {e:#}");
+            None
+        }
+    }
 }

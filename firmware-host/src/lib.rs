@@ -5,4 +5,6 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod logging;
+pub mod mqtt;
 pub mod session;
+pub mod web;

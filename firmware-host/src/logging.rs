@@ -11,11 +11,14 @@ pub fn init(default_level: &str) {
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         match tracing_journald::layer() {
             Ok(journald) => {
-                tracing_subscriber::registry().with(filter()).with(journald).init();
+                let tail = crate::web::log_tail::layer();
+                tracing_subscriber::registry().with(filter()).with(journald).with(tail).init();
                 return;
             }
             Err(e) => eprintln!("podiumd: journald not reachable ({e}); logging to stderr"),
         }
     }
-    tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init();
+    // The technician console's log tail sees the same lines (after the same filter).
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    tracing_subscriber::registry().with(filter()).with(stderr).with(crate::web::log_tail::layer()).init();
 }

@@ -47,9 +47,28 @@ enum Action {
         /// Listen here (default 127.0.0.1:8080).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Where the demo's embedded MQTT broker listens (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:1883", conflicts_with = "no_mqtt")]
+        mqtt_listen: SocketAddr,
+        /// Run the demo without MQTT.
+        #[arg(long)]
+        no_mqtt: bool,
     },
     /// Print the HTTP API's OpenAPI description.
     Openapi,
+    /// Hash a password for a `[[user]]`: reads it from standard input, prints the argon2 hash.
+    HashPassword,
+    /// Create a remote member's personal link: prints the link and the `[[remote_link]]` lines.
+    RemoteLink {
+        /// The member's id (`[[member]].id`).
+        member: String,
+        /// Check the member in this room configuration (and take the address from `http.listen`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The address members reach podiumd at, e.g. https://ratssaal.example.org.
+        #[arg(long)]
+        base_url: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +90,28 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Action::HashPassword => match podium_host::web::cli::hash_password(&mut std::io::stdin().lock()) {
+            Ok(hash) => {
+                println!("{hash}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("podiumd: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Action::RemoteLink { member, config, base_url } => {
+            match podium_host::web::cli::remote_link(&member, config.as_deref(), base_url.as_deref()) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("podiumd: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Action::Openapi => {
             match serde_json::to_string_pretty(&podium_host::api::openapi()) {
                 Ok(json) => println!("{json}"),
@@ -94,16 +135,26 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Action::Demo { listen } => {
+        Action::Demo { listen, mqtt_listen, no_mqtt } => {
             logging::init(&cli.log_level);
             match config::parse(DEMO_CONFIG, Path::new("config/demo.toml")) {
-                Ok(room) => {
+                Ok(mut room) => {
+                    if no_mqtt {
+                        room.mqtt = None;
+                    } else if let Some(mqtt) = room.mqtt.as_mut() {
+                        mqtt.broker = config::MqttBroker::Embedded { listen: mqtt_listen };
+                    }
                     println!(
                         "Podium demo room \"{}\": {} seats, {} participants. State: http://{listen}/api/v1/state",
                         room.room_name,
                         room.setup.seats.len(),
                         room.setup.participants.len()
                     );
+                    println!("Demo logins (config/demo.toml): chair / chair, technician: technik / technik");
+                    room.web.demo_link = Some(config::DemoLink {
+                        member: podium_host::web::DEMO_REMOTE_MEMBER.into(),
+                        token: podium_host::web::DEMO_REMOTE_TOKEN.into(),
+                    });
                     run(room, listen)
                 }
                 Err(errors) => {

@@ -40,3 +40,18 @@ pub async fn get_healthz(State(app): State<AppState>) -> Json<Health> {
 pub async fn get_openapi(State(app): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
     Json((*app.openapi).clone())
 }
+
+/// The MQTT link: broker, connection, counters of remote messages and dropped publishes.
+#[utoipa::path(get, path = "/api/v1/mqtt", tag = "system",
+    responses(
+        (status = 200, description = "Link status", body = crate::mqtt::link::LinkStatus),
+        (status = 404, description = "MQTT is not configured", body = super::error::ErrorBody),
+    ))]
+pub async fn get_mqtt(
+    State(app): State<AppState>,
+) -> Result<Json<crate::mqtt::link::LinkStatus>, super::error::ApiError> {
+    app.mqtt
+        .as_ref()
+        .map(|link| Json(link.status()))
+        .ok_or_else(|| super::error::ApiError::not_found("MQTT is not configured for this room"))
+}

@@ -37,6 +37,10 @@ pub struct AppState {
     pub started: Instant,
     /// The generated API description.
     pub openapi: Arc<utoipa::openapi::OpenApi>,
+    /// The MQTT link, if configured.
+    pub mqtt: Option<crate::mqtt::link::Link>,
+    /// Web consoles and access: users, sessions, personal links, metrics, clock.
+    pub web: Arc<crate::web::Web>,
 }
 
 #[derive(OpenApi)]
@@ -46,7 +50,8 @@ pub struct AppState {
     components(schemas(podium_floor::Reason)),
     tags(
         (name = "floor", description = "The list of speakers, the open microphones and their timers"),
-        (name = "system", description = "Health and API description")
+        (name = "system", description = "Health and API description"),
+        (name = "access", description = "Login, logout and the caller's role (see README: Web consoles and access)")
     )
 )]
 struct ApiDoc;
@@ -60,6 +65,13 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::get_events))
         .routes(routes!(health::get_healthz))
         .routes(routes!(health::get_openapi))
+        .routes(routes!(health::get_mqtt))
+        .routes(routes!(crate::web::auth_routes::post_login))
+        .routes(routes!(crate::web::auth_routes::post_logout))
+        .routes(routes!(crate::web::auth_routes::get_session))
+        .routes(routes!(crate::web::auth_routes::get_clock))
+        .routes(routes!(crate::web::log_tail::get_log))
+        .routes(routes!(crate::web::metrics::get_metrics))
         .split_for_parts()
 }
 
@@ -74,6 +86,8 @@ pub fn router(
     cancel: CancellationToken,
     tracker: TaskTracker,
     room_id: &str,
+    mqtt: Option<crate::mqtt::link::Link>,
+    web: Arc<crate::web::Web>,
 ) -> Router {
     let (routes, openapi) = routes();
     let state = AppState {
@@ -83,8 +97,11 @@ pub fn router(
         room_id: room_id.into(),
         started: Instant::now(),
         openapi: Arc::new(openapi),
+        mqtt,
+        web,
     };
     routes
+        .merge(crate::web::pages::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -94,5 +111,7 @@ pub fn router(
             )
         })
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        // Every route passes the access rules (api/access.rs), including routes added later.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .with_state(state)
 }

@@ -20,6 +20,8 @@ use podium_floor::setup::Setup;
 
 pub use error::{ConfigError, ConfigErrors};
 use reader::{Cx, Table};
+pub use section::mqtt::{Broker as MqttBroker, Mqtt as MqttConfig};
+pub use section::web::{DemoLink, RemoteLink, TOKEN_HASH_PREFIX, User, UserRole, WebConfig, is_token_hash};
 
 /// A validated room configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,10 @@ pub struct RoomConfig {
     pub http_listen: SocketAddr,
     /// Seats, participants and discussion profile for the engine.
     pub setup: Setup,
+    /// `[mqtt]`: the broker link for remote participants and networked devices; `None` = off.
+    pub mqtt: Option<section::mqtt::Mqtt>,
+    /// `[web]`, `[[user]]`, `[[remote_link]]`: who may use the consoles and the API.
+    pub web: WebConfig,
 }
 
 impl RoomConfig {
@@ -80,16 +86,20 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
 
     let room = section::room::read(&mut root, &mut cx);
     let http = section::http::read(&mut root, &mut cx);
+    let mqtt = section::mqtt::read(&mut root, &mut cx);
     let discussion = section::discussion::read(&mut root, &mut cx);
     let seats = section::seating::read_seats(&mut root, &mut cx);
     let members = section::seating::read_members(&mut root, &mut cx);
+    let (web, links) = section::web::read(&mut root, &mut cx);
     // Keys written above the first section header belong to a section.
     root.belong_elsewhere(&["id", "name"], "[room]");
     root.belong_elsewhere(&["listen"], "[http]");
     root.belong_elsewhere(&section::discussion::LIMIT_KEYS, "[discussion]");
     root.belong_elsewhere(&section::discussion::TIME_KEYS, "[discussion.speaking_time]");
+    root.belong_elsewhere(&section::web::WEB_KEYS, "[web]");
     root.finish(&mut cx);
     section::seating::check(&mut cx, &seats, &members, &discussion);
+    section::web::check_links(&mut cx, &links, &members);
 
     if !cx.errors.is_empty() {
         let mut errors = cx.errors;
@@ -101,6 +111,8 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         room_id: room.id,
         room_name: room.name,
         http_listen: http.listen,
+        mqtt,
+        web,
         setup: Setup {
             seats: seats.into_iter().map(|s| s.setup).collect(),
             participants: members.into_iter().map(|m| m.participant).collect(),

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod mosquitto;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +27,8 @@ pub fn repo_root() -> PathBuf {
 pub struct Daemon {
     pub child: Child,
     pub base: String,
+    /// The MQTT broker address podiumd uses, if it printed one (`podiumd mqtt on ADDR`).
+    pub mqtt: Option<String>,
 }
 
 impl Daemon {
@@ -40,20 +44,37 @@ impl Daemon {
             .expect("start podiumd");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut mqtt = None;
         let base = loop {
             let line = lines.next().expect("podiumd exited before listening").expect("read stdout");
             if let Some(url) = line.strip_prefix("podiumd listening on ") {
                 break url.trim().to_string();
             }
+            if let Some(addr) = line.strip_prefix("podiumd mqtt on ") {
+                mqtt = Some(addr.trim().to_string());
+            }
         };
         // Keep draining stdout so the daemon never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Daemon { child, base }
+        Daemon { child, base, mqtt }
     }
 
-    /// The demo room on a free port.
+    /// The demo room on a free port (its embedded MQTT broker on another free port).
     pub fn demo() -> Daemon {
-        Daemon::start(&["demo", "--listen", "127.0.0.1:0"])
+        Daemon::start(&["demo", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
+    }
+
+    /// A room from configuration text, on a free port. The file lives in `dir`.
+    pub fn with_config(dir: &Path, toml: &str) -> Daemon {
+        let path = dir.join("room.toml");
+        std::fs::write(&path, toml).expect("write config");
+        Daemon::start(&["run", "--config", path.to_str().expect("utf-8 path"), "--listen", "127.0.0.1:0"])
+    }
+
+    /// The port of the MQTT broker podiumd uses.
+    pub fn mqtt_port(&self) -> u16 {
+        let addr = self.mqtt.as_deref().expect("podiumd printed no MQTT address");
+        addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("MQTT port")
     }
 
     pub fn url(&self, path: &str) -> String {

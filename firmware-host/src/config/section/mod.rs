@@ -8,8 +8,10 @@
 
 pub(crate) mod discussion;
 pub(crate) mod http;
+pub mod mqtt;
 pub(crate) mod room;
 pub(crate) mod seating;
+pub mod web;
 
 use serde::de::IntoDeserializer;
 

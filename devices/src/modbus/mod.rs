@@ -1,0 +1,9 @@
+//! Modbus RTU: the pure codec, the bus driver (master), simulated units (slaves), and
+//! the Podium desk-unit register map.
+
+pub mod bus;
+pub mod codec;
+pub mod debounce;
+pub mod desk;
+pub mod sim;
+pub mod timing;

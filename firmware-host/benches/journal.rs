@@ -1,0 +1,3 @@
+//! Journal benchmark (being written).
+
+fn main() {}

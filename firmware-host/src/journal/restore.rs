@@ -1,0 +1,307 @@
+//! Restoring the open meeting at start.
+//!
+//! # What is restored
+//! The latest readable checkpoint of the open meeting plus the events after it, replayed
+//! onto [`Floor::restore`]: list, speakers with their clocks, presence, mode and limits, all
+//! exactly as the events left them (events are the truth). The last
+//! `resume_window` events are also handed back so that event-stream clients resume across
+//! the restart with their `Last-Event-ID`.
+//!
+//! # The clock rule
+//! Engine time is monotonic milliseconds; a speaker's clock is its `started_at` plus its
+//! budget. A new process has a new monotonic clock, so the restored session continues the
+//! old timeline: with the last stored event at `(last_mono, last_unix)`,
+//!
+//! ```text
+//! origin = last_mono + max(0, now_unix - last_unix)
+//! ```
+//!
+//! is the engine time "now" at restart (`SessionClock::starting_at(origin)`). The wall clock
+//! is the only clock that runs while the daemon is down, so the downtime counts against
+//! running speaking times, as it does for the people in the room. If the wall clock is
+//! *behind* the last event (it jumped backwards, e.g. a Raspberry Pi without RTC booting
+//! with an old time before NTP answers), the downtime is unknown and counted as zero: the
+//! timers continue where they stood, never backwards, and the report says so
+//! (`wall_clock_went_back`). A forward jump while the daemon was down cannot be told from
+//! real downtime. While the daemon runs, timers follow the monotonic clock only, so later
+//! wall-clock jumps (NTP) do not disturb them; only the record's `unix_ms` shows the jump.
+//!
+//! # A changed room configuration
+//! The meeting row stores the engine setup (seats, members, rules) it opened with. If the
+//! configuration changed between runs, the open meeting continues with its stored setup
+//! (its events refer to those seats and members, and a record must not change under a
+//! meeting), with a warning; the new configuration applies once the meeting is closed
+//! (the floor is then rebuilt from it). An unreadable stored setup falls back to the
+//! current configuration, with a warning.
+//!
+//! # A damaged journal
+//! - SQLite itself recovers its write-ahead log up to the last intact commit; the journal
+//!   inspects the log first and warns about a damaged tail ([`super::wal`]).
+//! - Events are checked one by one: a gap in the sequence numbers or a record that does not
+//!   parse ends the recovery there; the rest is reported and removed so that recording
+//!   continues without a gap. A checkpoint past the damage, or unreadable, is skipped for an
+//!   older one (the opening state is always kept).
+//! - A file SQLite cannot read at all is moved aside and a new journal started
+//!   ([`super::Store::open`]).
+
+use podium_floor::{Event, Floor, FloorState, Setup};
+use serde::{Deserialize, Serialize};
+
+use super::MeetingInfo;
+use super::store::{RawEvent, Record, Store};
+
+/// What the restore found and did, for the log and `/api/v1/diagnostics`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecoveryReport {
+    /// The meeting that was open and is restored, if any.
+    pub meeting_id: Option<i64>,
+    /// Sequence number of the restored state.
+    pub restored_seq: u64,
+    /// The checkpoint the replay started from.
+    pub checkpoint_seq: Option<u64>,
+    /// Events replayed onto the checkpoint.
+    pub replayed_events: u64,
+    /// Stored events that could not be used (damaged tail) and were removed.
+    pub discarded_events: u64,
+    /// Engine time at restart (see the clock rule).
+    pub clock_origin_ms: u64,
+    /// Wall-clock milliseconds between the last stored event and the restart.
+    pub since_last_event_ms: Option<i64>,
+    /// The wall clock was behind the last stored event; the downtime was counted as zero.
+    pub wall_clock_went_back: bool,
+    /// The room configuration differs from the setup the meeting opened with.
+    pub setup_changed: bool,
+    /// How long opening the journal and restoring took (milliseconds).
+    pub took_ms: u64,
+    /// Everything worth a warning, in order.
+    pub warnings: Vec<String>,
+}
+
+/// The session as it is to continue.
+#[derive(Debug)]
+pub struct Restored {
+    /// The floor, restored or new.
+    pub floor: Floor,
+    /// Engine time now (see the clock rule).
+    pub clock_origin_ms: u64,
+    /// The last events (at most the resume window), for clients resuming their event stream.
+    pub recent: Vec<Event>,
+    /// The open meeting, restored.
+    pub meeting: Option<MeetingInfo>,
+    /// The id the next meeting gets.
+    pub next_meeting_id: i64,
+    /// Sequence number of the newest checkpoint of the open meeting.
+    pub checkpoint_seq: u64,
+    /// What happened.
+    pub report: RecoveryReport,
+    /// Records to write before anything else (e.g. closing a meeting that cannot be restored).
+    pub pending: Vec<Record>,
+}
+
+impl Restored {
+    /// A new floor with nothing restored.
+    pub fn fresh(setup: Setup, next_meeting_id: i64, warnings: Vec<String>) -> Self {
+        Restored {
+            floor: Floor::new(setup),
+            clock_origin_ms: 0,
+            recent: Vec::new(),
+            meeting: None,
+            next_meeting_id,
+            checkpoint_seq: 0,
+            report: RecoveryReport { warnings, ..RecoveryReport::default() },
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// Loads and checks a meeting's events after `after`: stops at the first gap or unreadable
+/// record. Returns the good events and the problem, if any.
+fn load_events(raws: Vec<RawEvent>, after: u64) -> (Vec<Event>, Option<String>) {
+    let mut events = Vec::with_capacity(raws.len());
+    let mut expected = after + 1;
+    for raw in raws {
+        if raw.seq != expected {
+            return (events, Some(format!("event {expected} is missing (found {} next)", raw.seq)));
+        }
+        match raw.parse() {
+            Ok(event) => events.push(event),
+            Err(e) => return (events, Some(format!("event {} is unreadable ({e})", raw.seq))),
+        }
+        expected += 1;
+    }
+    (events, None)
+}
+
+/// Restores the open meeting from `store`, or starts fresh. `config_setup` is the current
+/// room configuration; `now_unix_ms` the wall clock now; `resume_window` how many recent
+/// events to hand back.
+pub fn restore(
+    store: &mut Store,
+    config_setup: &Setup,
+    now_unix_ms: i64,
+    resume_window: usize,
+    mut warnings: Vec<String>,
+) -> Restored {
+    let next_meeting_id = store.next_meeting_id().unwrap_or_else(|e| {
+        warnings.push(format!("cannot read the meeting ids ({e}); numbering from 1"));
+        1
+    });
+    let stored = match store.open_meeting() {
+        Ok(Some(stored)) => stored,
+        Ok(None) => return Restored::fresh(config_setup.clone(), next_meeting_id, warnings),
+        Err(e) => {
+            warnings.push(format!("cannot read the open meeting ({e}); starting without it"));
+            return Restored::fresh(config_setup.clone(), next_meeting_id, warnings);
+        }
+    };
+    let id = stored.info.id;
+    let mut report = RecoveryReport { meeting_id: Some(id), ..RecoveryReport::default() };
+
+    let setup = match serde_json::from_str::<Setup>(&stored.setup) {
+        Ok(setup) => setup,
+        Err(e) => {
+            warnings.push(format!(
+                "meeting {id}: its stored setup is unreadable ({e}); using the current configuration"
+            ));
+            config_setup.clone()
+        }
+    };
+    if setup != *config_setup {
+        report.setup_changed = true;
+        warnings.push(format!(
+            "the room configuration changed since meeting {id} opened ({}); the meeting continues with \
+             the setup it opened with, the new configuration applies once it is closed",
+            describe_change(&setup, config_setup)
+        ));
+    }
+
+    let mut checkpoints: Vec<(u64, FloorState)> = Vec::new();
+    match store.checkpoints(id) {
+        Ok(rows) => {
+            for (seq, json) in rows {
+                match serde_json::from_str::<FloorState>(&json) {
+                    Ok(state) if state.seq == seq => checkpoints.push((seq, state)),
+                    Ok(state) => warnings
+                        .push(format!("meeting {id}: checkpoint {seq} holds state {}; skipped", state.seq)),
+                    Err(e) => warnings.push(format!("meeting {id}: checkpoint {seq} is unreadable ({e}); skipped")),
+                }
+            }
+        }
+        Err(e) => warnings.push(format!("meeting {id}: cannot read its checkpoints ({e})")),
+    }
+    let last_stored = store.last_event_seq(id).ok().flatten().unwrap_or(stored.info.first_seq);
+    let Some(newest) = checkpoints.first().map(|(seq, _)| *seq) else {
+        warnings.push(format!(
+            "meeting {id} has no readable checkpoint and cannot be restored; it is closed and the room starts fresh"
+        ));
+        let floor = Floor::new(config_setup.clone());
+        let close = Record::Close {
+            meeting_id: id,
+            closed_unix_ms: now_unix_ms,
+            last_seq: last_stored,
+            state: Box::new(floor.state().clone()),
+        };
+        let mut fresh = Restored::fresh(config_setup.clone(), next_meeting_id, warnings);
+        fresh.pending.push(close);
+        return fresh;
+    };
+
+    // Load from the newest checkpoint, or earlier to fill the resume window.
+    let window_start = last_stored.saturating_sub(resume_window as u64).max(stored.info.first_seq);
+    let mut loaded_from = newest.min(window_start);
+    let raws = store.events_after(id, loaded_from).unwrap_or_else(|e| {
+        warnings.push(format!("meeting {id}: cannot read its events ({e})"));
+        Vec::new()
+    });
+    let (mut events, mut problem) = load_events(raws, loaded_from);
+    let (base_seq, base_state) = loop {
+        let good_through = events.last().map_or(loaded_from, |e| e.seq);
+        let Some((seq, state)) = checkpoints.iter().find(|(seq, _)| *seq <= good_through) else {
+            // Every checkpoint lies past the damage: the opening checkpoint is at first_seq,
+            // so this only happens if the opening checkpoint itself was unreadable.
+            break (loaded_from, None);
+        };
+        if *seq >= loaded_from {
+            break (*seq, Some(state.clone()));
+        }
+        // The usable checkpoint is older than what was loaded: load from there.
+        loaded_from = *seq;
+        let raws = store.events_after(id, loaded_from).unwrap_or_default();
+        (events, problem) = load_events(raws, loaded_from);
+    };
+    let Some(base_state) = base_state else {
+        warnings.push(format!("meeting {id}: no checkpoint before the damaged part; starting fresh"));
+        return Restored::fresh(config_setup.clone(), next_meeting_id, warnings);
+    };
+    let good_through = events.last().map_or(loaded_from, |e| e.seq).max(base_seq);
+    if let Some(problem) = problem {
+        let lost = last_stored.saturating_sub(good_through);
+        warnings.push(format!(
+            "meeting {id}: {problem}; recovered up to event {good_through}, {lost} later event(s) discarded"
+        ));
+        report.discarded_events = lost;
+        if let Err(e) = store.discard_after(id, good_through) {
+            warnings.push(format!("meeting {id}: cannot remove the damaged events ({e})"));
+        }
+    }
+
+    let mut floor = Floor::restore(setup, base_state);
+    let mut replayed = 0u64;
+    for event in events.iter().filter(|e| e.seq > base_seq) {
+        floor.replay(event);
+        replayed += 1;
+    }
+    if let Err(broken) = floor.check_invariants() {
+        warnings.push(format!("meeting {id}: the restored floor breaks an invariant: {broken}"));
+    }
+
+    // The clock rule (see the module documentation).
+    let (anchor_mono, anchor_unix) =
+        events.last().map_or((stored.opened_mono_ms, stored.info.opened_unix_ms), |e| (e.at.mono_ms.0, e.at.unix_ms));
+    let since = now_unix_ms.saturating_sub(anchor_unix);
+    report.since_last_event_ms = Some(since);
+    report.wall_clock_went_back = since < 0;
+    if since < 0 {
+        warnings.push(format!(
+            "the wall clock is {} ms behind the last stored event; the downtime is counted as zero",
+            -since
+        ));
+    }
+    let origin = anchor_mono.saturating_add(u64::try_from(since).unwrap_or(0));
+
+    let recent_from = good_through.saturating_sub(resume_window as u64);
+    let recent: Vec<Event> = events.into_iter().filter(|e| e.seq > recent_from).collect();
+    let mut info = stored.info;
+    info.last_seq = good_through;
+    info.events = good_through.saturating_sub(info.first_seq);
+    report.restored_seq = floor.state().seq;
+    report.checkpoint_seq = Some(base_seq);
+    report.replayed_events = replayed;
+    report.clock_origin_ms = origin;
+    report.warnings = warnings;
+    Restored {
+        floor,
+        clock_origin_ms: origin,
+        recent,
+        meeting: Some(info),
+        next_meeting_id,
+        checkpoint_seq: base_seq,
+        report,
+        pending: Vec::new(),
+    }
+}
+
+/// A short description of how two setups differ, for the warning.
+fn describe_change(old: &Setup, new: &Setup) -> String {
+    let mut parts = Vec::new();
+    if old.seats != new.seats {
+        parts.push(format!("seats {} → {}", old.seats.len(), new.seats.len()));
+    }
+    if old.participants != new.participants {
+        parts.push(format!("members {} → {}", old.participants.len(), new.participants.len()));
+    }
+    if old.profile != new.profile {
+        parts.push("discussion rules".to_owned());
+    }
+    if parts.is_empty() { "details".to_owned() } else { parts.join(", ") }
+}

@@ -1,0 +1,523 @@
+//! The journal's SQLite store: synchronous, used only by the writer thread, the restore at
+//! start and read-only connections (API queries, `podiumd export`).
+
+use std::path::{Path, PathBuf};
+
+use podium_floor::{Actor, Command, Event, FloorState, Setup};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::schema::{self, Found};
+use super::{JournalError, JournalLocation, MeetingInfo, time, wal};
+
+/// What caused a run of events: stored so the minutes can say who granted the floor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandRecord {
+    /// Where the command came from (`api:127.0.0.1`, `desk:rs485-1/7`, ...).
+    pub source: String,
+    /// The engine actor it was issued as.
+    pub actor: Actor,
+    /// The command itself.
+    pub command: Command,
+}
+
+/// One thing the journal records, in the order the owner produced it.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// A meeting opens with the floor as it stands.
+    Open {
+        /// The new meeting (id chosen by the owner, never reused).
+        info: MeetingInfo,
+        /// Monotonic engine time at the opening (anchor for the clock rule if no event follows).
+        opened_mono_ms: u64,
+        /// The engine setup the meeting runs with.
+        setup: Box<Setup>,
+        /// The floor state at the opening (`state.seq == info.first_seq`).
+        state: Box<FloorState>,
+    },
+    /// Events of the open meeting, with the command that caused them (none for timer ticks)
+    /// and, every so often, a checkpoint of the state after the last of them.
+    Events {
+        /// The open meeting.
+        meeting_id: i64,
+        /// The events, in sequence order, without gaps.
+        events: Vec<Event>,
+        /// The command that caused them.
+        command: Option<CommandRecord>,
+        /// The state after the last event, if a checkpoint is due.
+        checkpoint: Option<Box<FloorState>>,
+    },
+    /// The meeting closes; the final state is kept as its last checkpoint.
+    Close {
+        /// The meeting.
+        meeting_id: i64,
+        /// When (Unix milliseconds).
+        closed_unix_ms: i64,
+        /// The floor's sequence number at closing.
+        last_seq: u64,
+        /// The floor state at closing.
+        state: Box<FloorState>,
+    },
+}
+
+impl Record {
+    /// Number of events in this record.
+    pub fn event_count(&self) -> usize {
+        match self {
+            Record::Events { events, .. } => events.len(),
+            _ => 0,
+        }
+    }
+
+    /// Sequence number of the last event in this record, if any.
+    pub fn last_seq(&self) -> Option<u64> {
+        match self {
+            Record::Events { events, .. } => events.last().map(|e| e.seq),
+            _ => None,
+        }
+    }
+}
+
+/// The open meeting as stored, for the restore.
+#[derive(Debug, Clone)]
+pub struct StoredMeeting {
+    /// The meeting.
+    pub info: MeetingInfo,
+    /// Monotonic engine time at its opening.
+    pub opened_mono_ms: u64,
+    /// The setup it runs with (JSON).
+    pub setup: String,
+}
+
+/// An event row as stored, not yet parsed.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    /// Sequence number.
+    pub seq: u64,
+    /// Monotonic milliseconds.
+    pub mono_ms: u64,
+    /// Unix milliseconds.
+    pub unix_ms: i64,
+    /// The change (JSON).
+    pub change: String,
+}
+
+impl RawEvent {
+    /// Parses the stored change into an engine event.
+    pub fn parse(&self) -> Result<Event, serde_json::Error> {
+        let change = serde_json::from_str(&self.change)?;
+        Ok(Event { seq: self.seq, at: podium_floor::Timestamp::new(self.mono_ms, self.unix_ms), change })
+    }
+}
+
+/// A stored command row, for the minutes.
+#[derive(Debug, Clone)]
+pub struct CommandRow {
+    /// First event it caused.
+    pub first_seq: u64,
+    /// Last event it caused.
+    pub last_seq: u64,
+    /// Where it came from.
+    pub source: String,
+    /// The actor (JSON).
+    pub actor: String,
+}
+
+/// An open journal.
+pub struct Store {
+    conn: Connection,
+    location: JournalLocation,
+    read_only: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("location", &self.location).field("read_only", &self.read_only).finish()
+    }
+}
+
+/// The file name next to `path` with `suffix` appended (`journal.sqlite3-wal`).
+pub(crate) fn companion(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn to_sql_error(e: serde_json::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+fn as_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn as_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl Store {
+    /// Opens the journal for writing, creating it (and its directory) if needed.
+    ///
+    /// A damaged or foreign file is moved aside (`<path>.damaged-<unix_ms>`) and a new
+    /// journal started; a file that cannot be written is opened read-only (writes will fail,
+    /// the journal runs degraded). Returns the store and the warnings to report.
+    pub fn open(location: &JournalLocation, now_unix_ms: i64) -> Result<(Store, Vec<String>), JournalError> {
+        let path = match location {
+            JournalLocation::Memory => {
+                let mut conn = Connection::open_in_memory().map_err(JournalError::sqlite("open in memory"))?;
+                schema::configure_writer(&conn, true).map_err(JournalError::sqlite("configure"))?;
+                schema::create(&mut conn).map_err(JournalError::sqlite("create the schema"))?;
+                return Ok((Store { conn, location: location.clone(), read_only: false }, Vec::new()));
+            }
+            JournalLocation::File(path) => path,
+        };
+        let mut warnings = Vec::new();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            warnings.push(format!("cannot create {}: {e}", parent.display()));
+        }
+        if let Ok(bytes) = std::fs::read(companion(path, "-wal"))
+            && let Some(report) = wal::inspect(&bytes)
+        {
+            warnings.extend(report.warning());
+        }
+        match Self::open_file(path) {
+            Ok(store) => {
+                if store.read_only {
+                    warnings.push(format!("{} cannot be written; opened read-only", path.display()));
+                }
+                Ok((store, warnings))
+            }
+            Err(e) if e.is_corruption() => {
+                let aside = companion(path, &format!(".damaged-{now_unix_ms}"));
+                for suffix in ["", "-wal", "-shm"] {
+                    let from = companion(path, suffix);
+                    if from.exists() {
+                        let to = companion(&aside, suffix);
+                        std::fs::rename(&from, &to).map_err(|source| JournalError::Io {
+                            context: format!("cannot move the damaged journal {} aside", from.display()),
+                            source,
+                        })?;
+                    }
+                }
+                warnings.push(format!(
+                    "the journal {} is unreadable ({e}); it was moved to {} and a new journal started",
+                    path.display(),
+                    aside.display()
+                ));
+                let store = Self::open_file(path)?;
+                Ok((store, warnings))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_file(path: &Path) -> Result<Store, JournalError> {
+        let location = JournalLocation::File(path.to_owned());
+        let open = |flags| Connection::open_with_flags(path, flags);
+        let rw = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = open(rw).map_err(JournalError::sqlite(format!("cannot open {}", path.display())))?;
+        let found = schema::check_version(&conn)
+            .map_err(JournalError::sqlite(format!("cannot read {}", path.display())))?;
+        match found {
+            Found::Foreign => return Err(JournalError::Foreign(path.display().to_string())),
+            Found::Newer(found) => return Err(JournalError::Newer { found, known: schema::VERSION }),
+            Found::Empty | Found::Current => {}
+        }
+        let configured = schema::configure_writer(&conn, false).and_then(|()| {
+            if found == Found::Empty { schema::create(&mut conn) } else { Ok(()) }
+        });
+        match configured {
+            Ok(()) => {
+                // Touch the tables so that a damaged file is found now, not at the first write.
+                conn.query_row("SELECT count(*) FROM meeting", [], |row| row.get::<_, i64>(0))
+                    .map_err(JournalError::sqlite(format!("cannot read {}", path.display())))?;
+                Ok(Store { conn, location, read_only: false })
+            }
+            Err(e) if found == Found::Current && is_write_refused(&e) => {
+                drop(conn);
+                let ro = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = open(ro).map_err(JournalError::sqlite(format!("cannot open {}", path.display())))?;
+                schema::configure_reader(&conn).map_err(JournalError::sqlite("configure"))?;
+                Ok(Store { conn, location, read_only: true })
+            }
+            Err(e) => Err(JournalError::sqlite(format!("cannot prepare {}", path.display()))(e)),
+        }
+    }
+
+    /// Opens an existing journal for reading only (API queries, `podiumd export`).
+    pub fn open_read_only(path: &Path) -> Result<Store, JournalError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(JournalError::sqlite(format!("cannot open {}", path.display())))?;
+        schema::configure_reader(&conn).map_err(JournalError::sqlite("configure"))?;
+        match schema::check_version(&conn).map_err(JournalError::sqlite(format!("cannot read {}", path.display())))? {
+            Found::Current => {}
+            Found::Newer(found) => return Err(JournalError::Newer { found, known: schema::VERSION }),
+            Found::Empty | Found::Foreign => return Err(JournalError::Foreign(path.display().to_string())),
+        }
+        Ok(Store { conn, location: JournalLocation::File(path.to_owned()), read_only: true })
+    }
+
+    /// Where this store is.
+    pub fn location(&self) -> &JournalLocation {
+        &self.location
+    }
+
+    /// Whether writes are impossible (opened read-only).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Writes records in one transaction: all of them or none.
+    pub fn write(&mut self, records: &[&Record]) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        for record in records {
+            write_record(&tx, record)?;
+        }
+        tx.commit()
+    }
+
+    /// The id the next meeting gets: never one that was used before, even if deleted.
+    pub fn next_meeting_id(&self) -> rusqlite::Result<i64> {
+        let from_sequence: Option<i64> = self
+            .conn
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'meeting'", [], |row| row.get(0))
+            .optional()?;
+        let from_rows: Option<i64> = self.conn.query_row("SELECT max(id) FROM meeting", [], |row| row.get(0))?;
+        Ok(from_sequence.unwrap_or(0).max(from_rows.unwrap_or(0)) + 1)
+    }
+
+    /// The open meeting, if any.
+    pub fn open_meeting(&self) -> rusqlite::Result<Option<StoredMeeting>> {
+        let id: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM meeting WHERE closed_unix_ms IS NULL ORDER BY id DESC LIMIT 1", [], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        let Some(id) = id else { return Ok(None) };
+        let (opened_mono_ms, setup): (i64, String) = self.conn.query_row(
+            "SELECT opened_mono_ms, setup FROM meeting WHERE id = ?1",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let info = self.meeting(id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        Ok(Some(StoredMeeting { info, opened_mono_ms: as_u64(opened_mono_ms), setup }))
+    }
+
+    /// The setup a meeting ran with (JSON).
+    pub fn meeting_setup(&self, id: i64) -> rusqlite::Result<Option<String>> {
+        self.conn.query_row("SELECT setup FROM meeting WHERE id = ?1", [id], |row| row.get(0)).optional()
+    }
+
+    /// One meeting.
+    pub fn meeting(&self, id: i64) -> rusqlite::Result<Option<MeetingInfo>> {
+        let sql = format!("{MEETING_SELECT} WHERE m.id = ?1");
+        self.conn.query_row(&sql, [id], meeting_from_row).optional()
+    }
+
+    /// Every meeting, newest first.
+    pub fn meetings(&self) -> rusqlite::Result<Vec<MeetingInfo>> {
+        let sql = format!("{MEETING_SELECT} ORDER BY m.id DESC");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], meeting_from_row)?;
+        rows.collect()
+    }
+
+    /// A meeting's checkpoints, newest first: (seq, state JSON).
+    pub fn checkpoints(&self, meeting_id: i64) -> rusqlite::Result<Vec<(u64, String)>> {
+        let mut stmt =
+            self.conn.prepare("SELECT seq, state FROM checkpoint WHERE meeting_id = ?1 ORDER BY seq DESC")?;
+        let rows = stmt.query_map([meeting_id], |row| Ok((as_u64(row.get(0)?), row.get(1)?)))?;
+        rows.collect()
+    }
+
+    /// A meeting's events after `after_seq`, in order, unparsed.
+    pub fn events_after(&self, meeting_id: i64, after_seq: u64) -> rusqlite::Result<Vec<RawEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, mono_ms, unix_ms, change FROM event WHERE meeting_id = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![meeting_id, as_i64(after_seq)], |row| {
+            Ok(RawEvent {
+                seq: as_u64(row.get(0)?),
+                mono_ms: as_u64(row.get(1)?),
+                unix_ms: row.get(2)?,
+                change: row.get(3)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Sequence number of a meeting's last stored event.
+    pub fn last_event_seq(&self, meeting_id: i64) -> rusqlite::Result<Option<u64>> {
+        let seq: Option<i64> =
+            self.conn.query_row("SELECT max(seq) FROM event WHERE meeting_id = ?1", [meeting_id], |row| row.get(0))?;
+        Ok(seq.map(as_u64))
+    }
+
+    /// A meeting's command rows, in order.
+    pub fn commands(&self, meeting_id: i64) -> rusqlite::Result<Vec<CommandRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT first_seq, last_seq, source, actor FROM command WHERE meeting_id = ?1 ORDER BY first_seq",
+        )?;
+        let rows = stmt.query_map([meeting_id], |row| {
+            Ok(CommandRow {
+                first_seq: as_u64(row.get(0)?),
+                last_seq: as_u64(row.get(1)?),
+                source: row.get(2)?,
+                actor: row.get(3)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Removes everything of a meeting after `seq` (an unreadable tail found at restore), so
+    /// that recording continues without a gap. Returns the number of events removed.
+    pub fn discard_after(&mut self, meeting_id: i64, seq: u64) -> rusqlite::Result<usize> {
+        let tx = self.conn.transaction()?;
+        let seq = as_i64(seq);
+        let removed = tx.execute("DELETE FROM event WHERE meeting_id = ?1 AND seq > ?2", params![meeting_id, seq])?;
+        tx.execute("DELETE FROM command WHERE meeting_id = ?1 AND last_seq > ?2", params![meeting_id, seq])?;
+        tx.execute("DELETE FROM checkpoint WHERE meeting_id = ?1 AND seq > ?2", params![meeting_id, seq])?;
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    /// Deletes the meetings closed before `cutoff_unix_ms`, with everything recorded in them,
+    /// then releases the space and rewrites the write-ahead log so the data is gone from disk
+    /// too. Returns how many meetings were deleted.
+    pub fn delete_closed_before(&mut self, cutoff_unix_ms: i64) -> rusqlite::Result<usize> {
+        let deleted = self.conn.execute(
+            "DELETE FROM meeting WHERE closed_unix_ms IS NOT NULL AND closed_unix_ms < ?1",
+            [cutoff_unix_ms],
+        )?;
+        if deleted > 0 {
+            self.conn.execute_batch("PRAGMA incremental_vacuum;")?;
+            self.checkpoint_wal()?;
+        }
+        Ok(deleted)
+    }
+
+    /// Copies the write-ahead log into the database file and truncates it.
+    pub fn checkpoint_wal(&self) -> rusqlite::Result<()> {
+        if matches!(self.location, JournalLocation::File(_)) && !self.read_only {
+            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+}
+
+fn is_write_refused(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => matches!(
+            f.code,
+            rusqlite::ErrorCode::ReadOnly
+                | rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::PermissionDenied
+                | rusqlite::ErrorCode::SystemIoFailure
+        ),
+        _ => false,
+    }
+}
+
+const MEETING_SELECT: &str = "SELECT m.id, m.title, m.room_id, m.opened_unix_ms, m.closed_unix_ms, m.first_seq,
+    coalesce((SELECT max(seq) FROM event e WHERE e.meeting_id = m.id), m.first_seq),
+    (SELECT count(*) FROM event e WHERE e.meeting_id = m.id)
+    FROM meeting m";
+
+fn meeting_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MeetingInfo> {
+    let opened_unix_ms: i64 = row.get(3)?;
+    let closed_unix_ms: Option<i64> = row.get(4)?;
+    Ok(MeetingInfo {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        room_id: row.get(2)?,
+        opened_unix_ms,
+        opened_at: time::rfc3339(opened_unix_ms),
+        closed_unix_ms,
+        closed_at: closed_unix_ms.map(time::rfc3339),
+        open: closed_unix_ms.is_none(),
+        first_seq: as_u64(row.get(5)?),
+        last_seq: as_u64(row.get(6)?),
+        events: as_u64(row.get(7)?),
+    })
+}
+
+fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Result<()> {
+    match record {
+        Record::Open { info, opened_mono_ms, setup, state } => {
+            let setup = serde_json::to_string(setup).map_err(to_sql_error)?;
+            tx.prepare_cached(
+                "INSERT INTO meeting (id, title, room_id, opened_unix_ms, opened_mono_ms, first_seq, last_seq, setup)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+            )?
+            .execute(params![
+                info.id,
+                info.title,
+                info.room_id,
+                info.opened_unix_ms,
+                as_i64(*opened_mono_ms),
+                as_i64(info.first_seq),
+                setup
+            ])?;
+            insert_checkpoint(tx, info.id, state)?;
+        }
+        Record::Events { meeting_id, events, command, checkpoint } => {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO event (meeting_id, seq, mono_ms, unix_ms, change) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for event in events {
+                let change = serde_json::to_string(&event.change).map_err(to_sql_error)?;
+                insert.execute(params![
+                    meeting_id,
+                    as_i64(event.seq),
+                    as_i64(event.at.mono_ms.0),
+                    event.at.unix_ms,
+                    change
+                ])?;
+            }
+            if let (Some(command), Some(first), Some(last)) = (command, events.first(), events.last()) {
+                let actor = serde_json::to_string(&command.actor).map_err(to_sql_error)?;
+                let body = serde_json::to_string(&command.command).map_err(to_sql_error)?;
+                tx.prepare_cached(
+                    "INSERT INTO command (meeting_id, first_seq, last_seq, unix_ms, source, actor, command)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    meeting_id,
+                    as_i64(first.seq),
+                    as_i64(last.seq),
+                    first.at.unix_ms,
+                    command.source,
+                    actor,
+                    body
+                ])?;
+            }
+            if let Some(state) = checkpoint {
+                insert_checkpoint(tx, *meeting_id, state)?;
+            }
+        }
+        Record::Close { meeting_id, closed_unix_ms, last_seq, state } => {
+            tx.prepare_cached("UPDATE meeting SET closed_unix_ms = ?2, last_seq = ?3 WHERE id = ?1")?.execute(
+                params![meeting_id, closed_unix_ms, as_i64(*last_seq)],
+            )?;
+            insert_checkpoint(tx, *meeting_id, state)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores a checkpoint and drops the older ones except the opening state.
+fn insert_checkpoint(tx: &rusqlite::Transaction<'_>, meeting_id: i64, state: &FloorState) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(state).map_err(to_sql_error)?;
+    let seq = as_i64(state.seq);
+    tx.prepare_cached(
+        "DELETE FROM checkpoint WHERE meeting_id = ?1 AND seq < ?2
+         AND seq > (SELECT first_seq FROM meeting WHERE id = ?1)",
+    )?
+    .execute(params![meeting_id, seq])?;
+    tx.prepare_cached("INSERT OR REPLACE INTO checkpoint (meeting_id, seq, state) VALUES (?1, ?2, ?3)")?
+        .execute(params![meeting_id, seq, json])?;
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! The MQTT link: a rumqttc client kept connected to the broker.
+//!
+//! Three tasks: the event loop (polled continuously, never awaits a publish; on every
+//! ConnAck it resubscribes and republishes the retained topics, since rumqttc does neither
+//! by itself; after an error it backs off, capped), the inbound task (remote messages →
+//! session commands → replies), and the outbound task (events, state and conference
+//! commands → broker). Outgoing publishes use `try_publish` into a bounded queue: with the
+//! broker down, events beyond the queue are dropped and counted, never buffered without
+//! limit; the retained state and conference topics are republished on reconnect, so
+//! consumers converge to the truth.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use podium_floor::{Actor, Station};
+use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS, Transport};
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::contract::{self, EventPayload, Reply, StatePayload, Status, Topics, VERSION};
+use crate::config::{MqttBroker, MqttConfig};
+use crate::session::SessionHandle;
+
+/// Outgoing requests queued for the event loop at most (bounds memory with the broker down).
+pub const OUTGOING_QUEUE: usize = 512;
+/// Incoming remote messages waiting for the session at most.
+const INBOUND_QUEUE: usize = 1024;
+const BACKOFF_START: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// Counters and state of the link, for diagnostics.
+#[derive(Debug, Default)]
+pub struct LinkStats {
+    /// Connected to the broker now.
+    pub connected: AtomicBool,
+    /// Successful connections (ConnAck) since start.
+    pub connects: AtomicU64,
+    /// Remote messages turned into accepted commands.
+    pub accepted: AtomicU64,
+    /// Remote messages rejected by the floor rules.
+    pub rejected: AtomicU64,
+    /// Remote messages that were not valid contract messages.
+    pub malformed: AtomicU64,
+    /// Outgoing publishes dropped because the queue was full (broker down or slow).
+    pub dropped: AtomicU64,
+    /// The last connection error.
+    pub last_error: Mutex<Option<String>>,
+}
+
+/// A serialisable view of [`LinkStats`].
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LinkStatus {
+    /// Broker address as configured.
+    pub broker: String,
+    /// Connected now.
+    pub connected: bool,
+    /// Successful connections since start.
+    pub connects: u64,
+    /// Remote messages accepted.
+    pub accepted: u64,
+    /// Remote messages rejected by the rules.
+    pub rejected: u64,
+    /// Malformed remote messages.
+    pub malformed: u64,
+    /// Outgoing publishes dropped.
+    pub dropped: u64,
+    /// Last connection error.
+    pub last_error: Option<String>,
+}
+
+/// A handle to the running link.
+#[derive(Debug, Clone)]
+pub struct Link {
+    broker: String,
+    stats: Arc<LinkStats>,
+}
+
+impl Link {
+    /// The link's current status.
+    pub fn status(&self) -> LinkStatus {
+        let s = &self.stats;
+        LinkStatus {
+            broker: self.broker.clone(),
+            connected: s.connected.load(Ordering::Relaxed),
+            connects: s.connects.load(Ordering::Relaxed),
+            accepted: s.accepted.load(Ordering::Relaxed),
+            rejected: s.rejected.load(Ordering::Relaxed),
+            malformed: s.malformed.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed),
+            last_error: s.last_error.lock().map(|e| e.clone()).unwrap_or(None),
+        }
+    }
+}
+
+/// Connects to the configured broker (starting the embedded one if configured) and runs
+/// the link until `cancel` fires. Returns at once; the connection is made in the background.
+pub fn start(
+    config: &MqttConfig,
+    room_id: &str,
+    session: SessionHandle,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> anyhow::Result<Link> {
+    let (host, port) = match &config.broker {
+        MqttBroker::Embedded { listen } => {
+            let listen = super::broker::start(*listen)?;
+            let host =
+                if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
+            (host, listen.port())
+        }
+        MqttBroker::External { host, port } => (host.clone(), *port),
+    };
+    let topics = Topics::new(&config.prefix, room_id);
+    let client_id = config.client_id.clone().unwrap_or_else(|| format!("podiumd-{room_id}"));
+    let mut options = MqttOptions::new(client_id, host.clone(), port);
+    options
+        .set_keep_alive(Duration::from_secs(u64::from(config.keep_alive_s)))
+        // A persistent session: the broker keeps remote requests while podiumd restarts.
+        .set_clean_session(false)
+        .set_max_packet_size(super::broker::MAX_PACKET, super::broker::MAX_PACKET)
+        .set_request_channel_capacity(OUTGOING_QUEUE)
+        .set_last_will(LastWill::new(
+            topics.status(),
+            json(&Status { v: VERSION, online: false }),
+            QoS::AtLeastOnce,
+            true,
+        ));
+    if let Some(user) = &config.username {
+        options.set_credentials(user.clone(), password(config)?);
+    }
+    if config.tls {
+        options.set_transport(Transport::tls_with_config(tls_config(config)?));
+    }
+    let (client, eventloop) = AsyncClient::new(options, OUTGOING_QUEUE);
+    let stats = Arc::new(LinkStats::default());
+    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
+
+    tracker.spawn(run_event_loop(
+        eventloop,
+        client.clone(),
+        topics.clone(),
+        session.clone(),
+        stats.clone(),
+        inbound_tx,
+        cancel.clone(),
+    ));
+    tracker.spawn(run_inbound(
+        inbound_rx,
+        client.clone(),
+        topics.clone(),
+        session.clone(),
+        stats.clone(),
+        cancel.clone(),
+    ));
+    tracker.spawn(run_outbound(client, topics, session, stats.clone(), cancel));
+    Ok(Link { broker: format!("{host}:{port}"), stats })
+}
+
+fn password(config: &MqttConfig) -> anyhow::Result<String> {
+    if let Some(file) = &config.password_file {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().to_string());
+    }
+    Ok(config.password.clone().unwrap_or_default())
+}
+
+fn tls_config(config: &MqttConfig) -> anyhow::Result<rumqttc::TlsConfiguration> {
+    let ca_file =
+        config.ca_file.as_ref().context("mqtt.tls needs mqtt.ca_file (the CA that signed the broker)")?;
+    let pem = std::fs::read(ca_file).with_context(|| format!("cannot read {}", ca_file.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots.add(cert.context("bad certificate in mqtt.ca_file")?).context("unusable CA certificate")?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS setup")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(rumqttc::TlsConfiguration::Rustls(Arc::new(client)))
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Queues a publish without waiting; a full queue drops it and counts the drop.
+fn publish(client: &AsyncClient, stats: &LinkStats, topic: String, retain: bool, payload: Vec<u8>) {
+    if client.try_publish(topic, QoS::AtLeastOnce, retain, payload).is_err() {
+        stats.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Publishes the retained topics from the current snapshot.
+fn publish_retained(client: &AsyncClient, topics: &Topics, session: &SessionHandle, stats: &LinkStats) {
+    let snapshot = session.snapshot();
+    publish(client, stats, topics.status(), true, json(&Status { v: VERSION, online: true }));
+    publish(client, stats, topics.conference(), true, json(&contract::conference(&snapshot)));
+    publish(
+        client,
+        stats,
+        topics.state(),
+        true,
+        json(&StatePayload { v: VERSION, snapshot: (*snapshot).clone() }),
+    );
+}
+
+async fn run_event_loop(
+    mut eventloop: rumqttc::EventLoop,
+    client: AsyncClient,
+    topics: Topics,
+    session: SessionHandle,
+    stats: Arc<LinkStats>,
+    inbound: mpsc::Sender<rumqttc::Publish>,
+    cancel: CancellationToken,
+) {
+    let mut backoff = BACKOFF_START;
+    loop {
+        let polled = tokio::select! {
+            _ = cancel.cancelled() => break,
+            polled = eventloop.poll() => polled,
+        };
+        match polled {
+            Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                backoff = BACKOFF_START;
+                stats.connected.store(true, Ordering::Relaxed);
+                stats.connects.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("MQTT connected");
+                if client.try_subscribe(topics.remote_filter(), QoS::AtLeastOnce).is_err() {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                publish_retained(&client, &topics, &session, &stats);
+            }
+            Ok(MqttEvent::Incoming(Packet::Publish(message))) => {
+                if inbound.try_send(message).is_err() {
+                    // The session is far behind; dropping is safer than stalling the link.
+                    stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("remote message dropped: inbound queue full");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                if stats.connected.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(%error, "MQTT connection lost");
+                } else {
+                    tracing::debug!(%error, "MQTT connect failed");
+                }
+                if let Ok(mut last) = stats.last_error.lock() {
+                    *last = Some(error.to_string());
+                }
+                // rumqttc reconnects on the next poll at once; back off ourselves.
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+    // Best effort: say goodbye so consumers do not wait for the keep-alive to expire.
+    let _ = client.try_publish(
+        topics.status(),
+        QoS::AtLeastOnce,
+        true,
+        json(&Status { v: VERSION, online: false }),
+    );
+    let _ = tokio::time::timeout(Duration::from_millis(200), async {
+        let _ = client.try_disconnect();
+        while let Ok(event) = eventloop.poll().await {
+            if matches!(event, MqttEvent::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn run_inbound(
+    mut messages: mpsc::Receiver<rumqttc::Publish>,
+    client: AsyncClient,
+    topics: Topics,
+    session: SessionHandle,
+    stats: Arc<LinkStats>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            _ = cancel.cancelled() => return,
+            message = messages.recv() => match message { Some(m) => m, None => return },
+        };
+        let Some((participant, action)) = topics.parse_remote(&message.topic) else {
+            continue;
+        };
+        let reply = match contract::inbound_command(participant, action, &message.payload) {
+            Err(contract::InboundError::NotACommand) => continue,
+            Err(error) => {
+                stats.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(topic = %message.topic, %error, "malformed remote message");
+                Reply::rejected(action, error.code(), error.to_string())
+            }
+            Ok(command) => {
+                let actor = Actor::Station(Station::Remote(participant.to_string()));
+                match session.command(command, actor).await {
+                    Err(_) => return,
+                    Ok(Ok(events)) => {
+                        stats.accepted.fetch_add(1, Ordering::Relaxed);
+                        let seq =
+                            events.last().map(|e| e.seq).unwrap_or_else(|| session.snapshot().floor.seq);
+                        Reply::accepted(action, seq)
+                    }
+                    Ok(Err(rejection)) => {
+                        stats.rejected.fetch_add(1, Ordering::Relaxed);
+                        Reply::from_reason(action, rejection.reason, rejection.message)
+                    }
+                }
+            }
+        };
+        publish(&client, &stats, topics.reply(participant), false, json(&reply));
+    }
+}
+
+async fn run_outbound(
+    client: AsyncClient,
+    topics: Topics,
+    session: SessionHandle,
+    stats: Arc<LinkStats>,
+    cancel: CancellationToken,
+) {
+    let Ok(subscription) = session.subscribe(None).await else { return };
+    let mut events = subscription.events;
+    let mut snapshots = session.watch();
+    let mut last_conference = None;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            event = events.recv() => match event {
+                Ok(event) => {
+                    publish(&client, &stats, topics.events(), false, json(&EventPayload { v: VERSION, event: (*event).clone() }));
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    // Consumers see the gap in `seq` and resynchronise from the retained state.
+                    stats.dropped.fetch_add(missed, Ordering::Relaxed);
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let snapshot = snapshots.borrow_and_update().clone();
+                let conference = contract::conference(&snapshot);
+                // Only a change of what the conference must do is republished.
+                let key = (conference.unmuted.clone(), conference.large_video.clone(), conference.speakers.clone());
+                if last_conference.as_ref() != Some(&key) {
+                    publish(&client, &stats, topics.conference(), true, json(&conference));
+                    last_conference = Some(key);
+                }
+                publish(&client, &stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: (*snapshot).clone() }));
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! MQTT: the hybrid floor's link to remote participants (through a video-conference
+//! bridge or a client per participant) and to networked devices. The contract is in
+//! `contract.rs` and documented in firmware-host/docs/mqtt-contract.md; `link.rs` keeps the client
+//! connected; `broker.rs` runs the embedded broker for single-room installs.
+
+pub mod broker;
+pub mod contract;
+pub mod link;

@@ -1,0 +1,199 @@
+//! The console pages and their assets, compiled into the binary. Who may open which page
+//! is decided by `api/access.rs` before these handlers run; the personal-link page checks
+//! its token itself (the token is the credential).
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::api::AppState;
+use crate::api::access::{Principal, Role};
+
+/// The policy every page and asset is served with: only our own scripts, styles and
+/// connections; no framing; no referrer (a personal link must not leak to other sites).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// One embedded file.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+}
+
+macro_rules! asset {
+    ($name:literal, $type:literal) => {
+        Asset { name: $name, content_type: $type, body: include_str!(concat!("assets/", $name)) }
+    };
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+static ASSETS: &[Asset] = &[
+    asset!("common.css", "text/css; charset=utf-8"),
+    asset!("common.js", "text/javascript; charset=utf-8"),
+    asset!("i18n.js", "text/javascript; charset=utf-8"),
+    asset!("chair.js", "text/javascript; charset=utf-8"),
+    asset!("display.js", "text/javascript; charset=utf-8"),
+    asset!("remote.js", "text/javascript; charset=utf-8"),
+    asset!("tech.js", "text/javascript; charset=utf-8"),
+    asset!("login.js", "text/javascript; charset=utf-8"),
+    asset!("icon.svg", "image/svg+xml"),
+];
+
+const LOGIN_HTML: &str = include_str!("assets/login.html");
+const CHAIR_HTML: &str = include_str!("assets/chair.html");
+const DISPLAY_HTML: &str = include_str!("assets/display.html");
+const OVERLAY_HTML: &str = include_str!("assets/overlay.html");
+const REMOTE_HTML: &str = include_str!("assets/remote.html");
+const TECH_HTML: &str = include_str!("assets/tech.html");
+const FORBIDDEN_HTML: &str = include_str!("assets/forbidden.html");
+const INVALID_LINK_HTML: &str = include_str!("assets/invalid-link.html");
+
+/// The page routes (not part of the OpenAPI description: they serve HTML).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/login", get(|| async { page(StatusCode::OK, LOGIN_HTML) }))
+        .route("/chair", get(|| async { page(StatusCode::OK, CHAIR_HTML) }))
+        .route("/display", get(|| async { page(StatusCode::OK, DISPLAY_HTML) }))
+        .route("/overlay", get(|| async { page(StatusCode::OK, OVERLAY_HTML) }))
+        .route("/tech", get(|| async { page(StatusCode::OK, TECH_HTML) }))
+        .route("/remote/{token}", get(remote))
+        .route("/assets/{file}", get(asset))
+}
+
+/// Security headers every page and asset carries.
+fn secure(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+fn page(status: StatusCode, html: &'static str) -> Response {
+    let response =
+        (status, [(header::CONTENT_TYPE, HTML), (header::CACHE_CONTROL, "no-store")], html).into_response();
+    secure(response)
+}
+
+/// 403 for a console the caller's role may not open.
+pub fn forbidden_page() -> Response {
+    page(StatusCode::FORBIDDEN, FORBIDDEN_HTML)
+}
+
+/// `/`: the console that fits the caller's role, or the login page.
+async fn index(principal: Principal) -> Redirect {
+    Redirect::to(match principal.role() {
+        Some(Role::Chair) => "/chair",
+        Some(Role::Technician) => "/tech",
+        Some(Role::Viewer) => "/display",
+        // A member's page lives at their personal link, which we do not know here.
+        Some(Role::Member) | None => "/login",
+    })
+}
+
+/// `/remote/{token}`: checks the personal link, starts the member's session (an HttpOnly
+/// cookie, so the token is not needed again by scripts) and serves the remote page.
+async fn remote(State(app): State<AppState>, Path(token): Path<String>) -> Response {
+    let Some(participant) = app.web.member_for_token(&token) else {
+        app.web.metrics.denied(401);
+        return page(StatusCode::UNAUTHORIZED, INVALID_LINK_HTML);
+    };
+    let cookie = match app.web.start_session(Principal::Member { participant: participant.clone() }) {
+        Ok(cookie) => cookie,
+        Err(e) => return e.into_response(),
+    };
+    tracing::info!(%participant, "personal link opened");
+    let mut response = page(StatusCode::OK, REMOTE_HTML);
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}
+
+fn etags() -> &'static [String] {
+    static TAGS: OnceLock<Vec<String>> = OnceLock::new();
+    TAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|a| {
+                let digest = super::secret::token_digest(a.body);
+                let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+                format!("\"{hex}\"")
+            })
+            .collect()
+    })
+}
+
+/// `/assets/{file}`: an embedded file, revalidated by ETag.
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some(index) = ASSETS.iter().position(|a| a.name == file) else {
+        return crate::api::error::ApiError::not_found("no such asset").into_response();
+    };
+    let asset = &ASSETS[index];
+    let etag = &etags()[index];
+    let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let etag_value = HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+    let response = if fresh {
+        (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response()
+    } else {
+        (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                (header::ETAG, etag_value),
+            ],
+            asset.body,
+        )
+            .into_response()
+    };
+    secure(response)
+}
+
+/// Percent-encodes a path for a `next=` query parameter.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_a_page_names_is_embedded() {
+        let pages =
+            [LOGIN_HTML, CHAIR_HTML, DISPLAY_HTML, OVERLAY_HTML, REMOTE_HTML, TECH_HTML, FORBIDDEN_HTML];
+        for html in pages {
+            for part in html.split("/assets/").skip(1) {
+                let name: String = part.chars().take_while(|c| *c != '"').collect();
+                assert!(ASSETS.iter().any(|a| a.name == name), "missing asset {name}");
+            }
+            assert!(html.contains("<html lang="), "pages declare their language");
+            assert!(!html.contains("<script>"), "no inline scripts (the CSP forbids them)");
+        }
+        for a in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
+            for part in a.body.split("from './").skip(1) {
+                let name: String = part.chars().take_while(|c| *c != '\'').collect();
+                assert!(ASSETS.iter().any(|x| x.name == name), "{} imports missing {name}", a.name);
+            }
+        }
+    }
+
+    #[test]
+    fn next_parameter_is_encoded() {
+        assert_eq!(encode_component("/chair?x=1&y"), "/chair%3Fx%3D1%26y");
+    }
+}

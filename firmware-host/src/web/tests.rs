@@ -1,0 +1,1 @@
+//! Route × role table test (filled in below).

@@ -1,0 +1,405 @@
+//! The hybrid floor over MQTT with real brokers: Mosquitto on a free loopback port and the
+//! embedded broker, the reference bridge (`podium-bridge`) and the real daemon.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::Daemon;
+use support::mosquitto::{Bridge, Mosquitto, password_file};
+
+/// A small room whose MQTT link points at an external broker.
+fn room(port: u16, extra: &str) -> String {
+    format!(
+        r#"
+[room]
+id = "ratssaal"
+name = "Testsaal"
+
+[mqtt]
+broker = "external"
+host = "127.0.0.1"
+port = {port}
+keep_alive_s = 5
+{extra}
+
+# The tests call the API from this machine as the chair, without logging in.
+[web]
+trust_loopback_as = "chair"
+
+[discussion]
+mode = "request"
+max_open_microphones = 1
+
+[[seat]]
+number = 1
+member = "chair"
+[[seat]]
+number = 2
+member = "a"
+[[seat]]
+number = 3
+member = "b"
+[[seat]]
+number = 4
+
+[[member]]
+id = "chair"
+name = "Vorsitz"
+role = "chair"
+[[member]]
+id = "a"
+name = "Anna A"
+[[member]]
+id = "b"
+name = "Bernd B"
+[[member]]
+id = "r1"
+name = "Rita Remote"
+group = "SPD"
+remote_allowed = true
+[[member]]
+id = "r2"
+name = "Rolf Remote"
+remote_allowed = true
+"#
+    )
+}
+
+async fn wait_state(daemon: &Daemon, what: &str, predicate: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, state) = daemon.get("/api/v1/state").await;
+        if predicate(&state) {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "state never showed {what}: {}", state["floor"]);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn wait_connected(daemon: &Daemon, connects: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, link) = daemon.get("/api/v1/mqtt").await;
+        if link["connected"] == true && link["connects"].as_u64().unwrap_or(0) >= connects {
+            return link;
+        }
+        assert!(Instant::now() < deadline, "podiumd did not connect ({connects}×): {link}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn queue(state: &Value) -> Vec<Value> {
+    state["floor"]["requests"].as_array().unwrap().iter().map(|r| r["station"].clone()).collect()
+}
+
+/// The contract scenario, run against any broker: remote and room requests interleave
+/// into one list by arrival, and the floor command reaches the bridge.
+async fn interleave_and_floor_command(daemon: &Daemon, broker_port: u16) {
+    wait_connected(daemon, 1).await;
+    let mut bridge = Bridge::start(broker_port, "ratssaal", &[]);
+
+    assert_eq!(bridge.send_and_reply("join r1", "r1", "presence")["payload"]["ok"], true);
+    daemon.command(json!({"command": "request", "station": {"seat": 2}})).await;
+    assert_eq!(bridge.send_and_reply("raise r1", "r1", "request")["payload"]["ok"], true);
+    daemon.command(json!({"command": "request", "station": {"seat": 3}})).await;
+    bridge.send_and_reply("join r2", "r2", "presence");
+    bridge.send_and_reply("raise r2 point_of_order", "r2", "request");
+    let state = wait_state(daemon, "four requests", |s| queue(s).len() == 4).await;
+    assert_eq!(
+        queue(&state),
+        vec![json!({"remote": "r2"}), json!({"seat": 2}), json!({"remote": "r1"}), json!({"seat": 3})],
+        "point of order first, then arrival order across room and remote"
+    );
+
+    // Unknown participants and rule violations are answered with the reason.
+    let reply = bridge.send_and_reply("raise ghost", "ghost", "request");
+    assert_eq!(reply["payload"]["ok"], false);
+    assert_eq!(reply["payload"]["reason"], "unknown_participant");
+    let reply = bridge.send_and_reply("raise r1", "r1", "request");
+    assert_eq!(reply["payload"]["ok"], true, "a repeated hand is idempotent, not an error");
+
+    // Granting a remote member: the bridge is told to unmute them and show them large.
+    daemon.command(json!({"command": "grant", "station": {"remote": "r1"}})).await;
+    let command = bridge
+        .wait_for("unmute r1", |m| m["topic"] == "conference" && m["payload"]["unmuted"] == json!(["r1"]));
+    assert_eq!(command["payload"]["large_video"], "r1");
+    assert_eq!(command["payload"]["speakers"][0]["name"], "Rita Remote");
+    assert_eq!(command["payload"]["speakers"][0]["remote"], true);
+
+    // The floor returns to the room: nobody remote unmuted.
+    daemon.command(json!({"command": "grant", "station": {"seat": 3}})).await;
+    let command =
+        bridge.wait_for("mute r1", |m| m["topic"] == "conference" && m["payload"]["unmuted"] == json!([]));
+    assert_eq!(command["payload"]["speakers"][0]["remote"], false);
+}
+
+#[tokio::test]
+async fn contract_with_mosquitto() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::with_config(dir.path(), &room(broker.port, ""));
+    interleave_and_floor_command(&daemon, broker.port).await;
+}
+
+#[tokio::test]
+async fn contract_with_the_embedded_broker() {
+    let daemon = Daemon::demo();
+    let port = daemon.mqtt_port();
+    // The demo room's remote-capable members come from config/demo.toml.
+    wait_connected(&daemon, 1).await;
+    let mut bridge = Bridge::start(port, "ratssaal", &[]);
+    let (_, state) = daemon.get("/api/v1/state").await;
+    let remote: Vec<String> = state["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["remote_allowed"] == true)
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(remote.len() >= 2, "the demo has remote members");
+    daemon.command(json!({"command": "request", "station": {"seat": 12}})).await;
+    for id in &remote[..2] {
+        assert_eq!(bridge.send_and_reply(&format!("join {id}"), id, "presence")["payload"]["ok"], true);
+        assert_eq!(bridge.send_and_reply(&format!("raise {id}"), id, "request")["payload"]["ok"], true);
+    }
+    let state = wait_state(&daemon, "three requests", |s| queue(s).len() == 3).await;
+    assert_eq!(queue(&state)[0], json!({"seat": 12}));
+    assert_eq!(queue(&state)[1], json!({"remote": remote[0]}));
+    daemon.command(json!({"command": "next"})).await;
+    daemon.command(json!({"command": "next"})).await;
+    bridge.wait_for("unmute the remote speaker", |m| {
+        m["topic"] == "conference" && m["payload"]["unmuted"] == json!([remote[0]])
+    });
+}
+
+#[tokio::test]
+async fn broker_restart_the_room_works_meanwhile_and_everything_converges() {
+    let mut broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::with_config(dir.path(), &room(broker.port, ""));
+    wait_connected(&daemon, 1).await;
+    let mut bridge = Bridge::start(broker.port, "ratssaal", &[]);
+    bridge.send_and_reply("join r1", "r1", "presence");
+
+    broker.kill();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, link) = daemon.get("/api/v1/mqtt").await;
+        if link["connected"] == false {
+            break;
+        }
+        assert!(Instant::now() < deadline, "podiumd did not notice the broker is gone");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The room goes on without the broker.
+    let (status, _) = daemon.command(json!({"command": "request", "station": {"seat": 2}})).await;
+    assert_eq!(status, 200);
+    let (status, _) = daemon.command(json!({"command": "grant", "station": {"remote": "r1"}})).await;
+    assert_eq!(status, 200, "granting a remote member works while the link is down");
+    // A hand raised while the link is down is queued by the bridge and arrives later.
+    bridge.send("join r2");
+    bridge.send("raise r2");
+
+    broker.restart();
+    wait_connected(&daemon, 2).await;
+    // Nothing lost: the hand raised during the outage is in the list, once.
+    let state = wait_state(&daemon, "r2's request", |s| queue(s).contains(&json!({"remote": "r2"}))).await;
+    assert_eq!(queue(&state), vec![json!({"seat": 2}), json!({"remote": "r2"})]);
+    // The bridge converges: the retained conference command says r1 speaks.
+    bridge.wait_for("the current floor after the restart", |m| {
+        m["topic"] == "conference" && m["payload"]["unmuted"] == json!(["r1"])
+    });
+    // A bridge that starts now gets the current truth from the retained topics.
+    let late = Bridge::start(broker.port, "ratssaal", &["--client-id", "late-bridge"]);
+    let command = late.wait_for("the retained conference command", |m| m["topic"] == "conference");
+    let (_, state) = daemon.get("/api/v1/state").await;
+    assert_eq!(command["payload"]["unmuted"], json!(["r1"]));
+    assert!(command["payload"]["seq"].as_u64().unwrap() <= state["floor"]["seq"].as_u64().unwrap());
+}
+
+#[tokio::test]
+async fn malformed_messages_are_counted_answered_and_change_nothing() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::with_config(dir.path(), &room(broker.port, ""));
+    wait_connected(&daemon, 1).await;
+    let bridge = Bridge::start(broker.port, "ratssaal", &[]);
+    let publish = |topic: &str, payload: &[u8]| {
+        let mut child = std::process::Command::new("mosquitto_pub")
+            .args(["-p", &broker.port.to_string(), "-q", "1", "-t", topic, "-s"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(payload).unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    let base = "podium/v1/ratssaal/remote";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("r1/request", b"not json".to_vec(), "malformed_payload"),
+        ("r1/request", vec![0xff, 0x00, 0xfe], "malformed_payload"),
+        ("r1/request", br#"{"v":1,"kind":"shout"}"#.to_vec(), "malformed_payload"),
+        ("r1/request", br#"{"v":9}"#.to_vec(), "unsupported_version"),
+        ("r1/presence", br#"{"v":1,"present":"yes"}"#.to_vec(), "malformed_payload"),
+        ("r1/dance", br#"{"v":1}"#.to_vec(), "unknown_action"),
+        (
+            "r1/request",
+            format!("{{\"v\":1,\"x\":\"{}\"}}", "a".repeat(200_000)).into_bytes(),
+            "malformed_payload",
+        ),
+    ];
+    for (topic, payload, reason) in &cases {
+        publish(&format!("{base}/{topic}"), payload);
+        let action = topic.split('/').nth(1).unwrap();
+        let reply = bridge.wait_for(&format!("the reply to {topic}"), |m| {
+            m["topic"] == "remote/r1/reply" && m["payload"]["action"] == action
+        });
+        assert_eq!(reply["payload"]["reason"], *reason, "{topic}");
+    }
+    let (_, link) = daemon.get("/api/v1/mqtt").await;
+    assert_eq!(link["malformed"], cases.len());
+    assert_eq!(link["accepted"], 0);
+    let (_, state) = daemon.get("/api/v1/state").await;
+    assert_eq!(state["floor"]["seq"], 0, "nothing changed");
+    // And the link still works.
+    publish(&format!("{base}/r1/presence"), br#"{"v":1,"present":true}"#);
+    wait_state(&daemon, "r1 present", |s| s["floor"]["presence"]["r1"] == "remote").await;
+}
+
+#[tokio::test]
+async fn the_shipped_acl_is_enforced_by_mosquitto() {
+    let acl = support::repo_root().join("deploy/mosquitto/podium.acl");
+    let dir = tempfile::tempdir().unwrap();
+    let passwd = dir.path().join("passwd");
+    password_file(
+        &passwd,
+        &[
+            ("podiumd", "pw-podiumd"),
+            ("bridge-ratssaal", "pw-bridge"),
+            ("dashboard", "pw-dash"),
+            ("unit-07", "pw-unit"),
+        ],
+    );
+    let broker = Mosquitto::start_with(&format!(
+        "allow_anonymous false\npassword_file {}\nacl_file {}\n",
+        passwd.display(),
+        acl.display()
+    ));
+    let port = broker.port.to_string();
+    // A witness with full rights records everything that gets through.
+    let mut witness = std::process::Command::new("mosquitto_sub")
+        .args(["-p", &port, "-u", "podiumd", "-P", "pw-podiumd", "-t", "podium/v1/#", "-v", "-q", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let witness_out = witness.stdout.take().unwrap();
+    let (tx, seen) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(witness_out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Make sure the witness is subscribed before the test publishes.
+    let ready = |marker: &str| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let status = std::process::Command::new("mosquitto_pub")
+                .args([
+                    "-p",
+                    &port,
+                    "-u",
+                    "podiumd",
+                    "-P",
+                    "pw-podiumd",
+                    "-q",
+                    "1",
+                    "-t",
+                    "podium/v1/ratssaal/status",
+                    "-m",
+                    marker,
+                ])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            if let Ok(line) = seen.recv_timeout(Duration::from_millis(500))
+                && line.ends_with(marker)
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "witness never subscribed");
+        }
+    };
+    ready("ready");
+    let publish = |user: &str, password: &str, topic: &str| {
+        let status = std::process::Command::new("mosquitto_pub")
+            .args(["-p", &port, "-u", user, "-P", password, "-q", "1", "-t", topic, "-m", r#"{"v":1}"#])
+            .status()
+            .unwrap();
+        assert!(status.success(), "mosquitto_pub as {user} failed to connect");
+    };
+    // Forbidden publishes, each followed by an allowed one from the same user as a fence:
+    // Mosquitto delivers in order, so if the forbidden one had passed it would come first.
+    let forbidden = [
+        ("bridge-ratssaal", "pw-bridge", "podium/v1/ratssaal/unit/unit-07/event"),
+        ("bridge-ratssaal", "pw-bridge", "podium/v1/otherroom/remote/x/request"),
+        ("bridge-ratssaal", "pw-bridge", "podium/v1/ratssaal/conference"),
+        ("unit-07", "pw-unit", "podium/v1/ratssaal/unit/unit-08/event"),
+        ("unit-07", "pw-unit", "podium/v1/ratssaal/remote/x/request"),
+        ("dashboard", "pw-dash", "podium/v1/ratssaal/remote/x/request"),
+    ];
+    for (user, password, topic) in forbidden {
+        publish(user, password, topic);
+        let fence = format!("fence-{user}");
+        ready(&fence);
+        let leaked: Vec<String> = seen.try_iter().filter(|l| l.starts_with(topic)).collect();
+        assert!(leaked.is_empty(), "{user} could publish to {topic}");
+    }
+    // Allowed publishes do get through.
+    for (user, password, topic) in [
+        ("bridge-ratssaal", "pw-bridge", "podium/v1/ratssaal/remote/r1/request"),
+        ("unit-07", "pw-unit", "podium/v1/ratssaal/unit/unit-07/event"),
+    ] {
+        publish(user, password, topic);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match seen.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) if line.starts_with(topic) => break,
+                _ => assert!(Instant::now() < deadline, "{user} could not publish to {topic}"),
+            }
+        }
+    }
+    // A wrong password is refused.
+    let refused = std::process::Command::new("mosquitto_pub")
+        .args(["-p", &port, "-u", "dashboard", "-P", "wrong", "-t", "podium/v1/x", "-m", "x"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!refused.success());
+    let _ = witness.kill();
+    let _ = witness.wait();
+}
+
+#[tokio::test]
+async fn podiumd_logs_in_with_credentials() {
+    let acl = support::repo_root().join("deploy/mosquitto/podium.acl");
+    let dir = tempfile::tempdir().unwrap();
+    let passwd = dir.path().join("passwd");
+    password_file(&passwd, &[("podiumd", "pw-podiumd"), ("bridge-ratssaal", "pw-bridge")]);
+    let secret = dir.path().join("mqtt-password");
+    std::fs::write(&secret, "pw-podiumd\n").unwrap();
+    let broker = Mosquitto::start_with(&format!(
+        "allow_anonymous false\npassword_file {}\nacl_file {}\n",
+        passwd.display(),
+        acl.display()
+    ));
+    let extra = format!("username = \"podiumd\"\npassword_file = \"{}\"", secret.display());
+    let daemon = Daemon::with_config(dir.path(), &room(broker.port, &extra));
+    wait_connected(&daemon, 1).await;
+    let mut bridge =
+        Bridge::start(broker.port, "ratssaal", &["--username", "bridge-ratssaal", "--password", "pw-bridge"]);
+    assert_eq!(bridge.send_and_reply("join r1", "r1", "presence")["payload"]["ok"], true);
+}

@@ -1,0 +1,167 @@
+//! A real Mosquitto broker on a free loopback port, stopped when dropped.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until something accepts connections on the port.
+pub fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running Mosquitto.
+pub struct Mosquitto {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Mosquitto {
+    /// Anonymous access, no persistence.
+    pub fn start() -> Mosquitto {
+        Self::start_with("allow_anonymous true\n")
+    }
+
+    /// With extra configuration lines (e.g. password and ACL files).
+    pub fn start_with(extra: &str) -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &config,
+            format!("listener {port} 127.0.0.1\npersistence false\nmax_packet_size 1048576\n{extra}"),
+        )
+        .unwrap();
+        let mut broker = Mosquitto { child: None, port, dir, config };
+        broker.restart();
+        broker
+    }
+
+    /// Kills the broker (as a crash would).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto (tests/run installs it)");
+        self.child = Some(child);
+        wait_listening(self.port);
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Creates a Mosquitto password file with these users.
+pub fn password_file(path: &Path, users: &[(&str, &str)]) {
+    for (i, (user, password)) in users.iter().enumerate() {
+        let mut cmd = Command::new("mosquitto_passwd");
+        if i == 0 {
+            cmd.arg("-c");
+        }
+        let status = cmd.arg("-b").arg(path).arg(user).arg(password).stdout(Stdio::null()).status().unwrap();
+        assert!(status.success(), "mosquitto_passwd failed");
+    }
+}
+
+/// The reference bridge (`podium-bridge`), driven through stdin, read through stdout.
+pub struct Bridge {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Bridge {
+    pub fn start(port: u16, room: &str, extra: &[&str]) -> Bridge {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_podium-bridge"))
+            .args(["--port", &port.to_string(), "--room", room])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start podium-bridge");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str(&line)
+                    && tx.send(value).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let bridge = Bridge { child, stdin, lines };
+        bridge.wait_for("the bridge's connection", |m| m["topic"] == "connected");
+        bridge
+    }
+
+    pub fn send(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Waits (up to 15 s, a generous bound) for a message the predicate accepts.
+    pub fn wait_for(&self, what: &str, predicate: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(message) if predicate(&message) => return message,
+                Ok(_) => {}
+                Err(_) => panic!("the bridge did not see {what} within 15 s"),
+            }
+        }
+    }
+
+    /// Sends a line and waits for podiumd's reply to that participant's action.
+    pub fn send_and_reply(&mut self, line: &str, participant: &str, action: &str) -> Value {
+        self.send(line);
+        let topic = format!("remote/{participant}/reply");
+        self.wait_for(&format!("a reply to {line}"), |m| {
+            m["topic"] == topic && m["payload"]["action"] == action
+        })
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
