@@ -403,3 +403,117 @@ async fn podiumd_logs_in_with_credentials() {
         Bridge::start(broker.port, "ratssaal", &["--username", "bridge-ratssaal", "--password", "pw-bridge"]);
     assert_eq!(bridge.send_and_reply("join r1", "r1", "presence")["payload"]["ok"], true);
 }
+
+/// Makes a CA and a server certificate for 127.0.0.1 with openssl; returns (ca, cert, key).
+fn certificates(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let path = |file: &str| dir.join(format!("{name}-{file}"));
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl (tests/run installs it)");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    let (ca_key, ca, key, csr, cert, ext) = (
+        path("ca.key"),
+        path("ca.pem"),
+        path("server.key"),
+        path("server.csr"),
+        path("server.pem"),
+        path("ext.cnf"),
+    );
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &s(&ca_key),
+        "-out",
+        &s(&ca),
+        "-days",
+        "2",
+        "-subj",
+        &format!("/CN=Podium test CA {name}"),
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &s(&key),
+        "-out",
+        &s(&csr),
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &s(&csr),
+        "-CA",
+        &s(&ca),
+        "-CAkey",
+        &s(&ca_key),
+        "-CAcreateserial",
+        "-out",
+        &s(&cert),
+        "-days",
+        "2",
+        "-extfile",
+        &s(&ext),
+    ]);
+    // Mosquitto started as root drops to its own user before it reads the key.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for file in [&cert, &key] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    (ca, cert, key)
+}
+
+#[tokio::test]
+async fn tls_to_the_broker_verifies_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path(), "good");
+    let (other_ca, _, _) = certificates(dir.path(), "other");
+    let broker = Mosquitto::start_with(&format!(
+        "allow_anonymous true\ncertfile {}\nkeyfile {}\n",
+        cert.display(),
+        key.display()
+    ));
+    // Trusting the broker's CA: connected.
+    let good_dir = tempfile::tempdir().unwrap();
+    let extra = format!("tls = true\nca_file = \"{}\"", ca.display());
+    let daemon = Daemon::with_config(good_dir.path(), &room(broker.port, &extra));
+    wait_connected(&daemon, 1).await;
+    drop(daemon);
+    // Trusting another CA: never connected, and the error says why.
+    let bad_dir = tempfile::tempdir().unwrap();
+    let extra = format!("tls = true\nca_file = \"{}\"", other_ca.display());
+    let daemon = Daemon::with_config(bad_dir.path(), &room(broker.port, &extra));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let link = loop {
+        let (_, link) = daemon.get("/api/v1/mqtt").await;
+        if link["last_error"].is_string() {
+            break link;
+        }
+        assert!(Instant::now() < deadline, "no connection error reported: {link}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(link["connected"], false);
+    assert_eq!(link["connects"], 0);
+    // The room works without the link.
+    let (status, _) = daemon.command(json!({"command": "request", "station": {"seat": 2}})).await;
+    assert_eq!(status, 200);
+}
