@@ -52,6 +52,9 @@ async fn client(
     let mut options = MqttOptions::new(id, "127.0.0.1", port);
     options.set_max_packet_size(1 << 20, 1 << 20).set_keep_alive(Duration::from_secs(30));
     let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
@@ -190,6 +193,7 @@ async fn main() {
             .await
             .unwrap();
     }
+    let sending_took = started.elapsed();
     let (seen, seqs) = receiver.await.expect("receiver");
     let mut latencies = Vec::new();
     for (key, sends) in &sent_at {
@@ -209,7 +213,7 @@ async fn main() {
     println!(
         "\n{PARTICIPANTS} participants, {} messages at {LOAD_RATE}/s over {:.1?}",
         plan.len(),
-        started.elapsed()
+        sending_took
     );
     summary("publish → SSE event under load", &mut latencies);
     println!(

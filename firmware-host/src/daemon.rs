@@ -4,12 +4,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use podium_floor::Floor;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::clock::SessionClock;
 use crate::config::RoomConfig;
 use crate::{api, session};
 
@@ -20,10 +18,12 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 /// once the API accepts connections (tests and scripts wait for that line).
 pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
-    let floor = Floor::new(config.floor_setup());
-    let clock = SessionClock::starting_at(0);
-    let session = session::spawn(floor, clock, cancel.clone(), &tracker);
+    // Opens the journal and restores the open meeting with its clock (see crate::journal).
+    let session = session::start(&config, cancel.clone(), &tracker).await?;
+    let clock = session.clock();
     let mqtt = start_mqtt(&config, &session, &cancel, &tracker);
+    // Desk-unit buses (and the demo's simulated units); their handle serves /api/v1/devices.
+    let desks = crate::desks::start(&config, &session, cancel.clone(), &tracker)?;
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("podiumd listening on http://{addr}");
@@ -31,11 +31,21 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     for line in crate::web::announce(&config.web, addr) {
         println!("{line}");
     }
+    crate::systemd::spawn_watchdog(session.clone(), cancel.clone(), &tracker);
+    crate::systemd::ready(&format!("room {} on http://{addr}", config.room_id));
+    let owner = session.clone();
     let web = std::sync::Arc::new(crate::web::Web::new(&config, clock, session.snapshot().floor.seq));
 
     let app = api::router(session, cancel.clone(), tracker.clone(), &config.room_id, mqtt, web);
+    let app = app.layer(axum::Extension(desks));
     // Peer addresses feed the access rules (`[web] trust_loopback_as`).
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    // Events are small writes on long-lived streams: send them at once (no Nagle delay).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set: {e}");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
     let overdue = async {
         cancel.cancelled().await;
@@ -44,6 +54,11 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     tokio::select! {
         result = server => result.context("HTTP server failed")?,
         _ = overdue => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
+    }
+    crate::systemd::stopping();
+    // The session owner writes what it applied to the journal before the process ends.
+    if !owner.stopped(Duration::from_secs(5)).await {
+        tracing::warn!("the session did not finish writing its journal in time");
     }
     tracker.close();
     if tokio::time::timeout(Duration::from_millis(300), tracker.wait()).await.is_err() {

@@ -60,6 +60,9 @@ async fn main() -> anyhow::Result<()> {
         options.set_credentials(user, args.password.unwrap_or_default());
     }
     let (client, mut eventloop) = AsyncClient::new(options, 256);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
     let base = topics.state().trim_end_matches("/state").to_string();
 
     let listener_client = client.clone();

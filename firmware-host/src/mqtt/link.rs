@@ -29,6 +29,8 @@ use crate::session::SessionHandle;
 pub const OUTGOING_QUEUE: usize = 512;
 /// Incoming remote messages waiting for the session at most.
 const INBOUND_QUEUE: usize = 1024;
+/// The retained full state is republished at most this often (events carry every change).
+pub const STATE_INTERVAL: Duration = Duration::from_millis(200);
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
@@ -135,7 +137,11 @@ pub fn start(
     if config.tls {
         options.set_transport(Transport::tls_with_config(tls_config(config)?));
     }
-    let (client, eventloop) = AsyncClient::new(options, OUTGOING_QUEUE);
+    let (client, mut eventloop) = AsyncClient::new(options, OUTGOING_QUEUE);
+    // Small messages must leave at once; Nagle's algorithm would hold them for an ACK.
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
     let stats = Arc::new(LinkStats::default());
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
 
@@ -336,6 +342,9 @@ async fn run_outbound(
     let mut events = subscription.events;
     let mut snapshots = session.watch();
     let mut last_conference = None;
+    // The full state is large (every seat and participant): it is coalesced and published
+    // at most every STATE_INTERVAL; events carry every change at once.
+    let mut state_due: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -355,14 +364,26 @@ async fn run_outbound(
                 }
                 let snapshot = snapshots.borrow_and_update().clone();
                 let conference = contract::conference(&snapshot);
-                // Only a change of what the conference must do is republished.
+                // Only a change of what the conference must do is republished, at once.
                 let key = (conference.unmuted.clone(), conference.large_video.clone(), conference.speakers.clone());
                 if last_conference.as_ref() != Some(&key) {
                     publish(&client, &stats, topics.conference(), true, json(&conference));
                     last_conference = Some(key);
                 }
+                state_due.get_or_insert_with(|| tokio::time::Instant::now() + STATE_INTERVAL);
+            }
+            _ = sleep_until(state_due) => {
+                state_due = None;
+                let snapshot = session.snapshot();
                 publish(&client, &stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: (*snapshot).clone() }));
             }
         }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

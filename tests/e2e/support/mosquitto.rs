@@ -44,7 +44,7 @@ impl Mosquitto {
         let config = dir.path().join("mosquitto.conf");
         std::fs::write(
             &config,
-            format!("listener {port} 127.0.0.1\npersistence false\nmax_packet_size 1048576\n{extra}"),
+            format!("listener {port} 127.0.0.1\npersistence false\nmax_packet_size 1048576\nset_tcp_nodelay true\n{extra}"),
         )
         .unwrap();
         let mut broker = Mosquitto { child: None, port, dir, config };

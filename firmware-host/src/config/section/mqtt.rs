@@ -121,6 +121,17 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Mqtt> {
         None if !t.has("broker") => t.missing(cx, "broker", "\"embedded\" or \"external\""),
         None => {}
     }
+    if let Some(tls) = tls_value.as_ref().filter(|b| b.v)
+        && !matches!(mqtt.broker, Broker::Embedded { .. })
+        && mqtt.ca_file.is_none()
+    {
+        cx.err(
+            &tls.span,
+            t.field("tls"),
+            "tls needs ca_file: the CA that signed the broker's certificate",
+            Some("add `ca_file = \"/etc/podium/broker-ca.pem\"`; verification cannot be turned off".into()),
+        );
+    }
     if let Some(tls) = tls_value.filter(|b| b.v)
         && matches!(mqtt.broker, Broker::Embedded { .. })
     {
@@ -133,4 +144,54 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Mqtt> {
     }
     t.finish(cx);
     Some(mqtt)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{Broker, DEFAULT_PREFIX};
+    use crate::config::parse;
+
+    const ROOM: &str = "[room]\nid = \"saal\"\nname = \"Saal\"\n";
+
+    fn errors(text: &str) -> Vec<(usize, usize, String, String)> {
+        match parse(&format!("{ROOM}{text}"), Path::new("room.toml")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.iter().map(|e| (e.line, e.column, e.field.clone(), e.message.clone())).collect(),
+        }
+    }
+
+    #[test]
+    fn absent_means_off_and_defaults_apply() {
+        let room = parse(ROOM, Path::new("room.toml")).unwrap();
+        assert_eq!(room.mqtt, None);
+        let room = parse(&format!("{ROOM}[mqtt]\nbroker = \"embedded\"\n"), Path::new("r.toml")).unwrap();
+        let mqtt = room.mqtt.unwrap();
+        assert_eq!(mqtt.broker, Broker::Embedded { listen: "127.0.0.1:1883".parse().unwrap() });
+        assert_eq!(mqtt.prefix, DEFAULT_PREFIX);
+        let text = format!("{ROOM}[mqtt]\nbroker = \"external\"\nhost = \"mqtt.local\"\ntls = true\nca_file = \"ca.pem\"\n");
+        let mqtt = parse(&text, Path::new("r.toml")).unwrap().mqtt.unwrap();
+        assert_eq!(mqtt.broker, Broker::External { host: "mqtt.local".into(), port: 8883 });
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_its_position() {
+        let found = errors(
+            "[mqtt]\nbroker = \"extrenal\"\nprefix = \"podium/#\"\nkeep_alive_s = 1\nlisten = \"nowhere\"\npasword = \"x\"\n",
+        );
+        let fields: Vec<&str> = found.iter().map(|e| e.2.as_str()).collect();
+        assert_eq!(fields, ["mqtt.broker", "mqtt.prefix", "mqtt.keep_alive_s", "mqtt.pasword"], "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (5, 10));
+        let missing_host = errors("[mqtt]\nbroker = \"external\"\n");
+        assert!(missing_host[0].3.contains("host"), "{missing_host:?}");
+        let no_ca = errors("[mqtt]\nbroker = \"external\"\nhost = \"h\"\ntls = true\n");
+        assert!(no_ca[0].3.contains("ca_file"), "{no_ca:?}");
+        let both = errors("[mqtt]\nbroker = \"external\"\nhost = \"h\"\npassword = \"a\"\npassword_file = \"b\"\n");
+        assert_eq!(both[0].2, "mqtt.password_file");
+        let tls_embedded = errors("[mqtt]\nbroker = \"embedded\"\ntls = true\n");
+        assert_eq!(tls_embedded[0].2, "mqtt.tls");
+        let bad_listen = errors("[mqtt]\nbroker = \"embedded\"\nlisten = \"localhost\"\n");
+        assert_eq!(bad_listen[0].2, "mqtt.listen");
+    }
 }
