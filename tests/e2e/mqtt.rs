@@ -344,10 +344,10 @@ async fn the_shipped_acl_is_enforced_by_mosquitto() {
     // Forbidden publishes, each followed by an allowed one from the same user as a fence:
     // Mosquitto delivers in order, so if the forbidden one had passed it would come first.
     let forbidden = [
-        ("bridge-ratssaal", "pw-bridge", "podium/v1/ratssaal/unit/unit-07/event"),
+        ("bridge-ratssaal", "pw-bridge", "podium/v1/ratssaal/desk/unit-07/key"),
         ("bridge-ratssaal", "pw-bridge", "podium/v1/otherroom/remote/x/request"),
         ("bridge-ratssaal", "pw-bridge", "podium/v1/ratssaal/conference"),
-        ("unit-07", "pw-unit", "podium/v1/ratssaal/unit/unit-08/event"),
+        ("unit-07", "pw-unit", "podium/v1/ratssaal/desk/unit-08/key"),
         ("unit-07", "pw-unit", "podium/v1/ratssaal/remote/x/request"),
         ("dashboard", "pw-dash", "podium/v1/ratssaal/remote/x/request"),
     ];
@@ -361,7 +361,7 @@ async fn the_shipped_acl_is_enforced_by_mosquitto() {
     // Allowed publishes do get through.
     for (user, password, topic) in [
         ("bridge-ratssaal", "pw-bridge", "podium/v1/ratssaal/remote/r1/request"),
-        ("unit-07", "pw-unit", "podium/v1/ratssaal/unit/unit-07/event"),
+        ("unit-07", "pw-unit", "podium/v1/ratssaal/desk/unit-07/key"),
     ] {
         publish(user, password, topic);
         let deadline = Instant::now() + Duration::from_secs(10);
