@@ -8,7 +8,23 @@
 //!   without libudev, back-off, link health).
 //! - [`modbus`]: Modbus RTU desk units: codec, bus driver, simulator, register map.
 //! - [`mqtt_units`]: the topic and JSON contract of networked desk units.
+//! - [`health`]: health of room devices (cameras, displays, switchers, microphones).
+//! - [`visca`]: Sony VISCA PTZ cameras (serial, UDP 52381, TCP 5678).
+//! - [`display`]: the driver shared by displays and switchers (desired power and input).
+//! - [`pjlink`]: PJLink class 1 projectors and displays (TCP 4352, MD5 authentication).
+//! - [`extron`]: Extron SIS matrix switchers (RS-232 or TCP).
+//! - [`mdc`]: Samsung MDC displays (RS-232 or TCP 1515).
+//! - [`shure`]: Shure MXA microphone arrays (command strings, TCP 2202).
+//! - [`gpio`]: the chair's button box and tally lamps (kernel GPIO device or simulated).
 
+pub mod display;
+pub mod extron;
+pub mod gpio;
+pub mod health;
+pub mod mdc;
 pub mod modbus;
 pub mod mqtt_units;
+pub mod pjlink;
 pub mod serial;
+pub mod shure;
+pub mod visca;

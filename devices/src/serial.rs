@@ -92,6 +92,40 @@ pub fn open(settings: &SerialSettings) -> io::Result<SerialStream> {
     Ok(port)
 }
 
+/// A pseudo-terminal pair, for simulators and tests: the master side for the simulated
+/// devices, the slave side for whoever opens `path` like a serial port.
+pub struct Pty {
+    /// The master side.
+    pub master: SerialStream,
+    /// The slave side. Keep it open: when the last slave handle closes, the master side
+    /// reports a hang-up until the slave is opened again.
+    pub slave: SerialStream,
+    /// The slave side's path, e.g. `/dev/pts/7`.
+    pub path: String,
+}
+
+/// Creates a pseudo-terminal pair (inside the tokio runtime). Both ends are closed on
+/// `exec`: a child process (a test's daemon, a helper script) that inherited the master
+/// would keep it open, and the slave would never see the hang-up of a pulled cable.
+pub fn pty() -> io::Result<Pty> {
+    use tokio_serial::SerialPort;
+    let (master, slave) = SerialStream::pair().map_err(io::Error::from)?;
+    close_on_exec(&master)?;
+    close_on_exec(&slave)?;
+    let path = slave.name().ok_or_else(|| io::Error::other("the pseudo-terminal has no name"))?;
+    Ok(Pty { master, slave, path })
+}
+
+fn close_on_exec(stream: &SerialStream) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    use std::os::fd::{AsRawFd, BorrowedFd};
+    // SAFETY: the descriptor belongs to `stream`, which outlives this borrow.
+    let fd = unsafe { BorrowedFd::borrow_raw(stream.as_raw_fd()) };
+    let flags = FdFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFD).map_err(io::Error::from)?);
+    fcntl(fd, FcntlArg::F_SETFD(flags | FdFlag::FD_CLOEXEC)).map_err(io::Error::from)?;
+    Ok(())
+}
+
 /// Something that can (re)open a byte stream to a bus: a serial port, or in tests and
 /// benchmarks any async stream.
 pub trait Connector: Send + 'static {

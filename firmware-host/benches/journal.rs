@@ -1,3 +1,333 @@
-//! Journal benchmark (being written).
+//! Journal benchmark (not a test): restart-to-ready with 100,000 recorded events, and the
+//! cost of a durable write per command, next to raw SQLite and raw fsync measured in the
+//! same run on the same disk.
+//!
+//! Run: `cargo bench -p podium-host --bench journal` (release build; about a minute).
+//! `PODIUM_BENCH_DIR=/path` puts the files on another disk (default: the system temp dir).
 
-fn main() {}
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use podium_floor::{Actor, Command, Floor, RequestKind, Station, Timestamp};
+use podium_host::journal::{
+    CHECKPOINT_EVERY, CommandRecord, Journal, JournalLocation, JournalSettings, MeetingInfo, Record, Store,
+};
+use podium_host::session::RESUME_WINDOW;
+
+const EVENTS: u64 = 100_000;
+const RESTARTS: usize = 15;
+const WRITES: usize = 2_000;
+
+/// A 40-seat room like the demo, with a journal at `journal`.
+fn room_toml(journal: &Path) -> String {
+    let mut toml = format!(
+        "[room]\nid = \"bench\"\nname = \"Bench\"\n\n[discussion]\nmode = \"request\"\nmax_open_microphones = 2\n\
+         max_requests = 50\n\n[discussion.speaking_time]\nturn_limit = \"3:00\"\nwarning = \"0:30\"\n\n\
+         [journal]\npath = {:?}\n\n",
+        journal.display().to_string()
+    );
+    for n in 1..=40 {
+        toml.push_str(&format!("[[seat]]\nnumber = {n}\nmember = \"m{n}\"\n\n"));
+        let role = if n == 1 { "chair" } else { "member" };
+        toml.push_str(&format!(
+            "[[member]]\nid = \"m{n}\"\nname = \"Member {n}\"\ngroup = \"G{}\"\nrole = \"{role}\"\n\n",
+            n % 5
+        ));
+    }
+    toml
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name:<58} p50 {:>9.3} ms   p99 {:>9.3} ms   max {:>9.3} ms   (n={})",
+        percentile(&samples, 0.5).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        samples.len()
+    );
+}
+
+/// A plausible command stream over 40 seats: requests, grants, stops, pauses.
+fn command(i: u64) -> (Command, Actor) {
+    let seat = 2 + (i * 7 % 39) as u16;
+    let station = Station::Seat(seat);
+    match i % 8 {
+        0..=2 => (Command::Request { station, kind: RequestKind::Ordinary, stance: None }, Actor::Chair),
+        3 => (Command::Next {}, Actor::Chair),
+        4 => (Command::PauseSpeaker { station }, Actor::Chair),
+        5 => (Command::ResumeSpeaker { station }, Actor::Chair),
+        6 => (Command::Stop { station }, Actor::Chair),
+        _ => (Command::Withdraw { station }, Actor::Chair),
+    }
+}
+
+/// Writes a meeting with `EVENTS` events the way the daemon records them (a checkpoint
+/// every `CHECKPOINT_EVERY` events), in large transactions to build it quickly.
+fn build_journal(path: &Path, setup: &podium_floor::Setup) -> u64 {
+    let (mut store, _) = Store::open(&JournalLocation::File(path.to_owned()), 0).expect("open journal");
+    let mut floor = Floor::new(setup.clone());
+    let start_unix = 1_700_000_000_000i64;
+    let info = MeetingInfo::opening(1, "Bench".into(), "bench".into(), start_unix, 0);
+    let open = Record::Open {
+        info,
+        opened_mono_ms: 0,
+        setup: Box::new(setup.clone()),
+        state: Box::new(floor.state().clone()),
+    };
+    store.write(&[&open]).expect("open meeting");
+    let (mut batch, mut checkpoint_seq, mut i) = (Vec::new(), 0u64, 0u64);
+    while floor.state().seq < EVENTS {
+        let (command, actor) = command(i);
+        let now = Timestamp::new(i * 250, start_unix + (i * 250) as i64);
+        i += 1;
+        let Ok(events) = floor.handle(&command, &actor, now) else { continue };
+        if events.is_empty() {
+            continue;
+        }
+        let seq = floor.state().seq;
+        let checkpoint = (seq >= checkpoint_seq + CHECKPOINT_EVERY).then(|| {
+            checkpoint_seq = seq;
+            Box::new(floor.state().clone())
+        });
+        let record = CommandRecord { source: "bench".into(), actor, command };
+        batch.push(Record::Events { meeting_id: 1, events, command: Some(record), checkpoint });
+        if batch.len() == 500 {
+            store.write(&batch.iter().collect::<Vec<_>>()).expect("write");
+            batch.clear();
+        }
+    }
+    store.write(&batch.iter().collect::<Vec<_>>()).expect("write");
+    store.checkpoint_wal().expect("checkpoint");
+    floor.state().seq
+}
+
+fn copy_journal(from: &Path, to: &Path) {
+    std::fs::copy(from, to).expect("copy journal");
+}
+
+fn bench_dir() -> tempfile::TempDir {
+    match std::env::var_os("PODIUM_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir).expect("bench dir"),
+        None => tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+/// Spawn to "listening" of the real binary, `RESTARTS` times.
+fn process_restarts(config: &Path) -> Vec<Duration> {
+    (0..RESTARTS)
+        .map(|_| {
+            let started = Instant::now();
+            let mut child = Process::new(env!("CARGO_BIN_EXE_podiumd"))
+                .args(["run", "--config"])
+                .arg(config)
+                .args(["--listen", "127.0.0.1:0"])
+                .env("RUST_LOG", "error")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start podiumd");
+            let stdout = child.stdout.take().expect("stdout");
+            let ready = BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .any(|line| line.starts_with("podiumd listening on "));
+            let took = started.elapsed();
+            assert!(ready, "podiumd did not start");
+            // kill -9, as after a crash: the next start restores again.
+            let _ = child.kill();
+            let _ = child.wait();
+            took
+        })
+        .collect()
+}
+
+fn main() {
+    let dir = bench_dir();
+    println!(
+        "journal benchmark in {} ({} cores)",
+        dir.path().display(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let journal = dir.path().join("journal.sqlite3");
+    let config = dir.path().join("room.toml");
+    std::fs::write(&config, room_toml(&journal)).expect("config");
+    let room = podium_host::config::load(&config).expect("valid config");
+    let setup = room.floor_setup();
+
+    // --- restart to ready with 100,000 events ----------------------------------------
+    let built = Instant::now();
+    let seq = build_journal(&journal, &setup);
+    let size = std::fs::metadata(&journal).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "\nbuilt a meeting of {seq} events ({:.1} MB) in {:.1} s\n",
+        size as f64 / 1e6,
+        built.elapsed().as_secs_f64()
+    );
+    let pristine = dir.path().join("pristine.sqlite3");
+    copy_journal(&journal, &pristine);
+
+    let settings = JournalSettings { location: JournalLocation::File(journal.clone()), retention_days: 90 };
+    let restores: Vec<Duration> = (0..RESTARTS)
+        .map(|_| {
+            let started = Instant::now();
+            let (journal, _acks, restored) = Journal::open(&settings, &setup, RESUME_WINDOW);
+            let took = started.elapsed();
+            assert_eq!(restored.floor.state().seq, seq, "restored everything");
+            drop(journal);
+            took
+        })
+        .collect();
+    report("restore in process (open + checkpoint + tail + 10k resume)", restores);
+
+    report("restart to ready: podiumd spawn → listening (100k events)", process_restarts(&config));
+
+    // Worst case: no checkpoint but the opening one, every event replayed.
+    let full = dir.path().join("full.sqlite3");
+    copy_journal(&pristine, &full);
+    {
+        let conn = rusqlite::Connection::open(&full).expect("open");
+        conn.execute("DELETE FROM checkpoint WHERE seq > 0", []).expect("drop checkpoints");
+    }
+    let full_settings = JournalSettings { location: JournalLocation::File(full), retention_days: 90 };
+    let replays: Vec<Duration> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let (_journal, _acks, restored) = Journal::open(&full_settings, &setup, RESUME_WINDOW);
+            assert_eq!(restored.floor.state().seq, seq);
+            started.elapsed()
+        })
+        .collect();
+    report("restore without checkpoints (replays all 100k events)", replays);
+
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).expect("mkdir");
+    let empty_config = empty_dir.join("room.toml");
+    std::fs::write(&empty_config, room_toml(&empty_dir.join("journal.sqlite3"))).expect("config");
+    report("restart to ready: podiumd spawn → listening (empty journal)", process_restarts(&empty_config));
+
+    // --- write cost per command --------------------------------------------------------
+    println!();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let write_dir = dir.path().join("writes");
+    std::fs::create_dir(&write_dir).expect("mkdir");
+    let write_settings = JournalSettings {
+        location: JournalLocation::File(write_dir.join("journal.sqlite3")),
+        retention_days: 90,
+    };
+    let (latencies, events_written, grouped) = runtime.block_on(async {
+        let (journal, mut acks, restored) = Journal::open(&write_settings, &setup, RESUME_WINDOW);
+        let mut floor = restored.floor;
+        let info = MeetingInfo::opening(restored.next_meeting_id, "Writes".into(), "bench".into(), 0, 0);
+        let id = info.id;
+        journal.submit(
+            1,
+            Record::Open {
+                info,
+                opened_mono_ms: 0,
+                setup: Box::new(setup.clone()),
+                state: Box::new(floor.state().clone()),
+            },
+        );
+        let mut op = 1;
+        while acks.recv().await.is_some_and(|a| a.through_op < op) {}
+        let mut latencies = Vec::with_capacity(WRITES);
+        let mut events_written = 0;
+        let mut i = 0u64;
+        while latencies.len() < WRITES {
+            let (command, actor) = command(i);
+            i += 1;
+            let Ok(events) = floor.handle(&command, &actor, Timestamp::new(i, i as i64)) else { continue };
+            if events.is_empty() {
+                continue;
+            }
+            events_written += events.len();
+            let started = Instant::now();
+            op += 1;
+            let record = CommandRecord { source: "bench".into(), actor, command };
+            journal.submit(
+                op,
+                Record::Events { meeting_id: id, events, command: Some(record), checkpoint: None },
+            );
+            loop {
+                match acks.recv().await {
+                    Some(ack) if ack.through_op >= op => break,
+                    Some(_) => continue,
+                    None => panic!("writer stopped"),
+                }
+            }
+            latencies.push(started.elapsed());
+        }
+        // Group commit: 2,000 commands handed over at once, as under a burst.
+        let started = Instant::now();
+        let first = op + 1;
+        let mut grouped_events = 0;
+        for _ in 0..WRITES {
+            let (command, actor) = command(i);
+            i += 1;
+            let Ok(events) = floor.handle(&command, &actor, Timestamp::new(i, i as i64)) else { continue };
+            if events.is_empty() {
+                continue;
+            }
+            grouped_events += events.len();
+            op += 1;
+            journal.submit(op, Record::Events { meeting_id: id, events, command: None, checkpoint: None });
+        }
+        let mut acks_seen = 0;
+        while let Some(ack) = acks.recv().await {
+            acks_seen += 1;
+            if ack.through_op >= op {
+                break;
+            }
+        }
+        let took = started.elapsed();
+        journal.close(Duration::from_secs(10)).await;
+        (latencies, events_written, (op + 1 - first, grouped_events, acks_seen, took))
+    });
+    let per_command = events_written as f64 / latencies.len() as f64;
+    report(&format!("journal: durable write of one command ({per_command:.2} events)"), latencies);
+    let (commands, events, commits, took) = grouped;
+    println!(
+        "journal: group commit of {commands} queued commands ({events} events): {commits} commits, {:.0} events/s, {:.3} ms per event",
+        events as f64 / took.as_secs_f64(),
+        took.as_secs_f64() * 1e3 / events as f64
+    );
+
+    // --- the same disk, raw -------------------------------------------------------------
+    let raw = dir.path().join("raw.sqlite3");
+    let conn = rusqlite::Connection::open(&raw).expect("open raw");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (seq INTEGER PRIMARY KEY, body TEXT);",
+    )
+    .expect("raw setup");
+    let body = "x".repeat(200);
+    let raw_inserts: Vec<Duration> = (0..WRITES)
+        .map(|i| {
+            let started = Instant::now();
+            conn.execute("INSERT INTO t (seq, body) VALUES (?1, ?2)", rusqlite::params![i as i64, body])
+                .expect("insert");
+            started.elapsed()
+        })
+        .collect();
+    report("raw SQLite: one INSERT per transaction, WAL, synchronous=FULL", raw_inserts);
+
+    let file = dir.path().join("raw.bin");
+    let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&file).expect("open raw file");
+    let block = vec![0u8; 4096];
+    let fsyncs: Vec<Duration> = (0..WRITES)
+        .map(|_| {
+            let started = Instant::now();
+            out.write_all(&block).expect("write");
+            out.sync_data().expect("fdatasync");
+            started.elapsed()
+        })
+        .collect();
+    report("raw file: append 4 KiB + fdatasync", fsyncs);
+}

@@ -31,13 +31,15 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     for line in crate::web::announce(&config.web, addr) {
         println!("{line}");
     }
-    crate::systemd::spawn_watchdog(session.clone(), cancel.clone(), &tracker);
     crate::systemd::ready(&format!("room {} on http://{addr}", config.room_id));
+    crate::systemd::spawn_watchdog(session.clone(), cancel.clone(), &tracker);
     let owner = session.clone();
     let web = std::sync::Arc::new(crate::web::Web::new(&config, clock, session.snapshot().floor.seq));
 
+    // Cameras (displays, switchers, microphones) follow the floor; see room/.
+    let room = crate::room::start(&config, &session, &cancel, &tracker).await;
     let app = api::router(session, cancel.clone(), tracker.clone(), &config.room_id, mqtt, web);
-    let app = app.layer(axum::Extension(desks));
+    let app = app.layer(axum::Extension(desks)).layer(axum::Extension(room));
     // Peer addresses feed the access rules (`[web] trust_loopback_as`).
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     // Events are small writes on long-lived streams: send them at once (no Nagle delay).

@@ -53,6 +53,21 @@ enum Action {
         /// Run the demo without MQTT.
         #[arg(long)]
         no_mqtt: bool,
+        /// Keep the demo's journal in this file (default: in memory, gone at exit).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+    },
+    /// Print a meeting's minutes (the speaker log) from a journal file as CSV or JSON.
+    Export {
+        /// The journal file (read-only; podiumd may be running).
+        #[arg(long)]
+        journal: PathBuf,
+        /// The meeting id (default: the most recently opened meeting).
+        #[arg(long)]
+        meeting: Option<i64>,
+        /// Output format.
+        #[arg(long, value_parser = ["csv", "json"], default_value = "json")]
+        format: String,
     },
     /// Print the HTTP API's OpenAPI description.
     Openapi,
@@ -135,10 +150,26 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Action::Demo { listen, mqtt_listen, no_mqtt } => {
+        Action::Export { journal, meeting, format } => {
+            match podium_host::journal::minutes::export(&journal, meeting, format == "csv") {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("podiumd: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Action::Demo { listen, mqtt_listen, no_mqtt, journal } => {
             logging::init(&cli.log_level);
             match config::parse(DEMO_CONFIG, Path::new("config/demo.toml")) {
                 Ok(mut room) => {
+                    room.journal.location = journal.map_or(
+                        podium_host::journal::JournalLocation::Memory,
+                        podium_host::journal::JournalLocation::File,
+                    );
                     if no_mqtt {
                         room.mqtt = None;
                     } else if let Some(mqtt) = room.mqtt.as_mut() {

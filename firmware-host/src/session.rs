@@ -1,15 +1,38 @@
 //! The one task that owns the floor. Every source sends it commands over a channel; it
 //! applies them in arrival order, sleeps until the engine's next deadline, and fans the
 //! results out: the latest snapshot on a `watch`, each event on a `broadcast`.
+//!
+//! # Durable before answered
+//! While a meeting is open, the events of a command go to the journal's writer thread
+//! first; the owner keeps the answer, and the publication, in a queue (`pending`) until the
+//! writer reports them written. It goes on handling commands meanwhile, so a slow fsync
+//! delays answers, never the floor, and the writer can commit many commands at once. The
+//! queue is released strictly in order, so answers and the event stream keep the order of
+//! the floor. A write that fails releases its answers anyway (the room keeps working; the
+//! journal reports `degraded`); a write that has not finished after [`STALL_LIMIT`] no
+//! longer holds answers up. Outside a meeting nothing is recorded and answers are immediate.
+//!
+//! # Sources and rate limits
+//! [`SessionHandle::command_from`] names the [`Source`] of a command; each source has a
+//! token bucket ([`rate_limit`]) checked before the command is queued, so a flooding
+//! source cannot slow anyone else. [`SessionHandle::command`] is the unlimited path for
+//! callers that do not name a source.
+
+pub mod rate_limit;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
-use podium_floor::{Actor, Command, Event, Floor, Outcome, Snapshot};
+use podium_floor::{Actor, Command, Event, Floor, Outcome, Setup, Snapshot};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::clock::SessionClock;
+use crate::journal::writer::{Ack, Acks};
+use crate::journal::{CHECKPOINT_EVERY, CommandRecord, Journal, JournalSettings, MeetingInfo, Record};
+pub use rate_limit::{Limit, RateLimiter, Source, SourceStats};
 
 /// How many recent events the owner keeps for clients that resume after a disconnect.
 pub const RESUME_WINDOW: usize = 10_000;
@@ -17,6 +40,10 @@ pub const RESUME_WINDOW: usize = 10_000;
 const BROADCAST_CAPACITY: usize = 4_096;
 /// Commands waiting for the owner before senders wait.
 const COMMAND_QUEUE: usize = 1_024;
+/// A journal write not finished after this long no longer holds answers up.
+pub const STALL_LIMIT: Duration = Duration::from_secs(2);
+/// At shutdown, how long the owner waits for the journal to write what was applied.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
 
 /// Where an event-stream subscriber starts.
 #[derive(Debug)]
@@ -36,9 +63,15 @@ pub struct Subscription {
     pub events: broadcast::Receiver<Arc<Event>>,
 }
 
+type MeetingReply = oneshot::Sender<Result<MeetingInfo, MeetingError>>;
+
 enum Message {
-    Command { command: Command, actor: Actor, reply: oneshot::Sender<Outcome> },
+    Command { source: Source, command: Command, actor: Actor, reply: oneshot::Sender<Outcome> },
     Subscribe { since: Option<u64>, reply: oneshot::Sender<Subscription> },
+    OpenMeeting { title: String, reply: MeetingReply },
+    CloseMeeting { id: i64, reply: MeetingReply },
+    CurrentMeeting { reply: oneshot::Sender<Option<MeetingInfo>> },
+    Ping { reply: oneshot::Sender<u64> },
 }
 
 /// The session has stopped (shutdown); the command was not applied.
@@ -46,18 +79,85 @@ enum Message {
 #[error("the session is shutting down")]
 pub struct SessionClosed;
 
+/// Why a command from a named source was not handled.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The session is shutting down.
+    #[error("the session is shutting down")]
+    Closed,
+    /// The source sent more than its limit; the command was dropped.
+    #[error("{from} sends too many commands; try again in {retry_after_ms} ms")]
+    RateLimited {
+        /// The source.
+        from: Source,
+        /// When its bucket has a token again.
+        retry_after_ms: u64,
+    },
+}
+
+impl From<SessionClosed> for CommandError {
+    fn from(_: SessionClosed) -> Self {
+        CommandError::Closed
+    }
+}
+
+/// Why a meeting could not be opened or closed.
+#[derive(Debug, thiserror::Error)]
+pub enum MeetingError {
+    /// A meeting is open already.
+    #[error("meeting {0} is open; close it first")]
+    AlreadyOpen(i64),
+    /// The meeting is not the open one.
+    #[error("meeting {0} is not open")]
+    NotOpen(i64),
+    /// There is no journal to record it in.
+    #[error("no meeting can be recorded: {0}")]
+    NoJournal(String),
+    /// The session is shutting down.
+    #[error("the session is shutting down")]
+    Closed,
+}
+
 /// A cloneable handle to the session owner.
 #[derive(Clone)]
 pub struct SessionHandle {
     tx: mpsc::Sender<Message>,
     snapshot: watch::Receiver<Arc<Snapshot>>,
+    limiter: Arc<RateLimiter>,
+    journal: Journal,
+    stopped: watch::Receiver<bool>,
+    clock: SessionClock,
 }
 
 impl SessionHandle {
-    /// Sends a command and waits for the engine's answer.
+    /// Sends a command and waits for the engine's answer. Not rate-limited; sources that
+    /// can flood (desk units, clients) use [`SessionHandle::command_from`].
     pub async fn command(&self, command: Command, actor: Actor) -> Result<Outcome, SessionClosed> {
+        self.send_command(Source::Internal, command, actor).await
+    }
+
+    /// Sends a command from `source`, subject to the source's rate limit, and waits for the
+    /// engine's answer (given once the events are durable in the journal).
+    pub async fn command_from(
+        &self,
+        source: Source,
+        command: Command,
+        actor: Actor,
+    ) -> Result<Outcome, CommandError> {
+        if let Err(retry_after_ms) = self.limiter.admit(&source) {
+            return Err(CommandError::RateLimited { from: source, retry_after_ms });
+        }
+        Ok(self.send_command(source, command, actor).await?)
+    }
+
+    async fn send_command(
+        &self,
+        source: Source,
+        command: Command,
+        actor: Actor,
+    ) -> Result<Outcome, SessionClosed> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Message::Command { command, actor, reply }).await.map_err(|_| SessionClosed)?;
+        self.tx.send(Message::Command { source, command, actor, reply }).await.map_err(|_| SessionClosed)?;
         answer.await.map_err(|_| SessionClosed)
     }
 
@@ -77,77 +177,461 @@ impl SessionHandle {
     pub fn watch(&self) -> watch::Receiver<Arc<Snapshot>> {
         self.snapshot.clone()
     }
+
+    /// Opens a meeting: from now on every event is recorded.
+    pub async fn open_meeting(&self, title: String) -> Result<MeetingInfo, MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Message::OpenMeeting { title, reply }).await.map_err(|_| MeetingError::Closed)?;
+        answer.await.map_err(|_| MeetingError::Closed)?
+    }
+
+    /// Closes the open meeting `id`.
+    pub async fn close_meeting(&self, id: i64) -> Result<MeetingInfo, MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Message::CloseMeeting { id, reply }).await.map_err(|_| MeetingError::Closed)?;
+        answer.await.map_err(|_| MeetingError::Closed)?
+    }
+
+    /// The open meeting, if any.
+    pub async fn current_meeting(&self) -> Result<Option<MeetingInfo>, SessionClosed> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Message::CurrentMeeting { reply }).await.map_err(|_| SessionClosed)?;
+        answer.await.map_err(|_| SessionClosed)
+    }
+
+    /// Asks the owner for its published sequence number: proves its loop is turning.
+    pub async fn ping(&self) -> Result<u64, SessionClosed> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Message::Ping { reply }).await.map_err(|_| SessionClosed)?;
+        answer.await.map_err(|_| SessionClosed)
+    }
+
+    /// The session's clock (a restored session continues its timeline).
+    pub fn clock(&self) -> SessionClock {
+        self.clock
+    }
+
+    /// The journal (status, queries).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Commands counted per source.
+    pub fn source_stats(&self) -> Vec<SourceStats> {
+        self.limiter.stats()
+    }
+
+    /// Waits until the owner has stopped and the journal is flushed (after cancellation),
+    /// at most `limit`. Returns whether it did.
+    pub async fn stopped(&self, limit: Duration) -> bool {
+        let mut stopped = self.stopped.clone();
+        tokio::time::timeout(limit, stopped.wait_for(|done| *done)).await.is_ok_and(|r| r.is_ok())
+    }
 }
 
-/// The owner's state: the engine plus the fan-out.
-struct Owner {
-    floor: Floor,
-    clock: SessionClock,
-    recent: VecDeque<Arc<Event>>,
-    events: broadcast::Sender<Arc<Event>>,
-    snapshot: watch::Sender<Arc<Snapshot>>,
+/// How the owner starts: the floor, its clock and whatever the journal restored.
+pub struct Begin {
+    /// The floor.
+    pub floor: Floor,
+    /// Its clock.
+    pub clock: SessionClock,
+    /// The journal (or [`Journal::disabled`]).
+    pub journal: Journal,
+    /// The journal's acknowledgements.
+    pub acks: Acks,
+    /// The setup from the room configuration (applies after a restored meeting closes).
+    pub config_setup: Setup,
+    /// `room.id`, stored with each meeting.
+    pub room_id: String,
+    /// Events to keep for resuming clients (restored from the journal).
+    pub recent: Vec<Event>,
+    /// The open meeting, if restored.
+    pub meeting: Option<MeetingInfo>,
+    /// The id of the next meeting.
+    pub next_meeting_id: i64,
+    /// Sequence number of the open meeting's newest checkpoint.
+    pub checkpoint_seq: u64,
 }
 
-/// Starts the owner task; it runs until `cancel` fires.
+/// Starts the owner task without a journal (nothing is recorded); it runs until `cancel` fires.
 pub fn spawn(
     floor: Floor,
     clock: SessionClock,
     cancel: CancellationToken,
-    tracker: &tokio_util::task::TaskTracker,
+    tracker: &TaskTracker,
 ) -> SessionHandle {
+    let (journal, acks) = Journal::disabled();
+    let config_setup = floor.setup().clone();
+    let begin = Begin {
+        floor,
+        clock,
+        journal,
+        acks,
+        config_setup,
+        room_id: String::new(),
+        recent: Vec::new(),
+        meeting: None,
+        next_meeting_id: 1,
+        checkpoint_seq: 0,
+    };
+    spawn_with(begin, cancel, tracker)
+}
+
+/// Opens the journal of `config`, restores the open meeting (see [`crate::journal::restore`]),
+/// starts the daily retention and the owner task.
+pub async fn start(
+    config: &crate::config::RoomConfig,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> anyhow::Result<SessionHandle> {
+    start_with(&config.journal, config.floor_setup(), config.room_id.clone(), cancel, tracker).await
+}
+
+/// [`start`] with its parts (for tests and tools).
+pub async fn start_with(
+    settings: &JournalSettings,
+    config_setup: Setup,
+    room_id: String,
+    cancel: CancellationToken,
+    tracker: &TaskTracker,
+) -> anyhow::Result<SessionHandle> {
+    let open_settings = settings.clone();
+    let setup = config_setup.clone();
+    let (journal, acks, restored) =
+        tokio::task::spawn_blocking(move || Journal::open(&open_settings, &setup, RESUME_WINDOW)).await?;
+    let report = &restored.report;
+    match &restored.meeting {
+        Some(meeting) => tracing::info!(
+            meeting = meeting.id,
+            seq = report.restored_seq,
+            replayed = report.replayed_events,
+            checkpoint = report.checkpoint_seq,
+            clock_origin_ms = report.clock_origin_ms,
+            took_ms = report.took_ms,
+            "journal: restored the open meeting \"{}\"",
+            meeting.title
+        ),
+        None => {
+            tracing::info!(journal = %settings.location, took_ms = report.took_ms, "journal: no open meeting")
+        }
+    }
+    crate::journal::writer::spawn_retention(
+        journal.clone(),
+        settings.retention_days,
+        cancel.clone(),
+        tracker,
+    );
+    let begin = Begin {
+        floor: restored.floor,
+        clock: SessionClock::starting_at(restored.clock_origin_ms),
+        journal,
+        acks,
+        config_setup,
+        room_id,
+        recent: restored.recent,
+        meeting: restored.meeting,
+        next_meeting_id: restored.next_meeting_id,
+        checkpoint_seq: restored.checkpoint_seq,
+    };
+    Ok(spawn_with(begin, cancel, tracker))
+}
+
+/// Starts the owner task from `begin`; it runs until `cancel` fires.
+pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker) -> SessionHandle {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-    let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(floor.snapshot()));
+    let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(begin.floor.snapshot()));
     let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
-    let owner = Owner { floor, clock, recent: VecDeque::new(), events, snapshot: snapshot_tx };
-    tracker.spawn(owner.run(rx, cancel));
-    SessionHandle { tx, snapshot: snapshot_rx }
+    let (stopped_tx, stopped_rx) = watch::channel(false);
+    let published_seq = begin.floor.state().seq;
+    let recent = begin.recent.into_iter().map(Arc::new).collect();
+    let journal = begin.journal.clone();
+    let clock = begin.clock;
+    let owner = Owner {
+        floor: begin.floor,
+        clock: begin.clock,
+        config_setup: begin.config_setup,
+        room_id: begin.room_id,
+        recent,
+        events,
+        snapshot: snapshot_tx,
+        published_seq,
+        journal: begin.journal,
+        acks: begin.acks,
+        acks_open: true,
+        sent_op: 0,
+        acked_op: 0,
+        pending: VecDeque::new(),
+        stalled: false,
+        meeting: begin.meeting,
+        next_meeting_id: begin.next_meeting_id,
+        checkpoint_seq: begin.checkpoint_seq,
+    };
+    tracker.spawn(owner.run(rx, cancel, stopped_tx));
+    SessionHandle {
+        tx,
+        snapshot: snapshot_rx,
+        limiter: Arc::new(RateLimiter::default()),
+        journal,
+        stopped: stopped_rx,
+        clock,
+    }
+}
+
+/// What to send whom once an entry of the pending queue is released.
+enum Reply {
+    None,
+    Command(oneshot::Sender<Outcome>, Outcome),
+    Meeting(MeetingReply, Result<MeetingInfo, MeetingError>),
+}
+
+/// Answers and publications waiting for the journal, in floor order.
+struct Pending {
+    /// Released once the journal acknowledged this operation number.
+    wait_op: u64,
+    /// When it was queued (for the stall limit).
+    since: tokio::time::Instant,
+    /// Events to publish.
+    events: Vec<Event>,
+    /// The snapshot after them.
+    snapshot: Option<Arc<Snapshot>>,
+    /// The floor was rebuilt: end every event stream (clients resynchronise from a snapshot).
+    reset: bool,
+    reply: Reply,
+}
+
+/// The owner's state: the engine, the journal link and the fan-out.
+struct Owner {
+    floor: Floor,
+    clock: SessionClock,
+    config_setup: Setup,
+    room_id: String,
+    recent: VecDeque<Arc<Event>>,
+    events: broadcast::Sender<Arc<Event>>,
+    snapshot: watch::Sender<Arc<Snapshot>>,
+    /// Sequence number of the last published event (the floor may be ahead of it).
+    published_seq: u64,
+    journal: Journal,
+    acks: Acks,
+    acks_open: bool,
+    /// The last operation number handed to the journal.
+    sent_op: u64,
+    /// The last operation number the journal acknowledged.
+    acked_op: u64,
+    pending: VecDeque<Pending>,
+    /// The journal did not answer within the stall limit: answer without waiting.
+    stalled: bool,
+    meeting: Option<MeetingInfo>,
+    next_meeting_id: i64,
+    checkpoint_seq: u64,
 }
 
 impl Owner {
-    async fn run(mut self, mut rx: mpsc::Receiver<Message>, cancel: CancellationToken) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Message>,
+        cancel: CancellationToken,
+        stopped: watch::Sender<bool>,
+    ) {
         loop {
             let deadline = self.floor.next_deadline().map(|d| self.clock.to_tokio(d));
+            let stall_at = match self.pending.front() {
+                Some(front) if !self.stalled && front.wait_op > self.acked_op => {
+                    Some(front.since + STALL_LIMIT)
+                }
+                _ => None,
+            };
             tokio::select! {
+                biased;
                 _ = cancel.cancelled() => break,
+                ack = self.acks.recv(), if self.acks_open => match ack {
+                    Some(ack) => self.on_ack(ack),
+                    None => self.acks_open = false,
+                },
                 message = rx.recv() => match message {
                     Some(message) => self.on_message(message),
                     None => break,
                 },
                 _ = sleep_until(deadline) => {
                     let events = self.floor.tick(self.clock.now());
-                    self.publish(events);
+                    self.apply(events, None, Reply::None);
                 }
+                _ = sleep_until(stall_at) => self.on_stall(),
             }
         }
-        tracing::info!(seq = self.floor.state().seq, "session owner stopped");
+        self.shutdown().await;
+        let _ = stopped.send(true);
     }
 
     fn on_message(&mut self, message: Message) {
         match message {
-            Message::Command { command, actor, reply } => {
+            Message::Command { source, command, actor, reply } => {
                 let outcome = self.floor.handle(&command, &actor, self.clock.now());
                 match &outcome {
                     Ok(events) => {
-                        tracing::debug!(?command, ?actor, events = events.len(), "command accepted");
-                        self.publish(events.clone());
+                        tracing::debug!(?command, ?actor, %source, events = events.len(), "command accepted");
+                        let events = events.clone();
+                        let record = CommandRecord { source: source.to_string(), actor, command };
+                        self.apply(events, Some(record), Reply::Command(reply, outcome));
                     }
                     Err(rejection) => {
-                        tracing::info!(?command, ?actor, reason = rejection.reason.code(), "command rejected")
+                        tracing::info!(?command, ?actor, %source, reason = rejection.reason.code(), "command rejected");
+                        self.apply(Vec::new(), None, Reply::Command(reply, outcome));
                     }
                 }
                 debug_assert_eq!(self.floor.check_invariants(), Ok(()));
-                // The caller may have gone away; the command stands either way.
-                let _ = reply.send(outcome);
             }
             Message::Subscribe { since, reply } => {
                 let events = self.events.subscribe();
                 let _ = reply.send(Subscription { start: self.start_for(since), events });
             }
+            Message::OpenMeeting { title, reply } => self.open_meeting(title, reply),
+            Message::CloseMeeting { id, reply } => self.close_meeting(id, reply),
+            Message::CurrentMeeting { reply } => {
+                let _ = reply.send(self.meeting.clone().map(|m| self.with_progress(m)));
+            }
+            Message::Ping { reply } => {
+                let _ = reply.send(self.published_seq);
+            }
+        }
+    }
+
+    /// A meeting's counters as of the published state.
+    fn with_progress(&self, mut meeting: MeetingInfo) -> MeetingInfo {
+        meeting.last_seq = self.published_seq.max(meeting.first_seq);
+        meeting.events = meeting.last_seq - meeting.first_seq;
+        meeting
+    }
+
+    /// Records `events` (while a meeting is open), then queues their publication and the
+    /// reply behind the write.
+    fn apply(&mut self, events: Vec<Event>, command: Option<CommandRecord>, reply: Reply) {
+        if events.is_empty() {
+            if matches!(reply, Reply::None) {
+                return;
+            }
+            self.queue(Pending::new(self.sent_op, Vec::new(), None, reply));
+            return;
+        }
+        if let Some(meeting) = &self.meeting {
+            let seq = self.floor.state().seq;
+            let checkpoint = (seq >= self.checkpoint_seq + CHECKPOINT_EVERY).then(|| {
+                self.checkpoint_seq = seq;
+                Box::new(self.floor.state().clone())
+            });
+            let record =
+                Record::Events { meeting_id: meeting.id, events: events.clone(), command, checkpoint };
+            self.submit(record);
+        }
+        let snapshot = Arc::new(self.floor.snapshot());
+        self.queue(Pending::new(self.sent_op, events, Some(snapshot), reply));
+    }
+
+    fn submit(&mut self, record: Record) {
+        if self.journal.submit(self.sent_op + 1, record) {
+            self.sent_op += 1;
+        } else {
+            tracing::error!("the journal writer is gone; this change is not recorded");
+        }
+    }
+
+    fn queue(&mut self, pending: Pending) {
+        self.pending.push_back(pending);
+        self.release();
+    }
+
+    /// Publishes and answers, in order, everything the journal has acknowledged.
+    fn release(&mut self) {
+        while let Some(front) = self.pending.front() {
+            if front.wait_op > self.acked_op && !self.stalled {
+                break;
+            }
+            if let Some(pending) = self.pending.pop_front() {
+                self.publish(pending);
+            }
+        }
+    }
+
+    fn on_ack(&mut self, ack: Ack) {
+        self.acked_op = self.acked_op.max(ack.through_op);
+        if self.stalled && self.acked_op >= self.sent_op {
+            self.stalled = false;
+            tracing::warn!("the journal caught up after a stalled write");
+        }
+        self.release();
+    }
+
+    fn on_stall(&mut self) {
+        self.stalled = true;
+        self.journal.set_stalled(Some(STALL_LIMIT));
+        tracing::error!(
+            waiting = self.pending.len(),
+            "JOURNAL WRITE STALLED for {STALL_LIMIT:?}: answering without waiting for the disk"
+        );
+        self.release();
+    }
+
+    fn open_meeting(&mut self, title: String, reply: MeetingReply) {
+        let result = if let Some(open) = &self.meeting {
+            Err(MeetingError::AlreadyOpen(open.id))
+        } else if !self.journal.can_record() {
+            let status = self.journal.status();
+            Err(MeetingError::NoJournal(status.error.unwrap_or_else(|| "no journal is configured".into())))
+        } else {
+            let now = self.clock.now();
+            let id = self.next_meeting_id;
+            self.next_meeting_id += 1;
+            let seq = self.floor.state().seq;
+            let info = MeetingInfo::opening(id, title, self.room_id.clone(), now.unix_ms, seq);
+            self.submit(Record::Open {
+                info: info.clone(),
+                opened_mono_ms: now.mono_ms.0,
+                setup: Box::new(self.floor.setup().clone()),
+                state: Box::new(self.floor.state().clone()),
+            });
+            self.meeting = Some(info.clone());
+            self.checkpoint_seq = seq;
+            tracing::info!(meeting = id, seq, "meeting \"{}\" opened", info.title);
+            Ok(info)
+        };
+        self.queue(Pending::new(self.sent_op, Vec::new(), None, Reply::Meeting(reply, result)));
+    }
+
+    fn close_meeting(&mut self, id: i64, reply: MeetingReply) {
+        let Some(open) = self.meeting.take_if(|m| m.id == id) else {
+            self.queue(Pending::new(
+                self.sent_op,
+                Vec::new(),
+                None,
+                Reply::Meeting(reply, Err(MeetingError::NotOpen(id))),
+            ));
+            return;
+        };
+        let now = self.clock.now();
+        let seq = self.floor.state().seq;
+        self.submit(Record::Close {
+            meeting_id: id,
+            closed_unix_ms: now.unix_ms,
+            last_seq: seq,
+            state: Box::new(self.floor.state().clone()),
+        });
+        let info = open.closing(now.unix_ms, seq);
+        tracing::info!(meeting = id, seq, "meeting \"{}\" closed", info.title);
+        self.queue(Pending::new(self.sent_op, Vec::new(), None, Reply::Meeting(reply, Ok(info))));
+        if self.floor.setup() != &self.config_setup {
+            // A restored meeting ran with the setup it opened with; the changed room
+            // configuration applies from now on.
+            tracing::warn!("the floor now follows the changed room configuration");
+            self.floor = Floor::new(self.config_setup.clone());
+            self.checkpoint_seq = 0;
+            let snapshot = Arc::new(self.floor.snapshot());
+            let mut pending = Pending::new(self.sent_op, Vec::new(), Some(snapshot), Reply::None);
+            pending.reset = true;
+            self.queue(pending);
         }
     }
 
     fn start_for(&self, since: Option<u64>) -> Start {
-        let current = self.floor.state().seq;
+        let current = self.published_seq;
         let Some(since) = since else {
             return Start::Snapshot(self.snapshot.borrow().clone());
         };
@@ -158,12 +642,18 @@ impl Owner {
         Start::Backlog(self.recent.iter().filter(|e| e.seq > since).cloned().collect())
     }
 
-    fn publish(&mut self, events: Vec<Event>) {
-        if events.is_empty() {
-            return;
+    fn publish(&mut self, pending: Pending) {
+        if pending.reset {
+            // Dropping the old sender ends every event stream; clients come back for a snapshot.
+            self.events = broadcast::channel(BROADCAST_CAPACITY).0;
+            self.recent.clear();
+            self.published_seq = 0;
         }
-        self.snapshot.send_replace(Arc::new(self.floor.snapshot()));
-        for event in events {
+        if let Some(snapshot) = pending.snapshot {
+            self.snapshot.send_replace(snapshot);
+        }
+        for event in pending.events {
+            self.published_seq = event.seq;
             let event = Arc::new(event);
             if self.recent.len() == RESUME_WINDOW {
                 self.recent.pop_front();
@@ -172,6 +662,42 @@ impl Owner {
             // No subscriber is not an error: the event is kept for resuming clients.
             let _ = self.events.send(event);
         }
+        // The caller may have gone away; the command stands either way.
+        match pending.reply {
+            Reply::None => {}
+            Reply::Command(reply, outcome) => {
+                let _ = reply.send(outcome);
+            }
+            Reply::Meeting(reply, result) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// Waits (bounded) until the journal has written what was applied, answers what is
+    /// durable, and closes the journal. What is not durable stays unanswered: its callers
+    /// learn that the session shut down.
+    async fn shutdown(mut self) {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_FLUSH;
+        while self.acks_open && self.pending.iter().any(|p| p.wait_op > self.acked_op) {
+            match tokio::time::timeout_at(deadline, self.acks.recv()).await {
+                Ok(Some(ack)) => self.on_ack(ack),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        self.release();
+        if !self.pending.is_empty() {
+            tracing::error!(unanswered = self.pending.len(), "shutting down with journal writes unfinished");
+        }
+        self.pending.clear();
+        self.journal.close(SHUTDOWN_FLUSH).await;
+        tracing::info!(seq = self.floor.state().seq, "session owner stopped");
+    }
+}
+
+impl Pending {
+    fn new(wait_op: u64, events: Vec<Event>, snapshot: Option<Arc<Snapshot>>, reply: Reply) -> Self {
+        Pending { wait_op, since: tokio::time::Instant::now(), events, snapshot, reset: false, reply }
     }
 }
 
@@ -181,3 +707,6 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests;

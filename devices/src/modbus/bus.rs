@@ -414,8 +414,8 @@ impl<C: Connector> BusDriver<C> {
                     self.link.connected = false;
                     self.link.disconnects += 1;
                     self.link.last_error = Some(error.to_string());
-                    self.all_offline().await;
                     self.emit(BusEvent::Link { bus: self.bus.clone(), connected: false }).await;
+                    self.all_offline().await;
                     self.publish_health();
                 }
                 Err(error) => {
@@ -725,17 +725,17 @@ impl<C: Connector> BusDriver<C> {
     }
 
     /// Drops bytes that arrived while nobody asked (noise, a late answer), so they cannot
-    /// be taken for the next answer.
+    /// be taken for the next answer. Never waits: it only takes what is already there.
     async fn discard_stale_input(&mut self, port: &mut C::Port) -> io::Result<()> {
         let mut chunk = [0u8; MAX_ADU_LEN];
-        // A zero timeout polls the read once: bytes already there, or nothing.
-        while let Ok(read) = tokio::time::timeout(Duration::ZERO, port.read(&mut chunk)).await {
-            match read? {
-                0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the port closed")),
-                n => tracing::debug!(bus = %self.bus, bytes = n, "dropped stale bytes"),
+        loop {
+            match read_ready(port, &mut chunk) {
+                None => return Ok(()),
+                Some(Ok(0)) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the port closed")),
+                Some(Ok(n)) => tracing::debug!(bus = %self.bus, bytes = n, "dropped stale bytes"),
+                Some(Err(error)) => return Err(error),
             }
         }
-        Ok(())
     }
 
     /// After a garbled frame: reads until the line has been quiet for t3.5 (at most 50 ms),
@@ -867,6 +867,18 @@ impl Confirmed {
                 }
             }
         }
+    }
+}
+
+/// Reads what is already buffered, without waiting: `None` when nothing is. (A zero
+/// timer would wait for the next timer tick, a millisecond.)
+fn read_ready<P: tokio::io::AsyncRead + Unpin>(port: &mut P, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut read = tokio::io::ReadBuf::new(buf);
+    match std::pin::Pin::new(port).poll_read(&mut cx, &mut read) {
+        std::task::Poll::Ready(Ok(())) => Some(Ok(read.filled().len())),
+        std::task::Poll::Ready(Err(error)) => Some(Err(error)),
+        std::task::Poll::Pending => None,
     }
 }
 

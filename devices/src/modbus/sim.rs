@@ -93,7 +93,7 @@ impl SimUnit {
             inputs: vec![false; usize::from(inputs)],
             coils: vec![false; usize::from(coils)],
             registers: vec![0; usize::from(registers)],
-            register_ranges: vec![0..registers],
+            register_ranges: std::iter::once(0..registers).collect(),
             outputs_reset_input: None,
             desk: None,
             fault: Fault::None,

@@ -67,7 +67,7 @@ impl Link {
 /// Short timings so tests run quickly; robustness comes from the waits, not from these.
 pub fn test_settings(id: &str) -> BusSettings {
     let mut settings = BusSettings::new(id);
-    settings.response_timeout = Duration::from_millis(60);
+    settings.response_timeout = Duration::from_millis(400);
     settings.offline_after_misses = 3;
     settings.offline_retry = Duration::from_millis(200);
     settings.min_cycle = Duration::from_millis(10);

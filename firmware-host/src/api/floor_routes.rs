@@ -46,14 +46,17 @@ pub async fn get_precedence() -> Json<Vec<PrecedenceRule>> {
         (status = 404, description = "Unknown seat or participant", body = ErrorBody),
         (status = 409, description = "Rejected by the floor rules; `error` is the reason code", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 429, description = "This client sends too many commands (`rate_limited`)", body = ErrorBody),
     ))]
 pub async fn post_command(
     State(app): State<AppState>,
     principal: Principal,
+    super::diagnostics::ApiSource(source): super::diagnostics::ApiSource,
     JsonBody(command): JsonBody<Command>,
 ) -> Result<Json<Accepted>, ApiError> {
     let actor = principal.actor_for(&command)?;
-    let events = app.session.command(command, actor).await??;
+    // Per-client rate limit (429 `rate_limited`), see session::rate_limit.
+    let events = app.session.command_from(source, command, actor).await??;
     let seq = events.last().map(|e| e.seq).unwrap_or_else(|| app.session.snapshot().floor.seq);
     Ok(Json(Accepted { seq, events }))
 }

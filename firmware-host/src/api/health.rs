@@ -9,7 +9,8 @@ use super::AppState;
 /// Daemon health.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok` while the session owner runs.
+    /// `ok` while the session owner runs; `degraded` while the journal cannot record
+    /// (the room works, see `journal` and `/api/v1/diagnostics`).
     pub status: String,
     /// Daemon version.
     pub version: String,
@@ -19,18 +20,25 @@ pub struct Health {
     pub seq: u64,
     /// Seconds since start.
     pub uptime_s: u64,
+    /// The journal: `ok`, `degraded` (writes fail: applied in memory only), `unavailable`
+    /// (could not be opened) or `disabled`.
+    pub journal: crate::journal::JournalState,
 }
 
 /// Is the daemon up? For load balancers, systemd checks and monitoring.
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, description = "The daemon runs", body = Health)))]
 pub async fn get_healthz(State(app): State<AppState>) -> Json<Health> {
+    let journal = app.session.journal().status().state;
+    let degraded =
+        matches!(journal, crate::journal::JournalState::Degraded | crate::journal::JournalState::Unavailable);
     Json(Health {
-        status: "ok".into(),
+        status: if degraded { "degraded" } else { "ok" }.into(),
         version: env!("CARGO_PKG_VERSION").into(),
         room: app.room_id.to_string(),
         seq: app.session.snapshot().floor.seq,
         uptime_s: app.started.elapsed().as_secs(),
+        journal,
     })
 }
 

@@ -3,10 +3,13 @@
 
 pub mod access;
 pub mod body;
+pub mod devices;
+pub mod diagnostics;
 pub mod error;
 pub mod events;
 pub mod floor_routes;
 pub mod health;
+pub mod meetings;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,6 +54,8 @@ pub struct AppState {
     tags(
         (name = "floor", description = "The list of speakers, the open microphones and their timers"),
         (name = "system", description = "Health and API description"),
+        (name = "meetings", description = "Meetings, their record and minutes (see README: Journal and recovery, Minutes export)"),
+        (name = "devices", description = "Desk units: bus and unit health, lamp tests, simulated units (demo); room devices (cameras): health, director shots, test actions"),
         (name = "access", description = "Login, logout and the caller's role (see README: Web consoles and access)")
     )
 )]
@@ -65,7 +70,18 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::get_events))
         .routes(routes!(health::get_healthz))
         .routes(routes!(health::get_openapi))
+        .routes(routes!(diagnostics::get_diagnostics))
+        .routes(routes!(meetings::get_meetings, meetings::post_meeting))
+        .routes(routes!(meetings::get_meeting))
+        .routes(routes!(meetings::post_close))
+        .routes(routes!(meetings::get_minutes))
         .routes(routes!(health::get_mqtt))
+        .routes(routes!(crate::room::routes::get_room_devices))
+        .routes(routes!(crate::room::routes::post_room_test))
+        .routes(routes!(crate::room::sim::get_sim_room))
+        .routes(routes!(devices::get_devices))
+        .routes(routes!(devices::post_devices_test))
+        .routes(routes!(devices::get_sim_desks, devices::post_sim_desks))
         .routes(routes!(crate::web::auth_routes::post_login))
         .routes(routes!(crate::web::auth_routes::post_logout))
         .routes(routes!(crate::web::auth_routes::get_session))

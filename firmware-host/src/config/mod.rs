@@ -20,6 +20,11 @@ use podium_floor::setup::Setup;
 
 pub use error::{ConfigError, ConfigErrors};
 use reader::{Cx, Table};
+pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFollow};
+pub use section::desks::{BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, IoOutputConfig, Signal};
+pub use section::display::{DisplayConfig, DisplayDevice};
+pub use section::microphone::MicrophoneConfig;
+pub use section::gpio::{ButtonAction, GpioBackendKind, GpioConfig, LampShows};
 pub use section::mqtt::{Broker as MqttBroker, Mqtt as MqttConfig};
 pub use section::web::{DemoLink, RemoteLink, TOKEN_HASH_PREFIX, User, UserRole, WebConfig, is_token_hash};
 
@@ -40,6 +45,20 @@ pub struct RoomConfig {
     pub mqtt: Option<section::mqtt::Mqtt>,
     /// `[web]`, `[[user]]`, `[[remote_link]]`: who may use the consoles and the API.
     pub web: WebConfig,
+    /// `[[bus]]`, `[[desk_unit]]`, `[[io_input]]`, `[[io_output]]`: desk units on Modbus RTU.
+    pub desks: DesksConfig,
+    /// `[journal]`: where the record of meetings is kept, and for how long.
+    pub journal: crate::journal::JournalSettings,
+    /// `[camera_director]`: how the cameras follow the floor.
+    pub camera_director: CameraDirectorConfig,
+    /// `[[camera]]`: PTZ cameras and their shots of the seats.
+    pub cameras: Vec<CameraConfig>,
+    /// `[[display]]`: displays, projectors and matrix switchers.
+    pub displays: Vec<DisplayConfig>,
+    /// `[[microphone]]`: room microphone arrays and the seats of their channels.
+    pub microphones: Vec<MicrophoneConfig>,
+    /// `[gpio]`: the chair's button box and tally lamps; `None` = no GPIO.
+    pub gpio: Option<GpioConfig>,
 }
 
 impl RoomConfig {
@@ -91,15 +110,26 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let seats = section::seating::read_seats(&mut root, &mut cx);
     let members = section::seating::read_members(&mut root, &mut cx);
     let (web, links) = section::web::read(&mut root, &mut cx);
+    let desks = section::desks::read(&mut root, &mut cx);
+    let journal = section::journal::read(&mut root, &mut cx);
+    let camera_director = section::camera::read_director(&mut root, &mut cx);
+    let cameras = section::camera::read_cameras(&mut root, &mut cx);
+    let displays = section::display::read(&mut root, &mut cx);
+    let room_seats: Vec<_> = seats.iter().filter_map(|s| s.number.as_ref().map(|n| n.v)).collect();
+    let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
+    let gpio = section::gpio::read(&mut root, &mut cx);
     // Keys written above the first section header belong to a section.
     root.belong_elsewhere(&["id", "name"], "[room]");
     root.belong_elsewhere(&["listen"], "[http]");
     root.belong_elsewhere(&section::discussion::LIMIT_KEYS, "[discussion]");
     root.belong_elsewhere(&section::discussion::TIME_KEYS, "[discussion.speaking_time]");
     root.belong_elsewhere(&section::web::WEB_KEYS, "[web]");
+    root.belong_elsewhere(&section::camera::DIRECTOR_KEYS, "[camera_director]");
     root.finish(&mut cx);
     section::seating::check(&mut cx, &seats, &members, &discussion);
     section::web::check_links(&mut cx, &links, &members);
+    section::desks::check(&mut cx, &desks, &seats);
+    section::camera::check(&mut cx, &cameras, &room_seats);
 
     if !cx.errors.is_empty() {
         let mut errors = cx.errors;
@@ -113,6 +143,13 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         http_listen: http.listen,
         mqtt,
         web,
+        desks: desks.config,
+        journal,
+        camera_director,
+        cameras: cameras.into_iter().map(|c| c.camera).collect(),
+        displays,
+        microphones,
+        gpio,
         setup: Setup {
             seats: seats.into_iter().map(|s| s.setup).collect(),
             participants: members.into_iter().map(|m| m.participant).collect(),

@@ -206,6 +206,29 @@ impl<'t> Table<'t> {
         Some(Sp { v, span: i.span })
     }
 
+    /// An array of integers, e.g. `outputs = [1, 2]`, each with its place.
+    pub fn array_of_integers(&mut self, cx: &mut Cx<'_>, key: &'static str) -> Option<Vec<Sp<i64>>> {
+        let (item, span) = self.get(key)?;
+        let Some(array) = item.as_array() else {
+            self.type_error(cx, key, &span, "an array of integers", item);
+            return None;
+        };
+        let mut out = Vec::new();
+        for v in array.iter() {
+            let s = v.span().unwrap_or_else(|| span.clone());
+            match v.as_integer() {
+                Some(i) => out.push(Sp { v: i, span: s }),
+                None => cx.err(
+                    &s,
+                    self.field(key),
+                    format!("expected an integer, found {}", with_article(v.type_name())),
+                    None,
+                ),
+            }
+        }
+        Some(out)
+    }
+
     /// A boolean value.
     pub fn boolean(&mut self, cx: &mut Cx<'_>, key: &'static str) -> Option<Sp<bool>> {
         let (item, span) = self.get(key)?;

@@ -55,7 +55,7 @@ use serde::{Deserialize, Serialize};
 
 pub use minutes::{Minutes, SpeakerTurn};
 pub use restore::{RecoveryReport, Restored};
-pub use store::Store;
+pub use store::{CommandRecord, Record, Store};
 pub use writer::Journal;
 
 /// Where the journal lives by default (the systemd unit's `StateDirectory=podium`).
@@ -280,6 +280,12 @@ pub enum JournalError {
     /// The writer thread is gone (shutdown).
     #[error("the journal writer has stopped")]
     Stopped,
+    /// The journal holds no meeting.
+    #[error("the journal holds no meeting")]
+    NoMeetings,
+    /// The minutes could not be written out.
+    #[error("cannot write the minutes: {0}")]
+    Export(String),
 }
 
 impl JournalError {

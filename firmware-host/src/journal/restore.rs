@@ -118,8 +118,7 @@ impl Restored {
 /// record. Returns the good events and the problem, if any.
 fn load_events(raws: Vec<RawEvent>, after: u64) -> (Vec<Event>, Option<String>) {
     let mut events = Vec::with_capacity(raws.len());
-    let mut expected = after + 1;
-    for raw in raws {
+    for (expected, raw) in (after + 1..).zip(raws) {
         if raw.seq != expected {
             return (events, Some(format!("event {expected} is missing (found {} next)", raw.seq)));
         }
@@ -127,7 +126,6 @@ fn load_events(raws: Vec<RawEvent>, after: u64) -> (Vec<Event>, Option<String>) 
             Ok(event) => events.push(event),
             Err(e) => return (events, Some(format!("event {} is unreadable ({e})", raw.seq))),
         }
-        expected += 1;
     }
     (events, None)
 }
@@ -183,7 +181,9 @@ pub fn restore(
                     Ok(state) if state.seq == seq => checkpoints.push((seq, state)),
                     Ok(state) => warnings
                         .push(format!("meeting {id}: checkpoint {seq} holds state {}; skipped", state.seq)),
-                    Err(e) => warnings.push(format!("meeting {id}: checkpoint {seq} is unreadable ({e}); skipped")),
+                    Err(e) => {
+                        warnings.push(format!("meeting {id}: checkpoint {seq} is unreadable ({e}); skipped"))
+                    }
                 }
             }
         }
@@ -256,8 +256,9 @@ pub fn restore(
     }
 
     // The clock rule (see the module documentation).
-    let (anchor_mono, anchor_unix) =
-        events.last().map_or((stored.opened_mono_ms, stored.info.opened_unix_ms), |e| (e.at.mono_ms.0, e.at.unix_ms));
+    let (anchor_mono, anchor_unix) = events
+        .last()
+        .map_or((stored.opened_mono_ms, stored.info.opened_unix_ms), |e| (e.at.mono_ms.0, e.at.unix_ms));
     let since = now_unix_ms.saturating_sub(anchor_unix);
     report.since_last_event_ms = Some(since);
     report.wall_clock_went_back = since < 0;
@@ -304,4 +305,129 @@ fn describe_change(old: &Setup, new: &Setup) -> String {
         parts.push("discussion rules".to_owned());
     }
     if parts.is_empty() { "details".to_owned() } else { parts.join(", ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{JournalLocation, MeetingInfo};
+    use podium_floor::{Actor, Command, Profile, RequestKind, SeatSetup, Station, Timestamp};
+
+    fn setup() -> Setup {
+        Setup {
+            seats: (1..=4)
+                .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: None })
+                .collect(),
+            participants: Vec::new(),
+            profile: Profile::default(),
+        }
+    }
+
+    /// A journal with one open meeting: requests from seats 1..=n at mono 1000·k, unix 10⁶ + 1000·k.
+    fn journal(n: u16) -> (tempfile::TempDir, Store, Floor) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut store, _) =
+            Store::open(&JournalLocation::File(dir.path().join("j.sqlite3")), 0).expect("open");
+        let mut floor = Floor::new(setup());
+        let info = MeetingInfo::opening(1, "T".into(), "r".into(), 1_000_000, 0);
+        let open = Record::Open {
+            info,
+            opened_mono_ms: 0,
+            setup: Box::new(setup()),
+            state: Box::new(floor.state().clone()),
+        };
+        store.write(&[&open]).expect("open meeting");
+        for seat in 1..=n {
+            let command =
+                Command::Request { station: Station::Seat(seat), kind: RequestKind::Ordinary, stance: None };
+            let k = u64::from(seat);
+            let at = Timestamp::new(1000 * k, 1_000_000 + 1000 * k as i64);
+            let events = floor.handle(&command, &Actor::Chair, at).expect("ok");
+            let record = Record::Events { meeting_id: 1, events, command: None, checkpoint: None };
+            store.write(&[&record]).expect("events");
+        }
+        (dir, store, floor)
+    }
+
+    #[test]
+    fn the_clock_continues_by_the_wall_clock_time_that_passed() {
+        let (_dir, mut store, floor) = journal(3);
+        // Last event at mono 3000, unix 1_003_000; now 5 s later on the wall clock.
+        let restored = restore(&mut store, &setup(), 1_008_000, 100, Vec::new());
+        assert_eq!(restored.floor.state(), floor.state());
+        assert_eq!(restored.clock_origin_ms, 8000);
+        assert_eq!(restored.report.since_last_event_ms, Some(5000));
+        assert!(!restored.report.wall_clock_went_back);
+        assert!(restored.report.warnings.is_empty(), "{:?}", restored.report.warnings);
+    }
+
+    #[test]
+    fn a_wall_clock_behind_the_record_counts_no_downtime() {
+        let (_dir, mut store, _) = journal(3);
+        let restored = restore(&mut store, &setup(), 900_000, 100, Vec::new());
+        assert_eq!(restored.clock_origin_ms, 3000, "timers continue where they stood, never backwards");
+        assert!(restored.report.wall_clock_went_back);
+        assert!(restored.report.warnings.iter().any(|w| w.contains("behind")));
+    }
+
+    #[test]
+    fn an_unreadable_record_ends_the_recovery_and_the_rest_is_removed() {
+        let (dir, store, _) = journal(4);
+        drop(store);
+        let conn = rusqlite::Connection::open(dir.path().join("j.sqlite3")).expect("open");
+        conn.execute("UPDATE event SET change = 'not json' WHERE seq = 3", []).expect("damage");
+        drop(conn);
+        let (mut store, _) =
+            Store::open(&JournalLocation::File(dir.path().join("j.sqlite3")), 0).expect("open");
+        let restored = restore(&mut store, &setup(), 1_004_000, 100, Vec::new());
+        assert_eq!(restored.floor.state().seq, 2);
+        assert_eq!(restored.floor.state().requests.len(), 2);
+        assert_eq!(restored.report.discarded_events, 2);
+        assert!(restored.report.warnings.iter().any(|w| w.contains("event 3 is unreadable")));
+        assert_eq!(store.last_event_seq(1).expect("seq"), Some(2), "the damaged tail is removed");
+        assert_eq!(restored.recent.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_checkpoint_shortens_the_replay_and_a_bad_one_is_skipped() {
+        let (dir, mut store, floor) = journal(4);
+        // A checkpoint after event 3, written as the owner would (state after event 3).
+        let mut at_three = Floor::new(setup());
+        for event in store.events_after(1, 0).expect("events").iter().take(3) {
+            at_three.replay(&event.parse().expect("event"));
+        }
+        let record = Record::Events {
+            meeting_id: 1,
+            events: Vec::new(),
+            command: None,
+            checkpoint: Some(Box::new(at_three.state().clone())),
+        };
+        store.write(&[&record]).expect("checkpoint");
+        let restored = restore(&mut store, &setup(), 1_004_000, 100, Vec::new());
+        assert_eq!((restored.report.checkpoint_seq, restored.report.replayed_events), (Some(3), 1));
+        assert_eq!(restored.floor.state(), floor.state());
+        // Damage the checkpoint: the opening state is used instead, with a warning.
+        drop(store);
+        let conn = rusqlite::Connection::open(dir.path().join("j.sqlite3")).expect("open");
+        conn.execute("UPDATE checkpoint SET state = '{' WHERE seq = 3", []).expect("damage");
+        drop(conn);
+        let (mut store, _) =
+            Store::open(&JournalLocation::File(dir.path().join("j.sqlite3")), 0).expect("open");
+        let restored = restore(&mut store, &setup(), 1_004_000, 100, Vec::new());
+        assert_eq!((restored.report.checkpoint_seq, restored.report.replayed_events), (Some(0), 4));
+        assert_eq!(restored.floor.state(), floor.state());
+        assert!(restored.report.warnings.iter().any(|w| w.contains("checkpoint 3 is unreadable")));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_journal_is_moved_aside() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j.sqlite3");
+        std::fs::write(&path, vec![0x42u8; 8192]).expect("garbage");
+        let (mut store, warnings) = Store::open(&JournalLocation::File(path.clone()), 77).expect("open");
+        assert!(warnings.iter().any(|w| w.contains("moved to")), "{warnings:?}");
+        assert!(dir.path().join("j.sqlite3.damaged-77").exists());
+        let restored = restore(&mut store, &setup(), 0, 100, Vec::new());
+        assert_eq!(restored.meeting, None);
+    }
 }

@@ -65,7 +65,10 @@ pub(crate) fn configure_writer(conn: &Connection, in_memory: bool) -> rusqlite::
     if !in_memory {
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(rusqlite::Error::ModuleError(format!("cannot switch to WAL mode (got {mode})")));
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!("cannot switch to WAL mode (got {mode})")),
+            ));
         }
     }
     conn.execute_batch(

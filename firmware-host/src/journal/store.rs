@@ -163,7 +163,8 @@ impl Store {
     pub fn open(location: &JournalLocation, now_unix_ms: i64) -> Result<(Store, Vec<String>), JournalError> {
         let path = match location {
             JournalLocation::Memory => {
-                let mut conn = Connection::open_in_memory().map_err(JournalError::sqlite("open in memory"))?;
+                let mut conn =
+                    Connection::open_in_memory().map_err(JournalError::sqlite("open in memory"))?;
                 schema::configure_writer(&conn, true).map_err(JournalError::sqlite("configure"))?;
                 schema::create(&mut conn).map_err(JournalError::sqlite("create the schema"))?;
                 return Ok((Store { conn, location: location.clone(), read_only: false }, Vec::new()));
@@ -215,7 +216,9 @@ impl Store {
     fn open_file(path: &Path) -> Result<Store, JournalError> {
         let location = JournalLocation::File(path.to_owned());
         let open = |flags| Connection::open_with_flags(path, flags);
-        let rw = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let rw = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = open(rw).map_err(JournalError::sqlite(format!("cannot open {}", path.display())))?;
         let found = schema::check_version(&conn)
             .map_err(JournalError::sqlite(format!("cannot read {}", path.display())))?;
@@ -224,9 +227,8 @@ impl Store {
             Found::Newer(found) => return Err(JournalError::Newer { found, known: schema::VERSION }),
             Found::Empty | Found::Current => {}
         }
-        let configured = schema::configure_writer(&conn, false).and_then(|()| {
-            if found == Found::Empty { schema::create(&mut conn) } else { Ok(()) }
-        });
+        let configured = schema::configure_writer(&conn, false)
+            .and_then(|()| if found == Found::Empty { schema::create(&mut conn) } else { Ok(()) });
         match configured {
             Ok(()) => {
                 // Touch the tables so that a damaged file is found now, not at the first write.
@@ -237,7 +239,8 @@ impl Store {
             Err(e) if found == Found::Current && is_write_refused(&e) => {
                 drop(conn);
                 let ro = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                let conn = open(ro).map_err(JournalError::sqlite(format!("cannot open {}", path.display())))?;
+                let conn =
+                    open(ro).map_err(JournalError::sqlite(format!("cannot open {}", path.display())))?;
                 schema::configure_reader(&conn).map_err(JournalError::sqlite("configure"))?;
                 Ok(Store { conn, location, read_only: true })
             }
@@ -251,7 +254,9 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags)
             .map_err(JournalError::sqlite(format!("cannot open {}", path.display())))?;
         schema::configure_reader(&conn).map_err(JournalError::sqlite("configure"))?;
-        match schema::check_version(&conn).map_err(JournalError::sqlite(format!("cannot read {}", path.display())))? {
+        match schema::check_version(&conn)
+            .map_err(JournalError::sqlite(format!("cannot read {}", path.display())))?
+        {
             Found::Current => {}
             Found::Newer(found) => return Err(JournalError::Newer { found, known: schema::VERSION }),
             Found::Empty | Found::Foreign => return Err(JournalError::Foreign(path.display().to_string())),
@@ -284,7 +289,8 @@ impl Store {
             .conn
             .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'meeting'", [], |row| row.get(0))
             .optional()?;
-        let from_rows: Option<i64> = self.conn.query_row("SELECT max(id) FROM meeting", [], |row| row.get(0))?;
+        let from_rows: Option<i64> =
+            self.conn.query_row("SELECT max(id) FROM meeting", [], |row| row.get(0))?;
         Ok(from_sequence.unwrap_or(0).max(from_rows.unwrap_or(0)) + 1)
     }
 
@@ -292,16 +298,17 @@ impl Store {
     pub fn open_meeting(&self) -> rusqlite::Result<Option<StoredMeeting>> {
         let id: Option<i64> = self
             .conn
-            .query_row("SELECT id FROM meeting WHERE closed_unix_ms IS NULL ORDER BY id DESC LIMIT 1", [], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT id FROM meeting WHERE closed_unix_ms IS NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
             .optional()?;
         let Some(id) = id else { return Ok(None) };
-        let (opened_mono_ms, setup): (i64, String) = self.conn.query_row(
-            "SELECT opened_mono_ms, setup FROM meeting WHERE id = ?1",
-            [id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
+        let (opened_mono_ms, setup): (i64, String) =
+            self.conn.query_row("SELECT opened_mono_ms, setup FROM meeting WHERE id = ?1", [id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
         let info = self.meeting(id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         Ok(Some(StoredMeeting { info, opened_mono_ms: as_u64(opened_mono_ms), setup }))
     }
@@ -352,7 +359,9 @@ impl Store {
     /// Sequence number of a meeting's last stored event.
     pub fn last_event_seq(&self, meeting_id: i64) -> rusqlite::Result<Option<u64>> {
         let seq: Option<i64> =
-            self.conn.query_row("SELECT max(seq) FROM event WHERE meeting_id = ?1", [meeting_id], |row| row.get(0))?;
+            self.conn.query_row("SELECT max(seq) FROM event WHERE meeting_id = ?1", [meeting_id], |row| {
+                row.get(0)
+            })?;
         Ok(seq.map(as_u64))
     }
 
@@ -377,7 +386,8 @@ impl Store {
     pub fn discard_after(&mut self, meeting_id: i64, seq: u64) -> rusqlite::Result<usize> {
         let tx = self.conn.transaction()?;
         let seq = as_i64(seq);
-        let removed = tx.execute("DELETE FROM event WHERE meeting_id = ?1 AND seq > ?2", params![meeting_id, seq])?;
+        let removed =
+            tx.execute("DELETE FROM event WHERE meeting_id = ?1 AND seq > ?2", params![meeting_id, seq])?;
         tx.execute("DELETE FROM command WHERE meeting_id = ?1 AND last_seq > ?2", params![meeting_id, seq])?;
         tx.execute("DELETE FROM checkpoint WHERE meeting_id = ?1 AND seq > ?2", params![meeting_id, seq])?;
         tx.commit()?;
@@ -421,7 +431,8 @@ fn is_write_refused(e: &rusqlite::Error) -> bool {
     }
 }
 
-const MEETING_SELECT: &str = "SELECT m.id, m.title, m.room_id, m.opened_unix_ms, m.closed_unix_ms, m.first_seq,
+const MEETING_SELECT: &str =
+    "SELECT m.id, m.title, m.room_id, m.opened_unix_ms, m.closed_unix_ms, m.first_seq,
     coalesce((SELECT max(seq) FROM event e WHERE e.meeting_id = m.id), m.first_seq),
     (SELECT count(*) FROM event e WHERE e.meeting_id = m.id)
     FROM meeting m";
@@ -499,9 +510,8 @@ fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Re
             }
         }
         Record::Close { meeting_id, closed_unix_ms, last_seq, state } => {
-            tx.prepare_cached("UPDATE meeting SET closed_unix_ms = ?2, last_seq = ?3 WHERE id = ?1")?.execute(
-                params![meeting_id, closed_unix_ms, as_i64(*last_seq)],
-            )?;
+            tx.prepare_cached("UPDATE meeting SET closed_unix_ms = ?2, last_seq = ?3 WHERE id = ?1")?
+                .execute(params![meeting_id, closed_unix_ms, as_i64(*last_seq)])?;
             insert_checkpoint(tx, *meeting_id, state)?;
         }
     }
@@ -509,7 +519,11 @@ fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Re
 }
 
 /// Stores a checkpoint and drops the older ones except the opening state.
-fn insert_checkpoint(tx: &rusqlite::Transaction<'_>, meeting_id: i64, state: &FloorState) -> rusqlite::Result<()> {
+fn insert_checkpoint(
+    tx: &rusqlite::Transaction<'_>,
+    meeting_id: i64,
+    state: &FloorState,
+) -> rusqlite::Result<()> {
     let json = serde_json::to_string(state).map_err(to_sql_error)?;
     let seq = as_i64(state.seq);
     tx.prepare_cached(

@@ -74,7 +74,8 @@ pub fn inspect(bytes: &[u8]) -> Option<WalReport> {
     if bytes.is_empty() {
         return None;
     }
-    let mut report = WalReport { committed_frames: 0, uncommitted_frames: 0, damaged_frames: 0, damaged_header: false };
+    let mut report =
+        WalReport { committed_frames: 0, uncommitted_frames: 0, damaged_frames: 0, damaged_header: false };
     let header = match bytes.get(..HEADER) {
         Some(h) => h,
         None => {
@@ -163,7 +164,8 @@ mod tests {
         )
         .expect("setup");
         for i in 0..commits {
-            conn.execute("INSERT INTO t VALUES (?1)", [format!("row {i} {}", "x".repeat(300))]).expect("insert");
+            conn.execute("INSERT INTO t VALUES (?1)", [format!("row {i} {}", "x".repeat(300))])
+                .expect("insert");
         }
         let wal = std::fs::read(dir.path().join("j.sqlite3-wal")).expect("wal");
         (dir, wal)

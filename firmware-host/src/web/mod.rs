@@ -133,6 +133,3 @@ pub fn announce(config: &WebConfig, addr: SocketAddr) -> Vec<String> {
     }
     lines
 }
-
-#[cfg(test)]
-mod tests;

@@ -64,9 +64,15 @@ impl Daemon {
         Daemon::start(&["demo", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
     }
 
-    /// A room from configuration text, on a free port. The file lives in `dir`.
+    /// A room from configuration text, on a free port. The file lives in `dir`, and so
+    /// does its journal unless the text names one (tests must never share a journal).
     pub fn with_config(dir: &Path, toml: &str) -> Daemon {
         let path = dir.join("room.toml");
+        let mut toml = toml.to_string();
+        if !toml.contains("[journal]") {
+            let journal = dir.join("journal.sqlite3");
+            toml.push_str(&format!("\n[journal]\npath = \"{}\"\n", journal.display()));
+        }
         std::fs::write(&path, toml).expect("write config");
         Daemon::start(&["run", "--config", path.to_str().expect("utf-8 path"), "--listen", "127.0.0.1:0"])
     }

@@ -6,8 +6,14 @@
 //! document its keys in `config/README.md`. Keys not asked for are reported as unknown
 //! automatically.
 
+pub mod camera;
+pub mod desks;
 pub(crate) mod discussion;
+pub mod display;
+pub mod gpio;
 pub(crate) mod http;
+pub(crate) mod journal;
+pub mod microphone;
 pub mod mqtt;
 pub(crate) mod room;
 pub(crate) mod seating;

@@ -170,7 +170,9 @@ mod tests {
         let mqtt = room.mqtt.unwrap();
         assert_eq!(mqtt.broker, Broker::Embedded { listen: "127.0.0.1:1883".parse().unwrap() });
         assert_eq!(mqtt.prefix, DEFAULT_PREFIX);
-        let text = format!("{ROOM}[mqtt]\nbroker = \"external\"\nhost = \"mqtt.local\"\ntls = true\nca_file = \"ca.pem\"\n");
+        let text = format!(
+            "{ROOM}[mqtt]\nbroker = \"external\"\nhost = \"mqtt.local\"\ntls = true\nca_file = \"ca.pem\"\n"
+        );
         let mqtt = parse(&text, Path::new("r.toml")).unwrap().mqtt.unwrap();
         assert_eq!(mqtt.broker, Broker::External { host: "mqtt.local".into(), port: 8883 });
     }
@@ -187,7 +189,8 @@ mod tests {
         assert!(missing_host[0].3.contains("host"), "{missing_host:?}");
         let no_ca = errors("[mqtt]\nbroker = \"external\"\nhost = \"h\"\ntls = true\n");
         assert!(no_ca[0].3.contains("ca_file"), "{no_ca:?}");
-        let both = errors("[mqtt]\nbroker = \"external\"\nhost = \"h\"\npassword = \"a\"\npassword_file = \"b\"\n");
+        let both =
+            errors("[mqtt]\nbroker = \"external\"\nhost = \"h\"\npassword = \"a\"\npassword_file = \"b\"\n");
         assert_eq!(both[0].2, "mqtt.password_file");
         let tls_embedded = errors("[mqtt]\nbroker = \"embedded\"\ntls = true\n");
         assert_eq!(tls_embedded[0].2, "mqtt.tls");

@@ -1,1 +1,403 @@
+// Shared by every console: translations, DOM helpers, the API client, the live floor
+// (snapshot + events over Server-Sent Events) and the speaking-time clock.
 
+import { texts } from './i18n.js';
+
+// ---------------------------------------------------------------- language
+
+const LANG_KEY = 'podium.lang';
+let lang = 'de';
+const langListeners = [];
+
+function pickLanguage() {
+  const fromQuery = new URLSearchParams(location.search).get('lang');
+  if (fromQuery && texts[fromQuery]) {
+    try { localStorage.setItem(LANG_KEY, fromQuery); } catch { /* private mode */ }
+    return fromQuery;
+  }
+  try {
+    const stored = localStorage.getItem(LANG_KEY);
+    if (stored && texts[stored]) return stored;
+  } catch { /* storage unavailable */ }
+  for (const l of navigator.languages || [navigator.language || 'de']) {
+    const short = String(l).slice(0, 2).toLowerCase();
+    if (texts[short]) return short;
+  }
+  return 'de';
+}
+
+/** The text for `key` in the current language, with `{name}` placeholders filled. */
+export function t(key, vars = {}) {
+  const s = texts[lang][key] ?? texts.de[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+/** Current language code. */
+export function currentLang() {
+  return lang;
+}
+
+/** Translates every element marked with data-i18n (text), data-i18n-label (aria-label). */
+export function applyTexts(root = document) {
+  document.documentElement.lang = lang;
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+  const title = document.querySelector('title[data-title]');
+  if (title) title.textContent = `${t(title.dataset.title)} – Podium`;
+}
+
+/** Sets up the language: picks it, translates the page, wires the switch (a <select id="lang">). */
+export function initLanguage(onChange) {
+  lang = pickLanguage();
+  if (onChange) langListeners.push(onChange);
+  applyTexts();
+  const select = document.getElementById('lang');
+  if (select) {
+    select.value = lang;
+    select.addEventListener('change', () => {
+      lang = texts[select.value] ? select.value : 'de';
+      try { localStorage.setItem(LANG_KEY, lang); } catch { /* storage unavailable */ }
+      applyTexts();
+      for (const f of langListeners) f();
+    });
+  }
+}
+
+// ---------------------------------------------------------------- DOM
+
+/** Creates an element: h('button', {class: 'x', onclick: f}, 'text', child, ...). */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** Replaces the children of `el`, keeping keyboard focus on the element with the same
+ *  data-focus key if it had focus before (lists are rebuilt on every change). */
+export function replaceKeepingFocus(el, ...children) {
+  const key = document.activeElement?.dataset?.focus;
+  el.replaceChildren(...children.flat());
+  if (key) {
+    const again = el.querySelector(`[data-focus="${CSS.escape(key)}"]`);
+    if (again) again.focus();
+  }
+}
+
+/** Shows a message in a live region (role="status" or role="alert"). */
+export function say(el, text, kind = 'info') {
+  el.textContent = text;
+  el.dataset.kind = kind;
+  el.hidden = !text;
+}
+
+// ---------------------------------------------------------------- API
+
+/** Calls the API; resolves to {ok, status, data}. Never throws. */
+export async function api(path, { method = 'GET', body } = {}) {
+  const headers = { accept: 'application/json' };
+  if (method !== 'GET') {
+    headers['content-type'] = 'application/json';
+    headers['x-podium-csrf'] = '1';
+  }
+  try {
+    const r = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    const type = r.headers.get('content-type') || '';
+    if (type.includes('json')) data = await r.json().catch(() => null);
+    return { ok: r.ok, status: r.status, data };
+  } catch {
+    return { ok: false, status: 0, data: { error: 'network', message: 'network error' } };
+  }
+}
+
+/** Sends a floor command. */
+export function command(body) {
+  return api('/api/v1/commands', { method: 'POST', body });
+}
+
+/** The translated reason of a failed call, with its code. */
+export function errorText(result) {
+  const code = result?.data?.error || (result?.status ? `http_${result.status}` : 'network');
+  const key = `error.${code}`;
+  const known = texts.de[key] !== undefined;
+  return known ? t(key) : t('error.other', { code });
+}
+
+/** Who am I? {role, user, participant, room_name, ...}. */
+export async function whoami() {
+  const r = await api('/api/v1/session');
+  return r.ok ? r.data : { role: null, room_name: '' };
+}
+
+/** Logs out and goes to the login page. */
+export async function logout() {
+  await api('/api/v1/logout', { method: 'POST' });
+  location.assign('/login');
+}
+
+// ---------------------------------------------------------------- clock
+
+/** The daemon's monotonic clock, estimated here: speakers carry started_at in it. */
+export const clock = {
+  offset: null,
+  async sync() {
+    const t0 = performance.now();
+    const r = await api('/api/v1/clock');
+    const t1 = performance.now();
+    if (r.ok && r.data) this.offset = r.data.mono_ms - (t0 + t1) / 2;
+  },
+  /** An event stamped `mono` has happened: the clock is at least there. */
+  observe(mono) {
+    const now = this.now();
+    if (now === null || mono > now) this.offset = mono - performance.now();
+  },
+  now() {
+    return this.offset === null ? null : performance.now() + this.offset;
+  },
+};
+
+/** A speaker's clock at server time `now`: spoken and remaining ms, warning, over, paused. */
+export function speakerTime(sp, now) {
+  const paused = sp.paused_since !== null && sp.paused_since !== undefined;
+  const until = paused ? sp.paused_since : (now ?? sp.started_at.mono_ms);
+  const spoken = Math.max(0, until - sp.started_at.mono_ms - sp.paused_ms);
+  if (sp.budget_ms === null || sp.budget_ms === undefined) {
+    return { spoken, remaining: null, warning: false, over: false, paused };
+  }
+  const remaining = sp.budget_ms - spoken;
+  const over = remaining < 0 || sp.expired;
+  const warning = !over && (remaining <= sp.warning_ms || sp.warned);
+  return { spoken, remaining, warning, over, paused };
+}
+
+/** m:ss, with a real minus sign when negative. */
+export function formatMs(ms) {
+  // Whole seconds towards +infinity: 2:59.4 shows 3:00, 0.4 s over still shows 0:00.
+  const secs = Math.ceil(ms / 1000) || 0;
+  const neg = secs < 0;
+  const a = Math.abs(secs);
+  const text = `${Math.floor(a / 60)}:${String(a % 60).padStart(2, '0')}`;
+  return neg ? `\u2212${text}` : text;
+}
+
+/** The timer text and state class of a speaker. */
+export function timerView(sp) {
+  const tm = speakerTime(sp, clock.now());
+  if (tm.remaining === null) {
+    return { text: formatMs(tm.spoken), state: tm.paused ? 'paused' : 'running', note: t('timer.unlimited') };
+  }
+  const state = tm.paused ? 'paused' : tm.over ? 'over' : tm.warning ? 'warning' : 'running';
+  const note = tm.paused ? t('timer.paused') : tm.over ? t('timer.over') : tm.warning ? t('timer.warning') : t('timer.remaining');
+  return { text: formatMs(tm.remaining), state, note };
+}
+
+// ---------------------------------------------------------------- the floor
+
+export function stationKey(st) {
+  return st.seat !== undefined ? `seat:${st.seat}` : `remote:${st.remote}`;
+}
+
+export function sameStation(a, b) {
+  return stationKey(a) === stationKey(b);
+}
+
+export function isRemote(st) {
+  return st.remote !== undefined;
+}
+
+/** The person at a station (speaker or request entry), from the snapshot. */
+export function personOf(snap, entry) {
+  const id = entry.participant ?? (isRemote(entry.station) ? entry.station.remote : snap.floor.seated[entry.station.seat]);
+  const p = id ? snap.participants.find((x) => x.id === id) : null;
+  return {
+    id: id ?? null,
+    name: p ? p.name : (id ?? t('unknown.person')),
+    group: p?.group ?? '',
+    role: p?.role ?? null,
+  };
+}
+
+/** "Seat 12" or "remote". */
+export function stationText(snap, st) {
+  if (isRemote(st)) return t('station.remote');
+  const seat = snap.seats.find((s) => s.number === st.seat);
+  const label = seat && seat.label !== String(st.seat) ? ` (${seat.label})` : '';
+  return `${t('station.seat', { n: st.seat })}${label}`;
+}
+
+/** A badge marking a remote station (text, not only colour). */
+export function remoteBadge() {
+  return h('span', { class: 'badge remote' }, t('remote.badge'));
+}
+
+/** Applies one event to the snapshot, as the engine's FloorState::apply does. Returns
+ *  false if the change type is unknown (the caller then reloads the snapshot). */
+export function applyEvent(snap, ev) {
+  const f = snap.floor;
+  const c = ev.change;
+  const same = (st) => (x) => sameStation(x.station, st);
+  switch (c.type) {
+    case 'request_added': {
+      const i = Math.min(Math.max(c.position - 1, 0), f.requests.length);
+      f.requests.splice(i, 0, c.request);
+      f.next_request_id = Math.max(f.next_request_id, c.request.id + 1);
+      break;
+    }
+    case 'request_removed':
+      f.requests = f.requests.filter((r) => !sameStation(r.station, c.station));
+      break;
+    case 'request_moved': {
+      const from = f.requests.findIndex(same(c.station));
+      if (from >= 0) {
+        const [r] = f.requests.splice(from, 1);
+        f.requests.splice(Math.min(Math.max(c.position - 1, 0), f.requests.length), 0, r);
+      }
+      break;
+    }
+    case 'requests_cleared':
+      f.requests = [];
+      break;
+    case 'microphone_opened':
+      f.requests = f.requests.filter((r) => !sameStation(r.station, c.speaker.station));
+      f.speakers.push(c.speaker);
+      break;
+    case 'microphone_closed': {
+      f.speakers = f.speakers.filter((s) => !sameStation(s.station, c.station));
+      if (c.participant) {
+        f.spoken_ms_by_participant[c.participant] = (f.spoken_ms_by_participant[c.participant] || 0) + c.spoken_ms;
+        const group = snap.participants.find((p) => p.id === c.participant)?.group;
+        if (group) f.spoken_ms_by_group[group] = (f.spoken_ms_by_group[group] || 0) + c.spoken_ms;
+      }
+      break;
+    }
+    case 'speaker_paused': {
+      const s = f.speakers.find(same(c.station));
+      if (s) s.paused_since = ev.at.mono_ms;
+      break;
+    }
+    case 'speaker_resumed': {
+      const s = f.speakers.find(same(c.station));
+      if (s && s.paused_since !== null) {
+        s.paused_ms += Math.max(0, ev.at.mono_ms - s.paused_since);
+        s.paused_since = null;
+      }
+      break;
+    }
+    case 'time_warning': {
+      const s = f.speakers.find(same(c.station));
+      if (s) s.warned = true;
+      break;
+    }
+    case 'time_expired': {
+      const s = f.speakers.find(same(c.station));
+      if (s) { s.warned = true; s.expired = true; }
+      break;
+    }
+    case 'list_open_changed':
+      f.list_open = c.open;
+      break;
+    case 'profile_changed':
+      f.profile = c.profile;
+      break;
+    case 'presence_changed': {
+      const old = f.presence[c.participant];
+      if (old && typeof old === 'object' && old.seat !== undefined) delete f.seated[old.seat];
+      if (c.presence && typeof c.presence === 'object' && c.presence.seat !== undefined) {
+        f.seated[c.presence.seat] = c.participant;
+      }
+      f.presence[c.participant] = c.presence;
+      break;
+    }
+    default:
+      return false;
+  }
+  f.seq = ev.seq;
+  return true;
+}
+
+/** The live floor: connects to the event stream, keeps the snapshot current and calls
+ *  `onChange(snap, event|null)` after every change. EventSource reconnects by itself
+ *  and resumes with Last-Event-ID; if the stream is refused (e.g. the login expired),
+ *  `onStatus('lost')` is reported and a fresh connection is tried with a growing pause. */
+export class LiveFloor {
+  constructor({ onChange, onStatus }) {
+    this.onChange = onChange;
+    this.onStatus = onStatus || (() => {});
+    this.snap = null;
+    this.source = null;
+    this.retry = 1000;
+  }
+
+  start() {
+    this.onStatus('connecting');
+    const source = new EventSource('/api/v1/events');
+    this.source = source;
+    source.addEventListener('open', () => {
+      this.retry = 1000;
+      this.onStatus('live');
+      clock.sync().then(() => this.snap && this.onChange(this.snap, null));
+    });
+    source.addEventListener('snapshot', (e) => {
+      this.snap = JSON.parse(e.data);
+      this.onChange(this.snap, null);
+      this.mark();
+    });
+    source.addEventListener('floor', (e) => {
+      const ev = JSON.parse(e.data);
+      if (!this.snap || ev.seq <= this.snap.floor.seq) return; // already included
+      clock.observe(ev.at.mono_ms);
+      if (ev.seq !== this.snap.floor.seq + 1 || !applyEvent(this.snap, ev)) {
+        this.restart(); // a gap or an unknown change: start again from a snapshot
+        return;
+      }
+      this.onChange(this.snap, ev);
+      this.mark();
+    });
+    source.addEventListener('error', () => {
+      if (source.readyState === EventSource.CLOSED) {
+        this.onStatus('lost');
+        setTimeout(() => this.restart(), this.retry);
+        this.retry = Math.min(this.retry * 2, 15000);
+      } else {
+        this.onStatus('lost'); // the browser reconnects by itself
+      }
+    });
+  }
+
+  /** The sequence number shown, on <html data-seq> (for tests and for support staff). */
+  mark() {
+    document.documentElement.dataset.seq = String(this.snap.floor.seq);
+  }
+
+  restart() {
+    if (this.source) this.source.close();
+    this.start();
+  }
+}
+
+/** Shows the connection state in a status element. */
+export function showConnection(el, status) {
+  el.textContent = t(`conn.${status}`);
+  el.dataset.state = status;
+}
+
+/** Calls `f` every quarter second (speaking-time displays). */
+export function everyQuarterSecond(f) {
+  setInterval(f, 250);
+}

@@ -1,1 +1,110 @@
+// The remote member's page (opened through the personal link, which started a session
+// for exactly this member): join, request the floor, withdraw, see one's position and
+// who speaks; unmistakable feedback when the floor is granted.
 
+import {
+  LiveFloor, command, errorText, everyQuarterSecond, h, initLanguage, isRemote, personOf,
+  remoteBadge, say, showConnection, stationText, t, timerView, whoami,
+} from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const notice = $('notice');
+let me = null;
+let snap = null;
+let wasGranted = false;
+
+initLanguage(() => render());
+
+const own = () => ({ remote: me.participant });
+const mine = (st) => isRemote(st) && st.remote === me.participant;
+
+async function send(body) {
+  const r = await command(body);
+  say(notice, r.ok ? '' : t('rejected', { reason: errorText(r) }), 'error');
+  return r.ok;
+}
+
+$('join').addEventListener('click', () => send({ command: 'join_remote', participant: me.participant }));
+$('leave').addEventListener('click', () => send({ command: 'leave_remote', participant: me.participant }));
+$('request').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'ordinary' }));
+$('point-of-order').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'point_of_order' }));
+$('reply').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'reply' }));
+$('withdraw').addEventListener('click', () => send({ command: 'withdraw', station: own() }));
+
+function render() {
+  if (!snap || !me) return;
+  const f = snap.floor;
+  const presence = f.presence[me.participant];
+  const joined = presence === 'remote';
+  if (joined) $('presence').textContent = t('remote.joined');
+  else if (presence && presence.seat !== undefined) $('presence').textContent = t('remote.elsewhere', { n: presence.seat });
+  else $('presence').textContent = t('remote.not_joined');
+  $('join').hidden = joined;
+  $('leave').hidden = !joined;
+
+  const index = f.requests.findIndex((r) => mine(r.station));
+  const speaking = f.speakers.some((s) => mine(s.station));
+  $('position').textContent = index >= 0
+    ? t('remote.position', { n: index + 1, kind: t(`kind.${f.requests[index].kind}`) })
+    : t('remote.no_request');
+  for (const id of ['request', 'point-of-order', 'reply']) $(id).disabled = !joined || index >= 0 || speaking;
+  $('withdraw').disabled = index < 0;
+
+  $('granted').hidden = !speaking;
+  $('granted').textContent = speaking ? t('remote.granted') : '';
+  if (speaking && !wasGranted && navigator.vibrate) navigator.vibrate(300);
+  wasGranted = speaking;
+
+  $('nobody').hidden = f.speakers.length > 0;
+  $('speakers').replaceChildren(...f.speakers.map((sp) => {
+    const who = personOf(snap, sp);
+    const tv = timerView(sp);
+    return h('li', { class: isRemote(sp.station) ? 'remote' : '' },
+      h('div', {},
+        h('div', { class: 'who' }, who.name),
+        h('div', { class: 'meta' }, [who.group, isRemote(sp.station) ? null : stationText(snap, sp.station)].filter(Boolean).join(' · '),
+          ' ', isRemote(sp.station) ? remoteBadge() : null)),
+      h('div', { class: 'timer', 'data-state': tv.state, dataset: { timer: '1' } },
+        h('span', { class: 'time' }, tv.text), h('span', { class: 'timer-note' }, tv.note)));
+  }));
+  const list = f.requests.map((r) => {
+    const who = personOf(snap, r);
+    const kind = r.kind === 'ordinary' ? null : h('span', { class: `badge kind-${r.kind}` }, t(`kind.${r.kind}`));
+    return h('li', { class: mine(r.station) ? 'position' : '' }, who.name, ' ', isRemote(r.station) ? remoteBadge() : null, ' ', kind);
+  });
+  $('list').replaceChildren(...list);
+  $('list').hidden = list.length === 0;
+  $('list-empty').hidden = list.length > 0;
+}
+
+function tick() {
+  if (!snap) return;
+  const timers = document.querySelectorAll('#speakers [data-timer]');
+  snap.floor.speakers.forEach((sp, i) => {
+    const el = timers[i];
+    if (!el) return;
+    const tv = timerView(sp);
+    el.dataset.state = tv.state;
+    el.querySelector('.time').textContent = tv.text;
+    el.querySelector('.timer-note').textContent = tv.note;
+  });
+}
+
+whoami().then((who) => {
+  me = who;
+  if (me.role !== 'member' || !me.participant) {
+    say(notice, t('error.unauthorized'), 'error');
+    return;
+  }
+  $('room').textContent = me.room_name ? `· ${me.room_name}` : '';
+  new LiveFloor({
+    onChange: (s) => {
+      snap = s;
+      const person = snap.participants.find((x) => x.id === me.participant);
+      $('member').textContent = person ? person.name : me.participant;
+      render();
+    },
+    onStatus: (status) => showConnection($('conn'), status),
+  }).start();
+});
+everyQuarterSecond(tick);

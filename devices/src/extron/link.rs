@@ -1,0 +1,130 @@
+//! An Extron matrix over TCP (SIS over Telnet) or a serial port, as a
+//! [`DisplayLink`]: the "input" of the display state is the matrix input tied to every
+//! configured output; matrices have no power state.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::codec::{self, Command, Response, TieKind};
+use crate::display::{DisplayLink, DisplayState};
+use crate::serial::SerialSettings;
+use crate::visca::link::ByteStream;
+
+/// Where the matrix is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatrixTransport {
+    /// SIS over Telnet/TCP (port 23).
+    Tcp(SocketAddr),
+    /// RS-232, 9600 8N1.
+    Serial(SerialSettings),
+}
+
+/// An Extron matrix and the outputs the director switches.
+pub struct ExtronLink {
+    transport: MatrixTransport,
+    outputs: Vec<u16>,
+    timeout: Duration,
+    conn: Option<(Box<dyn ByteStream>, Vec<u8>)>,
+}
+
+impl ExtronLink {
+    /// The matrix at `transport`; ties go to every one of `outputs`.
+    pub fn new(transport: MatrixTransport, outputs: Vec<u16>) -> Self {
+        ExtronLink { transport, outputs, timeout: Duration::from_secs(2), conn: None }
+    }
+
+    async fn connection(&mut self) -> Result<&mut (Box<dyn ByteStream>, Vec<u8>), String> {
+        if self.conn.is_none() {
+            let stream: Box<dyn ByteStream> = match &self.transport {
+                MatrixTransport::Tcp(addr) => {
+                    let s = tokio::time::timeout(self.timeout, TcpStream::connect(addr))
+                        .await
+                        .map_err(|_| "connect timed out".to_owned())?
+                        .map_err(|e| format!("connect: {e}"))?;
+                    let _ = s.set_nodelay(true);
+                    Box::new(s)
+                }
+                MatrixTransport::Serial(settings) => {
+                    Box::new(crate::serial::open(settings).map_err(|e| format!("open: {e}"))?)
+                }
+            };
+            self.conn = Some((stream, Vec::new()));
+        }
+        self.conn.as_mut().ok_or_else(|| "not connected".to_owned())
+    }
+
+    /// Sends one command and returns its answer, skipping banners and front-panel messages.
+    async fn ask(&mut self, command: Command) -> Result<Response, String> {
+        let timeout = self.timeout;
+        let (stream, buf) = self.connection().await?;
+        stream.write_all(command.encode().as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            while let Some(line) = codec::take_line(buf) {
+                match Response::parse(&line) {
+                    Response::Banner(_) | Response::Other(_) => {}
+                    Response::Error(e) => return Err(e.to_string()),
+                    r => return Ok(r),
+                }
+            }
+            let mut chunk = [0u8; 256];
+            let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
+                .await
+                .map_err(|_| "no answer in time".to_owned())?
+                .map_err(|e| format!("read: {e}"))?;
+            if n == 0 {
+                return Err("the matrix closed the connection".into());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    async fn read(&mut self) -> Result<DisplayState, String> {
+        let mut tied: Option<u16> = None;
+        for output in self.outputs.clone() {
+            match self.ask(Command::ReadTie { output }).await? {
+                Response::Input(i) if tied.is_none_or(|t| t == i) => tied = Some(i),
+                // Outputs disagree: report none, so the driver ties them again.
+                Response::Input(_) => return Ok(DisplayState::default()),
+                other => return Err(format!("unexpected answer {other:?}")),
+            }
+        }
+        Ok(DisplayState { power: None, input: tied.map(|i| i.to_string()) })
+    }
+}
+
+impl DisplayLink for ExtronLink {
+    fn kind(&self) -> &'static str {
+        "extron"
+    }
+
+    fn address(&self) -> String {
+        let outputs: Vec<String> = self.outputs.iter().map(u16::to_string).collect();
+        match &self.transport {
+            MatrixTransport::Tcp(a) => format!("tcp {a}, outputs {}", outputs.join(",")),
+            MatrixTransport::Serial(s) => format!("{}, outputs {}", s.describe(), outputs.join(",")),
+        }
+    }
+
+    async fn apply(&mut self, want: &DisplayState) -> Result<DisplayState, String> {
+        if let Some(input) = &want.input {
+            let input: u16 =
+                input.trim().parse().map_err(|_| format!("`{input}` is not a matrix input number"))?;
+            for output in self.outputs.clone() {
+                self.ask(Command::Tie { input, output, kind: TieKind::All }).await?;
+            }
+        }
+        self.read().await
+    }
+
+    async fn observe(&mut self) -> Result<DisplayState, String> {
+        self.read().await
+    }
+
+    fn reset(&mut self) {
+        self.conn = None;
+    }
+}

@@ -1,0 +1,201 @@
+//! The MXA driver: one TCP connection to port 2202; the desired mute state per channel is
+//! set, every REP (answers and unsolicited ones, e.g. a change in the web GUI or at the
+//! mute button) updates what the device shows, and a difference is set again.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::codec::{self, Message};
+use crate::health::DeviceHealth;
+use crate::serial::Backoff;
+
+/// Channel → muted.
+pub type Mutes = BTreeMap<u8, bool>;
+
+/// The daemon's handle on a running microphone driver.
+#[derive(Clone)]
+pub struct MicHandle {
+    desired: watch::Sender<Mutes>,
+    observed: Arc<Mutex<Mutes>>,
+    health: Arc<Mutex<DeviceHealth>>,
+}
+
+impl MicHandle {
+    /// Sets the wanted mute state of the channels (others are left alone).
+    pub fn set_desired(&self, mutes: Mutes) {
+        self.desired.send_if_modified(|d| {
+            let changed = *d != mutes;
+            *d = mutes;
+            changed
+        });
+    }
+
+    /// What the device last reported.
+    pub fn observed(&self) -> Mutes {
+        self.observed.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Health now.
+    pub fn health(&self) -> DeviceHealth {
+        self.health.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+}
+
+fn describe(m: &Mutes) -> String {
+    let open: Vec<String> = m.iter().filter(|(_, muted)| !**muted).map(|(c, _)| c.to_string()).collect();
+    if open.is_empty() { "all muted".into() } else { format!("open: {}", open.join(",")) }
+}
+
+/// Starts the driver for the device at `addr`.
+pub fn spawn(
+    name: &str,
+    addr: SocketAddr,
+    cancel: CancellationToken,
+) -> (MicHandle, tokio::task::JoinHandle<()>) {
+    let (desired, rx) = watch::channel(Mutes::new());
+    let observed = Arc::new(Mutex::new(Mutes::new()));
+    let health = Arc::new(Mutex::new(DeviceHealth::new(name, "shure", format!("tcp {addr}"))));
+    let handle = MicHandle { desired, observed: observed.clone(), health: health.clone() };
+    let task = tokio::spawn(run(addr, rx, observed, health, cancel));
+    (handle, task)
+}
+
+const ANSWER: Duration = Duration::from_secs(2);
+
+async fn run(
+    addr: SocketAddr,
+    mut desired: watch::Receiver<Mutes>,
+    observed: Arc<Mutex<Mutes>>,
+    health: Arc<Mutex<DeviceHealth>>,
+    cancel: CancellationToken,
+) {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    loop {
+        let connected = tokio::select! {
+            _ = cancel.cancelled() => return,
+            c = tokio::time::timeout(ANSWER, TcpStream::connect(addr)) => c,
+        };
+        let error = match connected {
+            Ok(Ok(stream)) => {
+                backoff.reset();
+                upd(&health, |h| {
+                    h.counters.connects += 1;
+                    h.answered();
+                });
+                match session(stream, &mut desired, &observed, &health, &cancel).await {
+                    None => return,
+                    Some(e) => e,
+                }
+            }
+            Ok(Err(e)) => format!("connect: {e}"),
+            Err(_) => "connect timed out".to_owned(),
+        };
+        upd(&health, |h| h.failed(error.clone(), true));
+        if let Ok(mut o) = observed.lock() {
+            o.clear();
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+        }
+    }
+}
+
+fn upd(health: &Mutex<DeviceHealth>, f: impl FnOnce(&mut DeviceHealth)) {
+    let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
+    f(&mut h);
+}
+
+/// Runs one connection; `None` when cancelled, else why it ended.
+async fn session(
+    mut stream: TcpStream,
+    desired: &mut watch::Receiver<Mutes>,
+    observed: &Arc<Mutex<Mutes>>,
+    health: &Mutex<DeviceHealth>,
+    cancel: &CancellationToken,
+) -> Option<String> {
+    let _ = stream.set_nodelay(true);
+    let mut buf = Vec::new();
+    // Channels set and not yet confirmed, with when.
+    let mut pending: BTreeMap<u8, (bool, Instant)> = BTreeMap::new();
+    let mut asked = std::collections::BTreeSet::new();
+    loop {
+        let want = desired.borrow_and_update().clone();
+        let seen = observed.lock().map(|o| o.clone()).unwrap_or_default();
+        let mut out = String::new();
+        // Learn the device's state of each channel first (its REP answers).
+        for c in want.keys() {
+            if asked.insert(*c) {
+                out.push_str(&Message::get_mute(*c).encode());
+            }
+        }
+        for (c, muted) in &want {
+            let known = seen.get(c);
+            let in_flight = pending.get(c).is_some_and(|(m, _)| m == muted);
+            if known.is_some() && known != Some(muted) && !in_flight {
+                out.push_str(&Message::set_mute(*c, *muted).encode());
+                pending.insert(*c, (*muted, Instant::now()));
+            }
+        }
+        if !out.is_empty() {
+            upd(&health, |h| h.counters.sent += 1);
+            if let Err(e) = stream.write_all(out.as_bytes()).await {
+                return Some(format!("write: {e}"));
+            }
+        }
+        let oldest = pending.values().map(|(_, at)| *at).min();
+        let deadline = oldest.map_or_else(|| Instant::now() + Duration::from_secs(3600), |at| at + ANSWER);
+        let mut chunk = [0u8; 512];
+        tokio::select! {
+            _ = cancel.cancelled() => return None,
+            changed = desired.changed() => if changed.is_err() { return None },
+            _ = tokio::time::sleep_until(deadline) => {
+                upd(&health, |h| h.counters.timeouts += 1);
+                return Some("no answer to SET AUDIO_MUTE".into());
+            }
+            read = stream.read(&mut chunk) => {
+                let n = match read {
+                    Ok(0) => return Some("the device closed the connection".into()),
+                    Ok(n) => n,
+                    Err(e) => return Some(format!("read: {e}")),
+                };
+                buf.extend_from_slice(&chunk[..n]);
+                while let Some(message) = codec::take(&mut buf) {
+                    let Some(message) = message else { continue };
+                    if message.is_error() {
+                        upd(&health, |h| {
+                            h.counters.errors += 1;
+                            h.failed("the device answered REP ERR", false);
+                        });
+                        continue;
+                    }
+                    let Some((channel, muted)) = message.as_mute() else { continue };
+                    let ours = pending.remove(&channel).is_some_and(|(m, _)| m == muted);
+                    let was = observed.lock().ok().and_then(|mut o| o.insert(channel, muted));
+                    let wanted = desired.borrow().get(&channel).copied();
+                    if !ours && was.is_some() && was != Some(muted) && wanted.is_some_and(|w| w != muted) {
+                        // Changed at the device (web GUI, mute button): shown, then set back.
+                        let what = if muted { "muted" } else { "opened" };
+                        upd(&health, |h| h.failed(format!("channel {channel} was {what} at the device"), false));
+                    }
+                    let now = observed.lock().map(|o| describe(&o)).unwrap_or_default();
+                    upd(&health, |h| {
+                        h.answered();
+                        if ours {
+                            h.counters.completed += 1;
+                        }
+                        h.state = Some(now.clone());
+                    });
+                }
+            }
+        }
+    }
+}

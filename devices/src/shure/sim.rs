@@ -1,0 +1,130 @@
+//! A simulated Shure MXA on TCP: `GET`/`SET` of `AUDIO_MUTE` per channel, `< REP ERR >`
+//! for anything else, unsolicited REPs when a channel is changed "at the device".
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::codec::{self, Message};
+
+/// A simulated microphone array; clone it to control it while it serves.
+#[derive(Clone)]
+pub struct SimMxa {
+    /// Muted per channel (index 0 = channel 1).
+    mutes: watch::Sender<Vec<bool>>,
+    reports: broadcast::Sender<String>,
+}
+
+impl SimMxa {
+    /// `channels` channels, all muted.
+    pub fn new(channels: u8) -> Self {
+        SimMxa {
+            mutes: watch::channel(vec![true; usize::from(channels)]).0,
+            reports: broadcast::channel(64).0,
+        }
+    }
+
+    /// Whether `channel` is muted.
+    pub fn muted(&self, channel: u8) -> Option<bool> {
+        self.mutes.borrow().get(usize::from(channel).checked_sub(1)?).copied()
+    }
+
+    /// Changes a channel at the device (web GUI, mute button): every client gets a REP.
+    pub fn set_locally(&self, channel: u8, muted: bool) {
+        if self.set(channel, muted) {
+            let _ = self.reports.send(Message::rep_mute(channel, muted).encode());
+        }
+    }
+
+    /// Waits until channel `channel` is `muted`; `false` after `timeout`.
+    pub async fn wait_for(&self, timeout: Duration, channel: u8, muted: bool) -> bool {
+        let mut rx = self.mutes.subscribe();
+        let i = usize::from(channel.saturating_sub(1));
+        tokio::time::timeout(timeout, rx.wait_for(|m| m.get(i) == Some(&muted)))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    fn set(&self, channel: u8, muted: bool) -> bool {
+        let Some(i) = usize::from(channel).checked_sub(1) else { return false };
+        self.mutes.send_if_modified(|m| match m.get_mut(i) {
+            Some(v) => {
+                *v = muted;
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn answer(&self, m: &Message) -> String {
+        let err = "< REP ERR >".to_owned();
+        match (m.verb.as_str(), m.channel, m.param.as_str()) {
+            ("GET", Some(c), "AUDIO_MUTE") => self.muted(c).map_or(err, |v| Message::rep_mute(c, v).encode()),
+            ("SET", Some(c), "AUDIO_MUTE") => {
+                let value = match m.value.as_str() {
+                    "ON" => true,
+                    "OFF" => false,
+                    "TOGGLE" => !self.muted(c).unwrap_or(true),
+                    _ => return err,
+                };
+                if self.muted(c).is_none() {
+                    return err;
+                }
+                self.set(c, value);
+                Message::rep_mute(c, value).encode()
+            }
+            ("GET", None, "MODEL") => "< REP MODEL {MXA910 (Podium simulator)          } >".into(),
+            _ => err,
+        }
+    }
+
+    async fn connection(&self, mut stream: TcpStream) -> std::io::Result<()> {
+        let mut reports = self.reports.subscribe();
+        let mut buf = Vec::new();
+        loop {
+            let mut chunk = [0u8; 512];
+            tokio::select! {
+                r = reports.recv() => if let Ok(rep) = r { stream.write_all(rep.as_bytes()).await? },
+                n = stream.read(&mut chunk) => {
+                    let n = n?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(message) = codec::take(&mut buf) {
+                        let answer = message.map_or_else(|| "< REP ERR >".to_owned(), |m| self.answer(&m));
+                        stream.write_all(answer.as_bytes()).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serves on `addr` (port 0: any free port); returns the address.
+    pub async fn serve(&self, addr: SocketAddr, cancel: CancellationToken) -> std::io::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let sim = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    a = listener.accept() => a,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let (sim, cancel) = (sim.clone(), cancel.clone());
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = cancel.cancelled() => {}
+                        _ = sim.connection(stream) => {}
+                    }
+                });
+            }
+        });
+        Ok(local)
+    }
+}

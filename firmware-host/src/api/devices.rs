@@ -1,0 +1,227 @@
+//! Desk units and other devices: health, lamp tests, and the demo's simulated units.
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use podium_devices::modbus::desk::DeskKey;
+use podium_devices::modbus::sim::{ControlCommand, Fault, UnitView};
+use podium_floor::SeatNo;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::body::JsonBody;
+use super::error::{ApiError, ErrorBody};
+use crate::desks::report::DevicesReport;
+use crate::desks::{Desks, MAX_TEST_SECONDS, TestTarget};
+
+/// The desk-unit handle, when the daemon started desk units.
+type MaybeDesks = Option<Extension<Desks>>;
+
+fn no_desks() -> ApiError {
+    ApiError::not_found("this daemon runs no desk-unit buses")
+}
+
+/// Health of every desk-unit bus and unit: port open, units online or offline with their
+/// last answer, error counters.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
+    responses((status = 200, description = "Bus and unit health (empty when the room has no buses)", body = DevicesReport)))]
+pub async fn get_devices(_: State<AppState>, desks: MaybeDesks) -> Json<DevicesReport> {
+    Json(desks.map_or(DevicesReport { buses: Vec::new() }, |Extension(d)| d.report()))
+}
+
+/// What to test: `{"seat":12}`, `{"bus":"a","unit":7}` or `{"all":true}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// Every unit serving this seat.
+    #[serde(default)]
+    pub seat: Option<SeatNo>,
+    /// One unit: its bus id (with `unit`).
+    #[serde(default)]
+    pub bus: Option<String>,
+    /// One unit: its address (with `bus`).
+    #[serde(default)]
+    pub unit: Option<u8>,
+    /// Every unit of the room.
+    #[serde(default)]
+    pub all: bool,
+    /// How long the lamps blink, 1 to 60 seconds (default 5).
+    #[serde(default)]
+    pub seconds: Option<u16>,
+}
+
+/// The units a test runs on.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TestStarted {
+    /// (bus, unit) pairs.
+    pub units: Vec<TestedUnit>,
+    /// How long they blink.
+    pub seconds: u16,
+}
+
+/// One tested unit.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TestedUnit {
+    /// Bus id.
+    pub bus: String,
+    /// Unit address.
+    pub unit: u8,
+}
+
+/// Lamp test: every lamp of the target's units lights and blinks for a few seconds, then
+/// shows the floor again. Microphone relays are never switched by a test.
+#[utoipa::path(post, path = "/api/v1/devices/test", tag = "devices",
+    request_body = TestRequest,
+    responses(
+        (status = 200, description = "The test runs", body = TestStarted),
+        (status = 400, description = "No target, or more than one", body = ErrorBody),
+        (status = 404, description = "No unit serves the target", body = ErrorBody),
+    ))]
+pub async fn post_devices_test(
+    _: State<AppState>,
+    desks: MaybeDesks,
+    JsonBody(request): JsonBody<TestRequest>,
+) -> Result<Json<TestStarted>, ApiError> {
+    let target = match (&request, request.all) {
+        (TestRequest { seat: Some(seat), bus: None, unit: None, .. }, false) => TestTarget::Seat(*seat),
+        (TestRequest { seat: None, bus: Some(bus), unit: Some(unit), .. }, false) => {
+            TestTarget::Unit { bus: bus.clone(), unit: *unit }
+        }
+        (TestRequest { seat: None, bus: None, unit: None, .. }, true) => TestTarget::All,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_target",
+                "give exactly one target: {\"seat\":12}, {\"bus\":\"a\",\"unit\":7} or {\"all\":true}",
+            ));
+        }
+    };
+    let seconds = request.seconds.unwrap_or(5);
+    if !(1..=MAX_TEST_SECONDS).contains(&seconds) {
+        return Err(ApiError::bad_request(
+            "invalid_seconds",
+            format!("seconds must be 1 to {MAX_TEST_SECONDS}"),
+        ));
+    }
+    let Some(Extension(desks)) = desks else { return Err(no_desks()) };
+    let units =
+        desks.test(&target, seconds).ok_or_else(|| ApiError::not_found("no desk unit serves this target"))?;
+    Ok(Json(TestStarted {
+        units: units.into_iter().map(|(bus, unit)| TestedUnit { bus, unit }).collect(),
+        seconds,
+    }))
+}
+
+/// The simulated desk units of a bus with `simulated = true` (the demo).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedUnits {
+    /// Bus id.
+    pub bus: String,
+    /// Each unit's keys, lamps and display, as the simulator holds them.
+    #[schema(value_type = Vec<Object>)]
+    pub units: Vec<UnitView>,
+}
+
+/// Every simulated desk unit: which keys are down, which lamps are lit, what the display
+/// shows. 404 when no bus is simulated.
+#[utoipa::path(get, path = "/api/v1/sim/desks", tag = "devices",
+    responses(
+        (status = 200, description = "Simulated units per simulated bus", body = [SimulatedUnits]),
+        (status = 404, description = "No simulated bus", body = ErrorBody),
+    ))]
+pub async fn get_sim_desks(
+    _: State<AppState>,
+    desks: MaybeDesks,
+) -> Result<Json<Vec<SimulatedUnits>>, ApiError> {
+    let Some(Extension(desks)) = desks else { return Err(no_desks()) };
+    let buses = desks.simulated_buses();
+    if buses.is_empty() {
+        return Err(ApiError::not_found("no bus is simulated (set `simulated = true` on a [[bus]])"));
+    }
+    let all = buses
+        .into_iter()
+        .filter_map(|id| desks.simulated(Some(&id)))
+        .map(|(bus, sim)| SimulatedUnits {
+            bus,
+            units: sim.units().into_iter().filter_map(|u| sim.view(u)).collect(),
+        })
+        .collect();
+    Ok(Json(all))
+}
+
+/// An action on a simulated desk unit, e.g. `{"action":"click","unit":12,"key":"request"}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimAction {
+    /// Which simulated bus; may be left out when there is one.
+    #[serde(default)]
+    pub bus: Option<String>,
+    /// `press`, `release`, `click` (press, and release once Podium has read it) or `fault`.
+    pub action: String,
+    /// Unit address.
+    pub unit: u8,
+    /// Key name: `request`, `cancel`, `point_of_order`, `reply`, `vote_yes`, `vote_no`,
+    /// `vote_abstain`, `priority`, `next`, `stop`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Or a raw discrete-input address.
+    #[serde(default)]
+    pub input: Option<u16>,
+    /// For `fault`: `none`, `drop`, `corrupt` or `silent`.
+    #[serde(default)]
+    pub fault: Option<String>,
+    /// For `fault`: how many answers to drop or corrupt (default 1).
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+fn parse_name<T: serde::de::DeserializeOwned>(what: &str, name: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned()))
+        .map_err(|_| ApiError::bad_request("invalid_command", format!("unknown {what} `{name}`")))
+}
+
+/// Presses keys on (or injects faults into) simulated desk units. The unit then talks to
+/// Podium over real Modbus RTU frames like a real one. 404 when no bus is simulated.
+#[utoipa::path(post, path = "/api/v1/sim/desks", tag = "devices",
+    request_body = SimAction,
+    responses(
+        (status = 200, description = "The unit after the action", body = SimulatedUnits),
+        (status = 400, description = "Malformed action", body = ErrorBody),
+        (status = 404, description = "No simulated bus or unit", body = ErrorBody),
+    ))]
+pub async fn post_sim_desks(
+    _: State<AppState>,
+    desks: MaybeDesks,
+    JsonBody(action): JsonBody<SimAction>,
+) -> Result<Json<SimulatedUnits>, ApiError> {
+    let key = action.key.as_deref().map(|k| parse_name::<DeskKey>("key", k)).transpose()?;
+    let (unit, input) = (action.unit, action.input);
+    let command = match action.action.as_str() {
+        "press" => ControlCommand::Press { unit, key, input },
+        "release" => ControlCommand::Release { unit, key, input },
+        "click" => ControlCommand::Click { unit, key, input },
+        "fault" => {
+            let fault = action
+                .fault
+                .as_deref()
+                .ok_or_else(|| ApiError::bad_request("invalid_command", "`fault` needs a fault name"))?;
+            ControlCommand::Fault { unit, fault: parse_name::<Fault>("fault", fault)?, count: action.count }
+        }
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_command",
+                format!("unknown action `{other}` (press, release, click or fault)"),
+            ));
+        }
+    };
+    let Some(Extension(desks)) = desks else { return Err(no_desks()) };
+    let (bus, sim) = desks
+        .simulated(action.bus.as_deref())
+        .ok_or_else(|| ApiError::not_found("no such simulated bus (name `bus` when there are several)"))?;
+    let units = sim.control(&command).map_err(|e| match e {
+        podium_devices::modbus::sim::ControlError::UnknownUnit(_) => ApiError::not_found(e.to_string()),
+        podium_devices::modbus::sim::ControlError::UnknownInput { .. } => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_command", e.to_string())
+        }
+    })?;
+    Ok(Json(SimulatedUnits { bus, units }))
+}

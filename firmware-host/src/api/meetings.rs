@@ -1,0 +1,204 @@
+//! Meetings: open and close them, list them, export their minutes (CSV or JSON).
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::body::JsonBody;
+use super::error::{ApiError, ErrorBody};
+use crate::journal::{JournalError, MeetingInfo, Minutes, minutes};
+use crate::session::MeetingError;
+
+/// Longest meeting title accepted, in characters.
+pub const MAX_TITLE: usize = 200;
+
+/// The body of `POST /api/v1/meetings`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenMeeting {
+    /// Title for the record, e.g. "Stadtrat, 12. Sitzung"; default "Meeting" plus the date.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// Query of the minutes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MinutesQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+impl From<MeetingError> for ApiError {
+    fn from(e: MeetingError) -> Self {
+        match e {
+            MeetingError::AlreadyOpen(_) => {
+                ApiError::new(StatusCode::CONFLICT, "meeting_already_open", e.to_string())
+            }
+            MeetingError::NotOpen(_) => {
+                ApiError::new(StatusCode::CONFLICT, "meeting_not_open", e.to_string())
+            }
+            MeetingError::NoJournal(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_unavailable", e.to_string())
+            }
+            MeetingError::Closed => ApiError::unavailable(),
+        }
+    }
+}
+
+impl From<JournalError> for ApiError {
+    fn from(e: JournalError) -> Self {
+        match e {
+            JournalError::NoSuchMeeting(id) => ApiError::not_found(format!("there is no meeting {id}")),
+            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_unavailable", other.to_string()),
+        }
+    }
+}
+
+fn meeting_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    path.map(|Path(id)| id).map_err(|e| ApiError::bad_request("invalid_meeting_id", e.body_text()))
+}
+
+fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Every meeting in the journal, newest first (open and closed, until retention deletes them).
+#[utoipa::path(get, path = "/api/v1/meetings", tag = "meetings",
+    responses(
+        (status = 200, description = "Meetings, newest first", body = [MeetingInfo]),
+        (status = 503, description = "No journal", body = ErrorBody),
+    ))]
+pub async fn get_meetings(State(app): State<AppState>) -> Result<Json<Vec<MeetingInfo>>, ApiError> {
+    let meetings = app
+        .session
+        .journal()
+        .read(|store| store.meetings().map_err(JournalError::sqlite("cannot list the meetings")))
+        .await?;
+    Ok(Json(meetings))
+}
+
+/// Opens a meeting: from now on every event is recorded, starting from the floor as it
+/// stands. At most one meeting is open.
+#[utoipa::path(post, path = "/api/v1/meetings", tag = "meetings",
+    request_body = OpenMeeting,
+    responses(
+        (status = 201, description = "Opened", body = MeetingInfo),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 409, description = "A meeting is open already (`meeting_already_open`)", body = ErrorBody),
+        (status = 503, description = "No journal to record it in (`journal_unavailable`)", body = ErrorBody),
+    ))]
+pub async fn post_meeting(
+    State(app): State<AppState>,
+    JsonBody(body): JsonBody<OpenMeeting>,
+) -> Result<(StatusCode, Json<MeetingInfo>), ApiError> {
+    let title = body.title.as_deref().map(str::trim).unwrap_or_default();
+    if title.chars().count() > MAX_TITLE || title.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_title",
+            format!("a title has at most {MAX_TITLE} characters and no control characters"),
+        ));
+    }
+    let title = if title.is_empty() {
+        format!("Meeting {}", &crate::journal::time::rfc3339(now_unix_ms())[..10])
+    } else {
+        title.to_owned()
+    };
+    let meeting = app.session.open_meeting(title).await?;
+    Ok((StatusCode::CREATED, Json(meeting)))
+}
+
+/// One meeting.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The meeting", body = MeetingInfo),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+    ))]
+pub async fn get_meeting(
+    State(app): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<MeetingInfo>, ApiError> {
+    let id = meeting_id(path)?;
+    let meeting = app
+        .session
+        .journal()
+        .read(move |store| {
+            store
+                .meeting(id)
+                .map_err(JournalError::sqlite("cannot read the meeting"))?
+                .ok_or(JournalError::NoSuchMeeting(id))
+        })
+        .await?;
+    Ok(Json(meeting))
+}
+
+/// Closes the open meeting: its record is sealed (and kept until retention deletes it).
+/// The floor goes on as a rehearsal, unrecorded.
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/close", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "Closed", body = MeetingInfo),
+        (status = 409, description = "Not the open meeting (`meeting_not_open`)", body = ErrorBody),
+    ))]
+pub async fn post_close(
+    State(app): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<MeetingInfo>, ApiError> {
+    let id = meeting_id(path)?;
+    Ok(Json(app.session.close_meeting(id).await?))
+}
+
+/// The minutes: the speaker log (who requested when, who granted, start, end, speaking
+/// time, pauses, who closed the microphone) as JSON or CSV (`?format=csv`).
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/minutes", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id"), MinutesQuery),
+    responses(
+        (status = 200, description = "JSON (`Minutes`) or CSV (one row per request or turn)", content(
+            (Minutes = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Unknown format", body = ErrorBody),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+    ))]
+pub async fn get_minutes(
+    State(app): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    query: Result<Query<MinutesQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = meeting_id(path)?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let csv = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_format",
+                format!("unknown format `{other}`: use json or csv"),
+            ));
+        }
+    };
+    let now = now_unix_ms();
+    let minutes = app.session.journal().read(move |store| minutes::from_store(store, id, now)).await?;
+    if !csv {
+        return Ok(Json(minutes).into_response());
+    }
+    let text = minutes
+        .to_csv()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", e.to_string()))?;
+    let disposition = format!("attachment; filename=\"meeting-{id}-minutes.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,171 @@
+//! Outputs are a function of the floor: every unit's lamps, microphone relay and display,
+//! computed from the floor snapshot and the mapping. Pure: the same snapshot always gives
+//! the same outputs, so after a reconnect or a restart the same call restores every lamp.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use podium_devices::modbus::bus::{BusOutputs, UnitOutputs};
+use podium_devices::modbus::desk::{ChairDisplay, DeskOutputs};
+use podium_floor::{Instant, SeatNo, Snapshot, Speaker, Station};
+
+use super::mapping::{DeskMap, UnitRole};
+use crate::config::Signal;
+
+/// What the floor says about one seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeatState {
+    /// The seat's microphone is open.
+    pub speaking: bool,
+    /// Its speaking time is in the warning phase or over.
+    pub time_warning: bool,
+    /// Its request waits.
+    pub requested: bool,
+    /// It is first in the list.
+    pub next_in_line: bool,
+    /// 1-based position in the list, 0 if not waiting.
+    pub list_position: u16,
+}
+
+impl SeatState {
+    /// The seat's state in `snapshot`.
+    pub fn of(snapshot: &Snapshot, seat: SeatNo) -> Self {
+        let station = Station::Seat(seat);
+        let floor = &snapshot.floor;
+        let speaker = floor.speakers.iter().find(|s| s.station == station);
+        let position = floor.requests.iter().position(|r| r.station == station);
+        SeatState {
+            speaking: speaker.is_some(),
+            time_warning: speaker.is_some_and(|s| s.warned),
+            requested: position.is_some(),
+            next_in_line: position == Some(0),
+            list_position: position.map_or(0, |p| u16::try_from(p + 1).unwrap_or(u16::MAX)),
+        }
+    }
+
+    fn signal(&self, signal: Signal) -> bool {
+        match signal {
+            Signal::Microphone | Signal::Speaking => self.speaking,
+            Signal::Requested => self.requested,
+            Signal::NextInLine => self.next_in_line,
+            Signal::TimeWarning => self.time_warning,
+        }
+    }
+}
+
+/// The name shown for a station: the participant's name, else the seat's label.
+fn station_name(snapshot: &Snapshot, station: &Station, participant: Option<&String>) -> String {
+    let by_id = |id: &String| snapshot.participants.iter().find(|p| &p.id == id).map(|p| p.name.clone());
+    if let Some(name) = participant.and_then(by_id) {
+        return name;
+    }
+    match station {
+        Station::Seat(seat) => {
+            let seated = snapshot.floor.seated.get(seat).and_then(by_id);
+            let label = || snapshot.seats.iter().find(|s| s.number == *seat).map(|s| s.label.clone());
+            seated.or_else(label).unwrap_or_else(|| seat.to_string())
+        }
+        Station::Remote(id) => by_id(id).unwrap_or_else(|| id.clone()),
+    }
+}
+
+/// Remaining seconds of a speaker's turn at engine time `now`, rounded up (negative
+/// when over time); `None` without a limit.
+pub fn remaining_s(speaker: &Speaker, now: Instant) -> Option<i32> {
+    let budget = i64::try_from(speaker.budget_ms?).unwrap_or(i64::MAX);
+    let spoken = i64::try_from(speaker.spoken_ms(now)).unwrap_or(i64::MAX);
+    let left_ms = budget.saturating_sub(spoken);
+    let seconds = left_ms.div_euclid(1000) + i64::from(left_ms.rem_euclid(1000) > 0);
+    Some(seconds.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+}
+
+/// The chair display rows.
+fn chair_display(snapshot: &Snapshot, now: Instant) -> ChairDisplay {
+    let floor = &snapshot.floor;
+    // The current speaker is the latest delegate to get the floor (the chair's own
+    // microphone is not "the speaker"); else whoever speaks.
+    let current = floor.speakers.iter().rev().find(|s| !s.exempt).or_else(|| floor.speakers.last());
+    ChairDisplay {
+        current_speaker: current
+            .map(|s| station_name(snapshot, &s.station, s.participant.as_ref()))
+            .unwrap_or_default(),
+        remaining_s: current.and_then(|s| remaining_s(s, now)),
+        someone_speaks: current.is_some(),
+        open_microphones: u16::try_from(floor.open_delegate_microphones()).unwrap_or(u16::MAX),
+    }
+}
+
+/// What a desk unit at `seat` shows.
+pub fn desk_outputs(snapshot: &Snapshot, seat: SeatNo, chair: bool, now: Instant) -> DeskOutputs {
+    let state = SeatState::of(snapshot, seat);
+    DeskOutputs {
+        microphone: state.speaking,
+        speaking: state.speaking,
+        requested: state.requested,
+        time_warning: state.time_warning,
+        next_in_line: state.next_in_line,
+        name: station_name(snapshot, &Station::Seat(seat), None),
+        list_position: state.list_position,
+        requests_waiting: u16::try_from(snapshot.floor.requests.len()).unwrap_or(u16::MAX),
+        chair: chair.then(|| chair_display(snapshot, now)),
+    }
+}
+
+/// Units whose lamps are being tested: every lamp on and blinking, the microphone relay
+/// as the floor says (a test never opens a microphone).
+pub type Testing = BTreeSet<(String, u8)>;
+
+/// Every unit's desired outputs, per bus id, at engine time `now` (which only the chair
+/// display's remaining time depends on).
+pub fn desired_outputs(
+    map: &DeskMap,
+    snapshot: &Snapshot,
+    now: Instant,
+    testing: &Testing,
+) -> BTreeMap<String, BusOutputs> {
+    let mut out = BTreeMap::new();
+    for bus in &map.buses {
+        let mut outputs = BusOutputs::new();
+        for unit in &bus.units {
+            let under_test = testing.contains(&(bus.config.id.clone(), unit.unit));
+            let unit_outputs = match &unit.role {
+                UnitRole::Desk { seat, chair } => {
+                    let mut desk = desk_outputs(snapshot, *seat, *chair, now);
+                    if under_test {
+                        desk.speaking = true;
+                        desk.requested = true;
+                        desk.next_in_line = true;
+                        desk.time_warning = true;
+                    }
+                    desk.unit_outputs()
+                }
+                UnitRole::Module { coils, .. } => {
+                    let Some(block) = unit.layout.coils else { continue };
+                    let mut values = vec![false; usize::from(block.count)];
+                    for (coil, seat, signal) in coils {
+                        let on = if under_test && *signal != Signal::Microphone {
+                            true
+                        } else {
+                            SeatState::of(snapshot, *seat).signal(*signal)
+                        };
+                        if let Some(slot) = values.get_mut(usize::from(coil - block.start)) {
+                            *slot = on;
+                        }
+                    }
+                    UnitOutputs { coils: values, registers: Vec::new() }
+                }
+            };
+            outputs.insert(unit.unit, unit_outputs);
+        }
+        out.insert(bus.config.id.clone(), outputs);
+    }
+    out
+}
+
+/// Whether the outputs change with time alone (a chair display counting down), so they
+/// must be recomputed every second even without floor events.
+pub fn ticks(map: &DeskMap, snapshot: &Snapshot) -> bool {
+    let has_chair_unit =
+        map.buses.iter().flat_map(|b| &b.units).any(|u| matches!(u.role, UnitRole::Desk { chair: true, .. }));
+    has_chair_unit
+        && snapshot.floor.speakers.iter().any(|s| s.budget_ms.is_some() && s.paused_since.is_none())
+}

@@ -1,0 +1,327 @@
+//! The desk-unit mapping, the output function, the key translation and the config checks.
+
+use std::path::Path;
+
+use podium_devices::modbus::desk::{self, DeskKey};
+use podium_floor::{Actor, Command, Floor, RequestKind, Station, Timestamp};
+
+use super::mapping::{Binding, DeskMap, UnitRole};
+use super::outputs::{self, Testing};
+use super::translate;
+use crate::config::{self, RoomConfig, Signal};
+
+const ROOM: &str = r#"
+[room]
+id = "saal"
+name = "Saal"
+
+[discussion]
+mode = "request"
+
+[discussion.speaking_time]
+turn_limit = "3:00"
+warning = "0:30"
+
+[[seat]]
+number = 1
+member = "chair"
+[[seat]]
+number = 12
+member = "mueller"
+[[seat]]
+number = 13
+
+[[member]]
+id = "chair"
+name = "Vera Vorsitz"
+role = "chair"
+[[member]]
+id = "mueller"
+name = "Anna Müller"
+
+[[bus]]
+id = "a"
+path = "/dev/serial/by-id/usb-FTDI-if00-port0"
+
+[[bus]]
+id = "b"
+path = "/dev/ttyUSB1"
+parity = "none"
+stop_bits = 2
+baud = 19200
+
+[[desk_unit]]
+bus = "a"
+unit = 1
+seat = 1
+chair = true
+priority_clears_requests = true
+
+[[desk_unit]]
+bus = "a"
+unit = 12
+seat = 12
+
+[[io_input]]
+bus = "b"
+unit = 7
+input = 3
+seat = 13
+key = "request"
+
+[[io_input]]
+bus = "b"
+unit = 7
+input = 4
+key = "next"
+
+[[io_output]]
+bus = "b"
+unit = 7
+coil = 5
+seat = 13
+signal = "speaking"
+
+[[io_output]]
+bus = "b"
+unit = 7
+coil = 7
+seat = 13
+signal = "requested"
+"#;
+
+fn room() -> RoomConfig {
+    config::parse(ROOM, Path::new("room.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn at(ms: u64) -> Timestamp {
+    Timestamp::new(ms, 1_700_000_000_000 + ms as i64)
+}
+
+fn floor_with(commands: &[(Command, Actor)]) -> Floor {
+    let mut floor = Floor::new(room().floor_setup());
+    for (i, (command, actor)) in commands.iter().enumerate() {
+        floor.handle(command, actor, at(i as u64 * 10)).unwrap_or_else(|r| panic!("{command:?}: {r}"));
+    }
+    floor
+}
+
+#[test]
+fn the_example_config_reads_into_buses_units_and_bindings() {
+    let room = room();
+    assert_eq!(room.desks.buses.len(), 2);
+    assert_eq!(room.desks.buses[1].serial.describe(), "/dev/ttyUSB1 19200 8N2");
+    let map = DeskMap::new(&room.desks);
+    assert_eq!(map.buses[0].units.iter().map(|u| u.unit).collect::<Vec<_>>(), vec![1, 12]);
+    assert_eq!(map.binding("a", 12, 0), Some(Binding::SeatKey { seat: 12, key: DeskKey::Request }));
+    assert_eq!(map.binding("a", 1, 9), Some(Binding::ChairKey { key: DeskKey::Next, clears_requests: true }));
+    // A delegate unit's chair keys are not wired to anything.
+    assert_eq!(map.binding("a", 12, 9), None);
+    assert_eq!(map.binding("b", 7, 3), Some(Binding::SeatKey { seat: 13, key: DeskKey::Request }));
+    assert_eq!(
+        map.binding("b", 7, 4),
+        Some(Binding::ChairKey { key: DeskKey::Next, clears_requests: false })
+    );
+    let module = map.unit("b", 7).expect("module");
+    assert_eq!(module.layout.inputs.map(|b| (b.start, b.count)), Some((3, 2)));
+    assert_eq!(module.layout.coils.map(|b| (b.start, b.count)), Some((5, 3)));
+    assert!(
+        matches!(&module.role, UnitRole::Module { coils, .. } if coils.contains(&(5, 13, Signal::Speaking)))
+    );
+    assert_eq!(map.units_of_seat(13), vec![("b".to_owned(), 7)]);
+}
+
+#[test]
+fn outputs_follow_the_floor() {
+    let map = DeskMap::new(&room().desks);
+    let seat = |n| Station::Seat(n);
+    let floor = floor_with(&[
+        (
+            Command::Request { station: seat(12), kind: RequestKind::Ordinary, stance: None },
+            Actor::Station(seat(12)),
+        ),
+        (
+            Command::Request { station: seat(13), kind: RequestKind::Ordinary, stance: None },
+            Actor::Station(seat(13)),
+        ),
+    ]);
+    let snapshot = floor.snapshot();
+    let outputs = outputs::desired_outputs(&map, &snapshot, at(100).mono_ms, &Testing::new());
+    let twelve = &outputs["a"][&12];
+    assert!(twelve.coils[usize::from(desk::COIL_GREEN)]);
+    assert!(twelve.coils[usize::from(desk::COIL_NEXT)]);
+    assert!(!twelve.coils[usize::from(desk::COIL_RED)]);
+    assert_eq!(desk::read_text(&twelve.registers[0..8]), "Anna Müller");
+    assert_eq!(twelve.registers[usize::from(desk::REG_LIST_POSITION)], 1);
+    assert_eq!(twelve.registers[usize::from(desk::REG_REQUESTS_WAITING)], 2);
+    // Seat 13's module: coil 5 (speaking) off, coil 7 (requested) on, coil 6 unmapped off.
+    assert_eq!(outputs["b"][&7].coils, vec![false, false, true]);
+
+    // The chair grants seat 12: red lamp, microphone relay, chair display.
+    let mut floor = floor;
+    floor.handle(&Command::Next {}, &Actor::Chair, at(1_000)).expect("next");
+    let snapshot = floor.snapshot();
+    let outputs = outputs::desired_outputs(&map, &snapshot, at(1_000 + 60_500).mono_ms, &Testing::new());
+    let twelve = &outputs["a"][&12];
+    assert!(twelve.coils[usize::from(desk::COIL_MICROPHONE)] && twelve.coils[usize::from(desk::COIL_RED)]);
+    assert!(!twelve.coils[usize::from(desk::COIL_GREEN)]);
+    let chair = &outputs["a"][&1];
+    assert_eq!(desk::read_text(&chair.registers[16..24]), "Anna Müller");
+    // 3:00 budget, 60.5 s spoken: 119.5 s left, shown rounded up.
+    assert_eq!(chair.registers[usize::from(desk::REG_CHAIR_REMAINING)] as i16, 120);
+    assert!(outputs::ticks(&map, &snapshot));
+    assert_eq!(outputs["b"][&7].coils, vec![false, false, true], "seat 13 still waits");
+}
+
+#[test]
+fn time_warning_blinks_and_a_lamp_test_lights_everything_but_the_microphone() {
+    let map = DeskMap::new(&room().desks);
+    let mut floor = floor_with(&[(Command::Grant { station: Station::Seat(12) }, Actor::Chair)]);
+    // 2:30 into a 3:00 turn the warning is due.
+    let events = floor.tick(at(150_000));
+    assert!(!events.is_empty());
+    let snapshot = floor.snapshot();
+    let outputs = outputs::desired_outputs(&map, &snapshot, at(150_000).mono_ms, &Testing::new());
+    assert!(outputs["a"][&12].coils[usize::from(desk::COIL_BLINK)]);
+
+    let idle = Floor::new(room().floor_setup()).snapshot();
+    let testing: Testing = [("a".to_owned(), 12), ("b".to_owned(), 7)].into_iter().collect();
+    let outputs = outputs::desired_outputs(&map, &idle, at(0).mono_ms, &testing);
+    let coils = &outputs["a"][&12].coils;
+    assert!(
+        coils[usize::from(desk::COIL_RED)]
+            && coils[usize::from(desk::COIL_GREEN)]
+            && coils[usize::from(desk::COIL_BLINK)]
+    );
+    assert!(!coils[usize::from(desk::COIL_MICROPHONE)], "a test never opens a microphone");
+    assert_eq!(outputs["b"][&7].coils, vec![true, false, true]);
+}
+
+#[test]
+fn keys_translate_to_commands_with_the_right_actor() {
+    let floor = Floor::new(room().floor_setup());
+    let seat12 = Binding::SeatKey { seat: 12, key: DeskKey::Request };
+    let member = Actor::Station(Station::Seat(12));
+    assert_eq!(
+        translate::commands(seat12, true, floor.state()),
+        vec![(Command::KeyPress { station: Station::Seat(12) }, member.clone())]
+    );
+    assert_eq!(
+        translate::commands(seat12, false, floor.state()),
+        vec![(Command::KeyRelease { station: Station::Seat(12) }, member.clone())]
+    );
+    let poo = Binding::SeatKey { seat: 12, key: DeskKey::PointOfOrder };
+    assert!(matches!(
+        translate::commands(poo, true, floor.state())[0].0,
+        Command::Request { kind: RequestKind::PointOfOrder, .. }
+    ));
+    assert!(translate::commands(poo, false, floor.state()).is_empty());
+    // Cancel: nothing to cancel, then withdraw, then stop.
+    let cancel = Binding::SeatKey { seat: 12, key: DeskKey::Cancel };
+    assert!(translate::commands(cancel, true, floor.state()).is_empty());
+    let waiting = floor_with(&[(Command::KeyPress { station: Station::Seat(12) }, member.clone())]);
+    assert_eq!(
+        translate::commands(cancel, true, waiting.state())[0].0,
+        Command::Withdraw { station: Station::Seat(12) }
+    );
+    let speaking = floor_with(&[(Command::Grant { station: Station::Seat(12) }, Actor::Chair)]);
+    assert_eq!(
+        translate::commands(cancel, true, speaking.state())[0].0,
+        Command::Stop { station: Station::Seat(12) }
+    );
+    // Votes do nothing yet.
+    assert!(
+        translate::commands(Binding::SeatKey { seat: 12, key: DeskKey::VoteYes }, true, floor.state())
+            .is_empty()
+    );
+    // Chair keys act as the chair.
+    let next = Binding::ChairKey { key: DeskKey::Next, clears_requests: false };
+    assert_eq!(translate::commands(next, true, floor.state()), vec![(Command::Next {}, Actor::Chair)]);
+    let priority = Binding::ChairKey { key: DeskKey::Priority, clears_requests: true };
+    assert_eq!(
+        translate::commands(priority, true, floor.state())[0].0,
+        Command::Priority { clear_requests: true }
+    );
+    let stop = Binding::ChairKey { key: DeskKey::Stop, clears_requests: false };
+    assert!(translate::commands(stop, true, floor.state()).is_empty());
+    assert_eq!(
+        translate::commands(stop, true, speaking.state())[0].0,
+        Command::Stop { station: Station::Seat(12) }
+    );
+}
+
+#[test]
+fn a_repeated_request_key_event_is_harmless() {
+    let room = room();
+    let map = DeskMap::new(&room.desks);
+    let mut floor = Floor::new(room.floor_setup());
+    let poo = map.binding("a", 12, DeskKey::PointOfOrder.input()).expect("mapped");
+    for i in 0..4 {
+        for (command, actor) in translate::commands(poo, true, floor.state()) {
+            floor.handle(&command, &actor, at(i)).expect("accepted");
+        }
+    }
+    assert_eq!(floor.state().requests.len(), 1, "some units repeat a request four times");
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match config::parse(text, Path::new("room.toml")) {
+        Ok(_) => Vec::new(),
+        Err(errors) => {
+            errors.iter().map(|e| format!("{}:{}: {}: {}", e.line, e.column, e.field, e.message)).collect()
+        }
+    }
+}
+
+#[test]
+fn mapping_mistakes_are_reported_with_line_and_column() {
+    let base = "[room]\nid = \"x\"\nname = \"X\"\n[[seat]]\nnumber = 12\n[[bus]]\nid = \"a\"\npath = \"/dev/ttyUSB0\"\n";
+    let found = errors(&format!(
+        "{base}[[desk_unit]]\nbus = \"b\"\nunit = 7\nseat = 12\n[[desk_unit]]\nbus = \"a\"\nunit = 8\nseat = 13\n"
+    ));
+    assert_eq!(
+        found,
+        vec![
+            "10:7: desk_unit[1].bus: no [[bus]] has the id `b`".to_owned(),
+            "16:8: desk_unit[2].seat: seat 13 is not configured".to_owned(),
+        ]
+    );
+    let found = errors(&format!(
+        "{base}[[desk_unit]]\nbus = \"a\"\nunit = 7\nseat = 12\n[[desk_unit]]\nbus = \"a\"\nunit = 7\nseat = 12\n"
+    ));
+    assert_eq!(
+        found,
+        vec![
+            "15:8: desk_unit[2].unit: unit 7 on bus `a` is already the desk unit of seat 12 (line 11)"
+                .to_owned(),
+            "16:8: desk_unit[2].seat: seat 12 already has a desk unit (line 12)".to_owned(),
+        ]
+    );
+    let found = errors(&format!(
+        "{base}[[io_input]]\nbus = \"a\"\nunit = 3\ninput = 1\nkey = \"request\"\nseat = 12\n\
+         [[io_input]]\nbus = \"a\"\nunit = 3\ninput = 1\nkey = \"reply\"\nseat = 12\n\
+         [[io_input]]\nbus = \"a\"\nunit = 3\ninput = 2\nkey = \"nxt\"\n\
+         [[io_input]]\nbus = \"a\"\nunit = 3\ninput = 5\nkey = \"stop\"\nseat = 12\n"
+    ));
+    assert_eq!(
+        found,
+        vec![
+            "18:9: io_input[2].input: input 1 of unit 3 on bus `a` is already mapped (line 12)".to_owned(),
+            "25:7: io_input[3].key: unknown key `nxt`".to_owned(),
+            "31:8: io_input[4].seat: the `stop` key is the chair's and belongs to no seat".to_owned(),
+        ]
+    );
+    let found =
+        errors("[room]\nid = \"x\"\nname = \"X\"\n[[bus]]\nid = \"a\"\nparity = \"evn\"\ntimeout_ms = 0\n");
+    assert_eq!(
+        found,
+        vec![
+            "4:1: bus[1].path: missing key `path` in `bus[1]`".to_owned(),
+            "6:10: bus[1].parity: unknown parity `evn`".to_owned(),
+            "7:14: bus[1].timeout_ms: timeout_ms must be between 5 and 5000, not 0".to_owned(),
+        ]
+    );
+    assert!(
+        errors("[room]\nid = \"x\"\nname = \"X\"\n[[bus]]\nid = \"demo\"\nsimulated = true\n").is_empty()
+    );
+}

@@ -1,0 +1,545 @@
+//! The minutes: the speaker log of a meeting, built from its record, as JSON or CSV.
+//!
+//! One row per request or turn, in the order they began: who (station, member, group),
+//! what (request type, pro/contra, reply to whom), when requested and what became of the
+//! request (granted, withdrawn, removed by the chair, cleared, ...), who granted the floor
+//! (`chair`, `operator`, `automatic` for open/override mode and freed microphones,
+//! `system`), when the microphone opened and closed, the speaking time without pauses,
+//! the pauses, who closed the microphone (mute provenance) and whether the time warning
+//! was given or the time ran out. Times are UTC (RFC 3339) plus Unix milliseconds in JSON.
+
+use std::collections::BTreeMap;
+
+use podium_floor::{Actor, Change, Event, FloorState, MuteSource, RequestKind, Setup, Stance, Station};
+use serde::{Deserialize, Serialize};
+
+use super::store::{CommandRow, Store};
+use super::{JournalError, MeetingInfo, time};
+
+/// The minutes of one meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Minutes {
+    /// The meeting.
+    pub meeting: MeetingInfo,
+    /// When these minutes were produced (RFC 3339, UTC).
+    pub generated_at: String,
+    /// Every request and turn, in the order they began.
+    pub speakers: Vec<SpeakerTurn>,
+    /// Problems found in the record (the minutes may then be incomplete).
+    pub warnings: Vec<String>,
+}
+
+/// One request or turn.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SpeakerTurn {
+    /// 1-based row number.
+    pub row: usize,
+    /// `seat 12` or `remote mueller`.
+    pub station: String,
+    /// The member, if known.
+    pub participant: Option<String>,
+    /// The member's name.
+    pub name: Option<String>,
+    /// The member's group (Fraktion).
+    pub group: Option<String>,
+    /// Request type; absent for a direct grant by the chair.
+    pub kind: Option<RequestKind>,
+    /// Pro/contra tag.
+    pub stance: Option<Stance>,
+    /// For a reply: the station answered.
+    pub reply_to: Option<String>,
+    /// When the request arrived (Unix milliseconds).
+    pub requested_unix_ms: Option<i64>,
+    /// When the request arrived (RFC 3339).
+    pub requested_at: Option<String>,
+    /// What became of the request: `granted`, `withdrawn`, `removed_by_chair`, `cleared`,
+    /// `priority`, `presence_changed`, or `waiting` (still in the list).
+    pub request_outcome: Option<String>,
+    /// Who gave the floor: `chair`, `operator`, `automatic` or `system`.
+    pub granted_by: Option<String>,
+    /// When the microphone opened (Unix milliseconds).
+    pub started_unix_ms: Option<i64>,
+    /// When the microphone opened (RFC 3339).
+    pub started_at: Option<String>,
+    /// When the microphone closed (Unix milliseconds); absent while speaking.
+    pub ended_unix_ms: Option<i64>,
+    /// When the microphone closed (RFC 3339).
+    pub ended_at: Option<String>,
+    /// Speaking time without pauses (milliseconds), once the microphone closed.
+    pub spoken_ms: Option<u64>,
+    /// How often the chair paused the clock.
+    pub pauses: u32,
+    /// Milliseconds paused.
+    pub paused_ms: u64,
+    /// Who or what closed the microphone (mute provenance).
+    pub closed_by: Option<MuteSource>,
+    /// The time warning was given.
+    pub warned: bool,
+    /// The speaking time ran out.
+    pub expired: bool,
+}
+
+/// The name of a serde enum value as in JSON (`removed_by_chair`).
+fn json_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Who a command's actor means as "granted by".
+fn granted_by(actor: Option<&Actor>) -> &'static str {
+    match actor {
+        Some(Actor::Chair) => "chair",
+        Some(Actor::Operator) => "operator",
+        Some(Actor::System) => "system",
+        // A member's own key (open/override mode, the chair's seat) or a microphone freed by
+        // a member or a timer that went to the head of the list.
+        Some(Actor::Station(_)) | None => "automatic",
+    }
+}
+
+/// Builds the speaker log from the state at the opening and the events after it.
+pub struct Builder {
+    names: BTreeMap<String, (String, Option<String>)>,
+    actors: Vec<(u64, u64, Option<Actor>)>,
+    rows: Vec<SpeakerTurn>,
+    waiting: BTreeMap<Station, usize>,
+    granted: BTreeMap<Station, usize>,
+    speaking: BTreeMap<Station, (usize, Option<u64>)>,
+}
+
+impl Builder {
+    /// A builder for a meeting with this setup, the commands of its record and the state
+    /// at its opening.
+    pub fn new(setup: &Setup, commands: &[CommandRow], opening: &FloorState) -> Builder {
+        let names =
+            setup.participants.iter().map(|p| (p.id.clone(), (p.name.clone(), p.group.clone()))).collect();
+        let actors = commands
+            .iter()
+            .map(|c| (c.first_seq, c.last_seq, serde_json::from_str::<Actor>(&c.actor).ok()))
+            .collect();
+        let mut builder = Builder {
+            names,
+            actors,
+            rows: Vec::new(),
+            waiting: BTreeMap::new(),
+            granted: BTreeMap::new(),
+            speaking: BTreeMap::new(),
+        };
+        for speaker in &opening.speakers {
+            let row = builder.new_row(&speaker.station, speaker.participant.clone());
+            let turn = &mut builder.rows[row];
+            turn.kind = speaker.kind;
+            turn.started_unix_ms = Some(speaker.started_at.unix_ms);
+            turn.warned = speaker.warned;
+            turn.expired = speaker.expired;
+            turn.paused_ms = speaker.paused_ms;
+            builder.speaking.insert(speaker.station.clone(), (row, speaker.paused_since.map(|i| i.0)));
+        }
+        for request in &opening.requests {
+            let row = builder.new_row(&request.station, request.participant.clone());
+            let turn = &mut builder.rows[row];
+            turn.kind = Some(request.kind);
+            turn.stance = request.stance;
+            turn.reply_to = request.reply_to.as_ref().map(ToString::to_string);
+            turn.requested_unix_ms = Some(request.requested_at.unix_ms);
+            builder.waiting.insert(request.station.clone(), row);
+        }
+        builder
+    }
+
+    fn new_row(&mut self, station: &Station, participant: Option<String>) -> usize {
+        let (name, group) = participant
+            .as_ref()
+            .and_then(|id| self.names.get(id))
+            .map_or((None, None), |(n, g)| (Some(n.clone()), g.clone()));
+        self.rows.push(SpeakerTurn {
+            row: self.rows.len() + 1,
+            station: station.to_string(),
+            participant,
+            name,
+            group,
+            ..SpeakerTurn::default()
+        });
+        self.rows.len() - 1
+    }
+
+    fn actor_of(&self, seq: u64) -> Option<&Actor> {
+        let i = self.actors.partition_point(|(first, _, _)| *first <= seq);
+        let (first, last, actor) = self.actors.get(i.checked_sub(1)?)?;
+        (*first <= seq && seq <= *last).then_some(actor.as_ref()).flatten()
+    }
+
+    /// Takes the next event into account.
+    pub fn event(&mut self, event: &Event) {
+        let mono = event.at.mono_ms.0;
+        match &event.change {
+            Change::RequestAdded { request, .. } => {
+                let row = self.new_row(&request.station, request.participant.clone());
+                let turn = &mut self.rows[row];
+                turn.kind = Some(request.kind);
+                turn.stance = request.stance;
+                turn.reply_to = request.reply_to.as_ref().map(ToString::to_string);
+                turn.requested_unix_ms = Some(request.requested_at.unix_ms);
+                self.waiting.insert(request.station.clone(), row);
+            }
+            Change::RequestRemoved { station, reason } => {
+                if let Some(row) = self.waiting.remove(station) {
+                    self.rows[row].request_outcome = Some(json_name(reason));
+                    if *reason == podium_floor::RequestEnd::Granted {
+                        self.granted.insert(station.clone(), row);
+                    }
+                }
+            }
+            Change::RequestsCleared { reason, .. } => {
+                for (_, row) in std::mem::take(&mut self.waiting) {
+                    self.rows[row].request_outcome = Some(json_name(reason));
+                }
+            }
+            Change::MicrophoneOpened { speaker } => {
+                let row = match self.granted.remove(&speaker.station) {
+                    Some(row) => row,
+                    None => {
+                        let row = self.new_row(&speaker.station, speaker.participant.clone());
+                        if speaker.kind.is_some() {
+                            // A request that opened the microphone at once (open/override mode).
+                            self.rows[row].requested_unix_ms = Some(event.at.unix_ms);
+                            self.rows[row].request_outcome = Some("granted".into());
+                        }
+                        row
+                    }
+                };
+                let by = granted_by(self.actor_of(event.seq));
+                let turn = &mut self.rows[row];
+                turn.kind = turn.kind.or(speaker.kind);
+                turn.participant = turn.participant.clone().or_else(|| speaker.participant.clone());
+                turn.started_unix_ms = Some(speaker.started_at.unix_ms);
+                turn.granted_by = Some(by.into());
+                self.speaking.insert(speaker.station.clone(), (row, None));
+            }
+            Change::MicrophoneClosed { station, closed_by, spoken_ms, .. } => {
+                if let Some((row, paused_since)) = self.speaking.remove(station) {
+                    let turn = &mut self.rows[row];
+                    if let Some(since) = paused_since {
+                        turn.paused_ms += mono.saturating_sub(since);
+                    }
+                    turn.ended_unix_ms = Some(event.at.unix_ms);
+                    turn.spoken_ms = Some(*spoken_ms);
+                    turn.closed_by = Some(*closed_by);
+                }
+            }
+            Change::SpeakerPaused { station } => {
+                if let Some((row, paused_since)) = self.speaking.get_mut(station) {
+                    self.rows[*row].pauses += 1;
+                    *paused_since = Some(mono);
+                }
+            }
+            Change::SpeakerResumed { station } => {
+                if let Some((row, paused_since)) = self.speaking.get_mut(station)
+                    && let Some(since) = paused_since.take()
+                {
+                    self.rows[*row].paused_ms += mono.saturating_sub(since);
+                }
+            }
+            Change::TimeWarning { station } => {
+                if let Some((row, _)) = self.speaking.get(station) {
+                    self.rows[*row].warned = true;
+                }
+            }
+            Change::TimeExpired { station } => {
+                if let Some((row, _)) = self.speaking.get(station) {
+                    self.rows[*row].warned = true;
+                    self.rows[*row].expired = true;
+                }
+            }
+            Change::RequestMoved { .. }
+            | Change::ListOpenChanged { .. }
+            | Change::ProfileChanged { .. }
+            | Change::PresenceChanged { .. } => {}
+        }
+    }
+
+    /// The rows, with readable times; requests still in the list are `waiting`.
+    pub fn finish(mut self) -> Vec<SpeakerTurn> {
+        for row in self.waiting.values() {
+            self.rows[*row].request_outcome = Some("waiting".into());
+        }
+        for turn in &mut self.rows {
+            turn.requested_at = turn.requested_unix_ms.map(time::rfc3339);
+            turn.started_at = turn.started_unix_ms.map(time::rfc3339);
+            turn.ended_at = turn.ended_unix_ms.map(time::rfc3339);
+        }
+        self.rows
+    }
+}
+
+/// The minutes of meeting `id` from the journal.
+pub fn from_store(store: &Store, id: i64, now_unix_ms: i64) -> Result<Minutes, JournalError> {
+    let info = store.meeting(id).map_err(JournalError::sqlite("cannot read the meeting"))?;
+    let info = info.ok_or(JournalError::NoSuchMeeting(id))?;
+    let mut warnings = Vec::new();
+    let setup = store.meeting_setup(id).map_err(JournalError::sqlite("cannot read the meeting"))?;
+    let setup = setup.and_then(|json| match serde_json::from_str::<Setup>(&json) {
+        Ok(setup) => Some(setup),
+        Err(e) => {
+            warnings.push(format!("the meeting's setup is unreadable ({e}); names are missing"));
+            None
+        }
+    });
+    let setup = setup.unwrap_or_else(|| Setup {
+        seats: Vec::new(),
+        participants: Vec::new(),
+        profile: podium_floor::Profile::default(),
+    });
+    let checkpoints = store.checkpoints(id).map_err(JournalError::sqlite("cannot read the checkpoints"))?;
+    let opening = checkpoints
+        .iter()
+        .find(|(seq, _)| *seq == info.first_seq)
+        .and_then(|(_, json)| serde_json::from_str::<FloorState>(json).ok());
+    let opening = opening.unwrap_or_else(|| {
+        warnings
+            .push("the state at the opening is unreadable; earlier requests and speakers are missing".into());
+        FloorState::initial(setup.profile.clone())
+    });
+    let commands = store.commands(id).map_err(JournalError::sqlite("cannot read the commands"))?;
+    let raws =
+        store.events_after(id, info.first_seq).map_err(JournalError::sqlite("cannot read the events"))?;
+    let mut builder = Builder::new(&setup, &commands, &opening);
+    for (expected, raw) in (info.first_seq + 1..).zip(raws) {
+        if raw.seq != expected {
+            warnings.push(format!("event {expected} is missing; the minutes end there"));
+            break;
+        }
+        match raw.parse() {
+            Ok(event) => builder.event(&event),
+            Err(e) => {
+                warnings.push(format!("event {} is unreadable ({e}); the minutes end there", raw.seq));
+                break;
+            }
+        }
+    }
+    Ok(Minutes {
+        meeting: info,
+        generated_at: time::rfc3339(now_unix_ms),
+        speakers: builder.finish(),
+        warnings,
+    })
+}
+
+/// `podiumd export`: the minutes of meeting `meeting` (default: the most recently opened)
+/// from the journal file at `path`, as CSV or pretty JSON. Opens the file read-only, so it
+/// can run while `podiumd` is running.
+pub fn export(path: &std::path::Path, meeting: Option<i64>, csv: bool) -> Result<String, JournalError> {
+    if !path.exists() {
+        return Err(JournalError::Io {
+            context: format!("cannot open {}", path.display()),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    let store = Store::open_read_only(path)?;
+    let id = match meeting {
+        Some(id) => id,
+        None => {
+            let meetings = store.meetings().map_err(JournalError::sqlite("cannot list the meetings"))?;
+            meetings.first().map(|m| m.id).ok_or(JournalError::NoMeetings)?
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let minutes = from_store(&store, id, now)?;
+    if csv {
+        minutes.to_csv().map_err(|e| JournalError::Export(e.to_string()))
+    } else {
+        serde_json::to_string_pretty(&minutes)
+            .map(|json| json + "\n")
+            .map_err(|e| JournalError::Export(e.to_string()))
+    }
+}
+
+/// The CSV columns, in order.
+pub const CSV_COLUMNS: [&str; 21] = [
+    "meeting",
+    "row",
+    "station",
+    "participant",
+    "name",
+    "group",
+    "kind",
+    "stance",
+    "reply_to",
+    "requested_at",
+    "request_outcome",
+    "granted_by",
+    "started_at",
+    "ended_at",
+    "spoken_s",
+    "pauses",
+    "paused_s",
+    "closed_by",
+    "warned",
+    "expired",
+    "title",
+];
+
+/// A cell that a spreadsheet would take for a formula gets a leading apostrophe.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{}.{}", ms / 1000, ms % 1000 / 100)
+}
+
+impl Minutes {
+    /// The speaker log as CSV (RFC 4180, comma-separated, UTF-8, header row).
+    pub fn to_csv(&self) -> Result<String, csv::Error> {
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record(CSV_COLUMNS)?;
+        for t in &self.speakers {
+            let opt = |s: &Option<String>| s.as_deref().map(cell).unwrap_or_default();
+            out.write_record([
+                self.meeting.id.to_string(),
+                t.row.to_string(),
+                cell(&t.station),
+                opt(&t.participant),
+                opt(&t.name),
+                opt(&t.group),
+                t.kind.as_ref().map(json_name).unwrap_or_default(),
+                t.stance.as_ref().map(json_name).unwrap_or_default(),
+                opt(&t.reply_to),
+                opt(&t.requested_at),
+                opt(&t.request_outcome),
+                opt(&t.granted_by),
+                opt(&t.started_at),
+                opt(&t.ended_at),
+                t.spoken_ms.map(seconds).unwrap_or_default(),
+                t.pauses.to_string(),
+                seconds(t.paused_ms),
+                t.closed_by.as_ref().map(json_name).unwrap_or_default(),
+                t.warned.to_string(),
+                t.expired.to_string(),
+                cell(&self.meeting.title),
+            ])?;
+        }
+        let bytes = out.into_inner().map_err(|e| e.into_error())?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use podium_floor::{Floor, Participant, Profile, Role, SeatSetup, Timestamp};
+
+    fn setup() -> Setup {
+        let member = |id: &str, name: &str, group: &str| Participant {
+            id: id.into(),
+            name: name.into(),
+            group: Some(group.into()),
+            role: Role::Member,
+            remote_allowed: true,
+            voting_right: true,
+        };
+        Setup {
+            seats: (1..=3)
+                .map(|n| SeatSetup {
+                    number: n,
+                    label: n.to_string(),
+                    default_participant: Some(["a", "b", "c"][usize::from(n) - 1].into()),
+                })
+                .collect(),
+            participants: vec![
+                member("a", "Anna Müller", "SPD"),
+                member("b", "=cmd|' /C calc'!A0", "CDU"),
+                member("c", "Carla, \"C\" Weber", "GRÜNE"),
+            ],
+            profile: Profile::default(),
+        }
+    }
+
+    #[test]
+    fn a_session_becomes_one_row_per_request_with_provenance() {
+        let mut floor = Floor::new(setup());
+        let opening = floor.state().clone();
+        let mut events = Vec::new();
+        let mut commands = Vec::new();
+        let mut t = 0u64;
+        let mut run = |floor: &mut Floor, command: Command, actor: Actor| {
+            t += 1000;
+            let new =
+                floor.handle(&command, &actor, Timestamp::new(t, 1_700_000_000_000 + t as i64)).expect("ok");
+            if let (Some(first), Some(last)) = (new.first(), new.last()) {
+                commands.push(CommandRow {
+                    first_seq: first.seq,
+                    last_seq: last.seq,
+                    source: "test".into(),
+                    actor: serde_json::to_string(&actor).expect("json"),
+                });
+            }
+            events.extend(new);
+        };
+        use podium_floor::Command;
+        let seat = |n| Station::Seat(n);
+        run(
+            &mut floor,
+            Command::Request { station: seat(1), kind: RequestKind::Ordinary, stance: None },
+            Actor::Station(seat(1)),
+        );
+        run(
+            &mut floor,
+            Command::Request { station: seat(2), kind: RequestKind::Ordinary, stance: Some(Stance::Contra) },
+            Actor::Station(seat(2)),
+        );
+        run(
+            &mut floor,
+            Command::Request { station: seat(3), kind: RequestKind::Ordinary, stance: None },
+            Actor::Station(seat(3)),
+        );
+        run(&mut floor, Command::Next {}, Actor::Chair);
+        run(&mut floor, Command::PauseSpeaker { station: seat(1) }, Actor::Chair);
+        run(&mut floor, Command::ResumeSpeaker { station: seat(1) }, Actor::Chair);
+        run(&mut floor, Command::Withdraw { station: seat(3) }, Actor::Station(seat(3)));
+        run(&mut floor, Command::Stop { station: seat(1) }, Actor::Station(seat(1)));
+        run(&mut floor, Command::Grant { station: seat(2) }, Actor::Chair);
+
+        let mut builder = Builder::new(&setup(), &commands, &opening);
+        for event in &events {
+            builder.event(event);
+        }
+        let rows = builder.finish();
+        assert_eq!(rows.len(), 3);
+        let first = &rows[0];
+        assert_eq!((first.station.as_str(), first.name.as_deref()), ("seat 1", Some("Anna Müller")));
+        assert_eq!(first.request_outcome.as_deref(), Some("granted"));
+        assert_eq!(first.granted_by.as_deref(), Some("chair"));
+        assert_eq!((first.pauses, first.paused_ms), (1, 1000));
+        assert_eq!(first.spoken_ms, Some(3000), "opened at 4 s, paused 5–6 s, closed at 8 s");
+        assert_eq!(first.closed_by, Some(MuteSource::Member));
+        assert_eq!(first.requested_at.as_deref(), Some("2023-11-14T22:13:21.000Z"));
+        assert_eq!(rows[1].stance, Some(Stance::Contra));
+        assert_eq!(rows[1].granted_by.as_deref(), Some("chair"));
+        assert_eq!(rows[1].ended_at, None, "still speaking");
+        assert_eq!(rows[2].request_outcome.as_deref(), Some("withdrawn"));
+        assert_eq!(rows[2].started_at, None);
+
+        let minutes = Minutes {
+            meeting: MeetingInfo::opening(7, "Rat, 3. Sitzung".into(), "room".into(), 0, 0),
+            generated_at: time::rfc3339(0),
+            speakers: rows,
+            warnings: Vec::new(),
+        };
+        let csv = minutes.to_csv().expect("csv");
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        assert_eq!(reader.headers().expect("headers").iter().collect::<Vec<_>>(), CSV_COLUMNS);
+        let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+        assert_eq!(records.len(), 3);
+        assert_eq!(&records[0][14], "3.0");
+        assert_eq!(&records[1][4], "'=cmd|' /C calc'!A0", "a formula is defused");
+        assert_eq!(&records[2][4], "Carla, \"C\" Weber", "commas and quotes survive");
+        assert_eq!(&records[2][20], "Rat, 3. Sitzung");
+    }
+}

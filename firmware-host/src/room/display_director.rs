@@ -1,0 +1,77 @@
+//! The display director: which source every room display (or matrix output) shows, as a
+//! pure function of the open microphones and the configuration. A remote member with the
+//! floor → the video-conference source; the floor in the room (or nobody) → the default
+//! source; power as configured.
+
+use podium_devices::display::DisplayState;
+use podium_floor::{Speaker, Station};
+
+use crate::config::DisplayConfig;
+
+/// Whether a remote member has an open microphone.
+pub fn remote_speaks(speakers: &[Speaker]) -> bool {
+    speakers.iter().any(|s| matches!(s.station, Station::Remote(_)))
+}
+
+/// The desired state of each display, in configuration order.
+pub fn decide(displays: &[DisplayConfig], speakers: &[Speaker]) -> Vec<DisplayState> {
+    let remote = remote_speaks(speakers);
+    displays
+        .iter()
+        .map(|d| DisplayState {
+            power: d.power,
+            input: if remote {
+                d.conference_input.clone().or_else(|| d.default_input.clone())
+            } else {
+                d.default_input.clone()
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use podium_floor::Timestamp;
+
+    use super::*;
+    use crate::config::DisplayDevice;
+
+    fn speaker(station: Station) -> Speaker {
+        Speaker {
+            station,
+            participant: None,
+            kind: None,
+            started_at: Timestamp::new(0, 0),
+            budget_ms: None,
+            warning_ms: 0,
+            cut_off: false,
+            exempt: false,
+            paused_since: None,
+            paused_ms: 0,
+            warned: false,
+            expired: false,
+        }
+    }
+
+    fn display(default: Option<&str>, conference: Option<&str>, power: Option<bool>) -> DisplayConfig {
+        DisplayConfig {
+            name: "d".into(),
+            device: DisplayDevice::Pjlink { addr: ([127, 0, 0, 1], 4352).into(), password: None },
+            default_input: default.map(str::to_owned),
+            conference_input: conference.map(str::to_owned),
+            power,
+            simulated: false,
+        }
+    }
+
+    #[test]
+    fn remote_floor_shows_the_conference_and_the_room_floor_the_default() {
+        let displays = [display(Some("31"), Some("52"), Some(true)), display(Some("11"), None, None)];
+        let room = decide(&displays, &[speaker(Station::Seat(3))]);
+        assert_eq!(room[0], DisplayState { power: Some(true), input: Some("31".into()) });
+        let remote = decide(&displays, &[speaker(Station::Seat(3)), speaker(Station::Remote("r".into()))]);
+        assert_eq!(remote[0].input.as_deref(), Some("52"));
+        assert_eq!(remote[1].input.as_deref(), Some("11"), "no conference input: stays on default");
+        assert_eq!(decide(&displays, &[])[0].input.as_deref(), Some("31"));
+    }
+}

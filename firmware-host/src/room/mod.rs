@@ -1,0 +1,281 @@
+//! The room follows the floor: cameras (and later displays, switchers, room microphones)
+//! driven from the floor snapshot by pure directors, through the device drivers of
+//! `podium-devices`.
+//!
+//! - [`camera_director`]: seat → (camera, preset), overview, stay or jump, minimum hold.
+//! - [`display_director`]: remote floor → conference source, room floor → default source.
+//! - [`microphone_director`]: a zone's channel is open while one of its seats speaks.
+//! - [`gpio`]: the chair's button box (debounced buttons → chair commands) and lamps.
+//! - [`routes`]: device health and test actions over the HTTP API.
+//! - [`sim`]: simulated devices for `simulated = true` (the demo).
+//!
+//! The room task watches the session's snapshot, asks the directors what every device
+//! should show at `now`, hands the result to the drivers as their desired state, and
+//! sleeps until the next change or the deadline a director names (a held shot).
+
+pub mod camera_director;
+pub mod display_director;
+pub mod gpio;
+pub mod microphone_director;
+pub mod routes;
+pub mod sim;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use podium_devices::display::{self, DisplayAction, DisplayHandle, DisplayState};
+use podium_devices::extron::{ExtronLink, MatrixTransport};
+use podium_devices::health::DeviceHealth;
+use podium_devices::mdc::{MdcLink, MdcTransport};
+use podium_devices::pjlink::PjlinkLink;
+use podium_devices::shure::MicHandle;
+use podium_devices::visca::{CameraAction, CameraError, CameraHandle, CameraSettings, driver};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{DisplayConfig, DisplayDevice, MicrophoneConfig, RoomConfig};
+use crate::session::SessionHandle;
+use camera_director::{CameraDecision, CameraDirector};
+
+/// The room's devices, as the API sees them.
+#[derive(Clone, Default)]
+pub struct Room {
+    cameras: Vec<(String, CameraHandle)>,
+    displays: Vec<(String, DisplayHandle)>,
+    microphones: Vec<(String, MicHandle)>,
+    gpio: Option<Arc<Mutex<DeviceHealth>>>,
+    /// The simulated button box, when `[gpio] backend = "simulated"`.
+    pub gpio_sim: Option<podium_devices::gpio::sim::SimGpio>,
+    /// Simulated devices (`simulated = true`, the demo).
+    pub sims: sim::Sims,
+    decisions: Arc<Mutex<Vec<CameraDecision>>>,
+}
+
+impl Room {
+    /// Health of every device, in configuration order.
+    pub fn health(&self) -> Vec<DeviceHealth> {
+        let cameras = self.cameras.iter().map(|(_, c)| c.health());
+        let displays = self.displays.iter().map(|(_, d)| d.health());
+        let gpio = self.gpio.iter().map(|h| h.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone()));
+        cameras.chain(displays).chain(self.microphones.iter().map(|(_, m)| m.health())).chain(gpio).collect()
+    }
+
+    /// What each display should show now, by name.
+    pub fn display_desired(&self) -> Vec<(String, DisplayState)> {
+        self.displays.iter().map(|(n, d)| (n.clone(), d.desired())).collect()
+    }
+
+    /// The display of that name.
+    pub fn display(&self, name: &str) -> Option<&DisplayHandle> {
+        self.displays.iter().find(|(n, _)| n == name).map(|(_, d)| d)
+    }
+
+    /// Runs a test action on a display or switcher.
+    pub async fn display_action(
+        &self,
+        name: &str,
+        action: DisplayAction,
+    ) -> Option<Result<DisplayState, String>> {
+        Some(self.display(name)?.action(action).await)
+    }
+
+    /// What the camera director decided last.
+    pub fn camera_decisions(&self) -> Vec<CameraDecision> {
+        self.decisions.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// The camera of that name.
+    pub fn camera(&self, name: &str) -> Option<&CameraHandle> {
+        self.cameras.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
+
+    /// Runs a test action on a camera.
+    pub async fn camera_action(
+        &self,
+        name: &str,
+        action: CameraAction,
+    ) -> Option<Result<String, CameraError>> {
+        Some(self.camera(name)?.action(action).await)
+    }
+
+    /// Whether the room has any device.
+    pub fn is_empty(&self) -> bool {
+        self.cameras.is_empty() && self.displays.is_empty() && self.microphones.is_empty()
+    }
+}
+
+/// Starts a driver per configured device and the task that directs them.
+/// Devices with `simulated = true` get their simulator first (the demo), bound to a free
+/// port or a new pty, so several demos run side by side.
+pub async fn start(
+    config: &RoomConfig,
+    session: &SessionHandle,
+    cancel: &CancellationToken,
+    tracker: &TaskTracker,
+) -> Room {
+    let mut room = Room::default();
+    let config = &sim::start(config, &mut room.sims, cancel).await;
+    for c in &config.cameras {
+        let mut settings = CameraSettings::new(&c.name, c.transport.clone());
+        settings.address = c.visca_address;
+        settings.numbering = c.numbering;
+        let (handle, task) = driver::spawn(settings, cancel.clone());
+        tracker.spawn(async move {
+            let _ = task.await;
+        });
+        room.cameras.push((c.name.clone(), handle));
+    }
+    for d in &config.displays {
+        let handle = spawn_display(d, cancel, tracker);
+        room.displays.push((d.name.clone(), handle));
+    }
+    for m in &config.microphones {
+        let (handle, task) = podium_devices::shure::driver::spawn(&m.name, m.addr, cancel.clone());
+        tracker.spawn(async move {
+            let _ = task.await;
+        });
+        room.microphones.push((m.name.clone(), handle));
+    }
+    if let Some(gpio) = &config.gpio {
+        start_gpio(&mut room, gpio, session, cancel, tracker);
+    }
+    if room.is_empty() {
+        return room;
+    }
+    let director = CameraDirector::new(config.camera_director.clone(), config.cameras.clone());
+    let plan = Plan { displays: config.displays.clone(), microphones: config.microphones.clone() };
+    tracker.spawn(direct(director, plan, room.clone(), session.clone(), cancel.clone()));
+    room
+}
+
+/// Opens the button box; without GPIO hardware the room runs on, and health says why.
+fn start_gpio(
+    room: &mut Room,
+    config: &crate::config::GpioConfig,
+    session: &SessionHandle,
+    cancel: &CancellationToken,
+    tracker: &TaskTracker,
+) {
+    use podium_devices::gpio::cdev::CdevGpio;
+    use podium_devices::gpio::sim::SimGpio;
+
+    let address = match config.backend {
+        crate::config::GpioBackendKind::Cdev => config.chip.clone(),
+        crate::config::GpioBackendKind::Simulated => "simulated".to_owned(),
+    };
+    let health = Arc::new(Mutex::new(DeviceHealth::new("buttons", "gpio", address)));
+    room.gpio = Some(health.clone());
+    let (commands, mut received) = tokio::sync::mpsc::channel(8);
+    let snapshots = session.watch();
+    match config.backend {
+        crate::config::GpioBackendKind::Simulated => {
+            let sim = SimGpio::new(config.buttons.len(), config.lamps.len());
+            room.gpio_sim = Some(sim.clone());
+            tracker.spawn(gpio::run(sim, config.clone(), commands, snapshots, health, cancel.clone()));
+        }
+        crate::config::GpioBackendKind::Cdev => {
+            let inputs: Vec<u32> = config.buttons.iter().map(|(l, _)| *l).collect();
+            let outputs: Vec<u32> = config.lamps.iter().map(|(l, _)| *l).collect();
+            match CdevGpio::open(&config.chip, &inputs, &outputs) {
+                Ok(chip) => {
+                    tracker.spawn(gpio::run(chip, config.clone(), commands, snapshots, health, cancel.clone()));
+                }
+                Err(e) => {
+                    tracing::error!("{e}; the button box is off, the room runs without it");
+                    if let Ok(mut h) = health.lock() {
+                        h.failed(e.to_string(), true);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+    let session = session.clone();
+    tracker.spawn(async move {
+        while let Some(command) = received.recv().await {
+            match session.command(command, podium_floor::Actor::Chair).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(rejection)) => tracing::info!("button box: {rejection:?}"),
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+/// How often an idle display is read back (to see device-side changes and faults).
+const DISPLAY_POLL: Duration = Duration::from_secs(3);
+
+fn spawn_display(d: &DisplayConfig, cancel: &CancellationToken, tracker: &TaskTracker) -> DisplayHandle {
+    let (handle, task) = match &d.device {
+        DisplayDevice::Pjlink { addr, password } => {
+            display::spawn(&d.name, PjlinkLink::new(*addr, password.clone()), DISPLAY_POLL, cancel.clone())
+        }
+        DisplayDevice::Mdc { addr, serial, id } => {
+            let transport = match (addr, serial) {
+                (Some(a), _) => MdcTransport::Tcp(*a),
+                (None, Some(s)) => MdcTransport::Serial(s.clone()),
+                (None, None) => MdcTransport::Tcp(([127, 0, 0, 1], podium_devices::mdc::codec::PORT).into()),
+            };
+            display::spawn(&d.name, MdcLink::new(transport, *id), DISPLAY_POLL, cancel.clone())
+        }
+        DisplayDevice::Extron { addr, serial, outputs } => {
+            let transport = match (addr, serial) {
+                (Some(a), _) => MatrixTransport::Tcp(*a),
+                (None, Some(s)) => MatrixTransport::Serial(s.clone()),
+                (None, None) => MatrixTransport::Tcp(([127, 0, 0, 1], 23).into()),
+            };
+            display::spawn(&d.name, ExtronLink::new(transport, outputs.clone()), DISPLAY_POLL, cancel.clone())
+        }
+    };
+    tracker.spawn(async move {
+        let _ = task.await;
+    });
+    handle
+}
+
+/// Recomputes the desired state on every snapshot and at the directors' deadlines.
+/// The configuration the stateless directors need.
+struct Plan {
+    displays: Vec<DisplayConfig>,
+    microphones: Vec<MicrophoneConfig>,
+}
+
+async fn direct(
+    mut director: CameraDirector,
+    plan: Plan,
+    room: Room,
+    session: SessionHandle,
+    cancel: CancellationToken,
+) {
+    let origin = tokio::time::Instant::now();
+    let now = || podium_floor::Instant(origin.elapsed().as_millis() as u64);
+    let mut snapshots = session.watch();
+    loop {
+        let speakers = snapshots.borrow_and_update().floor.speakers.clone();
+        let (decisions, deadline) = director.decide(&speakers, now());
+        for d in &decisions {
+            if let Some(camera) = room.camera(&d.camera) {
+                camera.set_desired(d.preset);
+            }
+        }
+        for ((_, handle), state) in
+            room.displays.iter().zip(display_director::decide(&plan.displays, &speakers))
+        {
+            handle.set_desired(state);
+        }
+        for ((_, handle), mutes) in
+            room.microphones.iter().zip(microphone_director::decide(&plan.microphones, &speakers))
+        {
+            handle.set_desired(mutes);
+        }
+        if let Ok(mut last) = room.decisions.lock() {
+            *last = decisions;
+        }
+        let wake = deadline.map(|d| origin + Duration::from_millis(d.0));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            changed = snapshots.changed() => if changed.is_err() { return },
+            _ = async { match wake { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } } => {}
+        }
+    }
+}

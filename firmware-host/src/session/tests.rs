@@ -1,0 +1,226 @@
+//! The owner with a real journal: durable before answered, meetings, restart, floods.
+
+use std::path::Path;
+
+use podium_floor::{Actor, Command, Participant, Profile, RequestKind, Role, SeatSetup, Setup, Station};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::*;
+use crate::journal::{JournalLocation, JournalSettings, JournalState, Store, minutes};
+
+fn setup(seats: u16) -> Setup {
+    Setup {
+        seats: (1..=seats)
+            .map(|n| SeatSetup {
+                number: n,
+                label: n.to_string(),
+                default_participant: Some(format!("m{n}")),
+            })
+            .collect(),
+        participants: (1..=seats)
+            .map(|n| Participant {
+                id: format!("m{n}"),
+                name: format!("Member {n}"),
+                group: Some("G".into()),
+                role: Role::Member,
+                remote_allowed: false,
+                voting_right: true,
+            })
+            .collect(),
+        profile: Profile::default(),
+    }
+}
+
+fn settings(path: &Path) -> JournalSettings {
+    JournalSettings { location: JournalLocation::File(path.to_owned()), retention_days: 30 }
+}
+
+fn request(seat: u16) -> Command {
+    Command::Request { station: Station::Seat(seat), kind: RequestKind::Ordinary, stance: None }
+}
+
+struct Running {
+    session: SessionHandle,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+async fn start(path: &Path, setup: Setup) -> Running {
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let session =
+        start_with(&settings(path), setup, "room".into(), cancel.clone(), &tracker).await.expect("start");
+    Running { session, cancel, tracker }
+}
+
+impl Running {
+    async fn stop(self) {
+        self.cancel.cancel();
+        assert!(self.session.stopped(Duration::from_secs(10)).await, "owner stopped");
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+#[tokio::test]
+async fn an_answered_command_is_already_in_the_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("journal.sqlite3");
+    let run = start(&path, setup(10)).await;
+    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    for seat in 1..=5 {
+        let events = run
+            .session
+            .command(request(seat), Actor::Station(Station::Seat(seat)))
+            .await
+            .expect("up")
+            .expect("ok");
+        let last = events.last().expect("an event").seq;
+        // Read with a separate connection, as another process would after a crash.
+        let store = Store::open_read_only(&path).expect("read");
+        let stored = store.events_after(meeting.id, 0).expect("events");
+        assert_eq!(stored.last().map(|e| e.seq), Some(last), "event {last} is on disk when answered");
+    }
+    assert_eq!(run.session.journal().status().state, JournalState::Ok);
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_restores_the_meeting_and_continues_its_clock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("journal.sqlite3");
+    let run = start(&path, setup(10)).await;
+    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    for seat in [3, 4, 5] {
+        run.session
+            .command(request(seat), Actor::Station(Station::Seat(seat)))
+            .await
+            .expect("up")
+            .expect("ok");
+    }
+    run.session.command(Command::Next {}, Actor::Chair).await.expect("up").expect("ok");
+    let before = run.session.snapshot();
+    let last_mono = before.floor.speakers[0].started_at.mono_ms.0;
+    run.stop().await;
+
+    let again = start(&path, setup(10)).await;
+    assert_eq!(again.session.snapshot().floor, before.floor, "the floor is as before");
+    let current = again.session.current_meeting().await.expect("up").expect("restored meeting");
+    assert_eq!((current.id, current.last_seq), (meeting.id, before.floor.seq));
+    assert!(again.session.clock().now().mono_ms.0 >= last_mono, "the timeline continues, never backwards");
+    let report = again.session.journal().status().recovery.expect("report");
+    assert_eq!((report.meeting_id, report.restored_seq), (Some(meeting.id), before.floor.seq));
+    // Numbering continues without a gap.
+    let events = again.session.command(Command::Next {}, Actor::Chair).await.expect("up").expect("ok");
+    assert_eq!(events[0].seq, before.floor.seq + 1);
+    again.stop().await;
+}
+
+#[tokio::test]
+async fn a_changed_configuration_waits_until_the_meeting_closes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("journal.sqlite3");
+    let run = start(&path, setup(10)).await;
+    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    run.session.command(request(9), Actor::Station(Station::Seat(9))).await.expect("up").expect("ok");
+    run.stop().await;
+
+    // The new configuration has only 5 seats; seat 9's request is part of the meeting.
+    let again = start(&path, setup(5)).await;
+    let snapshot = again.session.snapshot();
+    assert_eq!(snapshot.seats.len(), 10, "the meeting keeps the setup it opened with");
+    assert_eq!(snapshot.floor.requests[0].station, Station::Seat(9));
+    let report = again.session.journal().status().recovery.expect("report");
+    assert!(report.setup_changed);
+    assert!(report.warnings.iter().any(|w| w.contains("configuration changed")), "{:?}", report.warnings);
+    let mut watch = again.session.watch();
+    again.session.close_meeting(meeting.id).await.expect("close");
+    let rebuilt = watch.wait_for(|s| s.seats.len() == 5).await.expect("snapshot").clone();
+    assert!(rebuilt.floor.requests.is_empty(), "the new floor starts fresh");
+    again.stop().await;
+}
+
+#[tokio::test]
+async fn meetings_open_close_and_give_minutes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("journal.sqlite3");
+    let run = start(&path, setup(10)).await;
+    // Rehearsal: nothing recorded.
+    run.session.command(request(1), Actor::Station(Station::Seat(1))).await.expect("up").expect("ok");
+    let meeting = run.session.open_meeting("Ausschuss".into()).await.expect("open");
+    assert_eq!(meeting.first_seq, 1);
+    assert!(
+        matches!(run.session.open_meeting("again".into()).await, Err(MeetingError::AlreadyOpen(id)) if id == meeting.id)
+    );
+    run.session.command(request(2), Actor::Station(Station::Seat(2))).await.expect("up").expect("ok");
+    run.session.command(Command::Next {}, Actor::Chair).await.expect("up").expect("ok");
+    assert!(matches!(run.session.close_meeting(meeting.id + 1).await, Err(MeetingError::NotOpen(_))));
+    let closed = run.session.close_meeting(meeting.id).await.expect("close");
+    assert!(!closed.open);
+    assert_eq!(run.session.current_meeting().await.expect("up"), None);
+
+    let id = meeting.id;
+    let minutes =
+        run.session.journal().read(move |store| minutes::from_store(store, id, 0)).await.expect("minutes");
+    // The request from the rehearsal was waiting at the opening; it was granted by `next`.
+    assert_eq!(minutes.speakers.len(), 2);
+    assert_eq!(minutes.speakers[0].station, "seat 1");
+    assert_eq!(minutes.speakers[0].granted_by.as_deref(), Some("chair"));
+    assert_eq!(minutes.speakers[1].request_outcome.as_deref(), Some("waiting"));
+    assert!(minutes.warnings.is_empty(), "{:?}", minutes.warnings);
+    let listed = run
+        .session
+        .journal()
+        .read(|store| store.meetings().map_err(crate::journal::JournalError::sqlite("list")))
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].events, listed[0].open), (closed.events, false));
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn a_chattering_desk_key_is_cut_off_and_others_are_served() {
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let session =
+        spawn(podium_floor::Floor::new(setup(10)), SessionClock::starting_at(0), cancel.clone(), &tracker);
+    let chatter = Source::Desk { bus: "rs485-1".into(), unit: 7 };
+    let calm = Source::Desk { bus: "rs485-1".into(), unit: 3 };
+    let station = Station::Seat(7);
+    let flood = {
+        let session = session.clone();
+        tokio::spawn(async move {
+            let mut limited = 0;
+            for i in 0..1000 {
+                let command = if i % 2 == 0 {
+                    Command::KeyPress { station: station.clone() }
+                } else {
+                    Command::KeyRelease { station: station.clone() }
+                };
+                match session.command_from(chatter.clone(), command, Actor::Station(station.clone())).await {
+                    Err(CommandError::RateLimited { .. }) => limited += 1,
+                    Err(CommandError::Closed) => panic!("session closed"),
+                    Ok(_) => {}
+                }
+            }
+            limited
+        })
+    };
+    for _ in 0..5 {
+        let answer = session.command_from(calm.clone(), request(3), Actor::Station(Station::Seat(3))).await;
+        assert!(matches!(answer, Ok(Ok(_))), "the calm desk is served: {answer:?}");
+    }
+    let limited = flood.await.expect("flood");
+    assert!(limited >= 900, "most of the chatter is dropped ({limited} of 1000)");
+    let stats = session.source_stats();
+    let chatter_stats = stats.iter().find(|s| s.source == "desk:rs485-1/7").expect("counted");
+    assert_eq!(chatter_stats.limited, limited);
+    assert_eq!(chatter_stats.accepted + chatter_stats.limited, 1000);
+    let calm_stats = stats.iter().find(|s| s.source == "desk:rs485-1/3").expect("counted");
+    assert_eq!((calm_stats.accepted, calm_stats.limited), (5, 0));
+    cancel.cancel();
+    tracker.close();
+    tracker.wait().await;
+}

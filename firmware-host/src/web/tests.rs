@@ -1,1 +1,0 @@
-//! Route × role table test (filled in below).

@@ -1,0 +1,24 @@
+//! The engine's event JSON (event stream, journal records): any list of events that parses
+//! can be replayed onto a floor and turned into minutes without a panic, and the state
+//! survives a JSON round trip (the journal's checkpoints).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use podium_floor::{Event, Floor, FloorState, Profile, Setup};
+use podium_host::journal::minutes::Builder;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(events) = serde_json::from_slice::<Vec<Event>>(data) else { return };
+    let setup = Setup { seats: Vec::new(), participants: Vec::new(), profile: Profile::default() };
+    let mut floor = Floor::new(setup.clone());
+    let opening = floor.state().clone();
+    let mut minutes = Builder::new(&setup, &[], &opening);
+    for event in &events {
+        floor.replay(event);
+        minutes.event(event);
+    }
+    let _ = minutes.finish();
+    let json = serde_json::to_string(floor.state()).expect("a state serialises");
+    let back: FloorState = serde_json::from_str(&json).expect("a serialised state parses");
+    assert_eq!(&back, floor.state());
+});

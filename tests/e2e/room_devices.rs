@@ -1,0 +1,304 @@
+//! The room follows the floor, end to end: the real `podiumd` drives simulated VISCA
+//! cameras over a real UDP socket and a real pseudo-terminal. A seat gets the floor → its
+//! preset is recalled (the simulated camera reports it) → a remote member gets the floor
+//! → the remote shot → the floor ends → the overview. Faults: a camera that does not
+//! answer, a camera that answers with errors: the floor keeps working, the fault shows in
+//! the device health, podiumd retries and recovers.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use podium_devices::extron::sim::SimMatrix;
+use podium_devices::mdc::sim::SimDisplay;
+use podium_devices::pjlink::sim::SimProjector;
+use podium_devices::shure::sim::SimMxa;
+use podium_devices::visca::sim::{Behaviour, SimCamera};
+use serde_json::{Value, json};
+use support::Daemon;
+use tokio_util::sync::CancellationToken;
+
+/// Generous bound for anything to happen on a loaded machine; never a performance goal.
+const PATIENCE: Duration = Duration::from_secs(25);
+
+fn room(front_udp: &str, side_pty: &str, beamer: &str, wall: &str, matrix_pty: &str, mxa: &str) -> String {
+    format!(
+        r#"
+[room]
+id = "e2e-cameras"
+name = "Cameras"
+
+[journal]
+path = "journal.sqlite"
+
+# The tests call the API from this machine as the chair, without logging in.
+[web]
+trust_loopback_as = "chair"
+
+[discussion]
+mode = "request"
+max_open_microphones = 1
+
+[camera_director]
+follow = "newest"
+min_hold_ms = 0
+
+[[camera]]
+name = "front"
+udp = "{front_udp}"
+overview = 1
+remote = 9
+shot = [{{ seat = 2, preset = 5 }}, {{ seat = 3, preset = 6 }}]
+
+[[camera]]
+name = "side"
+serial = "{side_pty}"
+baud = 9600
+overview = 2
+[[camera.shot]]
+seat = 2
+preset = 3
+
+[[display]]
+name = "beamer"
+protocol = "pjlink"
+tcp = "{beamer}"
+password = "JBMIAProjectorLink"
+power = true
+default_input = "31"
+conference_input = "52"
+
+[[display]]
+name = "wall"
+protocol = "mdc"
+tcp = "{wall}"
+id = 1
+power = true
+default_input = "hdmi1"
+conference_input = "hdmi2"
+
+[[display]]
+name = "matrix"
+protocol = "extron"
+serial = "{matrix_pty}"
+outputs = [1, 2]
+default_input = "1"
+conference_input = "4"
+
+[[microphone]]
+name = "ceiling"
+tcp = "{mxa}"
+[[microphone.zone]]
+channel = 1
+seats = [2]
+[[microphone.zone]]
+channel = 2
+seats = [3]
+
+[[seat]]
+number = 1
+member = "chair"
+[[seat]]
+number = 2
+member = "a"
+[[seat]]
+number = 3
+member = "b"
+
+[[member]]
+id = "chair"
+name = "Vorsitz"
+role = "chair"
+[[member]]
+id = "a"
+name = "Anna A"
+[[member]]
+id = "b"
+name = "Bernd B"
+[[member]]
+id = "r1"
+name = "Rita Remote"
+remote_allowed = true
+"#
+    )
+}
+
+async fn preset(camera: &SimCamera, name: &str, memory: Option<u8>) {
+    assert!(
+        camera.wait_for(PATIENCE, |s| s.preset == memory).await,
+        "camera {name} never showed preset {memory:?}: {:?}",
+        camera.status()
+    );
+}
+
+async fn command(daemon: &Daemon, command: Value) {
+    let (status, body) = daemon.command(command.clone()).await;
+    assert_eq!(status, 200, "{command} → {body}");
+}
+
+/// Waits until projector, display and matrix show these sources.
+async fn sources(
+    beamer: &SimProjector,
+    wall: &SimDisplay,
+    matrix: &SimMatrix,
+    pjlink: &str,
+    mdc: u8,
+    tie: u16,
+) {
+    assert!(
+        beamer.wait_for(PATIENCE, |s| s.power == 1 && s.input == pjlink).await,
+        "projector never showed {pjlink}: {:?}",
+        beamer.status()
+    );
+    assert!(
+        wall.wait_for(PATIENCE, |s| s.power && s.input == mdc).await,
+        "display never showed {mdc:#x}: {:?}",
+        wall.status()
+    );
+    for output in [1, 2] {
+        assert!(
+            matrix.wait_for_tie(PATIENCE, output, tie).await,
+            "matrix output {output} never carried input {tie}"
+        );
+    }
+}
+
+/// Waits until the health of device `name` satisfies `ready`.
+async fn device(daemon: &Daemon, name: &str, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = daemon.get("/api/v1/devices/room").await;
+        assert_eq!(status, 200, "{body}");
+        let health = body["devices"].as_array().and_then(|d| d.iter().find(|d| d["name"] == name)).cloned();
+        if let Some(h) = health.filter(|h| ready(h)) {
+            return h;
+        }
+        assert!(Instant::now() < deadline, "device {name} never showed {what}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_follows_the_floor_and_survives_faults() {
+    let cancel = CancellationToken::new();
+    let front = SimCamera::new();
+    let front_addr =
+        front.serve_udp("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("udp");
+    let side = SimCamera::new();
+    let side_path = side.serve_pty(cancel.clone()).expect("pty");
+    let beamer = SimProjector::new(Some("JBMIAProjectorLink"));
+    let beamer_addr = beamer.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("tcp");
+    let wall = SimDisplay::new(1);
+    let wall_addr = wall.serve_tcp("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("tcp");
+    let matrix = SimMatrix::new(8, 4);
+    let matrix_path = matrix.serve_pty(cancel.clone()).expect("pty");
+    let mxa = SimMxa::new(8);
+    let mxa_addr = mxa.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("tcp");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = room(
+        &front_addr.to_string(),
+        &side_path,
+        &beamer_addr.to_string(),
+        &wall_addr.to_string(),
+        &matrix_path,
+        &mxa_addr.to_string(),
+    );
+    let daemon = Daemon::with_config(dir.path(), &config);
+
+    // Nobody speaks: the overview shots.
+    preset(&front, "front", Some(1)).await;
+    preset(&side, "side", Some(2)).await;
+    // Displays on, default sources.
+    sources(&beamer, &wall, &matrix, "31", 0x21, 1).await;
+
+    // Seat 2 gets the floor: both cameras show it.
+    command(&daemon, json!({"command": "grant", "station": {"seat": 2}})).await;
+    preset(&front, "front", Some(5)).await;
+    preset(&side, "side", Some(3)).await;
+    assert!(mxa.wait_for(PATIENCE, 1, false).await, "seat 2's ceiling zone opened");
+    assert_eq!(mxa.muted(2), Some(true));
+
+    // A remote member gets the floor: front shows the remote shot, side has none → overview.
+    command(&daemon, json!({"command": "join_remote", "participant": "r1"})).await;
+    command(&daemon, json!({"command": "grant", "station": {"remote": "r1"}})).await;
+    preset(&front, "front", Some(9)).await;
+    preset(&side, "side", Some(2)).await;
+    sources(&beamer, &wall, &matrix, "52", 0x23, 4).await;
+    assert!(mxa.wait_for(PATIENCE, 1, true).await, "the room zone closed for the remote speaker");
+    let (_, devices) = daemon.get("/api/v1/devices/room").await;
+    let shots: Vec<Value> = devices["cameras"].as_array().cloned().unwrap_or_default();
+    assert_eq!(shots[0], json!({"camera": "front", "shot": "remote r1", "preset": 9}));
+    assert_eq!(shots[1], json!({"camera": "side", "shot": "overview", "preset": 2}));
+
+    // The floor ends: overview.
+    command(&daemon, json!({"command": "stop_all"})).await;
+    preset(&front, "front", Some(1)).await;
+    sources(&beamer, &wall, &matrix, "31", 0x21, 1).await;
+    let (_, devices) = daemon.get("/api/v1/devices/room").await;
+    assert_eq!(devices["displays"][0], json!({"display": "beamer", "power": true, "input": "31"}));
+    for name in ["beamer", "wall", "matrix", "ceiling"] {
+        device(&daemon, name, "a healthy link", |h| h["connected"] == true).await;
+    }
+    let healthy = device(&daemon, "front", "a healthy link", |h| h["connected"] == true).await;
+    assert_eq!(healthy["kind"], "visca");
+    assert!(healthy["counters"]["completed"].as_u64().unwrap_or(0) >= 4, "{healthy}");
+    assert_eq!(healthy["state"], "preset 1");
+
+    // Fault 1: the front camera stops answering. The floor goes on; the fault is reported.
+    front.set_behaviour(Behaviour::Silent);
+    command(&daemon, json!({"command": "grant", "station": {"seat": 3}})).await;
+    let (_, state) = daemon.get("/api/v1/state").await;
+    assert_eq!(state["floor"]["speakers"][0]["station"], json!({"seat": 3}));
+    let lost = device(&daemon, "front", "the camera is not answering", |h| {
+        h["connected"] == false && h["counters"]["timeouts"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    assert!(lost["last_error"].as_str().is_some_and(|e| e.contains("no answer")), "{lost}");
+    // It answers again: podiumd reconnects and shows seat 3.
+    front.set_behaviour(Behaviour::Normal);
+    preset(&front, "front", Some(6)).await;
+    device(&daemon, "front", "reconnected", |h| h["connected"] == true && h["state"] == "preset 6").await;
+
+    // Fault 2: the side camera answers with errors; reported, then retried until it works.
+    side.set_behaviour(Behaviour::NotExecutable);
+    command(&daemon, json!({"command": "grant", "station": {"seat": 2}})).await;
+    preset(&front, "front", Some(5)).await;
+    device(&daemon, "side", "the camera's error", |h| {
+        h["last_error"].as_str().is_some_and(|e| e.contains("not executable"))
+    })
+    .await;
+    assert_eq!(side.status().preset, Some(2), "the refused recall did not move the camera");
+    side.set_behaviour(Behaviour::Normal);
+    preset(&side, "side", Some(3)).await;
+
+    // Fault 3: the projector disconnects. Reported; when it is back it is set again.
+    beamer.set_online(false);
+    command(&daemon, json!({"command": "grant", "station": {"remote": "r1"}})).await;
+    preset(&front, "front", Some(9)).await;
+    assert!(matrix.wait_for_tie(PATIENCE, 1, 4).await, "the matrix still follows");
+    device(&daemon, "beamer", "the lost projector", |h| {
+        h["connected"] == false && h["last_error"].is_string()
+    })
+    .await;
+    beamer.set_online(true);
+    assert!(
+        beamer.wait_for(PATIENCE, |s| s.input == "52").await,
+        "the projector recovered: {:?}",
+        beamer.status()
+    );
+    device(&daemon, "beamer", "reconnected", |h| h["connected"] == true).await;
+
+    // Test actions (the chair may run them too: they are harmless).
+    let (status, body) = daemon.post_raw("/api/v1/devices/room/side/test", r#"{"action":"home"}"#).await;
+    assert_eq!((status, body), (200, json!({"result": "home"})));
+    assert!(side.wait_for(PATIENCE, |s| s.pan == 0 && s.tilt == 0 && s.preset.is_none()).await);
+    let (status, body) =
+        daemon.post_raw("/api/v1/devices/room/matrix/test", r#"{"action":"input","input":"3"}"#).await;
+    assert_eq!((status, body), (200, json!({"result": "power unknown, input 3"})));
+    assert_eq!(matrix.tie(2), 3);
+    let (status, body) = daemon.post_raw("/api/v1/devices/room/matrix/test", r#"{"action":"home"}"#).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("wrong_action")));
+    let (status, _) = daemon.post_raw("/api/v1/devices/room/nothing/test", r#"{"action":"home"}"#).await;
+    assert_eq!(status, 404);
+    cancel.cancel();
+}
