@@ -94,8 +94,8 @@ fn start_mqtt(
     cancel: &CancellationToken,
     tracker: &TaskTracker,
 ) -> Option<crate::mqtt::link::Link> {
-    let mqtt = config.mqtt.as_ref()?;
-    match crate::mqtt::link::start(mqtt, &config.room_id, session.clone(), cancel.clone(), tracker) {
+    config.mqtt.as_ref()?;
+    match crate::mqtt::link::start(config, session.clone(), cancel.clone(), tracker) {
         Ok(link) => {
             println!("podiumd mqtt on {}", link.status().broker);
             Some(link)

@@ -517,3 +517,86 @@ async fn tls_to_the_broker_verifies_the_certificate() {
     let (status, _) = daemon.command(json!({"command": "request", "station": {"seat": 2}})).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn networked_desk_units_drive_the_floor_and_show_it() {
+    use support::mosquitto::{Subscriber, publish};
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let units = "[[mqtt_desk_unit]]\nid = \"esp32-a\"\nseat = 2\n\n[[mqtt_desk_unit]]\nid = \"esp32-chair\"\nseat = 1\nchair = true\n";
+    let daemon = Daemon::with_config(dir.path(), &format!("{}\n{units}", room(broker.port, "")));
+    wait_connected(&daemon, 1).await;
+    let base = "podium/v1/ratssaal/desk";
+    let outputs = Subscriber::start(broker.port, &format!("{base}/esp32-a/outputs"));
+    // Retained: a unit that subscribes gets its lamps at once.
+    outputs.wait_for("the initial outputs", |_, p| p["v"] == 1 && p["green"] == false && p["red"] == false);
+
+    publish(
+        broker.port,
+        &format!("{base}/esp32-a/status"),
+        r#"{"v":1,"online":true,"firmware":"1.0.0"}"#,
+        true,
+    );
+    publish(
+        broker.port,
+        &format!("{base}/esp32-a/key"),
+        r#"{"v":1,"key":"request","pressed":true,"seq":0}"#,
+        false,
+    );
+    publish(
+        broker.port,
+        &format!("{base}/esp32-a/key"),
+        r#"{"v":1,"key":"request","pressed":false,"seq":1}"#,
+        false,
+    );
+    // QoS 1 may deliver twice: the repeat (same seq) must not toggle the request away.
+    publish(
+        broker.port,
+        &format!("{base}/esp32-a/key"),
+        r#"{"v":1,"key":"request","pressed":true,"seq":0}"#,
+        false,
+    );
+    outputs.wait_for("the green lamp", |_, p| p["green"] == true && p["display"]["list_position"] == 1);
+    let state = wait_state(&daemon, "seat 2 waiting", |s| queue(s) == vec![json!({"seat": 2})]).await;
+    assert_eq!(state["floor"]["requests"][0]["participant"], "a");
+
+    // The chair's unit: `next` grants the floor; seat 2's red lamp and microphone follow.
+    publish(
+        broker.port,
+        &format!("{base}/esp32-chair/key"),
+        r#"{"v":1,"key":"next","pressed":true,"seq":0}"#,
+        false,
+    );
+    outputs
+        .wait_for("the red lamp", |_, p| p["red"] == true && p["microphone"] == true && p["green"] == false);
+
+    let (_, link) = daemon.get("/api/v1/mqtt").await;
+    let unit = link["desk_units"].as_array().unwrap().iter().find(|u| u["id"] == "esp32-a").unwrap().clone();
+    assert_eq!((unit["online"].clone(), unit["firmware"].clone()), (json!(true), json!("1.0.0")));
+    assert_eq!((unit["key_events"].clone(), unit["rejected"].clone()), (json!(2), json!(1)));
+
+    // Malformed and unknown-unit messages change nothing.
+    publish(broker.port, &format!("{base}/esp32-a/key"), "garbage", false);
+    publish(
+        broker.port,
+        &format!("{base}/stranger/key"),
+        r#"{"v":1,"key":"request","pressed":true,"seq":5}"#,
+        false,
+    );
+    let seq = daemon.get("/api/v1/state").await.1["floor"]["seq"].clone();
+    // The last will: the unit goes offline.
+    publish(broker.port, &format!("{base}/esp32-a/status"), r#"{"v":1,"online":false}"#, true);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, link) = daemon.get("/api/v1/mqtt").await;
+        let unit =
+            link["desk_units"].as_array().unwrap().iter().find(|u| u["id"] == "esp32-a").unwrap().clone();
+        if unit["online"] == false {
+            assert_eq!(unit["rejected"], 2, "the garbage was counted");
+            break;
+        }
+        assert!(Instant::now() < deadline, "unit never went offline: {unit}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(daemon.get("/api/v1/state").await.1["floor"]["seq"], seq);
+}

@@ -302,3 +302,40 @@ async fn the_room_follows_the_floor_and_survives_faults() {
     assert_eq!(status, 404);
     cancel.cancel();
 }
+
+/// Waits until the simulated device `name` of a demo satisfies `ready`.
+async fn simulated(daemon: &Daemon, name: &str, what: &str, ready: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = daemon.get("/api/v1/sim/room").await;
+        assert_eq!(status, 200, "{body}");
+        let device = body.as_array().and_then(|d| d.iter().find(|d| d["name"] == name)).cloned();
+        if device.as_ref().is_some_and(&ready) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "demo device {name} never showed {what}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_demos_run_side_by_side_with_their_simulated_room() {
+    let demos = [Daemon::demo(), Daemon::demo()];
+    for daemon in &demos {
+        simulated(daemon, "front", "the overview", |d| d["preset"] == 1).await;
+        simulated(daemon, "projector", "power and the default input", |d| {
+            d["power"] == true && d["input"] == "31"
+        })
+        .await;
+        simulated(daemon, "matrix", "the default tie", |d| d["ties"] == json!([[1, 1], [2, 1]])).await;
+    }
+    // The first demo's floor moves its own camera only.
+    command(&demos[0], json!({"command": "grant", "station": {"seat": 12}})).await;
+    simulated(&demos[0], "front", "seat 12's preset", |d| d["preset"] == 13).await;
+    command(&demos[0], json!({"command": "join_remote", "participant": "wagner"})).await;
+    command(&demos[0], json!({"command": "grant", "station": {"remote": "wagner"}})).await;
+    simulated(&demos[0], "projector", "the conference", |d| d["input"] == "52").await;
+    simulated(&demos[0], "matrix", "the conference tie", |d| d["ties"] == json!([[1, 4], [2, 4]])).await;
+    let (_, second) = demos[1].get("/api/v1/sim/room").await;
+    assert_eq!(second[0]["preset"], 1, "the second demo's camera did not move: {second}");
+}

@@ -23,9 +23,9 @@ use reader::{Cx, Table};
 pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFollow};
 pub use section::desks::{BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, IoOutputConfig, Signal};
 pub use section::display::{DisplayConfig, DisplayDevice};
-pub use section::microphone::MicrophoneConfig;
 pub use section::gpio::{ButtonAction, GpioBackendKind, GpioConfig, LampShows};
-pub use section::mqtt::{Broker as MqttBroker, Mqtt as MqttConfig};
+pub use section::microphone::MicrophoneConfig;
+pub use section::mqtt::{Broker as MqttBroker, Mqtt as MqttConfig, MqttDeskUnit};
 pub use section::web::{DemoLink, RemoteLink, TOKEN_HASH_PREFIX, User, UserRole, WebConfig, is_token_hash};
 
 /// A validated room configuration.
@@ -43,6 +43,8 @@ pub struct RoomConfig {
     pub setup: Setup,
     /// `[mqtt]`: the broker link for remote participants and networked devices; `None` = off.
     pub mqtt: Option<section::mqtt::Mqtt>,
+    /// `[[mqtt_desk_unit]]`: networked desk units on the MQTT broker.
+    pub mqtt_desk_units: Vec<section::mqtt::MqttDeskUnit>,
     /// `[web]`, `[[user]]`, `[[remote_link]]`: who may use the consoles and the API.
     pub web: WebConfig,
     /// `[[bus]]`, `[[desk_unit]]`, `[[io_input]]`, `[[io_output]]`: desk units on Modbus RTU.
@@ -118,6 +120,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let room_seats: Vec<_> = seats.iter().filter_map(|s| s.number.as_ref().map(|n| n.v)).collect();
     let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
     let gpio = section::gpio::read(&mut root, &mut cx);
+    let mqtt_desk_units = section::mqtt::read_desk_units(&mut root, &mut cx, &room_seats, mqtt.is_some());
     // Keys written above the first section header belong to a section.
     root.belong_elsewhere(&["id", "name"], "[room]");
     root.belong_elsewhere(&["listen"], "[http]");
@@ -142,6 +145,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         room_name: room.name,
         http_listen: http.listen,
         mqtt,
+        mqtt_desk_units,
         web,
         desks: desks.config,
         journal,

@@ -9,6 +9,7 @@
 //! limit; the retained state and conference topics are republished on reconnect, so
 //! consumers converge to the truth.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,8 +23,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::contract::{self, EventPayload, Reply, StatePayload, Status, Topics, VERSION};
-use crate::config::{MqttBroker, MqttConfig};
-use crate::session::SessionHandle;
+use super::desk_units::DeskUnits;
+use crate::config::{MqttBroker, MqttConfig, RoomConfig};
+use crate::session::{CommandError, SessionHandle, Source};
 
 /// Outgoing requests queued for the event loop at most (bounds memory with the broker down).
 pub const OUTGOING_QUEUE: usize = 512;
@@ -72,6 +74,8 @@ pub struct LinkStatus {
     pub dropped: u64,
     /// Last connection error.
     pub last_error: Option<String>,
+    /// Networked desk units on this broker.
+    pub desk_units: Vec<super::desk_units::DeskUnitStatus>,
 }
 
 /// A handle to the running link.
@@ -79,6 +83,7 @@ pub struct LinkStatus {
 pub struct Link {
     broker: String,
     stats: Arc<LinkStats>,
+    desks: Arc<DeskUnits>,
 }
 
 impl Link {
@@ -94,6 +99,7 @@ impl Link {
             malformed: s.malformed.load(Ordering::Relaxed),
             dropped: s.dropped.load(Ordering::Relaxed),
             last_error: s.last_error.lock().map(|e| e.clone()).unwrap_or(None),
+            desk_units: self.desks.report(),
         }
     }
 }
@@ -101,12 +107,14 @@ impl Link {
 /// Connects to the configured broker (starting the embedded one if configured) and runs
 /// the link until `cancel` fires. Returns at once; the connection is made in the background.
 pub fn start(
-    config: &MqttConfig,
-    room_id: &str,
+    room: &RoomConfig,
     session: SessionHandle,
     cancel: CancellationToken,
     tracker: &TaskTracker,
 ) -> anyhow::Result<Link> {
+    let config: &MqttConfig = room.mqtt.as_ref().context("no [mqtt] section")?;
+    let room_id = room.room_id.as_str();
+    let desks = Arc::new(DeskUnits::new(&config.prefix, room_id, &room.mqtt_desk_units));
     let (host, port) = match &config.broker {
         MqttBroker::Embedded { listen } => {
             let listen = super::broker::start(*listen)?;
@@ -145,25 +153,22 @@ pub fn start(
     let stats = Arc::new(LinkStats::default());
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
 
-    tracker.spawn(run_event_loop(
-        eventloop,
-        client.clone(),
-        topics.clone(),
-        session.clone(),
-        stats.clone(),
-        inbound_tx,
-        cancel.clone(),
-    ));
-    tracker.spawn(run_inbound(
-        inbound_rx,
-        client.clone(),
-        topics.clone(),
-        session.clone(),
-        stats.clone(),
-        cancel.clone(),
-    ));
-    tracker.spawn(run_outbound(client, topics, session, stats.clone(), cancel));
-    Ok(Link { broker: format!("{host}:{port}"), stats })
+    let reconnected = Arc::new(tokio::sync::Notify::new());
+    let link = Links { client, topics, session, stats: stats.clone(), desks: desks.clone() };
+    tracker.spawn(run_event_loop(eventloop, link.clone(), inbound_tx, reconnected.clone(), cancel.clone()));
+    tracker.spawn(run_inbound(inbound_rx, link.clone(), cancel.clone()));
+    tracker.spawn(run_outbound(link, reconnected, cancel));
+    Ok(Link { broker: format!("{host}:{port}"), stats, desks })
+}
+
+/// What the link's tasks share.
+#[derive(Clone)]
+struct Links {
+    client: AsyncClient,
+    topics: Topics,
+    session: SessionHandle,
+    stats: Arc<LinkStats>,
+    desks: Arc<DeskUnits>,
 }
 
 fn password(config: &MqttConfig) -> anyhow::Result<String> {
@@ -219,13 +224,12 @@ fn publish_retained(client: &AsyncClient, topics: &Topics, session: &SessionHand
 
 async fn run_event_loop(
     mut eventloop: rumqttc::EventLoop,
-    client: AsyncClient,
-    topics: Topics,
-    session: SessionHandle,
-    stats: Arc<LinkStats>,
+    link: Links,
     inbound: mpsc::Sender<rumqttc::Publish>,
+    reconnected: Arc<tokio::sync::Notify>,
     cancel: CancellationToken,
 ) {
+    let Links { client, topics, session, stats, desks } = link;
     let mut backoff = BACKOFF_START;
     loop {
         let polled = tokio::select! {
@@ -238,10 +242,18 @@ async fn run_event_loop(
                 stats.connected.store(true, Ordering::Relaxed);
                 stats.connects.fetch_add(1, Ordering::Relaxed);
                 tracing::info!("MQTT connected");
-                if client.try_subscribe(topics.remote_filter(), QoS::AtLeastOnce).is_err() {
-                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                let mut filters = vec![topics.remote_filter()];
+                if !desks.is_empty() {
+                    filters.extend(desks.subscriptions());
+                }
+                for filter in filters {
+                    if client.try_subscribe(filter, QoS::AtLeastOnce).is_err() {
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 publish_retained(&client, &topics, &session, &stats);
+                // The outbound task republishes every desk unit's outputs.
+                reconnected.notify_one();
             }
             Ok(MqttEvent::Incoming(Packet::Publish(message))) => {
                 if inbound.try_send(message).is_err() {
@@ -287,19 +299,16 @@ async fn run_event_loop(
     .await;
 }
 
-async fn run_inbound(
-    mut messages: mpsc::Receiver<rumqttc::Publish>,
-    client: AsyncClient,
-    topics: Topics,
-    session: SessionHandle,
-    stats: Arc<LinkStats>,
-    cancel: CancellationToken,
-) {
+async fn run_inbound(mut messages: mpsc::Receiver<rumqttc::Publish>, link: Links, cancel: CancellationToken) {
+    let Links { client, topics, session, stats, desks } = link;
     loop {
         let message = tokio::select! {
             _ = cancel.cancelled() => return,
             message = messages.recv() => match message { Some(m) => m, None => return },
         };
+        if desks.on_message(&message.topic, &message.payload, &session).await {
+            continue;
+        }
         let Some((participant, action)) = topics.parse_remote(&message.topic) else {
             continue;
         };
@@ -312,8 +321,14 @@ async fn run_inbound(
             }
             Ok(command) => {
                 let actor = Actor::Station(Station::Remote(participant.to_string()));
-                match session.command(command, actor).await {
-                    Err(_) => return,
+                // Each participant is its own source: one flooding client cannot crowd out the rest.
+                let source = Source::Mqtt(format!("remote:{participant}"));
+                match session.command_from(source, command, actor).await {
+                    Err(CommandError::Closed) => return,
+                    Err(error @ CommandError::RateLimited { .. }) => {
+                        stats.rejected.fetch_add(1, Ordering::Relaxed);
+                        Reply::rejected(action, "rate_limited", error.to_string())
+                    }
                     Ok(Ok(events)) => {
                         stats.accepted.fetch_add(1, Ordering::Relaxed);
                         let seq =
@@ -331,13 +346,8 @@ async fn run_inbound(
     }
 }
 
-async fn run_outbound(
-    client: AsyncClient,
-    topics: Topics,
-    session: SessionHandle,
-    stats: Arc<LinkStats>,
-    cancel: CancellationToken,
-) {
+async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel: CancellationToken) {
+    let Links { client, topics, session, stats, desks } = link;
     let Ok(subscription) = session.subscribe(None).await else { return };
     let mut events = subscription.events;
     let mut snapshots = session.watch();
@@ -345,7 +355,13 @@ async fn run_outbound(
     // The full state is large (every seat and participant): it is coalesced and published
     // at most every STATE_INTERVAL; events carry every change at once.
     let mut state_due: Option<tokio::time::Instant> = None;
+    // Desk units' outputs as last published; only changes are sent. The chair display's
+    // remaining time changes every second, hence the tick.
+    let mut desk_outputs: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut desk_tick = tokio::time::interval(Duration::from_secs(1));
+    desk_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        let mut refresh_desks = false;
         tokio::select! {
             _ = cancel.cancelled() => return,
             event = events.recv() => match event {
@@ -371,11 +387,26 @@ async fn run_outbound(
                     last_conference = Some(key);
                 }
                 state_due.get_or_insert_with(|| tokio::time::Instant::now() + STATE_INTERVAL);
+                refresh_desks = true;
             }
             _ = sleep_until(state_due) => {
                 state_due = None;
                 let snapshot = session.snapshot();
                 publish(&client, &stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: (*snapshot).clone() }));
+            }
+            _ = reconnected.notified() => {
+                desk_outputs.clear();
+                refresh_desks = true;
+            }
+            _ = desk_tick.tick(), if !desks.is_empty() => refresh_desks = true,
+        }
+        if refresh_desks && !desks.is_empty() {
+            let snapshot = session.snapshot();
+            for (topic, payload) in desks.outputs(&snapshot, session.clock().now().mono_ms) {
+                if desk_outputs.get(&topic) != Some(&payload) {
+                    publish(&client, &stats, topic.clone(), true, payload.clone());
+                    desk_outputs.insert(topic, payload);
+                }
             }
         }
     }

@@ -5,4 +5,5 @@
 
 pub mod broker;
 pub mod contract;
+pub mod desk_units;
 pub mod link;

@@ -165,3 +165,69 @@ impl Drop for Bridge {
         let _ = self.child.wait();
     }
 }
+
+/// `mosquitto_sub` on a topic filter: every message as (topic, JSON payload).
+pub struct Subscriber {
+    child: Child,
+    lines: mpsc::Receiver<(String, Value)>,
+}
+
+impl Subscriber {
+    pub fn start(port: u16, filter: &str) -> Subscriber {
+        let mut child = Command::new("mosquitto_sub")
+            .args(["-p", &port.to_string(), "-t", filter, "-v", "-q", "1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("mosquitto_sub (tests/run installs mosquitto-clients)");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let (topic, payload) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+                let payload = serde_json::from_str(payload).unwrap_or(Value::Null);
+                if tx.send((topic.to_string(), payload)).is_err() {
+                    break;
+                }
+            }
+        });
+        Subscriber { child, lines }
+    }
+
+    /// Waits (up to 15 s) for a message the predicate accepts.
+    pub fn wait_for(&self, what: &str, predicate: impl Fn(&str, &Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok((topic, payload)) if predicate(&topic, &payload) => return payload,
+                Ok(_) => {}
+                Err(_) => panic!("no MQTT message with {what} within 15 s"),
+            }
+        }
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Publishes one message with `mosquitto_pub` (QoS 1).
+pub fn publish(port: u16, topic: &str, payload: &str, retain: bool) {
+    let mut args = vec![
+        "-p".to_string(),
+        port.to_string(),
+        "-q".into(),
+        "1".into(),
+        "-t".into(),
+        topic.into(),
+        "-m".into(),
+        payload.into(),
+    ];
+    if retain {
+        args.push("-r".into());
+    }
+    let status = Command::new("mosquitto_pub").args(&args).status().expect("mosquitto_pub");
+    assert!(status.success(), "mosquitto_pub {topic}");
+}

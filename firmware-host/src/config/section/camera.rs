@@ -169,7 +169,16 @@ pub(crate) fn read_cameras(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<CameraE
         t.finish(cx);
         if let Some(transport) = transport {
             out.push(CameraEntry {
-                camera: CameraConfig { name, transport, visca_address, numbering, overview, remote, shots, simulated },
+                camera: CameraConfig {
+                    name,
+                    transport,
+                    visca_address,
+                    numbering,
+                    overview,
+                    remote,
+                    shots,
+                    simulated,
+                },
                 seats,
             });
         }

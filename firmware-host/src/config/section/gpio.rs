@@ -83,7 +83,8 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<GpioConfig> 
             "priority" => ButtonAction::Priority,
             _ => ButtonAction::Clear,
         });
-        for (key, missing, example) in [("line", l.is_none(), "17"), ("action", action.is_none(), "\"next\"")] {
+        for (key, missing, example) in [("line", l.is_none(), "17"), ("action", action.is_none(), "\"next\"")]
+        {
             if missing && !b.has(key) {
                 b.missing(cx, key, example);
             }
@@ -101,7 +102,8 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<GpioConfig> 
             "remote_speaking" => LampShows::RemoteSpeaking,
             _ => LampShows::OnAir,
         });
-        for (key, missing, example) in [("line", l.is_none(), "22"), ("shows", shows.is_none(), "\"on_air\"")] {
+        for (key, missing, example) in [("line", l.is_none(), "22"), ("shows", shows.is_none(), "\"on_air\"")]
+        {
             if missing && !o.has(key) {
                 o.missing(cx, key, example);
             }

@@ -53,6 +53,98 @@ pub const DEFAULT_EMBEDDED_LISTEN: &str = "127.0.0.1:1883";
 
 const BROKERS: &[&str] = &["embedded", "external"];
 
+/// A networked desk unit (`[[mqtt_desk_unit]]`) on the MQTT broker
+/// (contract: devices/docs/mqtt-desk-units.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttDeskUnit {
+    /// The unit's own id, as in its topics (`…/desk/<id>/…`).
+    pub id: String,
+    /// The seat it serves.
+    pub seat: u16,
+    /// The chair's unit: its priority, next and stop keys act for the chair.
+    pub chair: bool,
+    /// Whether the chair's priority key also clears the list.
+    pub priority_clears_requests: bool,
+}
+
+/// Reads every `[[mqtt_desk_unit]]`; `seats` are the room's seat numbers.
+pub(crate) fn read_desk_units(
+    root: &mut Table<'_>,
+    cx: &mut Cx<'_>,
+    seats: &[u16],
+    mqtt_on: bool,
+) -> Vec<MqttDeskUnit> {
+    let mut units: Vec<MqttDeskUnit> = Vec::new();
+    let mut seen_ids: Vec<(String, usize)> = Vec::new();
+    let mut seen_seats: Vec<(u16, usize)> = Vec::new();
+    for mut t in root.tables(cx, "mqtt_desk_unit") {
+        let id = t.string(cx, "id");
+        let seat = t.u16_in(cx, "seat", 1, u16::MAX);
+        let chair = t.boolean(cx, "chair").is_some_and(|b| b.v);
+        let clears = t.boolean(cx, "priority_clears_requests").is_some_and(|b| b.v);
+        if !t.has("id") {
+            t.missing(cx, "id", "\"esp32-a1b2c3\" (the unit's id in its topics)");
+        }
+        if !t.has("seat") {
+            t.missing(cx, "seat", "12");
+        }
+        let mut ok = true;
+        if let Some(id) = &id {
+            if !podium_devices::mqtt_units::valid_unit_id(&id.v) {
+                cx.err(
+                    &id.span,
+                    t.field("id"),
+                    format!("`{}` is not a valid unit id", id.v),
+                    Some("use 1 to 64 characters from a-z A-Z 0-9 - _ .".into()),
+                );
+                ok = false;
+            } else if let Some((_, first)) = seen_ids.iter().find(|(seen, _)| *seen == id.v) {
+                let line = cx.line_of(*first);
+                cx.err(
+                    &id.span,
+                    t.field("id"),
+                    format!("unit `{}` appears twice (first at line {line})", id.v),
+                    None,
+                );
+                ok = false;
+            } else {
+                seen_ids.push((id.v.clone(), id.span.start));
+            }
+            if !mqtt_on {
+                cx.err(
+                    &id.span,
+                    t.field("id"),
+                    "networked desk units need an `[mqtt]` section (their broker)",
+                    Some("add `[mqtt]` with `broker = \"embedded\"` or an external broker".into()),
+                );
+                ok = false;
+            }
+        }
+        if let Some(seat) = &seat {
+            if !seats.contains(&seat.v) {
+                cx.err(&seat.span, t.field("seat"), format!("there is no seat {}", seat.v), None);
+                ok = false;
+            } else if let Some((_, first)) = seen_seats.iter().find(|(n, _)| *n == seat.v) {
+                let line = cx.line_of(*first);
+                cx.err(
+                    &seat.span,
+                    t.field("seat"),
+                    format!("seat {} has two networked desk units (first at line {line})", seat.v),
+                    None,
+                );
+                ok = false;
+            } else {
+                seen_seats.push((seat.v, seat.span.start));
+            }
+        }
+        t.finish(cx);
+        if let (true, Some(id), Some(seat)) = (ok, id, seat) {
+            units.push(MqttDeskUnit { id: id.v, seat: seat.v, chair, priority_clears_requests: clears });
+        }
+    }
+    units
+}
+
 /// Reads `[mqtt]` (optional).
 pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Mqtt> {
     let mut t = root.table(cx, "mqtt")?;
@@ -154,6 +246,30 @@ mod tests {
     use crate::config::parse;
 
     const ROOM: &str = "[room]\nid = \"saal\"\nname = \"Saal\"\n";
+
+    #[test]
+    fn networked_desk_units_are_read_and_checked() {
+        let seats = "[[seat]]\nnumber = 1\n[[seat]]\nnumber = 2\n";
+        let ok = format!(
+            "{ROOM}[mqtt]\nbroker = \"embedded\"\n{seats}[[mqtt_desk_unit]]\nid = \"esp32-a1\"\nseat = 2\n\
+             [[mqtt_desk_unit]]\nid = \"esp32-c0\"\nseat = 1\nchair = true\n"
+        );
+        let room = parse(&ok, Path::new("r.toml")).unwrap();
+        assert_eq!(room.mqtt_desk_units.len(), 2);
+        assert!(room.mqtt_desk_units[1].chair);
+        let bad = format!(
+            "{seats}[mqtt]\nbroker = \"embedded\"\n[[mqtt_desk_unit]]\nid = \"bad id\"\nseat = 9\n\
+             [[mqtt_desk_unit]]\nid = \"u1\"\nseat = 1\n[[mqtt_desk_unit]]\nid = \"u1\"\nseat = 1\n"
+        );
+        let fields: Vec<(String, String)> = errors(&bad).into_iter().map(|e| (e.2, e.3)).collect();
+        assert_eq!(fields.len(), 4, "{fields:?}");
+        assert!(fields[0].1.contains("not a valid unit id"));
+        assert!(fields[1].1.contains("no seat 9"));
+        assert!(fields[2].1.contains("appears twice"));
+        assert!(fields[3].1.contains("two networked desk units"));
+        let no_mqtt = errors(&format!("{seats}[[mqtt_desk_unit]]\nid = \"u1\"\nseat = 1\n"));
+        assert!(no_mqtt[0].3.contains("need an `[mqtt]`"), "{no_mqtt:?}");
+    }
 
     fn errors(text: &str) -> Vec<(usize, usize, String, String)> {
         match parse(&format!("{ROOM}{text}"), Path::new("room.toml")) {

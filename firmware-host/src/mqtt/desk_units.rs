@@ -1,0 +1,162 @@
+//! Networked desk units on the MQTT broker (contract: devices/docs/mqtt-desk-units.md).
+//!
+//! Key events become engine commands through the same translation as Modbus units
+//! (`desks::translate`), and every unit's retained `outputs` are recomputed from each
+//! snapshot with the same pure function (`desks::outputs::desk_outputs`): the units
+//! remember nothing, podiumd restores their lamps whenever they (re)connect.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use podium_devices::modbus::desk::DeskKey;
+use podium_devices::mqtt_units::{self, Dedup, DeskTopics, UnitMessage, UnitTopic};
+use podium_floor::{Instant, Snapshot};
+use serde::{Deserialize, Serialize};
+
+use crate::config::MqttDeskUnit;
+use crate::desks::mapping::Binding;
+use crate::desks::{outputs, translate};
+use crate::session::{SessionHandle, Source};
+
+/// A networked unit's state as the technician sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeskUnitStatus {
+    /// The unit's id.
+    pub id: String,
+    /// Its seat.
+    pub seat: u16,
+    /// Online, by its retained status and last will.
+    pub online: bool,
+    /// Firmware version it reported.
+    pub firmware: Option<String>,
+    /// Key events accepted from it.
+    pub key_events: u64,
+    /// Messages from it that were malformed or repeated.
+    pub rejected: u64,
+}
+
+/// The networked desk units of one room.
+#[derive(Debug)]
+pub struct DeskUnits {
+    topics: DeskTopics,
+    units: BTreeMap<String, MqttDeskUnit>,
+    status: Mutex<BTreeMap<String, DeskUnitStatus>>,
+    dedup: Mutex<Dedup>,
+}
+
+impl DeskUnits {
+    /// The units configured for this room.
+    pub fn new(prefix: &str, room: &str, units: &[MqttDeskUnit]) -> Self {
+        let status = units
+            .iter()
+            .map(|u| (u.id.clone(), DeskUnitStatus { id: u.id.clone(), seat: u.seat, ..Default::default() }))
+            .collect();
+        DeskUnits {
+            topics: DeskTopics::new(prefix, room),
+            units: units.iter().map(|u| (u.id.clone(), u.clone())).collect(),
+            status: Mutex::new(status),
+            dedup: Mutex::new(Dedup::default()),
+        }
+    }
+
+    /// Whether any unit is configured.
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+
+    /// What to subscribe to.
+    pub fn subscriptions(&self) -> [String; 2] {
+        self.topics.subscriptions()
+    }
+
+    /// Every unit's state.
+    pub fn report(&self) -> Vec<DeskUnitStatus> {
+        self.status.lock().map(|s| s.values().cloned().collect()).unwrap_or_default()
+    }
+
+    fn update(&self, unit: &str, change: impl FnOnce(&mut DeskUnitStatus)) {
+        if let Ok(mut status) = self.status.lock()
+            && let Some(entry) = status.get_mut(unit)
+        {
+            change(entry);
+        }
+    }
+
+    /// Handles a message if its topic is a desk-unit topic; returns false otherwise.
+    pub async fn on_message(&self, topic: &str, payload: &[u8], session: &SessionHandle) -> bool {
+        let Some((unit, kind)) = self.topics.parse(topic) else {
+            return false;
+        };
+        let Some(config) = self.units.get(unit) else {
+            tracing::warn!(unit, "message from a desk unit that is not in the room configuration");
+            return true;
+        };
+        match mqtt_units::decode(kind, payload) {
+            Err(error) => {
+                tracing::warn!(unit, %error, "malformed desk-unit message");
+                self.update(unit, |s| s.rejected += 1);
+            }
+            Ok(UnitMessage::Status(status)) => {
+                if !status.online
+                    && let Ok(mut dedup) = self.dedup.lock()
+                {
+                    // It restarts with its counter at 0.
+                    dedup.forget(unit);
+                }
+                self.update(unit, |s| {
+                    s.online = status.online;
+                    if status.firmware.is_some() {
+                        s.firmware = status.firmware.clone();
+                    }
+                });
+            }
+            Ok(UnitMessage::Key(key)) => {
+                let new = self.dedup.lock().map(|mut d| d.is_new(unit, key.seq)).unwrap_or(true);
+                if !new {
+                    self.update(unit, |s| s.rejected += 1);
+                    return true;
+                }
+                self.update(unit, |s| {
+                    s.key_events += 1;
+                    s.online = true;
+                });
+                let binding = binding(config, key.key);
+                let floor = session.snapshot();
+                for (command, actor) in translate::commands(binding, key.pressed, &floor.floor) {
+                    let source = Source::Mqtt(format!("desk:{unit}"));
+                    match session.command_from(source, command, actor).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(rejection)) => {
+                            tracing::debug!(unit, reason = rejection.reason.code(), "key rejected")
+                        }
+                        Err(error) => tracing::warn!(unit, %error, "key dropped"),
+                    }
+                }
+            }
+        }
+        debug_assert!(matches!(kind, UnitTopic::Key | UnitTopic::Status));
+        true
+    }
+
+    /// Every unit's `outputs` topic and payload for this snapshot, at engine time `now`.
+    pub fn outputs(&self, snapshot: &Snapshot, now: Instant) -> HashMap<String, Vec<u8>> {
+        self.units
+            .values()
+            .map(|u| {
+                let desired = outputs::desk_outputs(snapshot, u.seat, u.chair, now);
+                (self.topics.outputs(&u.id), mqtt_units::encode_outputs(&desired))
+            })
+            .collect()
+    }
+}
+
+/// On the chair's unit the priority, next and stop keys act for the chair; every other
+/// key is the seat's own.
+fn binding(unit: &MqttDeskUnit, key: DeskKey) -> Binding {
+    match key {
+        DeskKey::Priority | DeskKey::Next | DeskKey::Stop if unit.chair => {
+            Binding::ChairKey { key, clears_requests: unit.priority_clears_requests }
+        }
+        key => Binding::SeatKey { seat: unit.seat, key },
+    }
+}
