@@ -160,3 +160,32 @@ async fn a_camera_that_is_not_there_yet_is_retried() {
     assert!(sim.wait_for(WAIT, |s| s.preset == Some(2)).await);
     cancel.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_acks_over_ip_follow_sonys_delivery_table() {
+    let cancel = CancellationToken::new();
+    let sim = SimCamera::new();
+    let addr = sim.serve_udp("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("bind");
+    let (camera, _task) =
+        driver::spawn(fast(CameraSettings::new("cam", Transport::Udp(addr))), cancel.clone());
+    assert!(wait_health(&camera, |h| h.connected).await);
+
+    // ACK lost, the move outlasts the ACK timeout: the retransmission (same sequence
+    // number) is answered with a sequence error, so the command was performed and its
+    // completion still comes.
+    sim.set_move_time(Duration::from_millis(900));
+    sim.lose_acks(1);
+    assert_eq!(camera.action(CameraAction::Recall(4)).await, Ok("preset 4 recalled".into()));
+    assert_eq!(sim.status().preset, Some(4));
+    assert_eq!(sim.status().completed, 1, "carried out once, not twice");
+    assert!(camera.health().counters.retransmissions >= 1);
+
+    // ACK lost, the completion comes before the ACK timeout: done without retransmitting.
+    sim.set_move_time(Duration::from_millis(20));
+    sim.lose_acks(1);
+    let before = camera.health().counters.retransmissions;
+    assert_eq!(camera.action(CameraAction::Recall(5)).await, Ok("preset 5 recalled".into()));
+    assert_eq!(sim.status().preset, Some(5));
+    assert_eq!(camera.health().counters.retransmissions, before);
+    cancel.cancel();
+}

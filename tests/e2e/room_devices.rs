@@ -338,4 +338,65 @@ async fn two_demos_run_side_by_side_with_their_simulated_room() {
     simulated(&demos[0], "matrix", "the conference tie", |d| d["ties"] == json!([[1, 4], [2, 4]])).await;
     let (_, second) = demos[1].get("/api/v1/sim/room").await;
     assert_eq!(second[0]["preset"], 1, "the second demo's camera did not move: {second}");
+
+    // The second demo's chair presses *next* on the simulated button box.
+    command(&demos[1], json!({"command": "request", "station": {"seat": 5}})).await;
+    let press = |down: bool| json!({"button": "next", "down": down}).to_string();
+    let (status, body) = demos[1].post_raw("/api/v1/sim/gpio", press(true)).await;
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (_, lamps) = demos[1].get("/api/v1/sim/gpio").await;
+        if lamps["lamps"]
+            == json!([[22, "someone_speaking", true], [23, "remote_speaking", false], [24, "on_air", true]])
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lamps never showed seat 5 speaking: {lamps}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, state) = demos[1].get("/api/v1/state").await;
+    assert_eq!(state["floor"]["speakers"][0]["station"], json!({"seat": 5}));
+    simulated(&demos[1], "front", "seat 5's preset", |d| d["preset"] == 6).await;
+    let (status, _) = demos[1].post_raw("/api/v1/sim/gpio", press(false)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_projector_is_on_while_a_meeting_is_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = r#"
+[room]
+id = "e2e-meeting-power"
+name = "Meeting power"
+
+[journal]
+path = "journal.sqlite"
+
+# The tests call the API from this machine as the chair, without logging in.
+[web]
+trust_loopback_as = "chair"
+
+[[display]]
+name = "projector"
+protocol = "pjlink"
+simulated = true
+power_with_meeting = true
+default_input = "31"
+
+[[seat]]
+number = 1
+"#;
+    let daemon = Daemon::with_config(dir.path(), config);
+    simulated(&daemon, "projector", "standby before the meeting", |d| d["power"] == false).await;
+    let (status, meeting) = daemon.post_raw("/api/v1/meetings", r#"{"title":"Test"}"#).await;
+    assert_eq!(status, 201, "{meeting}");
+    simulated(&daemon, "projector", "power on and input 31 in the meeting", |d| {
+        d["power"] == true && d["input"] == "31"
+    })
+    .await;
+    let id = meeting["id"].as_i64().expect("meeting id");
+    let (status, body) = daemon.post_raw(&format!("/api/v1/meetings/{id}/close"), "{}").await;
+    assert_eq!(status, 200, "{body}");
+    simulated(&daemon, "projector", "standby after the meeting", |d| d["power"] == false).await;
 }

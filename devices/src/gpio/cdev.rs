@@ -17,7 +17,9 @@ impl CdevGpio {
     /// Requests the lines on `chip` (e.g. `/dev/gpiochip0`); lamps start off.
     pub fn open(chip: &str, inputs: &[u32], outputs: &[u32]) -> Result<CdevGpio, GpioError> {
         if !std::path::Path::new(chip).exists() {
-            return Err(GpioError::Unavailable(format!("{chip} does not exist (not a Raspberry Pi, or GPIO disabled)")));
+            return Err(GpioError::Unavailable(format!(
+                "{chip} does not exist (not a Raspberry Pi, or GPIO disabled)"
+            )));
         }
         let mut builder = Request::builder();
         builder.on_chip(chip).with_consumer("podiumd");
@@ -36,7 +38,9 @@ impl GpioBackend for CdevGpio {
     fn read_inputs(&mut self) -> Result<Vec<bool>, GpioError> {
         self.inputs
             .iter()
-            .map(|o| self.request.value(*o).map(|v| v == Value::Active).map_err(|e| GpioError::Io(e.to_string())))
+            .map(|o| {
+                self.request.value(*o).map(|v| v == Value::Active).map_err(|e| GpioError::Io(e.to_string()))
+            })
             .collect()
     }
 
@@ -57,6 +61,8 @@ mod tests {
             panic!("opened a chip that does not exist");
         };
         assert!(matches!(e, GpioError::Unavailable(_)));
-        assert!(e.to_string().starts_with("GPIO unavailable: /dev/gpiochip-that-is-not-there does not exist"));
+        assert!(
+            e.to_string().starts_with("GPIO unavailable: /dev/gpiochip-that-is-not-there does not exist")
+        );
     }
 }

@@ -34,6 +34,11 @@ impl SimGpio {
         }
     }
 
+    /// The buttons held now.
+    pub fn buttons(&self) -> Vec<bool> {
+        self.lines().inputs.clone()
+    }
+
     /// The lamps now.
     pub fn outputs(&self) -> Vec<bool> {
         self.lines().outputs.clone()

@@ -146,7 +146,7 @@ async fn session(
             }
         }
         if !out.is_empty() {
-            upd(&health, |h| h.counters.sent += 1);
+            upd(health, |h| h.counters.sent += 1);
             if let Err(e) = stream.write_all(out.as_bytes()).await {
                 return Some(format!("write: {e}"));
             }
@@ -158,7 +158,7 @@ async fn session(
             _ = cancel.cancelled() => return None,
             changed = desired.changed() => if changed.is_err() { return None },
             _ = tokio::time::sleep_until(deadline) => {
-                upd(&health, |h| h.counters.timeouts += 1);
+                upd(health, |h| h.counters.timeouts += 1);
                 return Some("no answer to SET AUDIO_MUTE".into());
             }
             read = stream.read(&mut chunk) => {
@@ -171,7 +171,7 @@ async fn session(
                 while let Some(message) = codec::take(&mut buf) {
                     let Some(message) = message else { continue };
                     if message.is_error() {
-                        upd(&health, |h| {
+                        upd(health, |h| {
                             h.counters.errors += 1;
                             h.failed("the device answered REP ERR", false);
                         });
@@ -184,10 +184,10 @@ async fn session(
                     if !ours && was.is_some() && was != Some(muted) && wanted.is_some_and(|w| w != muted) {
                         // Changed at the device (web GUI, mute button): shown, then set back.
                         let what = if muted { "muted" } else { "opened" };
-                        upd(&health, |h| h.failed(format!("channel {channel} was {what} at the device"), false));
+                        upd(health, |h| h.failed(format!("channel {channel} was {what} at the device"), false));
                     }
                     let now = observed.lock().map(|o| describe(&o)).unwrap_or_default();
-                    upd(&health, |h| {
+                    upd(health, |h| {
                         h.answered();
                         if ours {
                             h.counters.completed += 1;

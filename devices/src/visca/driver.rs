@@ -440,7 +440,12 @@ impl Driver {
                 Reply::Completion { socket, data, .. } => {
                     let ours = match acked {
                         Some(s) => s == 0 || s == socket,
-                        None => !command.expects_ack() && socket == 0,
+                        // Over IP the sequence number ties a completion to this command even
+                        // when its ACK was lost.
+                        None => {
+                            (!command.expects_ack() && socket == 0)
+                                || (command.expects_ack() && link.is_ip() && socket != 0)
+                        }
                     };
                     if ours {
                         return Ok(data);

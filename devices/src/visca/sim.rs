@@ -57,6 +57,8 @@ pub struct SimStatus {
 struct Inner {
     address: u8,
     behaviour: Behaviour,
+    /// ACKs still to lose (the network drops them; the command is carried out).
+    lose_acks: u32,
     move_time: Duration,
     /// Highest memory byte the model accepts.
     max_preset: u8,
@@ -72,6 +74,9 @@ pub struct SimCamera {
     inner: Arc<Mutex<Inner>>,
     status: watch::Sender<SimStatus>,
 }
+
+/// A completion to send later: socket index, delay, generation, effect.
+type Pending = (usize, Duration, u64, Effect);
 
 /// What to do after a command was accepted.
 enum Effect {
@@ -103,6 +108,7 @@ impl SimCamera {
         let inner = Inner {
             address: 1,
             behaviour: Behaviour::Normal,
+            lose_acks: 0,
             move_time: Duration::from_millis(50),
             max_preset: 0x63,
             busy: [false; 2],
@@ -119,6 +125,21 @@ impl SimCamera {
     /// Changes how the camera answers from now on.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
         self.inner().behaviour = behaviour;
+    }
+
+    /// Loses the next `n` ACKs on the way back (commands are still carried out).
+    pub fn lose_acks(&self, n: u32) {
+        self.inner().lose_acks = n;
+    }
+
+    /// Whether this reply is lost on the way back.
+    fn lost(&self, reply: &Reply) -> bool {
+        let mut inner = self.inner();
+        if matches!(reply, Reply::Ack { .. }) && inner.lose_acks > 0 {
+            inner.lose_acks -= 1;
+            return true;
+        }
+        false
     }
 
     /// Time from ACK to completion of a preset recall or home.
@@ -144,7 +165,7 @@ impl SimCamera {
 
     /// The camera's answer to one packet: replies to send now, and a completion to send
     /// after a delay (socket, delay, generation).
-    fn handle(&self, packet: &Packet) -> (Vec<Reply>, Option<(usize, Duration, u64, Effect)>) {
+    fn handle(&self, packet: &Packet) -> (Vec<Reply>, Option<Pending>) {
         self.status.send_modify(|s| s.received += 1);
         let mut inner = self.inner();
         let address = inner.address;
@@ -286,7 +307,7 @@ impl SimCamera {
                     Ok(Some(packet)) => {
                         let address = self.inner().address;
                         let (now, later) = self.handle(&packet);
-                        for r in now {
+                        for r in now.iter().filter(|r| !self.lost(r)) {
                             let _ = out.send(r.packet(address).to_bytes());
                         }
                         if let Some((i, delay, generation, effect)) = later {
@@ -384,7 +405,7 @@ impl SimCamera {
                 last = Some((peer, d.seq));
                 let address = sim.inner().address;
                 let (now, later) = sim.handle(&packet);
-                for r in now {
+                for r in now.iter().filter(|r| !sim.lost(r)) {
                     send(Datagram::reply(&r.packet(address), d.seq)).await;
                 }
                 if let Some((i, delay, generation, effect)) = later {

@@ -79,6 +79,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::room::routes::get_room_devices))
         .routes(routes!(crate::room::routes::post_room_test))
         .routes(routes!(crate::room::sim::get_sim_room))
+        .routes(routes!(crate::room::sim::get_sim_gpio, crate::room::sim::post_sim_gpio))
         .routes(routes!(devices::get_devices))
         .routes(routes!(devices::post_devices_test))
         .routes(routes!(devices::get_sim_desks, devices::post_sim_desks))

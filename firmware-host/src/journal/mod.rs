@@ -280,6 +280,12 @@ pub enum JournalError {
     /// The writer thread is gone (shutdown).
     #[error("the journal writer has stopped")]
     Stopped,
+    /// There is no journal (none attached, or it could not be opened at start).
+    #[error("no journal is available")]
+    NoJournal,
+    /// Writes are failing; the operation waits until the journal is writable again.
+    #[error("the journal is degraded (writes fail); try again once it is ok")]
+    Degraded,
     /// The journal holds no meeting.
     #[error("the journal holds no meeting")]
     NoMeetings,

@@ -219,7 +219,7 @@ impl Journal {
         F: FnOnce(&Store) -> Result<T, JournalError> + Send + 'static,
     {
         match &self.location {
-            None => Err(JournalError::Stopped),
+            None => Err(JournalError::NoJournal),
             Some(JournalLocation::File(path)) => {
                 let path = path.clone();
                 tokio::task::spawn_blocking(move || f(&Store::open_read_only(&path)?))
@@ -240,7 +240,7 @@ impl Journal {
 
     /// Deletes the meetings closed more than `days` ago. Refused while writes are failing.
     pub async fn apply_retention(&self, days: u32) -> Result<usize, JournalError> {
-        let ops = self.ops.as_ref().ok_or(JournalError::Stopped)?;
+        let ops = self.ops.as_ref().ok_or(JournalError::NoJournal)?;
         let cutoff_unix_ms = now_unix_ms().saturating_sub(i64::from(days) * 86_400_000);
         let (reply, answer) = oneshot::channel();
         ops.send(Op::Retention { cutoff_unix_ms, reply }).map_err(|_| JournalError::Stopped)?;
@@ -335,7 +335,7 @@ impl Writer {
                                 .delete_closed_before(cutoff_unix_ms)
                                 .map_err(JournalError::sqlite("cannot delete old meetings"))
                         } else {
-                            Err(JournalError::Corrupt("the journal is degraded; retention postponed".into()))
+                            Err(JournalError::Degraded)
                         };
                         if let Ok(n) = &result
                             && *n > 0

@@ -1,7 +1,7 @@
 //! The display director: which source every room display (or matrix output) shows, as a
 //! pure function of the open microphones and the configuration. A remote member with the
 //! floor → the video-conference source; the floor in the room (or nobody) → the default
-//! source; power as configured.
+//! source; power as configured, or with the meeting (on while one is open).
 
 use podium_devices::display::DisplayState;
 use podium_floor::{Speaker, Station};
@@ -14,12 +14,13 @@ pub fn remote_speaks(speakers: &[Speaker]) -> bool {
 }
 
 /// The desired state of each display, in configuration order.
-pub fn decide(displays: &[DisplayConfig], speakers: &[Speaker]) -> Vec<DisplayState> {
+/// `meeting_open`: whether a meeting is open (for `power_with_meeting`).
+pub fn decide(displays: &[DisplayConfig], speakers: &[Speaker], meeting_open: bool) -> Vec<DisplayState> {
     let remote = remote_speaks(speakers);
     displays
         .iter()
         .map(|d| DisplayState {
-            power: d.power,
+            power: if d.power_with_meeting { Some(meeting_open) } else { d.power },
             input: if remote {
                 d.conference_input.clone().or_else(|| d.default_input.clone())
             } else {
@@ -60,6 +61,7 @@ mod tests {
             default_input: default.map(str::to_owned),
             conference_input: conference.map(str::to_owned),
             power,
+            power_with_meeting: false,
             simulated: false,
         }
     }
@@ -67,11 +69,16 @@ mod tests {
     #[test]
     fn remote_floor_shows_the_conference_and_the_room_floor_the_default() {
         let displays = [display(Some("31"), Some("52"), Some(true)), display(Some("11"), None, None)];
-        let room = decide(&displays, &[speaker(Station::Seat(3))]);
+        let room = decide(&displays, &[speaker(Station::Seat(3))], false);
         assert_eq!(room[0], DisplayState { power: Some(true), input: Some("31".into()) });
-        let remote = decide(&displays, &[speaker(Station::Seat(3)), speaker(Station::Remote("r".into()))]);
+        let remote =
+            decide(&displays, &[speaker(Station::Seat(3)), speaker(Station::Remote("r".into()))], false);
         assert_eq!(remote[0].input.as_deref(), Some("52"));
         assert_eq!(remote[1].input.as_deref(), Some("11"), "no conference input: stays on default");
-        assert_eq!(decide(&displays, &[])[0].input.as_deref(), Some("31"));
+        assert_eq!(decide(&displays, &[], false)[0].input.as_deref(), Some("31"));
+        let mut with_meeting = display(Some("31"), None, None);
+        with_meeting.power_with_meeting = true;
+        assert_eq!(decide(std::slice::from_ref(&with_meeting), &[], true)[0].power, Some(true));
+        assert_eq!(decide(&[with_meeting], &[], false)[0].power, Some(false));
     }
 }

@@ -116,7 +116,11 @@ mod tests {
 
     fn floor() -> Floor {
         let seat = |n: u16| SeatSetup { number: n, label: n.to_string(), default_participant: None };
-        Floor::new(Setup { seats: vec![seat(1), seat(2)], participants: Vec::new(), profile: Default::default() })
+        Floor::new(Setup {
+            seats: vec![seat(1), seat(2)],
+            participants: Vec::new(),
+            profile: Default::default(),
+        })
     }
 
     #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -133,7 +137,11 @@ mod tests {
             chip: String::new(),
             debounce_ms: 30,
             buttons: vec![(17, ButtonAction::Next), (27, ButtonAction::Stop)],
-            lamps: vec![(22, LampShows::SomeoneSpeaking), (23, LampShows::RemoteSpeaking), (24, LampShows::OnAir)],
+            lamps: vec![
+                (22, LampShows::SomeoneSpeaking),
+                (23, LampShows::RemoteSpeaking),
+                (24, LampShows::OnAir),
+            ],
         };
         let (commands, mut received) = mpsc::channel(8);
         let health = Arc::new(Mutex::new(DeviceHealth::new("buttons", "gpio", "sim")));

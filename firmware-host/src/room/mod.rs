@@ -45,7 +45,7 @@ pub struct Room {
     microphones: Vec<(String, MicHandle)>,
     gpio: Option<Arc<Mutex<DeviceHealth>>>,
     /// The simulated button box, when `[gpio] backend = "simulated"`.
-    pub gpio_sim: Option<podium_devices::gpio::sim::SimGpio>,
+    pub gpio_sim: Option<(podium_devices::gpio::sim::SimGpio, crate::config::GpioConfig)>,
     /// Simulated devices (`simulated = true`, the demo).
     pub sims: sim::Sims,
     decisions: Arc<Mutex<Vec<CameraDecision>>>,
@@ -56,7 +56,8 @@ impl Room {
     pub fn health(&self) -> Vec<DeviceHealth> {
         let cameras = self.cameras.iter().map(|(_, c)| c.health());
         let displays = self.displays.iter().map(|(_, d)| d.health());
-        let gpio = self.gpio.iter().map(|h| h.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone()));
+        let gpio =
+            self.gpio.iter().map(|h| h.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone()));
         cameras.chain(displays).chain(self.microphones.iter().map(|(_, m)| m.health())).chain(gpio).collect()
     }
 
@@ -170,7 +171,7 @@ fn start_gpio(
     match config.backend {
         crate::config::GpioBackendKind::Simulated => {
             let sim = SimGpio::new(config.buttons.len(), config.lamps.len());
-            room.gpio_sim = Some(sim.clone());
+            room.gpio_sim = Some((sim.clone(), config.clone()));
             tracker.spawn(gpio::run(sim, config.clone(), commands, snapshots, health, cancel.clone()));
         }
         crate::config::GpioBackendKind::Cdev => {
@@ -178,7 +179,14 @@ fn start_gpio(
             let outputs: Vec<u32> = config.lamps.iter().map(|(l, _)| *l).collect();
             match CdevGpio::open(&config.chip, &inputs, &outputs) {
                 Ok(chip) => {
-                    tracker.spawn(gpio::run(chip, config.clone(), commands, snapshots, health, cancel.clone()));
+                    tracker.spawn(gpio::run(
+                        chip,
+                        config.clone(),
+                        commands,
+                        snapshots,
+                        health,
+                        cancel.clone(),
+                    ));
                 }
                 Err(e) => {
                     tracing::error!("{e}; the button box is off, the room runs without it");
@@ -201,6 +209,9 @@ fn start_gpio(
         }
     });
 }
+
+/// How often the open meeting is looked up for `power_with_meeting`.
+const MEETING_CHECK: Duration = Duration::from_secs(1);
 
 /// How often an idle display is read back (to see device-side changes and faults).
 const DISPLAY_POLL: Duration = Duration::from_secs(3);
@@ -250,6 +261,11 @@ async fn direct(
     let origin = tokio::time::Instant::now();
     let now = || podium_floor::Instant(origin.elapsed().as_millis() as u64);
     let mut snapshots = session.watch();
+    // Meetings open and close outside the floor's events: ask the owner now and then, only
+    // when a display's power follows the meeting.
+    let follow_meeting = plan.displays.iter().any(|d| d.power_with_meeting);
+    let mut meeting_check = tokio::time::interval(MEETING_CHECK);
+    let mut meeting_open = false;
     loop {
         let speakers = snapshots.borrow_and_update().floor.speakers.clone();
         let (decisions, deadline) = director.decide(&speakers, now());
@@ -259,7 +275,7 @@ async fn direct(
             }
         }
         for ((_, handle), state) in
-            room.displays.iter().zip(display_director::decide(&plan.displays, &speakers))
+            room.displays.iter().zip(display_director::decide(&plan.displays, &speakers, meeting_open))
         {
             handle.set_desired(state);
         }
@@ -276,6 +292,12 @@ async fn direct(
             _ = cancel.cancelled() => return,
             changed = snapshots.changed() => if changed.is_err() { return },
             _ = async { match wake { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } } => {}
+            _ = meeting_check.tick(), if follow_meeting => {
+                match session.current_meeting().await {
+                    Ok(meeting) => meeting_open = meeting.is_some_and(|m| m.closed_unix_ms.is_none()),
+                    Err(_) => return,
+                }
+            }
         }
     }
 }

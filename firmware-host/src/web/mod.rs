@@ -133,3 +133,52 @@ pub fn announce(config: &WebConfig, addr: SocketAddr) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_link_printed_at_start_opens_the_demo_members_page() {
+        let room = crate::config::parse(
+            include_str!("../../../config/demo.toml"),
+            std::path::Path::new("demo.toml"),
+        )
+        .expect("the demo configuration is valid");
+        let web = Web::new(&room, SessionClock::starting_at(0), 0);
+        assert_eq!(web.member_for_token(DEMO_REMOTE_TOKEN).as_deref(), Some(DEMO_REMOTE_MEMBER));
+        assert_eq!(web.member_for_token("demo-remote-link-vogT"), None);
+        // The demo's documented logins.
+        let hash =
+            |name: &str| web.config.users.iter().find(|u| u.name == name).map(|u| u.password_hash.clone());
+        assert!(secret::verify_password(&hash("chair").expect("user chair"), "chair"));
+        assert!(secret::verify_password(&hash("technik").expect("user technik"), "technik"));
+        assert_eq!(web.config.trust_loopback_as, Some(crate::config::UserRole::Chair));
+    }
+
+    #[test]
+    fn cookies_carry_the_safe_attributes() {
+        let mut room =
+            crate::config::parse("[room]\nid = \"r\"\nname = \"R\"\n", std::path::Path::new("r.toml"))
+                .expect("valid");
+        let web = Web::new(&room, SessionClock::starting_at(0), 0);
+        let cookie = web.start_session(Principal::Anonymous).expect("cookie");
+        let cookie = cookie.to_str().expect("ascii");
+        assert!(cookie.starts_with("podium_session="));
+        for attribute in ["; Path=/", "; HttpOnly", "; SameSite=Strict", "; Max-Age=43200"] {
+            assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+        }
+        assert!(!cookie.contains("Secure"));
+        room.web.cookie_secure = true;
+        let secure = Web::new(&room, SessionClock::starting_at(0), 0);
+        assert!(
+            secure
+                .start_session(Principal::Anonymous)
+                .expect("cookie")
+                .to_str()
+                .expect("ascii")
+                .ends_with("; Secure")
+        );
+        assert!(secure.clear_cookie().to_str().expect("ascii").contains("Max-Age=0"));
+    }
+}

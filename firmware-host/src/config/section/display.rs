@@ -52,6 +52,8 @@ pub struct DisplayConfig {
     pub conference_input: Option<String>,
     /// Keep the display powered on while podiumd runs (not for matrices).
     pub power: Option<bool>,
+    /// On while a meeting is open (`POST /api/v1/meetings`), standby otherwise.
+    pub power_with_meeting: bool,
     /// `simulated = true`: podiumd runs a simulated device (the demo) and drives it.
     pub simulated: bool,
 }
@@ -113,7 +115,18 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<DisplayConfig> 
         let outputs: Vec<Sp<i64>> = t.array_of_integers(cx, "outputs").unwrap_or_default();
         let default_input = t.string(cx, "default_input");
         let conference_input = t.string(cx, "conference_input");
-        let power = t.boolean(cx, "power").map(|p| p.v);
+        let power_value = t.boolean(cx, "power");
+        let power_with_meeting = t.boolean(cx, "power_with_meeting");
+        if let (Some(_), Some(m)) = (&power_value, &power_with_meeting) {
+            cx.err(
+                &m.span,
+                t.field("power_with_meeting"),
+                "give either power or power_with_meeting, not both",
+                None,
+            );
+        }
+        let power = power_value.map(|p| p.v);
+        let power_with_meeting = power_with_meeting.is_some_and(|m| m.v);
         let default_port = match protocol {
             Some("pjlink") => 4352,
             Some("mdc") => 1515,
@@ -218,7 +231,15 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<DisplayConfig> 
         };
         t.finish(cx);
         if let (Some(name), Some(device)) = (name, device) {
-            out.push(DisplayConfig { name, device, default_input, conference_input, power, simulated });
+            out.push(DisplayConfig {
+                name,
+                device,
+                default_input,
+                conference_input,
+                power,
+                power_with_meeting,
+                simulated,
+            });
         }
     }
     out

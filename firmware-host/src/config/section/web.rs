@@ -333,3 +333,81 @@ pub(crate) fn check_links(cx: &mut Cx<'_>, spans: &LinkSpans, members: &[MemberE
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::parse;
+
+    const BASE: &str = "[room]\nid = \"r\"\nname = \"R\"\n\n[[member]]\nid = \"vogt\"\nname = \"Matthias Vogt\"\n\
+                        remote_allowed = true\n\n[[member]]\nid = \"becker\"\nname = \"Thomas Becker\"\n";
+    const HASH: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$8D9h2c8MDjFkddQMPIpYyQ$Co20UKRe6Kxy4+VntiyeaPXHov9TcGfZfVpl1i+JtUM";
+
+    #[test]
+    fn defaults_are_closed() {
+        let room = parse(BASE, Path::new("t.toml")).expect("valid");
+        assert_eq!(room.web, WebConfig::default());
+        assert!(!room.web.display_public && !room.web.overlay_public && !room.web.metrics_public);
+        assert_eq!(room.web.trust_loopback_as, None);
+        assert_eq!(room.web.session_hours, DEFAULT_SESSION_HOURS);
+    }
+
+    #[test]
+    fn values_are_read() {
+        let text = format!(
+            "{BASE}\n[web]\ndisplay_public = true\noverlay_public = true\nmetrics_public = true\n\
+             trust_loopback_as = \"technician\"\nsession_hours = 2\ncookie_secure = true\n\n\
+             [[user]]\nname = \"vorsitz\"\nrole = \"chair\"\npassword_hash = \"{HASH}\"\n\n\
+             [[user]]\nname = \"gast\"\nrole = \"viewer\"\npassword_hash = \"{HASH}\"\n\n\
+             [[remote_link]]\nmember = \"vogt\"\ntoken_hash = \"sha256:{}\"\n",
+            "0123456789abcdef".repeat(4)
+        );
+        let web = parse(&text, Path::new("t.toml")).expect("valid").web;
+        assert!(web.display_public && web.overlay_public && web.metrics_public && web.cookie_secure);
+        assert_eq!(web.trust_loopback_as, Some(UserRole::Technician));
+        assert_eq!(web.session_hours, 2);
+        let users: Vec<(&str, UserRole)> = web.users.iter().map(|u| (u.name.as_str(), u.role)).collect();
+        assert_eq!(users, [("vorsitz", UserRole::Chair), ("gast", UserRole::Viewer)]);
+        assert_eq!(web.remote_links.len(), 1);
+        assert_eq!(web.remote_links[0].member, "vogt");
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_its_field() {
+        let text = format!(
+            "{BASE}\n[web]\nsession_hours = 0\ndisplay_public = \"yes\"\nlogin_banner = 1\n\n\
+             [[user]]\nname = \"a b\"\nrole = \"admin\"\npassword_hash = \"{HASH}\"\n\n\
+             [[user]]\nname = \"x\"\nrole = \"chair\"\n\n\
+             [[user]]\nname = \"x\"\nrole = \"chair\"\npassword_hash = \"{HASH}\"\n\n\
+             [[remote_link]]\nmember = \"becker\"\ntoken_hash = \"sha256:{h}\"\n\n\
+             [[remote_link]]\nmember = \"vogt\"\ntoken_hash = \"sha256:{h}\"\n",
+            h = "ab".repeat(32)
+        );
+        let errors = parse(&text, Path::new("t.toml")).expect_err("invalid").0;
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        for field in [
+            "web.session_hours",
+            "web.display_public",
+            "web.login_banner",
+            "user[1].name",
+            "user[1].role",
+            "user[2].password_hash",
+            "user[3].name",
+            "remote_link[1].member",
+            "remote_link[2].token_hash",
+        ] {
+            assert!(fields.contains(&field), "{field} not in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn token_hash_format() {
+        assert!(is_token_hash(&format!("sha256:{}", "a1".repeat(32))));
+        assert!(!is_token_hash(&format!("sha256:{}", "A1".repeat(32))));
+        assert!(!is_token_hash(&format!("sha1:{}", "a1".repeat(32))));
+        assert!(!is_token_hash("sha256:abc"));
+    }
+}

@@ -87,6 +87,11 @@ function kindText(r) {
   return `${t(`kind.${r.kind}`)}${stance}`;
 }
 
+function kindShort(r) {
+  const stance = r.stance ? ` (${t(`stance.${r.stance}`)})` : '';
+  return `${t(`kind.short.${r.kind}`)}${stance}`;
+}
+
 function clockTime(unixMs) {
   return new Date(unixMs).toLocaleTimeString(document.documentElement.lang, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
@@ -101,11 +106,10 @@ function renderRequests() {
     }, t(label));
     return h('tr', { class: isRemote(r.station) ? 'remote' : '', dataset: { station: key } },
       h('td', {}, String(i + 1)),
-      h('td', {}, h('span', { class: `badge kind-${r.kind}` }, kindText(r))),
-      h('td', {}, who.name),
-      h('td', {}, who.group),
-      h('td', {}, isRemote(r.station) ? remoteBadge() : stationText(snap, r.station)),
-      h('td', {}, clockTime(r.requested_at.unix_ms)),
+      h('td', {}, h('span', { class: `badge kind-${r.kind}`, title: kindText(r) }, kindShort(r))),
+      h('td', {}, h('div', { class: 'who-small' }, who.name), who.group ? h('div', { class: 'meta' }, who.group) : null),
+      h('td', {}, h('div', {}, isRemote(r.station) ? remoteBadge() : stationText(snap, r.station)),
+        h('div', { class: 'meta' }, clockTime(r.requested_at.unix_ms))),
       h('td', { class: 'actions-cell' },
         button('btn.grant', 'aria.grant', 'grant', { command: 'grant', station: r.station }, 'primary small'),
         button('btn.up', 'aria.up', 'up', { command: 'move_request', station: r.station, position: i }, 'small', i === 0),
