@@ -600,3 +600,21 @@ async fn networked_desk_units_drive_the_floor_and_show_it() {
     }
     assert_eq!(daemon.get("/api/v1/state").await.1["floor"]["seq"], seq);
 }
+
+#[tokio::test]
+async fn availability_online_on_connect_offline_by_last_will() {
+    use support::mosquitto::Subscriber;
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::with_config(dir.path(), &room(broker.port, ""));
+    wait_connected(&daemon, 1).await;
+    let status = Subscriber::start(broker.port, "podium/v1/ratssaal/status");
+    status.wait_for("online", |_, p| p == &json!({"v": 1, "online": true}));
+    // A crash: no goodbye, so the broker publishes the last will.
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
+    status.wait_for("the last will", |_, p| p == &json!({"v": 1, "online": false}));
+    // Retained: a dashboard that looks now sees it too.
+    let late = Subscriber::start(broker.port, "podium/v1/ratssaal/status");
+    late.wait_for("the retained offline status", |_, p| p["online"] == false);
+}
