@@ -201,10 +201,15 @@ fn start_gpio(
     let session = session.clone();
     tracker.spawn(async move {
         while let Some(command) = received.recv().await {
-            match session.command(command, podium_floor::Actor::Chair).await {
+            // A stuck or chattering button is rate-limited like any other source.
+            let source = crate::session::Source::Other("gpio".into());
+            match session.command_from(source, command, podium_floor::Actor::Chair).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(rejection)) => tracing::info!("button box: {rejection:?}"),
-                Err(_) => return,
+                Err(crate::session::CommandError::RateLimited { .. }) => {
+                    tracing::warn!("button box: too many presses, ignored");
+                }
+                Err(crate::session::CommandError::Closed) => return,
             }
         }
     });
