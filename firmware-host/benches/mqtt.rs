@@ -4,6 +4,7 @@
 //! participants raising and lowering hands at 200 events/s.
 //!
 //! Run: `cargo bench -p podium-host --bench mqtt` (needs `mosquitto`; tests/run installs it).
+//! A meeting is open, so the path includes the journal's durable write.
 
 #[path = "../../tests/e2e/support/mod.rs"]
 mod support;
@@ -115,29 +116,21 @@ async fn main() {
         assert!(Instant::now() < deadline, "participants did not join");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (_, state) = daemon.get("/api/v1/state").await;
-    let mut sse = SseClient::connect(&daemon.url("/api/v1/events"), state["floor"]["seq"].as_u64()).await;
-    let mut podium = Vec::new();
-    for i in 0..SAMPLES {
-        let who = format!("r{}", i % PARTICIPANTS);
-        let sent = Instant::now();
-        bridge.publish(format!("{base}/{who}/request"), QoS::AtLeastOnce, false, r#"{"v":1}"#).await.unwrap();
-        let event = sse.next().await;
-        podium.push(sent.elapsed());
-        assert_eq!(event.data["change"]["type"], "request_added");
-        bridge
-            .publish(format!("{base}/{who}/withdraw"), QoS::AtLeastOnce, false, r#"{"v":1}"#)
-            .await
-            .unwrap();
-        assert_eq!(sse.next().await.data["change"]["type"], "request_removed");
-    }
+    // Without a meeting (rehearsal: nothing is journaled), then with an open meeting, where
+    // every change is durable in the journal (fsync) before it is published.
+    let mut podium = measure(&daemon, &bridge, base).await;
+    let (status, _) = daemon.post_raw("/api/v1/meetings", r#"{"title":"Benchmark"}"#).await;
+    assert_eq!(status, 201, "open a meeting");
+    let mut durable = measure(&daemon, &bridge, base).await;
 
     println!("\nRemote request → API event stream, next to the raw broker hop (same Mosquitto, same run)");
     let raw_p50 = summary("raw broker hop (publish → subscriber)", &mut raw);
-    let podium_p50 = summary("podium (publish → SSE client)", &mut podium);
+    let podium_p50 = summary("podium, no meeting (publish → SSE client)", &mut podium);
+    let durable_p50 = summary("podium, meeting open: journaled + fsync", &mut durable);
     println!(
-        "ratio p50 podium / raw hop: {:.2} (goal ≤ 1.5: podium adds less than half a broker hop)",
-        podium_p50.as_secs_f64() / raw_p50.as_secs_f64()
+        "ratio p50 podium / raw hop: {:.2} without journal, {:.2} with (goal ≤ 1.5)",
+        podium_p50.as_secs_f64() / raw_p50.as_secs_f64(),
+        durable_p50.as_secs_f64() / raw_p50.as_secs_f64()
     );
 
     // Load: 200 events/s for 10 s; raise r_k, and lower the one raised 100 steps before.
@@ -225,4 +218,22 @@ async fn main() {
     );
     let (_, link) = daemon.get("/api/v1/mqtt").await;
     println!("link counters: {link}");
+}
+
+/// Remote request → SSE event, SAMPLES times (each followed by a withdrawal).
+async fn measure(daemon: &Daemon, bridge: &AsyncClient, base: &str) -> Vec<Duration> {
+    let (_, state) = daemon.get("/api/v1/state").await;
+    let mut sse = SseClient::connect(&daemon.url("/api/v1/events"), state["floor"]["seq"].as_u64()).await;
+    let mut samples = Vec::new();
+    for i in 0..SAMPLES {
+        let who = format!("r{}", i % PARTICIPANTS);
+        let sent = Instant::now();
+        bridge.publish(format!("{base}/{who}/request"), QoS::AtLeastOnce, false, r#"{"v":1}"#).await.unwrap();
+        let event = sse.next().await;
+        samples.push(sent.elapsed());
+        assert_eq!(event.data["change"]["type"], "request_added");
+        bridge.publish(format!("{base}/{who}/withdraw"), QoS::AtLeastOnce, false, r#"{"v":1}"#).await.unwrap();
+        assert_eq!(sse.next().await.data["change"]["type"], "request_removed");
+    }
+    samples
 }
