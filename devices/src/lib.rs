@@ -7,6 +7,8 @@
 //! - [`serial`]: the serial-port layer every serial device shares (settings, opening
 //!   without libudev, back-off, link health).
 //! - [`modbus`]: Modbus RTU desk units: codec, bus driver, simulator, register map.
+//! - [`monitor`]: the protocol monitor (frames in and out, hex and decoded) for the
+//!   technician console.
 //! - [`mqtt_units`]: the topic and JSON contract of networked desk units.
 //! - [`health`]: health of room devices (cameras, displays, switchers, microphones).
 //! - [`visca`]: Sony VISCA PTZ cameras (serial, UDP 52381, TCP 5678).
@@ -23,6 +25,7 @@ pub mod gpio;
 pub mod health;
 pub mod mdc;
 pub mod modbus;
+pub mod monitor;
 pub mod mqtt_units;
 pub mod pjlink;
 pub mod serial;

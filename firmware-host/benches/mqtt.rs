@@ -232,7 +232,10 @@ async fn measure(daemon: &Daemon, bridge: &AsyncClient, base: &str) -> Vec<Durat
         let event = sse.next().await;
         samples.push(sent.elapsed());
         assert_eq!(event.data["change"]["type"], "request_added");
-        bridge.publish(format!("{base}/{who}/withdraw"), QoS::AtLeastOnce, false, r#"{"v":1}"#).await.unwrap();
+        bridge
+            .publish(format!("{base}/{who}/withdraw"), QoS::AtLeastOnce, false, r#"{"v":1}"#)
+            .await
+            .unwrap();
         assert_eq!(sse.next().await.data["change"]["type"], "request_removed");
     }
     samples

@@ -23,7 +23,9 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     let clock = session.clock();
     let mqtt = start_mqtt(&config, &session, &cancel, &tracker);
     // Desk-unit buses (and the demo's simulated units); their handle serves /api/v1/devices.
-    let desks = crate::desks::start(&config, &session, cancel.clone(), &tracker)?;
+    // One protocol monitor for every driver; GET /api/v1/monitor streams it to technicians.
+    let monitor = podium_devices::monitor::FrameMonitor::new();
+    let desks = crate::desks::start(&config, &session, cancel.clone(), &tracker, &monitor)?;
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("podiumd listening on http://{addr}");
@@ -37,9 +39,9 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     let web = std::sync::Arc::new(crate::web::Web::new(&config, clock, session.snapshot().floor.seq));
 
     // Cameras (displays, switchers, microphones) follow the floor; see room/.
-    let room = crate::room::start(&config, &session, &cancel, &tracker).await;
+    let room = crate::room::start(&config, &session, &cancel, &tracker, &monitor).await;
     let app = api::router(session, cancel.clone(), tracker.clone(), &config.room_id, mqtt, web);
-    let app = app.layer(axum::Extension(desks)).layer(axum::Extension(room));
+    let app = app.layer(axum::Extension(desks)).layer(axum::Extension(room)).layer(axum::Extension(monitor));
     // Peer addresses feed the access rules (`[web] trust_loopback_as`).
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     // Events are small writes on long-lived streams: send them at once (no Nagle delay).

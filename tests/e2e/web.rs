@@ -224,6 +224,7 @@ async fn every_route_answers_every_role_as_the_access_table_says() {
         (Method::POST, "/api/v1/commands", Some(other_join), [401, 403, 200, 200, 403]),
         (Method::POST, "/api/v1/commands", Some(own_join), [401, 403, 200, 200, 200]),
         (Method::GET, "/api/v1/log", None, [401, 403, 403, 200, 403]),
+        (Method::GET, "/api/v1/monitor", None, [401, 403, 403, 200, 403]),
         (Method::GET, "/metrics", None, [401, 403, 200, 200, 403]),
         (Method::GET, "/", None, [303, 303, 303, 303, 303]),
         (Method::GET, "/login", None, [200, 200, 200, 200, 200]),

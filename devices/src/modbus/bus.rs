@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use super::codec::{self, ExceptionCode, MAX_ADU_LEN, Request, Response, limits};
 use super::debounce::Debouncer;
 use super::timing;
+use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::{Backoff, Connector, LinkHealth, unix_ms_now};
 
 /// A range of consecutive addresses.
@@ -304,6 +305,8 @@ pub struct BusDriver<C: Connector> {
     rx: Vec<u8>,
     tx: Vec<u8>,
     last_line_activity: Option<Instant>,
+    /// Where frames go for the technician's protocol monitor, if anywhere.
+    monitor: Option<FrameMonitor>,
 }
 
 impl<C: Connector> BusDriver<C> {
@@ -373,6 +376,7 @@ impl<C: Connector> BusDriver<C> {
             rx: Vec::with_capacity(MAX_ADU_LEN),
             tx: Vec::with_capacity(MAX_ADU_LEN),
             last_line_activity: None,
+            monitor: None,
         };
         (driver, health_rx)
     }
@@ -380,6 +384,13 @@ impl<C: Connector> BusDriver<C> {
     /// Sends timing samples to `tx` (for the benchmark).
     pub fn with_timing(mut self, tx: mpsc::UnboundedSender<Timing>) -> Self {
         self.timing = Some(tx);
+        self
+    }
+
+    /// Reports every frame written and read to `monitor` (costs nothing while nobody
+    /// listens to it).
+    pub fn with_monitor(mut self, monitor: FrameMonitor) -> Self {
+        self.monitor = Some(monitor);
         self
     }
 
@@ -681,6 +692,9 @@ impl<C: Connector> BusDriver<C> {
         port.write_all(&self.tx).await?;
         port.flush().await?;
         self.io_wait += waited.elapsed();
+        if let Some(monitor) = &self.monitor {
+            monitor.record(&self.bus, Direction::Out, &self.tx, || format!("unit {unit}: {request:?}"));
+        }
         let sent = Instant::now();
         self.last_line_activity = Some(sent);
         let deadline =
@@ -691,6 +705,12 @@ impl<C: Connector> BusDriver<C> {
             match codec::decode_response(&self.rx) {
                 Ok(Some(decoded)) => {
                     self.last_line_activity = Some(Instant::now());
+                    if let Some(monitor) = &self.monitor {
+                        let frame = self.rx.get(..decoded.length).unwrap_or(&self.rx);
+                        monitor.record(&self.bus, Direction::In, frame, || {
+                            format!("unit {}: {:?}", decoded.adu.unit, decoded.adu.pdu)
+                        });
+                    }
                     if decoded.adu.unit != unit || !codec::answers(request, &decoded.adu.pdu) {
                         self.units[i].health.unexpected += 1;
                         self.wait_for_silence(port).await?;
@@ -704,6 +724,11 @@ impl<C: Connector> BusDriver<C> {
                 }
                 Ok(None) if self.rx.len() < MAX_ADU_LEN => {}
                 Ok(None) | Err(_) => {
+                    if let Some(monitor) = &self.monitor {
+                        monitor.record(&self.bus, Direction::In, &self.rx, || {
+                            "garbled (bad CRC or frame)".into()
+                        });
+                    }
                     self.units[i].health.crc_errors += 1;
                     self.wait_for_silence(port).await?;
                     return Ok(Reply::Garbled);
@@ -714,6 +739,10 @@ impl<C: Connector> BusDriver<C> {
             self.io_wait += waited.elapsed();
             match read {
                 Err(_elapsed) => {
+                    // A partial answer is worth seeing when hunting a wiring fault.
+                    if let (Some(monitor), false) = (&self.monitor, self.rx.is_empty()) {
+                        monitor.record(&self.bus, Direction::In, &self.rx, || "incomplete (timeout)".into());
+                    }
                     self.units[i].health.timeouts += 1;
                     return Ok(Reply::Timeout);
                 }

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::codec::{self, Message};
 use crate::health::DeviceHealth;
+use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::Backoff;
 
 /// Channel → muted.
@@ -60,11 +61,22 @@ pub fn spawn(
     addr: SocketAddr,
     cancel: CancellationToken,
 ) -> (MicHandle, tokio::task::JoinHandle<()>) {
+    spawn_monitored(name, addr, cancel, None)
+}
+
+/// [`spawn`], reporting every string sent and received to `monitor` under `name`.
+pub fn spawn_monitored(
+    name: &str,
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    monitor: Option<FrameMonitor>,
+) -> (MicHandle, tokio::task::JoinHandle<()>) {
+    let monitor = monitor.map(|m| (m, name.to_owned()));
     let (desired, rx) = watch::channel(Mutes::new());
     let observed = Arc::new(Mutex::new(Mutes::new()));
     let health = Arc::new(Mutex::new(DeviceHealth::new(name, "shure", format!("tcp {addr}"))));
     let handle = MicHandle { desired, observed: observed.clone(), health: health.clone() };
-    let task = tokio::spawn(run(addr, rx, observed, health, cancel));
+    let task = tokio::spawn(run(addr, rx, observed, health, cancel, monitor));
     (handle, task)
 }
 
@@ -76,6 +88,7 @@ async fn run(
     observed: Arc<Mutex<Mutes>>,
     health: Arc<Mutex<DeviceHealth>>,
     cancel: CancellationToken,
+    monitor: Option<(FrameMonitor, String)>,
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     loop {
@@ -90,7 +103,7 @@ async fn run(
                     h.counters.connects += 1;
                     h.answered();
                 });
-                match session(stream, &mut desired, &observed, &health, &cancel).await {
+                match session(stream, &mut desired, &observed, &health, &cancel, monitor.as_ref()).await {
                     None => return,
                     Some(e) => e,
                 }
@@ -121,6 +134,7 @@ async fn session(
     observed: &Arc<Mutex<Mutes>>,
     health: &Mutex<DeviceHealth>,
     cancel: &CancellationToken,
+    monitor: Option<&(FrameMonitor, String)>,
 ) -> Option<String> {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
@@ -150,6 +164,10 @@ async fn session(
             if let Err(e) = stream.write_all(out.as_bytes()).await {
                 return Some(format!("write: {e}"));
             }
+            if let Some((monitor, name)) = monitor {
+                // The protocol is text: the strings themselves are the decoding.
+                monitor.record(name, Direction::Out, out.as_bytes(), || out.trim().to_owned());
+            }
         }
         let oldest = pending.values().map(|(_, at)| *at).min();
         let deadline = oldest.map_or_else(|| Instant::now() + Duration::from_secs(3600), |at| at + ANSWER);
@@ -167,6 +185,11 @@ async fn session(
                     Ok(n) => n,
                     Err(e) => return Some(format!("read: {e}")),
                 };
+                if let Some((monitor, name)) = monitor {
+                    monitor.record(name, Direction::In, &chunk[..n], || {
+                        String::from_utf8_lossy(&chunk[..n]).trim().to_owned()
+                    });
+                }
                 buf.extend_from_slice(&chunk[..n]);
                 while let Some(message) = codec::take(&mut buf) {
                     let Some(message) = message else { continue };

@@ -13,6 +13,7 @@ use super::codec::{self, Command, ErrorKind, Reply};
 use super::ip::Control;
 use super::link::{Incoming, Link, Transport};
 use crate::health::DeviceHealth;
+use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::Backoff;
 
 /// How the camera numbers its presets on the wire.
@@ -59,6 +60,9 @@ pub struct CameraSettings {
     pub retries: u32,
     /// Time between liveness checks (power inquiry) while idle.
     pub poll_interval: Duration,
+    /// Where VISCA packets (without the VISCA-over-IP header) go for the technician's
+    /// protocol monitor, if anywhere.
+    pub monitor: Option<FrameMonitor>,
 }
 
 impl CameraSettings {
@@ -74,6 +78,7 @@ impl CameraSettings {
             completion_timeout: Duration::from_secs(10),
             retries: 3,
             poll_interval: Duration::from_secs(5),
+            monitor: None,
         }
     }
 }
@@ -178,6 +183,32 @@ fn is_fatal(e: &CameraError) -> bool {
 }
 
 impl Driver {
+    /// Reports a packet sent to the protocol monitor (nothing while nobody listens).
+    fn tap_out(&self, command: Command, packet: &codec::Packet) {
+        if let Some(monitor) = self.settings.monitor.as_ref().filter(|m| m.is_watched()) {
+            monitor
+                .record(&self.settings.name, Direction::Out, &packet.to_bytes(), || format!("{command:?}"));
+        }
+    }
+
+    /// Passes what the link received through, reporting packets to the protocol monitor.
+    fn tapped(
+        &self,
+        incoming: std::io::Result<Result<Incoming, codec::CodecError>>,
+    ) -> std::io::Result<Result<Incoming, codec::CodecError>> {
+        if let (Some(monitor), Ok(Ok(Incoming::Packet(packet)))) =
+            (self.settings.monitor.as_ref().filter(|m| m.is_watched()), &incoming)
+        {
+            monitor.record(&self.settings.name, Direction::In, &packet.to_bytes(), || {
+                match Reply::parse(packet) {
+                    Ok(reply) => format!("{reply:?}"),
+                    Err(e) => format!("undecodable: {e}"),
+                }
+            });
+        }
+        incoming
+    }
+
     fn update(&self, f: impl FnOnce(&mut DeviceHealth)) {
         let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut h);
@@ -299,7 +330,7 @@ impl Driver {
                         return Some(());
                     }
                 }
-                incoming = link.recv() => match incoming {
+                incoming = link.recv() => match self.tapped(incoming) {
                     Err(e) => {
                         self.update(|h| h.failed(format!("link lost: {e}"), true));
                         return Some(());
@@ -386,6 +417,7 @@ impl Driver {
         let link_err = |e: std::io::Error| CameraError::Link(e.to_string());
         let mut attempts = 0u32;
         link.send(packet).await.map_err(link_err)?;
+        self.tap_out(command, packet);
         self.update(|h| h.counters.sent += 1);
         // `Some(socket)` once ACKed; completion must come in that socket.
         let mut acked: Option<u8> = None;
@@ -395,7 +427,7 @@ impl Driver {
         let mut deadline = Instant::now() + self.settings.ack_timeout;
         loop {
             let incoming = match tokio::time::timeout_at(deadline, link.recv()).await {
-                Ok(incoming) => incoming.map_err(link_err)?,
+                Ok(incoming) => self.tapped(incoming).map_err(link_err)?,
                 Err(_) => {
                     self.update(|h| h.counters.timeouts += 1);
                     let can_retry = attempts < self.settings.retries && (acked.is_none() || link.is_ip());
@@ -405,6 +437,7 @@ impl Driver {
                     attempts += 1;
                     asked_again = acked.is_some();
                     link.send(packet).await.map_err(link_err)?;
+                    self.tap_out(command, packet);
                     self.update(|h| {
                         h.counters.sent += 1;
                         h.counters.retransmissions += 1;
@@ -458,6 +491,7 @@ impl Driver {
                     attempts += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     link.send(packet).await.map_err(link_err)?;
+                    self.tap_out(command, packet);
                     self.update(|h| {
                         h.counters.sent += 1;
                         h.counters.retransmissions += 1;

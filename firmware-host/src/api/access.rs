@@ -188,7 +188,8 @@ pub fn rule_for(path: &str) -> Rule {
         "/" | "/login" | "/assets/{file}" | "/remote/{token}" => Rule::Public,
         "/api/v1/state" | "/api/v1/precedence" | "/api/v1/events" => Rule::ReadFloor,
         "/api/v1/commands" => Rule::Command,
-        "/api/v1/log" => Rule::Technician,
+        // Frames on the wire are diagnostics, like the log.
+        "/api/v1/log" | "/api/v1/monitor" => Rule::Technician,
         "/metrics" => Rule::Metrics,
         "/chair" => Rule::Page(Page::Chair),
         "/tech" => Rule::Page(Page::Tech),
@@ -487,6 +488,7 @@ mod tests {
         assert_eq!(rule_for("/api/v1/meetings/{id}/minutes"), Rule::Staff);
         assert_eq!(rule_for("/api/v1/something/new"), Rule::Staff);
         assert_eq!(rule_for("/api/v1/log"), Rule::Technician);
+        assert_eq!(rule_for("/api/v1/monitor"), Rule::Technician);
         assert_eq!(rule_for("/api/v1/commands"), Rule::Command);
     }
 

@@ -10,6 +10,7 @@ pub mod events;
 pub mod floor_routes;
 pub mod health;
 pub mod meetings;
+pub mod monitor;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -88,6 +89,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::web::auth_routes::get_session))
         .routes(routes!(crate::web::auth_routes::get_clock))
         .routes(routes!(crate::web::log_tail::get_log))
+        .routes(routes!(monitor::get_monitor))
         .routes(routes!(crate::web::metrics::get_metrics))
         .split_for_parts()
 }

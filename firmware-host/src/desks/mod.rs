@@ -179,6 +179,7 @@ pub fn start(
     session: &SessionHandle,
     cancel: CancellationToken,
     tracker: &TaskTracker,
+    monitor: &podium_devices::monitor::FrameMonitor,
 ) -> anyhow::Result<Desks> {
     let map = DeskMap::new(&config.desks);
     let (events_tx, events_rx) = mpsc::channel(1024);
@@ -209,6 +210,7 @@ pub fn start(
         let connector = SerialConnector { settings: serial };
         let (driver, bus_health) =
             BusDriver::new(bus_settings(plan), plan.unit_specs(), connector, events_tx.clone(), desired_rx);
+        let driver = driver.with_monitor(monitor.clone());
         tracker.spawn(driver.run(cancel.clone()));
         desired.insert(plan.config.id.clone(), desired_tx);
         health.push(bus_health);

@@ -113,6 +113,7 @@ pub async fn start(
     session: &SessionHandle,
     cancel: &CancellationToken,
     tracker: &TaskTracker,
+    monitor: &podium_devices::monitor::FrameMonitor,
 ) -> Room {
     let mut room = Room::default();
     let config = &sim::start(config, &mut room.sims, cancel).await;
@@ -120,6 +121,7 @@ pub async fn start(
         let mut settings = CameraSettings::new(&c.name, c.transport.clone());
         settings.address = c.visca_address;
         settings.numbering = c.numbering;
+        settings.monitor = Some(monitor.clone());
         let (handle, task) = driver::spawn(settings, cancel.clone());
         tracker.spawn(async move {
             let _ = task.await;
@@ -131,7 +133,12 @@ pub async fn start(
         room.displays.push((d.name.clone(), handle));
     }
     for m in &config.microphones {
-        let (handle, task) = podium_devices::shure::driver::spawn(&m.name, m.addr, cancel.clone());
+        let (handle, task) = podium_devices::shure::driver::spawn_monitored(
+            &m.name,
+            m.addr,
+            cancel.clone(),
+            Some(monitor.clone()),
+        );
         tracker.spawn(async move {
             let _ = task.await;
         });

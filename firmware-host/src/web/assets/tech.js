@@ -216,6 +216,61 @@ new LiveFloor({
   onStatus: (status) => showConnection($('conn'), status),
 }).start();
 
+// ---------------------------------------------------------------- protocol monitor
+
+const MONITOR_ROWS = 200;
+const frames = []; // the newest MONITOR_ROWS frames of every device, for the filter
+let monitorSource = null;
+
+function frameRow(f) {
+  return h('tr', {}, [
+    h('td', {}, time(f.at_unix_ms)),
+    h('td', {}, f.device),
+    h('td', {}, t(`tech.monitor.${f.direction}`)),
+    h('td', { class: 'hex' }, f.hex),
+    h('td', {}, f.decoded),
+  ]);
+}
+
+function shows(f) {
+  const device = $('monitor-device').value;
+  return !device || f.device === device;
+}
+
+function renderMonitor() {
+  $('monitor').replaceChildren(...frames.filter(shows).map(frameRow));
+}
+
+function addFrame(f) {
+  frames.push(f);
+  if (frames.length > MONITOR_ROWS) frames.shift();
+  const select = $('monitor-device');
+  if (![...select.options].some((o) => o.value === f.device)) select.append(h('option', { value: f.device }, f.device));
+  if (!shows(f)) return;
+  const body = $('monitor');
+  const scroller = body.closest('.log');
+  const atEnd = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 4;
+  body.append(frameRow(f));
+  while (body.children.length > MONITOR_ROWS) body.firstElementChild.remove();
+  if (atEnd) scroller.scrollTop = scroller.scrollHeight;
+}
+
+// Paused means disconnected: drivers format frames only while someone listens.
+function setMonitor(running) {
+  $('monitor-pause').setAttribute('aria-pressed', String(!running));
+  if (running && !monitorSource) {
+    monitorSource = new EventSource('/api/v1/monitor');
+    monitorSource.addEventListener('frame', (e) => addFrame(JSON.parse(e.data)));
+  } else if (!running && monitorSource) {
+    monitorSource.close();
+    monitorSource = null;
+  }
+}
+
+$('monitor-device').addEventListener('change', renderMonitor);
+$('monitor-pause').addEventListener('click', () => setMonitor(!monitorSource));
+setMonitor(true);
+
 const logSource = new EventSource('/api/v1/log');
 logSource.addEventListener('log', (e) => {
   const line = JSON.parse(e.data);
