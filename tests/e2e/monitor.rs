@@ -145,3 +145,60 @@ async fn the_chair_may_not_watch_the_monitor() {
     // The demo trusts loopback clients as the chair: still no monitor.
     assert_eq!(status(client.get(daemon.url("/api/v1/monitor"))).await, 403);
 }
+
+/// Reads the monitor for `device` until a frame out and a frame in arrived; returns them.
+async fn frames_out_and_in(daemon: &Daemon, cookie: &str, device: &str) -> (Value, Value) {
+    let response = reqwest::Client::new()
+        .get(daemon.url(&format!("/api/v1/monitor?device={device}")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("connect the monitor");
+    assert_eq!(response.status().as_u16(), 200);
+    let mut stream = response.bytes_stream();
+    let mut buffer = String::new();
+    let (mut out, mut into) = (None, None);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while out.is_none() || into.is_none() {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("frames of {device} out and in within the patience"))
+            .expect("the stream stays open")
+            .expect("read the stream");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
+            let frame: Value = serde_json::from_str(data.trim()).expect("a JSON frame record");
+            assert_eq!(frame["device"], device, "{frame}");
+            match frame["direction"].as_str() {
+                Some("out") => out = Some(frame),
+                Some("in") => into = Some(frame),
+                other => panic!("direction {other:?}"),
+            }
+        }
+    }
+    (out.unwrap_or_default(), into.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn displays_and_matrices_show_their_protocol_lines() {
+    let daemon = Daemon::demo();
+    let cookie = login(&daemon.base, "technik", "technik").await;
+    // PJLink: the driver reads power back every few seconds; the digest is never shown.
+    let (out, answer) = frames_out_and_in(&daemon, &cookie, "projector").await;
+    let sent = String::from_utf8(bytes_of(out["hex"].as_str().unwrap())).unwrap();
+    assert!(sent.starts_with("%1") && sent.ends_with('\r'), "{out}");
+    assert!(!out["decoded"].as_str().unwrap().contains("podium"), "no password material: {out}");
+    assert!(
+        answer["decoded"].as_str().unwrap().starts_with("PJLINK")
+            || answer["decoded"].as_str().unwrap().starts_with("%1"),
+        "{answer}"
+    );
+    // Extron SIS: commands and answers as text lines.
+    let (out, answer) = frames_out_and_in(&daemon, &cookie, "matrix").await;
+    assert!(
+        !out["hex"].as_str().unwrap().is_empty() && !answer["decoded"].as_str().unwrap().is_empty(),
+        "{out} {answer}"
+    );
+}

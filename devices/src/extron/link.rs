@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 
 use super::codec::{self, Command, Response, TieKind};
 use crate::display::{DisplayLink, DisplayState};
+use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::SerialSettings;
 use crate::visca::link::ByteStream;
 
@@ -28,12 +29,19 @@ pub struct ExtronLink {
     outputs: Vec<u16>,
     timeout: Duration,
     conn: Option<(Box<dyn ByteStream>, Vec<u8>)>,
+    monitor: Option<(FrameMonitor, String)>,
 }
 
 impl ExtronLink {
     /// The matrix at `transport`; ties go to every one of `outputs`.
     pub fn new(transport: MatrixTransport, outputs: Vec<u16>) -> Self {
-        ExtronLink { transport, outputs, timeout: Duration::from_secs(2), conn: None }
+        ExtronLink { transport, outputs, timeout: Duration::from_secs(2), conn: None, monitor: None }
+    }
+
+    /// Shows this matrix's frames on `monitor` as `device`.
+    pub fn monitored(mut self, monitor: FrameMonitor, device: &str) -> Self {
+        self.monitor = Some((monitor, device.to_owned()));
+        self
     }
 
     async fn connection(&mut self) -> Result<&mut (Box<dyn ByteStream>, Vec<u8>), String> {
@@ -59,11 +67,19 @@ impl ExtronLink {
     /// Sends one command and returns its answer, skipping banners and front-panel messages.
     async fn ask(&mut self, command: Command) -> Result<Response, String> {
         let timeout = self.timeout;
+        let monitor = self.monitor.clone();
         let (stream, buf) = self.connection().await?;
-        stream.write_all(command.encode().as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+        let text = command.encode();
+        if let Some((monitor, device)) = &monitor {
+            monitor.record(device, Direction::Out, text.as_bytes(), || text.trim_end().to_owned());
+        }
+        stream.write_all(text.as_bytes()).await.map_err(|e| format!("write: {e}"))?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             while let Some(line) = codec::take_line(buf) {
+                if let Some((monitor, device)) = &monitor {
+                    monitor.record(device, Direction::In, line.as_bytes(), || line.clone());
+                }
                 match Response::parse(&line) {
                     Response::Banner(_) | Response::Other(_) => {}
                     Response::Error(e) => return Err(e.to_string()),

@@ -9,6 +9,7 @@ use tokio::net::TcpStream;
 
 use super::codec::{self, Frame, INPUT, POWER};
 use crate::display::{DisplayLink, DisplayState};
+use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::SerialSettings;
 use crate::visca::link::ByteStream;
 
@@ -27,12 +28,19 @@ pub struct MdcLink {
     id: u8,
     timeout: Duration,
     conn: Option<(Box<dyn ByteStream>, Vec<u8>)>,
+    monitor: Option<(FrameMonitor, String)>,
 }
 
 impl MdcLink {
     /// Display `id` at `transport`.
     pub fn new(transport: MdcTransport, id: u8) -> Self {
-        MdcLink { transport, id, timeout: Duration::from_secs(2), conn: None }
+        MdcLink { transport, id, timeout: Duration::from_secs(2), conn: None, monitor: None }
+    }
+
+    /// Shows this display's frames on `monitor` as `device`.
+    pub fn monitored(mut self, monitor: FrameMonitor, device: &str) -> Self {
+        self.monitor = Some((monitor, device.to_owned()));
+        self
     }
 
     async fn exchange(&mut self, frame: Frame) -> Result<Vec<u8>, String> {
@@ -52,21 +60,34 @@ impl MdcLink {
             };
             self.conn = Some((stream, Vec::new()));
         }
+        let monitor = self.monitor.clone();
         let (stream, buf) = self.conn.as_mut().ok_or("not connected")?;
-        stream.write_all(&frame.encode()).await.map_err(|e| format!("write: {e}"))?;
+        let bytes = frame.encode();
+        if let Some((monitor, device)) = &monitor {
+            monitor.record(device, Direction::Out, &bytes, || format!("{frame:?}"));
+        }
+        stream.write_all(&bytes).await.map_err(|e| format!("write: {e}"))?;
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
             loop {
                 match codec::decode(buf) {
-                    Ok(Some(reply)) => match reply.as_reply() {
-                        Some((true, cmd, data)) if cmd == frame.command && reply.id == frame.id => {
-                            return Ok(data.to_vec());
+                    Ok(Some(reply)) => {
+                        if let Some((monitor, device)) = &monitor {
+                            monitor.record(device, Direction::In, &reply.encode(), || format!("{reply:?}"));
                         }
-                        Some((false, cmd, data)) if cmd == frame.command => {
-                            return Err(format!("display refused command {cmd:#04x} (NAK {:02x?})", data));
+                        match reply.as_reply() {
+                            Some((true, cmd, data)) if cmd == frame.command && reply.id == frame.id => {
+                                return Ok(data.to_vec());
+                            }
+                            Some((false, cmd, data)) if cmd == frame.command => {
+                                return Err(format!(
+                                    "display refused command {cmd:#04x} (NAK {:02x?})",
+                                    data
+                                ));
+                            }
+                            _ => {}
                         }
-                        _ => {}
-                    },
+                    }
                     Ok(None) => break,
                     Err(_) => {}
                 }

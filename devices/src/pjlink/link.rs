@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 
 use super::codec::{self, DeviceError, Greeting, Request, Response};
 use crate::display::{DisplayLink, DisplayState};
+use crate::monitor::{Direction, FrameMonitor};
 
 /// A PJLink projector or display.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub struct PjlinkLink {
     pub password: Option<String>,
     /// Time for each answer (the spec asks devices to answer within 2 s).
     pub timeout: Duration,
+    /// Where its frames are shown (the technician's protocol monitor), under a device name.
+    pub monitor: Option<(FrameMonitor, String)>,
 }
 
 struct Session {
@@ -28,13 +31,19 @@ struct Session {
     /// The digest still to send in front of the first command.
     digest: Option<String>,
     timeout: Duration,
+    monitor: Option<(FrameMonitor, String)>,
 }
 
 impl Session {
     async fn line(&mut self) -> Result<String, String> {
         loop {
             match codec::take_line(&mut self.buf) {
-                Ok(Some(line)) => return Ok(line),
+                Ok(Some(line)) => {
+                    if let Some((monitor, device)) = &self.monitor {
+                        monitor.record(device, Direction::In, line.as_bytes(), || line.clone());
+                    }
+                    return Ok(line);
+                }
                 Ok(None) => {}
                 Err(e) => return Err(e.to_string()),
             }
@@ -51,8 +60,18 @@ impl Session {
     }
 
     async fn ask(&mut self, command: &str, param: &str) -> Result<Result<String, DeviceError>, String> {
-        let mut line = self.digest.take().unwrap_or_default();
-        line.push_str(&Request::new(command, param).encode());
+        let digest = self.digest.take();
+        let request = Request::new(command, param).encode();
+        if let Some((monitor, device)) = &self.monitor {
+            // The authentication digest is not shown: it is derived from the password.
+            let decoded = || {
+                let shown = request.trim_end().to_owned();
+                if digest.is_some() { format!("(authenticated) {shown}") } else { shown }
+            };
+            monitor.record(device, Direction::Out, request.as_bytes(), decoded);
+        }
+        let mut line = digest.unwrap_or_default();
+        line.push_str(&request);
         self.stream.write_all(line.as_bytes()).await.map_err(|e| format!("write: {e}"))?;
         let answer = self.line().await?;
         if Greeting::parse(&answer) == Ok(Greeting::AuthError) {
@@ -69,7 +88,13 @@ impl Session {
 impl PjlinkLink {
     /// A device at `addr` without password, 3 s per answer.
     pub fn new(addr: SocketAddr, password: Option<String>) -> Self {
-        PjlinkLink { addr, password, timeout: Duration::from_secs(3) }
+        PjlinkLink { addr, password, timeout: Duration::from_secs(3), monitor: None }
+    }
+
+    /// Shows this device's frames on `monitor` as `device`.
+    pub fn monitored(mut self, monitor: FrameMonitor, device: &str) -> Self {
+        self.monitor = Some((monitor, device.to_owned()));
+        self
     }
 
     async fn open(&self) -> Result<Session, String> {
@@ -78,7 +103,13 @@ impl PjlinkLink {
             .map_err(|_| "connect timed out".to_owned())?
             .map_err(|e| format!("connect: {e}"))?;
         let _ = stream.set_nodelay(true);
-        let mut session = Session { stream, buf: Vec::new(), digest: None, timeout: self.timeout };
+        let mut session = Session {
+            stream,
+            buf: Vec::new(),
+            digest: None,
+            timeout: self.timeout,
+            monitor: self.monitor.clone(),
+        };
         let greeting = session.line().await?;
         match Greeting::parse(&greeting).map_err(|e| e.to_string())? {
             Greeting::Open => {}

@@ -129,7 +129,7 @@ pub async fn start(
         room.cameras.push((c.name.clone(), handle));
     }
     for d in &config.displays {
-        let handle = spawn_display(d, cancel, tracker);
+        let handle = spawn_display(d, cancel, tracker, monitor);
         room.displays.push((d.name.clone(), handle));
     }
     for m in &config.microphones {
@@ -228,18 +228,31 @@ const MEETING_CHECK: Duration = Duration::from_secs(1);
 /// How often an idle display is read back (to see device-side changes and faults).
 const DISPLAY_POLL: Duration = Duration::from_secs(3);
 
-fn spawn_display(d: &DisplayConfig, cancel: &CancellationToken, tracker: &TaskTracker) -> DisplayHandle {
+fn spawn_display(
+    d: &DisplayConfig,
+    cancel: &CancellationToken,
+    tracker: &TaskTracker,
+    monitor: &podium_devices::monitor::FrameMonitor,
+) -> DisplayHandle {
     let (handle, task) = match &d.device {
-        DisplayDevice::Pjlink { addr, password } => {
-            display::spawn(&d.name, PjlinkLink::new(*addr, password.clone()), DISPLAY_POLL, cancel.clone())
-        }
+        DisplayDevice::Pjlink { addr, password } => display::spawn(
+            &d.name,
+            PjlinkLink::new(*addr, password.clone()).monitored(monitor.clone(), &d.name),
+            DISPLAY_POLL,
+            cancel.clone(),
+        ),
         DisplayDevice::Mdc { addr, serial, id } => {
             let transport = match (addr, serial) {
                 (Some(a), _) => MdcTransport::Tcp(*a),
                 (None, Some(s)) => MdcTransport::Serial(s.clone()),
                 (None, None) => MdcTransport::Tcp(([127, 0, 0, 1], podium_devices::mdc::codec::PORT).into()),
             };
-            display::spawn(&d.name, MdcLink::new(transport, *id), DISPLAY_POLL, cancel.clone())
+            display::spawn(
+                &d.name,
+                MdcLink::new(transport, *id).monitored(monitor.clone(), &d.name),
+                DISPLAY_POLL,
+                cancel.clone(),
+            )
         }
         DisplayDevice::Extron { addr, serial, outputs } => {
             let transport = match (addr, serial) {
@@ -247,7 +260,12 @@ fn spawn_display(d: &DisplayConfig, cancel: &CancellationToken, tracker: &TaskTr
                 (None, Some(s)) => MatrixTransport::Serial(s.clone()),
                 (None, None) => MatrixTransport::Tcp(([127, 0, 0, 1], 23).into()),
             };
-            display::spawn(&d.name, ExtronLink::new(transport, outputs.clone()), DISPLAY_POLL, cancel.clone())
+            display::spawn(
+                &d.name,
+                ExtronLink::new(transport, outputs.clone()).monitored(monitor.clone(), &d.name),
+                DISPLAY_POLL,
+                cancel.clone(),
+            )
         }
     };
     tracker.spawn(async move {
