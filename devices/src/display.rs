@@ -49,6 +49,34 @@ impl DisplayState {
     }
 }
 
+/// Where a byte-stream device is reached: MDC displays and Extron matrices alike.
+pub(crate) enum Endpoint<'a> {
+    /// TCP, without Nagle's delay.
+    Tcp(std::net::SocketAddr),
+    /// A serial port.
+    Serial(&'a crate::serial::SerialSettings),
+}
+
+/// Opens the endpoint (a TCP connection within `timeout`).
+pub(crate) async fn open_stream(
+    endpoint: Endpoint<'_>,
+    timeout: Duration,
+) -> Result<Box<dyn crate::visca::link::ByteStream>, String> {
+    match endpoint {
+        Endpoint::Tcp(addr) => {
+            let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
+                .await
+                .map_err(|_| "connect timed out".to_owned())?
+                .map_err(|e| format!("connect: {e}"))?;
+            let _ = stream.set_nodelay(true);
+            Ok(Box::new(stream))
+        }
+        Endpoint::Serial(settings) => {
+            Ok(Box::new(crate::serial::open(settings).map_err(|e| format!("open: {e}"))?))
+        }
+    }
+}
+
 /// One protocol's way to a device.
 pub trait DisplayLink: Send + 'static {
     /// Protocol family for health (`pjlink`, `mdc`, `extron`).

@@ -30,4 +30,5 @@ pub mod mqtt_units;
 pub mod pjlink;
 pub mod serial;
 pub mod shure;
+pub mod sim_serve;
 pub mod visca;

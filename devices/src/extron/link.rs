@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::codec::{self, Command, Response, TieKind};
 use crate::display::{DisplayLink, DisplayState};
@@ -46,19 +45,11 @@ impl ExtronLink {
 
     async fn connection(&mut self) -> Result<&mut (Box<dyn ByteStream>, Vec<u8>), String> {
         if self.conn.is_none() {
-            let stream: Box<dyn ByteStream> = match &self.transport {
-                MatrixTransport::Tcp(addr) => {
-                    let s = tokio::time::timeout(self.timeout, TcpStream::connect(addr))
-                        .await
-                        .map_err(|_| "connect timed out".to_owned())?
-                        .map_err(|e| format!("connect: {e}"))?;
-                    let _ = s.set_nodelay(true);
-                    Box::new(s)
-                }
-                MatrixTransport::Serial(settings) => {
-                    Box::new(crate::serial::open(settings).map_err(|e| format!("open: {e}"))?)
-                }
+            let stream = match &self.transport {
+                MatrixTransport::Tcp(addr) => crate::display::Endpoint::Tcp(*addr),
+                MatrixTransport::Serial(settings) => crate::display::Endpoint::Serial(settings),
             };
+            let stream = crate::display::open_stream(stream, self.timeout).await?;
             self.conn = Some((stream, Vec::new()));
         }
         self.conn.as_mut().ok_or_else(|| "not connected".to_owned())

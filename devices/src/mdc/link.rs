@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::codec::{self, Frame, INPUT, POWER};
 use crate::display::{DisplayLink, DisplayState};
@@ -45,19 +44,11 @@ impl MdcLink {
 
     async fn exchange(&mut self, frame: Frame) -> Result<Vec<u8>, String> {
         if self.conn.is_none() {
-            let stream: Box<dyn ByteStream> = match &self.transport {
-                MdcTransport::Tcp(addr) => {
-                    let s = tokio::time::timeout(self.timeout, TcpStream::connect(addr))
-                        .await
-                        .map_err(|_| "connect timed out".to_owned())?
-                        .map_err(|e| format!("connect: {e}"))?;
-                    let _ = s.set_nodelay(true);
-                    Box::new(s)
-                }
-                MdcTransport::Serial(settings) => {
-                    Box::new(crate::serial::open(settings).map_err(|e| format!("open: {e}"))?)
-                }
+            let stream = match &self.transport {
+                MdcTransport::Tcp(addr) => crate::display::Endpoint::Tcp(*addr),
+                MdcTransport::Serial(settings) => crate::display::Endpoint::Serial(settings),
             };
+            let stream = crate::display::open_stream(stream, self.timeout).await?;
             self.conn = Some((stream, Vec::new()));
         }
         let monitor = self.monitor.clone();

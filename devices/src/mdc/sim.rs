@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -98,41 +97,22 @@ impl SimDisplay {
         addr: SocketAddr,
         cancel: CancellationToken,
     ) -> std::io::Result<SocketAddr> {
-        let listener = TcpListener::bind(addr).await?;
-        let local = listener.local_addr()?;
         let sim = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    a = listener.accept() => a,
-                };
-                let Ok((stream, _)) = accepted else { continue };
-                let (sim, cancel) = (sim.clone(), cancel.clone());
-                tokio::spawn(async move {
-                    tokio::select! {
-                        _ = cancel.cancelled() => {}
-                        _ = sim.serve_stream(stream) => {}
-                    }
-                });
-            }
-        });
-        Ok(local)
+        crate::sim_serve::tcp(
+            addr,
+            cancel,
+            || true,
+            move |stream| {
+                let sim = sim.clone();
+                async move { sim.serve_stream(stream).await }
+            },
+        )
+        .await
     }
 
     /// Serves on a new pseudo-terminal; returns its path.
     pub fn serve_pty(&self, cancel: CancellationToken) -> std::io::Result<String> {
-        use tokio_serial::SerialPort;
-        let (master, slave) = crate::serial::SerialStream::pair().map_err(std::io::Error::from)?;
-        let path = slave.name().ok_or_else(|| std::io::Error::other("the pseudo-terminal has no name"))?;
         let sim = self.clone();
-        tokio::spawn(async move {
-            let _slave = slave;
-            tokio::select! {
-                _ = cancel.cancelled() => {}
-                _ = sim.serve_stream(master) => {}
-            }
-        });
-        Ok(path)
+        crate::sim_serve::pty(cancel, move |master| async move { sim.serve_stream(master).await })
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -106,25 +106,16 @@ impl SimMxa {
 
     /// Serves on `addr` (port 0: any free port); returns the address.
     pub async fn serve(&self, addr: SocketAddr, cancel: CancellationToken) -> std::io::Result<SocketAddr> {
-        let listener = TcpListener::bind(addr).await?;
-        let local = listener.local_addr()?;
         let sim = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    a = listener.accept() => a,
-                };
-                let Ok((stream, _)) = accepted else { continue };
-                let (sim, cancel) = (sim.clone(), cancel.clone());
-                tokio::spawn(async move {
-                    tokio::select! {
-                        _ = cancel.cancelled() => {}
-                        _ = sim.connection(stream) => {}
-                    }
-                });
-            }
-        });
-        Ok(local)
+        crate::sim_serve::tcp(
+            addr,
+            cancel,
+            || true,
+            move |stream| {
+                let sim = sim.clone();
+                async move { sim.connection(stream).await }
+            },
+        )
+        .await
     }
 }
