@@ -212,23 +212,23 @@ pub struct Status {
     pub online: bool,
 }
 
-/// `…/state`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatePayload {
+/// `…/state`. Borrows the snapshot: publishing serialises it without copying it first.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StatePayload<'a> {
     /// Contract version.
     pub v: u32,
     /// The snapshot; `snapshot.floor.seq` is the last event it contains.
-    pub snapshot: Snapshot,
+    pub snapshot: &'a Snapshot,
 }
 
-/// `…/events`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventPayload {
+/// `…/events`. Borrows the event, like [`StatePayload`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EventPayload<'a> {
     /// Contract version.
     pub v: u32,
     /// The event; `event.seq` is gap-free, so a consumer sees what it missed and can
     /// resynchronise from `…/state`.
-    pub event: Event,
+    pub event: &'a Event,
 }
 
 /// `…/conference`: the floor commands for the video-conference side, as desired state.

@@ -213,13 +213,7 @@ fn publish_retained(client: &AsyncClient, topics: &Topics, session: &SessionHand
     let snapshot = session.snapshot();
     publish(client, stats, topics.status(), true, json(&Status { v: VERSION, online: true }));
     publish(client, stats, topics.conference(), true, json(&contract::conference(&snapshot)));
-    publish(
-        client,
-        stats,
-        topics.state(),
-        true,
-        json(&StatePayload { v: VERSION, snapshot: (*snapshot).clone() }),
-    );
+    publish(client, stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: &snapshot }));
 }
 
 async fn run_event_loop(
@@ -366,7 +360,7 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
             _ = cancel.cancelled() => return,
             event = events.recv() => match event {
                 Ok(event) => {
-                    publish(&client, &stats, topics.events(), false, json(&EventPayload { v: VERSION, event: (*event).clone() }));
+                    publish(&client, &stats, topics.events(), false, json(&EventPayload { v: VERSION, event: &event }));
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Consumers see the gap in `seq` and resynchronise from the retained state.
@@ -392,7 +386,7 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
             _ = sleep_until(state_due) => {
                 state_due = None;
                 let snapshot = session.snapshot();
-                publish(&client, &stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: (*snapshot).clone() }));
+                publish(&client, &stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: &snapshot }));
             }
             _ = reconnected.notified() => {
                 desk_outputs.clear();
