@@ -58,8 +58,9 @@ pub async fn get_openapi(State(app): State<AppState>) -> Json<utoipa::openapi::O
 pub async fn get_mqtt(
     State(app): State<AppState>,
 ) -> Result<Json<crate::mqtt::link::LinkStatus>, super::error::ApiError> {
-    app.mqtt
-        .as_ref()
-        .map(|link| Json(link.status()))
-        .ok_or_else(|| super::error::ApiError::not_found("MQTT is not configured for this room"))
+    app.mqtt.as_ref().map(|link| Json(link.status())).ok_or_else(|| {
+        super::error::ApiError::not_found(
+            "MQTT is off: not configured for this room, or it could not start (the log says why)",
+        )
+    })
 }
