@@ -1,0 +1,418 @@
+//! Benchmark (not a test): the engine at the scale of a large assembly. A room of 1,500
+//! seats and 1,500 members, a list of 250 requests and one open delegate microphone;
+//! the latency of typical commands (`Floor::handle`, which validates, emits and applies
+//! each event through `FloorState::apply`), sustained commands/s with and without the
+//! snapshot the daemon takes after every command, the snapshot itself, and `replay` of
+//! 100,000 events. Beside them, measured or computed in the same run, raw figures a reader
+//! can relate to: one loopback TCP round trip and one Modbus RTU poll at 115200 baud.
+//!
+//! Run: `cargo bench -p podium-floor --bench engine` (add `-- --seconds 5` for a longer
+//! throughput run).
+
+#[path = "../../../tests/bench/report.rs"]
+mod report;
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use podium_floor::{
+    Activation, Actor, Change, Command, Event, Floor, Limits, Mode, OnExpiry, Participant, Profile,
+    RequestKind, Role, SeatNo, SeatSetup, Setup, SpeakingTime, Station, Timestamp,
+};
+use report::{Kind, Report};
+
+const SEATS: SeatNo = 1_500;
+const LIST: usize = 250;
+const SAMPLES: usize = 10_000;
+const REPLAY_EVENTS: usize = 100_000;
+
+/// 1,500 seats, each with its member (seat 1: the chair), eight groups; request mode,
+/// one open delegate microphone, room for 250 requests, five minutes per turn.
+fn setup() -> Setup {
+    let seats = (1..=SEATS)
+        .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: Some(format!("m{n}")) })
+        .collect();
+    let participants = (1..=SEATS)
+        .map(|n| Participant {
+            id: format!("m{n}"),
+            name: format!("Member {n}"),
+            group: Some(format!("group {}", n % 8)),
+            role: if n == 1 { Role::Chair } else { Role::Member },
+            remote_allowed: true,
+            voting_right: true,
+        })
+        .collect();
+    let profile = Profile {
+        mode: Mode::Request,
+        activation: Activation::Toggle,
+        limits: Limits {
+            max_open_microphones: 1,
+            max_requests: LIST as u16,
+            members_may_cancel: true,
+            members_may_switch_off: true,
+            point_of_order_when_closed: true,
+        },
+        speaking_time: SpeakingTime { turn_limit_s: Some(300), warning_s: 30, on_expiry: OnExpiry::Continue },
+        podium_seat: None,
+    };
+    Setup { seats, participants, profile }
+}
+
+/// The floor, its clock and the seats that neither wait nor speak.
+struct Room {
+    floor: Floor,
+    ms: u64,
+    idle: VecDeque<SeatNo>,
+    /// Every event, when recording for the replay.
+    log: Option<Vec<Event>>,
+}
+
+impl Room {
+    /// Seat 2 speaks; seats 3 to 252 wait (250 requests).
+    fn new(record: bool) -> Self {
+        let log = record.then(Vec::new);
+        let mut room = Room { floor: Floor::new(setup()), ms: 0, idle: (2..=SEATS).collect(), log };
+        let first = room.take_idle();
+        room.run(&Command::Grant { station: Station::Seat(first) }, &Actor::Chair);
+        for _ in 0..LIST {
+            room.request(RequestKind::Ordinary);
+        }
+        room.check(LIST);
+        room
+    }
+
+    fn now(&mut self) -> Timestamp {
+        self.ms += 1;
+        Timestamp::new(self.ms, 1_780_000_000_000 + self.ms as i64)
+    }
+
+    fn take_idle(&mut self) -> SeatNo {
+        self.idle.pop_front().expect("an idle seat")
+    }
+
+    /// Runs a command that must be accepted; returns its events.
+    fn run(&mut self, command: &Command, actor: &Actor) -> Vec<Event> {
+        let now = self.now();
+        let events = self.floor.handle(command, actor, now).unwrap_or_else(|r| panic!("{command:?}: {r:?}"));
+        if let Some(log) = &mut self.log {
+            log.extend(events.iter().cloned());
+        }
+        events
+    }
+
+    /// Runs a command and returns how long `Floor::handle` took.
+    fn timed(&mut self, command: &Command, actor: &Actor) -> Duration {
+        let now = self.now();
+        let started = Instant::now();
+        let outcome = self.floor.handle(command, actor, now);
+        let took = started.elapsed();
+        let events = outcome.unwrap_or_else(|r| panic!("{command:?}: {r:?}"));
+        assert!(!events.is_empty(), "{command:?} changed nothing");
+        if let Some(log) = &mut self.log {
+            log.extend(events);
+        }
+        took
+    }
+
+    fn request_command(seat: SeatNo, kind: RequestKind) -> (Command, Actor) {
+        (
+            Command::Request { station: Station::Seat(seat), kind, stance: None },
+            Actor::Station(Station::Seat(seat)),
+        )
+    }
+
+    fn request(&mut self, kind: RequestKind) -> SeatNo {
+        let seat = self.take_idle();
+        let (command, actor) = Self::request_command(seat, kind);
+        self.run(&command, &actor);
+        seat
+    }
+
+    fn withdraw(&mut self, seat: SeatNo) {
+        let station = Station::Seat(seat);
+        self.run(&Command::Withdraw { station: station.clone() }, &Actor::Station(station));
+        self.idle.push_back(seat);
+    }
+
+    fn speaker(&self) -> SeatNo {
+        match self.floor.state().speakers.first().map(|s| &s.station) {
+            Some(Station::Seat(n)) => *n,
+            other => panic!("expected one seat speaking, found {other:?}"),
+        }
+    }
+
+    fn seat_at(&self, index: usize) -> SeatNo {
+        match &self.floor.state().requests[index].station {
+            Station::Seat(n) => *n,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Seats that lost the floor in these events go back to the idle pool.
+    fn release_closed(&mut self, events: &[Event]) {
+        for event in events {
+            if let Change::MicrophoneClosed { station: Station::Seat(n), .. } = &event.change {
+                self.idle.push_back(*n);
+            }
+        }
+    }
+
+    fn check(&self, list: usize) {
+        assert_eq!(self.floor.state().requests.len(), list, "list length");
+        assert_eq!(self.floor.state().speakers.len(), 1, "one speaker");
+        debug_assert!(self.floor.check_invariants().is_ok());
+    }
+
+    /// One round of a busy meeting at this scale; leaves the room as it found it (250
+    /// waiting, one speaking). Six commands.
+    fn round(&mut self, snapshot_each: bool) -> usize {
+        let snap = |room: &Room| {
+            if snapshot_each {
+                std::hint::black_box(room.floor.snapshot());
+            }
+        };
+        // The chair gives the floor to the head of the list; the speaker's seat is free.
+        let events = self.run(&Command::Next {}, &Actor::Chair);
+        self.release_closed(&events);
+        snap(self);
+        // A request at the end, a withdrawal from the middle.
+        self.request(RequestKind::Ordinary);
+        snap(self);
+        let middle = self.seat_at(LIST / 2);
+        self.withdraw(middle);
+        snap(self);
+        // A point of order jumps the queue (the next round's *next* serves it).
+        self.request(RequestKind::PointOfOrder);
+        snap(self);
+        // The chair closes the microphone and opens another directly.
+        let speaker = self.speaker();
+        let events = self.run(&Command::Stop { station: Station::Seat(speaker) }, &Actor::Chair);
+        self.release_closed(&events);
+        snap(self);
+        let seat = self.take_idle();
+        self.run(&Command::Grant { station: Station::Seat(seat) }, &Actor::Chair);
+        snap(self);
+        6
+    }
+}
+
+fn main() {
+    let seconds: u64 =
+        std::env::args().skip_while(|a| a != "--seconds").nth(1).and_then(|s| s.parse().ok()).unwrap_or(2);
+    let mut report = Report::new(
+        "engine",
+        "Engine: 1,500 seats, 250 requests waiting",
+        "cargo bench -p podium-floor --bench engine",
+    );
+
+    // --- latency of single commands at scale --------------------------------------------
+    let mut room = Room::new(false);
+
+    // A request joins the end of the list (249 waiting before, 250 after).
+    let last = room.seat_at(LIST - 1);
+    room.withdraw(last);
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let seat = room.take_idle();
+        let (command, actor) = Room::request_command(seat, RequestKind::Ordinary);
+        samples.push(room.timed(&command, &actor));
+        room.check(LIST);
+        room.withdraw(seat);
+    }
+    report.distribution("request, added as the 250th", Kind::Podium, &mut samples);
+
+    // A point of order from a new seat goes before the 249 ordinary requests.
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let seat = room.take_idle();
+        let (command, actor) = Room::request_command(seat, RequestKind::PointOfOrder);
+        samples.push(room.timed(&command, &actor));
+        assert_eq!(room.seat_at(0), seat, "the point of order leads the list");
+        room.withdraw(seat);
+    }
+    report.distribution("point of order, jumps 249 requests", Kind::Podium, &mut samples);
+    room.request(RequestKind::Ordinary);
+    room.check(LIST);
+
+    // The member at position 125 of 250 withdraws (and asks again, untimed, at the end).
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let seat = room.seat_at(LIST / 2 - 1);
+        let station = Station::Seat(seat);
+        samples.push(room.timed(&Command::Withdraw { station: station.clone() }, &Actor::Station(station)));
+        let (command, actor) = Room::request_command(seat, RequestKind::Ordinary);
+        room.run(&command, &actor);
+    }
+    report.distribution("withdrawal from position 125 of 250", Kind::Podium, &mut samples);
+    room.check(LIST);
+
+    // The chair's *next*: the speaker is closed, the head of the list gets the floor.
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let speaker = room.speaker();
+        samples.push(room.timed(&Command::Next {}, &Actor::Chair));
+        // The closed speaker's seat is free again; refill the list to 250.
+        room.idle.push_back(speaker);
+        room.request(RequestKind::Ordinary);
+        room.check(LIST);
+    }
+    let next_p50 = report
+        .distribution("next: close speaker, grant head of 250", Kind::Podium, &mut samples)
+        .expect("samples")
+        .p50;
+
+    // The chair closes the microphone, then opens another one directly.
+    let (mut closes, mut opens) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
+    for _ in 0..SAMPLES {
+        let speaker = room.speaker();
+        closes.push(room.timed(&Command::Stop { station: Station::Seat(speaker) }, &Actor::Chair));
+        room.idle.push_back(speaker);
+        let seat = room.take_idle();
+        opens.push(room.timed(&Command::Grant { station: Station::Seat(seat) }, &Actor::Chair));
+        room.check(LIST);
+    }
+    report.distribution("microphone close (chair stops the speaker)", Kind::Podium, &mut closes);
+    report.distribution("microphone open (chair grants a seat)", Kind::Podium, &mut opens);
+
+    // --- the snapshot the daemon takes after every command ------------------------------
+    let mut samples = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        let started = Instant::now();
+        let snapshot = std::hint::black_box(room.floor.snapshot());
+        samples.push(started.elapsed());
+        drop(snapshot);
+    }
+    let snapshot_p50 = report
+        .distribution("Floor::snapshot (owner, after every command)", Kind::Podium, &mut samples)
+        .expect("samples")
+        .p50;
+    let mut samples = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        let started = Instant::now();
+        let state = std::hint::black_box(room.floor.state().clone());
+        samples.push(started.elapsed());
+        drop(state);
+    }
+    report.distribution("FloorState clone (its changing part)", Kind::Podium, &mut samples);
+    let snapshot = room.floor.snapshot();
+    let mut samples = Vec::with_capacity(500);
+    let mut bytes = 0;
+    for _ in 0..500 {
+        let started = Instant::now();
+        let json = serde_json::to_vec(&snapshot).expect("serialise");
+        samples.push(started.elapsed());
+        bytes = json.len();
+    }
+    report.distribution("snapshot as JSON (GET /api/v1/state)", Kind::Podium, &mut samples);
+    report.figure("snapshot JSON size", Kind::Podium, format!("{:.0} KiB", bytes as f64 / 1024.0));
+
+    // --- sustained throughput ------------------------------------------------------------
+    for snapshot_each in [false, true] {
+        let mut room = Room::new(false);
+        let (mut commands, started) = (0usize, Instant::now());
+        while started.elapsed() < Duration::from_secs(seconds) {
+            for _ in 0..100 {
+                commands += room.round(snapshot_each);
+            }
+        }
+        let rate = commands as f64 / started.elapsed().as_secs_f64();
+        room.check(LIST);
+        let name = if snapshot_each {
+            "sustained, with a snapshot after each (as the daemon)"
+        } else {
+            "sustained, engine alone (mix of the commands above)"
+        };
+        report.figure(name, Kind::Podium, format!("{rate:.0} commands/s ({:.1} µs each)", 1e6 / rate));
+    }
+
+    // --- replay ------------------------------------------------------------------------
+    let mut room = Room::new(true);
+    let initial = Floor::new(setup());
+    while room.log.as_ref().map_or(0, Vec::len) < REPLAY_EVENTS {
+        room.round(false);
+    }
+    let log = room.log.take().expect("log");
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let mut floor = initial.clone();
+        let started = Instant::now();
+        for event in &log {
+            floor.replay(event);
+        }
+        samples.push(started.elapsed());
+        assert_eq!(floor.state(), room.floor.state(), "replay reproduces the state");
+    }
+    let name = format!("replay of {} events", log.len());
+    let replay = report.distribution(&name, Kind::Podium, &mut samples).expect("samples");
+    report.figure(
+        "replay, per event",
+        Kind::Podium,
+        format!("{:.2} µs", replay.p50.as_secs_f64() * 1e6 / log.len() as f64),
+    );
+
+    // --- raw figures to compare with -----------------------------------------------------
+    let mut samples = loopback_round_trips(2_000);
+    report.distribution("raw: one loopback TCP round trip (64 bytes)", Kind::Limit, &mut samples);
+    // 8-byte read-inputs request, 7-byte answer; 11 bits per character; t3.5 = 1.75 ms
+    // after each frame (the Modbus serial line guide, above 19200 baud).
+    let char_time = 11.0 / 115_200.0;
+    let poll = 15.0 * char_time + 2.0 * 0.001_75;
+    report.figure(
+        "computed: one Modbus RTU poll at 115200 baud",
+        Kind::Limit,
+        format!("{:.2} ms (8 + 7 bytes, 11 bits/char, 2 × t3.5)", poll * 1e3),
+    );
+
+    report.note(format!(
+        "Set-up: {SEATS} seats, each with its member; {LIST} requests waiting (configurations allow at \
+         most 200, so this is beyond any configured room) and one delegate speaking; request mode, one \
+         open delegate microphone. Each latency is one `Floor::handle` call (authorise, validate, emit \
+         and apply through `FloorState::apply`), {SAMPLES} samples, on the list at full length."
+    ));
+    report.note(
+        "Sustained: rounds of next, request at the end, withdrawal from the middle, point of order, \
+         stop, grant, one thread; \"as the daemon\" adds the `Floor::snapshot` the session owner \
+         takes after every command that changed something (the journal and the fan-out are not \
+         included; see the journal and event-stream benchmarks).",
+    );
+    report.note(format!(
+        "At this scale one snapshot costs {:.0} times the median command (next); the presence and \
+         time maps of 1,500 members are in every copy of the state. Limit rows: a loopback TCP \
+         round trip measured in the same run, and the computed wire time of one desk-unit poll.",
+        snapshot_p50.as_secs_f64() / next_p50.as_secs_f64()
+    ));
+    report.finish();
+}
+
+/// Round trips of 64 bytes to an echo thread over loopback TCP (no Nagle delay).
+fn loopback_round_trips(n: usize) -> Vec<Duration> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let echo = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        let mut buf = [0u8; 64];
+        while stream.read_exact(&mut buf).is_ok() {
+            if stream.write_all(&buf).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut buf = [7u8; 64];
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 100 {
+        let started = Instant::now();
+        stream.write_all(&buf).expect("write");
+        stream.read_exact(&mut buf).expect("read");
+        if i >= 100 {
+            samples.push(started.elapsed());
+        }
+    }
+    drop(stream);
+    let _ = echo.join();
+    samples
+}
