@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::codec::{self, BROADCAST, ExceptionCode, FrameError, Request, Response};
@@ -322,6 +322,20 @@ pub enum ControlError {
     },
 }
 
+/// A coil the master switched with a write, and when the write was decoded (see
+/// [`SimBus::coil_changes`]). Watchdog and power-cycle resets are not writes and are not reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoilChange {
+    /// Unit address.
+    pub unit: u8,
+    /// Coil address.
+    pub coil: u16,
+    /// New value.
+    pub on: bool,
+    /// When the simulator decoded the write that changed it.
+    pub at: Instant,
+}
+
 struct SimState {
     units: BTreeMap<u8, SimUnit>,
     response_delay: Duration,
@@ -333,13 +347,18 @@ struct SimState {
 pub struct SimBus {
     state: Arc<Mutex<SimState>>,
     changes: Arc<watch::Sender<u64>>,
+    coil_changes: broadcast::Sender<CoilChange>,
 }
 
 impl SimBus {
     /// A bus with these units, answering at once (`baud` sets the line-silence timing).
     pub fn new(units: impl IntoIterator<Item = (u8, SimUnit)>, baud: u32) -> Self {
         let state = SimState { units: units.into_iter().collect(), response_delay: Duration::ZERO, baud };
-        SimBus { state: Arc::new(Mutex::new(state)), changes: Arc::new(watch::channel(0).0) }
+        SimBus {
+            state: Arc::new(Mutex::new(state)),
+            changes: Arc::new(watch::channel(0).0),
+            coil_changes: broadcast::channel(1024).0,
+        }
     }
 
     /// Podium desk units at these addresses; those in `chairs` are chair units.
@@ -507,6 +526,29 @@ impl SimBus {
         }
     }
 
+    /// Every coil the master switches from now on, stamped when its write was decoded (for
+    /// latency measurements: key press to microphone relay).
+    pub fn coil_changes(&self) -> broadcast::Receiver<CoilChange> {
+        self.coil_changes.subscribe()
+    }
+
+    /// Applies a master's request to a unit; reports the coils it switched.
+    fn apply_request(&self, unit: u8, sim: &mut SimUnit, request: &Request) -> Response {
+        let watched = self.coil_changes.receiver_count() > 0
+            && matches!(request, Request::WriteSingleCoil { .. } | Request::WriteMultipleCoils { .. });
+        let before = watched.then(|| sim.coils.clone());
+        let response = sim.apply(request);
+        if let Some(before) = before {
+            let at = Instant::now();
+            for (coil, (old, new)) in before.iter().zip(&sim.coils).enumerate() {
+                if old != new {
+                    let _ = self.coil_changes.send(CoilChange { unit, coil: coil as u16, on: *new, at });
+                }
+            }
+        }
+        response
+    }
+
     /// Waits until `condition` holds (checked now and after every change the master
     /// makes or a key press), or `deadline` passes. Returns whether it held.
     pub async fn wait_until(&self, deadline: Duration, condition: impl Fn(&SimBus) -> bool) -> bool {
@@ -623,7 +665,7 @@ impl SimBus {
         let answered = {
             let mut state = self.lock();
             if adu.unit == BROADCAST {
-                for sim in state.units.values_mut() {
+                for (&unit, sim) in state.units.iter_mut() {
                     if matches!(
                         adu.pdu,
                         Request::WriteSingleCoil { .. }
@@ -631,7 +673,7 @@ impl SimBus {
                             | Request::WriteMultipleRegisters { .. }
                     ) {
                         sim.last_addressed = Some(Instant::now());
-                        sim.apply(&adu.pdu);
+                        self.apply_request(unit, sim, &adu.pdu);
                         wrote = true;
                     }
                 }
@@ -641,7 +683,7 @@ impl SimBus {
                     false
                 } else {
                     sim.last_addressed = Some(Instant::now());
-                    let response = sim.apply(&adu.pdu);
+                    let response = self.apply_request(adu.unit, sim, &adu.pdu);
                     wrote = !matches!(response, Response::Exception { .. })
                         && !matches!(
                             adu.pdu,
@@ -693,5 +735,40 @@ impl SimBus {
         if fired {
             self.changed();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn coil_writes_are_reported_with_the_time_they_arrived() {
+        let sim = SimBus::desk_units([7], &[], 115_200);
+        let mut changes = sim.coil_changes();
+        let (mut master, slave) = tokio::io::duplex(256);
+        let cancel = CancellationToken::new();
+        tokio::spawn({
+            let (sim, cancel) = (sim.clone(), cancel.clone());
+            async move { sim.serve(slave, cancel).await }
+        });
+        let write = |value| Request::WriteSingleCoil { address: desk::COIL_MICROPHONE, value };
+        let mut frame = Vec::new();
+        let mut answer = [0u8; 8];
+        for value in [true, true, false] {
+            frame.clear();
+            codec::encode_request(7, &write(value), &mut frame).expect("encode");
+            master.write_all(&frame).await.expect("write");
+            master.read_exact(&mut answer).await.expect("echo");
+        }
+        let answered = Instant::now();
+        let on = changes.try_recv().expect("switched on");
+        assert_eq!((on.unit, on.coil, on.on), (7, desk::COIL_MICROPHONE, true));
+        assert!(on.at <= answered);
+        // Writing the value the coil already has changes nothing and is not reported.
+        let off = changes.try_recv().expect("switched off");
+        assert_eq!((off.coil, off.on), (desk::COIL_MICROPHONE, false));
+        assert!(changes.try_recv().is_err());
+        cancel.cancel();
     }
 }
