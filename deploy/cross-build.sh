@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds podiumd for 64-bit Raspberry Pi OS (aarch64-unknown-linux-gnu) on a Debian x86-64
 # machine, with the Rust target and Debian's cross compiler (for the C parts: SQLite, ring).
-# Usage: deploy/cross-build.sh [--debug]      → target/aarch64-unknown-linux-gnu/{release,debug}/podiumd
+# Usage: deploy/cross-build.sh [--debug]      → target/aarch64-unknown-linux-gnu/{release,debug}/{podiumd,podium-bridge}
+# Then the Debian package (deploy/README.md):  cargo deb -p podium-host --target aarch64-unknown-linux-gnu --no-build
 # Then, without a Pi:  qemu-aarch64 -L /usr/aarch64-linux-gnu target/aarch64-unknown-linux-gnu/release/podiumd --version
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,4 @@ rustup target list --installed | grep -qx "$target" || rustup target add "$targe
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
-cargo build --locked --target "$target" -p podium-host --bin podiumd "${profile[@]}"
+cargo build --locked --target "$target" -p podium-host --bin podiumd --bin podium-bridge "${profile[@]}"
