@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::command::{Actor, Command};
 use crate::outcome::{Change, Event, MuteSource, Reason, Rejection, RequestEnd};
@@ -17,17 +18,31 @@ use crate::time::{Instant, Timestamp};
 pub type Outcome = Result<Vec<Event>, Rejection>;
 
 /// Everything a client needs to draw the floor, serialisable at any time.
+///
+/// The room's fixed parts are shared, not copied: the daemon takes a snapshot after every
+/// command, and with hundreds of members copying them would dominate the command's cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snapshot {
     /// The room's seats.
-    pub seats: Vec<SeatSetup>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<SeatSetup>))]
+    pub seats: Arc<[SeatSetup]>,
     /// The participants.
-    pub participants: Vec<Participant>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Participant>))]
+    pub participants: Arc<[Participant]>,
     /// The precedence of request types.
-    pub precedence: Vec<PrecedenceRule>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<PrecedenceRule>))]
+    pub precedence: Arc<[PrecedenceRule]>,
     /// The changing state; `floor.seq` is the last event it includes.
     pub floor: FloorState,
+}
+
+/// The parts of every [`Snapshot`] that never change during a session.
+#[derive(Debug, Clone)]
+struct SharedParts {
+    seats: Arc<[SeatSetup]>,
+    participants: Arc<[Participant]>,
+    precedence: Arc<[PrecedenceRule]>,
 }
 
 /// The discussion engine. Feed it commands with [`Floor::handle`] and call
@@ -37,6 +52,8 @@ pub struct Floor {
     seats: BTreeMap<SeatNo, SeatSetup>,
     participants: BTreeMap<ParticipantId, Participant>,
     setup: Setup,
+    /// The snapshot's fixed parts, built once.
+    shared: SharedParts,
     state: FloorState,
     /// Events emitted by the command being handled.
     emitted: Vec<Event>,
@@ -62,7 +79,12 @@ impl Floor {
                 state.seated.insert(seat.number, id.clone());
             }
         }
-        Floor { seats, participants, setup, state, emitted: Vec::new() }
+        let shared = SharedParts {
+            seats: setup.seats.as_slice().into(),
+            participants: setup.participants.as_slice().into(),
+            precedence: precedence_table().into(),
+        };
+        Floor { seats, participants, setup, shared, state, emitted: Vec::new() }
     }
 
     /// A floor restored from a saved state (e.g. from the journal at restart).
@@ -85,9 +107,9 @@ impl Floor {
     /// The whole picture for clients.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
-            seats: self.setup.seats.clone(),
-            participants: self.setup.participants.clone(),
-            precedence: precedence_table(),
+            seats: self.shared.seats.clone(),
+            participants: self.shared.participants.clone(),
+            precedence: self.shared.precedence.clone(),
             floor: self.state.clone(),
         }
     }

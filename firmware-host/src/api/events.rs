@@ -6,6 +6,7 @@
 //! window it gets a fresh snapshot instead. A client too slow to keep up is resynchronised
 //! the same way instead of being dropped.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,15 +14,14 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use podium_floor::{Event, Snapshot};
 use serde::Deserialize;
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::broadcast;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use crate::session::{SessionHandle, Start};
+use crate::session::{SessionHandle, Start, Subscription};
 
 /// Query parameters of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -29,9 +29,6 @@ pub struct EventsQuery {
     /// Resume after this sequence number (overrides `Last-Event-ID`).
     pub since: Option<u64>,
 }
-
-/// Frames buffered per client before the stream task waits for the client.
-const CLIENT_BUFFER: usize = 256;
 
 /// Live events of the floor as Server-Sent Events (`text/event-stream`).
 #[utoipa::path(get, path = "/api/v1/events", tag = "floor",
@@ -57,72 +54,68 @@ pub async fn get_events(
         (None, None) => None,
     };
     let subscription = app.session.subscribe(since).await?;
-    let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
-    let cancel = app.cancel.clone();
-    let session = app.session.clone();
-    app.tracker.spawn(async move {
-        tokio::select! {
-            _ = cancel.cancelled() => {}
-            _ = forward(session, subscription.start, subscription.events, tx) => {}
-        }
-    });
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let feed = Feed::new(app.session.clone(), subscription);
+    // The stream is polled by the client's connection itself: an event goes from the
+    // session's broadcast to the socket without a task or queue in between.
+    let stream =
+        futures_util::stream::unfold(feed, Feed::next).take_until(app.cancel.clone().cancelled_owned());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// Pushes the start and then every event to one client until it goes away.
-async fn forward(
+/// One client's position in the event stream.
+struct Feed {
     session: SessionHandle,
-    mut start: Start,
-    mut events: broadcast::Receiver<Arc<Event>>,
-    tx: mpsc::Sender<Result<SseEvent, Infallible>>,
-) {
-    loop {
-        let mut sent = match send_start(&start, &tx).await {
-            Some(seq) => seq,
-            None => return,
-        };
-        loop {
-            match events.recv().await {
-                Ok(event) if event.seq <= sent => continue,
-                Ok(event) => {
-                    if tx.send(Ok(floor_event(&event))).await.is_err() {
-                        return;
-                    }
-                    sent = event.seq;
-                }
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "event-stream client lagged; resynchronising");
-                    match session.subscribe(Some(sent)).await {
-                        Ok(again) => {
-                            start = again.start;
-                            events = again.events;
-                            break;
-                        }
-                        Err(_) => return,
-                    }
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
+    /// Frames of the current start (snapshot or backlog) not yet sent.
+    start: VecDeque<SseEvent>,
+    events: broadcast::Receiver<Arc<Event>>,
+    /// The sequence number the client has.
+    sent: u64,
+}
+
+impl Feed {
+    fn new(session: SessionHandle, subscription: Subscription) -> Self {
+        let mut feed = Feed { session, start: VecDeque::new(), events: subscription.events, sent: 0 };
+        feed.begin(subscription.start);
+        feed
+    }
+
+    /// Queues the start of a subscription and notes where the client will be.
+    fn begin(&mut self, start: Start) {
+        match start {
+            Start::Snapshot(snapshot) => {
+                self.start.push_back(snapshot_event(&snapshot));
+                self.sent = snapshot.floor.seq;
+            }
+            Start::Backlog(backlog) => {
+                self.start.extend(backlog.iter().map(|event| floor_event(event)));
+                // An empty backlog means the client is current; it is at the seq it asked
+                // for, which shows through the first later event.
+                self.sent = backlog.last().map_or(0, |event| event.seq);
             }
         }
     }
-}
 
-/// Sends the start of a subscription; returns the sequence number the client is at.
-async fn send_start(start: &Start, tx: &mpsc::Sender<Result<SseEvent, Infallible>>) -> Option<u64> {
-    match start {
-        Start::Snapshot(snapshot) => {
-            tx.send(Ok(snapshot_event(snapshot))).await.ok()?;
-            Some(snapshot.floor.seq)
-        }
-        Start::Backlog(backlog) => {
-            let mut sent = 0;
-            for event in backlog {
-                tx.send(Ok(floor_event(event))).await.ok()?;
-                sent = event.seq;
+    /// The next frame for the client; `None` ends the stream.
+    async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
+        loop {
+            if let Some(frame) = self.start.pop_front() {
+                return Some((Ok(frame), self));
             }
-            // An empty backlog means the client is current; it is at the seq it asked for,
-            // which the caller knows through the first later event.
-            Some(if backlog.is_empty() { 0 } else { sent })
+            match self.events.recv().await {
+                Ok(event) if event.seq <= self.sent => continue,
+                Ok(event) => {
+                    self.sent = event.seq;
+                    return Some((Ok(floor_event(&event)), self));
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    // Too slow to keep up: resynchronise instead of dropping the client.
+                    tracing::warn!(missed, "event-stream client lagged; resynchronising");
+                    let again = self.session.subscribe(Some(self.sent)).await.ok()?;
+                    self.events = again.events;
+                    self.begin(again.start);
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
         }
     }
 }
