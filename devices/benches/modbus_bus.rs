@@ -6,7 +6,10 @@
 //!
 //! Run: `cargo bench -p podium-devices --bench modbus_bus` (add `-- --seconds 10` for longer).
 
-use std::sync::Arc;
+#[path = "../../tests/bench/report.rs"]
+mod report;
+
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use podium_devices::modbus::bus::{BusDriver, BusEvent, BusOutputs, BusSettings, Timing, UnitSpec};
@@ -14,36 +17,32 @@ use podium_devices::modbus::desk::{self, DeskKey, DeskOutputs};
 use podium_devices::modbus::sim::SimBus;
 use podium_devices::modbus::timing;
 use podium_devices::serial::{SerialConnector, SerialSettings, pty};
+use report::{Kind, Report, human};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 const UNITS: u8 = 32;
 const BAUD: u32 = 115_200;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
+/// `d` as a share of `wire`, in percent.
+fn share(d: Duration, wire: Duration) -> f64 {
+    100.0 * d.as_secs_f64() / wire.as_secs_f64()
 }
 
-fn row(name: &str, mut samples: Vec<Duration>, wire: Duration) {
-    samples.sort();
-    let (p50, p99, max) =
-        (percentile(&samples, 50.0), percentile(&samples, 99.0), percentile(&samples, 100.0));
-    let share = |d: Duration| 100.0 * d.as_secs_f64() / wire.as_secs_f64();
-    println!(
-        "{name:<34} n={:<6} p50 {:>8.1} µs  p99 {:>8.1} µs  max {:>8.1} µs | wire {:>7.0} µs | p50 {:>5.2}%  p99 {:>5.2}%  max {:>6.2}%",
-        samples.len(),
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6,
-        max.as_secs_f64() * 1e6,
-        wire.as_secs_f64() * 1e6,
-        share(p50),
-        share(p99),
-        share(max),
-    );
+/// Adds a Podium distribution and, after it, its p50/p99/max as a share of `wire` (in %).
+fn with_share(report: &mut Report, name: &str, samples: &mut [Duration], wire: Duration, of: &str) {
+    if let Some(d) = report.distribution(name, Kind::Podium, samples) {
+        report.figure(
+            &format!("{name} / {of}"),
+            Kind::Podium,
+            format!(
+                "p50 {:.2} %, p99 {:.2} %, max {:.2} %",
+                share(d.p50, wire),
+                share(d.p99, wire),
+                share(d.max, wire)
+            ),
+        );
+    }
 }
 
 fn main() {
@@ -83,8 +82,26 @@ async fn run(duration: Duration) {
     let (desired_tx, desired_rx) = watch::channel(Arc::new(BusOutputs::new()));
     let (timing_tx, mut timings) = mpsc::unbounded_channel();
     let connector = SerialConnector { settings: SerialSettings::new(path) };
-    let (driver, _health) = BusDriver::new(settings, specs, connector, events_tx, desired_rx);
+    let (driver, mut health) = BusDriver::new(settings, specs, connector, events_tx, desired_rx);
     tokio::spawn(driver.with_timing(timing_tx).run(cancel.clone()));
+
+    // The bus cycle as the driver measures it (its health after each cycle); the first
+    // cycles, while the units come online, are left out.
+    let cycles = Arc::new(Mutex::new(Vec::new()));
+    let cycle_watch = {
+        let cycles = cycles.clone();
+        tokio::spawn(async move {
+            while health.changed().await.is_ok() {
+                let (count, last) = {
+                    let h = health.borrow_and_update();
+                    (h.cycles, Duration::from_micros(h.last_cycle_us))
+                };
+                if count > 2 {
+                    cycles.lock().expect("cycles").push(last);
+                }
+            }
+        })
+    };
 
     // The owner's part, kept minimal: a request key lights the unit's green lamp.
     let owner = tokio::spawn(async move {
@@ -115,6 +132,7 @@ async fn run(duration: Duration) {
     }
     cancel.cancel();
     owner.abort();
+    cycle_watch.abort();
     let _ = sim_thread.join();
 
     let (mut poll_processing, mut poll_total, mut write_processing, mut key_processing, mut key_total) =
@@ -146,25 +164,73 @@ async fn run(duration: Duration) {
     let poll_wire = timing::exchange_time(poll_bytes.0, poll_bytes.1, BAUD);
     let write_wire = timing::exchange_time(write_bytes.0, write_bytes.1, BAUD);
     let cycle_wire = poll_wire * u32::from(UNITS);
-    println!();
-    println!("modbus_bus: {UNITS} simulated desk units on one pseudo-terminal, {} s", duration.as_secs());
-    println!(
-        "wire time at {BAUD} baud, 11 bits/char, t3.5 after each frame: poll {}+{} bytes = {:.0} µs, write {}+{} bytes = {:.0} µs, one cycle of {UNITS} polls = {:.1} ms",
-        poll_bytes.0,
-        poll_bytes.1,
-        poll_wire.as_secs_f64() * 1e6,
-        write_bytes.0,
-        write_bytes.1,
-        write_wire.as_secs_f64() * 1e6,
-        cycle_wire.as_secs_f64() * 1e3
+    let mut cycles = std::mem::take(&mut *cycles.lock().expect("cycles"));
+
+    let mut report = Report::new(
+        "modbus_bus",
+        "Desk units: key press → lamp/microphone output (Modbus RTU)",
+        "cargo bench -p podium-devices --bench modbus_bus",
     );
-    println!("Podium's processing (I/O waits excluded) against the wire time of the same frames:");
-    row("per poll: processing", poll_processing, poll_wire);
-    row("per output write: processing", write_processing, write_wire);
-    row("key edge -> write: processing", key_processing, poll_wire + write_wire);
-    println!(
-        "for reference, on the pseudo-terminal (no wire delay; includes the simulator and the t3.5 waits):"
+    // Podium's processing (I/O waits excluded) against the wire time of the same frames.
+    report.figure(
+        &format!("wire time of one poll ({}+{} bytes), computed", poll_bytes.0, poll_bytes.1),
+        Kind::Limit,
+        human(poll_wire),
     );
-    row("per poll: total", poll_total, poll_wire);
-    row("key edge -> write: total", key_total, cycle_wire + write_wire);
+    with_share(&mut report, "per poll: processing", &mut poll_processing, poll_wire, "wire time");
+    report.figure(
+        &format!("wire time of one output write ({}+{} bytes), computed", write_bytes.0, write_bytes.1),
+        Kind::Limit,
+        human(write_wire),
+    );
+    with_share(&mut report, "per output write: processing", &mut write_processing, write_wire, "wire time");
+    report.figure("wire time of one poll + one write, computed", Kind::Limit, human(poll_wire + write_wire));
+    with_share(
+        &mut report,
+        "key edge → write: processing",
+        &mut key_processing,
+        poll_wire + write_wire,
+        "(poll + write) wire time",
+    );
+    // On the pseudo-terminal: no wire delay, but the simulator and the t3.5 waits.
+    report.figure(
+        &format!("wire time of a cycle of {UNITS} polls + one write, computed"),
+        Kind::Limit,
+        human(cycle_wire + write_wire),
+    );
+    report.distribution(
+        &format!("bus cycle of {UNITS} polls on the pty, measured"),
+        Kind::Limit,
+        &mut cycles,
+    );
+    with_share(&mut report, "per poll: total on the pty", &mut poll_total, poll_wire, "wire time");
+    with_share(
+        &mut report,
+        "key edge → write: total on the pty",
+        &mut key_total,
+        cycle_wire + write_wire,
+        "(cycle + write) wire time",
+    );
+    report.note(format!(
+        "{UNITS} simulated desk units on one bus over a real pseudo-terminal for {} s, a request key \
+         clicked every 20 ms round the units and answered by lighting the unit's lamp; the driver \
+         runs on one worker thread, the simulator on its own thread.",
+        duration.as_secs()
+    ));
+    report.note(format!(
+        "Wire time is computed from the frames actually exchanged: {BAUD} baud, 11 bits per \
+         character, t3.5 = 1.75 ms after each frame (request and answer)."
+    ));
+    report.note(
+        "Processing is Podium's own work (encode, decode, bookkeeping, events), I/O waits \
+         excluded; key edge → write runs from the key edge being decoded to the confirmed write \
+         that answers it.",
+    );
+    report.note(
+        "Totals on the pty have no wire delay but include the simulator and the t3.5 waits. Key \
+         edge → write starts when the poll answer showing the edge is decoded, so it leaves out \
+         the wait for that poll; the cycle + write wire time beside it is the most a press waits \
+         on a real wire (its poll up to a cycle later, then the write).",
+    );
+    report.finish();
 }

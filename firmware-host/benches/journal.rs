@@ -5,6 +5,9 @@
 //! Run: `cargo bench -p podium-host --bench journal` (release build; about a minute).
 //! `PODIUM_BENCH_DIR=/path` puts the files on another disk (default: the system temp dir).
 
+#[path = "../../tests/bench/report.rs"]
+mod report;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
@@ -15,6 +18,7 @@ use podium_host::journal::{
     CHECKPOINT_EVERY, CommandRecord, Journal, JournalLocation, JournalSettings, MeetingInfo, Record, Store,
 };
 use podium_host::session::RESUME_WINDOW;
+use report::{Kind, Report};
 
 const EVENTS: u64 = 100_000;
 const RESTARTS: usize = 15;
@@ -37,22 +41,6 @@ fn room_toml(journal: &Path) -> String {
         ));
     }
     toml
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-fn report(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    println!(
-        "{name:<58} p50 {:>9.3} ms   p99 {:>9.3} ms   max {:>9.3} ms   (n={})",
-        percentile(&samples, 0.5).as_secs_f64() * 1e3,
-        percentile(&samples, 0.99).as_secs_f64() * 1e3,
-        samples.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        samples.len()
-    );
 }
 
 /// A plausible command stream over 40 seats: requests, grants, stops, pauses.
@@ -151,11 +139,8 @@ fn process_restarts(config: &Path) -> Vec<Duration> {
 
 fn main() {
     let dir = bench_dir();
-    println!(
-        "journal benchmark in {} ({} cores)",
-        dir.path().display(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("journal benchmark in {} ({cores} cores)", dir.path().display());
     let journal = dir.path().join("journal.sqlite3");
     let config = dir.path().join("room.toml");
     std::fs::write(&config, room_toml(&journal)).expect("config");
@@ -166,16 +151,13 @@ fn main() {
     let built = Instant::now();
     let seq = build_journal(&journal, &setup);
     let size = std::fs::metadata(&journal).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "\nbuilt a meeting of {seq} events ({:.1} MB) in {:.1} s\n",
-        size as f64 / 1e6,
-        built.elapsed().as_secs_f64()
-    );
+    let build_took = built.elapsed();
+    println!("built a meeting of {seq} events ({:.1} MB) in {build_took:.1?}", size as f64 / 1e6);
     let pristine = dir.path().join("pristine.sqlite3");
     copy_journal(&journal, &pristine);
 
     let settings = JournalSettings { location: JournalLocation::File(journal.clone()), retention_days: 90 };
-    let restores: Vec<Duration> = (0..RESTARTS)
+    let mut restores: Vec<Duration> = (0..RESTARTS)
         .map(|_| {
             let started = Instant::now();
             let (journal, _acks, restored) = Journal::open(&settings, &setup, RESUME_WINDOW);
@@ -185,9 +167,7 @@ fn main() {
             took
         })
         .collect();
-    report("restore in process (open + checkpoint + tail + 10k resume)", restores);
-
-    report("restart to ready: podiumd spawn → listening (100k events)", process_restarts(&config));
+    let mut restarts = process_restarts(&config);
 
     // Worst case: no checkpoint but the opening one, every event replayed.
     let full = dir.path().join("full.sqlite3");
@@ -197,7 +177,7 @@ fn main() {
         conn.execute("DELETE FROM checkpoint WHERE seq > 0", []).expect("drop checkpoints");
     }
     let full_settings = JournalSettings { location: JournalLocation::File(full), retention_days: 90 };
-    let replays: Vec<Duration> = (0..5)
+    let mut replays: Vec<Duration> = (0..5)
         .map(|_| {
             let started = Instant::now();
             let (_journal, _acks, restored) = Journal::open(&full_settings, &setup, RESUME_WINDOW);
@@ -205,16 +185,14 @@ fn main() {
             started.elapsed()
         })
         .collect();
-    report("restore without checkpoints (replays all 100k events)", replays);
 
     let empty_dir = dir.path().join("empty");
     std::fs::create_dir(&empty_dir).expect("mkdir");
     let empty_config = empty_dir.join("room.toml");
     std::fs::write(&empty_config, room_toml(&empty_dir.join("journal.sqlite3"))).expect("config");
-    report("restart to ready: podiumd spawn → listening (empty journal)", process_restarts(&empty_config));
+    let mut empty_restarts = process_restarts(&empty_config);
 
     // --- write cost per command --------------------------------------------------------
-    println!();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let write_dir = dir.path().join("writes");
     std::fs::create_dir(&write_dir).expect("mkdir");
@@ -222,7 +200,7 @@ fn main() {
         location: JournalLocation::File(write_dir.join("journal.sqlite3")),
         retention_days: 90,
     };
-    let (latencies, per_event, events_written, grouped) = runtime.block_on(async {
+    let (mut latencies, mut per_event, events_written, grouped) = runtime.block_on(async {
         let (journal, mut acks, restored) = Journal::open(&write_settings, &setup, RESUME_WINDOW);
         let mut floor = restored.floor;
         let info = MeetingInfo::opening(restored.next_meeting_id, "Writes".into(), "bench".into(), 0, 0);
@@ -265,8 +243,9 @@ fn main() {
                     None => panic!("writer stopped"),
                 }
             }
-            latencies.push(started.elapsed());
-            per_event.push(started.elapsed() / count);
+            let took = started.elapsed();
+            latencies.push(took);
+            per_event.push(took / count);
         }
         // Group commit: 2,000 commands handed over at once, as under a burst.
         let started = Instant::now();
@@ -294,16 +273,6 @@ fn main() {
         journal.close(Duration::from_secs(10)).await;
         (latencies, per_event, events_written, (op + 1 - first, grouped_events, acks_seen, took))
     });
-    let per_command = events_written as f64 / latencies.len() as f64;
-    report(&format!("journal: durable write of one command ({per_command:.2} events)"), latencies);
-    report("journal: the same, per event", per_event);
-    let (commands, events, commits, took) = grouped;
-    println!(
-        "journal: {commands} commands queued at once ({events} events): {commits} commits, {:.0} events/s, {:.4} ms per event",
-        events as f64 / took.as_secs_f64(),
-        took.as_secs_f64() * 1e3 / events as f64
-    );
-
     // --- the same disk, raw -------------------------------------------------------------
     let raw = dir.path().join("raw.sqlite3");
     let conn = rusqlite::Connection::open(&raw).expect("open raw");
@@ -312,7 +281,7 @@ fn main() {
     )
     .expect("raw setup");
     let body = "x".repeat(200);
-    let raw_inserts: Vec<Duration> = (0..WRITES)
+    let mut raw_inserts: Vec<Duration> = (0..WRITES)
         .map(|i| {
             let started = Instant::now();
             conn.execute("INSERT INTO t (seq, body) VALUES (?1, ?2)", rusqlite::params![i as i64, body])
@@ -320,12 +289,11 @@ fn main() {
             started.elapsed()
         })
         .collect();
-    report("raw SQLite: one INSERT per transaction, WAL, synchronous=FULL", raw_inserts);
 
     let file = dir.path().join("raw.bin");
     let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&file).expect("open raw file");
     let block = vec![0u8; 4096];
-    let fsyncs: Vec<Duration> = (0..WRITES)
+    let mut fsyncs: Vec<Duration> = (0..WRITES)
         .map(|_| {
             let started = Instant::now();
             out.write_all(&block).expect("write");
@@ -333,5 +301,72 @@ fn main() {
             started.elapsed()
         })
         .collect();
-    report("raw file: append 4 KiB + fdatasync", fsyncs);
+
+    let mut report = Report::new(
+        "journal",
+        "Journal: durable write and restart",
+        "cargo bench -p podium-host --bench journal",
+    );
+    report.distribution(
+        &format!("restore in process ({seq} events: open + checkpoint + tail + resume window)"),
+        Kind::Podium,
+        &mut restores,
+    );
+    report.distribution(
+        &format!("restore without checkpoints (replays all {seq} events)"),
+        Kind::Podium,
+        &mut replays,
+    );
+    report.distribution(
+        &format!("restart to ready: podiumd spawn → listening ({seq} events)"),
+        Kind::Podium,
+        &mut restarts,
+    );
+    report.distribution(
+        "restart to ready: podiumd spawn → listening (empty journal)",
+        Kind::Podium,
+        &mut empty_restarts,
+    );
+    report.distribution(
+        "raw SQLite: INSERT + COMMIT of 200 bytes, WAL, synchronous=FULL",
+        Kind::Limit,
+        &mut raw_inserts,
+    );
+    report.distribution("raw file: append 4 KiB + fdatasync", Kind::Limit, &mut fsyncs);
+    let per_command = events_written as f64 / latencies.len() as f64;
+    report.distribution(
+        &format!("journal: durable write of one command ({per_command:.2} events)"),
+        Kind::Podium,
+        &mut latencies,
+    );
+    report.distribution("journal: the same, per event", Kind::Podium, &mut per_event);
+    let (commands, events, commits, took) = grouped;
+    report.figure(
+        &format!("journal: {commands} commands queued at once ({events} events)"),
+        Kind::Podium,
+        format!(
+            "{commits} commits, {:.0} events/s, {:.4} ms per event",
+            events as f64 / took.as_secs_f64(),
+            took.as_secs_f64() * 1e3 / events as f64
+        ),
+    );
+    report.note(format!(
+        "A 40-seat room; the meeting of {seq} events ({:.1} MB, a checkpoint every \
+         {CHECKPOINT_EVERY} events) was written beforehand in {build_took:.1?}. Files in the \
+         system temp dir (or PODIUM_BENCH_DIR), {cores} cores.",
+        size as f64 / 1e6
+    ));
+    report.note(format!(
+        "Restore in process: open the journal, load the latest checkpoint, replay the tail and \
+         load the last {RESUME_WINDOW} events for resuming clients; {RESTARTS} samples, 5 without \
+         checkpoints. Restart to ready: spawn of the real podiumd until it prints that it \
+         listens (config, restore, bind), killed with SIGKILL between starts."
+    ));
+    report.note(
+        "Durable write: one command's events handed to the journal's writer thread until its \
+         acknowledgement (committed with fsync), one command at a time; the raw rows are the same \
+         disk in the same run, without Podium. The queued row hands all commands over at once, \
+         so the writer groups them into few commits.",
+    );
+    report.finish();
 }
