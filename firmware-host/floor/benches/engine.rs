@@ -379,7 +379,7 @@ fn main() {
     );
     report.note(format!(
         "At this scale one snapshot costs {:.0} times the median command (next); the presence and \
-         time maps of 1,500 members are in every copy of the state. Limit rows: a loopback TCP \
+         seating maps of 1,500 members are in every copy of the state. Limit rows: a loopback TCP \
          round trip measured in the same run, and the computed wire time of one desk-unit poll.",
         snapshot_p50.as_secs_f64() / next_p50.as_secs_f64()
     ));
