@@ -34,7 +34,8 @@ pub struct Snapshot {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<PrecedenceRule>))]
     pub precedence: Arc<[PrecedenceRule]>,
     /// The changing state; `floor.seq` is the last event it includes.
-    pub floor: FloorState,
+    #[cfg_attr(feature = "openapi", schema(value_type = FloorState))]
+    pub floor: Arc<FloorState>,
 }
 
 /// The parts of every [`Snapshot`] that never change during a session.
@@ -54,7 +55,9 @@ pub struct Floor {
     setup: Setup,
     /// The snapshot's fixed parts, built once.
     shared: SharedParts,
-    state: FloorState,
+    /// Shared with the snapshots taken since the last change; copied on the next change
+    /// (see [`Floor::prepare`]).
+    state: Arc<FloorState>,
     /// Events emitted by the command being handled.
     emitted: Vec<Event>,
 }
@@ -84,13 +87,13 @@ impl Floor {
             participants: setup.participants.as_slice().into(),
             precedence: precedence_table().into(),
         };
-        Floor { seats, participants, setup, shared, state, emitted: Vec::new() }
+        Floor { seats, participants, setup, shared, state: Arc::new(state), emitted: Vec::new() }
     }
 
     /// A floor restored from a saved state (e.g. from the journal at restart).
     pub fn restore(setup: Setup, state: FloorState) -> Self {
         let mut floor = Floor::new(setup);
-        floor.state = state;
+        floor.state = Arc::new(state);
         floor
     }
 
@@ -114,10 +117,22 @@ impl Floor {
         }
     }
 
+    /// Makes the state this floor's own again, copying it if a snapshot still shares it.
+    /// A snapshot shares the state instead of copying it; the first change after it copies.
+    /// Calling this while idle takes that copy off the path of the next command.
+    pub fn prepare(&mut self) {
+        Arc::make_mut(&mut self.state);
+    }
+
+    /// Whether a snapshot still shares the state (the next change will copy it).
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.state) > 1
+    }
+
     /// Applies an event produced earlier (replay). Events must come in sequence order.
     pub fn replay(&mut self, event: &Event) {
         let participants = &self.participants;
-        self.state.apply(event, |id| participants.get(id).and_then(|p| p.group.clone()));
+        Arc::make_mut(&mut self.state).apply(event, |id| participants.get(id).and_then(|p| p.group.clone()));
     }
 
     /// When the engine next needs [`Floor::tick`]: the earliest speaking-time warning or expiry.

@@ -438,3 +438,23 @@ fn commands_parse_from_json_and_reject_unknown_fields() {
     assert!(serde_json::from_str::<Command>(r#"{"command":"next","extra":1}"#).is_err());
     assert!(serde_json::from_str::<Command>(r#"{"command":"nxet"}"#).is_err());
 }
+
+#[test]
+fn a_published_snapshot_never_changes_with_the_floor() {
+    let mut f = floor(Mode::Request);
+    f.handle(&request(5), &member(5), at(1)).unwrap();
+    let published = f.snapshot();
+    assert!(f.is_shared(), "a snapshot shares the state instead of copying it");
+    f.prepare();
+    assert!(!f.is_shared(), "prepare copies the state the snapshot shares");
+    f.handle(&request(3), &member(3), at(2)).unwrap();
+    // Without prepare, the next change copies by itself.
+    let second = f.snapshot();
+    f.handle(&request(4), &member(4), at(3)).unwrap();
+    assert_eq!(published.floor.seq, 1);
+    assert_eq!(published.floor.requests.len(), 1);
+    assert_eq!(second.floor.seq, 2);
+    assert_eq!(second.floor.requests.len(), 2);
+    assert_eq!(f.state().requests.len(), 3);
+    assert_eq!(f.snapshot().floor.as_ref(), f.state());
+}
