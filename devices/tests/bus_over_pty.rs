@@ -270,3 +270,51 @@ async fn two_buses_run_side_by_side_with_generic_io_modules() {
     );
     tokio::time::sleep(Duration::ZERO).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_rewrites_are_spread_over_the_resync_period() {
+    const UNITS: [u8; 4] = [1, 2, 3, 4];
+    let resync = Duration::from_millis(1200);
+    let mut pty = Pty::new();
+    let link = Link::to(&pty.path);
+    let sim = SimBus::desk_units(UNITS, &[], 115_200);
+    let _sim = serve(&sim, &mut pty);
+    let mut settings = test_settings("stagger");
+    settings.resync = resync;
+    let mut driver = start_driver(settings, desk_specs(&UNITS), &link.path);
+    all_online(&mut driver.events, &UNITS).await;
+    let mut outputs = BusOutputs::new();
+    for unit in UNITS {
+        outputs.insert(unit, speaking(&format!("Unit {unit}")));
+    }
+    driver.desired.send_replace(Arc::new(outputs));
+    // Outputs never change from here on: every later write is a periodic rewrite.
+    let first = expect_health(&mut driver.health, "first writes", |h| {
+        UNITS.iter().all(|&u| unit_health(h, u).writes >= 1)
+    })
+    .await;
+    let started = tokio::time::Instant::now();
+    let mut seen: Vec<u64> = UNITS.iter().map(|&u| unit_health(&first, u).writes).collect();
+    let mut rewritten_at: Vec<Option<Duration>> = vec![None; UNITS.len()];
+    // Watch one resync period (plus margin) and note when each unit is first rewritten.
+    while started.elapsed() < resync + Duration::from_millis(600) && rewritten_at.iter().any(Option::is_none)
+    {
+        let _ = tokio::time::timeout(Duration::from_millis(50), driver.health.changed()).await;
+        let health = driver.health.borrow_and_update().clone();
+        for (k, &unit) in UNITS.iter().enumerate() {
+            let writes = unit_health(&health, unit).writes;
+            // The first writes of a unit may take a few exchanges; a rewrite comes later.
+            if writes > seen[k] && started.elapsed() < Duration::from_millis(100) {
+                seen[k] = writes;
+            } else if writes > seen[k] && rewritten_at[k].is_none() {
+                rewritten_at[k] = Some(started.elapsed());
+            }
+        }
+    }
+    let times: Vec<Duration> =
+        rewritten_at.iter().map(|t| t.expect("every unit rewritten within one period")).collect();
+    let spread = *times.iter().max().unwrap() - *times.iter().min().unwrap();
+    // Spread evenly, the rewrites lie 3/4 of a period apart first to last; all at once
+    // they would fall into one bus cycle (tens of milliseconds).
+    assert!(spread >= resync / 3, "rewrites bunched together: {times:?}");
+}

@@ -635,14 +635,21 @@ impl<C: Connector> BusDriver<C> {
 
     /// The next write that brings unit `i` closer to its desired outputs.
     fn next_write(&mut self, i: usize) -> Option<(Request, PendingWrite)> {
+        let units = self.units.len();
         let unit = &mut self.units[i];
         let desired = self.desired.get(&unit.spec.unit)?;
         let now = Instant::now();
-        if unit.confirmed.since.is_some_and(|since| now.duration_since(since) >= self.settings.resync) {
+        let resync = self.settings.resync;
+        if unit.confirmed.since.is_some_and(|since| now.duration_since(since) >= resync) {
             unit.confirmed = Confirmed::unknown(&unit.spec.layout);
+            unit.confirmed.since = Some(now);
         }
         if unit.confirmed.since.is_none() {
-            unit.confirmed.since = Some(now);
+            // Each unit's periodic rewrite gets its own phase of the resync period: all
+            // units at once would stretch one cycle by a full rewrite of the bus, and a key
+            // pressed then waits that much longer for its lamp and microphone.
+            let phase = resync.mul_f64(i as f64 / units.max(1) as f64);
+            unit.confirmed.since = Some(now.checked_sub(phase).unwrap_or(now));
         }
         if let Some(block) = unit.spec.layout.coils {
             let want = fit(&desired.coils, block.count, false);
