@@ -643,6 +643,9 @@ impl<C: Connector> BusDriver<C> {
         if unit.confirmed.since.is_some_and(|since| now.duration_since(since) >= resync) {
             unit.confirmed = Confirmed::unknown(&unit.spec.layout);
             unit.confirmed.since = Some(now);
+            // The rewrite answers no key: an edge that changed nothing (a release) must not
+            // be timed against it.
+            unit.edge_at = None;
         }
         if unit.confirmed.since.is_none() {
             // Each unit's periodic rewrite gets its own phase of the resync period: all
