@@ -361,8 +361,8 @@ async fn main() {
          poll exchange, debounce, translation to a command, the session owner and engine, the \
          journal's durable write when a meeting is open, the snapshot, the output function, the \
          driver picking up the new outputs before its next poll, the t3.5 line silence, writes to \
-         units earlier on the bus that changed too (the chair's display), every 30 s the driver's \
-         rewrite of every unit's outputs if the press falls into it, and the write frame \
+         units earlier on the bus that changed too (the chair's display), a unit's periodic \
+         rewrite (every 30 s per unit, the units spread over the period) if the press falls into it, and the write frame \
          reaching the unit (stamped when the simulator decodes it, before it answers). The MXA \
          row ends when the simulator applied `SET AUDIO_MUTE OFF` for the seat's channel (stamped \
          by a watcher task on the simulator's thread: its wake-up adds microseconds).",
