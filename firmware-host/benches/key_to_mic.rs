@@ -127,10 +127,6 @@ struct Samples {
     open_mxa: Vec<Duration>,
     close_desk: Vec<Duration>,
     cycle: Vec<Duration>,
-    /// Opening presses during which the driver rewrote every unit's outputs (every 30 s).
-    during_resync: usize,
-    /// The slowest opening press without such a rewrite.
-    worst_without_resync: Duration,
 }
 
 struct Bench {
@@ -150,10 +146,8 @@ impl Bench {
     }
 
     /// Presses the microphone key of `unit`; returns when the relay shows `on` and the
-    /// MXA channel the matching mute state: (press → relay write, press → MXA, whether
-    /// the driver's periodic rewrite of every output fell into this press).
-    async fn press(&mut self, unit: u8, on: bool) -> (Duration, Option<Duration>, bool) {
-        let writes_before = self.writes().await;
+    /// MXA channel the matching mute state: (press → relay write, press → MXA).
+    async fn press(&mut self, unit: u8, on: bool) -> (Duration, Option<Duration>) {
         let (reply, mxa) = oneshot::channel();
         let watch = MxaWatch { channel: channel_of(unit), muted: !on, reply };
         self.mxa.send(watch).expect("mxa thread");
@@ -183,17 +177,7 @@ impl Bench {
         while self.bus_cycle().await.0 < released_at + 2 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // A press writes a few coils and display registers; the resync writes every unit's.
-        let resync = self.writes().await - writes_before > u64::from(UNITS);
-        (relay.saturating_duration_since(pressed), mxa, resync)
-    }
-
-    /// Output writes the units confirmed so far.
-    async fn writes(&self) -> u64 {
-        let (_, devices) = self.daemon.get("/api/v1/devices").await;
-        devices["buses"][0]["units"]
-            .as_array()
-            .map_or(0, |units| units.iter().filter_map(|u| u["writes"].as_u64()).sum())
+        (relay.saturating_duration_since(pressed), mxa)
     }
 
     async fn bus_cycle(&self) -> (u64, Duration) {
@@ -211,15 +195,10 @@ impl Bench {
         let started = Instant::now();
         for i in 0..samples {
             let unit = 2 + (i % usize::from(UNITS - 1)) as u8;
-            let (desk, mxa, resync) = self.press(unit, true).await;
+            let (desk, mxa) = self.press(unit, true).await;
             out.open_desk.push(desk);
             out.open_mxa.extend(mxa);
-            if resync {
-                out.during_resync += 1;
-            } else {
-                out.worst_without_resync = out.worst_without_resync.max(desk);
-            }
-            let (desk, _, _) = self.press(unit, false).await;
+            let (desk, _) = self.press(unit, false).await;
             out.close_desk.push(desk);
             if i % 10 == 0 {
                 out.cycle.push(self.bus_cycle().await.1);
@@ -255,7 +234,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for unit in 2..6 {
-        let (_, mxa, _) = bench.press(unit, true).await;
+        let (_, mxa) = bench.press(unit, true).await;
         assert!(mxa.is_some(), "the MXA channel of seat {unit} did not open");
         bench.press(unit, false).await;
     }
@@ -320,17 +299,6 @@ async fn main() {
             human(rehearsal_period),
             human(meeting_period),
             human(rehearsal_period / u32::from(UNITS))
-        ),
-    );
-    report.figure(
-        "opening presses overlapping the 30 s output resync",
-        Kind::Podium,
-        format!(
-            "{} of {}; slowest press without: {} no meeting, {} meeting open",
-            rehearsal.during_resync + meeting.during_resync,
-            2 * samples,
-            human(rehearsal.worst_without_resync),
-            human(meeting.worst_without_resync)
         ),
     );
     report.figure(

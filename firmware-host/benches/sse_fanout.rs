@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use report::{Kind, Report};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -137,34 +136,6 @@ async fn client(
     Err("stream ended".into())
 }
 
-/// Round trip of 64 bytes over loopback TCP: the transport's own floor.
-async fn raw_loopback(rounds: usize) -> Vec<Duration> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let echo = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.expect("accept");
-        let mut buf = [0u8; 64];
-        while socket.read_exact(&mut buf).await.is_ok() {
-            if socket.write_all(&buf).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    socket.set_nodelay(true).expect("nodelay");
-    let mut samples = Vec::with_capacity(rounds);
-    let mut buf = [7u8; 64];
-    for _ in 0..rounds {
-        let t = Instant::now();
-        socket.write_all(&buf).await.expect("write");
-        socket.read_exact(&mut buf).await.expect("read");
-        samples.push(t.elapsed());
-    }
-    drop(socket);
-    let _ = echo.await;
-    samples
-}
-
 #[tokio::main]
 async fn main() {
     let clients = env_or("PODIUM_BENCH_CLIENTS", 200) as usize;
@@ -269,7 +240,8 @@ async fn main() {
         }
     }
 
-    let mut raw = raw_loopback(2_000).await;
+    let mut raw =
+        tokio::task::spawn_blocking(|| report::loopback_round_trips(2_000)).await.expect("round trips");
     let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
 
     let mut report = Report::new(

@@ -5,11 +5,14 @@
 //! A section is one table: every row is a distribution (n, p50, p99, max) or a single
 //! figure, and rows of kind `Limit` are the physical or raw-transport limit measured in the
 //! same run, so a reader compares Podium's figure with the floor it cannot go below.
+//! Limits that several benchmarks measure live here too ([`loopback_round_trips`]).
 
 #![allow(dead_code)] // each benchmark uses a different part
 
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::io::{Read, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum Kind {
@@ -146,4 +149,37 @@ impl Report {
         out.push('\n');
         out
     }
+}
+
+/// Round trips of 64 bytes to an echo thread over loopback TCP (no Nagle delay), after 100
+/// unmeasured ones: the raw transport under every HTTP and MQTT figure. Blocking; call it
+/// outside an async runtime's worker (e.g. `spawn_blocking`).
+pub fn loopback_round_trips(n: usize) -> Vec<Duration> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let echo = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        let mut buf = [0u8; 64];
+        while stream.read_exact(&mut buf).is_ok() {
+            if stream.write_all(&buf).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut buf = [7u8; 64];
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 100 {
+        let started = Instant::now();
+        stream.write_all(&buf).expect("write");
+        stream.read_exact(&mut buf).expect("read");
+        if i >= 100 {
+            samples.push(started.elapsed());
+        }
+    }
+    drop(stream);
+    let _ = echo.join();
+    samples
 }

@@ -44,45 +44,25 @@ fn bytes_of(hex: &str) -> Vec<u8> {
 async fn technicians_see_desk_unit_frames_out_and_in() {
     let daemon = Daemon::demo();
     let cookie = login(&daemon.base, "technik", "technik").await;
-    let response = reqwest::Client::new()
-        .get(daemon.url("/api/v1/monitor?device=desks"))
-        .header("cookie", &cookie)
-        .header("accept", "text/event-stream")
-        .send()
-        .await
-        .expect("connect the monitor");
-    assert_eq!(response.status().as_u16(), 200);
-    let mut stream = response.bytes_stream();
-    let mut buffer = String::new();
     let (mut out, mut answer): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
-    let deadline = tokio::time::Instant::now() + PATIENCE;
     // The bus polls every unit ten times a second, so both directions come soon.
-    while out.is_none() || answer.is_none() {
-        let chunk = tokio::time::timeout_at(deadline, stream.next())
-            .await
-            .expect("a desk-unit frame out and in within the patience")
-            .expect("the stream stays open")
-            .expect("read the stream");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
-            let frame: Value = serde_json::from_str(data.trim()).expect("a JSON frame record");
-            assert_eq!(frame["device"], "desks", "the filter keeps other devices out: {frame}");
-            assert!(frame["at_unix_ms"].as_i64().is_some_and(|t| t > 0), "{frame}");
-            assert!(frame["decoded"].as_str().is_some_and(|d| !d.is_empty()), "{frame}");
-            let bytes = bytes_of(frame["hex"].as_str().expect("hex"));
-            if !crc_ok(&bytes) {
-                continue; // a garbled frame would be shown too, but it is not what we wait for
-            }
-            match frame["direction"].as_str() {
-                Some("out") if out.is_none() => out = Some(bytes),
-                // The answer to a request we saw, from the same unit.
-                Some("in") if out.as_ref().is_some_and(|o| o[0] == bytes[0]) => answer = Some(bytes),
-                _ => {}
-            }
+    watch_monitor(&daemon, &cookie, "desks", |frame| {
+        assert_eq!(frame["device"], "desks", "the filter keeps other devices out: {frame}");
+        assert!(frame["at_unix_ms"].as_i64().is_some_and(|t| t > 0), "{frame}");
+        assert!(frame["decoded"].as_str().is_some_and(|d| !d.is_empty()), "{frame}");
+        let bytes = bytes_of(frame["hex"].as_str().expect("hex"));
+        if !crc_ok(&bytes) {
+            return false; // a garbled frame would be shown too, but it is not what we wait for
         }
-    }
+        match frame["direction"].as_str() {
+            Some("out") if out.is_none() => out = Some(bytes),
+            // The answer to a request we saw, from the same unit.
+            Some("in") if out.as_ref().is_some_and(|o| o[0] == bytes[0]) => answer = Some(bytes),
+            _ => {}
+        }
+        out.is_some() && answer.is_some()
+    })
+    .await;
     let (out, answer) = (out.unwrap_or_default(), answer.unwrap_or_default());
     assert!(out.len() >= 4 && answer.len() >= 4, "RTU frames: {out:02X?} {answer:02X?}");
     assert!((1..=247).contains(&out[0]), "a unit address: {out:02X?}");
@@ -92,40 +72,21 @@ async fn technicians_see_desk_unit_frames_out_and_in() {
 async fn cameras_show_their_visca_packets() {
     let daemon = Daemon::demo();
     let cookie = login(&daemon.base, "technik", "technik").await;
-    let response = reqwest::Client::new()
-        .get(daemon.url("/api/v1/monitor?device=front"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("connect the monitor");
-    assert_eq!(response.status().as_u16(), 200);
-    let mut stream = response.bytes_stream();
-    let mut buffer = String::new();
     let (mut seen_out, mut seen_in) = (false, false);
-    let deadline = tokio::time::Instant::now() + PATIENCE;
     // The driver asks the camera for its power state every few seconds.
-    while !(seen_out && seen_in) {
-        let chunk = tokio::time::timeout_at(deadline, stream.next())
-            .await
-            .expect("a VISCA packet out and in within the patience")
-            .expect("the stream stays open")
-            .expect("read the stream");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
-            let frame: Value = serde_json::from_str(data.trim()).expect("a JSON frame record");
-            assert_eq!(frame["device"], "front", "{frame}");
-            let bytes = bytes_of(frame["hex"].as_str().expect("hex"));
-            // A VISCA packet: a header byte with the high bit set, ending in FF.
-            assert!(bytes.len() >= 3 && bytes[0] & 0x80 != 0 && bytes.last() == Some(&0xFF), "{frame}");
-            match frame["direction"].as_str() {
-                Some("out") => seen_out = true,
-                Some("in") => seen_in = true,
-                other => panic!("direction {other:?}"),
-            }
+    watch_monitor(&daemon, &cookie, "front", |frame| {
+        assert_eq!(frame["device"], "front", "{frame}");
+        let bytes = bytes_of(frame["hex"].as_str().expect("hex"));
+        // A VISCA packet: a header byte with the high bit set, ending in FF.
+        assert!(bytes.len() >= 3 && bytes[0] & 0x80 != 0 && bytes.last() == Some(&0xFF), "{frame}");
+        match frame["direction"].as_str() {
+            Some("out") => seen_out = true,
+            Some("in") => seen_in = true,
+            other => panic!("direction {other:?}"),
         }
-    }
+        seen_out && seen_in
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -146,23 +107,29 @@ async fn the_chair_may_not_watch_the_monitor() {
     assert_eq!(status(client.get(daemon.url("/api/v1/monitor"))).await, 403);
 }
 
-/// Reads the monitor for `device` until a frame out and a frame in arrived; returns them.
-async fn frames_out_and_in(daemon: &Daemon, cookie: &str, device: &str) -> (Value, Value) {
+/// Watches the monitor for `device` as a technician, handing each frame record to
+/// `on_frame` until it returns true; fails after the patience.
+async fn watch_monitor(
+    daemon: &Daemon,
+    cookie: &str,
+    device: &str,
+    mut on_frame: impl FnMut(&Value) -> bool,
+) {
     let response = reqwest::Client::new()
         .get(daemon.url(&format!("/api/v1/monitor?device={device}")))
         .header("cookie", cookie)
+        .header("accept", "text/event-stream")
         .send()
         .await
         .expect("connect the monitor");
     assert_eq!(response.status().as_u16(), 200);
     let mut stream = response.bytes_stream();
     let mut buffer = String::new();
-    let (mut out, mut into) = (None, None);
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while out.is_none() || into.is_none() {
+    loop {
         let chunk = tokio::time::timeout_at(deadline, stream.next())
             .await
-            .unwrap_or_else(|_| panic!("frames of {device} out and in within the patience"))
+            .unwrap_or_else(|_| panic!("the frames awaited from {device} within the patience"))
             .expect("the stream stays open")
             .expect("read the stream");
         buffer.push_str(&String::from_utf8_lossy(&chunk));
@@ -170,14 +137,26 @@ async fn frames_out_and_in(daemon: &Daemon, cookie: &str, device: &str) -> (Valu
             let event: String = buffer.drain(..end + 2).collect();
             let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) else { continue };
             let frame: Value = serde_json::from_str(data.trim()).expect("a JSON frame record");
-            assert_eq!(frame["device"], device, "{frame}");
-            match frame["direction"].as_str() {
-                Some("out") => out = Some(frame),
-                Some("in") => into = Some(frame),
-                other => panic!("direction {other:?}"),
+            if on_frame(&frame) {
+                return;
             }
         }
     }
+}
+
+/// Reads the monitor for `device` until a frame out and a frame in arrived; returns them.
+async fn frames_out_and_in(daemon: &Daemon, cookie: &str, device: &str) -> (Value, Value) {
+    let (mut out, mut into) = (None, None);
+    watch_monitor(daemon, cookie, device, |frame| {
+        assert_eq!(frame["device"], device, "{frame}");
+        match frame["direction"].as_str() {
+            Some("out") => out = Some(frame.clone()),
+            Some("in") => into = Some(frame.clone()),
+            other => panic!("direction {other:?}"),
+        }
+        out.is_some() && into.is_some()
+    })
+    .await;
     (out.unwrap_or_default(), into.unwrap_or_default())
 }
 

@@ -3,8 +3,8 @@
 //! the latency of typical commands (`Floor::handle`, which validates, emits and applies
 //! each event through `FloorState::apply`), sustained commands/s with and without the
 //! snapshot the daemon takes after every command, the snapshot itself, and `replay` of
-//! 100,000 events. Beside them, measured or computed in the same run, raw figures a reader
-//! can relate to: one loopback TCP round trip and one Modbus RTU poll at 115200 baud.
+//! 100,000 events. Beside them, measured in the same run: one loopback TCP round trip,
+//! the least any client of the daemon waits for an answer.
 //!
 //! Run: `cargo bench -p podium-floor --bench engine` (add `-- --seconds 5` for a longer
 //! throughput run).
@@ -13,8 +13,6 @@
 mod report;
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use podium_floor::{
@@ -372,17 +370,8 @@ fn main() {
     );
 
     // --- raw figures to compare with -----------------------------------------------------
-    let mut samples = loopback_round_trips(2_000);
+    let mut samples = report::loopback_round_trips(2_000);
     report.distribution("raw: one loopback TCP round trip (64 bytes)", Kind::Limit, &mut samples);
-    // 8-byte read-inputs request, 7-byte answer; 11 bits per character; t3.5 = 1.75 ms
-    // after each frame (the Modbus serial line guide, above 19200 baud).
-    let char_time = 11.0 / 115_200.0;
-    let poll = 15.0 * char_time + 2.0 * 0.001_75;
-    report.figure(
-        "computed: one Modbus RTU poll at 115200 baud",
-        Kind::Limit,
-        format!("{:.2} ms (8 + 7 bytes, 11 bits/char, 2 × t3.5)", poll * 1e3),
-    );
 
     report.note(format!(
         "Set-up: {SEATS} seats, each with its member; {LIST} requests waiting (configurations allow at \
@@ -400,40 +389,10 @@ fn main() {
     report.note(format!(
         "At this scale the copy of the state after a snapshot costs {:.0} times the median command \
          (next); the presence and seating maps of 1,500 members are in every copy. The owner makes \
-         it after the change is published, so it limits commands per second, not a change's latency. Limit rows: a loopback TCP \
-         round trip measured in the same run, and the computed wire time of one desk-unit poll.",
+         it after the change is published, so it limits commands per second, not a change's latency. The limit row, a loopback TCP \
+         round trip measured in the same run, is the least any client waits for an answer; the desk \
+         units' wire time is in their own section.",
         copy_p50.as_secs_f64() / next_p50.as_secs_f64()
     ));
     report.finish();
-}
-
-/// Round trips of 64 bytes to an echo thread over loopback TCP (no Nagle delay).
-fn loopback_round_trips(n: usize) -> Vec<Duration> {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let echo = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().expect("accept");
-        stream.set_nodelay(true).expect("nodelay");
-        let mut buf = [0u8; 64];
-        while stream.read_exact(&mut buf).is_ok() {
-            if stream.write_all(&buf).is_err() {
-                break;
-            }
-        }
-    });
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let mut buf = [7u8; 64];
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n + 100 {
-        let started = Instant::now();
-        stream.write_all(&buf).expect("write");
-        stream.read_exact(&mut buf).expect("read");
-        if i >= 100 {
-            samples.push(started.elapsed());
-        }
-    }
-    drop(stream);
-    let _ = echo.join();
-    samples
 }
