@@ -198,7 +198,11 @@ fn main() -> ExitCode {
 }
 
 fn run(room: config::RoomConfig, listen: SocketAddr) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread for all tasks: a change passes the MQTT link, the session owner and every
+    // event stream in turn, and on one thread each hand-off is a queue push instead of a
+    // wake-up of another core (ARCHITECTURE.md, "Threads"). Blocking work (journal writes,
+    // SQLite reads, password hashing, the embedded broker) has threads of its own.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("podiumd: cannot start the runtime: {e}");

@@ -618,3 +618,49 @@ async fn availability_online_on_connect_offline_by_last_will() {
     let late = Subscriber::start(broker.port, "podium/v1/ratssaal/status");
     late.wait_for("the retained offline status", |_, p| p["online"] == false);
 }
+
+/// podiumd acknowledges a remote message only once it is handled (journaled first while a
+/// meeting is open), so a podiumd that stops in between gets it again from the broker.
+/// With an in-flight window of 2 the broker stops delivering to a client that leaves
+/// messages unacknowledged: the last request arrives only if every kind of message before
+/// it (malformed, unknown, rejected, accepted, podiumd's own replies) was acknowledged.
+#[tokio::test]
+async fn every_remote_message_is_acknowledged_once_handled() {
+    let broker = Mosquitto::start_with("allow_anonymous true\nmax_inflight_messages 2\n");
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::with_config(dir.path(), &room(broker.port, ""));
+    wait_connected(&daemon, 1).await;
+    let base = "podium/v1/ratssaal/remote";
+    let publish_lines = |topic: &str, lines: &[&str]| {
+        let mut child = std::process::Command::new("mosquitto_pub")
+            .args(["-p", &broker.port.to_string(), "-q", "1", "-t", &format!("{base}/{topic}"), "-l"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("{}\n", lines.join("\n")).as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    publish_lines("r1/request", &["not json"; 30]);
+    publish_lines("r1/dance", &[r#"{"v":1}"#; 10]);
+    publish_lines("ghost/request", &[r#"{"v":1}"#; 5]);
+    publish_lines("r1/presence", &[r#"{"v":1,"present":true}"#]);
+    publish_lines("r2/presence", &[r#"{"v":1,"present":true}"#]);
+    for _ in 0..5 {
+        publish_lines("r2/request", &[r#"{"v":1}"#]);
+        publish_lines("r2/withdraw", &[r#"{"v":1}"#]);
+    }
+    publish_lines("r1/request", &[r#"{"v":1}"#]);
+    let state = wait_state(&daemon, "the last request", |s| queue(s) == vec![json!({"remote": "r1"})]).await;
+    assert_eq!(state["floor"]["presence"]["r2"], "remote");
+
+    let (_, link) = daemon.get("/api/v1/mqtt").await;
+    assert_eq!(link["malformed"], 40, "{link}");
+    assert_eq!(link["rejected"], 5, "the unknown participant: {link}");
+    assert_eq!(link["accepted"], 13, "{link}");
+    // podiumd reports what it adds to the remote path, over the accepted commands.
+    let handling = &link["handling"];
+    assert_eq!(handling["commands"], 13, "{link}");
+    let (p50, max) = (handling["p50_us"].as_u64().unwrap(), handling["max_us"].as_u64().unwrap());
+    assert!(p50 > 0 && p50 <= max, "{link}");
+}

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -54,7 +54,7 @@ pub async fn get_events(
         (None, None) => None,
     };
     let subscription = app.session.subscribe(since).await?;
-    let feed = Feed::new(app.session.clone(), subscription);
+    let feed = Feed::new(app.session.clone(), app.frames.clone(), subscription);
     // The stream is polled by the client's connection itself: an event goes from the
     // session's broadcast to the socket without a task or queue in between.
     let stream =
@@ -62,9 +62,36 @@ pub async fn get_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
+/// The most recent events as formatted frames: with many consoles connected, each event is
+/// serialised once, not once per client.
+#[derive(Default)]
+pub struct FrameCache {
+    recent: Mutex<VecDeque<(Arc<Event>, SseEvent)>>,
+}
+
+impl FrameCache {
+    /// Frames kept; enough for a burst of events that the clients drain one after another.
+    const KEPT: usize = 16;
+
+    fn frame(&self, event: &Arc<Event>) -> SseEvent {
+        let Ok(mut recent) = self.recent.lock() else { return floor_event(event) };
+        // The same published event, not merely the same seq: a reset floor counts from 0 again.
+        if let Some((_, frame)) = recent.iter().find(|(cached, _)| Arc::ptr_eq(cached, event)) {
+            return frame.clone();
+        }
+        let frame = floor_event(event);
+        if recent.len() == Self::KEPT {
+            recent.pop_front();
+        }
+        recent.push_back((event.clone(), frame.clone()));
+        frame
+    }
+}
+
 /// One client's position in the event stream.
 struct Feed {
     session: SessionHandle,
+    frames: Arc<FrameCache>,
     /// Frames of the current start (snapshot or backlog) not yet sent.
     start: VecDeque<SseEvent>,
     events: broadcast::Receiver<Arc<Event>>,
@@ -73,8 +100,8 @@ struct Feed {
 }
 
 impl Feed {
-    fn new(session: SessionHandle, subscription: Subscription) -> Self {
-        let mut feed = Feed { session, start: VecDeque::new(), events: subscription.events, sent: 0 };
+    fn new(session: SessionHandle, frames: Arc<FrameCache>, subscription: Subscription) -> Self {
+        let mut feed = Feed { session, frames, start: VecDeque::new(), events: subscription.events, sent: 0 };
         feed.begin(subscription.start);
         feed
     }
@@ -105,7 +132,8 @@ impl Feed {
                 Ok(event) if event.seq <= self.sent => continue,
                 Ok(event) => {
                     self.sent = event.seq;
-                    return Some((Ok(floor_event(&event)), self));
+                    let frame = self.frames.frame(&event);
+                    return Some((Ok(frame), self));
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Too slow to keep up: resynchronise instead of dropping the client.
@@ -132,4 +160,55 @@ fn snapshot_event(snapshot: &Snapshot) -> SseEvent {
         .event("snapshot")
         .id(snapshot.floor.seq.to_string())
         .data(serde_json::to_string(snapshot).unwrap_or_else(|_| "{}".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use podium_floor::{Change, Timestamp};
+
+    use super::*;
+
+    fn cleared(seq: u64, count: usize) -> Arc<Event> {
+        Arc::new(Event {
+            seq,
+            at: Timestamp::new(seq, 0),
+            change: Change::RequestsCleared { count, reason: podium_floor::RequestEnd::Cleared },
+        })
+    }
+
+    fn text(frame: &SseEvent) -> String {
+        format!("{frame:?}")
+    }
+
+    #[test]
+    fn an_event_is_formatted_once_for_every_client() {
+        let cache = FrameCache::default();
+        let event = cleared(7, 3);
+        let first = cache.frame(&event);
+        assert_eq!(text(&cache.frame(&event)), text(&first));
+        assert_eq!(cache.recent.lock().unwrap().len(), 1, "one entry for one event");
+        assert!(text(&first).contains("\\\"count\\\":3"), "the frame carries the event: {}", text(&first));
+    }
+
+    #[test]
+    fn a_new_event_with_a_reused_seq_gets_its_own_frame() {
+        // After a reset the floor counts from 0 again: seq alone does not identify an event.
+        let cache = FrameCache::default();
+        let before = cache.frame(&cleared(1, 3));
+        let after = cache.frame(&cleared(1, 5));
+        assert_ne!(text(&before), text(&after));
+        assert!(text(&after).contains("\\\"count\\\":5"));
+    }
+
+    #[test]
+    fn the_cache_keeps_a_bounded_number_of_frames() {
+        let cache = FrameCache::default();
+        let events: Vec<_> = (1..=40).map(|seq| cleared(seq, 1)).collect();
+        for event in &events {
+            let _ = cache.frame(event);
+        }
+        let recent = cache.recent.lock().unwrap();
+        assert_eq!(recent.len(), FrameCache::KEPT);
+        assert_eq!(recent.back().map(|(e, _)| e.seq), Some(40));
+    }
 }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub mqtt: Option<crate::mqtt::link::Link>,
     /// Web consoles and access: users, sessions, personal links, metrics, clock.
     pub web: Arc<crate::web::Web>,
+    /// Event-stream frames formatted once for all clients.
+    pub frames: Arc<events::FrameCache>,
 }
 
 #[derive(OpenApi)]
@@ -118,6 +120,7 @@ pub fn router(
         openapi: Arc::new(openapi),
         mqtt,
         web,
+        frames: Arc::default(),
     };
     routes
         .merge(crate::web::pages::routes())

@@ -9,10 +9,10 @@
 //! limit; the retained state and conference topics are republished on reconnect, so
 //! consumers converge to the truth.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use podium_floor::{Actor, Station};
@@ -53,6 +53,53 @@ pub struct LinkStats {
     pub dropped: AtomicU64,
     /// The last connection error.
     pub last_error: Mutex<Option<String>>,
+    /// How long the latest remote commands took inside podiumd.
+    pub handling: Mutex<HandlingTimes>,
+}
+
+/// The time from a remote command's arrival off the broker connection until its change was
+/// published to the event streams (journaled first while a meeting is open), over the most
+/// recent commands: what podiumd itself adds to the remote path, measured where it happens.
+#[derive(Debug, Default)]
+pub struct HandlingTimes {
+    recent_us: VecDeque<u32>,
+}
+
+impl HandlingTimes {
+    /// Commands kept for the figures.
+    const KEPT: usize = 256;
+
+    fn record(&mut self, took: Duration) {
+        if self.recent_us.len() == Self::KEPT {
+            self.recent_us.pop_front();
+        }
+        self.recent_us.push_back(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
+    }
+
+    fn summary(&self) -> Option<HandlingSummary> {
+        let mut sorted: Vec<u32> = self.recent_us.iter().copied().collect();
+        sorted.sort_unstable();
+        let at = |quantile: f64| sorted[((sorted.len() - 1) as f64 * quantile).round() as usize];
+        (!sorted.is_empty()).then(|| HandlingSummary {
+            commands: sorted.len(),
+            p50_us: at(0.5),
+            p99_us: at(0.99),
+            max_us: at(1.0),
+        })
+    }
+}
+
+/// Percentiles of [`HandlingTimes`], in microseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct HandlingSummary {
+    /// How many recent commands the figures cover (at most 256).
+    pub commands: usize,
+    /// Median.
+    pub p50_us: u32,
+    /// 99th percentile.
+    pub p99_us: u32,
+    /// Slowest.
+    pub max_us: u32,
 }
 
 /// A serialisable view of [`LinkStats`].
@@ -76,6 +123,9 @@ pub struct LinkStatus {
     pub last_error: Option<String>,
     /// Networked desk units on this broker.
     pub desk_units: Vec<super::desk_units::DeskUnitStatus>,
+    /// Remote command received → change published, over the latest commands; absent
+    /// before the first.
+    pub handling: Option<HandlingSummary>,
 }
 
 /// A handle to the running link.
@@ -100,6 +150,7 @@ impl Link {
             dropped: s.dropped.load(Ordering::Relaxed),
             last_error: s.last_error.lock().map(|e| e.clone()).unwrap_or(None),
             desk_units: self.desks.report(),
+            handling: s.handling.lock().ok().and_then(|h| h.summary()),
         }
     }
 }
@@ -131,6 +182,8 @@ pub fn start(
         .set_keep_alive(Duration::from_secs(u64::from(config.keep_alive_s)))
         // A persistent session: the broker keeps remote requests while podiumd restarts.
         .set_clean_session(false)
+        // Inbound messages are acknowledged after they are handled, not on arrival.
+        .set_manual_acks(true)
         .set_max_packet_size(super::broker::MAX_PACKET, super::broker::MAX_PACKET)
         .set_request_channel_capacity(OUTGOING_QUEUE)
         .set_last_will(LastWill::new(
@@ -219,7 +272,7 @@ fn publish_retained(client: &AsyncClient, topics: &Topics, session: &SessionHand
 async fn run_event_loop(
     mut eventloop: rumqttc::EventLoop,
     link: Links,
-    inbound: mpsc::Sender<rumqttc::Publish>,
+    inbound: mpsc::Sender<(rumqttc::Publish, Instant)>,
     reconnected: Arc<tokio::sync::Notify>,
     cancel: CancellationToken,
 ) {
@@ -250,10 +303,15 @@ async fn run_event_loop(
                 reconnected.notify_one();
             }
             Ok(MqttEvent::Incoming(Packet::Publish(message))) => {
-                if inbound.try_send(message).is_err() {
+                if let Err(full) = inbound.try_send((message, Instant::now())) {
                     // The session is far behind; dropping is safer than stalling the link.
                     stats.malformed.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!("remote message dropped: inbound queue full");
+                    // Acknowledged regardless, or the broker's in-flight window would stay
+                    // occupied; the drop is counted.
+                    if client.try_ack(&full.into_inner().0).is_err() {
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
             Ok(_) => {}
@@ -293,51 +351,91 @@ async fn run_event_loop(
     .await;
 }
 
-async fn run_inbound(mut messages: mpsc::Receiver<rumqttc::Publish>, link: Links, cancel: CancellationToken) {
-    let Links { client, topics, session, stats, desks } = link;
+async fn run_inbound(
+    mut messages: mpsc::Receiver<(rumqttc::Publish, Instant)>,
+    link: Links,
+    cancel: CancellationToken,
+) {
     loop {
-        let message = tokio::select! {
+        let (message, arrived) = tokio::select! {
             _ = cancel.cancelled() => return,
             message = messages.recv() => match message { Some(m) => m, None => return },
         };
-        if desks.on_message(&message.topic, &message.payload, &session).await {
-            continue;
-        }
-        let Some((participant, action)) = topics.parse_remote(&message.topic) else {
-            continue;
+        let reply = match handle_inbound(&message, &link).await {
+            Handled::Done => None,
+            Handled::Reply(participant, reply) => Some((participant, reply)),
+            // Unacknowledged, the broker delivers it again to the next podiumd.
+            Handled::SessionClosed => return,
         };
-        let reply = match contract::inbound_command(participant, action, &message.payload) {
-            Err(contract::InboundError::NotACommand) => continue,
-            Err(error) => {
-                stats.malformed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(topic = %message.topic, %error, "malformed remote message");
-                Reply::rejected(action, error.code(), error.to_string())
+        if reply.as_ref().is_some_and(|(_, reply)| reply.ok) {
+            // The owner answers after publishing; every event stream woken has been served.
+            if let Ok(mut handling) = link.stats.handling.lock() {
+                handling.record(arrived.elapsed());
             }
-            Ok(command) => {
-                let actor = Actor::Station(Station::Remote(participant.to_string()));
-                // Each participant is its own source: one flooding client cannot crowd out the rest.
-                let source = Source::Mqtt(format!("remote:{participant}"));
-                match session.command_from(source, command, actor).await {
-                    Err(CommandError::Closed) => return,
-                    Err(error @ CommandError::RateLimited { .. }) => {
-                        stats.rejected.fetch_add(1, Ordering::Relaxed);
-                        Reply::rejected(action, "rate_limited", error.to_string())
-                    }
-                    Ok(Ok(events)) => {
-                        stats.accepted.fetch_add(1, Ordering::Relaxed);
-                        let seq =
-                            events.last().map(|e| e.seq).unwrap_or_else(|| session.snapshot().floor.seq);
-                        Reply::accepted(action, seq)
-                    }
-                    Ok(Err(rejection)) => {
-                        stats.rejected.fetch_add(1, Ordering::Relaxed);
-                        Reply::from_reason(action, rejection.reason, rejection.message)
-                    }
+        }
+        // The reply and the acknowledgement only confirm to the bridge and the broker;
+        // consoles and devices woken by the same change go first.
+        tokio::task::yield_now().await;
+        if let Some((participant, reply)) = reply {
+            publish(&link.client, &link.stats, link.topics.reply(&participant), false, json(&reply));
+        }
+        // Acknowledged once handled (recorded, while a meeting is open): a podiumd that
+        // stops before this gets the message again from the broker. An acknowledgement is
+        // never dropped: the broker sends no more than its in-flight window unacknowledged,
+        // so waiting for room in the outgoing queue holds the remote side back, nothing else.
+        if link.client.ack(&message).await.is_err() {
+            return; // the event loop is gone: shutting down
+        }
+    }
+}
+
+/// What became of one inbound message.
+enum Handled {
+    /// Nothing to answer (a desk unit's message, or a topic that is no command).
+    Done,
+    /// Answer the remote participant.
+    Reply(String, Reply),
+    SessionClosed,
+}
+
+async fn handle_inbound(message: &rumqttc::Publish, link: &Links) -> Handled {
+    let Links { topics, session, stats, desks, .. } = link;
+    if desks.on_message(&message.topic, &message.payload, session).await {
+        return Handled::Done;
+    }
+    let Some((participant, action)) = topics.parse_remote(&message.topic) else {
+        return Handled::Done;
+    };
+    let reply = match contract::inbound_command(participant, action, &message.payload) {
+        Err(contract::InboundError::NotACommand) => return Handled::Done,
+        Err(error) => {
+            stats.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(topic = %message.topic, %error, "malformed remote message");
+            Reply::rejected(action, error.code(), error.to_string())
+        }
+        Ok(command) => {
+            let actor = Actor::Station(Station::Remote(participant.to_string()));
+            // Each participant is its own source: one flooding client cannot crowd out the rest.
+            let source = Source::Mqtt(format!("remote:{participant}"));
+            match session.command_from(source, command, actor).await {
+                Err(CommandError::Closed) => return Handled::SessionClosed,
+                Err(error @ CommandError::RateLimited { .. }) => {
+                    stats.rejected.fetch_add(1, Ordering::Relaxed);
+                    Reply::rejected(action, "rate_limited", error.to_string())
+                }
+                Ok(Ok(events)) => {
+                    stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    let seq = events.last().map(|e| e.seq).unwrap_or_else(|| session.snapshot().floor.seq);
+                    Reply::accepted(action, seq)
+                }
+                Ok(Err(rejection)) => {
+                    stats.rejected.fetch_add(1, Ordering::Relaxed);
+                    Reply::from_reason(action, rejection.reason, rejection.message)
                 }
             }
-        };
-        publish(&client, &stats, topics.reply(participant), false, json(&reply));
-    }
+        }
+    };
+    Handled::Reply(participant.to_string(), reply)
 }
 
 async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel: CancellationToken) {
@@ -360,6 +458,8 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
             _ = cancel.cancelled() => return,
             event = events.recv() => match event {
                 Ok(event) => {
+                    // MQTT mirrors the change after the event streams woken with it had their turn.
+                    tokio::task::yield_now().await;
                     publish(&client, &stats, topics.events(), false, json(&EventPayload { v: VERSION, event: &event }));
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -372,6 +472,7 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
                 if changed.is_err() {
                     return;
                 }
+                tokio::task::yield_now().await;
                 let snapshot = snapshots.borrow_and_update().clone();
                 let conference = contract::conference(&snapshot);
                 // Only a change of what the conference must do is republished, at once.
@@ -410,5 +511,27 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handling_times_summarise_the_latest_commands() {
+        let mut times = HandlingTimes::default();
+        assert_eq!(times.summary(), None, "no figures before the first command");
+        for us in 1..=100 {
+            times.record(Duration::from_micros(us));
+        }
+        let summary = times.summary().expect("figures");
+        assert_eq!((summary.commands, summary.p50_us, summary.p99_us, summary.max_us), (100, 51, 99, 100));
+        // Only the latest are kept: 300 slow ones push the fast ones out.
+        for _ in 0..300 {
+            times.record(Duration::from_millis(2));
+        }
+        let summary = times.summary().expect("figures");
+        assert_eq!((summary.commands, summary.p50_us, summary.max_us), (HandlingTimes::KEPT, 2000, 2000));
     }
 }

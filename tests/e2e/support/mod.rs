@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod mosquitto;
+pub mod socket_sse;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
