@@ -166,12 +166,16 @@ impl Journal {
     pub fn submit(&self, op: u64, record: Record) -> bool {
         match &self.ops {
             Some(ops) => {
+                // Counted before the writer can see the record: counted after, a writer
+                // that finished first would subtract from too little and leave the count high.
                 let events = record.event_count() as u64;
-                if ops.send(Op::Record { op, record }).is_err() {
-                    return false;
-                }
                 if events > 0 {
                     self.status_tx.send_modify(|s| s.unwritten_events += events);
+                }
+                if ops.send(Op::Record { op, record }).is_err() {
+                    self.status_tx
+                        .send_modify(|s| s.unwritten_events = s.unwritten_events.saturating_sub(events));
+                    return false;
                 }
                 true
             }
