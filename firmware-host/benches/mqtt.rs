@@ -158,7 +158,7 @@ async fn main() {
         &mut samples.hop,
     ));
     let stock_hop = p50(report.distribution(
-        "raw broker hop, subscriber task in the benchmark's runtime, PUBACK first (rumqttc default; earlier reports)",
+        "raw broker hop, subscriber task in the benchmark's runtime, PUBACK first (rumqttc default)",
         Kind::Limit,
         &mut samples.stock_hop,
     ));
@@ -193,21 +193,18 @@ async fn main() {
             ),
         );
     }
+    // The goal's yardstick: the faster of the two raw hops, so no choice of subscriber
+    // flatters the ratio.
+    let yardstick = hop.min(stock_hop);
     report.figure(
-        "ratio p50 path / raw broker hop (issue goal ≤ 1.5)",
+        "ratio p50 path / raw broker hop, the faster of the two (issue goal ≤ 1.5)",
         Kind::Podium,
-        format!(
-            "{:.2} no meeting, {:.2} meeting open; against the stock subscriber's hop {:.2} / {:.2}",
-            rehearsal / hop,
-            meeting / hop,
-            rehearsal / stock_hop,
-            meeting / stock_hop
-        ),
+        format!("{:.2} no meeting, {:.2} meeting open", rehearsal / yardstick, meeting / yardstick),
     );
     report.figure(
         "the ratio with no processing at all: (broker hop + one-way TCP) / broker hop",
         Kind::Limit,
-        format!("{:.2}", (hop + one_way) / hop),
+        format!("{:.2}", (yardstick + one_way) / yardstick),
     );
     let inside_p50 = |inside: &serde_json::Value| inside["p50_us"].as_f64().unwrap_or(f64::NAN);
     report.figure(
@@ -215,9 +212,9 @@ async fn main() {
         Kind::Podium,
         format!(
             "{:.2} no meeting; {:.2} meeting open, of which the raw durable write alone is {:.2}",
-            inside_p50(&inside_rehearsal) / hop,
-            inside_p50(&inside_meeting) / hop,
-            commit / hop
+            inside_p50(&inside_rehearsal) / yardstick,
+            inside_p50(&inside_meeting) / yardstick,
+            commit / yardstick
         ),
     );
     report.note(format!(

@@ -699,16 +699,17 @@ impl<C: Connector> BusDriver<C> {
             return Ok(Reply::Unexpected);
         }
         let waited = Instant::now();
+        // No flush: on a serial port it is tcdrain(), which blocks the thread until the frame
+        // has left the UART, and podiumd runs all its tasks on one thread. The kernel has the
+        // bytes once written; the frame's wire time is added instead.
         port.write_all(&self.tx).await?;
-        port.flush().await?;
         self.io_wait += waited.elapsed();
         if let Some(monitor) = &self.monitor {
             monitor.record(&self.bus, Direction::Out, &self.tx, || format!("unit {unit}: {request:?}"));
         }
-        let sent = Instant::now();
-        self.last_line_activity = Some(sent);
-        let deadline =
-            sent + timing::frame_time(self.tx.len(), self.settings.baud) + self.settings.response_timeout;
+        let sent_by = Instant::now() + timing::frame_time(self.tx.len(), self.settings.baud);
+        self.last_line_activity = Some(sent_by);
+        let deadline = sent_by + self.settings.response_timeout;
         self.rx.clear();
         let mut chunk = [0u8; MAX_ADU_LEN];
         loop {

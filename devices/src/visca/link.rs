@@ -96,10 +96,9 @@ impl Link {
     /// Sends a VISCA packet (again, with the same sequence number, if called twice).
     pub(crate) async fn send(&mut self, packet: &Packet) -> io::Result<()> {
         match self {
-            Link::Stream { io, .. } => {
-                io.write_all(&packet.to_bytes()).await?;
-                io.flush().await
-            }
+            // No flush: on a serial port it is tcdrain(), which would block podiumd's one
+            // thread until the packet left the UART; written, the kernel sends it.
+            Link::Stream { io, .. } => io.write_all(&packet.to_bytes()).await,
             Link::Udp { socket, seq } => {
                 socket.send(&Datagram::visca(packet, *seq).encode()).await.map(|_| ())
             }

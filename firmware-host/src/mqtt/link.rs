@@ -3,7 +3,8 @@
 //! Three tasks: the event loop (polled continuously, never awaits a publish; on every
 //! ConnAck it resubscribes and republishes the retained topics, since rumqttc does neither
 //! by itself; after an error it backs off, capped), the inbound task (remote messages →
-//! session commands → replies), and the outbound task (events, state and conference
+//! session commands → replies, and with an external broker the acknowledgement once
+//! handled), and the outbound task (events, state and conference
 //! commands → broker). Outgoing publishes use `try_publish` into a bounded queue: with the
 //! broker down, events beyond the queue are dropped and counted, never buffered without
 //! limit; the retained state and conference topics are republished on reconnect, so
@@ -182,8 +183,7 @@ pub fn start(
         .set_keep_alive(Duration::from_secs(u64::from(config.keep_alive_s)))
         // A persistent session: the broker keeps remote requests while podiumd restarts.
         .set_clean_session(false)
-        // Inbound messages are acknowledged after they are handled, not on arrival.
-        .set_manual_acks(true)
+        .set_manual_acks(acknowledge_when_handled(&config.broker))
         .set_max_packet_size(super::broker::MAX_PACKET, super::broker::MAX_PACKET)
         .set_request_channel_capacity(OUTGOING_QUEUE)
         .set_last_will(LastWill::new(
@@ -207,7 +207,15 @@ pub fn start(
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
 
     let reconnected = Arc::new(tokio::sync::Notify::new());
-    let link = Links { client, topics, session, stats: stats.clone(), desks: desks.clone() };
+    let link = Links {
+        client,
+        topics,
+        session,
+        stats: stats.clone(),
+        desks: desks.clone(),
+        manual_acks: acknowledge_when_handled(&config.broker),
+        connection: Arc::new(AtomicU64::new(0)),
+    };
     tracker.spawn(run_event_loop(eventloop, link.clone(), inbound_tx, reconnected.clone(), cancel.clone()));
     tracker.spawn(run_inbound(inbound_rx, link.clone(), cancel.clone()));
     tracker.spawn(run_outbound(link, reconnected, cancel));
@@ -222,6 +230,21 @@ struct Links {
     session: SessionHandle,
     stats: Arc<LinkStats>,
     desks: Arc<DeskUnits>,
+    /// Inbound messages are acknowledged by the inbound task once handled, not by rumqttc
+    /// on arrival.
+    manual_acks: bool,
+    /// Counts connections made and lost: an acknowledgement belongs to the connection its
+    /// message came on, and is not sent on a later one.
+    connection: Arc<AtomicU64>,
+}
+
+/// Whether podiumd acknowledges inbound messages only once handled. With an external broker
+/// a message podiumd had not handled when it stopped is delivered again. The embedded broker
+/// dies with podiumd, so late acknowledgements gain nothing there, and rumqttd pauses a
+/// client with 100 unacknowledged deliveries, which late acknowledgements queued behind
+/// podiumd's own publishes could turn into a stall.
+fn acknowledge_when_handled(broker: &MqttBroker) -> bool {
+    matches!(broker, MqttBroker::External { .. })
 }
 
 fn password(config: &MqttConfig) -> anyhow::Result<String> {
@@ -272,11 +295,11 @@ fn publish_retained(client: &AsyncClient, topics: &Topics, session: &SessionHand
 async fn run_event_loop(
     mut eventloop: rumqttc::EventLoop,
     link: Links,
-    inbound: mpsc::Sender<(rumqttc::Publish, Instant)>,
+    inbound: mpsc::Sender<Inbound>,
     reconnected: Arc<tokio::sync::Notify>,
     cancel: CancellationToken,
 ) {
-    let Links { client, topics, session, stats, desks } = link;
+    let Links { client, topics, session, stats, desks, manual_acks, connection } = link;
     let mut backoff = BACKOFF_START;
     loop {
         let polled = tokio::select! {
@@ -285,6 +308,7 @@ async fn run_event_loop(
         };
         match polled {
             Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                connection.fetch_add(1, Ordering::Relaxed);
                 backoff = BACKOFF_START;
                 stats.connected.store(true, Ordering::Relaxed);
                 stats.connects.fetch_add(1, Ordering::Relaxed);
@@ -303,19 +327,32 @@ async fn run_event_loop(
                 reconnected.notify_one();
             }
             Ok(MqttEvent::Incoming(Packet::Publish(message))) => {
-                if let Err(full) = inbound.try_send((message, Instant::now())) {
-                    // The session is far behind; dropping is safer than stalling the link.
-                    stats.malformed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("remote message dropped: inbound queue full");
-                    // Acknowledged regardless, or the broker's in-flight window would stay
-                    // occupied; the drop is counted.
-                    if client.try_ack(&full.into_inner().0).is_err() {
-                        stats.dropped.fetch_add(1, Ordering::Relaxed);
+                let inbound_message = Inbound {
+                    message,
+                    arrived: Instant::now(),
+                    connection: connection.load(Ordering::Relaxed),
+                };
+                match inbound.try_send(inbound_message) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(dropped)) => {
+                        // The session is far behind; dropping is safer than stalling the link.
+                        stats.malformed.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("remote message dropped: inbound queue full");
+                        // Acknowledged regardless, so the broker's in-flight window does not
+                        // stay occupied (unless the outgoing queue is full too: counted).
+                        if manual_acks && client.try_ack(&dropped.message).is_err() {
+                            stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
+                    // The inbound task has ended: the session is shutting down.
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
                 }
             }
             Ok(_) => {}
             Err(error) => {
+                // Acknowledgements still queued for the lost connection must not go out on
+                // the next one (rumqttc drops those already in its queue).
+                connection.fetch_add(1, Ordering::Relaxed);
                 if stats.connected.swap(false, Ordering::Relaxed) {
                     tracing::warn!(%error, "MQTT connection lost");
                 } else {
@@ -351,13 +388,16 @@ async fn run_event_loop(
     .await;
 }
 
-async fn run_inbound(
-    mut messages: mpsc::Receiver<(rumqttc::Publish, Instant)>,
-    link: Links,
-    cancel: CancellationToken,
-) {
+/// A message off the broker connection, when it arrived and on which connection.
+struct Inbound {
+    message: rumqttc::Publish,
+    arrived: Instant,
+    connection: u64,
+}
+
+async fn run_inbound(mut messages: mpsc::Receiver<Inbound>, link: Links, cancel: CancellationToken) {
     loop {
-        let (message, arrived) = tokio::select! {
+        let Inbound { message, arrived, connection } = tokio::select! {
             _ = cancel.cancelled() => return,
             message = messages.recv() => match message { Some(m) => m, None => return },
         };
@@ -383,7 +423,11 @@ async fn run_inbound(
         // stops before this gets the message again from the broker. An acknowledgement is
         // never dropped: the broker sends no more than its in-flight window unacknowledged,
         // so waiting for room in the outgoing queue holds the remote side back, nothing else.
-        if link.client.ack(&message).await.is_err() {
+        // One for a connection since lost is not sent: the broker delivers the message again.
+        if link.manual_acks
+            && connection == link.connection.load(Ordering::Relaxed)
+            && link.client.ack(&message).await.is_err()
+        {
             return; // the event loop is gone: shutting down
         }
     }
@@ -439,7 +483,7 @@ async fn handle_inbound(message: &rumqttc::Publish, link: &Links) -> Handled {
 }
 
 async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel: CancellationToken) {
-    let Links { client, topics, session, stats, desks } = link;
+    let Links { client, topics, session, stats, desks, .. } = link;
     let Ok(subscription) = session.subscribe(None).await else { return };
     let mut events = subscription.events;
     let mut snapshots = session.watch();

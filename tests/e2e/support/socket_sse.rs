@@ -19,6 +19,8 @@ pub struct SocketSse {
     body: Vec<u8>,
     /// Bytes left in the current chunk, or `None` between chunks.
     chunk_left: Option<usize>,
+    /// When the bytes read last arrived: an event already buffered arrived then.
+    last_read: Instant,
 }
 
 impl SocketSse {
@@ -30,7 +32,13 @@ impl SocketSse {
         let request =
             format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n{resume}\r\n");
         socket.write_all(request.as_bytes()).await.expect("send request");
-        let mut client = SocketSse { socket, raw: Vec::new(), body: Vec::new(), chunk_left: None };
+        let mut client = SocketSse {
+            socket,
+            raw: Vec::new(),
+            body: Vec::new(),
+            chunk_left: None,
+            last_read: Instant::now(),
+        };
         let head = loop {
             if let Some(end) = find(&client.raw, b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&client.raw[..end]).to_ascii_lowercase();
@@ -47,16 +55,15 @@ impl SocketSse {
 
     /// The next event and when its last byte was read; panics if the stream ends.
     pub async fn next(&mut self) -> (Sse, Instant) {
-        let mut read_at = Instant::now();
         loop {
             self.dechunk();
             while let Some(end) = find(&self.body, b"\n\n") {
                 let frame: Vec<u8> = self.body.drain(..end + 2).collect();
                 if let Some(event) = parse_frame(&String::from_utf8_lossy(&frame)) {
-                    return (event, read_at);
+                    return (event, self.last_read);
                 }
             }
-            read_at = self.read_more().await.expect("the event stream ended");
+            self.last_read = self.read_more().await.expect("the event stream ended");
         }
     }
 
