@@ -35,6 +35,8 @@ const INBOUND_QUEUE: usize = 1024;
 /// The retained full state is republished at most this often (events carry every change).
 pub const STATE_INTERVAL: Duration = Duration::from_millis(200);
 const BACKOFF_START: Duration = Duration::from_millis(200);
+/// How often an acknowledgement is tried again while the outgoing queue is full.
+const ACK_RETRY: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 /// Counters and state of the link, for diagnostics.
@@ -50,7 +52,8 @@ pub struct LinkStats {
     pub rejected: AtomicU64,
     /// Remote messages that were not valid contract messages.
     pub malformed: AtomicU64,
-    /// Outgoing publishes dropped because the queue was full (broker down or slow).
+    /// Messages dropped because a queue was full: outgoing publishes (broker down or slow)
+    /// and, rarely, inbound messages while the session is far behind.
     pub dropped: AtomicU64,
     /// The last connection error.
     pub last_error: Mutex<Option<String>>,
@@ -118,7 +121,7 @@ pub struct LinkStatus {
     pub rejected: u64,
     /// Malformed remote messages.
     pub malformed: u64,
-    /// Outgoing publishes dropped.
+    /// Messages dropped for a full queue (mostly outgoing publishes with the broker down).
     pub dropped: u64,
     /// Last connection error.
     pub last_error: Option<String>,
@@ -336,7 +339,7 @@ async fn run_event_loop(
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(dropped)) => {
                         // The session is far behind; dropping is safer than stalling the link.
-                        stats.malformed.fetch_add(1, Ordering::Relaxed);
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!("remote message dropped: inbound queue full");
                         // Acknowledged regardless, so the broker's in-flight window does not
                         // stay occupied (unless the outgoing queue is full too: counted).
@@ -351,8 +354,18 @@ async fn run_event_loop(
             Ok(_) => {}
             Err(error) => {
                 // Acknowledgements still queued for the lost connection must not go out on
-                // the next one (rumqttc drops those already in its queue).
+                // the next one (rumqttc drops those already in its queue; the inbound task
+                // checks the count before queueing one).
                 connection.fetch_add(1, Ordering::Relaxed);
+                if manual_acks {
+                    // Messages read in the same batch as the failure would be handed out after
+                    // the next ConnAck, looking like the new connection's; the broker sends
+                    // them again, unacknowledged as they are.
+                    eventloop
+                        .state
+                        .events
+                        .retain(|event| !matches!(event, MqttEvent::Incoming(Packet::Publish(_))));
+                }
                 if stats.connected.swap(false, Ordering::Relaxed) {
                     tracing::warn!(%error, "MQTT connection lost");
                 } else {
@@ -419,17 +432,33 @@ async fn run_inbound(mut messages: mpsc::Receiver<Inbound>, link: Links, cancel:
         if let Some((participant, reply)) = reply {
             publish(&link.client, &link.stats, link.topics.reply(&participant), false, json(&reply));
         }
-        // Acknowledged once handled (recorded, while a meeting is open): a podiumd that
-        // stops before this gets the message again from the broker. An acknowledgement is
-        // never dropped: the broker sends no more than its in-flight window unacknowledged,
-        // so waiting for room in the outgoing queue holds the remote side back, nothing else.
-        // One for a connection since lost is not sent: the broker delivers the message again.
-        if link.manual_acks
-            && connection == link.connection.load(Ordering::Relaxed)
-            && link.client.ack(&message).await.is_err()
-        {
-            return; // the event loop is gone: shutting down
+        if link.manual_acks && !acknowledge(&link, &message, connection, &cancel).await {
+            return; // shutting down
         }
+    }
+}
+
+/// Acknowledges a handled message (recorded, while a meeting is open): a podiumd that stops
+/// before this gets the message again from the broker. An acknowledgement is never dropped
+/// for a full outgoing queue: the broker sends no more than its in-flight window
+/// unacknowledged, so waiting holds only the remote side back. One for a connection since
+/// lost is not sent, not even after waiting: the broker delivers the message again, and on
+/// a new session its packet id may name another message. Returns false at shutdown.
+async fn acknowledge(
+    link: &Links,
+    message: &rumqttc::Publish,
+    connection: u64,
+    cancel: &CancellationToken,
+) -> bool {
+    loop {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        if connection != link.connection.load(Ordering::Relaxed) || link.client.try_ack(message).is_ok() {
+            return true;
+        }
+        // The queue is full (or the event loop is ending, which `cancel` shows next).
+        tokio::time::sleep(ACK_RETRY).await;
     }
 }
 
