@@ -151,38 +151,31 @@ async fn main() {
         "Remote request → consoles (MQTT → event stream)",
         "cargo bench -p podium-host --bench mqtt",
     );
-    let p50 = |d: Option<report::Distribution>| d.expect("samples").p50.as_secs_f64() * 1e6;
-    let hop = p50(report.distribution(
+    // A row of the table, and its median in microseconds.
+    let mut row = |name: &str, kind: Kind, samples: &mut Vec<Duration>| {
+        report.distribution(name, kind, samples).expect("samples").p50.as_secs_f64() * 1e6
+    };
+    let hop = row(
         "raw broker hop (publish → subscriber waiting in a thread of its own, stamped before its PUBACK, as podiumd receives)",
         Kind::Limit,
         &mut samples.hop,
-    ));
-    let stock_hop = p50(report.distribution(
+    );
+    let stock_hop = row(
         "raw broker hop, subscriber task in the benchmark's runtime, PUBACK first (rumqttc default)",
         Kind::Limit,
         &mut samples.stock_hop,
-    ));
-    let one_way = p50(report.distribution(
+    );
+    let one_way = row(
         "raw one-way TCP write → waiting reader (the second hop's transport alone)",
         Kind::Limit,
         &mut samples.one_way,
-    ));
-    report.distribution("raw HTTP event-stream hop (bare axum SSE → client)", Kind::Limit, &mut samples.sse);
-    let commit = p50(report.distribution(
-        "raw durable write (SQLite commit, WAL, synchronous=FULL)",
-        Kind::Limit,
-        &mut samples.commit,
-    ));
-    let rehearsal = p50(report.distribution(
-        "remote request → SSE client, no meeting",
-        Kind::Podium,
-        &mut samples.rehearsal,
-    ));
-    let meeting = p50(report.distribution(
-        "remote request → SSE client, meeting open (journaled)",
-        Kind::Podium,
-        &mut samples.meeting,
-    ));
+    );
+    row("raw HTTP event-stream hop (bare axum SSE → client)", Kind::Limit, &mut samples.sse);
+    let commit =
+        row("raw durable write (SQLite commit, WAL, synchronous=FULL)", Kind::Limit, &mut samples.commit);
+    let rehearsal = row("remote request → SSE client, no meeting", Kind::Podium, &mut samples.rehearsal);
+    let meeting =
+        row("remote request → SSE client, meeting open (journaled)", Kind::Podium, &mut samples.meeting);
     for (phase, inside) in [("no meeting", &inside_rehearsal), ("meeting open", &inside_meeting)] {
         report.figure(
             &format!("inside podiumd: command received → change published, {phase}"),

@@ -342,9 +342,9 @@ async fn run_event_loop(
                         stats.dropped.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!("remote message dropped: inbound queue full");
                         // Acknowledged regardless, so the broker's in-flight window does not
-                        // stay occupied (unless the outgoing queue is full too: counted).
+                        // stay occupied (unless the outgoing queue is full too).
                         if manual_acks && client.try_ack(&dropped.message).is_err() {
-                            stats.dropped.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!("dropped remote message left unacknowledged: outgoing queue full");
                         }
                     }
                     // The inbound task has ended: the session is shutting down.

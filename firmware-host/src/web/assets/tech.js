@@ -58,6 +58,8 @@ async function refreshHealth() {
       h('dt', {}, 'Broker'), h('dd', {}, d.broker),
       h('dt', {}, 'Status'), h('dd', { class: d.connected ? 'state-online' : 'state-offline' }, t(d.connected ? 'tech.online' : 'tech.offline')),
       ...['connects', 'accepted', 'rejected', 'malformed', 'dropped'].flatMap((k) => [h('dt', {}, k), h('dd', {}, String(d[k] ?? '–'))]),
+      h('dt', {}, t('tech.mqtt.handling')),
+      h('dd', {}, d.handling ? `${d.handling.p50_us} / ${d.handling.p99_us} / ${d.handling.max_us} µs (${d.handling.commands})` : '–'),
       d.last_error ? [h('dt', {}, 'last_error'), h('dd', {}, d.last_error)] : []));
   } else {
     box.replaceChildren(h('p', {}, q.status === 404 || q.status === 0 ? t('tech.mqtt.none') : errorText(q)));
