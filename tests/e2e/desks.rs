@@ -270,13 +270,18 @@ impl PyUnit {
             .args(["--port", port, "--unit", &unit.to_string(), "--parity", "N", "--stopbits", "2"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start the pymodbus desk unit");
+        let stderr = support::StderrTail::collect(&mut child);
         let stdin = child.stdin.take().expect("stdin");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let ready = stdout.next().expect("pymodbus exited before it was ready").expect("read");
-        assert_eq!(ready, r#"{"ready": true}"#);
+        let ready = stdout.next().and_then(Result::ok);
+        if ready.as_deref() != Some(r#"{"ready": true}"#) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the pymodbus desk unit did not start (first line {ready:?}); its stderr:\n{}", stderr.text_at_exit());
+        }
         PyUnit { child, stdin, stdout }
     }
 

@@ -664,3 +664,37 @@ async fn every_remote_message_is_acknowledged_once_handled() {
     let (p50, max) = (handling["p50_us"].as_u64().unwrap(), handling["max_us"].as_u64().unwrap());
     assert!(p50 > 0 && p50 <= max, "{link}");
 }
+
+/// The test support quotes Mosquitto's own reason when the broker cannot start, instead of
+/// a bare "nothing listens" (here: a password file that does not exist).
+#[test]
+fn a_broker_that_cannot_start_reports_its_own_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-passwd");
+    let error = match Mosquitto::try_start_with(&format!("allow_anonymous false\npassword_file {}\n", missing.display())) {
+        Ok(broker) => panic!("mosquitto started on port {} with a missing password file", broker.port),
+        Err(error) => error,
+    };
+    assert!(error.contains("exited"), "{error}");
+    assert!(error.contains(&missing.display().to_string()), "the broker's log should name the file: {error}");
+}
+
+/// The shipped ACL and a password file inside a directory only the test's user may enter
+/// (as a checkout under `/root` or a `mktemp -d` folder is) are readable by the broker.
+#[test]
+fn the_broker_reads_files_in_a_private_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let acl = dir.path().join("podium.acl");
+    std::fs::copy(support::repo_root().join("deploy/mosquitto/podium.acl"), &acl).unwrap();
+    let passwd = dir.path().join("passwd");
+    password_file(&passwd, &[("podiumd", "pw-podiumd")]);
+    let broker = Mosquitto::try_start_with(&format!(
+        "allow_anonymous false\npassword_file {}\nacl_file {}\n",
+        passwd.display(),
+        acl.display()
+    ))
+    .unwrap_or_else(|error| panic!("{error}"));
+    assert!(broker.log().contains("running"), "{}", broker.log());
+}

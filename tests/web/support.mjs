@@ -2,7 +2,7 @@
 // chromium through playwright-core (no browser download), run axe-core, save screenshots.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -27,7 +27,8 @@ export const DEMO = {
 /** Starts `podiumd demo --listen 127.0.0.1:0` and waits for its `listening on` line. */
 export async function startDaemon() {
   await mkdir(artifacts, { recursive: true });
-  const log = openSync(path.join(artifacts, 'podiumd.log'), 'w');
+  const logPath = path.join(artifacts, 'podiumd.log');
+  const log = openSync(logPath, 'w');
   const child = spawn(podiumd, ['demo', '--listen', '127.0.0.1:0', '--no-mqtt'], {
     stdio: ['ignore', 'pipe', log],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
@@ -37,10 +38,12 @@ export async function startDaemon() {
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const lines = createInterface({ input: child.stdout });
+  // A daemon that does not start fails the test with its own log, not a bare timeout.
+  const failed = async (why) => new Error(`${why}; its log (${logPath}):\n${await readFile(logPath, 'utf8').catch(() => '')}`);
   const base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('podiumd did not start listening within 30 s')), 30_000);
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`podiumd exited early (${code})`)); });
+    const timer = setTimeout(async () => reject(await failed('podiumd did not start listening within 30 s')), 30_000);
+    child.once('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start ${podiumd}: ${e.message}`)); });
+    child.once('exit', async (code) => { clearTimeout(timer); reject(await failed(`podiumd exited early (${code})`)); });
     lines.on('line', (line) => {
       const m = /^podiumd listening on (http:\/\/\S+)/.exec(line);
       if (m) { clearTimeout(timer); resolve(m[1]); }
@@ -63,6 +66,11 @@ export async function startDaemon() {
 /** Launches the system chromium. Playwright gives every launch a fresh, temporary
  *  --user-data-dir of its own (it refuses one in `args`), removed when the browser closes. */
 export function launchBrowser() {
+  // Playwright's launch error carries the browser's own output ("Browser logs"); a missing
+  // binary is named here so it is not mistaken for a bug.
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`no chromium at ${chromiumPath}: tests/run installs Debian's chromium (or set CHROMIUM)`);
+  }
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,

@@ -24,6 +24,53 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
 }
 
+/// The standard error of a child process, collected by a thread, so a test that fails
+/// because the process did not start or stopped answering can quote the process's own
+/// reason. Keeps the last 64 KiB.
+#[derive(Clone, Default)]
+pub struct StderrTail(std::sync::Arc<(std::sync::Mutex<String>, std::sync::atomic::AtomicBool)>);
+
+impl StderrTail {
+    const KEEP: usize = 64 * 1024;
+
+    /// Takes the child's piped stderr (spawn it with `.stderr(Stdio::piped())`).
+    pub fn collect(child: &mut Child) -> StderrTail {
+        let tail = StderrTail::default();
+        let stderr = child.stderr.take().expect("stderr must be piped");
+        let sink = tail.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut text = sink.0.0.lock().unwrap_or_else(|e| e.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+                if text.len() > Self::KEEP {
+                    let mut cut = text.len() - Self::KEEP;
+                    while !text.is_char_boundary(cut) {
+                        cut += 1;
+                    }
+                    text.drain(..cut);
+                }
+            }
+            sink.0.1.store(true, std::sync::atomic::Ordering::Release);
+        });
+        tail
+    }
+
+    /// What the process wrote so far.
+    pub fn text(&self) -> String {
+        self.0.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// What the process wrote, once its stderr closed (it exited) or after 2 s at most.
+    pub fn text_at_exit(&self) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while !self.0.1.load(std::sync::atomic::Ordering::Acquire) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.text()
+    }
+}
+
 /// A running daemon; killed when dropped, so a failing test leaves nothing behind.
 pub struct Daemon {
     pub child: Child,

@@ -14,13 +14,17 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Waits until something accepts connections on the port.
-pub fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// The name of the user this test runs as (`id -un`).
+///
+/// Mosquitto started as root drops its privileges to the user named by its `user` option
+/// (default `mosquitto`, which exists only where the Debian package created it) and then
+/// cannot read an ACL or password file under a directory only root may enter, such as
+/// `/root` or a `mktemp -d` folder. Naming the current user keeps the broker's rights equal
+/// to the test's own; for a user other than root the option has no effect.
+fn current_user() -> String {
+    let out = Command::new("id").arg("-un").output().expect("run `id -un`");
+    assert!(out.status.success(), "`id -un` failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A running Mosquitto.
@@ -37,19 +41,29 @@ impl Mosquitto {
         Self::start_with("allow_anonymous true\n")
     }
 
-    /// With extra configuration lines (e.g. password and ACL files).
+    /// With extra configuration lines (e.g. password and ACL files). Panics with the
+    /// broker's own log when it does not start.
     pub fn start_with(extra: &str) -> Mosquitto {
+        Self::try_start_with(extra).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Like [`Mosquitto::start_with`], but a broker that does not start is an error
+    /// carrying Mosquitto's log (its own reason, e.g. a file it cannot open).
+    pub fn try_start_with(extra: &str) -> Result<Mosquitto, String> {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("mosquitto.conf");
+        let user = current_user();
         std::fs::write(
             &config,
-            format!("listener {port} 127.0.0.1\npersistence false\nmax_packet_size 1048576\nset_tcp_nodelay true\n{extra}"),
+            format!(
+                "user {user}\nlistener {port} 127.0.0.1\npersistence false\nmax_packet_size 1048576\nset_tcp_nodelay true\n{extra}"
+            ),
         )
         .unwrap();
         let mut broker = Mosquitto { child: None, port, dir, config };
-        broker.restart();
-        broker
+        broker.try_restart()?;
+        Ok(broker)
     }
 
     /// Kills the broker (as a crash would).
@@ -62,16 +76,48 @@ impl Mosquitto {
 
     /// Starts it again on the same port.
     pub fn restart(&mut self) {
+        self.try_restart().unwrap_or_else(|error| panic!("{error}"));
+    }
+
+    /// The broker's log: everything it wrote since it was last started.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path("mosquitto.log")).unwrap_or_default()
+    }
+
+    /// Starts the broker and waits until it listens; if it exits first or does not listen
+    /// within 15 s, the error quotes its log (which lives in the broker's temp directory).
+    fn try_restart(&mut self) -> Result<(), String> {
         self.kill();
+        let log = std::fs::File::create(self.path("mosquitto.log")).expect("create mosquitto.log");
         let child = Command::new("mosquitto")
             .arg("-c")
             .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone().expect("clone log handle"))
+            .stderr(log)
             .spawn()
-            .expect("start mosquitto (tests/run installs it)");
-        self.child = Some(child);
-        wait_listening(self.port);
+            .map_err(|e| format!("cannot start mosquitto ({e}); tests/run installs it (apt-get install mosquitto)"))?;
+        let child = self.child.insert(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            let exited = child.try_wait().expect("wait for mosquitto");
+            if exited.is_some() || Instant::now() >= deadline {
+                let how = match exited {
+                    Some(status) => format!("exited ({status})"),
+                    None => "did not listen within 15 s".to_string(),
+                };
+                self.kill();
+                return Err(format!(
+                    "mosquitto on port {} {how}; its log ({}):\n{}",
+                    self.port,
+                    self.path("mosquitto.log").display(),
+                    self.log()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -92,8 +138,8 @@ pub fn password_file(path: &Path, users: &[(&str, &str)]) {
         if i == 0 {
             cmd.arg("-c");
         }
-        let status = cmd.arg("-b").arg(path).arg(user).arg(password).stdout(Stdio::null()).status().unwrap();
-        assert!(status.success(), "mosquitto_passwd failed");
+        let out = cmd.arg("-b").arg(path).arg(user).arg(password).output().expect("run mosquitto_passwd");
+        assert!(out.status.success(), "mosquitto_passwd failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
@@ -102,6 +148,7 @@ pub struct Bridge {
     child: Child,
     stdin: ChildStdin,
     lines: mpsc::Receiver<Value>,
+    stderr: super::StderrTail,
 }
 
 impl Bridge {
@@ -111,9 +158,10 @@ impl Bridge {
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start podium-bridge");
+        let stderr = super::StderrTail::collect(&mut child);
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
@@ -126,7 +174,7 @@ impl Bridge {
                 }
             }
         });
-        let bridge = Bridge { child, stdin, lines };
+        let bridge = Bridge { child, stdin, lines, stderr };
         bridge.wait_for("the bridge's connection", |m| m["topic"] == "connected");
         bridge
     }
@@ -144,7 +192,7 @@ impl Bridge {
             match self.lines.recv_timeout(left) {
                 Ok(message) if predicate(&message) => return message,
                 Ok(_) => {}
-                Err(_) => panic!("the bridge did not see {what} within 15 s"),
+                Err(_) => panic!("the bridge did not see {what} within 15 s; its stderr:\n{}", self.stderr.text()),
             }
         }
     }
