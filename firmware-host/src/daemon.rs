@@ -30,18 +30,27 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     let addr = listener.local_addr()?;
     println!("podiumd listening on http://{addr}");
     tracing::info!(room = %config.room_id, seats = config.setup.seats.len(), %addr, "room open");
-    for line in crate::web::announce(&config.web, addr) {
+    for line in crate::api::web::announce(&config.web, addr) {
         println!("{line}");
     }
     crate::systemd::ready(&format!("room {} on http://{addr}", config.room_id));
     crate::systemd::spawn_watchdog(session.clone(), cancel.clone(), &tracker);
     let owner = session.clone();
-    let web = std::sync::Arc::new(crate::web::Web::new(&config, clock, session.snapshot().floor.seq));
+    let web = std::sync::Arc::new(crate::api::web::Web::new(&config, clock, session.snapshot().floor.seq));
 
     // Cameras (displays, switchers, microphones) follow the floor; see room/.
     let room = crate::room::start(&config, &session, &cancel, &tracker, &monitor).await;
-    let app = api::router(session, cancel.clone(), tracker.clone(), &config.room_id, mqtt, web);
-    let app = app.layer(axum::Extension(desks)).layer(axum::Extension(room)).layer(axum::Extension(monitor));
+    let app = api::router(api::Parts {
+        session,
+        cancel: cancel.clone(),
+        tracker: tracker.clone(),
+        room_id: config.room_id.as_str().into(),
+        mqtt,
+        web,
+        desks,
+        room,
+        monitor,
+    });
     // Peer addresses feed the access rules (`[web] trust_loopback_as`).
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     // Events are small writes on long-lived streams: send them at once (no Nagle delay).

@@ -1,14 +1,15 @@
 //! podiumd: the council-chamber daemon. See ARCHITECTURE.md for the map.
 
 pub mod api;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod desks;
 pub mod journal;
+pub mod log_tail;
 pub mod logging;
 pub mod mqtt;
 pub mod room;
 pub mod session;
 pub mod systemd;
-pub mod web;

@@ -11,7 +11,7 @@ pub fn init(default_level: &str) {
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         match tracing_journald::layer() {
             Ok(journald) => {
-                let tail = crate::web::log_tail::layer();
+                let tail = crate::log_tail::layer();
                 tracing_subscriber::registry().with(filter()).with(journald).with(tail).init();
                 return;
             }
@@ -20,5 +20,5 @@ pub fn init(default_level: &str) {
     }
     // The technician console's log tail sees the same lines (after the same filter).
     let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    tracing_subscriber::registry().with(filter()).with(stderr).with(crate::web::log_tail::layer()).init();
+    tracing_subscriber::registry().with(filter()).with(stderr).with(crate::log_tail::layer()).init();
 }

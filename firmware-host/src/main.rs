@@ -105,7 +105,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Action::HashPassword => match podium_host::web::cli::hash_password(&mut std::io::stdin().lock()) {
+        Action::HashPassword => match podium_host::cli::hash_password(&mut std::io::stdin().lock()) {
             Ok(hash) => {
                 println!("{hash}");
                 ExitCode::SUCCESS
@@ -116,7 +116,7 @@ fn main() -> ExitCode {
             }
         },
         Action::RemoteLink { member, config, base_url } => {
-            match podium_host::web::cli::remote_link(&member, config.as_deref(), base_url.as_deref()) {
+            match podium_host::cli::remote_link(&member, config.as_deref(), base_url.as_deref()) {
                 Ok(text) => {
                     print!("{text}");
                     ExitCode::SUCCESS
@@ -183,8 +183,8 @@ fn main() -> ExitCode {
                     );
                     println!("Demo logins (config/demo.toml): chair / chair, technician: technik / technik");
                     room.web.demo_link = Some(config::DemoLink {
-                        member: podium_host::web::DEMO_REMOTE_MEMBER.into(),
-                        token: podium_host::web::DEMO_REMOTE_TOKEN.into(),
+                        member: podium_host::api::web::DEMO_REMOTE_MEMBER.into(),
+                        token: podium_host::api::web::DEMO_REMOTE_TOKEN.into(),
                     });
                     run(room, listen)
                 }

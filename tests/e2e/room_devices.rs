@@ -327,7 +327,10 @@ async fn two_demos_run_side_by_side_with_their_simulated_room() {
             d["power"] == true && d["input"] == "31"
         })
         .await;
-        simulated(daemon, "matrix", "the default tie", |d| d["ties"] == json!([[1, 1], [2, 1]])).await;
+        simulated(daemon, "matrix", "the default tie", |d| {
+            d["ties"] == json!([{"output": 1, "input": 1}, {"output": 2, "input": 1}])
+        })
+        .await;
     }
     // The first demo's floor moves its own camera only.
     command(&demos[0], json!({"command": "grant", "station": {"seat": 12}})).await;
@@ -335,7 +338,10 @@ async fn two_demos_run_side_by_side_with_their_simulated_room() {
     command(&demos[0], json!({"command": "join_remote", "participant": "wagner"})).await;
     command(&demos[0], json!({"command": "grant", "station": {"remote": "wagner"}})).await;
     simulated(&demos[0], "projector", "the conference", |d| d["input"] == "52").await;
-    simulated(&demos[0], "matrix", "the conference tie", |d| d["ties"] == json!([[1, 4], [2, 4]])).await;
+    simulated(&demos[0], "matrix", "the conference tie", |d| {
+        d["ties"] == json!([{"output": 1, "input": 4}, {"output": 2, "input": 4}])
+    })
+    .await;
     let (_, second) = demos[1].get("/api/v1/sim/room").await;
     assert_eq!(second[0]["preset"], 1, "the second demo's camera did not move: {second}");
 
@@ -348,7 +354,11 @@ async fn two_demos_run_side_by_side_with_their_simulated_room() {
     loop {
         let (_, lamps) = demos[1].get("/api/v1/sim/gpio").await;
         if lamps["lamps"]
-            == json!([[22, "someone_speaking", true], [23, "remote_speaking", false], [24, "on_air", true]])
+            == json!([
+                {"line": 22, "shows": "someone_speaking", "lit": true},
+                {"line": 23, "shows": "remote_speaking", "lit": false},
+                {"line": 24, "shows": "on_air", "lit": true}
+            ])
         {
             break;
         }

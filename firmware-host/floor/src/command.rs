@@ -174,4 +174,14 @@ impl Command {
                 | Command::ResumeSpeaker { .. }
         )
     }
+
+    /// The first value out of the range the room file allows, by field name (the engine
+    /// rejects such a command; the API answers 422 naming the field before asking it).
+    pub fn out_of_range_field(&self) -> Option<&'static str> {
+        match self {
+            Command::SetLimits { limits } => limits.out_of_range_field(),
+            Command::SetSpeakingTime { speaking_time } => speaking_time.out_of_range_field(),
+            _ => None,
+        }
+    }
 }

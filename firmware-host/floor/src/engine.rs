@@ -563,10 +563,13 @@ impl Floor {
     }
 
     fn set_speaking_time(&mut self, now: Timestamp, speaking_time: SpeakingTime) -> Result<(), Rejection> {
-        if speaking_time.turn_limit_s == Some(0) {
+        if let Some(field) = speaking_time.out_of_range_field() {
             return Err(Rejection::new(
                 Reason::InvalidSpeakingTime,
-                "a turn limit must be at least one second",
+                format!(
+                    "{field} out of range (turn_limit_s 1..={max}, warning_s 0..={max})",
+                    max = SpeakingTime::MAX_S
+                ),
             ));
         }
         if self.state.profile.speaking_time != speaking_time {

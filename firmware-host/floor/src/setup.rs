@@ -141,8 +141,10 @@ impl Activation {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Limits {
     /// Open delegate microphones at most (chair and podium seat not counted); 1 to 25.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 25))]
     pub max_open_microphones: u16,
     /// Requests waiting at most; 0 means no requests can be queued (at most 200).
+    #[cfg_attr(feature = "openapi", schema(maximum = 200))]
     pub max_requests: u16,
     /// Whether members may withdraw their own request.
     pub members_may_cancel: bool,
@@ -174,12 +176,31 @@ impl Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpeakingTime {
-    /// Budget for one turn in seconds; `None` means unlimited.
+    /// Budget for one turn in seconds (1 to 86400, 24 hours); `None` means unlimited.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400))]
     pub turn_limit_s: Option<u32>,
-    /// Seconds before expiry at which the warning starts (desk LED blinks, consoles warn).
+    /// Seconds before expiry at which the warning starts (desk LED blinks, consoles warn);
+    /// at most 86400 (24 hours).
+    #[cfg_attr(feature = "openapi", schema(maximum = 86400))]
     pub warning_s: u32,
     /// What happens when the budget is used up.
     pub on_expiry: OnExpiry,
+}
+
+impl SpeakingTime {
+    /// Longest time value in seconds (24 hours), as in the room file.
+    pub const MAX_S: u32 = 24 * 3600;
+
+    /// Checks the ranges; returns the name of the first field out of range.
+    pub fn out_of_range_field(&self) -> Option<&'static str> {
+        if self.turn_limit_s.is_some_and(|s| s == 0 || s > Self::MAX_S) {
+            return Some("turn_limit_s");
+        }
+        if self.warning_s > Self::MAX_S {
+            return Some("warning_s");
+        }
+        None
+    }
 }
 
 /// What happens when a speaker's time runs out.

@@ -120,7 +120,9 @@ pub struct FloorState {
     pub speakers: Vec<Speaker>,
     /// Where each participant is.
     pub presence: BTreeMap<ParticipantId, Presence>,
-    /// Who sits at each occupied seat.
+    /// Who sits at each occupied seat. In JSON an object keyed by the seat number as a
+    /// string (JSON object keys are strings), e.g. `{"12": "mueller"}`.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
     pub seated: BTreeMap<SeatNo, ParticipantId>,
     /// Accumulated speaking time per participant (milliseconds, closed turns).
     pub spoken_ms_by_participant: BTreeMap<ParticipantId, u64>,

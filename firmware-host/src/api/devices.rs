@@ -1,32 +1,25 @@
 //! Desk units and other devices: health, lamp tests, and the demo's simulated units.
 
 use axum::Json;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use podium_devices::modbus::desk::DeskKey;
 use podium_devices::modbus::sim::{ControlCommand, Fault, UnitView};
 use podium_floor::SeatNo;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
 use crate::desks::report::DevicesReport;
-use crate::desks::{Desks, MAX_TEST_SECONDS, TestTarget};
-
-/// The desk-unit handle, when the daemon started desk units.
-type MaybeDesks = Option<Extension<Desks>>;
-
-fn no_desks() -> ApiError {
-    ApiError::not_found("this daemon runs no desk-unit buses")
-}
+use crate::desks::{MAX_TEST_SECONDS, TestTarget};
 
 /// Health of every desk-unit bus and unit: port open, units online or offline with their
 /// last answer, error counters.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
     responses((status = 200, description = "Bus and unit health (empty when the room has no buses)", body = DevicesReport)))]
-pub async fn get_devices(_: State<AppState>, desks: MaybeDesks) -> Json<DevicesReport> {
-    Json(desks.map_or(DevicesReport { buses: Vec::new() }, |Extension(d)| d.report()))
+pub async fn get_devices(State(app): State<AppState>) -> Json<DevicesReport> {
+    Json(app.desks.report())
 }
 
 /// What to test: `{"seat":12}`, `{"bus":"a","unit":7}` or `{"all":true}`.
@@ -78,8 +71,7 @@ pub struct TestedUnit {
         (status = 404, description = "No unit serves the target", body = ErrorBody),
     ))]
 pub async fn post_devices_test(
-    _: State<AppState>,
-    desks: MaybeDesks,
+    State(app): State<AppState>,
     JsonBody(request): JsonBody<TestRequest>,
 ) -> Result<Json<TestStarted>, ApiError> {
     let target = match (&request, request.all) {
@@ -102,7 +94,7 @@ pub async fn post_devices_test(
             format!("seconds must be 1 to {MAX_TEST_SECONDS}"),
         ));
     }
-    let Some(Extension(desks)) = desks else { return Err(no_desks()) };
+    let desks = &app.desks;
     let units =
         desks.test(&target, seconds).ok_or_else(|| ApiError::not_found("no desk unit serves this target"))?;
     Ok(Json(TestStarted {
@@ -128,11 +120,8 @@ pub struct SimulatedUnits {
         (status = 200, description = "Simulated units per simulated bus", body = [SimulatedUnits]),
         (status = 404, description = "No simulated bus", body = ErrorBody),
     ))]
-pub async fn get_sim_desks(
-    _: State<AppState>,
-    desks: MaybeDesks,
-) -> Result<Json<Vec<SimulatedUnits>>, ApiError> {
-    let Some(Extension(desks)) = desks else { return Err(no_desks()) };
+pub async fn get_sim_desks(State(app): State<AppState>) -> Result<Json<Vec<SimulatedUnits>>, ApiError> {
+    let desks = &app.desks;
     let buses = desks.simulated_buses();
     if buses.is_empty() {
         return Err(ApiError::not_found("no bus is simulated (set `simulated = true` on a [[bus]])"));
@@ -189,8 +178,7 @@ fn parse_name<T: serde::de::DeserializeOwned>(what: &str, name: &str) -> Result<
         (status = 404, description = "No simulated bus or unit", body = ErrorBody),
     ))]
 pub async fn post_sim_desks(
-    _: State<AppState>,
-    desks: MaybeDesks,
+    State(app): State<AppState>,
     JsonBody(action): JsonBody<SimAction>,
 ) -> Result<Json<SimulatedUnits>, ApiError> {
     let key = action.key.as_deref().map(|k| parse_name::<DeskKey>("key", k)).transpose()?;
@@ -213,7 +201,7 @@ pub async fn post_sim_desks(
             ));
         }
     };
-    let Some(Extension(desks)) = desks else { return Err(no_desks()) };
+    let desks = &app.desks;
     let (bus, sim) = desks
         .simulated(action.bus.as_deref())
         .ok_or_else(|| ApiError::not_found("no such simulated bus (name `bus` when there are several)"))?;

@@ -9,8 +9,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
 use crate::journal::{JournalStatus, MeetingInfo};
 use crate::session::{CommandError, Source, SourceStats};
 

@@ -13,6 +13,9 @@ pub struct ErrorBody {
     pub error: String,
     /// Human-readable explanation.
     pub message: String,
+    /// The request field the error is about (422 `invalid_value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// An error the API answers with.
@@ -25,12 +28,19 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status, body: ErrorBody { error: code.to_string(), message: message.into() } }
+        ApiError { status, body: ErrorBody { error: code.to_string(), message: message.into(), field: None } }
     }
 
     /// 400: the request is malformed.
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 422 `invalid_value`: a well-formed value outside the range the room file allows.
+    pub fn invalid_value(field: &str, message: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message);
+        error.body.field = Some(field.to_owned());
+        error
     }
 
     /// 404: no such thing.

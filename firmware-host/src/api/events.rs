@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -19,23 +19,25 @@ use podium_floor::{Event, Snapshot};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::sse::{FrameCache, MAX_RESUME, floor_event, last_event_id};
+use super::state::AppState;
 use crate::session::{SessionHandle, Start, Subscription};
 
 /// Query parameters of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct EventsQuery {
     /// Resume after this sequence number (overrides `Last-Event-ID`).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub since: Option<u64>,
 }
 
 /// Live events of the floor as Server-Sent Events (`text/event-stream`).
 #[utoipa::path(get, path = "/api/v1/events", tag = "floor",
     params(EventsQuery,
-        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this sequence number")),
+        ("Last-Event-ID" = Option<u64>, Header, minimum = 0, maximum = 9223372036854775807_i64, description = "Resume after this sequence number")),
     responses(
-        (status = 200, description = "`event: snapshot` (data: Snapshot) then `event: floor` (data: Event), `id:` = sequence number", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events, `id:` = sequence number. `event: snapshot`: data is a `Snapshot` (components/schemas/Snapshot), sent first and after a resume from too far back; `event: floor`: data is an `Event` (components/schemas/Event). No other event types.", content_type = "text/event-stream", body = String),
         (status = 400, description = "Bad `since` or `Last-Event-ID`", body = ErrorBody),
     ))]
 pub async fn get_events(
@@ -44,14 +46,15 @@ pub async fn get_events(
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let since = match (query.since, headers.get("last-event-id")) {
-        (Some(since), _) => Some(since),
-        (None, Some(value)) => {
-            Some(value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
-                ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be a number")
-            })?)
+    let since = match query.since {
+        Some(since) if since > MAX_RESUME => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("since must be at most {MAX_RESUME}"),
+            ));
         }
-        (None, None) => None,
+        Some(since) => Some(since),
+        None => last_event_id(&headers)?,
     };
     let subscription = app.session.subscribe(since).await?;
     let feed = Feed::new(app.session.clone(), app.frames.clone(), subscription);
@@ -60,32 +63,6 @@ pub async fn get_events(
     let stream =
         futures_util::stream::unfold(feed, Feed::next).take_until(app.cancel.clone().cancelled_owned());
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-/// The most recent events as formatted frames: with many consoles connected, each event is
-/// serialised once, not once per client.
-#[derive(Default)]
-pub struct FrameCache {
-    recent: Mutex<VecDeque<(Arc<Event>, SseEvent)>>,
-}
-
-impl FrameCache {
-    /// Frames kept; enough for a burst of events that the clients drain one after another.
-    const KEPT: usize = 16;
-
-    fn frame(&self, event: &Arc<Event>) -> SseEvent {
-        let Ok(mut recent) = self.recent.lock() else { return floor_event(event) };
-        // The same published event, not merely the same seq: a reset floor counts from 0 again.
-        if let Some((_, frame)) = recent.iter().find(|(cached, _)| Arc::ptr_eq(cached, event)) {
-            return frame.clone();
-        }
-        let frame = floor_event(event);
-        if recent.len() == Self::KEPT {
-            recent.pop_front();
-        }
-        recent.push_back((event.clone(), frame.clone()));
-        frame
-    }
 }
 
 /// One client's position in the event stream.
@@ -148,67 +125,9 @@ impl Feed {
     }
 }
 
-fn floor_event(event: &Event) -> SseEvent {
-    SseEvent::default()
-        .event("floor")
-        .id(event.seq.to_string())
-        .data(serde_json::to_string(event).unwrap_or_else(|_| "{}".into()))
-}
-
 fn snapshot_event(snapshot: &Snapshot) -> SseEvent {
     SseEvent::default()
         .event("snapshot")
         .id(snapshot.floor.seq.to_string())
         .data(serde_json::to_string(snapshot).unwrap_or_else(|_| "{}".into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use podium_floor::{Change, Timestamp};
-
-    use super::*;
-
-    fn cleared(seq: u64, count: usize) -> Arc<Event> {
-        Arc::new(Event {
-            seq,
-            at: Timestamp::new(seq, 0),
-            change: Change::RequestsCleared { count, reason: podium_floor::RequestEnd::Cleared },
-        })
-    }
-
-    fn text(frame: &SseEvent) -> String {
-        format!("{frame:?}")
-    }
-
-    #[test]
-    fn an_event_is_formatted_once_for_every_client() {
-        let cache = FrameCache::default();
-        let event = cleared(7, 3);
-        let first = cache.frame(&event);
-        assert_eq!(text(&cache.frame(&event)), text(&first));
-        assert_eq!(cache.recent.lock().unwrap().len(), 1, "one entry for one event");
-        assert!(text(&first).contains("\\\"count\\\":3"), "the frame carries the event: {}", text(&first));
-    }
-
-    #[test]
-    fn a_new_event_with_a_reused_seq_gets_its_own_frame() {
-        // After a reset the floor counts from 0 again: seq alone does not identify an event.
-        let cache = FrameCache::default();
-        let before = cache.frame(&cleared(1, 3));
-        let after = cache.frame(&cleared(1, 5));
-        assert_ne!(text(&before), text(&after));
-        assert!(text(&after).contains("\\\"count\\\":5"));
-    }
-
-    #[test]
-    fn the_cache_keeps_a_bounded_number_of_frames() {
-        let cache = FrameCache::default();
-        let events: Vec<_> = (1..=40).map(|seq| cleared(seq, 1)).collect();
-        for event in &events {
-            let _ = cache.frame(event);
-        }
-        let recent = cache.recent.lock().unwrap();
-        assert_eq!(recent.len(), FrameCache::KEPT);
-        assert_eq!(recent.back().map(|(e, _)| e.seq), Some(40));
-    }
 }

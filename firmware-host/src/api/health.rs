@@ -1,10 +1,12 @@
-//! Liveness and the API description.
+//! Liveness, the API description, the MQTT link and `/metrics`.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
+use super::state::AppState;
 
 /// Daemon health.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -63,4 +65,16 @@ pub async fn get_mqtt(
             "MQTT is off: not configured for this room, or it could not start (the log says why)",
         )
     })
+}
+
+/// Counters in the Prometheus text format (version 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "Login required (unless `[web] metrics_public`)", body = super::error::ErrorBody),
+    ))]
+pub async fn get_metrics(State(app): State<AppState>) -> impl IntoResponse {
+    let seq = app.session.snapshot().floor.seq;
+    let body = app.web.metrics.render(seq, app.web.sessions.live(), &app.room_id);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }

@@ -7,9 +7,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AppState;
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
 use crate::journal::{JournalError, MeetingInfo, Minutes, minutes};
 use crate::session::MeetingError;
 

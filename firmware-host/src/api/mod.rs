@@ -1,53 +1,64 @@
-//! The HTTP API under `/api/v1` (axum). Every route is declared once, with its OpenAPI
-//! description, through `utoipa_axum::routes!`, so the served description cannot drift.
+//! The HTTP layer: every handler of podiumd lives under this module, and nothing outside it
+//! (except the wiring in `daemon.rs`) knows of HTTP.
+//!
+//! Every route is declared once, in [`router`]'s table: its path and handler (with its
+//! OpenAPI operation, through `utoipa_axum::routes!`, so the served description cannot
+//! drift) together with its access rule. The guard (`access::guard`) reads the rule of the
+//! matched route from that table, so a route cannot exist without a rule, nor a rule
+//! without a route.
+//!
+//! | file | routes |
+//! |---|---|
+//! | `floor.rs` | state, precedence, commands |
+//! | `events.rs` | the floor's event stream with resume |
+//! | `health.rs` | `/healthz`, the API description, the MQTT link |
+//! | `meetings.rs` | meetings, their record and minutes |
+//! | `diagnostics.rs` | the technician's overview |
+//! | `devices.rs` | desk units: health, lamp tests, simulated units |
+//! | `room_devices.rs` | cameras, displays, switchers, microphones: health, tests |
+//! | `room_sim.rs` | the demo's simulated room devices and button box |
+//! | `auth.rs` | login, logout, session, clock |
+//! | `log.rs`, `monitor.rs`, `metrics.rs` | the log tail, the protocol monitor, `/metrics` |
+//! | `pages.rs` | the console pages and their assets |
+//!
+//! Shared: `state.rs` (the one application state), `access/` (principal, roles, rules,
+//! guard, sessions, secrets), `web.rs` (users, sessions and metrics of the consoles),
+//! `sse.rs` (one way to forward a live feed to a client), `body.rs`, `error.rs`.
 
 pub mod access;
+pub mod auth;
 pub mod body;
 pub mod devices;
 pub mod diagnostics;
 pub mod error;
 pub mod events;
-pub mod floor_routes;
+pub mod floor;
 pub mod health;
+pub mod log;
 pub mod meetings;
+pub mod metrics;
 pub mod monitor;
+pub mod pages;
+pub mod room_devices;
+pub mod room_sim;
+pub mod sse;
+pub mod state;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get};
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
-use crate::session::SessionHandle;
+use access::{Page, RouteRules, Rule};
 use error::ApiError;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The session owner.
-    pub session: SessionHandle,
-    /// Fires at shutdown; long-lived responses watch it.
-    pub cancel: CancellationToken,
-    /// Tracks per-client stream tasks so shutdown can wait for them.
-    pub tracker: TaskTracker,
-    /// Room id from the configuration.
-    pub room_id: Arc<str>,
-    /// When the daemon started.
-    pub started: Instant,
-    /// The generated API description.
-    pub openapi: Arc<utoipa::openapi::OpenApi>,
-    /// The MQTT link, if configured.
-    pub mqtt: Option<crate::mqtt::link::Link>,
-    /// Web consoles and access: users, sessions, personal links, metrics, clock.
-    pub web: Arc<crate::web::Web>,
-    /// Event-stream frames formatted once for all clients.
-    pub frames: Arc<events::FrameCache>,
-}
+pub use state::{AppState, Parts};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -64,66 +75,118 @@ pub struct AppState {
 )]
 struct ApiDoc;
 
-/// The routes with their descriptions, before the state is attached.
-pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(floor_routes::get_state))
-        .routes(routes!(floor_routes::get_precedence))
-        .routes(routes!(floor_routes::post_command))
-        .routes(routes!(events::get_events))
-        .routes(routes!(health::get_healthz))
-        .routes(routes!(health::get_openapi))
-        .routes(routes!(diagnostics::get_diagnostics))
-        .routes(routes!(meetings::get_meetings, meetings::post_meeting))
-        .routes(routes!(meetings::get_meeting))
-        .routes(routes!(meetings::post_close))
-        .routes(routes!(meetings::get_minutes))
-        .routes(routes!(health::get_mqtt))
-        .routes(routes!(crate::room::routes::get_room_devices))
-        .routes(routes!(crate::room::routes::post_room_test))
-        .routes(routes!(crate::room::sim::get_sim_room))
-        .routes(routes!(crate::room::sim::get_sim_gpio, crate::room::sim::post_sim_gpio))
-        .routes(routes!(devices::get_devices))
-        .routes(routes!(devices::post_devices_test))
-        .routes(routes!(devices::get_sim_desks, devices::post_sim_desks))
-        .routes(routes!(crate::web::auth_routes::post_login))
-        .routes(routes!(crate::web::auth_routes::post_logout))
-        .routes(routes!(crate::web::auth_routes::get_session))
-        .routes(routes!(crate::web::auth_routes::get_clock))
-        .routes(routes!(crate::web::log_tail::get_log))
-        .routes(routes!(monitor::get_monitor))
-        .routes(routes!(crate::web::metrics::get_metrics))
-        .split_for_parts()
+/// Routes being declared, each with its access rule.
+struct RouteTable {
+    router: OpenApiRouter<AppState>,
+    rules: RouteRules,
+}
+
+impl RouteTable {
+    /// An API route: handler and OpenAPI operation from `routes!`, and who may call it.
+    fn api(mut self, rule: Rule, route: UtoipaMethodRouter<AppState>) -> Self {
+        for (path, item) in &route.1.paths {
+            let operations = [
+                (Method::GET, &item.get),
+                (Method::PUT, &item.put),
+                (Method::POST, &item.post),
+                (Method::DELETE, &item.delete),
+                (Method::PATCH, &item.patch),
+            ];
+            let methods = operations.into_iter().filter(|(_, op)| op.is_some()).map(|(m, _)| m).collect();
+            self.rules.declare(path, rule, methods);
+        }
+        self.router = self.router.routes(route);
+        self
+    }
+
+    /// A console page or asset (GET only; not in the API description: they serve HTML).
+    fn page(mut self, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Self {
+        self.rules.declare(path, rule, vec![Method::GET]);
+        self.router = self.router.route(path, handler);
+        self
+    }
+}
+
+/// Every route with its rule, and the API description.
+fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
+    let table =
+        RouteTable { router: OpenApiRouter::with_openapi(ApiDoc::openapi()), rules: RouteRules::default() }
+            // The floor: read by any role (anyone if the display or overlay is public).
+            .api(Rule::ReadFloor, routes!(floor::get_state))
+            .api(Rule::ReadFloor, routes!(floor::get_precedence))
+            .api(Rule::ReadFloor, routes!(events::get_events))
+            // Commands: chair, technician, member (narrowed per command by `actor_for`).
+            .api(Rule::Command, routes!(floor::post_command))
+            // Anyone: health, the description, login and the caller's own session.
+            .api(Rule::Public, routes!(health::get_healthz))
+            .api(Rule::Public, routes!(health::get_openapi))
+            .api(Rule::Public, routes!(auth::post_login))
+            .api(Rule::Public, routes!(auth::post_logout))
+            .api(Rule::Public, routes!(auth::get_session))
+            .api(Rule::Public, routes!(auth::get_clock))
+            // Devices (health, lamp and camera tests, the demo's simulators), the MQTT link,
+            // diagnostics, meetings and their minutes: the chair and the technician. A lamp or
+            // camera test is harmless, and the chair runs the room when no technician is there.
+            .api(Rule::Staff, routes!(health::get_mqtt))
+            .api(Rule::Staff, routes!(diagnostics::get_diagnostics))
+            .api(Rule::Staff, routes!(meetings::get_meetings, meetings::post_meeting))
+            .api(Rule::Staff, routes!(meetings::get_meeting))
+            .api(Rule::Staff, routes!(meetings::post_close))
+            .api(Rule::Staff, routes!(meetings::get_minutes))
+            .api(Rule::Staff, routes!(devices::get_devices))
+            .api(Rule::Staff, routes!(devices::post_devices_test))
+            .api(Rule::Staff, routes!(devices::get_sim_desks, devices::post_sim_desks))
+            .api(Rule::Staff, routes!(room_devices::get_room_devices))
+            .api(Rule::Staff, routes!(room_devices::post_room_test))
+            .api(Rule::Staff, routes!(room_sim::get_sim_room))
+            .api(Rule::Staff, routes!(room_sim::get_sim_gpio, room_sim::post_sim_gpio))
+            // Frames on the wire are diagnostics, like the log: technicians only.
+            .api(Rule::Technician, routes!(log::get_log))
+            .api(Rule::Technician, routes!(monitor::get_monitor))
+            .api(Rule::Metrics, routes!(health::get_metrics))
+            // The consoles.
+            .page("/", Rule::Public, get(pages::index))
+            .page("/login", Rule::Public, get(pages::login_page))
+            .page("/assets/{file}", Rule::Public, get(pages::asset))
+            .page("/remote/{token}", Rule::Public, get(pages::remote))
+            .page("/chair", Rule::Page(Page::Chair), get(pages::chair_page))
+            .page("/tech", Rule::Page(Page::Tech), get(pages::tech_page))
+            .page("/display", Rule::Page(Page::Display), get(pages::display_page))
+            .page("/overlay", Rule::Page(Page::Overlay), get(pages::overlay_page));
+    let (router, openapi) = table.router.split_for_parts();
+    (router, openapi, table.rules)
 }
 
 /// The OpenAPI description alone (for `podiumd openapi` and tests).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().1
+    table().1
+}
+
+/// Every route's path and rule, as declared (for tests and documentation).
+pub fn route_rules() -> RouteRules {
+    table().2
 }
 
 /// The complete router, ready to serve.
-pub fn router(
-    session: SessionHandle,
-    cancel: CancellationToken,
-    tracker: TaskTracker,
-    room_id: &str,
-    mqtt: Option<crate::mqtt::link::Link>,
-    web: Arc<crate::web::Web>,
-) -> Router {
-    let (routes, openapi) = routes();
+pub fn router(parts: Parts) -> Router {
+    let (routes, openapi, rules) = table();
+    let Parts { session, cancel, tracker, room_id, mqtt, web, desks, room, monitor } = parts;
     let state = AppState {
         session,
         cancel,
         tracker,
-        room_id: room_id.into(),
+        room_id,
         started: Instant::now(),
         openapi: Arc::new(openapi),
+        rules: Arc::new(rules),
         mqtt,
         web,
         frames: Arc::default(),
+        desks,
+        room,
+        monitor,
     };
     routes
-        .merge(crate::web::pages::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -133,7 +196,50 @@ pub fn router(
             )
         })
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
-        // Every route passes the access rules (api/access.rs), including routes added later.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
+        // Every route passes the access rules (api/access/guard.rs).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard::guard))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A route cannot exist without a rule nor a rule without a route: every operation of
+    /// the API description has its path's rule and method declared, and the only declared
+    /// paths outside the description are the console pages.
+    #[test]
+    fn every_route_has_a_rule_and_every_rule_a_route() {
+        let (_, openapi, rules) = table();
+        for (path, item) in &openapi.paths.paths {
+            assert!(rules.rule(path).is_some(), "{path} is served without an access rule");
+            if item.get.is_some() {
+                assert!(rules.answers(path, &Method::GET), "GET {path}");
+            }
+            if item.post.is_some() {
+                assert!(rules.answers(path, &Method::POST), "POST {path}");
+            }
+            assert!(!rules.answers(path, &Method::TRACE), "TRACE {path} is never routed");
+        }
+        let pages: Vec<&str> =
+            rules.iter().map(|(path, ..)| path).filter(|p| !openapi.paths.paths.contains_key(*p)).collect();
+        assert_eq!(
+            pages,
+            ["/", "/assets/{file}", "/chair", "/display", "/login", "/overlay", "/remote/{token}", "/tech"],
+            "declared routes outside the API description"
+        );
+        for (path, rule, methods) in rules.iter() {
+            assert!(!methods.is_empty(), "{path} ({rule:?}) has a rule but answers no method");
+        }
+    }
+
+    #[test]
+    fn diagnostics_need_the_right_role() {
+        let rules = route_rules();
+        assert_eq!(rules.rule("/api/v1/log"), Some(Rule::Technician));
+        assert_eq!(rules.rule("/api/v1/monitor"), Some(Rule::Technician));
+        assert_eq!(rules.rule("/api/v1/commands"), Some(Rule::Command));
+        assert_eq!(rules.rule("/api/v1/meetings/{id}/minutes"), Some(Rule::Staff));
+        assert_eq!(rules.rule("/api/v1/something/new"), None);
+    }
 }

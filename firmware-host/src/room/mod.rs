@@ -17,7 +17,6 @@ pub mod camera_director;
 pub mod display_director;
 pub mod gpio;
 pub mod microphone_director;
-pub mod routes;
 pub mod sim;
 
 use std::sync::{Arc, Mutex};

@@ -4,19 +4,15 @@
 
 use std::net::SocketAddr;
 
-use axum::Json;
-use axum::extract::{Extension, State};
 use podium_devices::extron::sim::SimMatrix;
 use podium_devices::mdc::sim::SimDisplay;
 use podium_devices::pjlink::sim::SimProjector;
 use podium_devices::serial::{Parity, SerialSettings};
 use podium_devices::visca::Transport;
 use podium_devices::visca::sim::SimCamera;
-use serde::{Deserialize, Serialize};
+
 use tokio_util::sync::CancellationToken;
 
-use crate::api::AppState;
-use crate::api::error::{ApiError, ErrorBody};
 use crate::config::{DisplayDevice, RoomConfig};
 
 /// One running simulator.
@@ -89,163 +85,4 @@ pub async fn start(config: &RoomConfig, sims: &mut Sims, cancel: &CancellationTo
         }
     }
     config
-}
-
-/// What one simulated device shows.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SimulatedDevice {
-    /// Device name.
-    pub name: String,
-    /// `camera`, `projector`, `display` or `matrix`.
-    pub kind: String,
-    /// Camera: the preset it shows (memory number).
-    pub preset: Option<u8>,
-    /// Displays: power on.
-    pub power: Option<bool>,
-    /// Displays: input; matrix: the input tied to each configured output.
-    pub input: Option<String>,
-    /// Matrix: `output → input` ties of the configured outputs.
-    pub ties: Vec<(u16, u16)>,
-}
-
-/// The simulated cameras, displays and matrices of the demo: what they show now.
-#[utoipa::path(get, path = "/api/v1/sim/room", tag = "devices",
-    responses(
-        (status = 200, description = "Simulated room devices", body = [SimulatedDevice]),
-        (status = 404, description = "No simulated room device", body = ErrorBody),
-    ))]
-pub async fn get_sim_room(
-    _: State<AppState>,
-    room: Option<Extension<super::Room>>,
-) -> Result<Json<Vec<SimulatedDevice>>, ApiError> {
-    let room = room.map(|Extension(r)| r).unwrap_or_default();
-    if room.sims.is_empty() {
-        return Err(ApiError::not_found("this room has no simulated room devices"));
-    }
-    let view = room
-        .sims
-        .iter()
-        .map(|(name, sim)| {
-            let blank = |kind: &str| SimulatedDevice {
-                name: name.clone(),
-                kind: kind.into(),
-                preset: None,
-                power: None,
-                input: None,
-                ties: Vec::new(),
-            };
-            match sim {
-                Sim::Camera(c) => {
-                    let s = c.status();
-                    SimulatedDevice { preset: s.preset, power: Some(s.power), ..blank("camera") }
-                }
-                Sim::Projector(p) => {
-                    let s = p.status();
-                    SimulatedDevice { power: Some(s.power == 1), input: Some(s.input), ..blank("projector") }
-                }
-                Sim::Display(d) => {
-                    let s = d.status();
-                    let input = podium_devices::mdc::codec::input_name(s.input);
-                    SimulatedDevice { power: Some(s.power), input: Some(input), ..blank("display") }
-                }
-                Sim::Matrix(m, outputs) => {
-                    let ties: Vec<(u16, u16)> = outputs.iter().map(|o| (*o, m.tie(*o))).collect();
-                    let input = ties.first().map(|(_, i)| i.to_string());
-                    SimulatedDevice { input, ties, ..blank("matrix") }
-                }
-            }
-        })
-        .collect();
-    Ok(Json(view))
-}
-
-/// The simulated button box: each button (held or not) and each lamp.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SimulatedButtonBox {
-    /// `(line, action, held)` per button.
-    pub buttons: Vec<(u32, String, bool)>,
-    /// `(line, shows, lit)` per lamp.
-    pub lamps: Vec<(u32, String, bool)>,
-}
-
-/// Holding or releasing a simulated button.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PressButton {
-    /// The button's action: `next`, `stop`, `priority` or `clear` (the first such button).
-    pub button: String,
-    /// Held down (`true`) or released.
-    pub down: bool,
-}
-
-fn button_box(room: &super::Room) -> Result<SimulatedButtonBox, ApiError> {
-    let (sim, config) =
-        room.gpio_sim.as_ref().ok_or_else(|| ApiError::not_found("this room has no simulated button box"))?;
-    let outputs = sim.outputs();
-    let held = sim.buttons();
-    let name = |d: &dyn std::fmt::Debug| {
-        let text = format!("{d:?}");
-        let mut out = String::new();
-        for (i, c) in text.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        }
-        out
-    };
-    Ok(SimulatedButtonBox {
-        buttons: config
-            .buttons
-            .iter()
-            .enumerate()
-            .map(|(i, (l, a))| (*l, name(a), held.get(i).copied().unwrap_or(false)))
-            .collect(),
-        lamps: config
-            .lamps
-            .iter()
-            .enumerate()
-            .map(|(i, (l, s))| (*l, name(s), outputs.get(i).copied().unwrap_or(false)))
-            .collect(),
-    })
-}
-
-/// The demo's simulated chair button box: buttons held, lamps lit.
-#[utoipa::path(get, path = "/api/v1/sim/gpio", tag = "devices",
-    responses(
-        (status = 200, description = "The simulated button box", body = SimulatedButtonBox),
-        (status = 404, description = "No simulated button box", body = ErrorBody),
-    ))]
-pub async fn get_sim_gpio(
-    _: State<AppState>,
-    room: Option<Extension<super::Room>>,
-) -> Result<Json<SimulatedButtonBox>, ApiError> {
-    let room = room.map(|Extension(r)| r).unwrap_or_default();
-    button_box(&room).map(Json)
-}
-
-/// Holds or releases a button of the simulated button box, e.g.
-/// `{"button":"next","down":true}` then `{"button":"next","down":false}`.
-#[utoipa::path(post, path = "/api/v1/sim/gpio", tag = "devices",
-    request_body = PressButton,
-    responses(
-        (status = 200, description = "The button box after the change", body = SimulatedButtonBox),
-        (status = 404, description = "No simulated button box, or no such button", body = ErrorBody),
-    ))]
-pub async fn post_sim_gpio(
-    _: State<AppState>,
-    room: Option<Extension<super::Room>>,
-    crate::api::body::JsonBody(press): crate::api::body::JsonBody<PressButton>,
-) -> Result<Json<SimulatedButtonBox>, ApiError> {
-    let room = room.map(|Extension(r)| r).unwrap_or_default();
-    let view = button_box(&room)?;
-    let index = view
-        .buttons
-        .iter()
-        .position(|(_, action, _)| *action == press.button)
-        .ok_or_else(|| ApiError::not_found(format!("no `{}` button", press.button)))?;
-    if let Some((sim, _)) = &room.gpio_sim {
-        sim.set_button(index, press.down);
-    }
-    button_box(&room).map(Json)
 }

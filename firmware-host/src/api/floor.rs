@@ -5,10 +5,10 @@ use axum::extract::State;
 use podium_floor::{Command, Event, PrecedenceRule, Snapshot, precedence_table};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::access::Principal;
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
 
 /// The answer to an accepted command.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -46,6 +46,7 @@ pub async fn get_precedence() -> Json<Vec<PrecedenceRule>> {
         (status = 404, description = "Unknown seat or participant", body = ErrorBody),
         (status = 409, description = "Rejected by the floor rules; `error` is the reason code", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "A value outside the range the room file allows (`invalid_value`, `field` names it)", body = ErrorBody),
         (status = 429, description = "This client sends too many commands (`rate_limited`)", body = ErrorBody),
     ))]
 pub async fn post_command(
@@ -55,6 +56,12 @@ pub async fn post_command(
     JsonBody(command): JsonBody<Command>,
 ) -> Result<Json<Accepted>, ApiError> {
     let actor = principal.actor_for(&command)?;
+    if let Some(field) = command.out_of_range_field() {
+        return Err(ApiError::invalid_value(
+            field,
+            format!("{field} is outside the range the room file allows"),
+        ));
+    }
     // Per-client rate limit (429 `rate_limited`), see session::rate_limit.
     let events = app.session.command_from(source, command, actor).await??;
     let seq = events.last().map(|e| e.seq).unwrap_or_else(|| app.session.snapshot().floor.seq);

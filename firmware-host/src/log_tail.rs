@@ -1,24 +1,16 @@
 //! The log tail for the technician console: a `tracing` layer keeps the last lines in a
-//! ring and passes new ones on; `GET /api/v1/log` streams them as Server-Sent Events.
+//! ring and passes new ones on; `GET /api/v1/log` (api/log.rs) streams them.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_util::Stream;
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::broadcast;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::Context;
-
-use crate::api::AppState;
 
 /// Lines kept for a technician who opens the console.
 const KEPT: usize = 500;
@@ -75,6 +67,12 @@ impl Tail {
     }
 }
 
+/// The lines kept after `after`, and a receiver of every new line (subscribed before the
+/// kept lines were read, so nothing falls between them; a line may come in both).
+pub fn since(after: u64) -> (Vec<Arc<LogLine>>, broadcast::Receiver<Arc<LogLine>>) {
+    tail().since(after)
+}
+
 /// Records a log line directly (for messages logged before the subscriber exists and in tests).
 pub fn record(level: &str, target: &str, message: impl Into<String>) {
     tail().push(level, target, message.into());
@@ -115,66 +113,6 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for TailLayer {
         let meta = event.metadata();
         tail().push(meta.level().as_str(), meta.target(), fields.0);
     }
-}
-
-/// The daemon's log, live: the last lines kept (after `Last-Event-ID`, if given), then
-/// every new line, as Server-Sent Events (`event: log`, data: a LogLine).
-#[utoipa::path(get, path = "/api/v1/log", tag = "system",
-    params(("Last-Event-ID" = Option<u64>, Header, description = "Continue after this line")),
-    responses(
-        (status = 200, description = "`event: log` (data: LogLine), `id:` = line number", content_type = "text/event-stream", body = LogLine),
-        (status = 401, description = "Login required", body = crate::api::error::ErrorBody),
-        (status = 403, description = "Technicians only", body = crate::api::error::ErrorBody),
-    ))]
-pub async fn get_log(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let after = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    let (backlog, mut live) = tail().since(after);
-    let (tx, rx) = mpsc::channel(64);
-    let cancel = app.cancel.clone();
-    app.tracker.spawn(async move {
-        let forward = async {
-            let mut sent = after;
-            for line in backlog {
-                sent = line.seq;
-                if tx.send(Ok(log_event(&line))).await.is_err() {
-                    return;
-                }
-            }
-            loop {
-                match live.recv().await {
-                    Ok(line) if line.seq <= sent => {}
-                    Ok(line) => {
-                        sent = line.seq;
-                        if tx.send(Ok(log_event(&line))).await.is_err() {
-                            return;
-                        }
-                    }
-                    // A burst of lines: skip to the newest ones rather than fall behind.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => {}
-            _ = forward => {}
-        }
-    });
-    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-fn log_event(line: &LogLine) -> SseEvent {
-    SseEvent::default()
-        .event("log")
-        .id(line.seq.to_string())
-        .data(serde_json::to_string(line).unwrap_or_else(|_| "{}".into()))
 }
 
 #[cfg(test)]

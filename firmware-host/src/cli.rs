@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::secret;
+use crate::api::access::secret;
 
 /// Reads one password line from `input` and returns its argon2 hash.
 pub fn hash_password(input: &mut dyn BufRead) -> anyhow::Result<String> {

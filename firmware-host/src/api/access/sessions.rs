@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::Principal;
 use super::secret::{self, NoRandomness};
-use crate::api::access::Principal;
 
 /// Sessions kept at most; beyond that the ones closest to expiry are dropped first.
 const MAX_SESSIONS: usize = 10_000;

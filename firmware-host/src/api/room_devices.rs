@@ -2,18 +2,15 @@
 //! and test actions for the technician.
 
 use axum::Json;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use podium_devices::display::DisplayAction;
 use podium_devices::visca::{CameraAction, CameraError};
 use serde::{Deserialize, Serialize};
 
-use super::camera_director::Shot;
-use crate::api::AppState;
-use crate::api::body::JsonBody;
-use crate::api::error::{ApiError, ErrorBody};
-
-/// The room's devices, when the daemon started them (a layer in daemon.rs).
-type MaybeRoom = Option<Extension<super::Room>>;
+use super::body::JsonBody;
+use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
+use crate::room::camera_director::Shot;
 
 /// What a camera shows, as decided by the camera director.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -93,8 +90,8 @@ pub struct TestResult {
 /// Health of the room's cameras (and other room devices), and the director's shots.
 #[utoipa::path(get, path = "/api/v1/devices/room", tag = "devices",
     responses((status = 200, description = "Room devices", body = RoomDevices)))]
-pub async fn get_room_devices(_: State<AppState>, room: MaybeRoom) -> Json<RoomDevices> {
-    let room = room.map(|Extension(r)| r).unwrap_or_default();
+pub async fn get_room_devices(State(app): State<AppState>) -> Json<RoomDevices> {
+    let room = &app.room;
     let cameras = room
         .camera_decisions()
         .into_iter()
@@ -128,12 +125,11 @@ pub async fn get_room_devices(_: State<AppState>, room: MaybeRoom) -> Json<RoomD
         (status = 502, description = "The device answered with an error or not at all", body = ErrorBody),
     ))]
 pub async fn post_room_test(
-    _: State<AppState>,
-    room: MaybeRoom,
+    State(app): State<AppState>,
     Path(name): Path<String>,
     JsonBody(action): JsonBody<TestAction>,
 ) -> Result<Json<TestResult>, ApiError> {
-    let room = room.map(|Extension(r)| r).unwrap_or_default();
+    let room = &app.room;
     let wrong = |what: &str| {
         ApiError::bad_request("wrong_action", format!("`{name}` is {what}; this action is not for it"))
     };

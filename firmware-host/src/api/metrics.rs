@@ -1,18 +1,12 @@
-//! `/metrics` in the Prometheus text format. Only what the daemon can count honestly:
+//! The counters behind `/metrics` (served by `health.rs`) in the Prometheus text format. Only what the daemon can count honestly:
 //! floor events since start, commands through the HTTP API by outcome, open event
 //! streams, denied requests, logins, live sessions, uptime.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-
-use crate::api::AppState;
 
 /// Counters, shared by every request.
 pub struct Metrics {
@@ -29,11 +23,11 @@ pub struct Metrics {
 }
 
 /// An open event stream counted by [`Metrics`]; owns a handle so it can live in a body.
-pub struct StreamGuard(std::sync::Arc<super::Web>);
+pub struct StreamGuard(Arc<Metrics>);
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        self.0.metrics.streams_open.fetch_sub(1, Ordering::Relaxed);
+        self.0.streams_open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -89,7 +83,8 @@ impl Metrics {
         self.streams_open.load(Ordering::Relaxed)
     }
 
-    fn render(&self, seq: u64, sessions: usize, room: &str) -> String {
+    /// The counters as Prometheus text.
+    pub fn render(&self, seq: u64, sessions: usize, room: &str) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, String)]| {
             let _ = writeln!(out, "# HELP {name} {help}");
@@ -177,29 +172,17 @@ impl Metrics {
     }
 }
 
-impl super::Web {
+impl Metrics {
     /// Counts an event stream as open until the returned guard is dropped.
-    pub fn stream_opened(self: &std::sync::Arc<Self>) -> StreamGuard {
-        self.metrics.streams_open.fetch_add(1, Ordering::Relaxed);
-        self.metrics.streams_total.fetch_add(1, Ordering::Relaxed);
+    pub fn stream_opened(self: &Arc<Self>) -> StreamGuard {
+        self.streams_open.fetch_add(1, Ordering::Relaxed);
+        self.streams_total.fetch_add(1, Ordering::Relaxed);
         StreamGuard(self.clone())
     }
 }
 
 fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// Counters in the Prometheus text format (version 0.0.4).
-#[utoipa::path(get, path = "/metrics", tag = "system",
-    responses(
-        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
-        (status = 401, description = "Login required (unless `[web] metrics_public`)", body = crate::api::error::ErrorBody),
-    ))]
-pub async fn get_metrics(State(app): State<AppState>) -> impl IntoResponse {
-    let seq = app.session.snapshot().floor.seq;
-    let body = app.web.metrics.render(seq, app.web.sessions.live(), &app.room_id);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 
 #[cfg(test)]

@@ -4,14 +4,12 @@
 
 use std::sync::OnceLock;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 
-use crate::api::AppState;
-use crate::api::access::{Principal, Role};
+use super::access::{Principal, Role};
+use super::state::AppState;
 
 /// The policy every page and asset is served with: only our own scripts, styles and
 /// connections; no framing; no referrer (a personal link must not leak to other sites).
@@ -27,7 +25,7 @@ struct Asset {
 
 macro_rules! asset {
     ($name:literal, $type:literal) => {
-        Asset { name: $name, content_type: $type, body: include_str!(concat!("assets/", $name)) }
+        Asset { name: $name, content_type: $type, body: include_str!(concat!("../../web/", $name)) }
     };
 }
 
@@ -45,26 +43,38 @@ static ASSETS: &[Asset] = &[
     asset!("icon.svg", "image/svg+xml"),
 ];
 
-const LOGIN_HTML: &str = include_str!("assets/login.html");
-const CHAIR_HTML: &str = include_str!("assets/chair.html");
-const DISPLAY_HTML: &str = include_str!("assets/display.html");
-const OVERLAY_HTML: &str = include_str!("assets/overlay.html");
-const REMOTE_HTML: &str = include_str!("assets/remote.html");
-const TECH_HTML: &str = include_str!("assets/tech.html");
-const FORBIDDEN_HTML: &str = include_str!("assets/forbidden.html");
-const INVALID_LINK_HTML: &str = include_str!("assets/invalid-link.html");
+const LOGIN_HTML: &str = include_str!("../../web/login.html");
+const CHAIR_HTML: &str = include_str!("../../web/chair.html");
+const DISPLAY_HTML: &str = include_str!("../../web/display.html");
+const OVERLAY_HTML: &str = include_str!("../../web/overlay.html");
+const REMOTE_HTML: &str = include_str!("../../web/remote.html");
+const TECH_HTML: &str = include_str!("../../web/tech.html");
+const FORBIDDEN_HTML: &str = include_str!("../../web/forbidden.html");
+const INVALID_LINK_HTML: &str = include_str!("../../web/invalid-link.html");
 
-/// The page routes (not part of the OpenAPI description: they serve HTML).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/login", get(|| async { page(StatusCode::OK, LOGIN_HTML) }))
-        .route("/chair", get(|| async { page(StatusCode::OK, CHAIR_HTML) }))
-        .route("/display", get(|| async { page(StatusCode::OK, DISPLAY_HTML) }))
-        .route("/overlay", get(|| async { page(StatusCode::OK, OVERLAY_HTML) }))
-        .route("/tech", get(|| async { page(StatusCode::OK, TECH_HTML) }))
-        .route("/remote/{token}", get(remote))
-        .route("/assets/{file}", get(asset))
+/// `/login`.
+pub async fn login_page() -> Response {
+    page(StatusCode::OK, LOGIN_HTML)
+}
+
+/// `/chair`: the chair console.
+pub async fn chair_page() -> Response {
+    page(StatusCode::OK, CHAIR_HTML)
+}
+
+/// `/display`: the hall display.
+pub async fn display_page() -> Response {
+    page(StatusCode::OK, DISPLAY_HTML)
+}
+
+/// `/overlay`: the stream overlay.
+pub async fn overlay_page() -> Response {
+    page(StatusCode::OK, OVERLAY_HTML)
+}
+
+/// `/tech`: the technician console.
+pub async fn tech_page() -> Response {
+    page(StatusCode::OK, TECH_HTML)
 }
 
 /// Security headers every page and asset carries.
@@ -89,7 +99,7 @@ pub fn forbidden_page() -> Response {
 }
 
 /// `/`: the console that fits the caller's role, or the login page.
-async fn index(principal: Principal) -> Redirect {
+pub async fn index(principal: Principal) -> Redirect {
     Redirect::to(match principal.role() {
         Some(Role::Chair) => "/chair",
         Some(Role::Technician) => "/tech",
@@ -101,7 +111,7 @@ async fn index(principal: Principal) -> Redirect {
 
 /// `/remote/{token}`: checks the personal link, starts the member's session (an HttpOnly
 /// cookie, so the token is not needed again by scripts) and serves the remote page.
-async fn remote(State(app): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn remote(State(app): State<AppState>, Path(token): Path<String>) -> Response {
     let Some(participant) = app.web.member_for_token(&token) else {
         app.web.metrics.denied(401);
         return page(StatusCode::UNAUTHORIZED, INVALID_LINK_HTML);
@@ -122,7 +132,7 @@ fn etags() -> &'static [String] {
         ASSETS
             .iter()
             .map(|a| {
-                let digest = super::secret::token_digest(a.body);
+                let digest = super::access::secret::token_digest(a.body);
                 let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
                 format!("\"{hex}\"")
             })
@@ -131,7 +141,7 @@ fn etags() -> &'static [String] {
 }
 
 /// `/assets/{file}`: an embedded file, revalidated by ETag.
-async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let Some(index) = ASSETS.iter().position(|a| a.name == file) else {
         return crate::api::error::ApiError::not_found("no such asset").into_response();
     };

@@ -6,8 +6,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::api::AppState;
-use crate::api::access::{Principal, Role, session_cookie};
+use super::access::guard::session_cookie;
+use super::access::{Principal, Role};
+use super::state::AppState;
 use crate::api::body::JsonBody;
 use crate::api::error::{ApiError, ErrorBody};
 
@@ -66,10 +67,10 @@ pub async fn post_login(
     let _slot = web.login_slots.acquire().await.map_err(|_| ApiError::unavailable())?;
     let user = web.config.users.iter().find(|u| u.name == login.user).cloned();
     let checked = tokio::task::spawn_blocking(move || match &user {
-        Some(u) if crate::web::secret::verify_password(&u.password_hash, &login.password) => user,
+        Some(u) if super::access::secret::verify_password(&u.password_hash, &login.password) => user,
         Some(_) => None,
         None => {
-            crate::web::secret::verify_against_nothing(&login.password);
+            super::access::secret::verify_against_nothing(&login.password);
             None
         }
     })

@@ -1,34 +1,20 @@
-//! The web consoles and their access: chair console, room display, stream overlay, remote
-//! member page, technician console and login, served from assets compiled into the binary
-//! (plain HTML, CSS and JavaScript modules; no build step, no Node).
-//!
-//! - `pages.rs`: the HTML pages and `/assets/*` (security headers, the personal-link page).
-//! - `auth_routes.rs`: login, logout, `GET /api/v1/session`, `GET /api/v1/clock`.
-//! - `sessions.rs`, `secret.rs`: session store; password hashes, tokens.
-//! - `metrics.rs`: `/metrics` (Prometheus text). `log_tail.rs`: `GET /api/v1/log`.
-//! - `assets/`: the consoles. `common.js` holds the event-stream client (snapshot, then
-//!   events applied like `FloorState::apply`), the clock and the translations.
-//!
-//! Who may do what is decided in one place, `api/access.rs`.
-
-pub mod auth_routes;
-pub mod cli;
-pub mod log_tail;
-pub mod metrics;
-pub mod pages;
-pub mod secret;
-pub mod sessions;
+//! What the consoles and the access rules share: users and personal links from the room
+//! file, live sessions, counters for `/metrics` and the session's clock. The pages
+//! themselves are in `pages.rs` (files under `firmware-host/web/`), who may do what in
+//! `access/`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
 use podium_floor::setup::ParticipantId;
 use tokio::sync::Semaphore;
 
-use crate::api::access::{Principal, SESSION_COOKIE};
-use crate::api::error::ApiError;
+use super::access::{Principal, SESSION_COOKIE, secret, sessions};
+use super::error::ApiError;
+use super::metrics;
 use crate::clock::SessionClock;
 use crate::config::{RoomConfig, WebConfig};
 
@@ -46,7 +32,7 @@ pub struct Web {
     /// Live logins and opened personal links.
     pub sessions: sessions::Sessions,
     /// Counters for `/metrics`.
-    pub metrics: metrics::Metrics,
+    pub metrics: Arc<metrics::Metrics>,
     /// The session's clock (the same the owner stamps events with).
     pub clock: SessionClock,
     /// Password checks running at once, at most.
@@ -70,7 +56,7 @@ impl Web {
             sessions: sessions::Sessions::new(Duration::from_secs(
                 u64::from(config.web.session_hours) * 3600,
             )),
-            metrics: metrics::Metrics::new(seq),
+            metrics: Arc::new(metrics::Metrics::new(seq)),
             clock,
             login_slots: Semaphore::new(2),
             tokens,

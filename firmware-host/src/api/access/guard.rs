@@ -1,0 +1,213 @@
+//! The middleware every request passes: who calls, cross-site checks, the route's rule
+//! (see the module docs of `api::access`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use futures_util::StreamExt;
+
+use super::{CSRF_HEADER, Principal, Rule, SESSION_COOKIE, forbidden, is_safe, permits, unauthorized};
+use crate::api::state::AppState;
+use crate::api::web::Web;
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    None,
+    Cookie,
+    Bearer,
+    Loopback,
+}
+
+/// The value of the session cookie, if the request has one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+}
+
+/// Establishes the principal. `Err(())` = credentials were presented and are not valid.
+fn identify(web: &Web, req: &Request, rule: Rule) -> Result<(Principal, Credential), ()> {
+    let headers = req.headers();
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).ok_or(())?;
+        let participant = web.member_for_token(token).ok_or(())?;
+        return Ok((Principal::Member { participant }, Credential::Bearer));
+    }
+    if let Some(cookie) = session_cookie(headers) {
+        let principal = web.sessions.get(cookie).ok_or(())?;
+        return Ok((principal, Credential::Cookie));
+    }
+    if let Some(role) = web.config.trust_loopback_as
+        && !matches!(rule, Rule::Page(_))
+        && from_loopback(req)
+    {
+        return Ok((Principal::User { name: "loopback".into(), role }, Credential::Loopback));
+    }
+    Ok((Principal::Anonymous, Credential::None))
+}
+
+/// A loopback peer that also addressed us by a loopback name. The `Host` check stops DNS
+/// rebinding: a web page whose host name resolves to 127.0.0.1 still sends its own name.
+fn from_loopback(req: &Request) -> bool {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let peer_ok = peer.is_some_and(|ip| match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    });
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    peer_ok && is_loopback_host(host)
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses cross-site state-changing requests (see the module docs).
+fn cross_site(req: &Request, credential: Credential) -> bool {
+    if is_safe(req.method()) {
+        return false;
+    }
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.strip_prefix("http://").or_else(|| o.strip_prefix("https://")))
+            .unwrap_or("\u{0}");
+        if host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
+            return true;
+        }
+    }
+    credential == Credential::Cookie && !headers.contains_key(CSRF_HEADER)
+}
+
+/// The middleware that applies all of the above to every route.
+pub async fn guard(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let web = app.web.clone();
+    // Unmatched paths go to the fallback (404), which needs no rule.
+    let Some(route) = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()) else {
+        return next.run(req).await;
+    };
+    // A method the route does not answer: straight to its 405, which does nothing.
+    if !app.rules.answers(&route, req.method()) {
+        return next.run(req).await;
+    }
+    // Every routed path has a rule (they are declared together); staff is the safe default.
+    let rule = app.rules.rule(&route).unwrap_or(Rule::Staff);
+    let (principal, credential) = match identify(&web, &req, rule) {
+        Ok(found) => found,
+        // Wrong or expired credentials do not stop public routes (the login page must work
+        // with a stale cookie); they count as anonymous there.
+        Err(()) if rule == Rule::Public => (Principal::Anonymous, Credential::None),
+        Err(()) => return deny(&web, rule, &req, true),
+    };
+    if cross_site(&req, credential) {
+        return deny(&web, rule, &req, false);
+    }
+    if let Err(needs_login) = permits(rule, &principal, &web.config) {
+        return deny(&web, rule, &req, needs_login);
+    }
+    let is_command = route == "/api/v1/commands" && req.method() == Method::POST;
+    let is_events = route == "/api/v1/events";
+    req.extensions_mut().insert(principal);
+    let response = next.run(req).await;
+    if is_command {
+        return count_command(&web, response).await;
+    }
+    if is_events && response.status() == StatusCode::OK {
+        return count_stream(&web, response);
+    }
+    response
+}
+
+fn deny(web: &Web, rule: Rule, req: &Request, needs_login: bool) -> Response {
+    web.metrics.denied(if needs_login { 401 } else { 403 });
+    if let Rule::Page(_) = rule {
+        if needs_login {
+            let next = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            return Redirect::to(&format!("/login?next={}", crate::api::pages::encode_component(next)))
+                .into_response();
+        }
+        return crate::api::pages::forbidden_page();
+    }
+    let mut response = if needs_login { unauthorized().into_response() } else { forbidden().into_response() };
+    if needs_login {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"podium\""));
+    }
+    response
+}
+
+/// Counts an answered command by outcome (the reason code for a rejection).
+async fn count_command(web: &Web, response: Response) -> Response {
+    if response.status().is_success() {
+        web.metrics.command_accepted();
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Error bodies are small JSON objects; anything larger is counted without its code.
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned());
+    web.metrics.command_rejected(&code);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Counts an open event stream for as long as its body lives.
+fn count_stream(web: &Arc<Web>, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let open = web.metrics.stream_opened();
+    let stream = body.into_data_stream().map(move |chunk| {
+        let _open = &open;
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["127.0.0.1:8080", "localhost:1", "LOCALHOST", "[::1]:8080", "127.1.2.3"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["evil.example:8080", "10.0.0.1:8080", "", "[fe80::1]:80", "localhost.evil.example"] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; podium_session=xyz ; b=2"));
+        assert_eq!(session_cookie(&headers), Some("xyz"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("podium_sessionx=1"));
+        assert_eq!(session_cookie(&headers), None);
+    }
+}

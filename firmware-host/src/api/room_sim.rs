@@ -1,0 +1,205 @@
+//! The demo's simulated room devices over the API: what the simulated cameras, displays
+//! and matrices show (`GET /api/v1/sim/room`) and the simulated button box
+//! (`GET/POST /api/v1/sim/gpio`). The simulators themselves start in `room/sim.rs`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use super::body::JsonBody;
+use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
+use crate::room::Room;
+use crate::room::sim::Sim;
+
+/// What one simulated device shows.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedDevice {
+    /// Device name.
+    pub name: String,
+    /// `camera`, `projector`, `display` or `matrix`.
+    pub kind: String,
+    /// Camera: the preset it shows (memory number).
+    pub preset: Option<u8>,
+    /// Displays: power on.
+    pub power: Option<bool>,
+    /// Displays: input; matrix: the input tied to each configured output.
+    pub input: Option<String>,
+    /// Matrix: the input tied to each configured output.
+    pub ties: Vec<Tie>,
+}
+
+/// A matrix output and the input tied to it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Tie {
+    /// Output number.
+    pub output: u16,
+    /// Input number tied to it.
+    pub input: u16,
+}
+
+/// The simulated cameras, displays and matrices of the demo: what they show now.
+#[utoipa::path(get, path = "/api/v1/sim/room", tag = "devices",
+    responses(
+        (status = 200, description = "Simulated room devices", body = [SimulatedDevice]),
+        (status = 404, description = "No simulated room device", body = ErrorBody),
+    ))]
+pub async fn get_sim_room(State(app): State<AppState>) -> Result<Json<Vec<SimulatedDevice>>, ApiError> {
+    let room = &app.room;
+    if room.sims.is_empty() {
+        return Err(ApiError::not_found("this room has no simulated room devices"));
+    }
+    let view = room
+        .sims
+        .iter()
+        .map(|(name, sim)| {
+            let blank = |kind: &str| SimulatedDevice {
+                name: name.clone(),
+                kind: kind.into(),
+                preset: None,
+                power: None,
+                input: None,
+                ties: Vec::new(),
+            };
+            match sim {
+                Sim::Camera(c) => {
+                    let s = c.status();
+                    SimulatedDevice { preset: s.preset, power: Some(s.power), ..blank("camera") }
+                }
+                Sim::Projector(p) => {
+                    let s = p.status();
+                    SimulatedDevice { power: Some(s.power == 1), input: Some(s.input), ..blank("projector") }
+                }
+                Sim::Display(d) => {
+                    let s = d.status();
+                    let input = podium_devices::mdc::codec::input_name(s.input);
+                    SimulatedDevice { power: Some(s.power), input: Some(input), ..blank("display") }
+                }
+                Sim::Matrix(m, outputs) => {
+                    let ties: Vec<Tie> =
+                        outputs.iter().map(|&output| Tie { output, input: m.tie(output) }).collect();
+                    let input = ties.first().map(|tie| tie.input.to_string());
+                    SimulatedDevice { input, ties, ..blank("matrix") }
+                }
+            }
+        })
+        .collect();
+    Ok(Json(view))
+}
+
+/// The simulated button box: each button (held or not) and each lamp.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedButtonBox {
+    /// Every button.
+    pub buttons: Vec<SimulatedButton>,
+    /// Every lamp.
+    pub lamps: Vec<SimulatedLamp>,
+}
+
+/// A button of the simulated button box.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedButton {
+    /// GPIO line.
+    pub line: u32,
+    /// What it does: `next`, `stop`, `priority` or `clear`.
+    pub action: String,
+    /// Held down now.
+    pub held: bool,
+}
+
+/// A lamp of the simulated button box.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedLamp {
+    /// GPIO line.
+    pub line: u32,
+    /// What it shows, e.g. `someone_speaking`, `on_air`.
+    pub shows: String,
+    /// Lit now.
+    pub lit: bool,
+}
+
+/// Holding or releasing a simulated button.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PressButton {
+    /// The button's action: `next`, `stop`, `priority` or `clear` (the first such button).
+    pub button: String,
+    /// Held down (`true`) or released.
+    pub down: bool,
+}
+
+fn button_box(room: &Room) -> Result<SimulatedButtonBox, ApiError> {
+    let (sim, config) =
+        room.gpio_sim.as_ref().ok_or_else(|| ApiError::not_found("this room has no simulated button box"))?;
+    let outputs = sim.outputs();
+    let held = sim.buttons();
+    let name = |d: &dyn std::fmt::Debug| {
+        let text = format!("{d:?}");
+        let mut out = String::new();
+        for (i, c) in text.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        }
+        out
+    };
+    Ok(SimulatedButtonBox {
+        buttons: config
+            .buttons
+            .iter()
+            .enumerate()
+            .map(|(i, (line, action))| SimulatedButton {
+                line: *line,
+                action: name(action),
+                held: held.get(i).copied().unwrap_or(false),
+            })
+            .collect(),
+        lamps: config
+            .lamps
+            .iter()
+            .enumerate()
+            .map(|(i, (line, shows))| SimulatedLamp {
+                line: *line,
+                shows: name(shows),
+                lit: outputs.get(i).copied().unwrap_or(false),
+            })
+            .collect(),
+    })
+}
+
+/// The demo's simulated chair button box: buttons held, lamps lit.
+#[utoipa::path(get, path = "/api/v1/sim/gpio", tag = "devices",
+    responses(
+        (status = 200, description = "The simulated button box", body = SimulatedButtonBox),
+        (status = 404, description = "No simulated button box", body = ErrorBody),
+    ))]
+pub async fn get_sim_gpio(State(app): State<AppState>) -> Result<Json<SimulatedButtonBox>, ApiError> {
+    let room = &app.room;
+    button_box(room).map(Json)
+}
+
+/// Holds or releases a button of the simulated button box, e.g.
+/// `{"button":"next","down":true}` then `{"button":"next","down":false}`.
+#[utoipa::path(post, path = "/api/v1/sim/gpio", tag = "devices",
+    request_body = PressButton,
+    responses(
+        (status = 200, description = "The button box after the change", body = SimulatedButtonBox),
+        (status = 404, description = "No simulated button box, or no such button", body = ErrorBody),
+    ))]
+pub async fn post_sim_gpio(
+    State(app): State<AppState>,
+    JsonBody(press): JsonBody<PressButton>,
+) -> Result<Json<SimulatedButtonBox>, ApiError> {
+    let room = &app.room;
+    let view = button_box(room)?;
+    let index = view
+        .buttons
+        .iter()
+        .position(|button| button.action == press.button)
+        .ok_or_else(|| ApiError::not_found(format!("no `{}` button", press.button)))?;
+    if let Some((sim, _)) = &room.gpio_sim {
+        sim.set_button(index, press.down);
+    }
+    button_box(room).map(Json)
+}
