@@ -297,7 +297,7 @@ async fn the_room_follows_the_floor_and_survives_faults() {
     assert_eq!((status, body), (200, json!({"result": "power unknown, input 3"})));
     assert_eq!(matrix.tie(2), 3);
     let (status, body) = daemon.post_raw("/api/v1/devices/room/matrix/test", r#"{"action":"home"}"#).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("wrong_action")));
+    assert_eq!((status, body["error"].as_str()), (409, Some("wrong_action")));
     let (status, _) = daemon.post_raw("/api/v1/devices/room/nothing/test", r#"{"action":"home"}"#).await;
     assert_eq!(status, 404);
     cancel.cancel();

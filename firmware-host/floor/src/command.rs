@@ -86,7 +86,8 @@ pub enum Command {
     MoveRequest {
         /// Whose request.
         station: Station,
-        /// New 1-based position in the whole list.
+        /// New 1-based position in the whole list (at most 200, the longest list).
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
         position: usize,
     },
     /// Chair: remove every waiting request.
@@ -141,11 +142,13 @@ pub enum Command {
         /// Who sits down.
         participant: ParticipantId,
         /// Where.
+        #[cfg_attr(feature = "openapi", schema(value_type = u16, maximum = 65535))]
         seat: SeatNo,
     },
     /// Whoever sits at a seat leaves it.
     LeaveSeat {
         /// Which seat.
+        #[cfg_attr(feature = "openapi", schema(value_type = u16, maximum = 65535))]
         seat: SeatNo,
     },
 }

@@ -57,6 +57,7 @@ pub struct Clock {
         (status = 200, description = "Logged in; `Set-Cookie: podium_session=...`", body = Whoami),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
     ))]
 pub async fn post_login(
     State(app): State<AppState>,

@@ -31,9 +31,44 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if bytes.is_empty() {
             return Err(ApiError::bad_request("empty_body", "a JSON body is required"));
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            let code = if e.is_syntax() || e.is_eof() { "invalid_json" } else { "invalid_command" };
-            ApiError::bad_request(code, e.to_string())
-        })
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+        integral_numbers_as_integers(&mut value);
+        T::deserialize(value)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request("invalid_command", e.to_string()))
+    }
+}
+
+/// JSON has one number type: `12.0` is the integer 12 (JSON Schema says so too), but serde
+/// refuses it for an integer field. Whole numbers written with a fraction or exponent
+/// become integers before the body is read.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.007_199_254_740_992e15
+            {
+                // Exactly representable (below 2^53), so the cast loses nothing.
+                *value = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_with_a_fraction_read_as_integers() {
+        let mut value = serde_json::json!({"seat": 12.0, "n": [1e3, 2.5, -4.0], "s": "7.0"});
+        integral_numbers_as_integers(&mut value);
+        assert_eq!(value, serde_json::json!({"seat": 12, "n": [1000, 2.5, -4], "s": "7.0"}));
+        assert_eq!(serde_json::from_value::<u16>(value["seat"].clone()).ok(), Some(12));
     }
 }

@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use podium_devices::modbus::desk::DeskKey;
 use podium_devices::modbus::sim::{ControlCommand, Fault, UnitView};
 use podium_floor::SeatNo;
@@ -22,24 +21,56 @@ pub async fn get_devices(State(app): State<AppState>) -> Json<DevicesReport> {
     Json(app.desks.report())
 }
 
-/// What to test: `{"seat":12}`, `{"bus":"a","unit":7}` or `{"all":true}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// A lamp test's target: one seat, one unit, or every unit; each with an optional
+/// duration.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum TestRequest {
+    /// Every unit serving a seat: `{"seat": 12}`.
+    Seat(SeatTest),
+    /// One unit: `{"bus": "a", "unit": 7}`.
+    Unit(UnitTest),
+    /// Every unit of the room: `{"all": true}` (`false` tests nothing: 404).
+    All(AllTest),
+}
+
+/// Every unit serving a seat.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TestRequest {
-    /// Every unit serving this seat.
+pub struct SeatTest {
+    /// The seat.
+    #[schema(value_type = u16, maximum = 65535)]
+    pub seat: SeatNo,
+    /// How long the lamps blink, 1 to 60 seconds (default 5).
     #[serde(default)]
-    pub seat: Option<SeatNo>,
-    /// One unit: its bus id (with `unit`).
+    #[schema(minimum = 1, maximum = 60)]
+    pub seconds: Option<u16>,
+}
+
+/// One unit.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitTest {
+    /// The bus id.
+    pub bus: String,
+    /// The unit's address on it.
+    #[schema(minimum = 1, maximum = 247)]
+    pub unit: u8,
+    /// How long the lamps blink, 1 to 60 seconds (default 5).
     #[serde(default)]
-    pub bus: Option<String>,
-    /// One unit: its address (with `bus`).
-    #[serde(default)]
-    pub unit: Option<u8>,
-    /// Every unit of the room.
-    #[serde(default)]
+    #[schema(minimum = 1, maximum = 60)]
+    pub seconds: Option<u16>,
+}
+
+/// Every unit of the room.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllTest {
+    /// `true`: every unit.
     pub all: bool,
     /// How long the lamps blink, 1 to 60 seconds (default 5).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 60)]
     pub seconds: Option<u16>,
 }
 
@@ -67,32 +98,26 @@ pub struct TestedUnit {
     request_body = TestRequest,
     responses(
         (status = 200, description = "The test runs", body = TestStarted),
-        (status = 400, description = "No target, or more than one", body = ErrorBody),
+        (status = 400, description = "Malformed: no target, or more than one", body = ErrorBody),
         (status = 404, description = "No unit serves the target", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "`seconds` out of 1 to 60 (`invalid_value`)", body = ErrorBody),
     ))]
 pub async fn post_devices_test(
     State(app): State<AppState>,
     JsonBody(request): JsonBody<TestRequest>,
 ) -> Result<Json<TestStarted>, ApiError> {
-    let target = match (&request, request.all) {
-        (TestRequest { seat: Some(seat), bus: None, unit: None, .. }, false) => TestTarget::Seat(*seat),
-        (TestRequest { seat: None, bus: Some(bus), unit: Some(unit), .. }, false) => {
-            TestTarget::Unit { bus: bus.clone(), unit: *unit }
-        }
-        (TestRequest { seat: None, bus: None, unit: None, .. }, true) => TestTarget::All,
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_target",
-                "give exactly one target: {\"seat\":12}, {\"bus\":\"a\",\"unit\":7} or {\"all\":true}",
-            ));
+    let (target, seconds) = match request {
+        TestRequest::Seat(SeatTest { seat, seconds }) => (TestTarget::Seat(seat), seconds),
+        TestRequest::Unit(UnitTest { bus, unit, seconds }) => (TestTarget::Unit { bus, unit }, seconds),
+        TestRequest::All(AllTest { all: true, seconds }) => (TestTarget::All, seconds),
+        TestRequest::All(AllTest { all: false, .. }) => {
+            return Err(ApiError::not_found("`all: false` names no desk unit"));
         }
     };
-    let seconds = request.seconds.unwrap_or(5);
+    let seconds = seconds.unwrap_or(5);
     if !(1..=MAX_TEST_SECONDS).contains(&seconds) {
-        return Err(ApiError::bad_request(
-            "invalid_seconds",
-            format!("seconds must be 1 to {MAX_TEST_SECONDS}"),
-        ));
+        return Err(ApiError::invalid_value("seconds", format!("seconds must be 1 to {MAX_TEST_SECONDS}")));
     }
     let desks = &app.desks;
     let units =
@@ -145,23 +170,35 @@ pub struct SimAction {
     #[serde(default)]
     pub bus: Option<String>,
     /// `press`, `release`, `click` (press, and release once Podium has read it) or `fault`.
+    #[schema(pattern = "^(press|release|click|fault)$")]
     pub action: String,
     /// Unit address.
+    #[schema(minimum = 1, maximum = 247)]
     pub unit: u8,
     /// Key name: `request`, `cancel`, `point_of_order`, `reply`, `vote_yes`, `vote_no`,
-    /// `vote_abstain`, `priority`, `next`, `stop`.
+    /// `vote_abstain`, `priority`, `next`, `stop`. Without `key` and `input`: 404.
     #[serde(default)]
+    #[schema(
+        pattern = "^(request|cancel|point_of_order|reply|vote_yes|vote_no|vote_abstain|priority|next|stop)$"
+    )]
     pub key: Option<String>,
     /// Or a raw discrete-input address.
     #[serde(default)]
+    #[schema(maximum = 65535)]
     pub input: Option<u16>,
-    /// For `fault`: `none`, `drop`, `corrupt` or `silent`.
+    /// For `fault`: `none` (the default: the unit answers correctly again), `drop`,
+    /// `corrupt` or `silent`.
     #[serde(default)]
+    #[schema(pattern = "^(none|drop|corrupt|silent)$")]
     pub fault: Option<String>,
-    /// For `fault`: how many answers to drop or corrupt (default 1).
+    /// For `fault`: how many answers to drop or corrupt (default 1, at most 1000).
     #[serde(default)]
+    #[schema(maximum = 1000)]
     pub count: Option<u32>,
 }
+
+/// Most answers a simulated fault may drop or corrupt in one go.
+const MAX_FAULT_COUNT: u32 = 1000;
 
 fn parse_name<T: serde::de::DeserializeOwned>(what: &str, name: &str) -> Result<T, ApiError> {
     serde_json::from_value(serde_json::Value::String(name.to_owned()))
@@ -175,24 +212,27 @@ fn parse_name<T: serde::de::DeserializeOwned>(what: &str, name: &str) -> Result<
     responses(
         (status = 200, description = "The unit after the action", body = SimulatedUnits),
         (status = 400, description = "Malformed action", body = ErrorBody),
-        (status = 404, description = "No simulated bus or unit", body = ErrorBody),
+        (status = 404, description = "No simulated bus, unit, key or input", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "`count` above 1000 (`invalid_value`)", body = ErrorBody),
     ))]
 pub async fn post_sim_desks(
     State(app): State<AppState>,
     JsonBody(action): JsonBody<SimAction>,
 ) -> Result<Json<SimulatedUnits>, ApiError> {
     let key = action.key.as_deref().map(|k| parse_name::<DeskKey>("key", k)).transpose()?;
+    // Checked whatever the action, so a wrong name is never silently ignored.
+    let fault = action.fault.as_deref().map(|f| parse_name::<Fault>("fault", f)).transpose()?;
     let (unit, input) = (action.unit, action.input);
     let command = match action.action.as_str() {
         "press" => ControlCommand::Press { unit, key, input },
         "release" => ControlCommand::Release { unit, key, input },
         "click" => ControlCommand::Click { unit, key, input },
         "fault" => {
-            let fault = action
-                .fault
-                .as_deref()
-                .ok_or_else(|| ApiError::bad_request("invalid_command", "`fault` needs a fault name"))?;
-            ControlCommand::Fault { unit, fault: parse_name::<Fault>("fault", fault)?, count: action.count }
+            if action.count.is_some_and(|count| count > MAX_FAULT_COUNT) {
+                return Err(ApiError::invalid_value("count", format!("count is at most {MAX_FAULT_COUNT}")));
+            }
+            ControlCommand::Fault { unit, fault: fault.unwrap_or_default(), count: action.count }
         }
         other => {
             return Err(ApiError::bad_request(
@@ -207,9 +247,7 @@ pub async fn post_sim_desks(
         .ok_or_else(|| ApiError::not_found("no such simulated bus (name `bus` when there are several)"))?;
     let units = sim.control(&command).map_err(|e| match e {
         podium_devices::modbus::sim::ControlError::UnknownUnit(_) => ApiError::not_found(e.to_string()),
-        podium_devices::modbus::sim::ControlError::UnknownInput { .. } => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_command", e.to_string())
-        }
+        podium_devices::modbus::sim::ControlError::UnknownInput { .. } => ApiError::not_found(e.to_string()),
     })?;
     Ok(Json(SimulatedUnits { bus, units }))
 }

@@ -26,6 +26,7 @@ use crate::session::{SessionHandle, Start, Subscription};
 
 /// Query parameters of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Resume after this sequence number (overrides `Last-Event-ID`).
     #[param(minimum = 0, maximum = 9223372036854775807_i64)]

@@ -21,15 +21,28 @@ pub const MAX_TITLE: usize = 200;
 #[serde(deny_unknown_fields)]
 pub struct OpenMeeting {
     /// Title for the record, e.g. "Stadtrat, 12. Sitzung"; default "Meeting" plus the date.
+    /// At most 200 characters, no control characters.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub title: Option<String>,
 }
 
 /// Query of the minutes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MinutesQuery {
     /// `json` (default) or `csv`.
-    pub format: Option<String>,
+    pub format: Option<MinutesFormat>,
+}
+
+/// The minutes' formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MinutesFormat {
+    /// `Minutes` as JSON.
+    Json,
+    /// One row per request or turn.
+    Csv,
 }
 
 impl From<MeetingError> for ApiError {
@@ -90,7 +103,8 @@ pub async fn get_meetings(State(app): State<AppState>) -> Result<Json<Vec<Meetin
     request_body = OpenMeeting,
     responses(
         (status = 201, description = "Opened", body = MeetingInfo),
-        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 400, description = "Malformed body, or a title with control characters or longer than 200 characters", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
         (status = 409, description = "A meeting is open already (`meeting_already_open`)", body = ErrorBody),
         (status = 503, description = "No journal to record it in (`journal_unavailable`)", body = ErrorBody),
     ))]
@@ -116,9 +130,10 @@ pub async fn post_meeting(
 
 /// One meeting.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "meetings",
-    params(("id" = i64, Path, description = "Meeting id")),
+    params(("id" = i64, Path, minimum = 1, description = "Meeting id")),
     responses(
         (status = 200, description = "The meeting", body = MeetingInfo),
+        (status = 400, description = "The id is not a meeting id (`invalid_meeting_id`)", body = ErrorBody),
         (status = 404, description = "No such meeting", body = ErrorBody),
     ))]
 pub async fn get_meeting(
@@ -142,9 +157,10 @@ pub async fn get_meeting(
 /// Closes the open meeting: its record is sealed (and kept until retention deletes it).
 /// The floor goes on as a rehearsal, unrecorded.
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/close", tag = "meetings",
-    params(("id" = i64, Path, description = "Meeting id")),
+    params(("id" = i64, Path, minimum = 1, description = "Meeting id")),
     responses(
         (status = 200, description = "Closed", body = MeetingInfo),
+        (status = 400, description = "The id is not a meeting id (`invalid_meeting_id`)", body = ErrorBody),
         (status = 409, description = "Not the open meeting (`meeting_not_open`)", body = ErrorBody),
     ))]
 pub async fn post_close(
@@ -158,13 +174,13 @@ pub async fn post_close(
 /// The minutes: the speaker log (who requested when, who granted, start, end, speaking
 /// time, pauses, who closed the microphone) as JSON or CSV (`?format=csv`).
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/minutes", tag = "meetings",
-    params(("id" = i64, Path, description = "Meeting id"), MinutesQuery),
+    params(("id" = i64, Path, minimum = 1, description = "Meeting id"), MinutesQuery),
     responses(
         (status = 200, description = "JSON (`Minutes`) or CSV (one row per request or turn)", content(
             (Minutes = "application/json"),
             (String = "text/csv"),
         )),
-        (status = 400, description = "Unknown format", body = ErrorBody),
+        (status = 400, description = "Unknown format, or the id is not a meeting id", body = ErrorBody),
         (status = 404, description = "No such meeting", body = ErrorBody),
     ))]
 pub async fn get_minutes(
@@ -173,17 +189,11 @@ pub async fn get_minutes(
     query: Result<Query<MinutesQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = meeting_id(path)?;
-    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let csv = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_format",
-                format!("unknown format `{other}`: use json or csv"),
-            ));
-        }
-    };
+    // The only query parameter is the format: a bad query is a bad format.
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request("invalid_format", format!("{}: use json or csv", e.body_text()))
+    })?;
+    let csv = query.format == Some(MinutesFormat::Csv);
     let now = now_unix_ms();
     let minutes = app.session.journal().read(move |store| minutes::from_store(store, id, now)).await?;
     if !csv {

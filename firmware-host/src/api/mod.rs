@@ -153,8 +153,28 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .page("/tech", Rule::Page(Page::Tech), get(pages::tech_page))
             .page("/display", Rule::Page(Page::Display), get(pages::display_page))
             .page("/overlay", Rule::Page(Page::Overlay), get(pages::overlay_page));
-    let (router, openapi) = table.router.split_for_parts();
+    let (router, mut openapi) = table.router.split_for_parts();
+    deny_unknown_fields_in_variants(&mut openapi, &["Command", "TestAction"]);
     (router, openapi, table.rules)
+}
+
+/// Request bodies refuse unknown fields (`#[serde(deny_unknown_fields)]`); utoipa says so
+/// for structs but not for the variants of a tagged enum. Says it there too, so the
+/// description and the server agree.
+fn deny_unknown_fields_in_variants(openapi: &mut utoipa::openapi::OpenApi, enums: &[&str]) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let Some(components) = openapi.components.as_mut() else { return };
+    for name in enums {
+        let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(*name) else {
+            panic!("{name} is no longer a oneOf schema: update deny_unknown_fields_in_variants");
+        };
+        for variant in &mut one_of.items {
+            if let RefOr::T(Schema::Object(object)) = variant {
+                object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
 }
 
 /// The OpenAPI description alone (for `podiumd openapi` and tests).

@@ -18,6 +18,7 @@ use super::state::AppState;
 
 /// Query parameters of the protocol monitor.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MonitorQuery {
     /// Only frames of this device or bus (its configured id or name).
     pub device: Option<String>,

@@ -55,11 +55,13 @@ pub enum TestAction {
     /// Recall a camera preset (the director takes over again at its next change).
     Recall {
         /// Preset number as in the room configuration.
+        #[schema(maximum = 65535)]
         preset: u16,
     },
     /// Store the camera's current position as a preset.
     Store {
         /// Preset number.
+        #[schema(maximum = 65535)]
         preset: u16,
     },
     /// Pan-tilt home.
@@ -122,6 +124,8 @@ pub async fn get_room_devices(State(app): State<AppState>) -> Json<RoomDevices> 
         (status = 200, description = "Done", body = TestResult),
         (status = 400, description = "Malformed action", body = ErrorBody),
         (status = 404, description = "No such device", body = ErrorBody),
+        (status = 409, description = "The action is not for this kind of device (`wrong_action`), or the device answered and refused it, e.g. an input or preset it does not have (`device_refused`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
         (status = 502, description = "The device answered with an error or not at all", body = ErrorBody),
     ))]
 pub async fn post_room_test(
@@ -130,8 +134,14 @@ pub async fn post_room_test(
     JsonBody(action): JsonBody<TestAction>,
 ) -> Result<Json<TestResult>, ApiError> {
     let room = &app.room;
+    // The action is well-formed but does not fit this kind of device: a conflict with
+    // what the device is, not a malformed request.
     let wrong = |what: &str| {
-        ApiError::bad_request("wrong_action", format!("`{name}` is {what}; this action is not for it"))
+        ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "wrong_action",
+            format!("`{name}` is {what}; this action is not for it"),
+        )
     };
     if room.display(&name).is_some() {
         let action = match action {
@@ -160,7 +170,11 @@ pub async fn post_room_test(
         .ok_or_else(|| ApiError::not_found(format!("no room device `{name}`")))?;
     result.map(|result| Json(TestResult { result })).map_err(|e| {
         let code = match e {
-            CameraError::Device(_) | CameraError::NoSuchPreset(_) => "device_error",
+            // The camera answered and refused (syntax error, not executable, no such
+            // preset): the request does not fit the device, it did not fail.
+            CameraError::Device(_) | CameraError::NoSuchPreset(_) => {
+                return ApiError::new(axum::http::StatusCode::CONFLICT, "device_refused", e.to_string());
+            }
             CameraError::Timeout(_) => "device_timeout",
             CameraError::Link(_) | CameraError::Stopped => "device_unreachable",
         };

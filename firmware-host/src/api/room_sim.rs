@@ -185,7 +185,9 @@ pub async fn get_sim_gpio(State(app): State<AppState>) -> Result<Json<SimulatedB
     request_body = PressButton,
     responses(
         (status = 200, description = "The button box after the change", body = SimulatedButtonBox),
+        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 404, description = "No simulated button box, or no such button", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
     ))]
 pub async fn post_sim_gpio(
     State(app): State<AppState>,
