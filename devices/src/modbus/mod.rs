@@ -5,5 +5,6 @@ pub mod bus;
 pub mod codec;
 pub mod debounce;
 pub mod desk;
+pub mod master;
 pub mod sim;
 pub mod timing;
