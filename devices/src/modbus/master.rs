@@ -941,8 +941,8 @@ impl Master {
                 return Some(Choice { unit: i, request, purpose: Purpose::Write(pending) });
             }
         }
-        // At most two passes: the end of one cycle, then the start of the next.
-        for _ in 0..2 {
+        // At most three passes: the end of one cycle, the start of the next, its first poll.
+        for _ in 0..3 {
             match self.stage {
                 Stage::Resting { until } if now >= until => {
                     self.stage = Stage::Polling { started: now, next_unit: 0, offline_probes: 0, polls: 0 };
