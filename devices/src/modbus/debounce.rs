@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-/// Edges of a block of inputs.
+/// Edges of a block of inputs, the first at once, then a hold-off against bounce (for
+/// polled keys: no added latency). The GPIO [`StableLevelFilter`](crate::gpio::debounce::StableLevelFilter)
+/// waits for a level to hold instead.
 #[derive(Debug, Clone)]
 pub struct EdgeDebouncer {
     hold_off: Duration,
