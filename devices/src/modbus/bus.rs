@@ -24,8 +24,9 @@ use super::master::{Heard, Master, MasterSettings};
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::{Backoff, Connector, LinkHealth, unix_ms_now};
 
-pub use super::master::{
-    Block, BusEvent, BusOutputs, Mark, UnitHealth, UnitLayout, UnitOutputs, UnitSpec, UnitStatus,
+pub use super::master::Mark;
+pub use super::units::{
+    Block, BusEvent, BusOutputs, UnitHealth, UnitLayout, UnitOutputs, UnitSpec, UnitStatus,
 };
 
 /// How a bus is driven.

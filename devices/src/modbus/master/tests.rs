@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::modbus::codec::{decode_request, encode_response, pack_bits};
+use crate::modbus::units::{Block, UnitOutputs};
 
 const MS: Duration = Duration::from_millis(1);
 
