@@ -207,8 +207,10 @@ impl Exchange {
                     return Step::Done(Ok(data));
                 }
             }
+            // A repeat during the pause says nothing new: the resend is already planned.
+            Reply::Error { kind: ErrorKind::BufferFull, .. } if self.resend_pending => {}
             Reply::Error { kind: ErrorKind::BufferFull, .. }
-                if self.acked.is_none() && self.attempts < self.timing.retries && !self.resend_pending =>
+                if self.acked.is_none() && self.attempts < self.timing.retries =>
             {
                 self.attempts += 1;
                 self.resend_pending = true;

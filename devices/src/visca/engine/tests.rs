@@ -116,6 +116,7 @@ fn buffer_full_is_retried_after_a_short_pause_then_reported() {
         let now = t0 + attempt * 200 * MS;
         assert_eq!(x.handle(&error(1, ErrorKind::BufferFull), now), Step::Wait, "attempt {attempt}");
         assert_eq!(x.deadline(), now + BUFFER_FULL_RETRY);
+        assert_eq!(x.handle(&error(1, ErrorKind::BufferFull), now + MS), Step::Wait, "a repeat in the pause");
         assert_eq!(x.handle_timeout(x.deadline()), Step::Resend);
         assert_eq!(x.deadline(), now + BUFFER_FULL_RETRY + 1000 * MS, "then an ACK timeout again");
     }
