@@ -12,8 +12,9 @@ mod report;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use podium_devices::modbus::bus::{BusDriver, BusEvent, BusOutputs, BusSettings, Timing, UnitSpec};
+use podium_devices::modbus::bus::{BusDriver, BusEvent, BusOutputs, BusSettings, UnitSpec};
 use podium_devices::modbus::desk::{self, DeskKey, DeskOutputs};
+use podium_devices::modbus::master::Mark;
 use podium_devices::modbus::sim::SimBus;
 use podium_devices::modbus::timing;
 use podium_devices::serial::{SerialConnector, SerialSettings, pty};
@@ -80,10 +81,10 @@ async fn run(duration: Duration) {
     let specs = units.iter().map(|&unit| UnitSpec { unit, layout: desk::layout(false) }).collect();
     let (events_tx, mut events) = mpsc::channel(1024);
     let (desired_tx, desired_rx) = watch::channel(Arc::new(BusOutputs::new()));
-    let (timing_tx, mut timings) = mpsc::unbounded_channel();
+    let (marks_tx, mut marks) = mpsc::unbounded_channel();
     let connector = SerialConnector { settings: SerialSettings::new(path) };
     let (driver, mut health) = BusDriver::new(settings, specs, connector, events_tx, desired_rx);
-    tokio::spawn(driver.with_timing(timing_tx).run(cancel.clone()));
+    tokio::spawn(driver.with_marks(marks_tx).run(cancel.clone()));
 
     // The bus cycle as the driver measures it (its health after each cycle); the first
     // cycles, while the units come online, are left out.
@@ -138,22 +139,24 @@ async fn run(duration: Duration) {
     let (mut poll_processing, mut poll_total, mut write_processing, mut key_processing, mut key_total) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut poll_bytes, mut write_bytes) = ((0, 0), (0, 0));
-    while let Ok(sample) = timings.try_recv() {
-        match sample {
-            Timing::Exchange { processing, total, request_bytes, response_bytes, poll: true }
+    // Every figure comes from the master's marks: the `now`s the driver fed it, so the
+    // driver itself carries no measuring code.
+    while let Ok(mark) = marks.try_recv() {
+        match mark {
+            Mark::Exchange { processing, total, request_bytes, response_bytes, poll: true, .. }
                 if response_bytes > 0 =>
             {
                 poll_processing.push(processing);
                 poll_total.push(total);
                 poll_bytes = (request_bytes, response_bytes);
             }
-            Timing::Exchange { processing, poll: false, request_bytes, response_bytes, .. }
+            Mark::Exchange { processing, poll: false, request_bytes, response_bytes, .. }
                 if response_bytes > 0 =>
             {
                 write_processing.push(processing);
                 write_bytes = (request_bytes, response_bytes);
             }
-            Timing::KeyToWrite { processing, total } => {
+            Mark::KeyToWrite { processing, total, .. } => {
                 key_processing.push(processing);
                 key_total.push(total);
             }
@@ -223,8 +226,9 @@ async fn run(duration: Duration) {
     ));
     report.note(
         "Processing is Podium's own work (encode, decode, bookkeeping, events), I/O waits \
-         excluded; key edge → write runs from the key edge being decoded to the confirmed write \
-         that answers it.",
+         excluded: the driver's turns from waking up to handing the master a fresh time when it \
+         asks for the next frame, as the master's marks report them; key edge → write runs from \
+         the key edge being decoded to the confirmed write that answers it.",
     );
     report.note(
         "Totals on the pty have no wire delay but include the simulator and the t3.5 waits. Key \

@@ -1,19 +1,21 @@
 //! Debouncing sampled button levels: a change counts once the level has held for the
 //! debounce period. Pure: the caller passes the time (milliseconds) with every sample.
 
-/// Per-button debouncer.
+/// Per-button debouncing that waits for a level to hold (adds the period to every press;
+/// for sampled GPIO levels). The desk units' [`EdgeDebouncer`](crate::modbus::debounce::EdgeDebouncer)
+/// reports the first edge at once instead.
 #[derive(Debug, Clone)]
-pub struct Debouncer {
+pub struct StableLevelFilter {
     period_ms: u64,
     stable: Vec<bool>,
     /// A level seen but not yet held long enough, and since when.
     candidate: Vec<Option<(bool, u64)>>,
 }
 
-impl Debouncer {
+impl StableLevelFilter {
     /// `buttons` buttons, all released, accepting a change after `period_ms`.
     pub fn new(buttons: usize, period_ms: u64) -> Self {
-        Debouncer { period_ms, stable: vec![false; buttons], candidate: vec![None; buttons] }
+        StableLevelFilter { period_ms, stable: vec![false; buttons], candidate: vec![None; buttons] }
     }
 
     /// Feeds one sample; returns the buttons that were pressed (went active) and held.
@@ -46,7 +48,7 @@ mod tests {
 
     #[test]
     fn bounces_are_ignored_and_a_held_press_counts_once() {
-        let mut d = Debouncer::new(2, 20);
+        let mut d = StableLevelFilter::new(2, 20);
         assert!(d.sample(&[true, false], 0).is_empty());
         assert!(d.sample(&[false, false], 5).is_empty(), "bounce");
         assert!(d.sample(&[true, false], 10).is_empty());

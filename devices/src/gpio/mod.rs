@@ -1,7 +1,7 @@
 //! GPIO for the chair's button box and tally lamps, behind a small trait
 //! ([`GpioBackend`]) with two backends: the kernel's GPIO character device
 //! ([`cdev::CdevGpio`], crate `gpiocdev`) and a simulation ([`sim::SimGpio`]) for tests
-//! and the demo. [`debounce::Debouncer`] turns sampled levels into clean presses.
+//! and the demo. [`debounce::StableLevelFilter`] turns sampled levels into clean presses.
 //!
 //! Why `gpiocdev` and not `rppal`/`rpi-pal`: `rppal` is archived (2025-07); its fork
 //! `rpi-pal` is maintained but, like `rppal`, drives the Pi's registers through

@@ -7,9 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-/// Edges of a block of inputs.
+/// Edges of a block of inputs, the first at once, then a hold-off against bounce (for
+/// polled keys: no added latency). The GPIO [`StableLevelFilter`](crate::gpio::debounce::StableLevelFilter)
+/// waits for a level to hold instead.
 #[derive(Debug, Clone)]
-pub struct Debouncer {
+pub struct EdgeDebouncer {
     hold_off: Duration,
     /// Last reported value per input; `None` before the first sample (the baseline).
     reported: Option<Vec<bool>>,
@@ -17,10 +19,10 @@ pub struct Debouncer {
     quiet_until: Vec<Option<Instant>>,
 }
 
-impl Debouncer {
+impl EdgeDebouncer {
     /// A debouncer with this hold-off (zero: every change is an edge).
     pub fn new(hold_off: Duration) -> Self {
-        Debouncer { hold_off, reported: None, quiet_until: Vec::new() }
+        EdgeDebouncer { hold_off, reported: None, quiet_until: Vec::new() }
     }
 
     /// Forgets the inputs: the next sample is a new baseline and reports nothing (after a
@@ -63,7 +65,7 @@ mod tests {
     #[test]
     fn first_sample_is_the_baseline() {
         let t0 = Instant::now();
-        let mut d = Debouncer::new(Duration::from_millis(30));
+        let mut d = EdgeDebouncer::new(Duration::from_millis(30));
         assert!(d.sample(&[true, false], t0).is_empty());
         assert_eq!(d.sample(&[true, true], t0 + Duration::from_millis(1)), vec![(1, true)]);
     }
@@ -72,7 +74,7 @@ mod tests {
     fn bounce_inside_the_hold_off_is_ignored_and_settles_after_it() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        let mut d = Debouncer::new(ms(30));
+        let mut d = EdgeDebouncer::new(ms(30));
         d.sample(&[false], t0);
         assert_eq!(d.sample(&[true], t0 + ms(10)), vec![(0, true)]);
         // Bounce: open, closed, open again within the hold-off.
@@ -91,7 +93,7 @@ mod tests {
     #[test]
     fn reset_makes_a_new_baseline() {
         let t0 = Instant::now();
-        let mut d = Debouncer::new(Duration::ZERO);
+        let mut d = EdgeDebouncer::new(Duration::ZERO);
         d.sample(&[false], t0);
         d.reset();
         assert!(d.sample(&[true], t0).is_empty());

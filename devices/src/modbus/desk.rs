@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bus::{Block, UnitLayout, UnitOutputs};
+use super::units::{Block, UnitLayout, UnitOutputs};
 
 /// Discrete inputs (function 0x02) read in one request: addresses 0-15.
 pub const INPUT_COUNT: u16 = 16;

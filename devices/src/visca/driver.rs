@@ -1,17 +1,22 @@
-//! The camera driver: one task per camera that owns the link, keeps one command
-//! outstanding, handles ACK / completion / errors, retransmits and reconnects, and
-//! reconciles the desired preset with the one the camera last confirmed.
+//! The camera driver: one task per camera that owns the link, moves packets and sleeps.
+//! The rules (one outstanding command, ACK / completion / errors, retransmission, the
+//! start-up sequence, the desired preset against the applied one, the liveness poll) are
+//! the pure machines of [`engine`](super::engine); this task feeds them what arrives and
+//! the time, sends what they ask, and reconnects when they report silence.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
+
+pub use super::engine::CameraError;
 use tokio_util::sync::CancellationToken;
 
-use super::codec::{self, Command, ErrorKind, Reply};
+use super::codec::{self, Command, Reply};
+use super::engine::{Exchange, ExchangeTiming, Incoming, LinkKind, Next, Reconciler, StartupStep, Step};
 use super::ip::Control;
-use super::link::{Incoming, Link, Transport};
+use super::link::{Link, Transport};
 use crate::health::DeviceHealth;
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::Backoff;
@@ -98,26 +103,6 @@ pub enum CameraAction {
     Position,
 }
 
-/// Why a command failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CameraError {
-    /// The camera answered with an error.
-    #[error("camera answered: {0}")]
-    Device(String),
-    /// No answer in time (after retransmissions).
-    #[error("no answer from the camera ({0})")]
-    Timeout(&'static str),
-    /// The link failed.
-    #[error("link error: {0}")]
-    Link(String),
-    /// The preset does not exist with this numbering.
-    #[error("preset {0} does not exist on this camera")]
-    NoSuchPreset(u16),
-    /// The driver has stopped.
-    #[error("the camera driver has stopped")]
-    Stopped,
-}
-
 type ActionReply = oneshot::Sender<Result<String, CameraError>>;
 
 /// The daemon's handle on a running camera driver.
@@ -175,11 +160,6 @@ struct Driver {
     health: Arc<Mutex<DeviceHealth>>,
     desired: watch::Receiver<Option<u16>>,
     actions: mpsc::Receiver<(CameraAction, ActionReply)>,
-}
-
-/// Whether the link must be dropped and reopened after this error.
-fn is_fatal(e: &CameraError) -> bool {
-    matches!(e, CameraError::Timeout(_) | CameraError::Link(_))
 }
 
 impl Driver {
@@ -254,15 +234,21 @@ impl Driver {
         let mut link =
             Link::open(&self.settings.transport).await.map_err(|e| CameraError::Link(e.to_string()))?;
         self.update(|h| h.counters.connects += 1);
-        if link.is_ip() {
-            link.send_reset().await.map_err(|e| CameraError::Link(e.to_string()))?;
-            self.expect_reset(&mut link).await?;
-            self.exec(&mut link, Command::IfClear { broadcast: false }).await?;
-        } else if matches!(self.settings.transport, Transport::Serial(_)) {
-            self.exec(&mut link, Command::AddressSet).await?;
-            self.exec(&mut link, Command::IfClear { broadcast: true }).await?;
-        } else {
-            self.exec(&mut link, Command::IfClear { broadcast: false }).await?;
+        let kind = match (&self.settings.transport, link.is_ip()) {
+            (_, true) => LinkKind::Ip,
+            (Transport::Serial(_), false) => LinkKind::Serial,
+            _ => LinkKind::Tcp,
+        };
+        for step in super::engine::startup(kind) {
+            match *step {
+                StartupStep::Reset => {
+                    link.send_reset().await.map_err(|e| CameraError::Link(e.to_string()))?;
+                    self.expect_reset(&mut link).await?;
+                }
+                StartupStep::Run(command) => {
+                    self.exec(&mut link, command).await?;
+                }
+            }
         }
         self.update(|h| h.answered());
         Ok(link)
@@ -285,46 +271,45 @@ impl Driver {
 
     /// Serves an open link until it fails (`Some`) or the daemon stops (`None`).
     async fn serve(&mut self, mut link: Link, cancel: &CancellationToken) -> Option<()> {
-        // `applied`: the desired value already carried out (`None`: nothing yet on this link).
-        let mut applied: Option<Option<u16>> = None;
-        let mut retry = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
-        let mut retry_at: Option<Instant> = None;
-        let mut poll_at = Instant::now() + self.settings.poll_interval;
+        let mut reconciler = Reconciler::new(self.settings.poll_interval, now());
         loop {
             let desired = *self.desired.borrow_and_update();
-            let due = retry_at.is_none_or(|at| at <= Instant::now());
-            if let (Some(preset), true) = (desired, due && applied != Some(desired)) {
-                match self.recall(&mut link, preset).await {
-                    Ok(_) => {
-                        applied = Some(desired);
-                        retry.reset();
-                        retry_at = None;
-                    }
-                    Err(e) => {
+            let until = match reconciler.next(desired, now()) {
+                Next::Recall(preset) => {
+                    let result = self.recall(&mut link, preset).await;
+                    reconciler.recalled(desired, result.is_ok(), now());
+                    if let Err(e) = result {
                         tracing::warn!(camera = %self.settings.name, preset, "recall failed: {e}");
-                        retry_at = Some(Instant::now() + retry.next_delay());
-                        if is_fatal(&e) {
+                        if e.needs_reconnect() {
                             return Some(());
                         }
                     }
+                    continue;
                 }
-                continue;
-            }
-            let wake = retry_at.filter(|_| applied != Some(desired) && desired.is_some()).unwrap_or(poll_at);
+                Next::Poll => {
+                    if let Err(e) = self.exec(&mut link, Command::PowerInquiry).await
+                        && e.needs_reconnect()
+                    {
+                        return Some(());
+                    }
+                    continue;
+                }
+                Next::Sleep(until) => until,
+            };
             tokio::select! {
                 _ = cancel.cancelled() => return None,
                 changed = self.desired.changed() => {
                     if changed.is_err() {
                         return None;
                     }
-                    retry_at = None;
+                    reconciler.desired_changed();
                 }
                 Some((action, reply)) = self.actions.recv() => {
                     let result = self.act(&mut link, action).await;
                     if let (CameraAction::Recall(_), Ok(_)) = (action, &result) {
-                        applied = Some(*self.desired.borrow());
+                        reconciler.recalled_by_hand(*self.desired.borrow());
                     }
-                    let fatal = result.as_ref().err().is_some_and(is_fatal);
+                    let fatal = result.as_ref().err().is_some_and(CameraError::needs_reconnect);
                     let _ = reply.send(result);
                     if fatal {
                         return Some(());
@@ -341,16 +326,7 @@ impl Driver {
                     }
                     Ok(_) => {}
                 },
-                _ = tokio::time::sleep_until(wake) => {
-                    if wake == poll_at {
-                        poll_at = Instant::now() + self.settings.poll_interval;
-                        if let Err(e) = self.exec(&mut link, Command::PowerInquiry).await
-                            && is_fatal(&e)
-                        {
-                            return Some(());
-                        }
-                    }
-                }
+                _ = tokio::time::sleep_until(Instant::from_std(until)) => {}
             }
         }
     }
@@ -401,119 +377,73 @@ impl Driver {
                 h.counters.completed += 1;
             }),
             Err(e) => {
-                let gone = is_fatal(e);
+                let gone = e.needs_reconnect();
                 self.update(|h| h.failed(format!("{command:?}: {e}"), gone));
             }
         }
         result
     }
 
+    /// Sends the packet and lets an [`Exchange`] decide until the command ends.
     async fn exchange(
         &mut self,
         link: &mut Link,
         command: Command,
         packet: &codec::Packet,
     ) -> Result<Vec<u8>, CameraError> {
+        let timing = ExchangeTiming {
+            ack_timeout: self.settings.ack_timeout,
+            completion_timeout: self.settings.completion_timeout,
+            retries: self.settings.retries,
+        };
+        let mut exchange = Exchange::start(command, link.is_ip(), timing, now());
+        let result = self.drive(link, &mut exchange, packet).await;
+        let tally = exchange.tally();
+        self.update(|h| {
+            h.counters.timeouts += tally.timeouts;
+            h.counters.retransmissions += tally.retransmissions;
+            h.counters.errors += tally.errors;
+        });
+        result
+    }
+
+    async fn drive(
+        &mut self,
+        link: &mut Link,
+        exchange: &mut Exchange,
+        packet: &codec::Packet,
+    ) -> Result<Vec<u8>, CameraError> {
         let link_err = |e: std::io::Error| CameraError::Link(e.to_string());
-        let mut attempts = 0u32;
+        let command = exchange.command();
         link.send(packet).await.map_err(link_err)?;
         self.tap_out(command, packet);
         self.update(|h| h.counters.sent += 1);
-        // `Some(socket)` once ACKed; completion must come in that socket.
-        let mut acked: Option<u8> = None;
-        // Over IP after a completion timeout: a retransmission answered by a sequence
-        // error means the command was performed.
-        let mut asked_again = false;
-        let mut deadline = Instant::now() + self.settings.ack_timeout;
         loop {
-            let incoming = match tokio::time::timeout_at(deadline, link.recv()).await {
-                Ok(incoming) => self.tapped(incoming).map_err(link_err)?,
-                Err(_) => {
-                    self.update(|h| h.counters.timeouts += 1);
-                    let can_retry = attempts < self.settings.retries && (acked.is_none() || link.is_ip());
-                    if !can_retry {
-                        return Err(CameraError::Timeout(if acked.is_some() { "completion" } else { "ACK" }));
-                    }
-                    attempts += 1;
-                    asked_again = acked.is_some();
-                    link.send(packet).await.map_err(link_err)?;
-                    self.tap_out(command, packet);
-                    self.update(|h| {
-                        h.counters.sent += 1;
-                        h.counters.retransmissions += 1;
-                    });
-                    deadline = Instant::now() + self.settings.ack_timeout;
-                    continue;
-                }
-            };
-            let reply = match incoming {
-                Ok(Incoming::Control(Control::SequenceError)) => {
-                    // Sony's table: the command was performed; if the ACK was lost the
-                    // completion still comes, if the completion was lost it will not.
-                    if asked_again {
-                        return Ok(Vec::new());
-                    }
-                    acked = Some(acked.unwrap_or(0));
-                    deadline = Instant::now() + self.settings.completion_timeout;
-                    continue;
-                }
-                Ok(Incoming::Control(_)) => continue,
-                Ok(Incoming::Packet(p)) => match Reply::parse(&p) {
-                    Ok(r) => r,
-                    Err(_) => continue,
+            let deadline = Instant::from_std(exchange.deadline());
+            let step = match tokio::time::timeout_at(deadline, link.recv()).await {
+                Err(_elapsed) => exchange.handle_timeout(now()),
+                Ok(incoming) => match self.tapped(incoming).map_err(link_err)? {
+                    Ok(incoming) => exchange.handle(&incoming, now()),
+                    // Undecodable bytes: the next reply or the deadline decides.
+                    Err(_) => Step::Wait,
                 },
-                Err(_) => continue,
             };
-            match reply {
-                Reply::Ack { socket, .. } if command.expects_ack() && acked.is_none() => {
-                    acked = Some(socket);
-                    deadline = Instant::now() + self.settings.completion_timeout;
-                }
-                Reply::Ack { socket, .. } if acked == Some(0) => acked = Some(socket),
-                Reply::Completion { socket, data, .. } => {
-                    let ours = match acked {
-                        Some(s) => s == 0 || s == socket,
-                        // Over IP the sequence number ties a completion to this command even
-                        // when its ACK was lost.
-                        None => {
-                            (!command.expects_ack() && socket == 0)
-                                || (command.expects_ack() && link.is_ip() && socket != 0)
-                        }
-                    };
-                    if ours {
-                        return Ok(data);
-                    }
-                }
-                Reply::Error { kind: ErrorKind::BufferFull, .. }
-                    if acked.is_none() && attempts < self.settings.retries =>
-                {
-                    // Another controller (or a lost completion) holds both sockets: try again shortly.
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+            match step {
+                Step::Wait => {}
+                Step::Resend => {
                     link.send(packet).await.map_err(link_err)?;
                     self.tap_out(command, packet);
-                    self.update(|h| {
-                        h.counters.sent += 1;
-                        h.counters.retransmissions += 1;
-                    });
-                    deadline = Instant::now() + self.settings.ack_timeout;
+                    self.update(|h| h.counters.sent += 1);
                 }
-                Reply::Error { socket, kind, .. } => {
-                    // Not executable can arrive instead of an ACK, in any socket.
-                    let ours = acked.is_none() || acked == Some(socket) || socket == 0;
-                    if ours {
-                        self.update(|h| h.counters.errors += 1);
-                        return Err(CameraError::Device(kind.to_string()));
-                    }
-                }
-                Reply::AddressSet { .. } if command == Command::AddressSet => return Ok(Vec::new()),
-                Reply::IfClearBroadcast if command == (Command::IfClear { broadcast: true }) => {
-                    return Ok(Vec::new());
-                }
-                _ => {}
+                Step::Done(result) => return result,
             }
         }
     }
+}
+
+/// The engine's time: tokio's clock (so paused test clocks apply) as a std instant.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
 #[cfg(test)]

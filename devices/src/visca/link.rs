@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::codec::{self, Packet};
+use super::engine::Incoming;
 use super::ip::{Control, Datagram, PayloadType};
 use crate::serial::SerialSettings;
 
@@ -38,15 +39,6 @@ impl fmt::Display for Transport {
 /// A byte stream (serial port or TCP connection).
 pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByteStream for T {}
-
-/// Something that arrived from the camera.
-#[derive(Debug)]
-pub(crate) enum Incoming {
-    /// A VISCA packet.
-    Packet(Packet),
-    /// A control reply (VISCA over IP only).
-    Control(Control),
-}
 
 /// An open link.
 pub(crate) enum Link {

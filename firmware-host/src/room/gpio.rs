@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use podium_devices::gpio::GpioBackend;
-use podium_devices::gpio::debounce::Debouncer;
+use podium_devices::gpio::debounce::StableLevelFilter;
 use podium_devices::health::DeviceHealth;
 use podium_floor::{Command, Snapshot, Station};
 use tokio::sync::{mpsc, watch};
@@ -54,7 +54,7 @@ pub async fn run<B: GpioBackend>(
         f(&mut h);
     };
     let origin = tokio::time::Instant::now();
-    let mut debouncer = Debouncer::new(config.buttons.len(), config.debounce_ms);
+    let mut debouncer = StableLevelFilter::new(config.buttons.len(), config.debounce_ms);
     let mut tick = tokio::time::interval(SAMPLE);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut lamps_dirty = true;

@@ -1,0 +1,507 @@
+//! The master's rules on virtual time: no port, no runtime, no sleeps. Time is an
+//! `Instant` taken once and moved forward by the test; simulated units answer in-line.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+use crate::modbus::codec::{decode_request, encode_response, pack_bits};
+use crate::modbus::units::{Block, UnitOutputs};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn settings(baud: u32) -> MasterSettings {
+    MasterSettings {
+        bus: "t".into(),
+        baud,
+        response_timeout: 50 * MS,
+        offline_after_misses: 3,
+        offline_retry: Duration::from_secs(1),
+        min_cycle: 20 * MS,
+        debounce: 30 * MS,
+        resync: Duration::from_secs(30),
+    }
+}
+
+/// Eight keys (input 7 is the power-up flag), four lamps, two display registers.
+fn desk_layout() -> UnitLayout {
+    UnitLayout {
+        inputs: Some(Block { start: 0, count: 8 }),
+        coils: Some(Block { start: 0, count: 4 }),
+        registers: Some(Block { start: 10, count: 2 }),
+        outputs_reset_input: Some(7),
+    }
+}
+
+/// A unit as the test sees it: its inputs, and what was written to it.
+#[derive(Default, Clone)]
+struct FakeUnit {
+    inputs: Vec<bool>,
+    coils: BTreeMap<u16, bool>,
+    registers: BTreeMap<u16, u16>,
+}
+
+impl FakeUnit {
+    fn new() -> Self {
+        FakeUnit { inputs: vec![false; 8], ..FakeUnit::default() }
+    }
+
+    fn respond(&mut self, request: &Request) -> Response {
+        match request {
+            Request::ReadDiscreteInputs { quantity, .. } => {
+                let mut bits = self.inputs.clone();
+                bits.resize(usize::from(*quantity).div_ceil(8) * 8, false);
+                Response::ReadDiscreteInputs { bits }
+            }
+            Request::ReadCoils { quantity, .. } => {
+                Response::ReadCoils { bits: vec![false; usize::from(*quantity).div_ceil(8) * 8] }
+            }
+            Request::ReadHoldingRegisters { quantity, .. } => {
+                Response::ReadHoldingRegisters { values: vec![0; usize::from(*quantity)] }
+            }
+            // Any write clears the power-up flag, as the desk firmware does.
+            Request::WriteSingleCoil { .. }
+            | Request::WriteMultipleCoils { .. }
+            | Request::WriteMultipleRegisters { .. }
+                if self.inputs[7] =>
+            {
+                self.inputs[7] = false;
+                self.respond(request)
+            }
+            Request::WriteSingleCoil { address, value } => {
+                self.coils.insert(*address, *value);
+                Response::WriteSingleCoil { address: *address, value: *value }
+            }
+            Request::WriteMultipleCoils { address, values } => {
+                for (k, v) in values.iter().enumerate() {
+                    self.coils.insert(address + k as u16, *v);
+                }
+                Response::WriteMultipleCoils { address: *address, quantity: values.len() as u16 }
+            }
+            Request::WriteMultipleRegisters { address, values } => {
+                for (k, v) in values.iter().enumerate() {
+                    self.registers.insert(address + k as u16, *v);
+                }
+                Response::WriteMultipleRegisters { address: *address, quantity: values.len() as u16 }
+            }
+        }
+    }
+}
+
+/// A master on virtual time with units that answer 1 ms after a request has left.
+struct Bus {
+    master: Master,
+    baud: u32,
+    now: Instant,
+    units: BTreeMap<u8, FakeUnit>,
+    silent: BTreeSet<u8>,
+    /// Every request sent: when, to whom, what.
+    sent: Vec<(Instant, u8, Request)>,
+    events: Vec<BusEvent>,
+}
+
+impl Bus {
+    fn new(settings: MasterSettings, addresses: &[u8]) -> Bus {
+        let now = Instant::now();
+        let baud = settings.baud;
+        let specs = addresses.iter().map(|&unit| UnitSpec { unit, layout: desk_layout() }).collect();
+        let mut master = Master::new(settings, specs, now);
+        master.record_marks(true);
+        master.port_opened(now);
+        let units = addresses.iter().map(|&a| (a, FakeUnit::new())).collect();
+        let mut bus =
+            Bus { master, baud, now, units, silent: BTreeSet::new(), sent: Vec::new(), events: Vec::new() };
+        bus.collect_events();
+        bus
+    }
+
+    fn collect_events(&mut self) {
+        while let Some(event) = self.master.poll_event() {
+            self.events.push(event);
+        }
+    }
+
+    fn take_events(&mut self) -> Vec<BusEvent> {
+        self.collect_events();
+        std::mem::take(&mut self.events)
+    }
+
+    fn desire(&mut self, outputs: &[(u8, UnitOutputs)]) {
+        self.master.set_desired(Arc::new(outputs.iter().cloned().collect()), self.now);
+    }
+
+    /// Sends what the master wants now, or moves time to its deadline. A request is
+    /// answered by its unit (unless silent) and returned.
+    fn step(&mut self) -> Option<(u8, Request)> {
+        let sent = self.master.poll_transmit(self.now).map(|t| (t.unit, t.request.clone(), t.frame.to_vec()));
+        let Some((unit, request, frame)) = sent else {
+            let deadline = self.master.poll_timeout().expect("an open bus always has a deadline");
+            assert!(deadline > self.now, "the master would spin: deadline {deadline:?} is not after now");
+            self.now = deadline;
+            self.master.handle_timeout(self.now);
+            self.collect_events();
+            return None;
+        };
+        let decoded = decode_request(&frame).expect("valid frame").expect("whole frame");
+        assert_eq!((decoded.adu.unit, &decoded.adu.pdu), (unit, &request), "the frame says what it claims");
+        self.sent.push((self.now, unit, request.clone()));
+        match self.units.get_mut(&unit) {
+            Some(fake) if !self.silent.contains(&unit) => {
+                let response = fake.respond(&request);
+                let mut bytes = Vec::new();
+                encode_response(unit, &response, &mut bytes).expect("encodable");
+                self.now += timing::frame_time(frame.len(), self.baud)
+                    + MS
+                    + timing::frame_time(bytes.len(), self.baud);
+                self.master.handle_input(&bytes, self.now);
+            }
+            _ => {
+                self.now = self.master.poll_timeout().expect("a deadline for the answer");
+                self.master.handle_timeout(self.now);
+            }
+        }
+        self.collect_events();
+        Some((unit, request))
+    }
+
+    fn next_request(&mut self) -> (u8, Request) {
+        for _ in 0..10_000 {
+            if let Some(sent) = self.step() {
+                return sent;
+            }
+        }
+        panic!("no request in 10,000 steps");
+    }
+
+    fn run_for(&mut self, span: Duration) {
+        let end = self.now + span;
+        while self.now < end {
+            self.step();
+        }
+    }
+
+    fn health(&self, unit: u8) -> UnitHealth {
+        self.master.unit_health(|_| 0).into_iter().find(|h| h.unit == unit).expect("unit")
+    }
+}
+
+fn is_poll(request: &Request) -> bool {
+    matches!(request, Request::ReadDiscreteInputs { .. })
+}
+
+fn lamps(coils: &[bool]) -> UnitOutputs {
+    UnitOutputs { coils: coils.to_vec(), registers: vec![] }
+}
+
+#[test]
+fn units_are_polled_in_order_and_a_cycle_rests_until_min_cycle() {
+    let mut bus = Bus::new(settings(115_200), &[1, 2, 3]);
+    let start = bus.now;
+    let order: Vec<u8> = (0..6).map(|_| bus.next_request().0).collect();
+    assert_eq!(order, [1, 2, 3, 1, 2, 3]);
+    assert!(bus.sent.iter().all(|(_, _, r)| is_poll(r)), "nothing to write yet");
+    // Three exchanges take ~7 ms at 115200; the second cycle waits for the 20 ms minimum.
+    assert_eq!(bus.sent[3].0, start + 20 * MS);
+    let online: Vec<_> =
+        bus.take_events().into_iter().filter(|e| matches!(e, BusEvent::UnitOnline { .. })).collect();
+    assert_eq!(online.len(), 3);
+    assert_eq!(bus.master.cycles().0, 1);
+}
+
+#[test]
+fn the_t35_silence_separates_frames_at_9600_and_115200_baud() {
+    for baud in [9600, 115_200] {
+        let mut bus = Bus::new(settings(baud), &[1, 2]);
+        let (answered_at, _) = {
+            bus.next_request();
+            (bus.now, ())
+        };
+        // Right after the answer the line must stay quiet for t3.5.
+        assert!(bus.master.poll_transmit(bus.now).is_none(), "{baud}: no frame inside t3.5");
+        let gap_end = answered_at + timing::frame_gap(baud);
+        assert_eq!(bus.master.poll_timeout(), Some(gap_end), "{baud}");
+        bus.now = gap_end - Duration::from_micros(1);
+        assert!(bus.master.poll_transmit(bus.now).is_none(), "{baud}: 1 µs early");
+        bus.now = gap_end;
+        let frame_len = bus.master.poll_transmit(bus.now).map(|t| t.frame.len()).expect("due at t3.5");
+        // The answer's deadline counts from when the request has left the wire.
+        let deadline = gap_end + timing::frame_time(frame_len, baud) + 50 * MS;
+        assert_eq!(bus.master.poll_timeout(), Some(deadline), "{baud}");
+    }
+    // At 9600 baud t3.5 is 3.5 characters (4.01 ms), above 19200 a fixed 1.75 ms.
+    assert!(timing::frame_gap(9600) > 4 * MS && timing::frame_gap(115_200) == Duration::from_micros(1750));
+}
+
+#[test]
+fn a_missing_answer_times_out_and_n_misses_take_a_unit_offline_until_it_answers_again() {
+    let mut bus = Bus::new(settings(115_200), &[1, 2]);
+    bus.run_for(100 * MS);
+    bus.take_events();
+    bus.silent.insert(2);
+    let mut offline_at = None;
+    while offline_at.is_none() {
+        bus.step();
+        if bus.take_events().iter().any(|e| matches!(e, BusEvent::UnitOffline { unit: 2, .. })) {
+            offline_at = Some(bus.now);
+        }
+    }
+    let two = bus.health(2);
+    assert_eq!((two.timeouts, two.went_offline, two.status), (3, 1, UnitStatus::Offline));
+    assert_eq!(bus.health(1).timeouts, 0);
+
+    // Offline: unit 1 is polled every cycle, unit 2 only once per offline_retry.
+    let before = bus.sent.len();
+    bus.run_for(Duration::from_millis(2500));
+    let probes: Vec<Instant> =
+        bus.sent[before..].iter().filter(|(_, u, _)| *u == 2).map(|(t, ..)| *t).collect();
+    assert_eq!(probes.len(), 2, "one probe per second: {probes:?}");
+    assert!(probes[1] - probes[0] >= Duration::from_secs(1));
+    assert!(bus.sent[before..].iter().filter(|(_, u, _)| *u == 1).count() > 50);
+    assert_eq!(bus.health(2).went_offline, 1, "told once");
+
+    bus.silent.clear();
+    bus.run_for(Duration::from_millis(1100));
+    assert!(bus.take_events().contains(&BusEvent::UnitOnline { bus: "t".into(), unit: 2 }));
+    assert_eq!(bus.master.status(2), Some(UnitStatus::Online));
+}
+
+#[test]
+fn a_changed_lamp_is_written_before_the_next_poll_and_only_what_differs() {
+    let mut bus = Bus::new(settings(115_200), &[1, 2]);
+    bus.run_for(50 * MS);
+    bus.desire(&[(2, lamps(&[true, false, true, false]))]);
+    // Everything unknown is written first, before the next poll: the coils, the registers.
+    assert_eq!(
+        bus.next_request(),
+        (2, Request::WriteMultipleCoils { address: 0, values: vec![true, false, true, false] })
+    );
+    assert_eq!(bus.next_request(), (2, Request::WriteMultipleRegisters { address: 10, values: vec![0, 0] }));
+    assert!(is_poll(&bus.next_request().1));
+    bus.run_for(100 * MS);
+    let writes = bus.health(2).writes;
+    assert_eq!(writes, 2);
+
+    // One lamp changes: exactly that coil, before any further poll.
+    bus.desire(&[(2, lamps(&[true, true, true, false]))]);
+    assert_eq!(bus.next_request(), (2, Request::WriteSingleCoil { address: 1, value: true }));
+    bus.run_for(200 * MS);
+    assert_eq!(bus.health(2).writes, writes + 1, "nothing else rewritten");
+    assert!(bus.sent.iter().all(|(_, u, r)| *u == 2 || is_poll(r)), "unit 1 has no desired outputs");
+    assert_eq!(bus.units[&2].coils.get(&1), Some(&true));
+}
+
+#[test]
+fn confirmed_outputs_are_forgotten_when_a_unit_goes_offline_and_rewritten_when_back() {
+    let mut bus = Bus::new(settings(115_200), &[1]);
+    bus.desire(&[(1, lamps(&[true, true, false, false]))]);
+    bus.run_for(100 * MS);
+    let writes = bus.health(1).writes;
+    bus.silent.insert(1);
+    bus.run_for(300 * MS);
+    assert_eq!(bus.master.status(1), Some(UnitStatus::Offline));
+    // The unit lost power meanwhile.
+    bus.units.insert(1, FakeUnit::new());
+    bus.silent.clear();
+    bus.run_for(Duration::from_millis(1200));
+    assert_eq!(bus.master.status(1), Some(UnitStatus::Online));
+    assert_eq!(bus.health(1).writes, writes * 2, "every output written again");
+    assert_eq!(bus.units[&1].coils.get(&0), Some(&true));
+}
+
+#[test]
+fn the_power_up_flag_makes_every_output_written_again() {
+    let mut bus = Bus::new(settings(115_200), &[1]);
+    bus.desire(&[(1, lamps(&[true, false, false, false]))]);
+    bus.run_for(100 * MS);
+    let writes = bus.health(1).writes;
+    // The unit restarted between two polls: its lamps are dark and its flag is up.
+    bus.units.insert(1, FakeUnit::new());
+    bus.units.get_mut(&1).expect("unit").inputs[7] = true;
+    bus.run_for(30 * MS);
+    assert_eq!(bus.health(1).writes, writes * 2);
+    assert_eq!(bus.health(1).went_offline, 0);
+    assert_eq!(bus.units[&1].coils.get(&0), Some(&true));
+    assert!(
+        !bus.take_events().iter().any(|e| matches!(e, BusEvent::Input { input: 7, .. })),
+        "the flag is no key"
+    );
+}
+
+#[test]
+fn periodic_rewrites_come_every_resync_period_each_unit_in_its_own_phase() {
+    let mut s = settings(115_200);
+    s.resync = Duration::from_secs(1);
+    let mut bus = Bus::new(s, &[1, 2]);
+    let start = bus.now;
+    bus.desire(&[(1, lamps(&[true; 4])), (2, lamps(&[true; 4]))]);
+    bus.run_for(Duration::from_millis(2300));
+    let writes_to = |unit: u8| -> Vec<Duration> {
+        bus.sent.iter().filter(|(_, u, r)| *u == unit && !is_poll(r)).map(|(t, ..)| *t - start).collect()
+    };
+    let (one, two) = (writes_to(1), writes_to(2));
+    // Each rewrite is the coil run and the registers (two writes).
+    assert_eq!(one.len(), 6, "{one:?}");
+    assert_eq!(two.len(), 6, "{two:?}");
+    // Unit 1 (first) is rewritten a full period after its first write; unit 2 half a
+    // period earlier, as its phase puts it.
+    assert!(one[2] >= Duration::from_millis(1000) && one[2] < Duration::from_millis(1030), "{one:?}");
+    assert!(two[2] >= Duration::from_millis(500) && two[2] < Duration::from_millis(530), "{two:?}");
+    assert!(two[4] - two[2] >= Duration::from_millis(1000) && two[4] - two[2] < Duration::from_millis(1030));
+}
+
+#[test]
+fn garbled_and_foreign_replies_are_counted_drained_and_never_panic() {
+    let mut bus = Bus::new(settings(115_200), &[1, 2]);
+    bus.run_for(50 * MS);
+    let transmitted = loop {
+        if let Some(t) = bus.master.poll_transmit(bus.now) {
+            break (t.unit, t.frame.len());
+        }
+        bus.now = bus.master.poll_timeout().expect("deadline");
+        bus.master.handle_timeout(bus.now);
+    };
+    let unit = transmitted.0;
+    // An answer with a broken CRC.
+    let mut reply = Vec::new();
+    encode_response(unit, &Response::ReadDiscreteInputs { bits: vec![false; 8] }, &mut reply)
+        .expect("encode");
+    let last = reply.len() - 1;
+    reply[last] ^= 0xFF;
+    bus.now += 2 * MS;
+    bus.master.handle_input(&reply, bus.now);
+    assert_eq!(bus.health(unit).crc_errors, 1);
+    // Draining: trailing noise extends the quiet wait; nothing is sent meanwhile.
+    bus.now += MS;
+    bus.master.handle_input(&[0x55, 0xAA], bus.now);
+    assert!(bus.master.poll_transmit(bus.now).is_none());
+    let quiet_end = bus.master.poll_timeout().expect("drain deadline");
+    assert_eq!(quiet_end, bus.now + 2 * MS, "quiet for max(t3.5, 2 ms) after the last byte");
+    bus.now = quiet_end;
+    bus.master.handle_timeout(bus.now);
+    assert_eq!(bus.master.poll_timeout(), Some(quiet_end + timing::frame_gap(115_200)), "then t3.5");
+
+    // A valid frame from the wrong unit answers nothing.
+    bus.next_request();
+    let (unit, _) = loop {
+        if let Some(t) = bus.master.poll_transmit(bus.now) {
+            break (t.unit, ());
+        }
+        bus.now = bus.master.poll_timeout().expect("deadline");
+        bus.master.handle_timeout(bus.now);
+    };
+    let misses = bus.health(unit).consecutive_misses;
+    let mut foreign = Vec::new();
+    encode_response(99, &Response::ReadDiscreteInputs { bits: vec![false; 8] }, &mut foreign)
+        .expect("encode");
+    bus.now += 2 * MS;
+    bus.master.handle_input(&foreign, bus.now);
+    assert_eq!(bus.health(unit).unexpected, 1);
+    assert_eq!(bus.health(unit).consecutive_misses, misses + 1);
+
+    // Arbitrary bytes at any moment: counted or dropped, never a panic, never a spin.
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..2_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 12) as usize;
+        let noise: Vec<u8> = (0..len).map(|k| (seed >> (k * 5)) as u8).collect();
+        if bus.master.poll_transmit(bus.now).is_none() {
+            bus.now = bus.master.poll_timeout().expect("deadline").max(bus.now + Duration::from_micros(1));
+            bus.master.handle_timeout(bus.now);
+        }
+        bus.now += Duration::from_micros(seed % 700);
+        bus.master.handle_input(&noise, bus.now);
+    }
+    let _ = bus.take_events();
+}
+
+#[test]
+fn key_edges_are_reported_at_once_and_bounce_is_ignored() {
+    let mut bus = Bus::new(settings(115_200), &[1]);
+    bus.run_for(50 * MS);
+    bus.take_events();
+    let key = |bus: &mut Bus, on: bool| bus.units.get_mut(&1).expect("unit").inputs[2] = on;
+    key(&mut bus, true);
+    bus.run_for(21 * MS);
+    key(&mut bus, false); // bounce inside the 30 ms hold-off
+    bus.run_for(5 * MS);
+    key(&mut bus, true);
+    bus.run_for(60 * MS);
+    let inputs: Vec<_> =
+        bus.take_events().into_iter().filter(|e| matches!(e, BusEvent::Input { .. })).collect();
+    assert_eq!(inputs, [BusEvent::Input { bus: "t".into(), unit: 1, input: 2, pressed: true }]);
+    key(&mut bus, false);
+    bus.run_for(30 * MS);
+    let inputs: Vec<_> =
+        bus.take_events().into_iter().filter(|e| matches!(e, BusEvent::Input { .. })).collect();
+    assert_eq!(inputs, [BusEvent::Input { bus: "t".into(), unit: 1, input: 2, pressed: false }]);
+}
+
+#[test]
+fn a_lost_port_takes_every_unit_offline_once_and_reopening_starts_over() {
+    let mut bus = Bus::new(settings(115_200), &[1, 2]);
+    bus.desire(&[(1, lamps(&[true; 4]))]);
+    bus.run_for(50 * MS);
+    bus.take_events();
+    bus.master.port_lost(bus.now);
+    bus.master.open_failed(bus.now);
+    let events = bus.take_events();
+    assert_eq!(events.iter().filter(|e| matches!(e, BusEvent::UnitOffline { .. })).count(), 2, "{events:?}");
+    assert!(events.contains(&BusEvent::Link { bus: "t".into(), connected: false }));
+    assert_eq!(bus.master.poll_timeout(), None, "a closed port has no deadline");
+    bus.master.port_opened(bus.now);
+    bus.run_for(50 * MS);
+    assert_eq!(bus.health(1).writes, 4, "written again after reopening");
+}
+
+#[test]
+fn marks_time_a_key_edge_to_the_write_that_answers_it() {
+    let mut bus = Bus::new(settings(115_200), &[1]);
+    bus.run_for(50 * MS);
+    bus.units.get_mut(&1).expect("unit").inputs[0] = true;
+    let mut edge_at = None;
+    while edge_at.is_none() {
+        bus.step();
+        while let Some(mark) = bus.master.poll_mark() {
+            if let Mark::KeyEdgeSeen { unit: 1, at } = mark {
+                edge_at = Some(at);
+            }
+        }
+    }
+    // The driver ends its turn (the cycle rests, nothing to send); the owner answers the
+    // key by lighting a lamp.
+    assert!(bus.master.poll_transmit(bus.now).is_none());
+    bus.desire(&[(1, lamps(&[true]))]);
+    bus.run_for(20 * MS);
+    let marks: Vec<Mark> = std::iter::from_fn(|| bus.master.poll_mark()).collect();
+    let transmitted = marks.iter().find_map(|m| match m {
+        Mark::Transmitted { unit: 1, poll: false, at, .. } => Some(*at),
+        _ => None,
+    });
+    let key_to_write = marks.iter().find_map(|m| match m {
+        Mark::KeyToWrite { unit: 1, total, processing } => Some((*total, *processing)),
+        _ => None,
+    });
+    let (total, processing) = key_to_write.expect("key → write mark");
+    let edge_at = edge_at.expect("edge");
+    assert!(transmitted.expect("write transmitted") >= edge_at + timing::frame_gap(115_200));
+    assert!(total > timing::frame_gap(115_200) && total < 10 * MS, "{total:?}");
+    // Virtual time stands still inside a turn: all of the edge → write path is waits.
+    assert_eq!(processing, Duration::ZERO);
+}
+
+#[test]
+fn helpers_find_runs_blocks_and_fit() {
+    let want = [true, false, true, false];
+    assert_eq!(differing(&want, &[Some(true), Some(false), Some(true), Some(false)], 100), None);
+    assert_eq!(differing(&want, &[Some(true), Some(true), Some(true), Some(true)], 100), Some((1, 4)));
+    assert_eq!(differing(&want, &[Some(true), None, Some(true), Some(false)], 100), Some((1, 2)));
+    assert_eq!(differing(&want, &[None, None, None, None], 2), Some((0, 2)));
+    assert_eq!(Block::spanning([5, 3, 9]), Some(Block { start: 3, count: 7 }));
+    assert_eq!(Block::spanning(std::iter::empty()), None);
+    assert!(Block { start: 3, count: 7 }.contains(9));
+    assert!(!Block { start: 3, count: 7 }.contains(10));
+    assert_eq!(fit(&[1u16, 2], 4, 0), vec![1, 2, 0, 0]);
+    assert_eq!(fit(&[true, true, true], 2, false), vec![true, true]);
+    let _ = pack_bits(&[true]);
+}

@@ -1,0 +1,144 @@
+//! What a bus knows about its units and tells its owner: the layout of each unit (which
+//! inputs, coils and registers), the outputs it should show, the events and the health.
+//! Shared by the pure master (`master.rs`), its driver (`bus.rs`) and the daemon.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// A range of consecutive addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// First address (0-based, as on the wire).
+    pub start: u16,
+    /// How many.
+    pub count: u16,
+}
+
+impl Block {
+    /// The block from the lowest to the highest of `addresses`; `None` when empty.
+    pub fn spanning(addresses: impl IntoIterator<Item = u16>) -> Option<Block> {
+        let mut iter = addresses.into_iter();
+        let first = iter.next()?;
+        let (low, high) = iter.fold((first, first), |(lo, hi), a| (lo.min(a), hi.max(a)));
+        Some(Block { start: low, count: high - low + 1 })
+    }
+
+    /// Whether `address` lies in the block.
+    pub fn contains(&self, address: u16) -> bool {
+        address >= self.start && u32::from(address) < u32::from(self.start) + u32::from(self.count)
+    }
+}
+
+/// What the driver reads and writes on one unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitLayout {
+    /// Discrete inputs (keys) read every cycle with function 0x02.
+    pub inputs: Option<Block>,
+    /// Coils (lamps, relays) written with 0x05/0x0F.
+    pub coils: Option<Block>,
+    /// Holding registers (display) written with 0x10.
+    pub registers: Option<Block>,
+    /// A discrete input the unit sets when its outputs fell back to the safe state
+    /// (power-up, watchdog): when read as set, every output is written again.
+    pub outputs_reset_input: Option<u16>,
+}
+
+/// One unit on the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitSpec {
+    /// Unit address, 1-247.
+    pub unit: u8,
+    /// What to read and write.
+    pub layout: UnitLayout,
+}
+
+/// The values a unit's outputs should have, relative to its layout's blocks (index 0 is
+/// the block's first address). Shorter vectors are padded with off/0, longer ones cut.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitOutputs {
+    /// Coil values from the coil block's start.
+    pub coils: Vec<bool>,
+    /// Register values from the register block's start.
+    pub registers: Vec<u16>,
+}
+
+/// Desired outputs of a bus's units, by unit address. Units not listed are not written.
+pub type BusOutputs = BTreeMap<u8, UnitOutputs>;
+
+/// What the driver tells its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusEvent {
+    /// A discrete input changed (after debounce).
+    Input {
+        /// Bus id.
+        bus: Arc<str>,
+        /// Unit address.
+        unit: u8,
+        /// Discrete-input address.
+        input: u16,
+        /// New value: true = pressed / closed.
+        pressed: bool,
+    },
+    /// A unit answers (again); its outputs are being rewritten.
+    UnitOnline {
+        /// Bus id.
+        bus: Arc<str>,
+        /// Unit address.
+        unit: u8,
+    },
+    /// A unit stopped answering, or the bus's port was lost.
+    UnitOffline {
+        /// Bus id.
+        bus: Arc<str>,
+        /// Unit address.
+        unit: u8,
+    },
+    /// The port was opened or lost.
+    Link {
+        /// Bus id.
+        bus: Arc<str>,
+        /// Open now.
+        connected: bool,
+    },
+}
+
+/// Whether a unit answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitStatus {
+    /// Not polled yet since the port opened.
+    Unknown,
+    /// Answering.
+    Online,
+    /// Missed `offline_after_misses` answers in a row; polled every `offline_retry`.
+    Offline,
+}
+
+/// Counters and state of one unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitHealth {
+    /// Unit address.
+    pub unit: u8,
+    /// Whether it answers.
+    pub status: UnitStatus,
+    /// Wall-clock time (Unix ms) of its last valid answer.
+    pub last_seen_unix_ms: Option<i64>,
+    /// Requests sent to it.
+    pub requests: u64,
+    /// Requests it did not answer in time.
+    pub timeouts: u64,
+    /// Answers with a wrong CRC (or otherwise garbled).
+    pub crc_errors: u64,
+    /// Valid frames that did not answer the request (wrong unit or function).
+    pub unexpected: u64,
+    /// Exception responses.
+    pub exceptions: u64,
+    /// Output writes it confirmed.
+    pub writes: u64,
+    /// Times it went offline.
+    pub went_offline: u64,
+    /// Misses since its last answer.
+    pub consecutive_misses: u32,
+}
