@@ -148,7 +148,7 @@ pub async fn post_room_test(
             room.display_action(&name, action).await.ok_or_else(|| ApiError::not_found("no such device"))?;
         return result
             .map(|state| Json(TestResult { result: state.describe() }))
-            .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "device_error", e));
+            .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "device_error", e.to_string()));
     }
     let action = match action {
         TestAction::Recall { preset } => CameraAction::Recall(preset),
