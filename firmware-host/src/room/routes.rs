@@ -29,10 +29,7 @@ pub struct CameraShot {
 /// Every room device.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RoomDevices {
-    /// Health per device: `name`, `kind`, `address`, `connected`, `last_response_unix_ms`,
-    /// `last_error`, `last_error_unix_ms`, `state` (e.g. `preset 3`), `counters` (`sent`,
-    /// `completed`, `errors`, `timeouts`, `retransmissions`, `connects`, `disconnects`).
-    #[schema(value_type = Vec<Object>)]
+    /// Health per device.
     pub devices: Vec<podium_devices::health::DeviceHealth>,
     /// What each camera should show now.
     pub cameras: Vec<CameraShot>,
