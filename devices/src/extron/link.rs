@@ -2,10 +2,9 @@
 //! [`DisplayLink`]: the "input" of the display state is the matrix input tied to every
 //! configured output; matrices have no power state.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
-
-use std::convert::Infallible;
 
 use tokio::io::AsyncWriteExt;
 

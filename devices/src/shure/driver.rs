@@ -3,11 +3,10 @@
 //! mute button) updates what the device shows, and a difference is set again.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use std::convert::Infallible;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
