@@ -129,3 +129,23 @@ fn take_whole_frame(buf: &mut Vec<u8>) -> Result<Option<Frame>, MdcError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::codec::START;
+    use super::*;
+
+    #[test]
+    fn noise_and_garbled_frames_are_skipped_until_a_whole_frame() {
+        let answer = Frame::reply(1, true, POWER, &[1]);
+        let mut garbled = Frame::reply(1, true, INPUT, &[0x21]).encode();
+        *garbled.last_mut().expect("checksum") ^= 0xFF;
+        let mut buf = vec![0x00, 0x13];
+        buf.extend_from_slice(&garbled);
+        buf.extend_from_slice(&answer.encode());
+        buf.extend_from_slice(&[START, 0xFF]);
+        assert_eq!(take_whole_frame(&mut buf), Ok(Some(answer)));
+        assert_eq!(buf, [START, 0xFF], "the start of the next frame stays");
+        assert_eq!(take_whole_frame(&mut buf), Ok(None));
+    }
+}
