@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::health::DeviceHealth;
+use crate::link_io::{ByteStream, LinkError};
 use crate::serial::Backoff;
 
 /// What a display shows (or a switcher output carries). `None` fields are left alone.
@@ -61,19 +62,34 @@ pub(crate) enum Endpoint<'a> {
 pub(crate) async fn open_stream(
     endpoint: Endpoint<'_>,
     timeout: Duration,
-) -> Result<Box<dyn crate::visca::link::ByteStream>, String> {
+) -> Result<Box<dyn ByteStream>, LinkError> {
     match endpoint {
         Endpoint::Tcp(addr) => {
             let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
                 .await
-                .map_err(|_| "connect timed out".to_owned())?
-                .map_err(|e| format!("connect: {e}"))?;
+                .map_err(|_| LinkError::ConnectTimeout)?
+                .map_err(LinkError::Connect)?;
             let _ = stream.set_nodelay(true);
             Ok(Box::new(stream))
         }
         Endpoint::Serial(settings) => {
-            Ok(Box::new(crate::serial::open(settings).map_err(|e| format!("open: {e}"))?))
+            Ok(Box::new(crate::serial::open(settings).map_err(LinkError::Connect)?))
         }
+    }
+}
+
+/// An open byte stream and what was read from it but not yet taken.
+pub(crate) type Connection = (Box<dyn ByteStream>, Vec<u8>);
+
+/// The open connection in `conn`, opened first if there is none (or it was reset).
+pub(crate) async fn reuse_or_open<'c>(
+    conn: &'c mut Option<Connection>,
+    endpoint: Endpoint<'_>,
+    timeout: Duration,
+) -> Result<&'c mut Connection, LinkError> {
+    match conn {
+        Some(open) => Ok(open),
+        None => Ok(conn.insert((open_stream(endpoint, timeout).await?, Vec::new()))),
     }
 }
 
@@ -84,9 +100,9 @@ pub trait DisplayLink: Send + 'static {
     /// Where the device is.
     fn address(&self) -> String;
     /// Sets what `want` asks for and returns what the device then reports.
-    fn apply(&mut self, want: &DisplayState) -> impl Future<Output = Result<DisplayState, String>> + Send;
+    fn apply(&mut self, want: &DisplayState) -> impl Future<Output = Result<DisplayState, LinkError>> + Send;
     /// Reads power and input.
-    fn observe(&mut self) -> impl Future<Output = Result<DisplayState, String>> + Send;
+    fn observe(&mut self) -> impl Future<Output = Result<DisplayState, LinkError>> + Send;
     /// Drops any open connection (after an error), so the next call reconnects.
     fn reset(&mut self);
 }
@@ -102,7 +118,7 @@ pub enum DisplayAction {
     Status,
 }
 
-type Reply = oneshot::Sender<Result<DisplayState, String>>;
+type Reply = oneshot::Sender<Result<DisplayState, LinkError>>;
 
 /// The daemon's handle on a running display driver.
 #[derive(Clone)]
@@ -128,10 +144,10 @@ impl DisplayHandle {
     }
 
     /// Runs a test action; answers with the state the device reports afterwards.
-    pub async fn action(&self, action: DisplayAction) -> Result<DisplayState, String> {
+    pub async fn action(&self, action: DisplayAction) -> Result<DisplayState, LinkError> {
         let (tx, rx) = oneshot::channel();
-        self.actions.send((action, tx)).await.map_err(|_| "the driver has stopped".to_owned())?;
-        rx.await.map_err(|_| "the driver has stopped".to_owned())?
+        self.actions.send((action, tx)).await.map_err(|_| LinkError::Stopped)?;
+        rx.await.map_err(|_| LinkError::Stopped)?
     }
 
     /// Health now.
@@ -166,7 +182,7 @@ async fn run<L: DisplayLink>(
         let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut h);
     };
-    let record = |result: &Result<DisplayState, String>, link: &mut L| match result {
+    let record = |result: &Result<DisplayState, LinkError>, link: &mut L| match result {
         Ok(state) => update(&mut |h| {
             h.answered();
             h.counters.completed += 1;
@@ -175,8 +191,11 @@ async fn run<L: DisplayLink>(
         Err(e) => {
             link.reset();
             update(&mut |h| {
-                h.failed(e.clone(), true);
-                h.counters.errors += 1;
+                h.failed(e.to_string(), !e.device_answered());
+                match e {
+                    LinkError::Timeout => h.counters.timeouts += 1,
+                    _ => h.counters.errors += 1,
+                }
             });
         }
     };

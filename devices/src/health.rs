@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Counters of one device link, since start.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceCounters {
     /// Commands sent (each retransmission counts once more).
     pub sent: u64,
@@ -25,6 +26,7 @@ pub struct DeviceCounters {
 
 /// Health of one device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceHealth {
     /// The device's name in the room configuration.
     pub name: String,

@@ -13,6 +13,8 @@
 //! - [`health`]: health of room devices (cameras, displays, switchers, microphones).
 //! - [`visca`]: Sony VISCA PTZ cameras (serial, UDP 52381, TCP 5678).
 //! - [`display`]: the driver shared by displays and switchers (desired power and input).
+//! - [`link_io`]: what the display, switcher and microphone links share: the byte
+//!   stream, their typed error and the one read-until-a-frame-or-the-deadline loop.
 //! - [`pjlink`]: PJLink class 1 projectors and displays (TCP 4352, MD5 authentication).
 //! - [`extron`]: Extron SIS matrix switchers (RS-232 or TCP).
 //! - [`mdc`]: Samsung MDC displays (RS-232 or TCP 1515).
@@ -23,6 +25,7 @@ pub mod display;
 pub mod extron;
 pub mod gpio;
 pub mod health;
+pub mod link_io;
 pub mod mdc;
 pub mod modbus;
 pub mod monitor;

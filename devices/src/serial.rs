@@ -194,6 +194,7 @@ impl Default for Backoff {
 
 /// Health of one link (a serial port or other stream).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkHealth {
     /// What the link opens, e.g. `/dev/serial/by-id/... 115200 8E1`.
     pub port: String,

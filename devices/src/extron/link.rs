@@ -2,16 +2,17 @@
 //! [`DisplayLink`]: the "input" of the display state is the matrix input tied to every
 //! configured output; matrices have no power state.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::codec::{self, Command, Response, TieKind};
-use crate::display::{DisplayLink, DisplayState};
+use crate::display::{self, Connection, DisplayLink, DisplayState, Endpoint};
+use crate::link_io::{self, LinkError};
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::SerialSettings;
-use crate::visca::link::ByteStream;
 
 /// Where the matrix is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub struct ExtronLink {
     transport: MatrixTransport,
     outputs: Vec<u16>,
     timeout: Duration,
-    conn: Option<(Box<dyn ByteStream>, Vec<u8>)>,
+    conn: Option<Connection>,
     monitor: Option<(FrameMonitor, String)>,
 }
 
@@ -43,60 +44,46 @@ impl ExtronLink {
         self
     }
 
-    async fn connection(&mut self) -> Result<&mut (Box<dyn ByteStream>, Vec<u8>), String> {
-        if self.conn.is_none() {
-            let stream = match &self.transport {
-                MatrixTransport::Tcp(addr) => crate::display::Endpoint::Tcp(*addr),
-                MatrixTransport::Serial(settings) => crate::display::Endpoint::Serial(settings),
-            };
-            let stream = crate::display::open_stream(stream, self.timeout).await?;
-            self.conn = Some((stream, Vec::new()));
-        }
-        self.conn.as_mut().ok_or_else(|| "not connected".to_owned())
-    }
-
     /// Sends one command and returns its answer, skipping banners and front-panel messages.
-    async fn ask(&mut self, command: Command) -> Result<Response, String> {
-        let timeout = self.timeout;
-        let monitor = self.monitor.clone();
-        let (stream, buf) = self.connection().await?;
+    async fn ask(&mut self, command: Command) -> Result<Response, LinkError> {
+        let endpoint = match &self.transport {
+            MatrixTransport::Tcp(addr) => Endpoint::Tcp(*addr),
+            MatrixTransport::Serial(settings) => Endpoint::Serial(settings),
+        };
+        let (stream, buf) = display::reuse_or_open(&mut self.conn, endpoint, self.timeout).await?;
         let text = command.encode();
-        if let Some((monitor, device)) = &monitor {
+        if let Some((monitor, device)) = &self.monitor {
             monitor.record(device, Direction::Out, text.as_bytes(), || text.trim_end().to_owned());
         }
-        stream.write_all(text.as_bytes()).await.map_err(|e| format!("write: {e}"))?;
-        let deadline = tokio::time::Instant::now() + timeout;
+        stream.write_all(text.as_bytes()).await.map_err(LinkError::Write)?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
-            while let Some(line) = codec::take_line(buf) {
-                if let Some((monitor, device)) = &monitor {
-                    monitor.record(device, Direction::In, line.as_bytes(), || line.clone());
-                }
-                match Response::parse(&line) {
-                    Response::Banner(_) | Response::Other(_) => {}
-                    Response::Error(e) => return Err(e.to_string()),
-                    r => return Ok(r),
-                }
+            let take_line = |buf: &mut Vec<u8>| Ok::<_, Infallible>(codec::take_line(buf));
+            let line = link_io::read_frame(stream, buf, deadline, take_line).await?;
+            if let Some((monitor, device)) = &self.monitor {
+                monitor.record(device, Direction::In, line.as_bytes(), || line.clone());
             }
-            let mut chunk = [0u8; 256];
-            let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
-                .await
-                .map_err(|_| "no answer in time".to_owned())?
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("the matrix closed the connection".into());
+            match Response::parse(&line) {
+                Response::Banner(_) | Response::Other(_) => {}
+                Response::Error(e) => {
+                    return Err(LinkError::Refused {
+                        request: text.trim_end().to_owned(),
+                        reason: e.to_string(),
+                    });
+                }
+                r => return Ok(r),
             }
-            buf.extend_from_slice(&chunk[..n]);
         }
     }
 
-    async fn read(&mut self) -> Result<DisplayState, String> {
+    async fn read(&mut self) -> Result<DisplayState, LinkError> {
         let mut tied: Option<u16> = None;
         for output in self.outputs.clone() {
             match self.ask(Command::ReadTie { output }).await? {
                 Response::Input(i) if tied.is_none_or(|t| t == i) => tied = Some(i),
                 // Outputs disagree: report none, so the driver ties them again.
                 Response::Input(_) => return Ok(DisplayState::default()),
-                other => return Err(format!("unexpected answer {other:?}")),
+                other => return Err(LinkError::Protocol(format!("unexpected answer {other:?}"))),
             }
         }
         Ok(DisplayState { power: None, input: tied.map(|i| i.to_string()) })
@@ -116,10 +103,12 @@ impl DisplayLink for ExtronLink {
         }
     }
 
-    async fn apply(&mut self, want: &DisplayState) -> Result<DisplayState, String> {
+    async fn apply(&mut self, want: &DisplayState) -> Result<DisplayState, LinkError> {
         if let Some(input) = &want.input {
-            let input: u16 =
-                input.trim().parse().map_err(|_| format!("`{input}` is not a matrix input number"))?;
+            let input: u16 = input
+                .trim()
+                .parse()
+                .map_err(|_| LinkError::InvalidRequest(format!("`{input}` is not a matrix input number")))?;
             for output in self.outputs.clone() {
                 self.ask(Command::Tie { input, output, kind: TieKind::All }).await?;
             }
@@ -127,7 +116,7 @@ impl DisplayLink for ExtronLink {
         self.read().await
     }
 
-    async fn observe(&mut self) -> Result<DisplayState, String> {
+    async fn observe(&mut self) -> Result<DisplayState, LinkError> {
         self.read().await
     }
 

@@ -4,13 +4,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
-use super::codec::{self, Frame, INPUT, POWER};
-use crate::display::{DisplayLink, DisplayState};
+use super::codec::{self, Frame, INPUT, MdcError, POWER};
+use crate::display::{self, Connection, DisplayLink, DisplayState, Endpoint};
+use crate::link_io::{self, LinkError};
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::SerialSettings;
-use crate::visca::link::ByteStream;
 
 /// Where the display is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct MdcLink {
     transport: MdcTransport,
     id: u8,
     timeout: Duration,
-    conn: Option<(Box<dyn ByteStream>, Vec<u8>)>,
+    conn: Option<Connection>,
     monitor: Option<(FrameMonitor, String)>,
 }
 
@@ -42,60 +42,40 @@ impl MdcLink {
         self
     }
 
-    async fn exchange(&mut self, frame: Frame) -> Result<Vec<u8>, String> {
-        if self.conn.is_none() {
-            let stream = match &self.transport {
-                MdcTransport::Tcp(addr) => crate::display::Endpoint::Tcp(*addr),
-                MdcTransport::Serial(settings) => crate::display::Endpoint::Serial(settings),
-            };
-            let stream = crate::display::open_stream(stream, self.timeout).await?;
-            self.conn = Some((stream, Vec::new()));
-        }
-        let monitor = self.monitor.clone();
-        let (stream, buf) = self.conn.as_mut().ok_or("not connected")?;
+    async fn exchange(&mut self, frame: Frame) -> Result<Vec<u8>, LinkError> {
+        let endpoint = match &self.transport {
+            MdcTransport::Tcp(addr) => Endpoint::Tcp(*addr),
+            MdcTransport::Serial(settings) => Endpoint::Serial(settings),
+        };
+        let (stream, buf) = display::reuse_or_open(&mut self.conn, endpoint, self.timeout).await?;
         let bytes = frame.encode();
-        if let Some((monitor, device)) = &monitor {
+        if let Some((monitor, device)) = &self.monitor {
             monitor.record(device, Direction::Out, &bytes, || format!("{frame:?}"));
         }
-        stream.write_all(&bytes).await.map_err(|e| format!("write: {e}"))?;
+        stream.write_all(&bytes).await.map_err(LinkError::Write)?;
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
-            loop {
-                match codec::decode(buf) {
-                    Ok(Some(reply)) => {
-                        if let Some((monitor, device)) = &monitor {
-                            monitor.record(device, Direction::In, &reply.encode(), || format!("{reply:?}"));
-                        }
-                        match reply.as_reply() {
-                            Some((true, cmd, data)) if cmd == frame.command && reply.id == frame.id => {
-                                return Ok(data.to_vec());
-                            }
-                            Some((false, cmd, data)) if cmd == frame.command => {
-                                return Err(format!(
-                                    "display refused command {cmd:#04x} (NAK {:02x?})",
-                                    data
-                                ));
-                            }
-                            _ => {}
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(_) => {}
+            let reply = link_io::read_frame(stream, buf, deadline, take_whole_frame).await?;
+            if let Some((monitor, device)) = &self.monitor {
+                monitor.record(device, Direction::In, &reply.encode(), || format!("{reply:?}"));
+            }
+            match reply.as_reply() {
+                Some((true, cmd, data)) if cmd == frame.command && reply.id == frame.id => {
+                    return Ok(data.to_vec());
                 }
+                Some((false, cmd, data)) if cmd == frame.command => {
+                    return Err(LinkError::Refused {
+                        request: format!("command {cmd:#04x}"),
+                        reason: format!("NAK {data:02x?}"),
+                    });
+                }
+                // An answer for another display on the bus, or to an earlier command.
+                _ => {}
             }
-            let mut chunk = [0u8; 64];
-            let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
-                .await
-                .map_err(|_| "no answer in time".to_owned())?
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("the display closed the connection".into());
-            }
-            buf.extend_from_slice(&chunk[..n]);
         }
     }
 
-    async fn read(&mut self) -> Result<DisplayState, String> {
+    async fn read(&mut self) -> Result<DisplayState, LinkError> {
         let power = self.exchange(Frame::get(POWER, self.id)).await?;
         let input = self.exchange(Frame::get(INPUT, self.id)).await?;
         Ok(DisplayState {
@@ -117,22 +97,55 @@ impl DisplayLink for MdcLink {
         }
     }
 
-    async fn apply(&mut self, want: &DisplayState) -> Result<DisplayState, String> {
+    async fn apply(&mut self, want: &DisplayState) -> Result<DisplayState, LinkError> {
         if let Some(on) = want.power {
             self.exchange(Frame::set(POWER, self.id, u8::from(on))).await?;
         }
         if let Some(input) = &want.input {
-            let code = codec::input_code(input).ok_or_else(|| format!("unknown MDC input `{input}`"))?;
+            let code = codec::input_code(input)
+                .ok_or_else(|| LinkError::InvalidRequest(format!("unknown MDC input `{input}`")))?;
             self.exchange(Frame::set(INPUT, self.id, code)).await?;
         }
         self.read().await
     }
 
-    async fn observe(&mut self) -> Result<DisplayState, String> {
+    async fn observe(&mut self) -> Result<DisplayState, LinkError> {
         self.read().await
     }
 
     fn reset(&mut self) {
         self.conn = None;
+    }
+}
+
+/// [`codec::decode`], skipping noise and garbled frames: the answer may still follow, and
+/// if it does not, the exchange times out.
+fn take_whole_frame(buf: &mut Vec<u8>) -> Result<Option<Frame>, MdcError> {
+    loop {
+        match codec::decode(buf) {
+            // Each error has dropped bytes from `buf`, so this ends.
+            Err(_) => continue,
+            taken => return taken,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::codec::START;
+    use super::*;
+
+    #[test]
+    fn noise_and_garbled_frames_are_skipped_until_a_whole_frame() {
+        let answer = Frame::reply(1, true, POWER, &[1]);
+        let mut garbled = Frame::reply(1, true, INPUT, &[0x21]).encode();
+        *garbled.last_mut().expect("checksum") ^= 0xFF;
+        let mut buf = vec![0x00, 0x13];
+        buf.extend_from_slice(&garbled);
+        buf.extend_from_slice(&answer.encode());
+        buf.extend_from_slice(&[START, 0xFF]);
+        assert_eq!(take_whole_frame(&mut buf), Ok(Some(answer)));
+        assert_eq!(buf, [START, 0xFF], "the start of the next frame stays");
+        assert_eq!(take_whole_frame(&mut buf), Ok(None));
     }
 }

@@ -107,6 +107,7 @@ pub enum BusEvent {
 /// Whether a unit answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UnitStatus {
     /// Not polled yet since the port opened.
     Unknown,
@@ -118,6 +119,7 @@ pub enum UnitStatus {
 
 /// Counters and state of one unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitHealth {
     /// Unit address.
     pub unit: u8,

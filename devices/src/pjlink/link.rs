@@ -5,11 +5,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 
 use super::codec::{self, DeviceError, Greeting, Request, Response};
-use crate::display::{DisplayLink, DisplayState};
+use crate::display::{DisplayLink, DisplayState, Endpoint};
+use crate::link_io::{self, ByteStream, LinkError};
 use crate::monitor::{Direction, FrameMonitor};
 
 /// A PJLink projector or display.
@@ -26,7 +27,7 @@ pub struct PjlinkLink {
 }
 
 struct Session {
-    stream: TcpStream,
+    stream: Box<dyn ByteStream>,
     buf: Vec<u8>,
     /// The digest still to send in front of the first command.
     digest: Option<String>,
@@ -35,31 +36,17 @@ struct Session {
 }
 
 impl Session {
-    async fn line(&mut self) -> Result<String, String> {
-        loop {
-            match codec::take_line(&mut self.buf) {
-                Ok(Some(line)) => {
-                    if let Some((monitor, device)) = &self.monitor {
-                        monitor.record(device, Direction::In, line.as_bytes(), || line.clone());
-                    }
-                    return Ok(line);
-                }
-                Ok(None) => {}
-                Err(e) => return Err(e.to_string()),
-            }
-            let mut chunk = [0u8; 256];
-            let n = tokio::time::timeout(self.timeout, self.stream.read(&mut chunk))
-                .await
-                .map_err(|_| "no answer in time".to_owned())?
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("the device closed the connection".into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
+    async fn line(&mut self) -> Result<String, LinkError> {
+        let deadline = Instant::now() + self.timeout;
+        let line = link_io::read_frame(&mut self.stream, &mut self.buf, deadline, codec::take_line).await?;
+        if let Some((monitor, device)) = &self.monitor {
+            monitor.record(device, Direction::In, line.as_bytes(), || line.clone());
         }
+        Ok(line)
     }
 
-    async fn ask(&mut self, command: &str, param: &str) -> Result<Result<String, DeviceError>, String> {
+    /// Sends `command param` and returns the device's answer: its parameter or its error code.
+    async fn ask(&mut self, command: &str, param: &str) -> Result<Result<String, DeviceError>, LinkError> {
         let digest = self.digest.take();
         let request = Request::new(command, param).encode();
         if let Some((monitor, device)) = &self.monitor {
@@ -72,17 +59,26 @@ impl Session {
         }
         let mut line = digest.unwrap_or_default();
         line.push_str(&request);
-        self.stream.write_all(line.as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+        self.stream.write_all(line.as_bytes()).await.map_err(LinkError::Write)?;
         let answer = self.line().await?;
         if Greeting::parse(&answer) == Ok(Greeting::AuthError) {
-            return Err("authentication failed: check the PJLink password".into());
+            return Err(LinkError::Authentication("check the PJLink password".into()));
         }
-        let response = Response::parse(&answer).map_err(|e| e.to_string())?;
+        let response = Response::parse(&answer).map_err(LinkError::protocol)?;
         if response.command != command {
-            return Err(format!("answer to {} instead of {command}", response.command));
+            return Err(LinkError::Protocol(format!("answer to {} instead of {command}", response.command)));
         }
         Ok(response.result)
     }
+
+    /// [`Session::ask`], where an error code is a refusal.
+    async fn require(&mut self, command: &str, param: &str) -> Result<String, LinkError> {
+        self.ask(command, param).await?.map_err(|e| refused(command, param, e))
+    }
+}
+
+fn refused(command: &str, param: &str, error: DeviceError) -> LinkError {
+    LinkError::Refused { request: format!("{command} {param}"), reason: error.to_string() }
 }
 
 impl PjlinkLink {
@@ -97,12 +93,8 @@ impl PjlinkLink {
         self
     }
 
-    async fn open(&self) -> Result<Session, String> {
-        let stream = tokio::time::timeout(self.timeout, TcpStream::connect(self.addr))
-            .await
-            .map_err(|_| "connect timed out".to_owned())?
-            .map_err(|e| format!("connect: {e}"))?;
-        let _ = stream.set_nodelay(true);
+    async fn open(&self) -> Result<Session, LinkError> {
+        let stream = crate::display::open_stream(Endpoint::Tcp(self.addr), self.timeout).await?;
         let mut session = Session {
             stream,
             buf: Vec::new(),
@@ -111,28 +103,28 @@ impl PjlinkLink {
             monitor: self.monitor.clone(),
         };
         let greeting = session.line().await?;
-        match Greeting::parse(&greeting).map_err(|e| e.to_string())? {
+        match Greeting::parse(&greeting).map_err(LinkError::protocol)? {
             Greeting::Open => {}
             Greeting::Auth(random) => {
-                let password = self
-                    .password
-                    .as_deref()
-                    .ok_or("the device asks for a PJLink password; none is configured")?;
+                let password = self.password.as_deref().ok_or_else(|| {
+                    LinkError::Authentication(
+                        "the device asks for a PJLink password; none is configured".into(),
+                    )
+                })?;
                 session.digest = Some(codec::digest(&random, password));
             }
-            Greeting::AuthError => return Err("the device refused the connection (ERRA)".into()),
+            Greeting::AuthError => {
+                return Err(LinkError::Authentication("the device refused the connection (ERRA)".into()));
+            }
         }
         Ok(session)
     }
 
-    async fn read_state(session: &mut Session) -> Result<DisplayState, String> {
-        let power = match session.ask("POWR", "?").await? {
-            Ok(p) => match p.as_str() {
-                "1" | "3" => Some(true),
-                "0" | "2" => Some(false),
-                other => return Err(format!("unknown power state {other:?}")),
-            },
-            Err(e) => return Err(format!("POWR ?: {e}")),
+    async fn read_state(session: &mut Session) -> Result<DisplayState, LinkError> {
+        let power = match session.require("POWR", "?").await?.as_str() {
+            "1" | "3" => Some(true),
+            "0" | "2" => Some(false),
+            other => return Err(LinkError::Protocol(format!("unknown power state {other:?}"))),
         };
         // In standby many devices answer ERR3 for the input: unknown, not an error.
         let input = session.ask("INPT", "?").await?.ok();
@@ -149,26 +141,26 @@ impl DisplayLink for PjlinkLink {
         format!("tcp {}", self.addr)
     }
 
-    async fn apply(&mut self, want: &DisplayState) -> Result<DisplayState, String> {
+    async fn apply(&mut self, want: &DisplayState) -> Result<DisplayState, LinkError> {
         let mut session = self.open().await?;
         if let Some(on) = want.power {
             // Only on a change: a repeated power-on must not disturb a warm-up.
             let now = Self::read_state(&mut session).await?;
             if now.power != Some(on) {
-                session.ask("POWR", if on { "1" } else { "0" }).await?.map_err(|e| format!("POWR: {e}"))?;
+                session.require("POWR", if on { "1" } else { "0" }).await?;
             }
         }
         if let Some(input) = &want.input {
             match session.ask("INPT", input).await? {
                 // Warming up: the input is set on a later attempt.
                 Ok(_) | Err(DeviceError::Unavailable) => {}
-                Err(e) => return Err(format!("INPT {input}: {e}")),
+                Err(e) => return Err(refused("INPT", input, e)),
             }
         }
         Self::read_state(&mut session).await
     }
 
-    async fn observe(&mut self) -> Result<DisplayState, String> {
+    async fn observe(&mut self) -> Result<DisplayState, LinkError> {
         let mut session = self.open().await?;
         Self::read_state(&mut session).await
     }

@@ -3,11 +3,12 @@
 //! mute button) updates what the device shows, and a difference is set again.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::codec::{self, Message};
 use crate::health::DeviceHealth;
+use crate::link_io::{self, LinkError};
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::Backoff;
 
@@ -108,8 +110,8 @@ async fn run(
                     Some(e) => e,
                 }
             }
-            Ok(Err(e)) => format!("connect: {e}"),
-            Err(_) => "connect timed out".to_owned(),
+            Ok(Err(e)) => LinkError::Connect(e).to_string(),
+            Err(_) => LinkError::ConnectTimeout.to_string(),
         };
         upd(&health, |h| h.failed(error.clone(), true));
         if let Ok(mut o) = observed.lock() {
@@ -120,6 +122,46 @@ async fn run(
             _ = tokio::time::sleep(backoff.next_delay()) => {}
         }
     }
+}
+
+/// Takes in one message from the device: an answer or an unsolicited report.
+fn receive(
+    message: Message,
+    pending: &mut BTreeMap<u8, (bool, Instant)>,
+    desired: &watch::Receiver<Mutes>,
+    observed: &Mutex<Mutes>,
+    health: &Mutex<DeviceHealth>,
+    monitor: Option<&(FrameMonitor, String)>,
+) {
+    if let Some((monitor, name)) = monitor {
+        // The protocol is text: the message itself is the decoding.
+        let text = message.encode();
+        monitor.record(name, Direction::In, text.as_bytes(), || text.clone());
+    }
+    if message.is_error() {
+        upd(health, |h| {
+            h.counters.errors += 1;
+            h.failed("the device answered REP ERR", false);
+        });
+        return;
+    }
+    let Some((channel, muted)) = message.as_mute() else { return };
+    let ours = pending.remove(&channel).is_some_and(|(m, _)| m == muted);
+    let was = observed.lock().ok().and_then(|mut o| o.insert(channel, muted));
+    let wanted = desired.borrow().get(&channel).copied();
+    if !ours && was.is_some() && was != Some(muted) && wanted.is_some_and(|w| w != muted) {
+        // Changed at the device (web GUI, mute button): shown, then set back.
+        let what = if muted { "muted" } else { "opened" };
+        upd(health, |h| h.failed(format!("channel {channel} was {what} at the device"), false));
+    }
+    let now = observed.lock().map(|o| describe(&o)).unwrap_or_default();
+    upd(health, |h| {
+        h.answered();
+        if ours {
+            h.counters.completed += 1;
+        }
+        h.state = Some(now.clone());
+    });
 }
 
 fn upd(health: &Mutex<DeviceHealth>, f: impl FnOnce(&mut DeviceHealth)) {
@@ -162,7 +204,7 @@ async fn session(
         if !out.is_empty() {
             upd(health, |h| h.counters.sent += 1);
             if let Err(e) = stream.write_all(out.as_bytes()).await {
-                return Some(format!("write: {e}"));
+                return Some(LinkError::Write(e).to_string());
             }
             if let Some((monitor, name)) = monitor {
                 // The protocol is text: the strings themselves are the decoding.
@@ -171,53 +213,29 @@ async fn session(
         }
         let oldest = pending.values().map(|(_, at)| *at).min();
         let deadline = oldest.map_or_else(|| Instant::now() + Duration::from_secs(3600), |at| at + ANSWER);
-        let mut chunk = [0u8; 512];
-        tokio::select! {
+        let take_message = |buf: &mut Vec<u8>| Ok::<_, Infallible>(codec::take(buf));
+        let mut message = tokio::select! {
             _ = cancel.cancelled() => return None,
-            changed = desired.changed() => if changed.is_err() { return None },
-            _ = tokio::time::sleep_until(deadline) => {
-                upd(health, |h| h.counters.timeouts += 1);
-                return Some("no answer to SET AUDIO_MUTE".into());
+            changed = desired.changed() => if changed.is_err() { return None } else { continue },
+            read = link_io::read_frame(&mut stream, &mut buf, deadline, take_message) => match read {
+                Ok(message) => message,
+                Err(LinkError::Timeout) => {
+                    upd(health, |h| h.counters.timeouts += 1);
+                    return Some("no answer to SET AUDIO_MUTE".into());
+                }
+                Err(e) => return Some(e.to_string()),
+            },
+        };
+        // Every message that came with it first, so a later report in the same read counts
+        // before anything is set again.
+        loop {
+            // `None`: an empty `< >`, nothing to act on.
+            if let Some(message) = message {
+                receive(message, &mut pending, desired, observed, health, monitor);
             }
-            read = stream.read(&mut chunk) => {
-                let n = match read {
-                    Ok(0) => return Some("the device closed the connection".into()),
-                    Ok(n) => n,
-                    Err(e) => return Some(format!("read: {e}")),
-                };
-                if let Some((monitor, name)) = monitor {
-                    monitor.record(name, Direction::In, &chunk[..n], || {
-                        String::from_utf8_lossy(&chunk[..n]).trim().to_owned()
-                    });
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                while let Some(message) = codec::take(&mut buf) {
-                    let Some(message) = message else { continue };
-                    if message.is_error() {
-                        upd(health, |h| {
-                            h.counters.errors += 1;
-                            h.failed("the device answered REP ERR", false);
-                        });
-                        continue;
-                    }
-                    let Some((channel, muted)) = message.as_mute() else { continue };
-                    let ours = pending.remove(&channel).is_some_and(|(m, _)| m == muted);
-                    let was = observed.lock().ok().and_then(|mut o| o.insert(channel, muted));
-                    let wanted = desired.borrow().get(&channel).copied();
-                    if !ours && was.is_some() && was != Some(muted) && wanted.is_some_and(|w| w != muted) {
-                        // Changed at the device (web GUI, mute button): shown, then set back.
-                        let what = if muted { "muted" } else { "opened" };
-                        upd(health, |h| h.failed(format!("channel {channel} was {what} at the device"), false));
-                    }
-                    let now = observed.lock().map(|o| describe(&o)).unwrap_or_default();
-                    upd(health, |h| {
-                        h.answered();
-                        if ours {
-                            h.counters.completed += 1;
-                        }
-                        h.state = Some(now.clone());
-                    });
-                }
+            match codec::take(&mut buf) {
+                Some(next) => message = next,
+                None => break,
             }
         }
     }

@@ -7,7 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::codec::{self, Packet};
@@ -36,9 +36,7 @@ impl fmt::Display for Transport {
     }
 }
 
-/// A byte stream (serial port or TCP connection).
-pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByteStream for T {}
+pub use crate::link_io::ByteStream;
 
 /// An open link.
 pub(crate) enum Link {

@@ -26,10 +26,7 @@ pub struct CameraShot {
 /// Every room device.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RoomDevices {
-    /// Health per device: `name`, `kind`, `address`, `connected`, `last_response_unix_ms`,
-    /// `last_error`, `last_error_unix_ms`, `state` (e.g. `preset 3`), `counters` (`sent`,
-    /// `completed`, `errors`, `timeouts`, `retransmissions`, `connects`, `disconnects`).
-    #[schema(value_type = Vec<Object>)]
+    /// Health per device.
     pub devices: Vec<podium_devices::health::DeviceHealth>,
     /// What each camera should show now.
     pub cameras: Vec<CameraShot>,
@@ -154,7 +151,7 @@ pub async fn post_room_test(
             room.display_action(&name, action).await.ok_or_else(|| ApiError::not_found("no such device"))?;
         return result
             .map(|state| Json(TestResult { result: state.describe() }))
-            .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "device_error", e));
+            .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "device_error", e.to_string()));
     }
     let action = match action {
         TestAction::Recall { preset } => CameraAction::Recall(preset),

@@ -1,6 +1,7 @@
 //! Device health as the API shows it: the bus drivers' health plus what each unit is for.
 
-use podium_devices::modbus::bus::{BusHealth, UnitStatus};
+use podium_devices::modbus::bus::{BusHealth, UnitHealth};
+use podium_devices::serial::LinkHealth;
 use podium_floor::SeatNo;
 use serde::{Deserialize, Serialize};
 
@@ -18,20 +19,12 @@ pub struct DevicesReport {
 pub struct BusReport {
     /// Bus id from the configuration.
     pub id: String,
-    /// Port and line settings, e.g. `/dev/serial/by-id/... 115200 8E1`.
-    pub port: String,
     /// Simulated desk units on a pseudo-terminal (demo).
     pub simulated: bool,
-    /// Whether the port is open.
-    pub connected: bool,
-    /// Failed attempts to open the port since start.
-    pub open_failures: u64,
-    /// Times the open port was lost (unplugged, I/O error).
-    pub disconnects: u64,
-    /// The last port error.
-    pub last_error: Option<String>,
-    /// Wall-clock time (Unix ms) of the last valid frame.
-    pub last_frame_unix_ms: Option<i64>,
+    /// The port: `port`, `connected`, `open_failures`, `disconnects`, `last_error`,
+    /// `last_frame_unix_ms`.
+    #[serde(flatten)]
+    pub link: LinkHealth,
     /// Completed poll cycles.
     pub cycles: u64,
     /// Duration of the last poll cycle in microseconds.
@@ -40,77 +33,118 @@ pub struct BusReport {
     pub units: Vec<UnitReport>,
 }
 
-/// One unit.
+/// One unit: what it is for, and the bus driver's health of it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnitReport {
-    /// Unit address on the bus.
-    pub unit: u8,
     /// `desk`, `chair` (desk units following the Podium register map) or `module`
     /// (generic I/O module).
     pub kind: String,
     /// Seats it serves.
     pub seats: Vec<SeatNo>,
-    /// `unknown` (not polled yet), `online` or `offline`.
-    pub status: String,
-    /// Wall-clock time (Unix ms) of its last answer.
-    pub last_seen_unix_ms: Option<i64>,
-    /// Requests sent.
-    pub requests: u64,
-    /// Requests not answered in time.
-    pub timeouts: u64,
-    /// Garbled answers (bad CRC).
-    pub crc_errors: u64,
-    /// Valid frames that did not answer the request.
-    pub unexpected: u64,
-    /// Exception responses.
-    pub exceptions: u64,
-    /// Output writes confirmed.
-    pub writes: u64,
-    /// Times it went offline.
-    pub went_offline: u64,
-    /// Misses since its last answer.
-    pub consecutive_misses: u32,
+    /// Address, status and counters, as the bus driver reports them.
+    #[serde(flatten)]
+    pub health: UnitHealth,
 }
 
 /// Merges a bus's plan with its driver's health.
 pub fn bus_report(plan: &BusPlan, health: &BusHealth) -> BusReport {
     BusReport {
         id: plan.config.id.clone(),
-        port: health.link.port.clone(),
         simulated: plan.config.simulated,
-        connected: health.link.connected,
-        open_failures: health.link.open_failures,
-        disconnects: health.link.disconnects,
-        last_error: health.link.last_error.clone(),
-        last_frame_unix_ms: health.link.last_frame_unix_ms,
+        link: health.link.clone(),
         cycles: health.cycles,
         last_cycle_us: health.last_cycle_us,
+        // The driver reports every unit of its plan (`BusPlan::unit_specs`), from the start.
         units: plan
             .units
             .iter()
-            .map(|u| {
-                let h = health.units.iter().find(|h| h.unit == u.unit);
-                UnitReport {
-                    unit: u.unit,
-                    kind: u.kind().to_owned(),
-                    seats: u.seats(),
-                    status: match h.map(|h| h.status) {
-                        Some(UnitStatus::Online) => "online",
-                        Some(UnitStatus::Offline) => "offline",
-                        _ => "unknown",
-                    }
-                    .to_owned(),
-                    last_seen_unix_ms: h.and_then(|h| h.last_seen_unix_ms),
-                    requests: h.map_or(0, |h| h.requests),
-                    timeouts: h.map_or(0, |h| h.timeouts),
-                    crc_errors: h.map_or(0, |h| h.crc_errors),
-                    unexpected: h.map_or(0, |h| h.unexpected),
-                    exceptions: h.map_or(0, |h| h.exceptions),
-                    writes: h.map_or(0, |h| h.writes),
-                    went_offline: h.map_or(0, |h| h.went_offline),
-                    consecutive_misses: h.map_or(0, |h| h.consecutive_misses),
-                }
+            .filter_map(|u| {
+                let health = health.units.iter().find(|h| h.unit == u.unit)?;
+                Some(UnitReport { kind: u.kind().to_owned(), seats: u.seats(), health: health.clone() })
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use podium_devices::modbus::bus::UnitStatus;
+
+    use super::*;
+
+    fn keys(value: &serde_json::Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value.as_object().expect("an object").keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// The driver's health types are flattened in: the API's JSON stays one flat object per
+    /// bus and per unit, with the field names it always had.
+    #[test]
+    fn bus_and_unit_reports_are_flat_objects() {
+        let health = UnitHealth {
+            unit: 7,
+            status: UnitStatus::Online,
+            last_seen_unix_ms: Some(1),
+            requests: 2,
+            timeouts: 0,
+            crc_errors: 0,
+            unexpected: 0,
+            exceptions: 0,
+            writes: 1,
+            went_offline: 0,
+            consecutive_misses: 0,
+        };
+        let report = BusReport {
+            id: "a".into(),
+            simulated: false,
+            link: LinkHealth {
+                port: "/dev/ttyUSB0 115200 8E1".into(),
+                connected: true,
+                ..LinkHealth::default()
+            },
+            cycles: 3,
+            last_cycle_us: 40,
+            units: vec![UnitReport { kind: "desk".into(), seats: vec![12], health }],
+        };
+        let json = serde_json::to_value(&report).expect("serialize");
+        assert_eq!(
+            keys(&json),
+            [
+                "connected",
+                "cycles",
+                "disconnects",
+                "id",
+                "last_cycle_us",
+                "last_error",
+                "last_frame_unix_ms",
+                "open_failures",
+                "port",
+                "simulated",
+                "units"
+            ]
+        );
+        let unit = &json["units"][0];
+        assert_eq!(
+            keys(unit),
+            [
+                "consecutive_misses",
+                "crc_errors",
+                "exceptions",
+                "kind",
+                "last_seen_unix_ms",
+                "requests",
+                "seats",
+                "status",
+                "timeouts",
+                "unexpected",
+                "unit",
+                "went_offline",
+                "writes"
+            ]
+        );
+        assert_eq!((unit["unit"].as_u64(), unit["status"].as_str()), (Some(7), Some("online")));
+        let back: BusReport = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(back.units[0].health.writes, 1);
     }
 }

@@ -25,6 +25,7 @@ use std::time::Duration;
 use podium_devices::display::{self, DisplayAction, DisplayHandle, DisplayState};
 use podium_devices::extron::{ExtronLink, MatrixTransport};
 use podium_devices::health::DeviceHealth;
+use podium_devices::link_io::LinkError;
 use podium_devices::mdc::{MdcLink, MdcTransport};
 use podium_devices::pjlink::PjlinkLink;
 use podium_devices::shure::MicHandle;
@@ -75,7 +76,7 @@ impl Room {
         &self,
         name: &str,
         action: DisplayAction,
-    ) -> Option<Result<DisplayState, String>> {
+    ) -> Option<Result<DisplayState, LinkError>> {
         Some(self.display(name)?.action(action).await)
     }
 
