@@ -223,17 +223,15 @@ pub async fn post_sim_desks(
     let key = action.key.as_deref().map(|k| parse_name::<DeskKey>("key", k)).transpose()?;
     // Checked whatever the action, so a wrong name is never silently ignored.
     let fault = action.fault.as_deref().map(|f| parse_name::<Fault>("fault", f)).transpose()?;
+    if action.count.is_some_and(|count| count > MAX_FAULT_COUNT) {
+        return Err(ApiError::invalid_value("count", format!("count is at most {MAX_FAULT_COUNT}")));
+    }
     let (unit, input) = (action.unit, action.input);
     let command = match action.action.as_str() {
         "press" => ControlCommand::Press { unit, key, input },
         "release" => ControlCommand::Release { unit, key, input },
         "click" => ControlCommand::Click { unit, key, input },
-        "fault" => {
-            if action.count.is_some_and(|count| count > MAX_FAULT_COUNT) {
-                return Err(ApiError::invalid_value("count", format!("count is at most {MAX_FAULT_COUNT}")));
-            }
-            ControlCommand::Fault { unit, fault: fault.unwrap_or_default(), count: action.count }
-        }
+        "fault" => ControlCommand::Fault { unit, fault: fault.unwrap_or_default(), count: action.count },
         other => {
             return Err(ApiError::bad_request(
                 "invalid_command",

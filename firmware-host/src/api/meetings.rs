@@ -32,6 +32,7 @@ pub struct OpenMeeting {
 #[into_params(parameter_in = Query)]
 pub struct MinutesQuery {
     /// `json` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<MinutesFormat>,
 }
 

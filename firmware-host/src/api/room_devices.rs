@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use podium_devices::display::DisplayAction;
 use podium_devices::visca::{CameraAction, CameraError};
 use serde::{Deserialize, Serialize};
@@ -62,21 +63,21 @@ pub enum TestAction {
         preset: u16,
     },
     /// Pan-tilt home.
-    Home,
+    Home {},
     /// Power on or standby.
     Power {
         /// On (`true`) or standby.
         on: bool,
     },
     /// Read the pan-tilt position.
-    Position,
+    Position {},
     /// Select a display input (the director takes over again at its next change).
     Input {
         /// Input as in the room configuration: PJLink `31`, MDC `hdmi1`, Extron `3`.
         input: String,
     },
     /// Read a display's power and input.
-    Status,
+    Status {},
 }
 
 /// The result of a test action.
@@ -135,7 +136,7 @@ pub async fn post_room_test(
     // what the device is, not a malformed request.
     let wrong = |what: &str| {
         ApiError::new(
-            axum::http::StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
             "wrong_action",
             format!("`{name}` is {what}; this action is not for it"),
         )
@@ -144,22 +145,34 @@ pub async fn post_room_test(
         let action = match action {
             TestAction::Power { on } => DisplayAction::Power(on),
             TestAction::Input { input } => DisplayAction::Input(input),
-            TestAction::Status => DisplayAction::Status,
+            TestAction::Status {} => DisplayAction::Status,
             _ => return Err(wrong("a display")),
         };
         let result =
             room.display_action(&name, action).await.ok_or_else(|| ApiError::not_found("no such device"))?;
-        return result
-            .map(|state| Json(TestResult { result: state.describe() }))
-            .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "device_error", e.to_string()));
+        return result.map(|state| Json(TestResult { result: state.describe() })).map_err(|e| {
+            use podium_devices::link_io::LinkError;
+            let (status, code) = match e {
+                // The device answered and refused, or the request cannot be said in its
+                // protocol (an input it does not have): the request does not fit it.
+                LinkError::Refused { .. } => (StatusCode::CONFLICT, "device_refused"),
+                LinkError::InvalidRequest(_) => (StatusCode::CONFLICT, "device_refused"),
+                LinkError::Timeout | LinkError::ConnectTimeout => (StatusCode::BAD_GATEWAY, "device_timeout"),
+                LinkError::Connect(_) | LinkError::Closed | LinkError::Stopped => {
+                    (StatusCode::BAD_GATEWAY, "device_unreachable")
+                }
+                _ => (StatusCode::BAD_GATEWAY, "device_error"),
+            };
+            ApiError::new(status, code, e.to_string())
+        });
     }
     let action = match action {
         TestAction::Recall { preset } => CameraAction::Recall(preset),
         TestAction::Store { preset } => CameraAction::Store(preset),
-        TestAction::Home => CameraAction::Home,
+        TestAction::Home {} => CameraAction::Home,
         TestAction::Power { on } => CameraAction::Power(on),
-        TestAction::Position => CameraAction::Position,
-        TestAction::Input { .. } | TestAction::Status => return Err(wrong("a camera")),
+        TestAction::Position {} => CameraAction::Position,
+        TestAction::Input { .. } | TestAction::Status {} => return Err(wrong("a camera")),
     };
     let result = room
         .camera_action(&name, action)
@@ -170,11 +183,11 @@ pub async fn post_room_test(
             // The camera answered and refused (syntax error, not executable, no such
             // preset): the request does not fit the device, it did not fail.
             CameraError::Device(_) | CameraError::NoSuchPreset(_) => {
-                return ApiError::new(axum::http::StatusCode::CONFLICT, "device_refused", e.to_string());
+                return ApiError::new(StatusCode::CONFLICT, "device_refused", e.to_string());
             }
             CameraError::Timeout(_) => "device_timeout",
             CameraError::Link(_) | CameraError::Stopped => "device_unreachable",
         };
-        ApiError::new(axum::http::StatusCode::BAD_GATEWAY, code, e.to_string())
+        ApiError::new(StatusCode::BAD_GATEWAY, code, e.to_string())
     })
 }
