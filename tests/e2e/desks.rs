@@ -280,7 +280,10 @@ impl PyUnit {
         if ready.as_deref() != Some(r#"{"ready": true}"#) {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the pymodbus desk unit did not start (first line {ready:?}); its stderr:\n{}", stderr.text_at_exit());
+            panic!(
+                "the pymodbus desk unit did not start (first line {ready:?}); its stderr:\n{}",
+                stderr.text_at_exit()
+            );
         }
         PyUnit { child, stdin, stdout }
     }

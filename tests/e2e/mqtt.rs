@@ -671,7 +671,10 @@ async fn every_remote_message_is_acknowledged_once_handled() {
 fn a_broker_that_cannot_start_reports_its_own_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-passwd");
-    let error = match Mosquitto::try_start_with(&format!("allow_anonymous false\npassword_file {}\n", missing.display())) {
+    let error = match Mosquitto::try_start_with(&format!(
+        "allow_anonymous false\npassword_file {}\n",
+        missing.display()
+    )) {
         Ok(broker) => panic!("mosquitto started on port {} with a missing password file", broker.port),
         Err(error) => error,
     };

@@ -95,7 +95,9 @@ impl Mosquitto {
             .stdout(log.try_clone().expect("clone log handle"))
             .stderr(log)
             .spawn()
-            .map_err(|e| format!("cannot start mosquitto ({e}); tests/run installs it (apt-get install mosquitto)"))?;
+            .map_err(|e| {
+                format!("cannot start mosquitto ({e}); tests/run installs it (apt-get install mosquitto)")
+            })?;
         let child = self.child.insert(child);
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -192,7 +194,9 @@ impl Bridge {
             match self.lines.recv_timeout(left) {
                 Ok(message) if predicate(&message) => return message,
                 Ok(_) => {}
-                Err(_) => panic!("the bridge did not see {what} within 15 s; its stderr:\n{}", self.stderr.text()),
+                Err(_) => {
+                    panic!("the bridge did not see {what} within 15 s; its stderr:\n{}", self.stderr.text())
+                }
             }
         }
     }
