@@ -73,6 +73,25 @@ pub struct Speaker {
 }
 
 impl Speaker {
+    /// A microphone opened at `started_at` with no budget, no pause and no one known at the
+    /// station: what tests of the directors and clients need.
+    pub fn unlimited(station: Station, started_at: Timestamp) -> Speaker {
+        Speaker {
+            station,
+            participant: None,
+            kind: None,
+            started_at,
+            budget_ms: None,
+            warning_ms: 0,
+            cut_off: false,
+            exempt: false,
+            paused_since: None,
+            paused_ms: 0,
+            warned: false,
+            expired: false,
+        }
+    }
+
     /// Milliseconds spoken at `now`, pauses excluded.
     pub fn spoken_ms(&self, now: Instant) -> u64 {
         let until = self.paused_since.unwrap_or(now);

@@ -120,20 +120,7 @@ mod tests {
     }
 
     fn speaker(station: Station, at: u64) -> Speaker {
-        Speaker {
-            station,
-            participant: None,
-            kind: None,
-            started_at: Timestamp::new(at, 0),
-            budget_ms: None,
-            warning_ms: 0,
-            cut_off: false,
-            exempt: false,
-            paused_since: None,
-            paused_ms: 0,
-            warned: false,
-            expired: false,
-        }
+        Speaker::unlimited(station, Timestamp::new(at, 0))
     }
 
     fn seat(n: SeatNo, at: u64) -> Speaker {

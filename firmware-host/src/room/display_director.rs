@@ -38,20 +38,7 @@ mod tests {
     use crate::config::DisplayDevice;
 
     fn speaker(station: Station) -> Speaker {
-        Speaker {
-            station,
-            participant: None,
-            kind: None,
-            started_at: Timestamp::new(0, 0),
-            budget_ms: None,
-            warning_ms: 0,
-            cut_off: false,
-            exempt: false,
-            paused_since: None,
-            paused_ms: 0,
-            warned: false,
-            expired: false,
-        }
+        Speaker::unlimited(station, Timestamp::new(0, 0))
     }
 
     fn display(default: Option<&str>, conference: Option<&str>, power: Option<bool>) -> DisplayConfig {

@@ -36,20 +36,7 @@ mod tests {
             addr: ([127, 0, 0, 1], 2202).into(),
             zones: vec![(1, vec![1, 2]), (2, vec![3])],
         };
-        let speaker = |station| Speaker {
-            station,
-            participant: None,
-            kind: None,
-            started_at: Timestamp::new(0, 0),
-            budget_ms: None,
-            warning_ms: 0,
-            cut_off: false,
-            exempt: false,
-            paused_since: None,
-            paused_ms: 0,
-            warned: false,
-            expired: false,
-        };
+        let speaker = |station| Speaker::unlimited(station, Timestamp::new(0, 0));
         let mics = [mic];
         assert_eq!(decide(&mics, &[])[0], Mutes::from([(1, true), (2, true)]));
         assert_eq!(decide(&mics, &[speaker(Station::Seat(2))])[0], Mutes::from([(1, false), (2, true)]));
