@@ -1,7 +1,7 @@
 //! Desk units: the daemon side of Modbus RTU buses.
 //!
 //! ```text
-//!  bus driver ──BusEvent──▶ translate::commands ──Command──▶ session owner
+//!  bus driver ──BusEvent──▶ translate::command ──Command──▶ session owner
 //!      ▲                                                          │ snapshot (watch)
 //!      └──desired outputs (watch)── outputs::desired_outputs ◀────┘
 //! ```
@@ -245,21 +245,19 @@ async fn translate_events(
             tracing::debug!(%bus, unit, input, pressed, "unmapped input");
             continue;
         };
-        let floor = session.snapshot().floor.clone();
-        for (command, actor) in translate::commands(binding, pressed, &floor) {
-            let source = Source::Desk { bus: bus.to_string(), unit: u16::from(unit) };
-            match session.command_from(source, command.clone(), actor).await {
-                Ok(Ok(events)) => {
-                    tracing::debug!(%bus, unit, input, ?command, events = events.len(), "desk key")
-                }
-                // A rejection is the floor's rule at work (list closed, not allowed): normal.
-                Ok(Err(rejection)) => {
-                    tracing::info!(%bus, unit, input, ?command, reason = rejection.reason.code(), "desk key rejected")
-                }
-                // A chattering key is cut off by its own rate limit; the session logs it.
-                Err(CommandError::RateLimited { .. }) => {}
-                Err(CommandError::Closed) => return,
+        let Some((command, actor)) = translate::command(binding, pressed) else { continue };
+        let source = Source::Desk { bus: bus.to_string(), unit: u16::from(unit) };
+        match session.command_from(source, command.clone(), actor).await {
+            Ok(Ok(events)) => {
+                tracing::debug!(%bus, unit, input, ?command, events = events.len(), "desk key")
             }
+            // A rejection is the floor's rule at work (list closed, not allowed): normal.
+            Ok(Err(rejection)) => {
+                tracing::info!(%bus, unit, input, ?command, reason = rejection.reason.code(), "desk key rejected")
+            }
+            // A chattering key is cut off by its own rate limit; the session logs it.
+            Err(CommandError::RateLimited { .. }) => {}
+            Err(CommandError::Closed) => return,
         }
     }
 }

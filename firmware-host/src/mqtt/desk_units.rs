@@ -120,17 +120,16 @@ impl DeskUnits {
                     s.key_events += 1;
                     s.online = true;
                 });
-                let binding = binding(config, key.key);
-                let floor = session.snapshot();
-                for (command, actor) in translate::commands(binding, key.pressed, &floor.floor) {
-                    let source = Source::Mqtt(format!("desk:{unit}"));
-                    match session.command_from(source, command, actor).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(rejection)) => {
-                            tracing::debug!(unit, reason = rejection.reason.code(), "key rejected")
-                        }
-                        Err(error) => tracing::warn!(unit, %error, "key dropped"),
+                let Some((command, actor)) = translate::command(binding(config, key.key), key.pressed) else {
+                    return true;
+                };
+                let source = Source::Mqtt(format!("desk:{unit}"));
+                match session.command_from(source, command, actor).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(rejection)) => {
+                        tracing::debug!(unit, reason = rejection.reason.code(), "key rejected")
                     }
+                    Err(error) => tracing::warn!(unit, %error, "key dropped"),
                 }
             }
         }
