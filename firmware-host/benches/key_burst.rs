@@ -12,6 +12,10 @@
 //! journal transactions the 32 commands took (the writer commits whatever queued up while
 //! the previous commit ran).
 //!
+//! The same burst from 32 networked desk units on MQTT (an external Mosquitto, as in a
+//! room with its own broker): 32 key messages published at once, until the last unit's
+//! retained outputs show its press; meeting open.
+//!
 //! Run: `cargo bench -p podium-host --bench key_burst` (add `-- --samples 100`).
 
 #[path = "../../tests/bench/report.rs"]
@@ -24,10 +28,14 @@ use std::time::{Duration, Instant};
 
 use podium_devices::modbus::desk::{self, DeskKey};
 use podium_devices::modbus::sim::SimBus;
+use podium_devices::mqtt_units::{DeskTopics, KeyPayload, OutputsPayload};
 use podium_devices::serial::pty;
 use report::{Kind, Report, human};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::json;
 use support::Daemon;
+use support::mosquitto::Mosquitto;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 const UNITS: u8 = 32;
@@ -183,6 +191,156 @@ impl Bench {
     }
 }
 
+/// The room with 32 networked desk units on an external broker.
+fn mqtt_room(port: u16) -> String {
+    let mut toml = format!(
+        "[room]\nid = \"bench\"\nname = \"Key burst, MQTT\"\n\n[web]\ntrust_loopback_as = \"chair\"\n\n\
+         [mqtt]\nbroker = \"external\"\nhost = \"127.0.0.1\"\nport = {port}\n\n\
+         [discussion]\nmode = \"open\"\nactivation = \"toggle\"\nmax_open_microphones = {OPEN_MICROPHONES}\n\
+         max_requests = 50\n"
+    );
+    for unit in 1..=UNITS {
+        toml.push_str(&format!("\n[[mqtt_desk_unit]]\nid = \"u{unit}\"\nseat = {unit}\n"));
+    }
+    for seat in 1..=UNITS {
+        toml.push_str(&format!(
+            "\n[[seat]]\nnumber = {seat}\nmember = \"m{seat}\"\n[[member]]\nid = \"m{seat}\"\nname = \"Member {seat}\"\n"
+        ));
+    }
+    toml
+}
+
+/// Plays the 32 networked units: publishes their keys, reports each outputs message with
+/// its arrival time (the client's event loop runs on a thread of its own).
+struct MqttUnits {
+    client: AsyncClient,
+    topics: DeskTopics,
+    outputs: mpsc::UnboundedReceiver<(u8, OutputsPayload, Instant)>,
+    seq: u32,
+}
+
+impl MqttUnits {
+    async fn connect(port: u16) -> MqttUnits {
+        let mut options = MqttOptions::new("bench-units", "127.0.0.1", port);
+        options.set_max_packet_size(1 << 20, 1 << 20).set_keep_alive(Duration::from_secs(30));
+        let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        eventloop.set_network_options(network);
+        let topics = DeskTopics::new("podium/v1", "bench");
+        let (tx, outputs) = mpsc::unbounded_channel();
+        let (connected_tx, connected) = std::sync::mpsc::channel();
+        let parse = topics.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                loop {
+                    match eventloop.poll().await {
+                        Ok(Event::Incoming(Packet::Publish(p))) => {
+                            let at = Instant::now();
+                            let unit = (1..=UNITS).find(|u| p.topic == parse.outputs(&format!("u{u}")));
+                            if let (Some(unit), Ok(payload)) = (unit, serde_json::from_slice(&p.payload)) {
+                                let _ = tx.send((unit, payload, at));
+                            }
+                        }
+                        Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                            let _ = connected_tx.send(());
+                        }
+                        Ok(_) => {}
+                        Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                    }
+                }
+            });
+        });
+        connected.recv_timeout(PATIENCE).expect("connected to the broker");
+        for unit in 1..=UNITS {
+            client.subscribe(topics.outputs(&format!("u{unit}")), QoS::AtLeastOnce).await.expect("subscribe");
+        }
+        MqttUnits { client, topics, outputs, seq: 0 }
+    }
+
+    /// Waits until every unit's latest outputs satisfy `shown`; returns when the last one
+    /// arrived (the latest arrival among the messages that first satisfied it).
+    async fn until_all(
+        &mut self,
+        latest: &mut BTreeMap<u8, OutputsPayload>,
+        shown: impl Fn(&OutputsPayload) -> bool,
+    ) -> Instant {
+        let mut first_shown: BTreeMap<u8, Instant> = BTreeMap::new();
+        let now = Instant::now();
+        for (unit, outputs) in latest.iter() {
+            if shown(outputs) {
+                first_shown.insert(*unit, now);
+            }
+        }
+        tokio::time::timeout(PATIENCE, async {
+            while first_shown.len() < usize::from(UNITS) {
+                let (unit, outputs, at) = self.outputs.recv().await.expect("outputs");
+                if shown(&outputs) {
+                    first_shown.entry(unit).or_insert(at);
+                } else {
+                    first_shown.remove(&unit);
+                }
+                latest.insert(unit, outputs);
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            panic!("only {} of {UNITS} networked units showed it within {PATIENCE:?}", first_shown.len())
+        });
+        first_shown.values().max().copied().expect("32 units")
+    }
+
+    /// Every unit's key goes down at once.
+    async fn press_all(&mut self) {
+        self.seq += 1;
+        for unit in 1..=UNITS {
+            let key = KeyPayload { v: 1, key: DeskKey::Request, pressed: true, seq: self.seq };
+            let payload = serde_json::to_vec(&key).expect("json");
+            self.client
+                .publish(self.topics.key(&format!("u{unit}")), QoS::AtLeastOnce, false, payload)
+                .await
+                .expect("publish");
+        }
+    }
+}
+
+async fn mqtt_phase(bursts: usize) -> Phase {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = Daemon::with_config(dir.path(), &mqtt_room(broker.port));
+    let mut units = MqttUnits::connect(broker.port).await;
+    let mut latest: BTreeMap<u8, OutputsPayload> = BTreeMap::new();
+    let dark = |o: &OutputsPayload| !o.microphone && !o.green;
+    units.until_all(&mut latest, dark).await;
+    let (status, body) = daemon.post_raw("/api/v1/meetings", r#"{"title":"Benchmark"}"#).await;
+    assert_eq!(status, 201, "open a meeting: {body}");
+    let commits = || async {
+        let (_, d) = daemon.get("/api/v1/diagnostics").await;
+        d["journal"]["commits"].as_u64().expect("journal.commits")
+    };
+    let mut out = Phase::default();
+    for i in 0..bursts + 3 {
+        let before = commits().await;
+        let pressed = Instant::now();
+        units.press_all().await;
+        let last = units.until_all(&mut latest, |o| o.microphone || o.green).await;
+        let burst =
+            Burst { last_lamp: last.saturating_duration_since(pressed), commits: commits().await - before };
+        // The first three warm up.
+        if i >= 3 {
+            out.last_lamp.push(burst.last_lamp);
+            out.commits.push(burst.commits);
+        }
+        for command in [json!({"command": "stop_all"}), json!({"command": "clear_requests"})] {
+            let (status, body) = daemon.command(command).await;
+            assert_eq!(status, 200, "reset: {body}");
+        }
+        units.until_all(&mut latest, dark).await;
+    }
+    out
+}
+
 /// "p50 a, max b" of a count.
 fn counts(values: &[u64]) -> String {
     let mut sorted = values.to_vec();
@@ -220,10 +378,11 @@ async fn main() {
     let (status, body) = bench.daemon.post_raw("/api/v1/meetings", r#"{"title":"Benchmark"}"#).await;
     assert_eq!(status, 201, "open a meeting: {body}");
     let mut meeting = bench.phase(bursts).await;
+    let mut networked = mqtt_phase(bursts).await;
 
     let mut report = Report::new(
         "key_burst",
-        "32 keys in one poll cycle: time to the last lamp and journal commits (32 desk units, one Modbus RTU bus)",
+        "32 keys at once: time to the last lamp and journal commits (32 desk units on one Modbus RTU bus, and on MQTT)",
         "cargo bench -p podium-host --bench key_burst",
     );
     report.distribution(
@@ -241,6 +400,12 @@ async fn main() {
         Kind::Podium,
         counts(&meeting.commits),
     );
+    report.distribution(
+        "MQTT: 32 key messages → last unit's outputs, meeting open",
+        Kind::Podium,
+        &mut networked.last_lamp,
+    );
+    report.figure("MQTT: journal transactions for the 32 commands", Kind::Podium, counts(&networked.commits));
     let mut cycle = Vec::new();
     for _ in 0..20 {
         let (_, devices) = bench.daemon.get("/api/v1/devices").await;
@@ -268,6 +433,13 @@ async fn main() {
          the burst and after its last lamp; each command is one record, so {UNITS} means one commit \
          per command, fewer means group commits. The bus cycle was {} at the median.",
         human(cycle[cycle.len() / 2])
+    ));
+    report.note(format!(
+        "MQTT rows: a second podiumd with {UNITS} `[[mqtt_desk_unit]]` on an external Mosquitto on \
+         loopback (acknowledged once handled); one client plays the units, publishes the {UNITS} key \
+         messages (QoS 1) back to back and stamps each unit's retained `outputs` on arrival; the \
+         figure ends with the last unit whose outputs show its press (microphone or green). \
+         {bursts} bursts after 3 unmeasured ones, meeting open; reset through the API as above."
     ));
     report.finish();
     cancel.cancel();
