@@ -444,6 +444,16 @@ async fn main() {
          per command, fewer means group commits. The bus cycle was {} at the median.",
         human(cycle[cycle.len() / 2])
     ));
+    report.note(
+        "Why the bus bursts take one commit per command: the driver reads the units one after \
+         another, so the 32 edges reach podiumd one poll apart (a few milliseconds on the pty, \
+         ~1.6 ms at 115200 baud on a real line), longer than a journal commit takes (see the \
+         journal benchmark); each command is written before the next arrives and there is \
+         nothing to group. The burst's time is the bus's: the polls, and the writes (each \
+         request that queues changes the waiting count shown on every unit). Commands that arrive together (the MQTT rows) \
+         or a slower disk let the writer group them, now that the sources do not wait for each \
+         answer before handing over the next.",
+    );
     report.note(format!(
         "MQTT rows: a second podiumd with {UNITS} `[[mqtt_desk_unit]]` on an external Mosquitto on \
          loopback (acknowledged once handled); one client plays the units, publishes the {UNITS} key \
