@@ -17,11 +17,22 @@
 //! token bucket ([`rate_limit`]) checked before the command is queued, so a flooding
 //! source cannot slow anyone else. [`SessionHandle::command`] is the unlimited path for
 //! callers that do not name a source.
+//!
+//! # Pipelined sources
+//! A device source (desk units, networked desk units, the button box, the MQTT link) hands
+//! its commands over with [`SessionHandle::enqueue_from`] and awaits each [`Answer`] later,
+//! beside the next key: it does not wait for one command's journal write before sending
+//! the next, so simultaneous presses reach the owner together and the writer commits
+//! them in one transaction. The owner's queue keeps each source's order; the answers come
+//! in floor order. The owner counts rejections per source ([`SourceStats::rejected`]).
 
 pub mod rate_limit;
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use podium_floor::{Actor, Command, Event, Floor, Outcome, Setup, Snapshot};
@@ -78,6 +89,21 @@ enum Message {
 #[derive(Debug, thiserror::Error)]
 #[error("the session is shutting down")]
 pub struct SessionClosed;
+
+/// The engine's answer to a command handed over with [`SessionHandle::enqueue_from`]:
+/// resolves once the owner answers (after the journal wrote the command's events, while a
+/// meeting is open), or with [`SessionClosed`] if it never will.
+#[derive(Debug)]
+#[must_use = "the answer tells whether the command was applied"]
+pub struct Answer(oneshot::Receiver<Outcome>);
+
+impl Future for Answer {
+    type Output = Result<Outcome, SessionClosed>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|answer| answer.map_err(|_| SessionClosed))
+    }
+}
 
 /// Why a command from a named source was not handled.
 #[derive(Debug, thiserror::Error)]
@@ -144,10 +170,22 @@ impl SessionHandle {
         command: Command,
         actor: Actor,
     ) -> Result<Outcome, CommandError> {
+        Ok(self.enqueue_from(source, command, actor).await?.await?)
+    }
+
+    /// Hands a command from `source` to the owner, subject to the source's rate limit, and
+    /// returns without waiting for the engine: the [`Answer`] comes later. Waits only while
+    /// the owner's queue is full. Commands of one caller are applied in the order handed over.
+    pub async fn enqueue_from(
+        &self,
+        source: Source,
+        command: Command,
+        actor: Actor,
+    ) -> Result<Answer, CommandError> {
         if let Err(retry_after_ms) = self.limiter.admit(&source) {
             return Err(CommandError::RateLimited { from: source, retry_after_ms });
         }
-        Ok(self.send_command(source, command, actor).await?)
+        Ok(self.enqueue(source, command, actor).await?)
     }
 
     async fn send_command(
@@ -156,9 +194,13 @@ impl SessionHandle {
         command: Command,
         actor: Actor,
     ) -> Result<Outcome, SessionClosed> {
+        self.enqueue(source, command, actor).await?.await
+    }
+
+    async fn enqueue(&self, source: Source, command: Command, actor: Actor) -> Result<Answer, SessionClosed> {
         let (reply, answer) = oneshot::channel();
         self.tx.send(Message::Command { source, command, actor, reply }).await.map_err(|_| SessionClosed)?;
-        answer.await.map_err(|_| SessionClosed)
+        Ok(Answer(answer))
     }
 
     /// Subscribes to the event stream from a sequence number (or from a snapshot).
@@ -346,7 +388,9 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
     let recent = begin.recent.into_iter().map(Arc::new).collect();
     let journal = begin.journal.clone();
     let clock = begin.clock;
+    let limiter = Arc::new(RateLimiter::default());
     let owner = Owner {
+        limiter: limiter.clone(),
         floor: begin.floor,
         clock: begin.clock,
         config_setup: begin.config_setup,
@@ -368,14 +412,7 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
         retired: Vec::new(),
     };
     tracker.spawn(owner.run(rx, cancel, stopped_tx));
-    SessionHandle {
-        tx,
-        snapshot: snapshot_rx,
-        limiter: Arc::new(RateLimiter::default()),
-        journal,
-        stopped: stopped_rx,
-        clock,
-    }
+    SessionHandle { tx, snapshot: snapshot_rx, limiter, journal, stopped: stopped_rx, clock }
 }
 
 /// What to send whom once an entry of the pending queue is released.
@@ -403,6 +440,8 @@ struct Pending {
 /// The owner's state: the engine, the journal link and the fan-out.
 struct Owner {
     floor: Floor,
+    /// Shared with the handles: the owner counts each source's rejected commands.
+    limiter: Arc<RateLimiter>,
     clock: SessionClock,
     config_setup: Setup,
     room_id: String,
@@ -488,6 +527,7 @@ impl Owner {
                     }
                     Err(rejection) => {
                         tracing::info!(?command, ?actor, %source, reason = rejection.reason.code(), "command rejected");
+                        self.limiter.note_rejected(&source);
                         self.apply(Vec::new(), None, Reply::Command(reply, outcome));
                     }
                 }

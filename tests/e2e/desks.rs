@@ -321,6 +321,67 @@ fn coil(state: &Value, coil: u16) -> bool {
     state["coils"][usize::from(coil)] == true
 }
 
+/// Clicks a key of seat 12's unit once the driver has seen the last click end: a click
+/// within the debounce hold-off of the previous release would be no edge at all.
+async fn click(sim: &SimBus, key: DeskKey) {
+    assert!(sim.wait_until(PATIENCE, |s| s.input(12, key.input()) == Some(false)).await);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    sim.click_input(12, key.input()).expect("unit 12");
+}
+
+/// The cancel key means what the floor says when the engine applies it: withdraw while
+/// waiting, stop while speaking, nothing otherwise; with a meeting open (every change
+/// journaled before it is published) and never a rejected command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cancel_key_withdraws_or_stops_as_the_floor_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let link = dir.path().join("usb-Podium_RS485-if00-port0");
+    let port = pty().expect("pseudo-terminal");
+    point(&link, &port.path);
+    let sim = SimBus::desk_units([1, 12], &[1], 115_200);
+    let (_serving, _keep) = serve(&sim, port);
+    let daemon = Daemon::with_config(dir.path(), &room(dir.path(), &link, 12, ""));
+    wait_for(&daemon, "/api/v1/devices", "both units online", |d| {
+        unit_status(d, 1) == "online" && unit_status(d, 12) == "online"
+    })
+    .await;
+    let (status, body) = daemon.post_raw("/api/v1/meetings", r#"{"title":"Cancel"}"#).await;
+    assert_eq!(status, 201, "{body}");
+
+    click(&sim, DeskKey::Request).await;
+    wait_for(&daemon, "/api/v1/state", "seat 12's request", |s| requests_of(s) == vec![json!({"seat": 12})])
+        .await;
+    click(&sim, DeskKey::Cancel).await;
+    wait_for(&daemon, "/api/v1/state", "seat 12's request withdrawn", |s| requests_of(s).is_empty()).await;
+
+    let (status, body) = daemon.command(json!({"command": "grant", "station": {"seat": 12}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(sim.wait_until(PATIENCE, |s| s.coil(12, desk::COIL_MICROPHONE) == Some(true)).await);
+    click(&sim, DeskKey::Cancel).await;
+    let state =
+        wait_for(&daemon, "/api/v1/state", "seat 12 switched off", |s| speakers_of(s).is_empty()).await;
+    assert!(sim.wait_until(PATIENCE, |s| s.coil(12, desk::COIL_MICROPHONE) == Some(false)).await);
+
+    // Nothing left to cancel: accepted, no event.
+    click(&sim, DeskKey::Cancel).await;
+    // Request press and release, three cancels (a released cancel key sends nothing).
+    let diagnostics = wait_for(&daemon, "/api/v1/diagnostics", "five commands from unit 12", |d| {
+        d["sources"]
+            .as_array()
+            .is_some_and(|sources| sources.iter().any(|s| s["source"] == "desk:a/12" && s["accepted"] == 5))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, diagnostics_after) = daemon.get("/api/v1/diagnostics").await;
+    let unit_12 = |d: &Value| {
+        d["sources"].as_array().and_then(|s| s.iter().find(|s| s["source"] == "desk:a/12")).cloned()
+    };
+    assert_eq!(unit_12(&diagnostics_after).map(|s| s["rejected"].clone()), Some(json!(0)), "{diagnostics}");
+    let (_, after) = daemon.get("/api/v1/state").await;
+    assert_eq!(after["floor"]["seq"], state["floor"]["seq"], "the last cancel changed nothing");
+    assert_eq!(diagnostics_after["journal"]["written_seq"], state["floor"]["seq"], "every change journaled");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn podium_drives_a_pymodbus_desk_unit() {
     // Two pseudo-terminals joined master to master: pymodbus opens one slave side,

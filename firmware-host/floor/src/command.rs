@@ -49,6 +49,15 @@ pub enum Command {
         /// Whose microphone.
         station: Station,
     },
+    /// A member's cancel key: stops the station's microphone if it speaks, else withdraws
+    /// its request if it waits, else changes nothing. The same rights apply as to `stop`
+    /// and `withdraw` (may members switch off, may they withdraw). Decided by the engine on
+    /// the current state, so a key pressed while earlier changes are still on their way to
+    /// the journal does what the floor says at the moment it is applied.
+    Cancel {
+        /// Whose microphone or request.
+        station: Station,
+    },
     /// The microphone key of a desk unit went down; acts according to mode and activation.
     KeyPress {
         /// Which desk unit or virtual seat.
@@ -76,6 +85,9 @@ pub enum Command {
     Next {},
     /// Chair: close every delegate microphone (the chair's and podium's stay open).
     StopAll {},
+    /// Chair's stop key: close the microphone of the delegate who got the floor last (the
+    /// chair's and podium's stay open); changes nothing when no delegate speaks.
+    StopCurrent {},
     /// Chair's priority key: every delegate microphone off, optionally clear the list.
     Priority {
         /// Also remove every waiting request.
@@ -165,6 +177,7 @@ impl Command {
             Command::Grant { .. }
                 | Command::Next {}
                 | Command::StopAll {}
+                | Command::StopCurrent {}
                 | Command::Priority { .. }
                 | Command::MoveRequest { .. }
                 | Command::ClearRequests {}

@@ -205,6 +205,7 @@ impl Floor {
                 Command::Request { station, .. }
                 | Command::Withdraw { station }
                 | Command::Stop { station }
+                | Command::Cancel { station }
                 | Command::KeyPress { station }
                 | Command::KeyRelease { station } => {
                     chairish || matches!(actor, Actor::Station(own) if own == station)
@@ -233,6 +234,7 @@ impl Floor {
             Command::Request { station, kind, stance } => self.request(now, actor, station, *kind, *stance),
             Command::Withdraw { station } => self.withdraw(now, actor, station),
             Command::Stop { station } => self.stop(now, actor, station),
+            Command::Cancel { station } => self.cancel(now, actor, station),
             Command::KeyPress { station } => self.key_press(now, actor, station),
             Command::KeyRelease { station } => self.key_release(now, station),
             Command::VoiceActivity { station, active } => self.voice(now, station, *active),
@@ -245,6 +247,13 @@ impl Floor {
             Command::StopAll {} => {
                 self.close_all_delegates(now, Self::mute_source(actor));
                 Ok(())
+            }
+            Command::StopCurrent {} => {
+                let current = self.state.speakers.iter().rev().find(|s| !s.exempt);
+                match current.map(|s| s.station.clone()) {
+                    Some(station) => self.stop(now, actor, &station),
+                    None => Ok(()),
+                }
             }
             Command::Priority { clear_requests } => {
                 self.close_all_delegates(now, MuteSource::Priority);
@@ -410,6 +419,17 @@ impl Floor {
         }
         self.close(now, station, Self::mute_source(actor));
         self.fill_open_slots(now);
+        Ok(())
+    }
+
+    fn cancel(&mut self, now: Timestamp, actor: &Actor, station: &Station) -> Result<(), Rejection> {
+        self.check_station(station)?;
+        if self.state.speaker_index(station).is_some() {
+            return self.stop(now, actor, station);
+        }
+        if self.state.request_index(station).is_some() {
+            return self.withdraw(now, actor, station);
+        }
         Ok(())
     }
 

@@ -26,6 +26,18 @@
 //! stations and the podium seat open at once in every mode and do not count against the limit.
 //!
 //! Precedence of request types: see [`precedence`].
+//!
+//! ## Keys whose meaning depends on the floor
+//! Device keys are translated by the daemon without looking at the floor; where a key's
+//! meaning depends on the state, the command carries the key and the engine decides on the
+//! state it applies the command to (a snapshot the daemon reads may lag behind commands
+//! still waiting for the journal):
+//! - [`Command::Cancel`] (a member's cancel key): `stop` while the station speaks, else
+//!   `withdraw` while it waits, else nothing; with the members' rights of `stop` and
+//!   `withdraw` (`members_may_switch_off`, `members_may_cancel`).
+//! - [`Command::StopCurrent`] (the chair's stop key): `stop` of the delegate who got the
+//!   floor last; the chair's and podium's microphones stay open; nothing if no delegate speaks.
+//! - [`Command::KeyPress`] / [`Command::KeyRelease`] (the microphone key): by mode and activation.
 
 pub mod command;
 pub mod engine;

@@ -51,6 +51,8 @@ fn command(with_moves: bool) -> BoxedStrategy<Command> {
         10 => (station(), kind()).prop_map(|(station, kind)| Command::Request { station, kind, stance: None }),
         3 => station().prop_map(|station| Command::Withdraw { station }),
         3 => station().prop_map(|station| Command::Stop { station }),
+        3 => station().prop_map(|station| Command::Cancel { station }),
+        2 => Just(Command::StopCurrent {}),
         3 => station().prop_map(|station| Command::KeyPress { station }),
         2 => station().prop_map(|station| Command::KeyRelease { station }),
         2 => (station(), any::<bool>()).prop_map(|(station, active)| Command::VoiceActivity { station, active }),
@@ -136,6 +138,7 @@ fn run(profile: Profile, steps: &[Step], mut each: impl FnMut(&Floor, &[Event]))
                     (true, Command::Request { station, .. })
                     | (true, Command::Withdraw { station })
                     | (true, Command::Stop { station })
+                    | (true, Command::Cancel { station })
                     | (true, Command::KeyPress { station })
                     | (true, Command::KeyRelease { station }) => Actor::Station(station.clone()),
                     _ => actor.clone(),
@@ -214,5 +217,49 @@ proptest! {
                 prop_assert!(deadline.0 > now, "deadline {deadline:?} not after tick at {now}");
             }
         }
+    }
+
+    /// The keys' commands decide on the state they are applied to exactly what a translator
+    /// reading that state would have sent: `stop`, `withdraw` or nothing.
+    #[test]
+    fn cancel_and_stop_current_do_what_the_floor_says_they_stand_for(
+        profile in initial_profile(),
+        steps in steps(true),
+        probe in station(),
+        chair in any::<bool>(),
+    ) {
+        let at = Timestamp::new(10_000_000, 1_700_010_000_000);
+        run(profile, &steps, |floor, _| {
+            let state = floor.state();
+            let actor = if chair { Actor::Chair } else { Actor::Station(probe.clone()) };
+            let spelled_out = if state.speaker_index(&probe).is_some() {
+                Some(Command::Stop { station: probe.clone() })
+            } else if state.request_index(&probe).is_some() {
+                Some(Command::Withdraw { station: probe.clone() })
+            } else {
+                None
+            };
+            let cancelled = floor.clone().handle(&Command::Cancel { station: probe.clone() }, &actor, at);
+            match spelled_out {
+                Some(command) => assert_eq!(cancelled, floor.clone().handle(&command, &actor, at)),
+                // An unknown or absent station is rejected as by `stop`; a known idle one changes nothing.
+                None => match cancelled {
+                    Ok(events) => assert_eq!(events, vec![]),
+                    Err(rejection) => assert_eq!(
+                        Err(rejection),
+                        floor.clone().handle(&Command::Stop { station: probe.clone() }, &actor, at)
+                    ),
+                },
+            }
+
+            let current = state.speakers.iter().rev().find(|s| !s.exempt).map(|s| s.station.clone());
+            let stopped = floor.clone().handle(&Command::StopCurrent {}, &Actor::Chair, at);
+            match current {
+                Some(station) => {
+                    assert_eq!(stopped, floor.clone().handle(&Command::Stop { station }, &Actor::Chair, at))
+                }
+                None => assert_eq!(stopped, Ok(vec![])),
+            }
+        });
     }
 }

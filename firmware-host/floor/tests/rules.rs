@@ -458,3 +458,128 @@ fn a_published_snapshot_never_changes_with_the_floor() {
     assert_eq!(f.state().requests.len(), 3);
     assert_eq!(f.snapshot().floor.as_ref(), f.state());
 }
+
+#[test]
+fn cancel_stops_a_speaker_withdraws_a_request_and_otherwise_changes_nothing() {
+    let mut f = floor(Mode::Request);
+    f.handle(&request(4), &member(4), at(1)).unwrap();
+    f.handle(&request(5), &member(5), at(1)).unwrap();
+    f.handle(&Command::Next {}, &Actor::Chair, at(2)).unwrap();
+    let cancel = |n| Command::Cancel { station: seat(n) };
+
+    let events = f.handle(&cancel(4), &member(4), at(3)).unwrap();
+    assert!(matches!(
+        events.as_slice(),
+        [Event { change: Change::MicrophoneClosed { closed_by: MuteSource::Member, .. }, .. }]
+    ));
+    assert_eq!(speaking(&f), vec![]);
+    assert_eq!(queue(&f), vec![seat(5)], "a stop does not touch the list");
+
+    let events = f.handle(&cancel(5), &member(5), at(4)).unwrap();
+    assert!(matches!(
+        events.as_slice(),
+        [Event { change: Change::RequestRemoved { reason: RequestEnd::Withdrawn, .. }, .. }]
+    ));
+    assert_eq!(queue(&f), vec![]);
+
+    let seq = f.state().seq;
+    assert_eq!(f.handle(&cancel(6), &member(6), at(5)).unwrap(), vec![], "neither speaking nor waiting");
+    assert_eq!(f.state().seq, seq);
+    assert_eq!(reason(f.handle(&cancel(99), &Actor::Chair, at(5))), Reason::UnknownSeat);
+}
+
+#[test]
+fn cancel_in_open_mode_hands_the_freed_microphone_to_the_head_of_the_list() {
+    let mut f = floor(Mode::Open);
+    f.handle(&request(4), &member(4), at(1)).unwrap();
+    f.handle(&request(5), &member(5), at(2)).unwrap();
+    assert_eq!((speaking(&f), queue(&f)), (vec![seat(4)], vec![seat(5)]));
+    f.handle(&Command::Cancel { station: seat(4) }, &member(4), at(3)).unwrap();
+    assert_eq!((speaking(&f), queue(&f)), (vec![seat(5)], vec![]));
+}
+
+#[test]
+fn cancel_respects_the_members_rights_and_the_chair_may_always() {
+    let mut p = profile(Mode::Request);
+    p.limits.members_may_cancel = false;
+    p.limits.members_may_switch_off = false;
+    let mut f = Floor::new(setup(p));
+    let cancel = |n| Command::Cancel { station: seat(n) };
+    f.handle(&request(4), &member(4), at(1)).unwrap();
+    assert_eq!(reason(f.handle(&cancel(4), &member(4), at(2))), Reason::CancelNotAllowed);
+    f.handle(&Command::Next {}, &Actor::Chair, at(3)).unwrap();
+    assert_eq!(reason(f.handle(&cancel(4), &member(4), at(4))), Reason::SwitchOffNotAllowed);
+    assert_eq!(speaking(&f), vec![seat(4)], "a rejected cancel changes nothing");
+    let events = f.handle(&cancel(4), &Actor::Chair, at(5)).unwrap();
+    assert!(matches!(events[0].change, Change::MicrophoneClosed { closed_by: MuteSource::Chair, .. }));
+    f.handle(&request(5), &member(5), at(6)).unwrap();
+    let events = f.handle(&cancel(5), &Actor::Operator, at(7)).unwrap();
+    assert!(matches!(events[0].change, Change::RequestRemoved { reason: RequestEnd::RemovedByChair, .. }));
+}
+
+#[test]
+fn cancel_is_only_for_the_own_station_or_the_chair() {
+    let mut f = floor(Mode::Request);
+    f.handle(&request(4), &member(4), at(1)).unwrap();
+    let cancel = Command::Cancel { station: seat(4) };
+    assert_eq!(reason(f.handle(&cancel, &member(5), at(2))), Reason::NotAllowedForRole);
+    assert_eq!(reason(f.handle(&cancel, &Actor::System, at(2))), Reason::NotAllowedForRole);
+    assert_eq!(queue(&f), vec![seat(4)]);
+}
+
+#[test]
+fn stop_current_closes_the_newest_delegate_and_leaves_the_chair_open() {
+    let mut p = profile(Mode::Request);
+    p.limits.max_open_microphones = 3;
+    let mut f = Floor::new(setup(p));
+    f.handle(&Command::Grant { station: seat(4) }, &Actor::Chair, at(1)).unwrap();
+    f.handle(&Command::Grant { station: seat(6) }, &Actor::Chair, at(2)).unwrap();
+    // The chair's own microphone opens last; it is exempt, so seat 6 is the current speaker.
+    f.handle(&request(1), &member(1), at(3)).unwrap();
+    assert_eq!(speaking(&f), vec![seat(4), seat(6), seat(1)]);
+
+    let events = f.handle(&Command::StopCurrent {}, &Actor::Chair, at(4)).unwrap();
+    assert!(matches!(
+        events.as_slice(),
+        [Event {
+            change: Change::MicrophoneClosed { station: Station::Seat(6), closed_by: MuteSource::Chair, .. },
+            ..
+        }]
+    ));
+    f.handle(&Command::StopCurrent {}, &Actor::Operator, at(5)).unwrap();
+    assert_eq!(speaking(&f), vec![seat(1)]);
+    assert_eq!(
+        f.handle(&Command::StopCurrent {}, &Actor::Chair, at(6)).unwrap(),
+        vec![],
+        "no delegate speaks"
+    );
+    assert_eq!(speaking(&f), vec![seat(1)]);
+}
+
+#[test]
+fn stop_current_is_for_the_chair_only() {
+    let mut f = floor(Mode::Request);
+    f.handle(&Command::Grant { station: seat(4) }, &Actor::Chair, at(1)).unwrap();
+    for actor in [member(4), member(5), Actor::System] {
+        assert_eq!(reason(f.handle(&Command::StopCurrent {}, &actor, at(2))), Reason::NotAllowedForRole);
+    }
+    assert_eq!(speaking(&f), vec![seat(4)]);
+}
+
+#[test]
+fn stop_current_in_open_mode_hands_the_microphone_on() {
+    let mut f = floor(Mode::Open);
+    f.handle(&request(4), &member(4), at(1)).unwrap();
+    f.handle(&request(5), &member(5), at(2)).unwrap();
+    f.handle(&Command::StopCurrent {}, &Actor::Chair, at(3)).unwrap();
+    assert_eq!((speaking(&f), queue(&f)), (vec![seat(5)], vec![]));
+}
+
+#[test]
+fn new_commands_have_their_wire_names() {
+    let cancel: Command = serde_json::from_str(r#"{"command":"cancel","station":{"seat":4}}"#).unwrap();
+    assert_eq!(cancel, Command::Cancel { station: seat(4) });
+    let stop: Command = serde_json::from_str(r#"{"command":"stop_current"}"#).unwrap();
+    assert_eq!(stop, Command::StopCurrent {});
+    assert!(stop.is_chair_command() && !cancel.is_chair_command());
+}

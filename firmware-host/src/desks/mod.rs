@@ -1,7 +1,7 @@
 //! Desk units: the daemon side of Modbus RTU buses.
 //!
 //! ```text
-//!  bus driver ──BusEvent──▶ translate::commands ──Command──▶ session owner
+//!  bus driver ──BusEvent──▶ translate::command ──Command──▶ session owner
 //!      ▲                                                          │ snapshot (watch)
 //!      └──desired outputs (watch)── outputs::desired_outputs ◀────┘
 //! ```
@@ -24,16 +24,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use podium_devices::modbus::bus::{BusDriver, BusEvent, BusHealth, BusOutputs, BusSettings};
 use podium_devices::modbus::sim::{SimBus, SimUnit};
 use podium_devices::serial::{SerialConnector, SerialSettings};
-use podium_floor::SeatNo;
+use podium_floor::{Command, SeatNo};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::RoomConfig;
-use crate::session::{CommandError, SessionHandle, Source};
+use crate::session::{Answer, CommandError, SessionClosed, SessionHandle, Source};
 use mapping::{BusPlan, DeskMap, UnitRole};
 use report::DevicesReport;
 
@@ -225,17 +227,30 @@ pub fn start(
     Ok(desks)
 }
 
-/// Key edges → engine commands, in arrival order.
+/// Commands handed to the session whose answers are still awaited, at most. Beyond it the
+/// translator waits for answers before taking the next key edge.
+const KEYS_IN_FLIGHT: usize = 256;
+
+/// Key edges → engine commands, in arrival order. Each command is handed to the session
+/// without waiting for its answer, so keys pressed together reach the owner together and
+/// the journal writes them in one transaction; the answers are taken as they come, in order.
 async fn translate_events(
     desks: Desks,
     session: SessionHandle,
     mut events: mpsc::Receiver<BusEvent>,
     cancel: CancellationToken,
 ) {
+    let mut in_flight = FuturesOrdered::new();
     loop {
         let event = tokio::select! {
             _ = cancel.cancelled() => return,
-            event = events.recv() => match event { Some(e) => e, None => return },
+            Some(answered) = in_flight.next(), if !in_flight.is_empty() => {
+                if answered == KeyAnswer::SessionClosed {
+                    return;
+                }
+                continue;
+            }
+            event = events.recv(), if in_flight.len() < KEYS_IN_FLIGHT => match event { Some(e) => e, None => return },
         };
         let BusEvent::Input { bus, unit, input, pressed } = event else {
             // Online, offline and link changes show in the health; the drivers log them.
@@ -245,23 +260,37 @@ async fn translate_events(
             tracing::debug!(%bus, unit, input, pressed, "unmapped input");
             continue;
         };
-        let floor = session.snapshot().floor.clone();
-        for (command, actor) in translate::commands(binding, pressed, &floor) {
-            let source = Source::Desk { bus: bus.to_string(), unit: u16::from(unit) };
-            match session.command_from(source, command.clone(), actor).await {
-                Ok(Ok(events)) => {
-                    tracing::debug!(%bus, unit, input, ?command, events = events.len(), "desk key")
-                }
-                // A rejection is the floor's rule at work (list closed, not allowed): normal.
-                Ok(Err(rejection)) => {
-                    tracing::info!(%bus, unit, input, ?command, reason = rejection.reason.code(), "desk key rejected")
-                }
-                // A chattering key is cut off by its own rate limit; the session logs it.
-                Err(CommandError::RateLimited { .. }) => {}
-                Err(CommandError::Closed) => return,
-            }
+        let Some((command, actor)) = translate::command(binding, pressed) else { continue };
+        let source = Source::Desk { bus: bus.to_string(), unit: u16::from(unit) };
+        match session.enqueue_from(source, command.clone(), actor).await {
+            Ok(answer) => in_flight.push_back(key_answer(answer, bus.to_string(), unit, input, command)),
+            // A chattering key is cut off by its own rate limit; the session logs it.
+            Err(CommandError::RateLimited { .. }) => {}
+            Err(CommandError::Closed) => return,
         }
     }
+}
+
+/// What became of a key's command.
+#[derive(Debug, PartialEq, Eq)]
+enum KeyAnswer {
+    Answered,
+    SessionClosed,
+}
+
+/// Waits for a key's answer and logs it; the owner counts rejections per source.
+async fn key_answer(answer: Answer, bus: String, unit: u8, input: u16, command: Command) -> KeyAnswer {
+    match answer.await {
+        Ok(Ok(events)) => {
+            tracing::debug!(%bus, unit, input, ?command, events = events.len(), "desk key")
+        }
+        // A rejection is the floor's rule at work (list closed, not allowed): normal.
+        Ok(Err(rejection)) => {
+            tracing::info!(%bus, unit, input, ?command, reason = rejection.reason.code(), "desk key rejected")
+        }
+        Err(SessionClosed) => return KeyAnswer::SessionClosed,
+    }
+    KeyAnswer::Answered
 }
 
 /// Recomputes every unit's desired outputs on each new snapshot, lamp test change, and

@@ -199,55 +199,58 @@ fn time_warning_blinks_and_a_lamp_test_lights_everything_but_the_microphone() {
 
 #[test]
 fn keys_translate_to_commands_with_the_right_actor() {
-    let floor = Floor::new(room().floor_setup());
     let seat12 = Binding::SeatKey { seat: 12, key: DeskKey::Request };
     let member = Actor::Station(Station::Seat(12));
     assert_eq!(
-        translate::commands(seat12, true, floor.state()),
-        vec![(Command::KeyPress { station: Station::Seat(12) }, member.clone())]
+        translate::command(seat12, true),
+        Some((Command::KeyPress { station: Station::Seat(12) }, member.clone()))
     );
     assert_eq!(
-        translate::commands(seat12, false, floor.state()),
-        vec![(Command::KeyRelease { station: Station::Seat(12) }, member.clone())]
+        translate::command(seat12, false),
+        Some((Command::KeyRelease { station: Station::Seat(12) }, member.clone()))
     );
     let poo = Binding::SeatKey { seat: 12, key: DeskKey::PointOfOrder };
     assert!(matches!(
-        translate::commands(poo, true, floor.state())[0].0,
-        Command::Request { kind: RequestKind::PointOfOrder, .. }
+        translate::command(poo, true),
+        Some((Command::Request { kind: RequestKind::PointOfOrder, .. }, _))
     ));
-    assert!(translate::commands(poo, false, floor.state()).is_empty());
-    // Cancel: nothing to cancel, then withdraw, then stop.
+    assert_eq!(translate::command(poo, false), None);
+    // Cancel: the engine decides between stop, withdraw and nothing.
     let cancel = Binding::SeatKey { seat: 12, key: DeskKey::Cancel };
-    assert!(translate::commands(cancel, true, floor.state()).is_empty());
-    let waiting = floor_with(&[(Command::KeyPress { station: Station::Seat(12) }, member.clone())]);
     assert_eq!(
-        translate::commands(cancel, true, waiting.state())[0].0,
-        Command::Withdraw { station: Station::Seat(12) }
+        translate::command(cancel, true),
+        Some((Command::Cancel { station: Station::Seat(12) }, member))
     );
-    let speaking = floor_with(&[(Command::Grant { station: Station::Seat(12) }, Actor::Chair)]);
-    assert_eq!(
-        translate::commands(cancel, true, speaking.state())[0].0,
-        Command::Stop { station: Station::Seat(12) }
-    );
+    assert_eq!(translate::command(cancel, false), None);
     // Votes do nothing yet.
-    assert!(
-        translate::commands(Binding::SeatKey { seat: 12, key: DeskKey::VoteYes }, true, floor.state())
-            .is_empty()
-    );
-    // Chair keys act as the chair.
+    assert_eq!(translate::command(Binding::SeatKey { seat: 12, key: DeskKey::VoteYes }, true), None);
+    // Chair keys act as the chair, on the press only.
     let next = Binding::ChairKey { key: DeskKey::Next, clears_requests: false };
-    assert_eq!(translate::commands(next, true, floor.state()), vec![(Command::Next {}, Actor::Chair)]);
+    assert_eq!(translate::command(next, true), Some((Command::Next {}, Actor::Chair)));
+    assert_eq!(translate::command(next, false), None);
     let priority = Binding::ChairKey { key: DeskKey::Priority, clears_requests: true };
     assert_eq!(
-        translate::commands(priority, true, floor.state())[0].0,
-        Command::Priority { clear_requests: true }
+        translate::command(priority, true),
+        Some((Command::Priority { clear_requests: true }, Actor::Chair))
     );
     let stop = Binding::ChairKey { key: DeskKey::Stop, clears_requests: false };
-    assert!(translate::commands(stop, true, floor.state()).is_empty());
-    assert_eq!(
-        translate::commands(stop, true, speaking.state())[0].0,
-        Command::Stop { station: Station::Seat(12) }
-    );
+    assert_eq!(translate::command(stop, true), Some((Command::StopCurrent {}, Actor::Chair)));
+}
+
+/// The cancel key pressed twice before the first press is published: the second press
+/// acts on the floor the first one left (the engine's state). Chosen from the older
+/// snapshot, it was a second `stop`, rejected as `not_speaking`.
+#[test]
+fn a_second_cancel_acts_on_the_floor_the_first_one_left() {
+    let room = room();
+    let map = DeskMap::new(&room.desks);
+    let mut floor = floor_with(&[(Command::Grant { station: Station::Seat(12) }, Actor::Chair)]);
+    let cancel = map.binding("a", 12, DeskKey::Cancel.input()).expect("mapped");
+    let (command, actor) = translate::command(cancel, true).expect("a command");
+    let first = floor.handle(&command, &actor, at(2)).expect("stop");
+    assert!(matches!(first[0].change, podium_floor::Change::MicrophoneClosed { .. }));
+    let second = floor.handle(&command, &actor, at(3)).expect("nothing left to cancel");
+    assert_eq!(second, vec![], "the microphone is off already: no stop again, no rejection");
 }
 
 #[test]
@@ -257,7 +260,7 @@ fn a_repeated_request_key_event_is_harmless() {
     let mut floor = Floor::new(room.floor_setup());
     let poo = map.binding("a", 12, DeskKey::PointOfOrder.input()).expect("mapped");
     for i in 0..4 {
-        for (command, actor) in translate::commands(poo, true, floor.state()) {
+        if let Some((command, actor)) = translate::command(poo, true) {
             floor.handle(&command, &actor, at(i)).expect("accepted");
         }
     }

@@ -199,6 +199,10 @@ pub struct JournalStatus {
     pub degraded_since_unix_ms: Option<i64>,
     /// Write attempts that failed since start.
     pub failed_writes: u64,
+    /// Transactions committed since start. Each holds every record that queued up while
+    /// the previous one ran (group commit), so under load this grows slower than the
+    /// number of commands recorded.
+    pub commits: u64,
     /// Events applied but not yet on disk.
     pub unwritten_events: u64,
     /// Sequence number of the last event on disk.
@@ -231,6 +235,7 @@ impl JournalStatus {
             error: None,
             degraded_since_unix_ms: None,
             failed_writes: 0,
+            commits: 0,
             unwritten_events: 0,
             written_seq: 0,
             recovery: None,

@@ -390,6 +390,7 @@ impl Writer {
                     s.error = None;
                     s.degraded_since_unix_ms = None;
                     s.unwritten_events = s.unwritten_events.saturating_sub(events);
+                    s.commits += 1;
                     if let Some(seq) = last_seq {
                         s.written_seq = seq;
                     }
@@ -514,6 +515,8 @@ mod tests {
         }
         assert_eq!(wait_ack(&mut acks, op).await, Ack { through_op: op, durable: true });
         assert_eq!(journal.status().written_seq, 3);
+        let commits = journal.status().commits;
+        assert!((1..=4).contains(&commits), "4 records in 1 to 4 transactions, not {commits}");
         // Reopen without a clean close (as after a crash): the state comes back.
         drop(journal);
         let (_journal, _acks, again) = Journal::open(&settings(dir.path()), &setup(), 100);

@@ -10,13 +10,13 @@ use std::sync::Mutex;
 
 use podium_devices::modbus::desk::DeskKey;
 use podium_devices::mqtt_units::{self, Dedup, DeskTopics, UnitMessage, UnitTopic};
-use podium_floor::{Instant, Snapshot};
+use podium_floor::{Instant, Outcome, Snapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::config::MqttDeskUnit;
 use crate::desks::mapping::Binding;
 use crate::desks::{outputs, translate};
-use crate::session::{SessionHandle, Source};
+use crate::session::{Answer, SessionClosed, SessionHandle, Source};
 
 /// A networked unit's state as the technician sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -33,6 +33,22 @@ pub struct DeskUnitStatus {
     pub key_events: u64,
     /// Messages from it that were malformed or repeated.
     pub rejected: u64,
+}
+
+/// What a message on the broker was to the desk units.
+#[derive(Debug)]
+pub enum DeskMessage {
+    /// Not a desk-unit topic.
+    NotMine,
+    /// Handled: a status, a malformed or repeated message, a key that means nothing.
+    Done,
+    /// A key's command, handed to the session; its answer is still to come.
+    Key {
+        /// The unit's id.
+        unit: String,
+        /// The engine's answer, once the command is applied (and journaled).
+        answer: Answer,
+    },
 }
 
 /// The networked desk units of one room.
@@ -82,14 +98,15 @@ impl DeskUnits {
         }
     }
 
-    /// Handles a message if its topic is a desk-unit topic; returns false otherwise.
-    pub async fn on_message(&self, topic: &str, payload: &[u8], session: &SessionHandle) -> bool {
+    /// Handles a message if its topic is a desk-unit topic. A key's command is handed to
+    /// the session without waiting for its answer ([`DeskMessage::Key`]).
+    pub async fn on_message(&self, topic: &str, payload: &[u8], session: &SessionHandle) -> DeskMessage {
         let Some((unit, kind)) = self.topics.parse(topic) else {
-            return false;
+            return DeskMessage::NotMine;
         };
         let Some(config) = self.units.get(unit) else {
             tracing::warn!(unit, "message from a desk unit that is not in the room configuration");
-            return true;
+            return DeskMessage::Done;
         };
         match mqtt_units::decode(kind, payload) {
             Err(error) => {
@@ -114,28 +131,33 @@ impl DeskUnits {
                 let new = self.dedup.lock().map(|mut d| d.is_new(unit, key.seq)).unwrap_or(true);
                 if !new {
                     self.update(unit, |s| s.rejected += 1);
-                    return true;
+                    return DeskMessage::Done;
                 }
                 self.update(unit, |s| {
                     s.key_events += 1;
                     s.online = true;
                 });
-                let binding = binding(config, key.key);
-                let floor = session.snapshot();
-                for (command, actor) in translate::commands(binding, key.pressed, &floor.floor) {
-                    let source = Source::Mqtt(format!("desk:{unit}"));
-                    match session.command_from(source, command, actor).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(rejection)) => {
-                            tracing::debug!(unit, reason = rejection.reason.code(), "key rejected")
-                        }
-                        Err(error) => tracing::warn!(unit, %error, "key dropped"),
-                    }
+                let Some((command, actor)) = translate::command(binding(config, key.key), key.pressed) else {
+                    return DeskMessage::Done;
+                };
+                let source = Source::Mqtt(format!("desk:{unit}"));
+                match session.enqueue_from(source, command, actor).await {
+                    Ok(answer) => return DeskMessage::Key { unit: unit.to_owned(), answer },
+                    Err(error) => tracing::warn!(unit, %error, "key dropped"),
                 }
             }
         }
         debug_assert!(matches!(kind, UnitTopic::Key | UnitTopic::Status));
-        true
+        DeskMessage::Done
+    }
+
+    /// Logs the answer to a key's command (the session counts rejections per source).
+    pub fn key_answered(unit: &str, answer: Result<Outcome, SessionClosed>) {
+        match answer {
+            Ok(Ok(_)) => {}
+            Ok(Err(rejection)) => tracing::debug!(unit, reason = rejection.reason.code(), "key rejected"),
+            Err(error) => tracing::warn!(unit, %error, "key dropped"),
+        }
     }
 
     /// Every unit's `outputs` topic and payload for this snapshot, at engine time `now`.

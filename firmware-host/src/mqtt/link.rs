@@ -3,8 +3,9 @@
 //! Three tasks: the event loop (polled continuously, never awaits a publish; on every
 //! ConnAck it resubscribes and republishes the retained topics, since rumqttc does neither
 //! by itself; after an error it backs off, capped), the inbound task (remote messages →
-//! session commands → replies, and with an external broker the acknowledgement once
-//! handled), and the outbound task (events, state and conference
+//! session commands, handed over without waiting for the previous answer → replies, and
+//! with an external broker the acknowledgement once handled, in arrival order), and the
+//! outbound task (events, state and conference
 //! commands → broker). Outgoing publishes use `try_publish` into a bounded queue: with the
 //! broker down, events beyond the queue are dropped and counted, never buffered without
 //! limit; the retained state and conference topics are republished on reconnect, so
@@ -16,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use podium_floor::{Actor, Station};
 use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS, Transport};
 use serde::Serialize;
@@ -24,9 +27,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::contract::{self, EventPayload, Reply, StatePayload, Status, Topics, VERSION};
-use super::desk_units::DeskUnits;
+use super::desk_units::{DeskMessage, DeskUnits};
 use crate::config::{MqttBroker, MqttConfig, RoomConfig};
-use crate::session::{CommandError, SessionHandle, Source};
+use crate::session::{Answer, CommandError, SessionClosed, SessionHandle, Source};
 
 /// Outgoing requests queued for the event loop at most (bounds memory with the broker down).
 pub const OUTGOING_QUEUE: usize = 512;
@@ -408,34 +411,58 @@ struct Inbound {
     connection: u64,
 }
 
+/// Messages handed to the session whose answers are still awaited, at most; beyond it the
+/// inbound task waits for answers before taking the next message.
+const MESSAGES_IN_FLIGHT: usize = 256;
+
+/// Hands each message's command to the session without waiting for the answer to the one
+/// before (while a meeting is open, a journal write), so messages that arrive together are
+/// written together; replies and acknowledgements follow the answers, in arrival order.
 async fn run_inbound(mut messages: mpsc::Receiver<Inbound>, link: Links, cancel: CancellationToken) {
+    let mut in_flight = FuturesOrdered::new();
     loop {
-        let Inbound { message, arrived, connection } = tokio::select! {
+        tokio::select! {
+            biased;
             _ = cancel.cancelled() => return,
-            message = messages.recv() => match message { Some(m) => m, None => return },
-        };
-        let reply = match handle_inbound(&message, &link).await {
-            Handled::Done => None,
-            Handled::Reply(participant, reply) => Some((participant, reply)),
-            // Unacknowledged, the broker delivers it again to the next podiumd.
-            Handled::SessionClosed => return,
-        };
-        if reply.as_ref().is_some_and(|(_, reply)| reply.ok) {
-            // The owner answers after publishing; every event stream woken has been served.
-            if let Ok(mut handling) = link.stats.handling.lock() {
-                handling.record(arrived.elapsed());
+            Some((inbound, handled)) = in_flight.next(), if !in_flight.is_empty() => {
+                if !finish(inbound, handled, &link, &cancel).await {
+                    return;
+                }
             }
-        }
-        // The reply and the acknowledgement only confirm to the bridge and the broker;
-        // consoles and devices woken by the same change go first.
-        tokio::task::yield_now().await;
-        if let Some((participant, reply)) = reply {
-            publish(&link.client, &link.stats, link.topics.reply(&participant), false, json(&reply));
-        }
-        if link.manual_acks && !acknowledge(&link, &message, connection, &cancel).await {
-            return; // shutting down
+            message = messages.recv(), if in_flight.len() < MESSAGES_IN_FLIGHT => match message {
+                Some(inbound) => {
+                    let awaiting = hand_over(&inbound.message, &link).await;
+                    in_flight.push_back(settle(inbound, awaiting, &link));
+                }
+                None => return,
+            },
         }
     }
+}
+
+/// Replies to a handled message and acknowledges it. Returns false when the session or the
+/// link is shutting down.
+async fn finish(inbound: Inbound, handled: Handled, link: &Links, cancel: &CancellationToken) -> bool {
+    let Inbound { message, arrived, connection } = inbound;
+    let reply = match handled {
+        Handled::Done => None,
+        Handled::Reply(participant, reply) => Some((participant, reply)),
+        // Unacknowledged, the broker delivers it again to the next podiumd.
+        Handled::SessionClosed => return false,
+    };
+    if reply.as_ref().is_some_and(|(_, reply)| reply.ok) {
+        // The owner answers after publishing; every event stream woken has been served.
+        if let Ok(mut handling) = link.stats.handling.lock() {
+            handling.record(arrived.elapsed());
+        }
+    }
+    // The reply and the acknowledgement only confirm to the bridge and the broker;
+    // consoles and devices woken by the same change go first.
+    tokio::task::yield_now().await;
+    if let Some((participant, reply)) = reply {
+        publish(&link.client, &link.stats, link.topics.reply(&participant), false, json(&reply));
+    }
+    !link.manual_acks || acknowledge(link, &message, connection, cancel).await
 }
 
 /// Acknowledges a handled message (recorded, while a meeting is open): a podiumd that stops
@@ -471,16 +498,30 @@ enum Handled {
     SessionClosed,
 }
 
-async fn handle_inbound(message: &rumqttc::Publish, link: &Links) -> Handled {
+/// A message whose command was handed to the session, with what it still waits for.
+enum Awaiting {
+    /// Nothing: handled already.
+    Nothing(Handled),
+    /// A remote participant's command: the reply follows the engine's answer.
+    Remote { participant: String, action: String, answer: Answer },
+    /// A networked desk unit's key.
+    DeskKey { unit: String, answer: Answer },
+}
+
+/// Turns a message into a command and hands it to the session; waits only for room in the
+/// owner's queue, not for the answer.
+async fn hand_over(message: &rumqttc::Publish, link: &Links) -> Awaiting {
     let Links { topics, session, stats, desks, .. } = link;
-    if desks.on_message(&message.topic, &message.payload, session).await {
-        return Handled::Done;
+    match desks.on_message(&message.topic, &message.payload, session).await {
+        DeskMessage::NotMine => {}
+        DeskMessage::Done => return Awaiting::Nothing(Handled::Done),
+        DeskMessage::Key { unit, answer } => return Awaiting::DeskKey { unit, answer },
     }
     let Some((participant, action)) = topics.parse_remote(&message.topic) else {
-        return Handled::Done;
+        return Awaiting::Nothing(Handled::Done);
     };
     let reply = match contract::inbound_command(participant, action, &message.payload) {
-        Err(contract::InboundError::NotACommand) => return Handled::Done,
+        Err(contract::InboundError::NotACommand) => return Awaiting::Nothing(Handled::Done),
         Err(error) => {
             stats.malformed.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(topic = %message.topic, %error, "malformed remote message");
@@ -490,25 +531,52 @@ async fn handle_inbound(message: &rumqttc::Publish, link: &Links) -> Handled {
             let actor = Actor::Station(Station::Remote(participant.to_string()));
             // Each participant is its own source: one flooding client cannot crowd out the rest.
             let source = Source::Mqtt(format!("remote:{participant}"));
-            match session.command_from(source, command, actor).await {
-                Err(CommandError::Closed) => return Handled::SessionClosed,
+            match session.enqueue_from(source, command, actor).await {
+                Err(CommandError::Closed) => return Awaiting::Nothing(Handled::SessionClosed),
                 Err(error @ CommandError::RateLimited { .. }) => {
                     stats.rejected.fetch_add(1, Ordering::Relaxed);
                     Reply::rejected(action, "rate_limited", error.to_string())
                 }
-                Ok(Ok(events)) => {
-                    stats.accepted.fetch_add(1, Ordering::Relaxed);
-                    let seq = events.last().map(|e| e.seq).unwrap_or_else(|| session.snapshot().floor.seq);
-                    Reply::accepted(action, seq)
-                }
-                Ok(Err(rejection)) => {
-                    stats.rejected.fetch_add(1, Ordering::Relaxed);
-                    Reply::from_reason(action, rejection.reason, rejection.message)
+                Ok(answer) => {
+                    return Awaiting::Remote {
+                        participant: participant.to_string(),
+                        action: action.to_string(),
+                        answer,
+                    };
                 }
             }
         }
     };
-    Handled::Reply(participant.to_string(), reply)
+    Awaiting::Nothing(Handled::Reply(participant.to_string(), reply))
+}
+
+/// Waits for the engine's answer to a handed-over message (given once it is applied and,
+/// while a meeting is open, journaled) and turns it into what to reply.
+async fn settle(inbound: Inbound, awaiting: Awaiting, link: &Links) -> (Inbound, Handled) {
+    let handled = match awaiting {
+        Awaiting::Nothing(handled) => handled,
+        Awaiting::DeskKey { unit, answer } => {
+            DeskUnits::key_answered(&unit, answer.await);
+            Handled::Done
+        }
+        Awaiting::Remote { participant, action, answer } => {
+            let reply = match answer.await {
+                Err(SessionClosed) => return (inbound, Handled::SessionClosed),
+                Ok(Ok(events)) => {
+                    link.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    let seq =
+                        events.last().map(|e| e.seq).unwrap_or_else(|| link.session.snapshot().floor.seq);
+                    Reply::accepted(&action, seq)
+                }
+                Ok(Err(rejection)) => {
+                    link.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                    Reply::from_reason(&action, rejection.reason, rejection.message)
+                }
+            };
+            Handled::Reply(participant, reply)
+        }
+    };
+    (inbound, handled)
 }
 
 async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel: CancellationToken) {

@@ -14,16 +14,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ButtonAction, GpioConfig, LampShows};
 
-/// The chair command for a button, given the floor now (`None`: nothing to do).
-pub fn command_for(action: ButtonAction, snapshot: &Snapshot) -> Option<Command> {
+/// The chair command for a button. Stateless: *stop* is `stop_current`, and the engine
+/// picks the newest delegate speaker on the floor as it is when the command is applied.
+pub fn command_for(action: ButtonAction) -> Command {
     match action {
-        ButtonAction::Next => Some(Command::Next {}),
-        ButtonAction::Stop => {
-            let last = snapshot.floor.speakers.iter().rev().find(|s| !s.exempt)?;
-            Some(Command::Stop { station: last.station.clone() })
-        }
-        ButtonAction::Priority => Some(Command::Priority { clear_requests: false }),
-        ButtonAction::Clear => Some(Command::ClearRequests {}),
+        ButtonAction::Next => Command::Next {},
+        ButtonAction::Stop => Command::StopCurrent {},
+        ButtonAction::Priority => Command::Priority { clear_requests: false },
+        ButtonAction::Clear => Command::ClearRequests {},
     }
 }
 
@@ -88,16 +86,13 @@ pub async fn run<B: GpioBackend>(
                 let now = origin.elapsed().as_millis() as u64;
                 for i in debouncer.sample(&levels, now) {
                     let Some((_, action)) = config.buttons.get(i) else { continue };
-                    let snapshot = snapshots.borrow().clone();
                     update(&mut |h| {
                         h.answered();
                         h.state = Some(format!("{action:?} pressed").to_lowercase());
                     });
-                    if let Some(command) = command_for(*action, &snapshot) {
-                        update(&mut |h| h.counters.sent += 1);
-                        if commands.send(command).await.is_err() {
-                            return;
-                        }
+                    update(&mut |h| h.counters.sent += 1);
+                    if commands.send(command_for(*action)).await.is_err() {
+                        return;
                     }
                 }
             }
@@ -167,7 +162,7 @@ mod tests {
         assert_eq!(sim.outputs(), vec![true, false, true]);
         sim.set_button(1, true);
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(received.try_recv(), Ok(Command::Stop { station: Station::Seat(2) }));
+        assert_eq!(received.try_recv(), Ok(Command::StopCurrent {}));
         assert!(health.lock().expect("health").state.as_deref() == Some("stop pressed"));
         cancel.cancel();
     }

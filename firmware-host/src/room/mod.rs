@@ -173,7 +173,7 @@ fn start_gpio(
     };
     let health = Arc::new(Mutex::new(DeviceHealth::new("buttons", "gpio", address)));
     room.gpio = Some(health.clone());
-    let (commands, mut received) = tokio::sync::mpsc::channel(8);
+    let (commands, received) = tokio::sync::mpsc::channel(8);
     let snapshots = session.watch();
     match config.backend {
         crate::config::GpioBackendKind::Simulated => {
@@ -205,21 +205,51 @@ fn start_gpio(
             }
         }
     }
-    let session = session.clone();
-    tracker.spawn(async move {
-        while let Some(command) = received.recv().await {
-            // A stuck or chattering button is rate-limited like any other source.
-            let source = crate::session::Source::Other("gpio".into());
-            match session.command_from(source, command, podium_floor::Actor::Chair).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(rejection)) => tracing::info!("button box: {rejection:?}"),
-                Err(crate::session::CommandError::RateLimited { .. }) => {
-                    tracing::warn!("button box: too many presses, ignored");
+    tracker.spawn(hand_over_presses(received, session.clone()));
+}
+
+/// Button presses the session has not answered yet, at most; beyond it presses wait.
+const PRESSES_IN_FLIGHT: usize = 64;
+
+/// Hands each press of the button box to the session without waiting for the answer of
+/// the one before (with a meeting open that is a journal write); answers are logged as
+/// they come, in order.
+async fn hand_over_presses(
+    mut presses: tokio::sync::mpsc::Receiver<podium_floor::Command>,
+    session: SessionHandle,
+) {
+    use crate::session::{CommandError, SessionClosed, Source};
+    use futures_util::StreamExt;
+
+    let mut in_flight = futures_util::stream::FuturesOrdered::new();
+    loop {
+        let command = tokio::select! {
+            Some(answered) = in_flight.next(), if !in_flight.is_empty() => {
+                if let Err(SessionClosed) = answered {
+                    return;
                 }
-                Err(crate::session::CommandError::Closed) => return,
+                continue;
             }
+            command = presses.recv(), if in_flight.len() < PRESSES_IN_FLIGHT => match command {
+                Some(command) => command,
+                None => return,
+            },
+        };
+        // A stuck or chattering button is rate-limited like any other source.
+        let source = Source::Other("gpio".into());
+        match session.enqueue_from(source, command, podium_floor::Actor::Chair).await {
+            Ok(answer) => in_flight.push_back(log_press_answer(answer)),
+            Err(CommandError::RateLimited { .. }) => tracing::warn!("button box: too many presses, ignored"),
+            Err(CommandError::Closed) => return,
         }
-    });
+    }
+}
+
+async fn log_press_answer(answer: crate::session::Answer) -> Result<(), crate::session::SessionClosed> {
+    if let Err(rejection) = answer.await? {
+        tracing::info!("button box: {rejection:?}");
+    }
+    Ok(())
 }
 
 /// How often the open meeting is looked up for `power_with_meeting`.

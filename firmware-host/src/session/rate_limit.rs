@@ -82,6 +82,9 @@ pub struct SourceStats {
     pub accepted: u64,
     /// Commands dropped by the rate limit.
     pub limited: u64,
+    /// Commands let through that the floor rules rejected (counted by the session owner;
+    /// a source that does not wait for its answers sees them here).
+    pub rejected: u64,
     /// When a command was last dropped (Unix milliseconds).
     pub last_limited_unix_ms: Option<i64>,
     /// The limit applied; absent for unlimited sources.
@@ -94,6 +97,7 @@ struct Bucket {
     refilled: Instant,
     accepted: u64,
     limited: u64,
+    rejected: u64,
     last_limited_unix_ms: Option<i64>,
     warned: Option<Instant>,
 }
@@ -128,6 +132,7 @@ impl RateLimiter {
             refilled: now,
             accepted: 0,
             limited: 0,
+            rejected: 0,
             last_limited_unix_ms: None,
             warned: None,
         });
@@ -159,6 +164,15 @@ impl RateLimiter {
         Err((missing / f64::from(limit.per_second.max(1)) * 1000.0).ceil() as u64)
     }
 
+    /// Counts a command of `source` that the floor rules rejected. A source forgotten
+    /// meanwhile (more sources than kept) is not counted.
+    pub fn note_rejected(&self, source: &Source) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(bucket) = buckets.get_mut(source) {
+            bucket.rejected += 1;
+        }
+    }
+
     /// The counters of every source, busiest first.
     pub fn stats(&self) -> Vec<SourceStats> {
         let buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -168,6 +182,7 @@ impl RateLimiter {
                 source: source.to_string(),
                 accepted: b.accepted,
                 limited: b.limited,
+                rejected: b.rejected,
                 last_limited_unix_ms: b.last_limited_unix_ms,
                 limit: source.limit(),
             })

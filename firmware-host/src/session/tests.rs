@@ -224,3 +224,44 @@ async fn a_chattering_desk_key_is_cut_off_and_others_are_served() {
     tracker.close();
     tracker.wait().await;
 }
+
+#[tokio::test]
+async fn commands_handed_over_without_waiting_are_answered_in_order_once_durable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("journal.sqlite3");
+    let run = start(&path, setup(40)).await;
+    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    let mut answers = Vec::new();
+    for seat in 1..=32u16 {
+        let source = Source::Desk { bus: "a".into(), unit: seat };
+        let actor = Actor::Station(Station::Seat(seat));
+        answers.push(run.session.enqueue_from(source, request(seat), actor).await.expect("handed over"));
+    }
+    // A withdrawal without a request: rejected, and counted for its source.
+    let stray = Source::Desk { bus: "a".into(), unit: 40 };
+    let withdraw = Command::Withdraw { station: Station::Seat(40) };
+    let rejected = run
+        .session
+        .enqueue_from(stray, withdraw, Actor::Station(Station::Seat(40)))
+        .await
+        .expect("handed over");
+    let mut last = 0;
+    for (i, answer) in answers.into_iter().enumerate() {
+        let events = answer.await.expect("up").expect("accepted");
+        let seq = events.last().expect("an event").seq;
+        assert!(seq > last, "answer {i} out of order: {seq} after {last}");
+        last = seq;
+        let store = Store::open_read_only(&path).expect("read");
+        let stored = store.events_after(meeting.id, 0).expect("events");
+        assert!(stored.last().is_some_and(|e| e.seq >= seq), "event {seq} is on disk when answered");
+    }
+    assert_eq!(rejected.await.expect("up").map_err(|r| r.reason), Err(podium_floor::Reason::NotRequested));
+    let requests: Vec<Station> =
+        run.session.snapshot().floor.requests.iter().map(|r| r.station.clone()).collect();
+    assert_eq!(requests, (1..=32).map(Station::Seat).collect::<Vec<_>>(), "applied in the order handed over");
+    let stats = run.session.source_stats();
+    let stray = stats.iter().find(|s| s.source == "desk:a/40").expect("counted");
+    assert_eq!((stray.accepted, stray.rejected), (1, 1), "let through, then rejected by the floor");
+    assert!(stats.iter().filter(|s| s.source != "desk:a/40").all(|s| s.rejected == 0));
+    run.stop().await;
+}

@@ -23,7 +23,7 @@
 //!
 //! Inside a handler, the [`Principal`] extractor gives the caller; for commands,
 //! [`Principal::actor_for`] narrows further: a remote member may only join, leave,
-//! request and withdraw for their own virtual seat.
+//! request, withdraw and cancel for their own virtual seat.
 
 pub mod guard;
 pub mod secret;
@@ -102,7 +102,7 @@ impl Principal {
     /// |---|---|---|
     /// | chair | every command | `Actor::Chair` |
     /// | technician | every command | `Actor::Operator` |
-    /// | member | `join_remote`/`leave_remote` for themselves; `request`/`withdraw` for their own virtual seat | `Actor::Station(Station::Remote(own id))` |
+    /// | member | `join_remote`/`leave_remote` for themselves; `request`/`withdraw`/`cancel` for their own virtual seat (`cancel` ends their own turn only where `members_may_switch_off` allows) | `Actor::Station(Station::Remote(own id))` |
     /// | viewer | nothing (403) | |
     /// | anonymous | nothing (401) | |
     ///
@@ -119,7 +119,9 @@ impl Principal {
                     Command::JoinRemote { participant: p } | Command::LeaveRemote { participant: p } => {
                         p == participant
                     }
-                    Command::Request { station, .. } | Command::Withdraw { station } => *station == own,
+                    Command::Request { station, .. }
+                    | Command::Withdraw { station }
+                    | Command::Cancel { station } => *station == own,
                     _ => false,
                 };
                 if allowed { Ok(Actor::Station(own)) } else { Err(forbidden()) }
@@ -260,6 +262,7 @@ mod tests {
                 stance: None,
             },
             Command::Withdraw { station: own.clone() },
+            Command::Cancel { station: own.clone() },
         ];
         for command in &allowed {
             assert_eq!(me.actor_for(command).ok(), Some(Actor::Station(own.clone())), "{command:?}");
@@ -276,12 +279,14 @@ mod tests {
                 kind: podium_floor::RequestKind::Ordinary,
                 stance: None,
             },
-            Command::Withdraw { station: other },
+            Command::Withdraw { station: other.clone() },
+            Command::Cancel { station: other },
             Command::Stop { station: own.clone() },
             Command::KeyPress { station: own },
             Command::Next {},
             Command::Grant { station: Station::Seat(3) },
             Command::StopAll {},
+            Command::StopCurrent {},
             Command::Priority { clear_requests: true },
             Command::ClearRequests {},
             Command::SetListOpen { open: false },
