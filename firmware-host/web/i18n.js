@@ -326,7 +326,7 @@ export const texts = {
     'mode.open': 'Open (a request opens the microphone)',
     'mode.override': 'Override (the longest speaker is closed)',
     'mode.request': 'Request (the chair grants the floor)',
-    'mode.operator': 'Chair/operator only',
+    'mode.operator': 'Chair/technician only',
     'mode.voice': 'Voice activation',
     'mode.push_to_talk': 'Push to talk',
     'activation.label': 'Microphone key',

@@ -14,8 +14,10 @@ use crate::station::Station;
 pub enum Actor {
     /// The chair: chair desk unit, button box or chair console.
     Chair,
-    /// The operator or technician.
-    Operator,
+    /// The room technician (the technician console, or an operator's desk). Journals
+    /// written before this name read `operator`.
+    #[serde(alias = "operator")]
+    Technician,
     /// The member at a station acting for themselves (desk unit keys, remote page).
     Station(Station),
     /// An integration acting for the room: microphone system, video-conference bridge.

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::command::{Actor, Command};
+use crate::entries::{Presence, Request, Speaker};
 use crate::outcome::{Change, Event, MuteSource, Reason, Rejection, RequestEnd};
 use crate::precedence::{PrecedenceRule, RequestKind, Stance, precedence_table};
 use crate::setup::{
     Activation, Limits, Mode, Participant, ParticipantId, Profile, SeatNo, SeatSetup, Setup, SpeakingTime,
 };
-use crate::state::{FloorState, Presence, Request, Speaker};
+use crate::state::FloorState;
 use crate::station::Station;
 use crate::time::{Instant, Timestamp};
 
@@ -197,7 +198,7 @@ impl Floor {
     }
 
     fn authorize(&self, command: &Command, actor: &Actor) -> Result<(), Rejection> {
-        let chairish = matches!(actor, Actor::Chair | Actor::Operator);
+        let chairish = matches!(actor, Actor::Chair | Actor::Technician);
         let allowed = if command.is_chair_command() {
             chairish
         } else {
@@ -210,7 +211,7 @@ impl Floor {
                 | Command::KeyRelease { station } => {
                     chairish || matches!(actor, Actor::Station(own) if own == station)
                 }
-                Command::VoiceActivity { .. } => matches!(actor, Actor::System | Actor::Operator),
+                Command::VoiceActivity { .. } => matches!(actor, Actor::System | Actor::Technician),
                 Command::JoinRemote { participant } | Command::LeaveRemote { participant } => {
                     chairish
                         || matches!(actor, Actor::System)
@@ -304,7 +305,7 @@ impl Floor {
             // Idempotent: desk units may repeat a key event; the first request stands.
             return Ok(());
         }
-        let on_behalf = matches!(actor, Actor::Chair | Actor::Operator);
+        let on_behalf = matches!(actor, Actor::Chair | Actor::Technician);
         if self.is_exempt(station) {
             self.open(now, station, None);
             return Ok(());
@@ -758,7 +759,7 @@ impl Floor {
     fn mute_source(actor: &Actor) -> MuteSource {
         match actor {
             Actor::Chair => MuteSource::Chair,
-            Actor::Operator => MuteSource::Operator,
+            Actor::Technician => MuteSource::Technician,
             Actor::Station(_) => MuteSource::Member,
             Actor::System => MuteSource::System,
         }

@@ -41,6 +41,7 @@
 
 pub mod command;
 pub mod engine;
+pub mod entries;
 pub mod outcome;
 pub mod precedence;
 pub mod setup;
@@ -50,12 +51,13 @@ pub mod time;
 
 pub use command::{Actor, Command};
 pub use engine::{Floor, Outcome, Snapshot};
+pub use entries::{Presence, Request, Speaker};
 pub use outcome::{Change, Event, MuteSource, Reason, Rejection, RequestEnd};
 pub use precedence::{PrecedenceRule, RequestKind, Stance, precedence_table};
 pub use setup::{
     Activation, Limits, Mode, OnExpiry, Participant, ParticipantId, Profile, Role, SeatNo, SeatSetup, Setup,
     SpeakingTime,
 };
-pub use state::{FloorState, Presence, Request, Speaker};
+pub use state::FloorState;
 pub use station::Station;
 pub use time::{Instant, Timestamp};

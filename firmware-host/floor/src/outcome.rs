@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::entries::{Presence, Request, Speaker};
 use crate::setup::{ParticipantId, Profile};
-use crate::state::{Presence, Request, Speaker};
 use crate::station::Station;
 use crate::time::Timestamp;
 
@@ -135,8 +135,9 @@ pub enum MuteSource {
     Chair,
     /// The member at the station.
     Member,
-    /// The operator or technician.
-    Operator,
+    /// The room technician. Journals written before this name read `operator`.
+    #[serde(alias = "operator")]
+    Technician,
     /// The speaking-time budget ran out.
     Timer,
     /// The chair's priority key.

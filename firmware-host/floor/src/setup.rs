@@ -106,7 +106,9 @@ pub enum Mode {
     Override,
     /// Requests are queued; the chair grants the floor (*next* grants the head of the list).
     Request,
-    /// Only the chair or operator opens delegate microphones; member keys do nothing.
+    /// Only the chair or the technician opens delegate microphones; member keys do nothing.
+    /// (Conference systems call this operator mode, after the person at the control desk;
+    /// in Podium that person is the technician.)
     Operator,
     /// Microphones open on voice activity reported by the microphone system, while below the limit.
     Voice,

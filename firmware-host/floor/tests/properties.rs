@@ -90,7 +90,7 @@ fn command(with_moves: bool) -> BoxedStrategy<Command> {
 fn actor() -> impl Strategy<Value = Actor> {
     prop_oneof![
         3 => Just(Actor::Chair),
-        1 => Just(Actor::Operator),
+        1 => Just(Actor::Technician),
         1 => Just(Actor::System),
         4 => station().prop_map(Actor::Station),
     ]

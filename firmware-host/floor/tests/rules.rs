@@ -129,7 +129,7 @@ fn override_mode_closes_the_longest_speaker() {
 fn operator_mode_rejects_member_requests_but_not_the_chair() {
     let mut f = floor(Mode::Operator);
     assert_eq!(reason(f.handle(&request(4), &member(4), at(1))), Reason::NotAllowedInMode);
-    f.handle(&request(4), &Actor::Operator, at(1)).unwrap();
+    f.handle(&request(4), &Actor::Technician, at(1)).unwrap();
     assert_eq!(queue(&f), vec![seat(4)]);
     f.handle(&Command::Grant { station: seat(5) }, &Actor::Chair, at(2)).unwrap();
     assert_eq!(speaking(&f), vec![seat(5)]);
@@ -313,11 +313,15 @@ fn joining_remotely_releases_the_seat() {
     assert!(!f.state().seated.contains_key(&3));
     f.handle(&request_kind(remote("m3"), RequestKind::Ordinary), &Actor::Station(remote("m3")), at(3))
         .unwrap();
-    f.handle(&Command::TakeSeat { participant: "m3".into(), seat: 10 }, &Actor::Operator, at(4)).unwrap();
+    f.handle(&Command::TakeSeat { participant: "m3".into(), seat: 10 }, &Actor::Technician, at(4)).unwrap();
     assert!(queue(&f).is_empty());
     assert_eq!(f.state().presence["m3"], Presence::Seat(10));
     assert_eq!(
-        reason(f.handle(&Command::TakeSeat { participant: "m2".into(), seat: 10 }, &Actor::Operator, at(5))),
+        reason(f.handle(
+            &Command::TakeSeat { participant: "m2".into(), seat: 10 },
+            &Actor::Technician,
+            at(5)
+        )),
         Reason::SeatOccupied
     );
 }
@@ -513,7 +517,7 @@ fn cancel_respects_the_members_rights_and_the_chair_may_always() {
     let events = f.handle(&cancel(4), &Actor::Chair, at(5)).unwrap();
     assert!(matches!(events[0].change, Change::MicrophoneClosed { closed_by: MuteSource::Chair, .. }));
     f.handle(&request(5), &member(5), at(6)).unwrap();
-    let events = f.handle(&cancel(5), &Actor::Operator, at(7)).unwrap();
+    let events = f.handle(&cancel(5), &Actor::Technician, at(7)).unwrap();
     assert!(matches!(events[0].change, Change::RequestRemoved { reason: RequestEnd::RemovedByChair, .. }));
 }
 
@@ -546,7 +550,7 @@ fn stop_current_closes_the_newest_delegate_and_leaves_the_chair_open() {
             ..
         }]
     ));
-    f.handle(&Command::StopCurrent {}, &Actor::Operator, at(5)).unwrap();
+    f.handle(&Command::StopCurrent {}, &Actor::Technician, at(5)).unwrap();
     assert_eq!(speaking(&f), vec![seat(1)]);
     assert_eq!(
         f.handle(&Command::StopCurrent {}, &Actor::Chair, at(6)).unwrap(),
@@ -582,4 +586,13 @@ fn new_commands_have_their_wire_names() {
     let stop: Command = serde_json::from_str(r#"{"command":"stop_current"}"#).unwrap();
     assert_eq!(stop, Command::StopCurrent {});
     assert!(stop.is_chair_command() && !cancel.is_chair_command());
+}
+
+#[test]
+fn the_technician_reads_records_written_when_it_was_called_operator() {
+    // Journals keep commands and events as JSON; older ones name the technician `operator`.
+    assert_eq!(serde_json::from_str::<Actor>("\"operator\"").ok(), Some(Actor::Technician));
+    assert_eq!(serde_json::from_str::<MuteSource>("\"operator\"").ok(), Some(MuteSource::Technician));
+    assert_eq!(serde_json::to_string(&Actor::Technician).ok().as_deref(), Some("\"technician\""));
+    assert_eq!(serde_json::to_string(&MuteSource::Technician).ok().as_deref(), Some("\"technician\""));
 }

@@ -3,7 +3,7 @@
 //! One row per request or turn, in the order they began: who (station, member, group),
 //! what (request type, pro/contra, reply to whom), when requested and what became of the
 //! request (granted, withdrawn, removed by the chair, cleared, ...), who granted the floor
-//! (`chair`, `operator`, `automatic` for open/override mode and freed microphones,
+//! (`chair`, `technician`, `automatic` for open/override mode and freed microphones,
 //! `system`), when the microphone opened and closed, the speaking time without pauses,
 //! the pauses, who closed the microphone (mute provenance) and whether the time warning
 //! was given or the time ran out. Times are UTC (RFC 3339) plus Unix milliseconds in JSON.
@@ -55,7 +55,7 @@ pub struct SpeakerTurn {
     /// What became of the request: `granted`, `withdrawn`, `removed_by_chair`, `cleared`,
     /// `priority`, `presence_changed`, or `waiting` (still in the list).
     pub request_outcome: Option<String>,
-    /// Who gave the floor: `chair`, `operator`, `automatic` or `system`.
+    /// Who gave the floor: `chair`, `technician`, `automatic` or `system`.
     pub granted_by: Option<String>,
     /// When the microphone opened (Unix milliseconds).
     pub started_unix_ms: Option<i64>,
@@ -92,7 +92,7 @@ fn json_name<T: Serialize>(value: &T) -> String {
 fn granted_by(actor: Option<&Actor>) -> &'static str {
     match actor {
         Some(Actor::Chair) => "chair",
-        Some(Actor::Operator) => "operator",
+        Some(Actor::Technician) => "technician",
         Some(Actor::System) => "system",
         // A member's own key (open/override mode, the chair's seat) or a microphone freed by
         // a member or a timer that went to the head of the list.

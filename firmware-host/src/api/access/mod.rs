@@ -101,7 +101,7 @@ impl Principal {
     /// | role | may send | acts as |
     /// |---|---|---|
     /// | chair | every command | `Actor::Chair` |
-    /// | technician | every command | `Actor::Operator` |
+    /// | technician | every command | `Actor::Technician` |
     /// | member | `join_remote`/`leave_remote` for themselves; `request`/`withdraw`/`cancel` for their own virtual seat (`cancel` ends their own turn only where `members_may_switch_off` allows) | `Actor::Station(Station::Remote(own id))` |
     /// | viewer | nothing (403) | |
     /// | anonymous | nothing (401) | |
@@ -111,7 +111,7 @@ impl Principal {
         match self {
             Principal::Anonymous => Err(unauthorized()),
             Principal::User { role: UserRole::Chair, .. } => Ok(Actor::Chair),
-            Principal::User { role: UserRole::Technician, .. } => Ok(Actor::Operator),
+            Principal::User { role: UserRole::Technician, .. } => Ok(Actor::Technician),
             Principal::User { role: UserRole::Viewer, .. } => Err(forbidden()),
             Principal::Member { participant } => {
                 let own = Station::Remote(participant.clone());
@@ -305,7 +305,7 @@ mod tests {
         let tech = Principal::User { name: "t".into(), role: UserRole::Technician };
         let viewer = Principal::User { name: "v".into(), role: UserRole::Viewer };
         assert_eq!(chair.actor_for(&next).ok(), Some(Actor::Chair));
-        assert_eq!(tech.actor_for(&next).ok(), Some(Actor::Operator));
+        assert_eq!(tech.actor_for(&next).ok(), Some(Actor::Technician));
         assert_eq!(viewer.actor_for(&next).map_err(|e| e.status()).err(), Some(StatusCode::FORBIDDEN));
         assert_eq!(
             Principal::Anonymous.actor_for(&next).map_err(|e| e.status()).err(),
