@@ -155,7 +155,36 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .page("/overlay", Rule::Page(Page::Overlay), get(pages::overlay_page));
     let (router, mut openapi) = table.router.split_for_parts();
     deny_unknown_fields_in_variants(&mut openapi, &["Command", "TestAction"]);
+    document_access_answers(&mut openapi, &table.rules);
     (router, openapi, table.rules)
+}
+
+/// Every route that needs credentials can answer 401 (none or bad) and 403 (a role that
+/// may not), whatever its handler does: the guard answers before it. Documented from the
+/// same rules the guard reads, so the description cannot miss one.
+fn document_access_answers(openapi: &mut utoipa::openapi::OpenApi, rules: &RouteRules) {
+    use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+    let error = || {
+        ResponseBuilder::new().content(
+            "application/json",
+            utoipa::openapi::ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+        )
+    };
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if matches!(rules.rule(path), Some(Rule::Public) | None) {
+            continue;
+        }
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let answers = &mut operation.responses.responses;
+            answers
+                .entry("401".into())
+                .or_insert_with(|| RefOr::T(error().description("Login required (`unauthorized`)").build()));
+            answers.entry("403".into()).or_insert_with(|| {
+                RefOr::T(error().description("The caller's role may not (`forbidden`)").build())
+            });
+        }
+    }
 }
 
 /// Request bodies refuse unknown fields (`#[serde(deny_unknown_fields)]`); utoipa says so
@@ -250,6 +279,20 @@ mod tests {
         );
         for (path, rule, methods) in rules.iter() {
             assert!(!methods.is_empty(), "{path} ({rule:?}) has a rule but answers no method");
+        }
+    }
+
+    #[test]
+    fn every_route_that_needs_credentials_documents_401_and_403() {
+        let (_, openapi, rules) = table();
+        for (path, item) in &openapi.paths.paths {
+            let public = rules.rule(path) == Some(Rule::Public);
+            for operation in [&item.get, &item.post].into_iter().flatten() {
+                let answers = &operation.responses.responses;
+                for status in ["401", "403"] {
+                    assert!(public || answers.contains_key(status), "{path} does not document {status}");
+                }
+            }
         }
     }
 
