@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let actors = [
         Actor::Chair,
-        Actor::Operator,
+        Actor::Technician,
         Actor::System,
         Actor::Station(Station::Seat(2)),
         Actor::Station(Station::Remote("m4".into())),
