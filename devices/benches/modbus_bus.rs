@@ -75,9 +75,9 @@ async fn run(duration: Duration) {
     let _keep_open = port.slave;
 
     let mut settings = BusSettings::new("bench");
-    settings.baud = BAUD;
-    settings.min_cycle = Duration::ZERO;
-    settings.response_timeout = Duration::from_millis(100);
+    settings.rules.baud = BAUD;
+    settings.rules.min_cycle = Duration::ZERO;
+    settings.rules.response_timeout = Duration::from_millis(100);
     let specs = units.iter().map(|&unit| UnitSpec { unit, layout: desk::layout(false) }).collect();
     let (events_tx, mut events) = mpsc::channel(1024);
     let (desired_tx, desired_rx) = watch::channel(Arc::new(BusOutputs::new()));

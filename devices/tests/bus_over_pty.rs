@@ -280,7 +280,7 @@ async fn periodic_rewrites_are_spread_over_the_resync_period() {
     let sim = SimBus::desk_units(UNITS, &[], 115_200);
     let _sim = serve(&sim, &mut pty);
     let mut settings = test_settings("stagger");
-    settings.resync = resync;
+    settings.rules.resync = resync;
     let mut driver = start_driver(settings, desk_specs(&UNITS), &link.path);
     all_online(&mut driver.events, &UNITS).await;
     let mut outputs = BusOutputs::new();

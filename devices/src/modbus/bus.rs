@@ -12,7 +12,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,44 +29,19 @@ pub use super::units::{
     Block, BusEvent, BusOutputs, UnitHealth, UnitLayout, UnitOutputs, UnitSpec, UnitStatus,
 };
 
-/// How a bus is driven.
+/// How a bus is driven: the rules its master follows, and how the port is reopened.
 #[derive(Debug, Clone)]
 pub struct BusSettings {
-    /// Bus id from the configuration, named in events and health.
-    pub id: String,
-    /// Line speed, for the inter-frame silence and the time a request takes to send.
-    pub baud: u32,
-    /// How long to wait for an answer after the request has left.
-    pub response_timeout: Duration,
-    /// Consecutive missed answers after which a unit counts as offline.
-    pub offline_after_misses: u32,
-    /// How often an offline unit is tried again.
-    pub offline_retry: Duration,
-    /// Shortest cycle: the rest of it is idle (writes still go out at once).
-    pub min_cycle: Duration,
-    /// Key debounce hold-off.
-    pub debounce: Duration,
-    /// Every output is written again at least this often, whatever the unit confirmed.
-    pub resync: Duration,
+    /// Bus id, speed, timeouts, debounce, resync: everything the [`Master`] decides by.
+    pub rules: MasterSettings,
     /// Reconnect back-off.
     pub backoff: Backoff,
 }
 
 impl BusSettings {
-    /// Defaults for a desk-unit bus: 115200 baud, 50 ms timeout, offline after 3 misses,
-    /// retried every second, cycles of at least 20 ms, 30 ms debounce, resync every 30 s.
-    pub fn new(id: impl Into<String>) -> Self {
-        BusSettings {
-            id: id.into(),
-            baud: 115_200,
-            response_timeout: Duration::from_millis(50),
-            offline_after_misses: 3,
-            offline_retry: Duration::from_secs(1),
-            min_cycle: Duration::from_millis(20),
-            debounce: Duration::from_millis(30),
-            resync: Duration::from_secs(30),
-            backoff: Backoff::default(),
-        }
+    /// Defaults for a desk-unit bus (see [`MasterSettings::new`]), default back-off.
+    pub fn new(id: &str) -> Self {
+        BusSettings { rules: MasterSettings::new(id), backoff: Backoff::default() }
     }
 }
 
@@ -83,22 +58,6 @@ pub struct BusHealth {
     pub last_cycle_us: u64,
     /// Per unit, in configuration order.
     pub units: Vec<UnitHealth>,
-}
-
-impl BusSettings {
-    /// The rules' parameters for the [`Master`].
-    pub fn master(&self) -> MasterSettings {
-        MasterSettings {
-            bus: self.id.as_str().into(),
-            baud: self.baud,
-            response_timeout: self.response_timeout,
-            offline_after_misses: self.offline_after_misses,
-            offline_retry: self.offline_retry,
-            min_cycle: self.min_cycle,
-            debounce: self.debounce,
-            resync: self.resync,
-        }
-    }
 }
 
 /// The driver of one bus. Build with [`BusDriver::new`], run with [`BusDriver::run`].
@@ -129,11 +88,11 @@ impl<C: Connector> BusDriver<C> {
         mut desired: watch::Receiver<Arc<BusOutputs>>,
     ) -> (Self, watch::Receiver<BusHealth>) {
         let now = Instant::now();
-        let mut master = Master::new(settings.master(), units, now);
+        let mut master = Master::new(settings.rules.clone(), units, now);
         master.set_desired(desired.borrow_and_update().clone(), now);
         let link = LinkHealth { port: connector.describe(), ..LinkHealth::default() };
         let health = BusHealth {
-            bus: settings.id.clone(),
+            bus: settings.rules.bus.to_string(),
             link: link.clone(),
             cycles: 0,
             last_cycle_us: 0,
@@ -141,7 +100,7 @@ impl<C: Connector> BusDriver<C> {
         };
         let (health_tx, health_rx) = watch::channel(health);
         let driver = BusDriver {
-            bus: settings.id.as_str().into(),
+            bus: settings.rules.bus.clone(),
             settings,
             connector,
             master,
@@ -342,7 +301,7 @@ impl<C: Connector> BusDriver<C> {
         }
         let (cycles, last_cycle) = self.master.cycles();
         let health = BusHealth {
-            bus: self.settings.id.clone(),
+            bus: self.settings.rules.bus.to_string(),
             link: self.link.clone(),
             cycles,
             last_cycle_us: u64::try_from(last_cycle.as_micros()).unwrap_or(u64::MAX),

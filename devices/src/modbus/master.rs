@@ -49,6 +49,23 @@ pub struct MasterSettings {
     pub resync: Duration,
 }
 
+impl MasterSettings {
+    /// Defaults for a desk-unit bus: 115200 baud, 50 ms timeout, offline after 3 misses,
+    /// retried every second, cycles of at least 20 ms, 30 ms debounce, resync every 30 s.
+    pub fn new(bus: &str) -> Self {
+        MasterSettings {
+            bus: bus.into(),
+            baud: 115_200,
+            response_timeout: Duration::from_millis(50),
+            offline_after_misses: 3,
+            offline_retry: Duration::from_secs(1),
+            min_cycle: Duration::from_millis(20),
+            debounce: Duration::from_millis(30),
+            resync: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Timestamps the benchmark reads (and tests may check). Only recorded after
 /// [`Master::record_marks`]; all times are the `now`s the driver passed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -67,10 +67,10 @@ impl Link {
 /// Short timings so tests run quickly; robustness comes from the waits, not from these.
 pub fn test_settings(id: &str) -> BusSettings {
     let mut settings = BusSettings::new(id);
-    settings.response_timeout = Duration::from_millis(400);
-    settings.offline_after_misses = 3;
-    settings.offline_retry = Duration::from_millis(200);
-    settings.min_cycle = Duration::from_millis(10);
+    settings.rules.response_timeout = Duration::from_millis(400);
+    settings.rules.offline_after_misses = 3;
+    settings.rules.offline_retry = Duration::from_millis(200);
+    settings.rules.min_cycle = Duration::from_millis(10);
     settings.backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(400));
     settings
 }

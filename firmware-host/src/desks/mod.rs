@@ -141,12 +141,12 @@ impl Desks {
 
 fn bus_settings(plan: &BusPlan) -> BusSettings {
     let c = &plan.config;
-    let mut settings = BusSettings::new(c.id.clone());
-    settings.baud = c.serial.baud;
-    settings.response_timeout = Duration::from_millis(u64::from(c.timeout_ms));
-    settings.offline_after_misses = c.offline_after_misses;
-    settings.debounce = Duration::from_millis(u64::from(c.debounce_ms));
-    settings.min_cycle = Duration::from_millis(u64::from(c.cycle_ms));
+    let mut settings = BusSettings::new(&c.id);
+    settings.rules.baud = c.serial.baud;
+    settings.rules.response_timeout = Duration::from_millis(u64::from(c.timeout_ms));
+    settings.rules.offline_after_misses = c.offline_after_misses;
+    settings.rules.debounce = Duration::from_millis(u64::from(c.debounce_ms));
+    settings.rules.min_cycle = Duration::from_millis(u64::from(c.cycle_ms));
     settings
 }
 

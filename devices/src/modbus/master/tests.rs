@@ -10,16 +10,7 @@ use crate::modbus::units::{Block, UnitOutputs};
 const MS: Duration = Duration::from_millis(1);
 
 fn settings(baud: u32) -> MasterSettings {
-    MasterSettings {
-        bus: "t".into(),
-        baud,
-        response_timeout: 50 * MS,
-        offline_after_misses: 3,
-        offline_retry: Duration::from_secs(1),
-        min_cycle: 20 * MS,
-        debounce: 30 * MS,
-        resync: Duration::from_secs(30),
-    }
+    MasterSettings { baud, ..MasterSettings::new("t") }
 }
 
 /// Eight keys (input 7 is the power-up flag), four lamps, two display registers.
