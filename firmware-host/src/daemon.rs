@@ -43,7 +43,6 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     let app = api::router(api::Parts {
         session,
         cancel: cancel.clone(),
-        tracker: tracker.clone(),
         room_id: config.room_id.as_str().into(),
         mqtt,
         web,

@@ -98,15 +98,22 @@ pub struct TestedUnit {
     request_body = TestRequest,
     responses(
         (status = 200, description = "The test runs", body = TestStarted),
-        (status = 400, description = "Malformed: no target, or more than one", body = ErrorBody),
+        (status = 400, description = "Malformed (`invalid_json`), or not exactly one target (`invalid_target`)", body = ErrorBody),
         (status = 404, description = "No unit serves the target", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "`seconds` out of 1 to 60 (`invalid_value`)", body = ErrorBody),
     ))]
 pub async fn post_devices_test(
     State(app): State<AppState>,
-    JsonBody(request): JsonBody<TestRequest>,
+    JsonBody(request): JsonBody<serde_json::Value>,
 ) -> Result<Json<TestStarted>, ApiError> {
+    // serde's answer for an untagged enum names no field; say what a target looks like.
+    let request = TestRequest::deserialize(request).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_target",
+            "give exactly one target, optionally with \"seconds\" (1 to 60): {\"seat\":12}, {\"bus\":\"a\",\"unit\":7} or {\"all\":true}",
+        )
+    })?;
     let (target, seconds) = match request {
         TestRequest::Seat(SeatTest { seat, seconds }) => (TestTarget::Seat(seat), seconds),
         TestRequest::Unit(UnitTest { bus, unit, seconds }) => (TestTarget::Unit { bus, unit }, seconds),

@@ -53,6 +53,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, get};
 use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
@@ -85,14 +86,7 @@ impl RouteTable {
     /// An API route: handler and OpenAPI operation from `routes!`, and who may call it.
     fn api(mut self, rule: Rule, route: UtoipaMethodRouter<AppState>) -> Self {
         for (path, item) in &route.1.paths {
-            let operations = [
-                (Method::GET, &item.get),
-                (Method::PUT, &item.put),
-                (Method::POST, &item.post),
-                (Method::DELETE, &item.delete),
-                (Method::PATCH, &item.patch),
-            ];
-            let methods = operations.into_iter().filter(|(_, op)| op.is_some()).map(|(m, _)| m).collect();
+            let methods = METHODS.into_iter().filter(|m| operation(item, m).is_some()).collect();
             self.rules.declare(path, rule, methods);
         }
         self.router = self.router.routes(route);
@@ -105,6 +99,22 @@ impl RouteTable {
         self.router = self.router.route(path, handler);
         self
     }
+}
+
+/// The methods the API's routes use.
+const METHODS: [Method; 5] = [Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::PATCH];
+
+/// A path's operation for a method, if it has one.
+fn operation<'a>(item: &'a PathItem, method: &Method) -> Option<&'a Operation> {
+    let slot = match *method {
+        Method::GET => &item.get,
+        Method::PUT => &item.put,
+        Method::POST => &item.post,
+        Method::DELETE => &item.delete,
+        Method::PATCH => &item.patch,
+        _ => return None,
+    };
+    slot.as_ref()
 }
 
 /// Every route with its rule, and the API description.
@@ -175,6 +185,7 @@ fn document_access_answers(openapi: &mut utoipa::openapi::OpenApi, rules: &Route
             continue;
         }
         let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        // The same five as METHODS: every operation a route can have.
         for operation in operations.into_iter().flatten() {
             let answers = &mut operation.responses.responses;
             answers
@@ -219,11 +230,10 @@ pub fn route_rules() -> RouteRules {
 /// The complete router, ready to serve.
 pub fn router(parts: Parts) -> Router {
     let (routes, openapi, rules) = table();
-    let Parts { session, cancel, tracker, room_id, mqtt, web, desks, room, monitor } = parts;
+    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor } = parts;
     let state = AppState {
         session,
         cancel,
-        tracker,
         room_id,
         started: Instant::now(),
         openapi: Arc::new(openapi),

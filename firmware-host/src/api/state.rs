@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use podium_devices::monitor::FrameMonitor;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use super::access::RouteRules;
 use super::sse::FrameCache;
@@ -23,8 +22,6 @@ pub struct AppState {
     pub session: SessionHandle,
     /// Fires at shutdown; long-lived responses watch it.
     pub cancel: CancellationToken,
-    /// Tracks per-client stream tasks so shutdown can wait for them.
-    pub tracker: TaskTracker,
     /// Room id from the configuration.
     pub room_id: Arc<str>,
     /// When the daemon started.
@@ -54,8 +51,6 @@ pub struct Parts {
     pub session: SessionHandle,
     /// Fires at shutdown.
     pub cancel: CancellationToken,
-    /// Tracks long-lived response tasks.
-    pub tracker: TaskTracker,
     /// Room id from the configuration.
     pub room_id: Arc<str>,
     /// The MQTT link, if configured.
