@@ -11,6 +11,8 @@
 //! the floor. A write that fails releases its answers anyway (the room keeps working; the
 //! journal reports `degraded`); a write that has not finished after [`STALL_LIMIT`] no
 //! longer holds answers up. Outside a meeting nothing is recorded and answers are immediate.
+//! Each answer says which of these happened ([`Durability`]): callers that answer people
+//! (the API, MQTT replies) pass it on, so nobody takes an unwritten change for recorded.
 //!
 //! # Sources and rate limits
 //! [`SessionHandle::command_from`] names the [`Source`] of a command; each source has a
@@ -77,7 +79,7 @@ pub struct Subscription {
 type MeetingReply = oneshot::Sender<Result<MeetingInfo, MeetingError>>;
 
 enum Message {
-    Command { source: Source, command: Command, actor: Actor, reply: oneshot::Sender<Outcome> },
+    Command { source: Source, command: Command, actor: Actor, reply: oneshot::Sender<Answered> },
     Subscribe { since: Option<u64>, reply: oneshot::Sender<Subscription> },
     OpenMeeting { title: String, reply: MeetingReply },
     CloseMeeting { id: i64, reply: MeetingReply },
@@ -90,18 +92,48 @@ enum Message {
 #[error("the session is shutting down")]
 pub struct SessionClosed;
 
+/// Whether the changes a command made are in the journal when it is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Written to the journal (or nothing needed writing: a rejection, a repeated request).
+    Written,
+    /// Applied, but no meeting is open, so nothing is recorded.
+    NotRecorded,
+    /// Applied, but the journal could not write it yet (degraded or stalled): it is kept
+    /// and retried, and lost if the daemon stops before the store works again.
+    NotDurable,
+}
+
+/// The engine's answer and what the journal made of it.
+#[derive(Debug)]
+pub struct Answered {
+    /// The engine's answer.
+    pub outcome: Outcome,
+    /// Whether its changes are recorded.
+    pub durability: Durability,
+}
+
 /// The engine's answer to a command handed over with [`SessionHandle::enqueue_from`]:
 /// resolves once the owner answers (after the journal wrote the command's events, while a
-/// meeting is open), or with [`SessionClosed`] if it never will.
+/// meeting is open), or with [`SessionClosed`] if it never will. Awaited directly it gives
+/// the engine's outcome; [`Answer::with_durability`] adds whether it was recorded.
 #[derive(Debug)]
 #[must_use = "the answer tells whether the command was applied"]
-pub struct Answer(oneshot::Receiver<Outcome>);
+pub struct Answer(oneshot::Receiver<Answered>);
+
+impl Answer {
+    /// The answer with its [`Durability`].
+    pub async fn with_durability(self) -> Result<Answered, SessionClosed> {
+        self.0.await.map_err(|_| SessionClosed)
+    }
+}
 
 impl Future for Answer {
     type Output = Result<Outcome, SessionClosed>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(|answer| answer.map_err(|_| SessionClosed))
+        Pin::new(&mut self.0).poll(cx).map(|answer| answer.map(|a| a.outcome).map_err(|_| SessionClosed))
     }
 }
 
@@ -404,6 +436,7 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
         acks_open: true,
         sent_op: 0,
         acked_op: 0,
+        durable_op: 0,
         pending: VecDeque::new(),
         stalled: false,
         meeting: begin.meeting,
@@ -418,7 +451,7 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
 /// What to send whom once an entry of the pending queue is released.
 enum Reply {
     None,
-    Command(oneshot::Sender<Outcome>, Outcome),
+    Command(oneshot::Sender<Answered>, Outcome),
     Meeting(MeetingReply, Result<MeetingInfo, MeetingError>),
 }
 
@@ -434,6 +467,8 @@ struct Pending {
     snapshot: Option<Arc<Snapshot>>,
     /// The floor was rebuilt: end every event stream (clients resynchronise from a snapshot).
     reset: bool,
+    /// Operation `wait_op` holds this entry's own record (its events go to the journal).
+    recorded: bool,
     reply: Reply,
 }
 
@@ -457,6 +492,8 @@ struct Owner {
     sent_op: u64,
     /// The last operation number the journal acknowledged.
     acked_op: u64,
+    /// The last operation number the journal acknowledged as written to disk.
+    durable_op: u64,
     pending: VecDeque<Pending>,
     /// The journal did not answer within the stall limit: answer without waiting.
     stalled: bool,
@@ -565,6 +602,8 @@ impl Owner {
             self.queue(Pending::new(self.sent_op, Vec::new(), None, reply));
             return;
         }
+        // Applied but not journaled: no meeting, or the writer is gone.
+        let mut recorded = false;
         if let Some(meeting) = &self.meeting {
             let seq = self.floor.state().seq;
             let checkpoint = (seq >= self.checkpoint_seq + CHECKPOINT_EVERY).then(|| {
@@ -573,17 +612,22 @@ impl Owner {
             });
             let record =
                 Record::Events { meeting_id: meeting.id, events: events.clone(), command, checkpoint };
-            self.submit(record);
+            recorded = self.submit(record);
         }
         let snapshot = Arc::new(self.floor.snapshot());
-        self.queue(Pending::new(self.sent_op, events, Some(snapshot), reply));
+        let mut pending = Pending::new(self.sent_op, events, Some(snapshot), reply);
+        pending.recorded = recorded;
+        self.queue(pending);
     }
 
-    fn submit(&mut self, record: Record) {
+    /// Hands `record` to the writer as the next operation; false if there is no writer.
+    fn submit(&mut self, record: Record) -> bool {
         if self.journal.submit(self.sent_op + 1, record) {
             self.sent_op += 1;
+            true
         } else {
             tracing::error!("the journal writer is gone; this change is not recorded");
+            false
         }
     }
 
@@ -606,6 +650,9 @@ impl Owner {
 
     fn on_ack(&mut self, ack: Ack) {
         self.acked_op = self.acked_op.max(ack.through_op);
+        if ack.durable {
+            self.durable_op = self.durable_op.max(ack.through_op);
+        }
         if self.stalled && self.acked_op >= self.sent_op {
             self.stalled = false;
             tracing::warn!("the journal caught up after a stalled write");
@@ -696,6 +743,14 @@ impl Owner {
     }
 
     fn publish(&mut self, pending: Pending) {
+        let durability = if pending.recorded {
+            if pending.wait_op <= self.durable_op { Durability::Written } else { Durability::NotDurable }
+        } else if pending.events.is_empty() && self.meeting.is_some() {
+            // Nothing of its own to write (a rejection, a repeated request) in a recorded meeting.
+            Durability::Written
+        } else {
+            Durability::NotRecorded
+        };
         if pending.reset {
             // Dropping the old sender ends every event stream; clients come back for a snapshot.
             self.events = broadcast::channel(BROADCAST_CAPACITY).0;
@@ -719,7 +774,7 @@ impl Owner {
         match pending.reply {
             Reply::None => {}
             Reply::Command(reply, outcome) => {
-                let _ = reply.send(outcome);
+                let _ = reply.send(Answered { outcome, durability });
             }
             Reply::Meeting(reply, result) => {
                 let _ = reply.send(result);
@@ -750,7 +805,15 @@ impl Owner {
 
 impl Pending {
     fn new(wait_op: u64, events: Vec<Event>, snapshot: Option<Arc<Snapshot>>, reply: Reply) -> Self {
-        Pending { wait_op, since: tokio::time::Instant::now(), events, snapshot, reset: false, reply }
+        Pending {
+            wait_op,
+            since: tokio::time::Instant::now(),
+            events,
+            snapshot,
+            reset: false,
+            recorded: false,
+            reply,
+        }
     }
 }
 

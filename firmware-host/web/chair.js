@@ -2,7 +2,7 @@
 // command, mode and limits. Every rejection is shown with its translated reason.
 
 import {
-  LiveFloor, command, errorText, everyQuarterSecond, h, initLanguage, isRemote, logout,
+  LiveFloor, command, commandNotice, everyQuarterSecond, h, initLanguage, isRemote, logout,
   personOf, remoteBadge, replaceKeepingFocus, say, showConnection, stationKey, stationText, t,
   timerView, whoami,
 } from './common.js';
@@ -19,10 +19,8 @@ whoami().then((me) => { $('room').textContent = me.room_name ? `· ${me.room_nam
 /** Sends a command and reports the outcome (rejections with their reason). */
 async function send(body) {
   const r = await command(body);
-  if (r.ok) {
-    say(notice, '');
-  } else {
-    say(notice, t('rejected', { reason: errorText(r) }), 'error');
+  say(notice, ...commandNotice(r));
+  if (!r.ok) {
     if (r.status === 401) location.assign(`/login?next=${encodeURIComponent('/chair')}`);
   }
   return r.ok;

@@ -131,6 +131,14 @@ export function command(body) {
   return api('/api/v1/commands', { method: 'POST', body });
 }
 
+/** What to tell the user after a command: its rejection, or that an accepted change is
+ *  not yet on disk (the journal cannot write); `[text, kind]`, empty text when all is well. */
+export function commandNotice(result) {
+  if (!result.ok) return [t('rejected', { reason: errorText(result) }), 'error'];
+  if (result.data?.durability === 'not_durable') return [t('not_durable'), 'error'];
+  return ['', 'info'];
+}
+
 /** The translated reason of a failed call, with its code. */
 export function errorText(result) {
   const code = result?.data?.error || (result?.status ? `http_${result.status}` : 'network');

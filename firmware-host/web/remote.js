@@ -3,7 +3,7 @@
 // who speaks; unmistakable feedback when the floor is granted.
 
 import {
-  LiveFloor, command, errorText, everyQuarterSecond, h, initLanguage, isRemote, personOf,
+  LiveFloor, command, commandNotice, everyQuarterSecond, h, initLanguage, isRemote, personOf,
   remoteBadge, say, showConnection, stationText, t, timerView, whoami,
 } from './common.js';
 
@@ -20,7 +20,7 @@ const mine = (st) => isRemote(st) && st.remote === me.participant;
 
 async function send(body) {
   const r = await command(body);
-  say(notice, r.ok ? '' : t('rejected', { reason: errorText(r) }), 'error');
+  say(notice, ...commandNotice(r));
   return r.ok;
 }
 

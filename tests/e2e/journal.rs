@@ -505,13 +505,23 @@ impl Drop for Immutable {
 async fn a_read_only_store_degrades_loudly_and_recovers() {
     let room = Room::new(NO_LIMIT);
     let mut daemon = room.start();
+    // Outside a meeting nothing is recorded, and the answer says so.
+    let (status, body) = daemon.command(json!({"command": "request", "station": {"seat": 3}})).await;
+    assert_eq!((status, body["durability"].as_str()), (200, Some("not_recorded")), "{body}");
     daemon.open_meeting("Read-only").await;
-    daemon.command(json!({"command": "request", "station": {"seat": 3}})).await;
+    // A repeated request changes nothing; in a recorded meeting that is as written as the floor.
+    let (status, body) = daemon.command(json!({"command": "request", "station": {"seat": 3}})).await;
+    assert_eq!((status, body["durability"].as_str()), (200, Some("written")), "{body}");
+    let (_, body) = daemon.command(json!({"command": "request", "station": {"seat": 9}})).await;
+    assert_eq!(body["durability"], "written", "{body}");
+    daemon.command(json!({"command": "withdraw", "station": {"seat": 9}})).await;
     let state_dir = room.journal.parent().expect("dir").to_path_buf();
     let lock = Immutable::set(vec![room.journal.clone(), room.wal(), state_dir]);
     for seat in 4..=8 {
         let (status, body) = daemon.command(json!({"command": "request", "station": {"seat": seat}})).await;
         assert_eq!(status, 200, "applied although the store is read-only: {body}");
+        // Applied, not on disk: the answer must not pass it off as recorded.
+        assert_eq!(body["durability"], "not_durable", "{body}");
     }
     let diagnostics = daemon.wait_for_journal("degraded").await;
     assert!(diagnostics["journal"]["unwritten_events"].as_u64().expect("count") >= 1);
@@ -520,11 +530,51 @@ async fn a_read_only_store_degrades_loudly_and_recovers() {
     assert_eq!((health["status"].as_str(), health["journal"].as_str()), (Some("degraded"), Some("degraded")));
     drop(lock);
     daemon.wait_for_journal("ok").await;
+    let (_, body) = daemon.command(json!({"command": "request", "station": {"seat": 10}})).await;
+    assert_eq!(body["durability"], "written", "{body}");
     let before = daemon.state().await;
-    assert_eq!(before["floor"]["requests"].as_array().map(Vec::len), Some(6));
+    assert_eq!(before["floor"]["requests"].as_array().map(Vec::len), Some(7));
     daemon.kill9();
     let daemon = room.start();
     assert_eq!(daemon.state().await["floor"], before["floor"]);
+}
+
+#[tokio::test]
+async fn a_journal_opened_read_only_at_start_recovers_once_writable() {
+    let room = Room::new(NO_LIMIT);
+    let mut daemon = room.start();
+    daemon.open_meeting("Read-only from the start").await;
+    daemon.command(json!({"command": "request", "station": {"seat": 3}})).await;
+    daemon.kill9();
+    // The store exists but cannot be written when the daemon starts (e.g. a read-only mount).
+    let state_dir = room.journal.parent().expect("dir").to_path_buf();
+    let files: Vec<PathBuf> = [room.journal.clone(), room.wal(), state_dir]
+        .into_iter()
+        .chain(
+            std::fs::read_dir(room.journal.parent().expect("dir"))
+                .expect("dir")
+                .map(|e| e.expect("entry").path()),
+        )
+        .filter(|p| p.exists())
+        .collect();
+    let lock = Immutable::set(files);
+    let mut daemon = room.start();
+    let diagnostics = daemon.wait_for_journal("degraded").await;
+    assert!(diagnostics["journal"]["error"].to_string().contains("read-only"), "{diagnostics}");
+    assert_eq!(daemon.state().await["floor"]["requests"].as_array().map(Vec::len), Some(1), "restored");
+    let (status, body) = daemon.command(json!({"command": "request", "station": {"seat": 4}})).await;
+    assert_eq!((status, body["durability"].as_str()), (200, Some("not_durable")), "{body}");
+    drop(lock);
+    // Writable again: the writer reopens the store by itself and writes what waited.
+    let diagnostics = daemon.wait_for_journal("ok").await;
+    assert_eq!(diagnostics["journal"]["unwritten_events"], 0, "{diagnostics}");
+    assert!(daemon.logged("can be written again"), "the recovery is logged");
+    let (_, body) = daemon.command(json!({"command": "request", "station": {"seat": 5}})).await;
+    assert_eq!(body["durability"], "written", "{body}");
+    let before = daemon.state().await;
+    daemon.kill9();
+    let daemon = room.start();
+    assert_eq!(daemon.state().await["floor"], before["floor"], "nothing applied while read-only was lost");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use super::access::Principal;
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
+use crate::session::Durability;
 
 /// The answer to an accepted command.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -18,6 +19,11 @@ pub struct Accepted {
     /// The events the command caused, in order; empty when it changed nothing
     /// (e.g. a repeated request).
     pub events: Vec<Event>,
+    /// Whether the change is in the journal: `written`; `not_recorded` (no meeting is
+    /// open); `not_durable` (the journal cannot write at the moment: the change is applied
+    /// and retried, but lost if the daemon stops before the store works again; consoles
+    /// show a warning).
+    pub durability: Durability,
 }
 
 /// The whole state of the floor: seats, participants, precedence, list, speakers, timers.
@@ -63,7 +69,8 @@ pub async fn post_command(
         ));
     }
     // Per-client rate limit (429 `rate_limited`), see session::rate_limit.
-    let events = app.session.command_from(source, command, actor).await??;
+    let answered = app.session.enqueue_from(source, command, actor).await?.with_durability().await?;
+    let events = answered.outcome?;
     let seq = events.last().map(|e| e.seq).unwrap_or_else(|| app.session.snapshot().floor.seq);
-    Ok(Json(Accepted { seq, events }))
+    Ok(Json(Accepted { seq, events, durability: answered.durability }))
 }

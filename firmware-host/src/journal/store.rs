@@ -234,7 +234,10 @@ impl Store {
                 // Touch the tables so that a damaged file is found now, not at the first write.
                 conn.query_row("SELECT count(*) FROM meeting", [], |row| row.get::<_, i64>(0))
                     .map_err(JournalError::sqlite(format!("cannot read {}", path.display())))?;
-                Ok(Store { conn, location, read_only: false })
+                // SQLite quietly opens a write-protected file read-only, and such a
+                // connection stays read-only: say so, so the writer reopens it later.
+                let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false);
+                Ok(Store { conn, location, read_only })
             }
             Err(e) if found == Found::Current && is_write_refused(&e) => {
                 drop(conn);
@@ -272,6 +275,31 @@ impl Store {
     /// Whether writes are impossible (opened read-only).
     pub fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// A store opened read-only tries to open its file for writing again (the file or its
+    /// directory became writable: a remount, a fixed permission). True if it now can write.
+    pub fn reopen_writable(&mut self) -> bool {
+        let JournalLocation::File(path) = &self.location else { return !self.read_only };
+        if !self.read_only {
+            return true;
+        }
+        if std::fs::OpenOptions::new().append(true).open(path).is_err() {
+            return false;
+        }
+        // SQLite shares a file's lock and WAL index between the connections of a process:
+        // while the read-only one is open, a new connection would inherit its read-only
+        // index. Close it first; if the file cannot be opened at all now, the placeholder
+        // stays read-only and the next retry tries again.
+        let Ok(placeholder) = Connection::open_in_memory() else { return false };
+        drop(std::mem::replace(&mut self.conn, placeholder));
+        match Self::open_file(path) {
+            Ok(store) => {
+                *self = store;
+                !self.read_only
+            }
+            Err(_) => false,
+        }
     }
 
     /// Writes records in one transaction: all of them or none.

@@ -307,7 +307,8 @@ struct Writer {
 impl Writer {
     fn run(mut self) {
         loop {
-            let first = if self.backlog.is_empty() {
+            // A store opened read-only is retried like a failed write, until it can write.
+            let first = if self.backlog.is_empty() && !self.store.is_read_only() {
                 self.ops.recv().map_err(|_| std_mpsc::RecvTimeoutError::Disconnected)
             } else {
                 self.ops.recv_timeout(RETRY_INTERVAL)
@@ -368,6 +369,16 @@ impl Writer {
     }
 
     fn write_backlog(&mut self) {
+        if self.store.is_read_only() && self.store.reopen_writable() {
+            tracing::warn!("the journal {} can be written again", self.store.location());
+            if self.backlog.is_empty() {
+                self.status.send_modify(|s| {
+                    s.state = JournalState::Ok;
+                    s.error = None;
+                    s.degraded_since_unix_ms = None;
+                });
+            }
+        }
         let Some(&(through_op, _)) = self.backlog.last() else { return };
         let records: Vec<&Record> = self.backlog.iter().map(|(_, r)| r).collect();
         let result = if self.store.is_read_only() {

@@ -6,6 +6,8 @@
 use podium_floor::{Command, Event, ParticipantId, Reason, RequestKind, Snapshot, Stance, Station};
 use serde::{Deserialize, Serialize};
 
+use crate::session::Durability;
+
 /// Version written into, and required in, every payload.
 pub const VERSION: u32 = 1;
 
@@ -177,12 +179,24 @@ pub struct Reply {
     /// On acceptance: the sequence number of the state after it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// On acceptance: whether the change is in the journal (`written`, `not_recorded`
+    /// outside a meeting, `not_durable` while the journal cannot write).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durability: Option<Durability>,
 }
 
 impl Reply {
     /// An accepted message.
-    pub fn accepted(action: &str, seq: u64) -> Self {
-        Reply { v: VERSION, action: action.into(), ok: true, reason: None, message: None, seq: Some(seq) }
+    pub fn accepted(action: &str, seq: u64, durability: Durability) -> Self {
+        Reply {
+            v: VERSION,
+            action: action.into(),
+            ok: true,
+            reason: None,
+            message: None,
+            seq: Some(seq),
+            durability: Some(durability),
+        }
     }
 
     /// A rejected message.
@@ -194,6 +208,7 @@ impl Reply {
             reason: Some(reason.into()),
             message: Some(message),
             seq: None,
+            durability: None,
         }
     }
 

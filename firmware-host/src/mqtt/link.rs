@@ -560,15 +560,15 @@ async fn settle(inbound: Inbound, awaiting: Awaiting, link: &Links) -> (Inbound,
             Handled::Done
         }
         Awaiting::Remote { participant, action, answer } => {
-            let reply = match answer.await {
+            let reply = match answer.with_durability().await.map(|a| (a.outcome, a.durability)) {
                 Err(SessionClosed) => return (inbound, Handled::SessionClosed),
-                Ok(Ok(events)) => {
+                Ok((Ok(events), durability)) => {
                     link.stats.accepted.fetch_add(1, Ordering::Relaxed);
                     let seq =
                         events.last().map(|e| e.seq).unwrap_or_else(|| link.session.snapshot().floor.seq);
-                    Reply::accepted(&action, seq)
+                    Reply::accepted(&action, seq, durability)
                 }
-                Ok(Err(rejection)) => {
+                Ok((Err(rejection), _)) => {
                     link.stats.rejected.fetch_add(1, Ordering::Relaxed);
                     Reply::from_reason(&action, rejection.reason, rejection.message)
                 }
