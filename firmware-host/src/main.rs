@@ -138,7 +138,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Action::Run { config, listen } => {
-            logging::init(&cli.log_level);
+            let _log = logging::init(&cli.log_level);
             match config::load(&config) {
                 Ok(room) => {
                     let listen = listen.unwrap_or(room.http_listen);
@@ -163,7 +163,7 @@ fn main() -> ExitCode {
             }
         }
         Action::Demo { listen, mqtt_listen, no_mqtt, journal } => {
-            logging::init(&cli.log_level);
+            let _log = logging::init(&cli.log_level);
             match config::parse(DEMO_CONFIG, Path::new("config/demo.toml")) {
                 Ok(mut room) => {
                     room.journal.location = journal.map_or(

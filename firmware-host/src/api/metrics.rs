@@ -168,6 +168,12 @@ impl Metrics {
             ],
         );
         metric("podium_sessions", "gauge", "Live login sessions.", &plain(sessions.to_string()));
+        metric(
+            "podium_log_lines_dropped_total",
+            "counter",
+            "Log lines dropped because the log output could not keep up (logging never waits).",
+            &plain(crate::logging::dropped_lines().to_string()),
+        );
         out
     }
 }
