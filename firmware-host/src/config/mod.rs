@@ -10,6 +10,7 @@
 //! The keys are documented in `config/README.md` at the repository root.
 
 mod error;
+mod public_secrets;
 mod reader;
 mod section;
 
@@ -75,10 +76,15 @@ impl RoomConfig {
 /// # Errors
 ///
 /// Every problem found in the file, in file order. An unreadable file gives one error at
-/// line 1, column 1 naming the I/O error.
+/// line 1, column 1 naming the I/O error. A file with the demo room's public logins or
+/// personal link is refused (only `podiumd demo` runs with them, from [`parse`]).
 pub fn load(path: &Path) -> Result<RoomConfig, ConfigErrors> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, path),
+        Ok(text) => {
+            let room = parse(&text, path)?;
+            let refused = public_secrets::refuse_demo_secrets(&room, &text, path);
+            if refused.is_empty() { Ok(room) } else { Err(ConfigErrors(refused)) }
+        }
         Err(e) => {
             let help = (e.kind() == std::io::ErrorKind::InvalidData)
                 .then(|| "save the file with UTF-8 encoding".to_owned());

@@ -49,7 +49,10 @@ fn assert_at(e: &ConfigError, text: &str, needle: &str, nth: usize, field: &str)
 
 #[test]
 fn demo_config_loads() {
-    let c = load(&shipped("demo.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let path = shipped("demo.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // `podiumd demo` parses it; `run`/`check-config` (load) refuse its public secrets.
+    let c = parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.room_id, "ratssaal");
     assert_eq!(c.room_name, "Ratssaal");
     assert_eq!(c.http_listen, "127.0.0.1:8080".parse().unwrap());
@@ -647,4 +650,44 @@ fn misplaced_keys_say_where_they_belong() {
     assert_eq!(errs[1].help.as_deref(), Some("`turn_limit` belongs in `[discussion.speaking_time]`"));
     assert_at(&errs[2], &text, "mode", 0, "discussion.speaking_time.mode");
     assert_eq!(errs[2].help.as_deref(), Some("`mode` belongs in `[discussion]`"));
+}
+
+#[test]
+fn the_demo_rooms_public_logins_and_link_are_refused_outside_the_demo() {
+    let path = shipped("demo.toml");
+    let errors = load(&path).unwrap_err();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let fields: Vec<(&str, usize)> = errors.iter().map(|e| (e.field.as_str(), e.line)).collect();
+    assert_eq!(
+        fields,
+        [
+            ("user.password_hash", line_of("$8D9h2c8MDjFkddQMPIpYyQ$")),
+            ("user.password_hash", line_of("$f7wpGgQM1E6gnh234YKd0Q$")),
+            ("remote_link.token_hash", line_of("sha256:a161075586a1369b")),
+        ],
+        "{errors}"
+    );
+    assert!(errors.to_string().contains("demo's public password `chair`"), "{errors}");
+    assert!(errors.iter().all(|e| e.column > 1 && e.help.is_some()), "{errors}");
+
+    // The same password hashed anew (another salt) is the same public password.
+    let dir = tempfile::tempdir().unwrap();
+    let rehashed = crate::api::access::secret::hash_password("technik").unwrap();
+    let file = dir.path().join("room.toml");
+    std::fs::write(
+        &file,
+        format!("[room]\nid = \"r\"\nname = \"R\"\n\n[[user]]\nname = \"t\"\nrole = \"technician\"\npassword_hash = \"{rehashed}\"\n"),
+    )
+    .unwrap();
+    let errors = load(&file).unwrap_err();
+    assert_eq!((errors.len(), errors.iter().next().unwrap().line), (1, 8), "{errors}");
+    // A password of one's own passes.
+    let own = crate::api::access::secret::hash_password("a long password of our own").unwrap();
+    std::fs::write(
+        &file,
+        format!("[room]\nid = \"r\"\nname = \"R\"\n\n[[user]]\nname = \"t\"\nrole = \"technician\"\npassword_hash = \"{own}\"\n"),
+    )
+    .unwrap();
+    load(&file).unwrap_or_else(|e| panic!("{e}"));
 }
