@@ -156,7 +156,11 @@ fn main() {
     let pristine = dir.path().join("pristine.sqlite3");
     copy_journal(&journal, &pristine);
 
-    let settings = JournalSettings { location: JournalLocation::File(journal.clone()), retention_days: 90 };
+    let settings = JournalSettings {
+        location: JournalLocation::File(journal.clone()),
+        retention_days: 90,
+        ..JournalSettings::default()
+    };
     let mut restores: Vec<Duration> = (0..RESTARTS)
         .map(|_| {
             let started = Instant::now();
@@ -176,7 +180,11 @@ fn main() {
         let conn = rusqlite::Connection::open(&full).expect("open");
         conn.execute("DELETE FROM checkpoint WHERE seq > 0", []).expect("drop checkpoints");
     }
-    let full_settings = JournalSettings { location: JournalLocation::File(full), retention_days: 90 };
+    let full_settings = JournalSettings {
+        location: JournalLocation::File(full),
+        retention_days: 90,
+        ..JournalSettings::default()
+    };
     let mut replays: Vec<Duration> = (0..5)
         .map(|_| {
             let started = Instant::now();
@@ -199,6 +207,7 @@ fn main() {
     let write_settings = JournalSettings {
         location: JournalLocation::File(write_dir.join("journal.sqlite3")),
         retention_days: 90,
+        ..JournalSettings::default()
     };
     let (mut latencies, mut per_event, events_written, grouped) = runtime.block_on(async {
         let (journal, mut acks, restored) = Journal::open(&write_settings, &setup, RESUME_WINDOW);

@@ -325,6 +325,8 @@ pub struct Begin {
     pub next_meeting_id: i64,
     /// Sequence number of the open meeting's newest checkpoint.
     pub checkpoint_seq: u64,
+    /// Whether command records name client addresses (`[journal] record_addresses`).
+    pub record_addresses: bool,
 }
 
 /// Starts the owner task without a journal (nothing is recorded); it runs until `cancel` fires.
@@ -347,6 +349,7 @@ pub fn spawn(
         meeting: None,
         next_meeting_id: 1,
         checkpoint_seq: 0,
+        record_addresses: true,
     };
     spawn_with(begin, cancel, tracker)
 }
@@ -406,6 +409,7 @@ pub async fn start_with(
         meeting: restored.meeting,
         next_meeting_id: restored.next_meeting_id,
         checkpoint_seq: restored.checkpoint_seq,
+        record_addresses: settings.record_addresses,
     };
     Ok(spawn_with(begin, cancel, tracker))
 }
@@ -442,6 +446,7 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
         meeting: begin.meeting,
         next_meeting_id: begin.next_meeting_id,
         checkpoint_seq: begin.checkpoint_seq,
+        record_addresses: begin.record_addresses,
         retired: Vec::new(),
     };
     tracker.spawn(owner.run(rx, cancel, stopped_tx));
@@ -500,6 +505,7 @@ struct Owner {
     meeting: Option<MeetingInfo>,
     next_meeting_id: i64,
     checkpoint_seq: u64,
+    record_addresses: bool,
     /// Snapshots replaced since the owner was last idle. The last one to go frees a whole
     /// floor state (~10 µs with 500 members); that waits until the change is out.
     retired: Vec<Arc<Snapshot>>,
@@ -559,7 +565,8 @@ impl Owner {
                     Ok(events) => {
                         tracing::debug!(?command, ?actor, %source, events = events.len(), "command accepted");
                         let events = events.clone();
-                        let record = CommandRecord { source: source.to_string(), actor, command };
+                        let source = source.recorded(self.record_addresses);
+                        let record = CommandRecord { source, actor, command };
                         self.apply(events, Some(record), Reply::Command(reply, outcome));
                     }
                     Err(rejection) => {

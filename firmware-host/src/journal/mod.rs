@@ -92,6 +92,9 @@ pub struct JournalSettings {
     pub location: JournalLocation,
     /// Closed meetings older than this (days since closing) are deleted, at start and daily.
     pub retention_days: u32,
+    /// Whether a command's record names the client address it came from (`api:<address>`
+    /// for clients without a login); `false` keeps only the kind of source.
+    pub record_addresses: bool,
 }
 
 impl Default for JournalSettings {
@@ -99,6 +102,7 @@ impl Default for JournalSettings {
         JournalSettings {
             location: JournalLocation::File(PathBuf::from(DEFAULT_PATH)),
             retention_days: DEFAULT_RETENTION_DAYS,
+            record_addresses: true,
         }
     }
 }

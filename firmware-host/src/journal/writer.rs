@@ -475,7 +475,11 @@ mod tests {
     }
 
     fn settings(dir: &std::path::Path) -> JournalSettings {
-        JournalSettings { location: JournalLocation::File(dir.join("j.sqlite3")), retention_days: 30 }
+        JournalSettings {
+            location: JournalLocation::File(dir.join("j.sqlite3")),
+            retention_days: 30,
+            ..JournalSettings::default()
+        }
     }
 
     async fn wait_ack(acks: &mut Acks, op: u64) -> Ack {
@@ -545,7 +549,11 @@ mod tests {
         // A directory where the file should be: SQLite cannot open it.
         let path = dir.path().join("j.sqlite3");
         std::fs::create_dir(&path).expect("mkdir");
-        let settings = JournalSettings { location: JournalLocation::File(path), retention_days: 30 };
+        let settings = JournalSettings {
+            location: JournalLocation::File(path),
+            retention_days: 30,
+            ..JournalSettings::default()
+        };
         let (journal, _acks, restored) = Journal::open(&settings, &setup(), 100);
         assert_eq!(journal.status().state, JournalState::Unavailable);
         assert!(!journal.can_record());

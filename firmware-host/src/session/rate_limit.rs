@@ -43,6 +43,19 @@ impl fmt::Display for Source {
     }
 }
 
+impl Source {
+    /// The source as the journal records it: without the client's address unless
+    /// `with_address` (`[journal] record_addresses`); other sources name no person's address.
+    pub fn recorded(&self, with_address: bool) -> String {
+        match self {
+            Source::Api(client) if !with_address && client.parse::<std::net::IpAddr>().is_ok() => {
+                "api".into()
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
 /// A token bucket: up to `burst` commands at once, refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Limit {

@@ -33,7 +33,11 @@ fn setup(seats: u16) -> Setup {
 }
 
 fn settings(path: &Path) -> JournalSettings {
-    JournalSettings { location: JournalLocation::File(path.to_owned()), retention_days: 30 }
+    JournalSettings {
+        location: JournalLocation::File(path.to_owned()),
+        retention_days: 30,
+        ..JournalSettings::default()
+    }
 }
 
 fn request(seat: u16) -> Command {
@@ -264,4 +268,31 @@ async fn commands_handed_over_without_waiting_are_answered_in_order_once_durable
     assert_eq!((stray.accepted, stray.rejected), (1, 1), "let through, then rejected by the floor");
     assert!(stats.iter().filter(|s| s.source != "desk:a/40").all(|s| s.rejected == 0));
     run.stop().await;
+}
+
+#[tokio::test]
+async fn command_records_name_client_addresses_only_when_configured() {
+    for record_addresses in [true, false] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("journal.sqlite3");
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let settings = JournalSettings { record_addresses, ..settings(&path) };
+        let session =
+            start_with(&settings, setup(10), "room".into(), cancel.clone(), &tracker).await.expect("start");
+        let meeting = session.open_meeting("Rat".into()).await.expect("open");
+        let client = Source::Api("192.0.2.7".into());
+        let desk = Source::Desk { bus: "rs485-1".into(), unit: 3 };
+        session.command_from(client, request(1), Actor::Chair).await.expect("up").expect("ok");
+        session.command_from(desk, request(2), Actor::Chair).await.expect("up").expect("ok");
+        let store = Store::open_read_only(&path).expect("read");
+        let sources: Vec<String> =
+            store.commands(meeting.id).expect("commands").into_iter().map(|c| c.source).collect();
+        let client = if record_addresses { "api:192.0.2.7" } else { "api" };
+        assert_eq!(sources, [client, "desk:rs485-1/3"], "record_addresses = {record_addresses}");
+        cancel.cancel();
+        assert!(session.stopped(Duration::from_secs(10)).await);
+        tracker.close();
+        tracker.wait().await;
+    }
 }

@@ -26,6 +26,9 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> JournalSettings {
     if let Some(days) = t.integer_in(cx, "retention_days", 1, i64::from(MAX_RETENTION_DAYS)) {
         settings.retention_days = u32::try_from(days.v).unwrap_or(DEFAULT_RETENTION_DAYS);
     }
+    if let Some(record) = t.boolean(cx, "record_addresses") {
+        settings.record_addresses = record.v;
+    }
     t.finish(cx);
     settings
 }
