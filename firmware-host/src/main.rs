@@ -91,6 +91,9 @@ fn main() -> ExitCode {
     match cli.command {
         Action::CheckConfig { file } => match config::load(&file) {
             Ok(room) => {
+                for warning in config::warnings(&room) {
+                    eprintln!("{}: warning: {warning}", file.display());
+                }
                 println!(
                     "OK: {} ({}): {} seats, {} participants",
                     file.display(),
@@ -141,6 +144,9 @@ fn main() -> ExitCode {
             let _log = logging::init(&cli.log_level);
             match config::load(&config) {
                 Ok(room) => {
+                    for warning in config::warnings(&room) {
+                        tracing::warn!("{}: {warning}", config.display());
+                    }
                     let listen = listen.unwrap_or(room.http_listen);
                     run(room, listen)
                 }

@@ -9,6 +9,7 @@
 //!
 //! The keys are documented in `config/README.md` at the repository root.
 
+mod advice;
 mod error;
 mod public_secrets;
 mod reader;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use podium_floor::setup::Setup;
 
+pub use advice::warnings;
 pub use error::{ConfigError, ConfigErrors};
 use reader::{Cx, Table};
 pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFollow};

@@ -1,0 +1,55 @@
+//! Warnings about a valid configuration that is risky in a real room: `check-config`
+//! prints them, `run` logs them. Errors (refusals) are in the sections and in
+//! `public_secrets`; these are choices a room may make knowingly.
+
+use std::net::IpAddr;
+
+use super::{MqttBroker, RoomConfig};
+
+/// What to warn about in `room`, one sentence each.
+pub fn warnings(room: &RoomConfig) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(mqtt) = &room.mqtt
+        && let MqttBroker::External { host, port } = &mqtt.broker
+        && !mqtt.tls
+        && !is_loopback_host(host)
+    {
+        warnings.push(format!(
+            "[mqtt] the broker {host}:{port} is on another host and reached without TLS: its password \
+             and every message (requests, presence, microphone commands) cross the network readable \
+             and changeable; set `tls = true` with `ca_file`"
+        ));
+    }
+    warnings
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(mqtt: &str) -> RoomConfig {
+        let text = format!("[room]\nid = \"r\"\nname = \"R\"\n\n[mqtt]\n{mqtt}\n");
+        super::super::parse(&text, std::path::Path::new("r.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_remote_broker_without_tls_is_warned_about() {
+        let warned = warnings(&room("broker = \"external\"\nhost = \"192.0.2.10\""));
+        assert_eq!(warned.len(), 1);
+        assert!(warned[0].contains("192.0.2.10:1883") && warned[0].contains("tls = true"), "{warned:?}");
+        for quiet in [
+            "broker = \"external\"\nhost = \"192.0.2.10\"\nport = 8883\ntls = true\nca_file = \"/etc/podium/ca.pem\"",
+            "broker = \"external\"\nhost = \"localhost\"",
+            "broker = \"external\"\nhost = \"127.0.0.1\"",
+            "broker = \"external\"\nhost = \"::1\"",
+            "broker = \"embedded\"",
+        ] {
+            assert_eq!(warnings(&room(quiet)), Vec::<String>::new(), "{quiet}");
+        }
+    }
+}
