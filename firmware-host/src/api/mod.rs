@@ -28,6 +28,7 @@
 pub mod access;
 pub mod auth;
 pub mod body;
+pub mod client_address;
 pub mod devices;
 pub mod diagnostics;
 pub mod error;
