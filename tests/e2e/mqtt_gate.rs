@@ -384,6 +384,23 @@ async fn oversized_ids_are_refused_without_growth() {
     };
     flood(50);
     let sources_before = sources().await;
+    // Made-up participant ids within the bound are answered `unknown_participant` and get
+    // no rate-limit bucket either.
+    let mut ghosts = bridge();
+    for i in 0..200 {
+        let topic = format!("{BASE}/remote/ghost-{i:0>52}/request");
+        ghosts.0.write_all(&publish_packet(&topic, r#"{"v":1}"#, false)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, link) = daemon.get("/api/v1/mqtt").await;
+        if link["rejected"].as_u64() == Some(200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the made-up ids were not answered: {link}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    drop(ghosts);
     let rss_before = rss_kib(pid);
     flood(1000);
     let rss_after = rss_kib(pid);
@@ -396,6 +413,31 @@ async fn oversized_ids_are_refused_without_growth() {
     assert!(!bridge().refused(&publish_packet(&format!("{BASE}/remote/r1/presence"), joined, true)));
     assert!(!bridge().refused(&publish_packet(&format!("{BASE}/remote/r1/request"), r#"{"v":1}"#, false)));
     wait_state(&daemon, "r1 waiting", |s| queue(s).contains(&json!({"remote": "r1"}))).await;
+}
+
+#[tokio::test]
+async fn idle_sockets_from_one_host_do_not_keep_the_units_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (room, logins) = gated_room();
+    let daemon = Daemon::with_config(dir.path(), &room);
+    wait_connected(&daemon).await;
+    let port = daemon.mqtt_port();
+    // 300 sockets from another loopback address that never send a CONNECT.
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        idle.push(socket.connect(([127, 0, 0, 1], port).into()).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The desk unit (another address) still logs in and its key reaches the floor.
+    let unit = tokio::task::spawn_blocking(move || {
+        let unit = Client::logged_in(port, "unit-a", &logins.unit_a);
+        unit.refused(&publish_packet(&key("unit-a"), &press("request", 0), false))
+    });
+    assert!(!unit.await.unwrap());
+    wait_state(&daemon, "seat 2 waiting", |s| queue(s) == vec![json!({"seat": 2})]).await;
+    drop(idle);
 }
 
 #[test]

@@ -24,25 +24,33 @@
 //!   anything malformed; the refused packet never reaches the broker. (MQTT 3.1.1 has no
 //!   way to refuse a single PUBLISH; closing is what the client can notice.)
 //!
-//! Everything the broker sends to the client is copied back unchanged. Connections are
-//! capped at [`MAX_CONNECTIONS`], and one that has not sent its CONNECT within
-//! [`CONNECT_TIMEOUT`] is closed, so idle sockets cannot fill the gate.
+//! Everything the broker sends to the client is copied back unchanged. Logged-in
+//! connections are capped at [`MAX_CONNECTIONS`] (beyond it a login gets CONNACK 3);
+//! connections not yet logged in at [`MAX_PENDING`], [`MAX_PENDING_PER_ADDRESS`] of them
+//! from one address, and one that has not sent its CONNECT within [`CONNECT_TIMEOUT`] is
+//! closed, so idle sockets from one host cannot keep the desk units out.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::packet::{self, Connect, Frame, WireError, connack, kind};
 use super::rights::{Accounts, Rights};
 
-/// Client connections through the gate at most (desk units, bridges, dashboards).
+/// Logged-in client connections through the gate at most (desk units, bridges, dashboards).
 pub const MAX_CONNECTIONS: usize = 256;
+/// Connections that have not logged in yet, at most: in all, and from one address. Idle
+/// or slow sockets from one host cannot keep the desk units out.
+pub const MAX_PENDING: usize = 64;
+/// See [`MAX_PENDING`].
+pub const MAX_PENDING_PER_ADDRESS: usize = 8;
 /// A client must send its CONNECT within this time.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -106,6 +114,7 @@ pub async fn serve(listener: std::net::TcpListener, gate: Arc<Gate>, cancel: Can
         }
     };
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let pending = Arc::new(Mutex::new(Pending::default()));
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -120,22 +129,73 @@ pub async fn serve(listener: std::net::TcpListener, gate: Arc<Gate>, cancel: Can
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "MQTT gate: connection refused, {MAX_CONNECTIONS} clients connected");
+        let Some(waiting) = Waiting::admit(&pending, peer.ip()) else {
+            tracing::warn!(%peer, "MQTT gate: connection refused, too many connections waiting to log in");
             continue;
         };
         let gate = gate.clone();
         let cancel = cancel.clone();
+        let slots = slots.clone();
         tokio::spawn(async move {
             tokio::select! {
                 _ = cancel.cancelled() => {}
-                result = serve_client(client, &gate) => match result {
+                result = serve_client(client, peer, &gate, waiting, slots) => match result {
                     Ok(()) | Err(Closed::Io(_)) => {}
                     Err(error) => tracing::warn!(%peer, %error, "MQTT gate closed a connection"),
                 },
             }
-            drop(slot);
         });
+    }
+}
+
+/// Connections waiting to log in, in all and per address (pure bookkeeping; at most
+/// [`MAX_PENDING`] addresses are ever held).
+#[derive(Debug, Default)]
+struct Pending {
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+impl Pending {
+    fn admit(&mut self, address: IpAddr) -> bool {
+        let mine = self.by_address.get(&address).copied().unwrap_or(0);
+        if self.total >= MAX_PENDING || mine >= MAX_PENDING_PER_ADDRESS {
+            return false;
+        }
+        self.total += 1;
+        self.by_address.insert(address, mine + 1);
+        true
+    }
+
+    fn release(&mut self, address: IpAddr) {
+        self.total = self.total.saturating_sub(1);
+        if let Some(count) = self.by_address.get_mut(&address) {
+            *count -= 1;
+            if *count == 0 {
+                self.by_address.remove(&address);
+            }
+        }
+    }
+}
+
+/// One connection waiting to log in; released when dropped.
+struct Waiting {
+    pending: Arc<Mutex<Pending>>,
+    address: IpAddr,
+}
+
+impl Waiting {
+    fn admit(pending: &Arc<Mutex<Pending>>, address: IpAddr) -> Option<Waiting> {
+        let admitted = pending.lock().map(|mut p| p.admit(address)).unwrap_or(false);
+        admitted.then(|| Waiting { pending: pending.clone(), address })
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.release(self.address);
+        }
     }
 }
 
@@ -158,24 +218,33 @@ async fn read_frame(
     }
 }
 
-/// Checks the login and connects to the broker: the rights and the broker connection.
+/// Checks the login, takes a connection slot and connects to the broker: the rights, the
+/// broker connection and the slot.
 async fn log_in(
     client: &mut TcpStream,
     buf: &mut Vec<u8>,
     gate: &Gate,
-) -> Result<(Rights, TcpStream), Closed> {
+    slots: Arc<Semaphore>,
+) -> Result<(Rights, TcpStream, OwnedSemaphorePermit), Closed> {
     let frame = tokio::time::timeout(CONNECT_TIMEOUT, read_frame(client, buf))
         .await
         .map_err(|_| Closed::Timeout)??;
-    let Some(frame) = frame.filter(|f| f.kind() == kind::CONNECT) else { return Err(Closed::NotConnect) };
+    // A client that leaves before its CONNECT is no error worth a log line.
+    let frame = frame.ok_or_else(|| Closed::Io(std::io::ErrorKind::UnexpectedEof.into()))?;
+    if frame.kind() != kind::CONNECT {
+        return Err(Closed::NotConnect);
+    }
     let refuse = |code: u8| Closed::Refused(code);
     let decision = match packet::parse_connect(&buf[frame.body_start..frame.len]) {
         Err(WireError::Protocol) => Err(connack::UNACCEPTABLE_PROTOCOL),
         Err(WireError::TooLong("client id")) => Err(connack::IDENTIFIER_REJECTED),
         Err(error) => return Err(error.into()),
-        Ok(connect) => check_login(&connect, &gate.accounts).map(|rights| (rights.clone(), connect)),
+        Ok(connect) => check_login(&connect, &gate.accounts).and_then(|rights| {
+            let slot = slots.try_acquire_owned().map_err(|_| connack::SERVER_UNAVAILABLE)?;
+            Ok((rights.clone(), connect, slot))
+        }),
     };
-    let (rights, connect) = match decision {
+    let (rights, connect, slot) = match decision {
         Ok(accepted) => accepted,
         Err(code) => {
             client.write_all(&connack(code)).await?;
@@ -200,7 +269,7 @@ async fn log_in(
     upstream.set_nodelay(true)?;
     upstream.write_all(&rewritten).await?;
     buf.drain(..frame.len);
-    Ok((rights, upstream))
+    Ok((rights, upstream, slot))
 }
 
 /// The rights of a CONNECT's login, or the CONNACK code refusing it.
@@ -241,11 +310,18 @@ fn check_packet(frame: &Frame, body: &[u8], rights: &Rights) -> Result<(), Close
     }
 }
 
-async fn serve_client(mut client: TcpStream, gate: &Gate) -> Result<(), Closed> {
+async fn serve_client(
+    mut client: TcpStream,
+    peer: SocketAddr,
+    gate: &Gate,
+    waiting: Waiting,
+    slots: Arc<Semaphore>,
+) -> Result<(), Closed> {
     client.set_nodelay(true)?;
-    let peer = client.peer_addr()?;
     let mut buf = Vec::with_capacity(1024);
-    let (rights, upstream) = match log_in(&mut client, &mut buf, gate).await {
+    let logged_in = log_in(&mut client, &mut buf, gate, slots).await;
+    drop(waiting);
+    let (rights, upstream, _slot) = match logged_in {
         Ok(logged_in) => logged_in,
         Err(error @ (Closed::Refused(_) | Closed::Wire(_))) => {
             tracing::warn!(%peer, %error, "MQTT login refused");
@@ -300,6 +376,33 @@ mod tests {
             username,
             password,
         }
+    }
+
+    #[test]
+    fn waiting_connections_are_capped_per_address_and_in_all() {
+        let mut pending = Pending::default();
+        let one: IpAddr = [192, 168, 1, 9].into();
+        for _ in 0..MAX_PENDING_PER_ADDRESS {
+            assert!(pending.admit(one));
+        }
+        assert!(!pending.admit(one), "one address holds at most its share");
+        pending.release(one);
+        assert!(pending.admit(one));
+        let mut admitted = MAX_PENDING_PER_ADDRESS;
+        for host in 0..=255u8 {
+            if pending.admit([10, 0, 0, host].into()) {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, MAX_PENDING, "in all at most MAX_PENDING");
+        assert!(pending.by_address.len() <= MAX_PENDING);
+        for host in 0..=255u8 {
+            pending.release([10, 0, 0, host].into());
+        }
+        for _ in 0..MAX_PENDING_PER_ADDRESS {
+            pending.release(one);
+        }
+        assert_eq!((pending.total, pending.by_address.len()), (0, 0));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
-use podium_floor::{Actor, Station};
+use podium_floor::{Actor, Reason, Station};
 use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS, Transport};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
@@ -565,6 +565,16 @@ async fn hand_over(message: &rumqttc::Publish, link: &Links) -> Awaiting {
             stats.malformed.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(topic = %message.topic, %error, "malformed remote message");
             Reply::rejected(action, error.code(), error.to_string())
+        }
+        // A rate-limit bucket only for a participant of the room: made-up ids get the
+        // engine's answer here, and never a source of their own.
+        Ok(_) if !session.snapshot().participants.iter().any(|p| p.id == participant) => {
+            stats.rejected.fetch_add(1, Ordering::Relaxed);
+            Reply::from_reason(
+                action,
+                Reason::UnknownParticipant,
+                format!("there is no participant {participant}"),
+            )
         }
         Ok(command) => {
             let actor = Actor::Station(Station::Remote(participant.to_string()));

@@ -33,6 +33,8 @@ pub mod connack {
     pub const UNACCEPTABLE_PROTOCOL: u8 = 1;
     /// The client id is not allowed (too long, or not UTF-8).
     pub const IDENTIFIER_REJECTED: u8 = 2;
+    /// The broker cannot take the connection now (all connection slots taken).
+    pub const SERVER_UNAVAILABLE: u8 = 3;
     /// Unknown user or wrong password.
     pub const BAD_CREDENTIALS: u8 = 4;
     /// No credentials, or the account may not do what it asked for (e.g. its last will).
