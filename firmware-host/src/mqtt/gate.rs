@@ -341,6 +341,10 @@ async fn serve_client(
             check_packet(&frame, &buf[frame.body_start..frame.len], &rights)?;
             to_broker.write_all(&buf[..frame.len]).await?;
             buf.drain(..frame.len);
+            // One large packet must not keep 64 KiB per connection for its lifetime.
+            if buf.capacity() > 16 * 1024 && buf.len() < 4096 {
+                buf.shrink_to(4096);
+            }
         }
     };
     tokio::select! {

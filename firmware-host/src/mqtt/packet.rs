@@ -186,6 +186,9 @@ pub fn parse_connect(body: &[u8]) -> Result<Connect<'_>, WireError> {
             return Err(WireError::Malformed("will QoS 3"));
         }
         let topic = r.string("will topic", MAX_TOPIC)?;
+        if topic.is_empty() || topic.contains(['+', '#']) {
+            return Err(WireError::Malformed("a will topic is empty or has a wildcard"));
+        }
         let payload = r.bytes("will payload", MAX_CLIENT_PACKET)?;
         Some(Will { topic, payload, qos, retain: flags & 0x20 != 0 })
     } else if flags & 0x38 != 0 {
@@ -394,6 +397,15 @@ mod tests {
         put_bytes(&mut body, b"MQIsdp");
         body.extend_from_slice(&[3, 0x02, 0, 30, 0, 0]);
         assert!(parse_connect(&body).is_err());
+        let wild_will = encode_connect(&Connect {
+            clean_session: true,
+            keep_alive: 30,
+            client_id: "c",
+            will: Some(Will { topic: "a/+/b", payload: b"", qos: 0, retain: false }),
+            username: None,
+            password: None,
+        });
+        assert!(parse_connect(&wild_will[2..]).is_err(), "a will topic with a wildcard");
         let mut v5 = Vec::new();
         put_bytes(&mut v5, b"MQTT");
         v5.extend_from_slice(&[5, 0x02, 0, 30, 0, 0]);
