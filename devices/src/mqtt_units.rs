@@ -247,17 +247,27 @@ pub fn encode_outputs(outputs: &DeskOutputs) -> Vec<u8> {
 }
 
 /// Drops repeated key events (QoS 1 may deliver twice): remembers the last `seq` per unit.
+///
+/// An event is a repeat if its `seq` lies within [`Dedup::REPEAT_WINDOW`] at or before the
+/// last accepted one (counting with wrap-around); any other `seq` is new and becomes the
+/// last. So a jump cannot silence a unit: after a `seq` far ahead, the unit's real next
+/// events lie far "behind" it, outside the window, and are accepted again at once.
 #[derive(Debug, Default, Clone)]
 pub struct Dedup {
     last: std::collections::HashMap<String, u32>,
 }
 
 impl Dedup {
-    /// Whether the event is new. A `seq` that is not after the last one is a repeat,
-    /// except after a reboot (the unit's status went offline/online: call [`Dedup::forget`]).
+    /// How far back a repeat can lie. A broker redelivers only the few unacknowledged
+    /// events of one connection, so a repeat is never far behind.
+    pub const REPEAT_WINDOW: u32 = 64;
+
+    /// Whether the event is new (see [`Dedup`]). A unit that reboots starts again at 0,
+    /// which is new once its counter had passed the window; before that, its
+    /// offline/online status resets the counter ([`Dedup::forget`]).
     pub fn is_new(&mut self, unit: &str, seq: u32) -> bool {
         match self.last.get(unit) {
-            Some(&last) if seq.wrapping_sub(last) == 0 || seq.wrapping_sub(last) > u32::MAX / 2 => false,
+            Some(&last) if last.wrapping_sub(seq) < Self::REPEAT_WINDOW => false,
             _ => {
                 self.last.insert(unit.to_owned(), seq);
                 true
@@ -344,6 +354,33 @@ mod tests {
         assert!(dedup.is_new("u2", 1));
         dedup.forget("u1");
         assert!(dedup.is_new("u1", 0));
+    }
+
+    #[test]
+    fn a_seq_jump_does_not_silence_the_unit() {
+        let mut dedup = Dedup::default();
+        for seq in 0..10 {
+            assert!(dedup.is_new("u1", seq));
+        }
+        // A message far ahead (a bug, or a forged message) is accepted once…
+        assert!(dedup.is_new("u1", 10 + u32::MAX / 2));
+        assert!(!dedup.is_new("u1", 10 + u32::MAX / 2), "its repeat is dropped");
+        // …and the unit's real next events still count.
+        assert!(dedup.is_new("u1", 10));
+        assert!(dedup.is_new("u1", 11));
+        assert!(!dedup.is_new("u1", 11), "repeats are still dropped");
+        assert!(
+            !dedup.is_new("u1", 11u32.wrapping_sub(Dedup::REPEAT_WINDOW - 1)),
+            "within the window behind"
+        );
+        assert!(dedup.is_new("u1", 11u32.wrapping_sub(Dedup::REPEAT_WINDOW)), "beyond the window: new");
+        // Across the wrap-around of the counter.
+        assert!(dedup.is_new("u2", u32::MAX));
+        assert!(dedup.is_new("u2", 0));
+        assert!(!dedup.is_new("u2", u32::MAX));
+        // A reboot to 0 after many events is new without waiting for its status.
+        assert!(dedup.is_new("u3", 500));
+        assert!(dedup.is_new("u3", 0));
     }
 
     proptest::proptest! {

@@ -1,4 +1,5 @@
-//! `podiumd hash-password` and `podiumd remote-link`: making the secrets for the room file.
+//! `podiumd hash-password`, `podiumd remote-link` and `podiumd mqtt-credential`: making the
+//! secrets for the room file.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
@@ -58,6 +59,31 @@ pub fn remote_link(member: &str, config: Option<&Path>, base_url: Option<&str>) 
     ))
 }
 
+/// A new login for the embedded MQTT broker: the secret (256 random bits, shown once) and
+/// the `password_hash` line for the room file. A generated secret, not a chosen password:
+/// the broker checks it with one fast SHA-256 per CONNECT, which only a secret nobody can
+/// guess makes safe.
+pub fn mqtt_credential(username: &str) -> anyhow::Result<String> {
+    if !crate::config::valid_username(username) {
+        bail!(
+            "`{username}` is not a valid MQTT user name: use 1 to {} characters from a-z A-Z 0-9 - _ .",
+            crate::config::MAX_MQTT_USERNAME
+        );
+    }
+    let secret = secret::new_token()?;
+    let hash = secret::token_hash(&secret);
+    Ok(format!(
+        "# MQTT login `{username}`. Configure the client (user name and password) with it; it is \
+         not stored and not shown again:\n\
+         # user name: {username}\n\
+         # password:  {secret}\n\
+         \n\
+         # Add this line to the unit's [[mqtt_desk_unit]] (id = \"{username}\"), or to an\n\
+         # [[mqtt_account]] with username = \"{username}\" and its role, then restart podiumd:\n\
+         password_hash = \"{hash}\"\n"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +104,15 @@ mod tests {
         assert!(text.contains(&format!("token_hash = \"{}\"", secret::token_hash(token))));
         assert!(text.contains("member = \"vogt\""));
         assert!(remote_link("two words", None, None).is_err());
+    }
+
+    #[test]
+    fn mqtt_credential_prints_a_secret_and_its_hash() {
+        let text = mqtt_credential("esp32-a1").expect("credential");
+        let secret = text.lines().find_map(|l| l.strip_prefix("# password:  ")).expect("secret line");
+        assert!(secret::plausible_token(secret));
+        assert!(text.contains(&format!("password_hash = \"{}\"", secret::token_hash(secret))));
+        assert!(mqtt_credential("two words").is_err());
+        assert!(mqtt_credential(&"x".repeat(65)).is_err());
     }
 }

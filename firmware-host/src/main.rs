@@ -84,6 +84,13 @@ enum Action {
         #[arg(long)]
         base_url: Option<String>,
     },
+    /// Create a login for the embedded MQTT broker: prints the secret once and the
+    /// `password_hash` line for `[[mqtt_desk_unit]]` or `[[mqtt_account]]`.
+    MqttCredential {
+        /// The user name: a desk unit's id, a bridge's or dashboard's account name, or a
+        /// remote participant's member id.
+        username: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -130,6 +137,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Action::MqttCredential { username } => match podium_host::cli::mqtt_credential(&username) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("podiumd: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Action::Openapi => {
             match serde_json::to_string_pretty(&podium_host::api::openapi()) {
                 Ok(json) => println!("{json}"),

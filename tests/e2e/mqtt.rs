@@ -701,3 +701,126 @@ fn the_broker_reads_files_in_a_private_directory() {
     .unwrap_or_else(|error| panic!("{error}"));
     assert!(broker.log().contains("running"), "{}", broker.log());
 }
+
+/// A relay between podiumd and Mosquitto that can swallow podiumd's next PUBACK and then
+/// cut the connection, and refuse connections while closed: the moment "handled, but the
+/// acknowledgement never reached the broker" made on purpose.
+struct AckCutter {
+    port: u16,
+    state: std::sync::Arc<std::sync::Mutex<CutterState>>,
+}
+
+#[derive(Default)]
+struct CutterState {
+    closed: bool,
+    swallow_next_ack: bool,
+    swallowed: bool,
+}
+
+impl AckCutter {
+    async fn start(broker_port: u16) -> AckCutter {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = std::sync::Arc::new(std::sync::Mutex::new(CutterState::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else { return };
+                if shared.lock().unwrap().closed {
+                    continue;
+                }
+                let broker = tokio::net::TcpStream::connect(("127.0.0.1", broker_port)).await.unwrap();
+                let (mut from_broker, mut to_broker) = broker.into_split();
+                let (mut from_client, mut to_client) = client.into_split();
+                let shared = shared.clone();
+                let downstream = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut from_broker, &mut to_client).await;
+                });
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    'read: while let Ok(n) = from_client.read(&mut chunk).await {
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        // Forward whole packets; a PUBACK (type 4) may be swallowed.
+                        while let Some(len) = packet_len(&buf) {
+                            let packet: Vec<u8> = buf.drain(..len).collect();
+                            let swallow = {
+                                let mut state = shared.lock().unwrap();
+                                let swallow = state.swallow_next_ack && packet[0] >> 4 == 4;
+                                if swallow {
+                                    state.swallow_next_ack = false;
+                                    state.swallowed = true;
+                                    state.closed = true;
+                                }
+                                swallow
+                            };
+                            if swallow {
+                                break 'read;
+                            }
+                            if to_broker.write_all(&packet).await.is_err() {
+                                break 'read;
+                            }
+                        }
+                    }
+                    downstream.abort();
+                });
+            }
+        });
+        AckCutter { port, state }
+    }
+}
+
+/// The length of the MQTT packet at the start of `buf`, once it is complete.
+fn packet_len(buf: &[u8]) -> Option<usize> {
+    let mut remaining = 0usize;
+    for i in 0..4 {
+        let byte = *buf.get(1 + i)?;
+        remaining |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            let len = 2 + i + remaining;
+            return (buf.len() >= len).then_some(len);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_request_granted_while_its_acknowledgement_was_lost_does_not_come_back() {
+    use support::mosquitto::publish;
+    let broker = Mosquitto::start();
+    let cutter = AckCutter::start(broker.port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::with_config(dir.path(), &room(cutter.port, ""));
+    wait_connected(&daemon, 1).await;
+    let base = "podium/v1/ratssaal/remote";
+    publish(broker.port, &format!("{base}/r1/presence"), r#"{"v":1,"present":true}"#, true);
+    wait_state(&daemon, "r1 present", |s| s["floor"]["presence"]["r1"] == "remote").await;
+
+    // podiumd handles r1's request; its PUBACK is swallowed and the connection cut.
+    cutter.state.lock().unwrap().swallow_next_ack = true;
+    publish(broker.port, &format!("{base}/r1/request"), r#"{"v":1}"#, false);
+    wait_state(&daemon, "r1 waiting", |s| queue(s) == vec![json!({"remote": "r1"})]).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !cutter.state.lock().unwrap().swallowed {
+        assert!(Instant::now() < deadline, "podiumd never acknowledged the request");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // While it is away, the chair gives r1 the floor and ends the turn.
+    daemon.command(json!({"command": "grant", "station": {"remote": "r1"}})).await;
+    daemon.command(json!({"command": "stop", "station": {"remote": "r1"}})).await;
+    let state = wait_state(&daemon, "r1 done", |s| queue(s).is_empty()).await;
+    assert_eq!(state["floor"]["speakers"], json!([]));
+
+    // On the reconnect Mosquitto delivers the request again (DUP, same packet id).
+    cutter.state.lock().unwrap().closed = false;
+    wait_connected(&daemon, 2).await;
+    // A fence: r2's request, published after the redelivery was queued at the broker.
+    publish(broker.port, &format!("{base}/r2/presence"), r#"{"v":1,"present":true}"#, true);
+    publish(broker.port, &format!("{base}/r2/request"), r#"{"v":1}"#, false);
+    let state = wait_state(&daemon, "r2 waiting", |s| queue(s).contains(&json!({"remote": "r2"}))).await;
+    assert_eq!(queue(&state), vec![json!({"remote": "r2"})], "r1's granted request came back");
+}

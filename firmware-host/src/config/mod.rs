@@ -28,7 +28,10 @@ pub use section::desks::{BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, 
 pub use section::display::{DisplayConfig, DisplayDevice};
 pub use section::gpio::{ButtonAction, GpioBackendKind, GpioConfig, LampShows};
 pub use section::microphone::MicrophoneConfig;
-pub use section::mqtt::{Broker as MqttBroker, Mqtt as MqttConfig, MqttDeskUnit};
+pub use section::mqtt::{
+    Broker as MqttBroker, MAX_MQTT_USERNAME, Mqtt as MqttConfig, MqttAccount, MqttDeskUnit, MqttRole,
+    valid_username,
+};
 pub use section::web::{DemoLink, RemoteLink, TOKEN_HASH_PREFIX, User, UserRole, WebConfig, is_token_hash};
 
 /// A validated room configuration.
@@ -128,7 +131,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let room_seats: Vec<_> = seats.iter().filter_map(|s| s.number.as_ref().map(|n| n.v)).collect();
     let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
     let gpio = section::gpio::read(&mut root, &mut cx);
-    let mqtt_desk_units = section::mqtt::read_desk_units(&mut root, &mut cx, &room_seats, mqtt.is_some());
+    let mqtt_desk_units = section::mqtt::read_desk_units(&mut root, &mut cx, &room_seats, mqtt.as_ref());
     // Keys written above the first section header belong to a section.
     root.belong_elsewhere(&["id", "name"], "[room]");
     root.belong_elsewhere(&["listen"], "[http]");

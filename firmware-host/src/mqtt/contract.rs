@@ -11,6 +11,10 @@ use crate::session::Durability;
 /// Version written into, and required in, every payload.
 pub const VERSION: u32 = 1;
 
+/// The longest participant id podiumd accepts in a remote topic, in bytes; a message with
+/// a longer one is counted as malformed and ignored (no reply, no rate-limit bucket).
+pub const MAX_PARTICIPANT_ID: usize = 64;
+
 /// The topic names of one room.
 #[derive(Debug, Clone)]
 pub struct Topics {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
-use podium_floor::{Actor, Station};
+use podium_floor::{Actor, Reason, Station};
 use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS, Transport};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
@@ -28,6 +28,7 @@ use tokio_util::task::TaskTracker;
 
 use super::contract::{self, EventPayload, Reply, StatePayload, Status, Topics, VERSION};
 use super::desk_units::{DeskMessage, DeskUnits};
+use super::redelivery::Redeliveries;
 use crate::config::{MqttBroker, MqttConfig, RoomConfig};
 use crate::session::{Answer, CommandError, SessionClosed, SessionHandle, Source};
 
@@ -173,12 +174,31 @@ pub fn start(
     let config: &MqttConfig = room.mqtt.as_ref().context("no [mqtt] section")?;
     let room_id = room.room_id.as_str();
     let desks = Arc::new(DeskUnits::new(&config.prefix, room_id, &room.mqtt_desk_units));
+    let mut internal_login = None;
+    // What clients connect to (the embedded broker's gate, if it has one).
+    let mut shown = None;
     let (host, port) = match &config.broker {
         MqttBroker::Embedded { listen } => {
-            let listen = super::broker::start(*listen)?;
-            let host =
-                if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
-            (host, listen.port())
+            let accounts = config.embedded_credentials(&room.mqtt_desk_units).then(|| {
+                super::rights::Accounts::new(
+                    &format!("{}/{room_id}", config.prefix),
+                    &room.mqtt_desk_units,
+                    &config.accounts,
+                )
+            });
+            let embedded = super::broker::start(*listen, accounts)?;
+            if let Some((listener, gate)) = embedded.gate {
+                tracker.spawn(super::gate::serve(listener, gate, cancel.clone()));
+            }
+            internal_login = embedded.login;
+            shown = Some(embedded.listen.to_string());
+            let connect = embedded.connect;
+            let host = if connect.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                connect.ip().to_string()
+            };
+            (host, connect.port())
         }
         MqttBroker::External { host, port } => (host.clone(), *port),
     };
@@ -198,7 +218,9 @@ pub fn start(
             QoS::AtLeastOnce,
             true,
         ));
-    if let Some(user) = &config.username {
+    if let Some(login) = internal_login {
+        options.set_credentials(login.username, login.password);
+    } else if let Some(user) = &config.username {
         options.set_credentials(user.clone(), password(config)?);
     }
     if config.tls {
@@ -225,7 +247,7 @@ pub fn start(
     tracker.spawn(run_event_loop(eventloop, link.clone(), inbound_tx, reconnected.clone(), cancel.clone()));
     tracker.spawn(run_inbound(inbound_rx, link.clone(), cancel.clone()));
     tracker.spawn(run_outbound(link, reconnected, cancel));
-    Ok(Link { broker: format!("{host}:{port}"), stats, desks })
+    Ok(Link { broker: shown.unwrap_or_else(|| format!("{host}:{port}")), stats, desks })
 }
 
 /// What the link's tasks share.
@@ -307,13 +329,15 @@ async fn run_event_loop(
 ) {
     let Links { client, topics, session, stats, desks, manual_acks, connection } = link;
     let mut backoff = BACKOFF_START;
+    let mut redeliveries = Redeliveries::default();
     loop {
         let polled = tokio::select! {
             _ = cancel.cancelled() => break,
             polled = eventloop.poll() => polled,
         };
         match polled {
-            Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+            Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
+                redeliveries.connected(ack.session_present);
                 connection.fetch_add(1, Ordering::Relaxed);
                 backoff = BACKOFF_START;
                 stats.connected.store(true, Ordering::Relaxed);
@@ -331,6 +355,15 @@ async fn run_event_loop(
                 publish_retained(&client, &topics, &session, &stats);
                 // The outbound task republishes every desk unit's outputs.
                 reconnected.notify_one();
+            }
+            Ok(MqttEvent::Incoming(Packet::Publish(message)))
+                if redeliveries.is_repeat(message.pkid, message.dup, &message.topic, &message.payload) =>
+            {
+                // Handled on the connection before: acknowledge it again, do not act twice.
+                tracing::debug!(pkid = message.pkid, "redelivered MQTT message acknowledged, not handled");
+                if manual_acks && client.try_ack(&message).is_err() {
+                    tracing::warn!("redelivered message left unacknowledged: outgoing queue full");
+                }
             }
             Ok(MqttEvent::Incoming(Packet::Publish(message))) => {
                 let inbound_message = Inbound {
@@ -520,12 +553,28 @@ async fn hand_over(message: &rumqttc::Publish, link: &Links) -> Awaiting {
     let Some((participant, action)) = topics.parse_remote(&message.topic) else {
         return Awaiting::Nothing(Handled::Done);
     };
+    if participant.len() > contract::MAX_PARTICIPANT_ID {
+        // Never a member id: no reply (its topic would carry the id), no rate-limit bucket.
+        stats.malformed.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(len = participant.len(), "remote message with an oversized participant id ignored");
+        return Awaiting::Nothing(Handled::Done);
+    }
     let reply = match contract::inbound_command(participant, action, &message.payload) {
         Err(contract::InboundError::NotACommand) => return Awaiting::Nothing(Handled::Done),
         Err(error) => {
             stats.malformed.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(topic = %message.topic, %error, "malformed remote message");
             Reply::rejected(action, error.code(), error.to_string())
+        }
+        // A rate-limit bucket only for a participant of the room: made-up ids get the
+        // engine's answer here, and never a source of their own.
+        Ok(_) if !session.snapshot().participants.iter().any(|p| p.id == participant) => {
+            stats.rejected.fetch_add(1, Ordering::Relaxed);
+            Reply::from_reason(
+                action,
+                Reason::UnknownParticipant,
+                format!("there is no participant {participant}"),
+            )
         }
         Ok(command) => {
             let actor = Actor::Station(Station::Remote(participant.to_string()));

@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::super::reader::{Cx, Table};
+use super::super::reader::{Cx, Span, Table};
 use super::non_empty;
+use super::web::is_token_hash;
 
 /// Which broker podiumd talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +45,42 @@ pub struct Mqtt {
     pub ca_file: Option<PathBuf>,
     /// MQTT keep-alive in seconds.
     pub keep_alive_s: u16,
+    /// `[[mqtt_account]]`: bridges, participants' own clients and dashboards that may log in
+    /// to the embedded broker (desk units have their `password_hash` in their own table).
+    pub accounts: Vec<MqttAccount>,
+    /// Where `listen` was written (for the credentials check of the desk units).
+    pub(crate) listen_span: Option<Span>,
 }
+
+/// What an account of the embedded broker may do; the rights equal those the shipped
+/// `deploy/mosquitto/podium.acl` gives the same kind of account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MqttRole {
+    /// A video-conference bridge: acts for every remote participant of the room.
+    Bridge,
+    /// One remote participant's own client: the user name is the member id, and the client
+    /// may act only as that member.
+    Participant,
+    /// Reads the room's public topics, publishes nothing.
+    Dashboard,
+}
+
+const ROLES: &[&str] = &["bridge", "participant", "dashboard"];
+
+/// `[[mqtt_account]]`: a login at the embedded broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttAccount {
+    /// The user name it logs in with.
+    pub username: String,
+    /// What it may publish and read.
+    pub role: MqttRole,
+    /// `sha256:` and 64 hex digits: the hash of its generated secret (`podiumd mqtt-credential`).
+    pub password_hash: String,
+}
+
+/// The longest user name (and desk-unit id, participant id) the embedded broker accepts.
+pub const MAX_MQTT_USERNAME: usize = 64;
 
 /// Default topic prefix: the contract's name and version.
 pub const DEFAULT_PREFIX: &str = "podium/v1";
@@ -65,6 +101,88 @@ pub struct MqttDeskUnit {
     pub chair: bool,
     /// Whether the chair's priority key also clears the list.
     pub priority_clears_requests: bool,
+    /// `sha256:` hash of the secret it logs in to the embedded broker with (user name = id).
+    pub password_hash: Option<String>,
+}
+
+impl Mqtt {
+    /// Whether the embedded broker checks logins: as soon as any account or desk-unit
+    /// credential is configured (and always when it listens beyond loopback).
+    pub fn embedded_credentials(&self, units: &[MqttDeskUnit]) -> bool {
+        matches!(self.broker, Broker::Embedded { .. })
+            && (!self.accounts.is_empty() || units.iter().any(|u| u.password_hash.is_some()))
+    }
+}
+
+/// Reads a `password_hash` that must be a `sha256:` token hash: where it was written, and
+/// the hash if it is one.
+fn token_hash(t: &mut Table<'_>, cx: &mut Cx<'_>) -> (Option<Span>, Option<String>) {
+    let Some(hash) = t.string(cx, "password_hash") else { return (None, None) };
+    if is_token_hash(&hash.v) {
+        return (Some(hash.span), Some(hash.v));
+    }
+    cx.err(
+        &hash.span,
+        t.field("password_hash"),
+        "password_hash is not a `sha256:` hash of a generated secret",
+        Some(
+            "create the secret and its hash with `podiumd mqtt-credential <user name>`; never write the \
+             secret itself here"
+                .into(),
+        ),
+    );
+    (Some(hash.span), None)
+}
+
+fn read_accounts(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<(MqttAccount, Span)> {
+    let mut accounts: Vec<(MqttAccount, Span)> = Vec::new();
+    for mut t in root.tables(cx, "mqtt_account") {
+        let username = t.string(cx, "username");
+        let role = t.choice(cx, "role", "role", ROLES).map(|s| s.v);
+        let (_, hash) = token_hash(&mut t, cx);
+        for (key, example) in [
+            ("username", "\"bridge-ratssaal\""),
+            ("role", "\"bridge\", \"participant\" or \"dashboard\""),
+            ("password_hash", "\"sha256:…\" (from `podiumd mqtt-credential`)"),
+        ] {
+            if !t.has(key) {
+                t.missing(cx, key, example);
+            }
+        }
+        let mut ok = true;
+        if let Some(name) = &username {
+            if !valid_username(&name.v) {
+                cx.err(
+                    &name.span,
+                    t.field("username"),
+                    format!("`{}` is not a valid MQTT user name", name.v),
+                    Some(format!("use 1 to {MAX_MQTT_USERNAME} characters from a-z A-Z 0-9 - _ .")),
+                );
+                ok = false;
+            } else if let Some((_, first)) = accounts.iter().find(|(a, _)| a.username == name.v) {
+                let line = cx.line_of(first.start);
+                cx.err(
+                    &name.span,
+                    t.field("username"),
+                    format!("account `{}` appears twice (first at line {line})", name.v),
+                    None,
+                );
+                ok = false;
+            }
+        }
+        t.finish(cx);
+        let role = role.and_then(super::named::<MqttRole>);
+        if let (true, Some(name), Some(role), Some(password_hash)) = (ok, username, role, hash) {
+            accounts.push((MqttAccount { username: name.v, role, password_hash }, name.span));
+        }
+    }
+    accounts
+}
+
+/// A user name the embedded broker accepts: the characters of unit ids, bounded.
+pub fn valid_username(name: &str) -> bool {
+    (1..=MAX_MQTT_USERNAME).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Reads every `[[mqtt_desk_unit]]`; `seats` are the room's seat numbers.
@@ -72,16 +190,28 @@ pub(crate) fn read_desk_units(
     root: &mut Table<'_>,
     cx: &mut Cx<'_>,
     seats: &[u16],
-    mqtt_on: bool,
+    mqtt: Option<&Mqtt>,
 ) -> Vec<MqttDeskUnit> {
+    let mqtt_on = mqtt.is_some();
+    let embedded = mqtt.is_some_and(|m| matches!(m.broker, Broker::Embedded { .. }));
     let mut units: Vec<MqttDeskUnit> = Vec::new();
     let mut seen_ids: Vec<(String, usize)> = Vec::new();
     let mut seen_seats: Vec<(u16, usize)> = Vec::new();
+    let mut unit_spans: Vec<UnitSpan> = Vec::new();
     for mut t in root.tables(cx, "mqtt_desk_unit") {
         let id = t.string(cx, "id");
         let seat = t.u16_in(cx, "seat", 1, u16::MAX);
         let chair = t.boolean(cx, "chair").is_some_and(|b| b.v);
         let clears = t.boolean(cx, "priority_clears_requests").is_some_and(|b| b.v);
+        let (hash_span, password_hash) = token_hash(&mut t, cx);
+        if let (Some(span), false) = (&hash_span, embedded) {
+            cx.err(
+                span,
+                t.field("password_hash"),
+                "password_hash is for units on the embedded broker",
+                Some("an external broker keeps its own password file (mosquitto_passwd)".into()),
+            );
+        }
         if !t.has("id") {
             t.missing(cx, "id", "\"esp32-a1b2c3\" (the unit's id in its topics)");
         }
@@ -137,17 +267,77 @@ pub(crate) fn read_desk_units(
                 seen_seats.push((seat.v, seat.span.start));
             }
         }
+        if let Some(id) = &id {
+            unit_spans.push((id.v.clone(), t.field("id"), id.span.clone()));
+        }
         t.finish(cx);
         if let (true, Some(id), Some(seat)) = (ok, id, seat) {
-            units.push(MqttDeskUnit { id: id.v, seat: seat.v, chair, priority_clears_requests: clears });
+            units.push(MqttDeskUnit {
+                id: id.v,
+                seat: seat.v,
+                chair,
+                priority_clears_requests: clears,
+                password_hash: password_hash.filter(|_| embedded),
+            });
         }
+    }
+    if let Some(mqtt) = mqtt {
+        check_embedded_credentials(cx, mqtt, &units, &unit_spans);
     }
     units
 }
 
+/// The embedded broker checks logins whenever it listens beyond loopback, and then every
+/// desk unit needs a credential (a unit without one could not log in).
+fn check_embedded_credentials(cx: &mut Cx<'_>, mqtt: &Mqtt, units: &[MqttDeskUnit], unit_spans: &[UnitSpan]) {
+    let Broker::Embedded { listen } = mqtt.broker else { return };
+    let credentials = mqtt.embedded_credentials(units);
+    if !listen.ip().is_loopback() && !credentials {
+        let span = mqtt.listen_span.clone().unwrap_or(0..0);
+        cx.err(
+            &span,
+            "mqtt.listen",
+            format!("the embedded broker listens on {listen}, beyond loopback, without credentials"),
+            Some(
+                "give every [[mqtt_desk_unit]] a password_hash and add an [[mqtt_account]] for each \
+                 bridge (make them with `podiumd mqtt-credential <user name>`), or listen on \
+                 127.0.0.1"
+                    .into(),
+            ),
+        );
+        return;
+    }
+    if credentials {
+        for (id, field, span) in unit_spans {
+            if units.iter().any(|u| &u.id == id && u.password_hash.is_none()) {
+                cx.err(
+                    span,
+                    field.clone(),
+                    format!("desk unit `{id}` has no password_hash, but the embedded broker checks logins"),
+                    Some(format!("add `password_hash = \"sha256:…\"` (from `podiumd mqtt-credential {id}`)")),
+                );
+            }
+        }
+    }
+}
+
+/// A unit's id, its table's field name for `id`, and where the id was written.
+type UnitSpan = (String, String, Span);
+
 /// Reads `[mqtt]` (optional).
 pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Mqtt> {
-    let mut t = root.table(cx, "mqtt")?;
+    let accounts = read_accounts(root, cx);
+    let Some(mut t) = root.table(cx, "mqtt") else {
+        if let Some((_, span)) = accounts.first() {
+            cx.err(
+                span,
+                "mqtt_account[1].username",
+                "MQTT accounts need an `[mqtt]` section with `broker = \"embedded\"`",
+                None,
+            );
+        }
+        return None;
+    };
     let kind = t.choice(cx, "broker", "broker", BROKERS).map(|s| s.v);
     let listen = t.string(cx, "listen");
     let host = t.string(cx, "host");
@@ -164,6 +354,8 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Mqtt> {
         tls,
         ca_file: t.string(cx, "ca_file").map(|s| PathBuf::from(s.v)),
         keep_alive_s: t.u16_in(cx, "keep_alive_s", 5, 3600).map(|k| k.v).unwrap_or(15),
+        accounts: Vec::new(),
+        listen_span: listen.as_ref().map(|l| l.span.clone()),
     };
     let password = t.string(cx, "password");
     let password_file = t.string(cx, "password_file");
@@ -234,6 +426,15 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Mqtt> {
             Some("use TLS with an external broker, or keep the embedded broker on loopback".into()),
         );
     }
+    if !accounts.is_empty() && !matches!(mqtt.broker, Broker::Embedded { .. }) {
+        cx.err(
+            &accounts[0].1,
+            "mqtt_account[1].username",
+            "MQTT accounts are for the embedded broker",
+            Some("an external broker keeps its own password file and ACL (deploy/mosquitto/)".into()),
+        );
+    }
+    mqtt.accounts = accounts.into_iter().map(|(account, _)| account).collect();
     t.finish(cx);
     Some(mqtt)
 }
@@ -276,6 +477,54 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(e) => e.iter().map(|e| (e.line, e.column, e.field.clone(), e.message.clone())).collect(),
         }
+    }
+
+    const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_lan_embedded_broker_needs_credentials() {
+        let seats = "[[seat]]\nnumber = 1\n";
+        let open = errors(&format!("[mqtt]\nbroker = \"embedded\"\nlisten = \"0.0.0.0:1883\"\n{seats}"));
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!((open[0].0, open[0].1, open[0].2.as_str()), (6, 10, "mqtt.listen"));
+        assert!(open[0].3.contains("beyond loopback, without credentials"), "{open:?}");
+        // Loopback without credentials stays as it was.
+        assert!(errors(&format!("[mqtt]\nbroker = \"embedded\"\n{seats}")).is_empty());
+        // With credentials for the bridge and every unit, the LAN is fine.
+        let good = format!(
+            "[mqtt]\nbroker = \"embedded\"\nlisten = \"0.0.0.0:1883\"\n{seats}\
+             [[mqtt_desk_unit]]\nid = \"u1\"\nseat = 1\npassword_hash = \"{HASH}\"\n\
+             [[mqtt_account]]\nusername = \"bridge-saal\"\nrole = \"bridge\"\npassword_hash = \"{HASH}\"\n"
+        );
+        let room = parse(&format!("{ROOM}{good}"), Path::new("r.toml")).unwrap();
+        let mqtt = room.mqtt.unwrap();
+        assert!(mqtt.embedded_credentials(&room.mqtt_desk_units));
+        assert_eq!(mqtt.accounts[0].role, super::MqttRole::Bridge);
+        // A unit without a credential could not log in.
+        let unit_without = errors(&format!(
+            "[mqtt]\nbroker = \"embedded\"\n{seats}[[mqtt_desk_unit]]\nid = \"u1\"\nseat = 1\n\
+             [[mqtt_account]]\nusername = \"b\"\nrole = \"bridge\"\npassword_hash = \"{HASH}\"\n"
+        ));
+        assert_eq!(unit_without[0].2, "mqtt_desk_unit[1].id", "{unit_without:?}");
+        assert!(unit_without[0].3.contains("no password_hash"));
+    }
+
+    #[test]
+    fn credentials_are_hashes_of_generated_secrets() {
+        let found = errors(
+            "[mqtt]\nbroker = \"embedded\"\n[[mqtt_account]]\nusername = \"a b\"\nrole = \"admin\"\n\
+             password_hash = \"hunter2\"\n",
+        );
+        let fields: Vec<&str> = found.iter().map(|e| e.2.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["mqtt_account[1].username", "mqtt_account[1].role", "mqtt_account[1].password_hash"]
+        );
+        let external = errors(&format!(
+            "[mqtt]\nbroker = \"external\"\nhost = \"h\"\n[[mqtt_account]]\nusername = \"b\"\nrole = \"bridge\"\n\
+             password_hash = \"{HASH}\"\n"
+        ));
+        assert!(external[0].3.contains("for the embedded broker"), "{external:?}");
     }
 
     #[test]

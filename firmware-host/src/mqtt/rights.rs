@@ -1,0 +1,228 @@
+//! Who may log in to the embedded broker and what each login may publish and read: the same
+//! rights the shipped `deploy/mosquitto/podium.acl` gives Mosquitto's accounts, for one room.
+//! Pure: the gate (`gate.rs`) asks, this answers.
+//!
+//! | account            | publishes                                   | reads                                   |
+//! |--------------------|---------------------------------------------|-----------------------------------------|
+//! | desk unit `<id>`   | `desk/<id>/key`, `desk/<id>/status`         | `desk/<id>/outputs`, `desk/<id>/test`   |
+//! | bridge             | `remote/+/request`, `…/withdraw`, `…/presence` | `remote/+/reply`, `conference`, `state`, `events`, `status` |
+//! | participant `<id>` | `remote/<id>/request`, `…/withdraw`, `…/presence` | `remote/<id>/reply`, `conference`, `state`, `events`, `status` |
+//! | dashboard          | nothing                                     | everything of the room                  |
+//!
+//! All topics lie under `<prefix>/<room>/`. podiumd itself does not pass the gate.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::{MqttAccount, MqttDeskUnit, MqttRole, TOKEN_HASH_PREFIX};
+
+pub use crate::config::MAX_MQTT_USERNAME as MAX_USERNAME;
+
+/// What one login may publish and subscribe to: topic patterns with `+` and `#`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rights {
+    write: Vec<String>,
+    read: Vec<String>,
+}
+
+impl Rights {
+    /// A networked desk unit's rights.
+    pub fn desk_unit(base: &str, unit: &str) -> Rights {
+        let topic = |leaf: &str| format!("{base}/desk/{unit}/{leaf}");
+        Rights { write: vec![topic("key"), topic("status")], read: vec![topic("outputs"), topic("test")] }
+    }
+
+    /// An account's rights by its role.
+    pub fn account(base: &str, username: &str, role: MqttRole) -> Rights {
+        let remote = |who: &str| -> Vec<String> {
+            ["request", "withdraw", "presence"].iter().map(|a| format!("{base}/remote/{who}/{a}")).collect()
+        };
+        let public = |who: &str| -> Vec<String> {
+            let mut read = vec![format!("{base}/remote/{who}/reply")];
+            read.extend(["conference", "state", "events", "status"].iter().map(|t| format!("{base}/{t}")));
+            read
+        };
+        match role {
+            MqttRole::Bridge => Rights { write: remote("+"), read: public("+") },
+            MqttRole::Participant => Rights { write: remote(username), read: public(username) },
+            MqttRole::Dashboard => Rights { write: Vec::new(), read: vec![format!("{base}/#")] },
+        }
+    }
+
+    /// Whether this login may publish to `topic` (a topic name, no wildcards).
+    pub fn may_publish(&self, topic: &str) -> bool {
+        self.write.iter().any(|pattern| topic_matches(pattern, topic))
+    }
+
+    /// Whether this login may subscribe to `filter`: every topic the filter can match must
+    /// be one it may read.
+    pub fn may_subscribe(&self, filter: &str) -> bool {
+        self.read.iter().any(|pattern| filter_covered(pattern, filter))
+    }
+}
+
+/// Whether topic name `topic` matches `pattern` (MQTT wildcards `+` and `#`).
+pub fn topic_matches(pattern: &str, topic: &str) -> bool {
+    let mut topic_levels = topic.split('/');
+    for level in pattern.split('/') {
+        match (level, topic_levels.next()) {
+            ("#", _) => return true,
+            (_, None) => return false,
+            ("+", Some(_)) => {}
+            (literal, Some(actual)) if literal == actual => {}
+            _ => return false,
+        }
+    }
+    topic_levels.next().is_none()
+}
+
+/// Whether every topic `filter` matches also matches `pattern`.
+pub fn filter_covered(pattern: &str, filter: &str) -> bool {
+    let mut filter_levels = filter.split('/');
+    for level in pattern.split('/') {
+        match (level, filter_levels.next()) {
+            ("#", _) => return true,
+            (_, None) => return false,
+            // `#` in the filter matches deeper levels too, which only `#` covers.
+            (_, Some("#")) => return false,
+            ("+", Some(_)) => {}
+            (literal, Some(actual)) if literal == actual && actual != "+" => {}
+            _ => return false,
+        }
+    }
+    filter_levels.next().is_none()
+}
+
+/// One login: its secret's SHA-256 digest and its rights.
+#[derive(Debug, Clone)]
+struct Login {
+    digest: [u8; 32],
+    rights: Rights,
+}
+
+/// The logins of the embedded broker.
+#[derive(Debug, Clone, Default)]
+pub struct Accounts {
+    logins: HashMap<String, Login>,
+}
+
+impl Accounts {
+    /// The room's desk units (those with a credential) and accounts, for topics under `base`.
+    pub fn new(base: &str, units: &[MqttDeskUnit], accounts: &[MqttAccount]) -> Accounts {
+        let mut logins = HashMap::new();
+        for unit in units {
+            if let Some(digest) = unit.password_hash.as_deref().and_then(digest_of_hash) {
+                logins.insert(unit.id.clone(), Login { digest, rights: Rights::desk_unit(base, &unit.id) });
+            }
+        }
+        for account in accounts {
+            if let Some(digest) = digest_of_hash(&account.password_hash) {
+                let rights = Rights::account(base, &account.username, account.role);
+                logins.insert(account.username.clone(), Login { digest, rights });
+            }
+        }
+        Accounts { logins }
+    }
+
+    /// The rights of `username` if `password` is its secret. The digests are compared in
+    /// constant time; an unknown user costs the same hash.
+    pub fn login(&self, username: &str, password: &[u8]) -> Option<&Rights> {
+        let digest: [u8; 32] = Sha256::digest(password).into();
+        let login = self.logins.get(username)?;
+        let difference = login.digest.iter().zip(digest).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        (difference == 0).then_some(&login.rights)
+    }
+}
+
+/// The digest in a `sha256:<64 hex>` hash (validated by the configuration reader).
+fn digest_of_hash(hash: &str) -> Option<[u8; 32]> {
+    let hex = hash.strip_prefix(TOKEN_HASH_PREFIX)?;
+    let mut digest = [0u8; 32];
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "podium/v1/saal";
+
+    fn hash(secret: &str) -> String {
+        crate::api::access::secret::token_hash(secret)
+    }
+
+    #[test]
+    fn matching_follows_mqtt_wildcards() {
+        assert!(topic_matches("a/+/c", "a/b/c"));
+        assert!(!topic_matches("a/+/c", "a/b/c/d"));
+        assert!(!topic_matches("a/+/c", "a/c"));
+        assert!(topic_matches("a/#", "a/b/c"));
+        assert!(topic_matches("a/#", "a"));
+        assert!(!topic_matches("a/b", "a/b/"));
+        assert!(filter_covered("a/+/c", "a/x/c"));
+        assert!(filter_covered("a/+/c", "a/+/c"));
+        assert!(!filter_covered("a/x/c", "a/+/c"), "a wildcard is wider than a name");
+        assert!(!filter_covered("a/+/c", "a/#"));
+        assert!(filter_covered("a/#", "a/+/#"));
+        assert!(!filter_covered("a/b", "#"));
+    }
+
+    #[test]
+    fn each_login_gets_the_rights_of_the_shipped_acl() {
+        let units = [MqttDeskUnit {
+            id: "u7".into(),
+            seat: 7,
+            chair: false,
+            priority_clears_requests: false,
+            password_hash: Some(hash("unit-secret")),
+        }];
+        let accounts = [
+            MqttAccount {
+                username: "bridge".into(),
+                role: MqttRole::Bridge,
+                password_hash: hash("bridge-secret"),
+            },
+            MqttAccount {
+                username: "vogt".into(),
+                role: MqttRole::Participant,
+                password_hash: hash("vogt-secret"),
+            },
+            MqttAccount {
+                username: "dash".into(),
+                role: MqttRole::Dashboard,
+                password_hash: hash("dash-secret"),
+            },
+        ];
+        let all = Accounts::new(BASE, &units, &accounts);
+        assert!(all.login("u7", b"wrong").is_none());
+        assert!(all.login("nobody", b"unit-secret").is_none());
+        let unit = all.login("u7", b"unit-secret").expect("unit login");
+        assert!(unit.may_publish("podium/v1/saal/desk/u7/key"));
+        assert!(unit.may_publish("podium/v1/saal/desk/u7/status"));
+        assert!(!unit.may_publish("podium/v1/saal/desk/u8/key"), "another unit's keys");
+        assert!(!unit.may_publish("podium/v1/saal/desk/u7/outputs"), "its own lamps");
+        assert!(!unit.may_publish("podium/v1/saal/remote/x/request"));
+        assert!(unit.may_subscribe("podium/v1/saal/desk/u7/outputs"));
+        assert!(!unit.may_subscribe("podium/v1/saal/desk/+/outputs"));
+        let bridge = all.login("bridge", b"bridge-secret").unwrap();
+        assert!(bridge.may_publish("podium/v1/saal/remote/anyone/request"));
+        assert!(!bridge.may_publish("podium/v1/saal/remote/anyone/reply"));
+        assert!(!bridge.may_publish("podium/v1/saal/desk/u7/key"));
+        assert!(!bridge.may_publish("podium/v1/saal/conference"));
+        assert!(bridge.may_subscribe("podium/v1/saal/remote/+/reply"));
+        assert!(bridge.may_subscribe("podium/v1/saal/conference"));
+        assert!(!bridge.may_subscribe("podium/v1/saal/#"));
+        let vogt = all.login("vogt", b"vogt-secret").unwrap();
+        assert!(vogt.may_publish("podium/v1/saal/remote/vogt/request"));
+        assert!(!vogt.may_publish("podium/v1/saal/remote/engel/request"), "acts only as itself");
+        assert!(vogt.may_subscribe("podium/v1/saal/remote/vogt/reply"));
+        assert!(!vogt.may_subscribe("podium/v1/saal/remote/+/reply"));
+        let dash = all.login("dash", b"dash-secret").unwrap();
+        assert!(dash.may_subscribe("podium/v1/saal/#"));
+        assert!(!dash.may_publish("podium/v1/saal/events"));
+    }
+}
