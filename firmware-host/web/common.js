@@ -342,11 +342,14 @@ export function applyEvent(snap, ev) {
 /** The live floor: connects to the event stream, keeps the snapshot current and calls
  *  `onChange(snap, event|null)` after every change. EventSource reconnects by itself
  *  and resumes with Last-Event-ID; if the stream is refused (e.g. the login expired),
- *  `onStatus('lost')` is reported and a fresh connection is tried with a growing pause. */
+ *  `onStatus('lost')` is reported and a fresh connection is tried with a growing pause.
+ *  If the refusal is because the session ended (logout elsewhere, expiry, a restart that
+ *  did not keep it), `onSessionLost()` is called instead of retrying without end. */
 export class LiveFloor {
-  constructor({ onChange, onStatus }) {
+  constructor({ onChange, onStatus, onSessionLost }) {
     this.onChange = onChange;
     this.onStatus = onStatus || (() => {});
+    this.onSessionLost = onSessionLost || null;
     this.snap = null;
     this.source = null;
     this.retry = 1000;
@@ -380,6 +383,11 @@ export class LiveFloor {
     source.addEventListener('error', () => {
       if (source.readyState === EventSource.CLOSED) {
         this.onStatus('lost');
+        if (this.onSessionLost) {
+          whoami().then((me) => {
+            if (!me.role) this.onSessionLost();
+          });
+        }
         setTimeout(() => this.restart(), this.retry);
         this.retry = Math.min(this.retry * 2, 15000);
       } else {

@@ -2,12 +2,9 @@
 
 import { api, errorText, initLanguage, say, t, whoami } from './common.js';
 
-/** Only same-site paths are followed after login (no open redirect). */
-function target(role) {
-  const next = new URLSearchParams(location.search).get('next');
-  if (next && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\')) return next;
-  return { chair: '/chair', technician: '/tech', viewer: '/display' }[role] || '/';
-}
+/** Where the visitor wanted to go; the server answers with where to go, which is only
+ *  ever a path on this site (no open redirect; see `login_target` in api/pages.rs). */
+const next = new URLSearchParams(location.search).get('next');
 
 initLanguage();
 const form = document.getElementById('login');
@@ -30,11 +27,12 @@ form.addEventListener('submit', async (e) => {
   }
   submit.disabled = true;
   submit.textContent = t('login.busy');
-  const r = await api('/api/v1/login', { method: 'POST', body: { user, password } });
+  const body = next === null ? { user, password } : { user, password, next };
+  const r = await api('/api/v1/login', { method: 'POST', body });
   submit.disabled = false;
   submit.textContent = t('login.submit');
   if (r.ok) {
-    location.assign(target(r.data?.role));
+    location.assign(r.data?.next || '/');
   } else {
     say(error, errorText(r), 'error');
     form.password.value = '';

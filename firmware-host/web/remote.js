@@ -105,6 +105,9 @@ whoami().then((who) => {
       render();
     },
     onStatus: (status) => showConnection($('conn'), status),
+    // The session ended (it expired, or was ended elsewhere): opening the personal link
+    // again (this page's address) starts a fresh one instead of reconnecting in vain.
+    onSessionLost: () => location.reload(),
   }).start();
 });
 everyQuarterSecond(tick);

@@ -1,14 +1,16 @@
 //! What the technician needs to see: the journal's health and what the last start
 //! recovered, the open meeting, and commands counted (and rate-limited) per source.
-//! Also the source of an API command (its client's address) for the rate limits.
+//! Also the source of an API command (its principal, or its client's address) for the
+//! rate limits.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::access::{LOOPBACK_USER, Principal, peer_ip};
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
 use crate::journal::{JournalStatus, MeetingInfo};
@@ -40,10 +42,24 @@ pub async fn get_diagnostics(State(app): State<AppState>) -> Result<Json<Diagnos
     }))
 }
 
-/// The source of an API request: its client's address (`api:127.0.0.1`). Behind a reverse
-/// proxy every client shares the proxy's address and so one rate limit.
+/// The source of an API request, for the rate limits and the journal: the authenticated
+/// principal where there is one (`api:user:chair`, `api:member:vogt`), so one member's
+/// flood never empties the chair's bucket even when both come through the same reverse
+/// proxy; the client's address for anonymous and loopback-trusted callers
+/// (`api:127.0.0.1`), which share one bucket per address.
 #[derive(Debug, Clone)]
 pub struct ApiSource(pub Source);
+
+impl ApiSource {
+    /// The source for a caller at an address.
+    pub fn of(principal: &Principal, address: IpAddr) -> ApiSource {
+        ApiSource(Source::Api(match principal {
+            Principal::User { name, .. } if name != LOOPBACK_USER => format!("user:{name}"),
+            Principal::Member { participant } => format!("member:{participant}"),
+            _ => address.to_string(),
+        }))
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiSource {
     type Rejection = ApiError;
@@ -52,11 +68,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiSource {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, ApiError> {
-        let client = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string());
-        Ok(ApiSource(Source::Api(client)))
+        let principal = parts.extensions.get::<Principal>().cloned().unwrap_or(Principal::Anonymous);
+        Ok(ApiSource::of(&principal, peer_ip(&parts.extensions)))
     }
 }
 
@@ -68,5 +81,27 @@ impl From<CommandError> for ApiError {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UserRole;
+
+    #[test]
+    fn sources_are_principals_and_addresses_only_for_anonymous_and_loopback() {
+        let address: IpAddr = "192.0.2.7".parse().expect("ip");
+        let source = |p: Principal| ApiSource::of(&p, address).0.to_string();
+        assert_eq!(
+            source(Principal::User { name: "vorsitz".into(), role: UserRole::Chair }),
+            "api:user:vorsitz"
+        );
+        assert_eq!(source(Principal::Member { participant: "vogt".into() }), "api:member:vogt");
+        assert_eq!(source(Principal::Anonymous), "api:192.0.2.7");
+        assert_eq!(
+            source(Principal::User { name: LOOPBACK_USER.into(), role: UserRole::Chair }),
+            "api:192.0.2.7"
+        );
     }
 }

@@ -95,8 +95,19 @@ impl RouteTable {
     }
 
     /// A console page or asset (GET only; not in the API description: they serve HTML).
-    fn page(mut self, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Self {
-        self.rules.declare(path, rule, vec![Method::GET]);
+    fn page(self, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Self {
+        self.page_answering(path, rule, vec![Method::GET], handler)
+    }
+
+    /// A page route that answers more than GET (the personal link's confirmation POST).
+    fn page_answering(
+        mut self,
+        path: &'static str,
+        rule: Rule,
+        methods: Vec<Method>,
+        handler: MethodRouter<AppState>,
+    ) -> Self {
+        self.rules.declare(path, rule, methods);
         self.router = self.router.route(path, handler);
         self
     }
@@ -159,7 +170,12 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .page("/", Rule::Public, get(pages::index))
             .page("/login", Rule::Public, get(pages::login_page))
             .page("/assets/{file}", Rule::Public, get(pages::asset))
-            .page("/remote/{token}", Rule::Public, get(pages::remote))
+            .page_answering(
+                "/remote/{token}",
+                Rule::Public,
+                vec![Method::GET, Method::POST],
+                get(pages::remote).post(pages::remote_confirm),
+            )
             .page("/chair", Rule::Page(Page::Chair), get(pages::chair_page))
             .page("/tech", Rule::Page(Page::Tech), get(pages::tech_page))
             .page("/display", Rule::Page(Page::Display), get(pages::display_page))

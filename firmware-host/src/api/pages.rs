@@ -8,8 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::access::{Principal, Role};
+use super::access::guard::session_cookie;
+use super::access::{PeerAddress, Principal, Role};
 use super::state::AppState;
+use crate::config::UserRole;
 
 /// The policy every page and asset is served with: only our own scripts, styles and
 /// connections; no framing; no referrer (a personal link must not leak to other sites).
@@ -40,6 +42,7 @@ static ASSETS: &[Asset] = &[
     asset!("remote.js", "text/javascript; charset=utf-8"),
     asset!("tech.js", "text/javascript; charset=utf-8"),
     asset!("login.js", "text/javascript; charset=utf-8"),
+    asset!("link-confirm.js", "text/javascript; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
 ];
 
@@ -51,6 +54,7 @@ const REMOTE_HTML: &str = include_str!("../../web/remote.html");
 const TECH_HTML: &str = include_str!("../../web/tech.html");
 const FORBIDDEN_HTML: &str = include_str!("../../web/forbidden.html");
 const INVALID_LINK_HTML: &str = include_str!("../../web/invalid-link.html");
+const LINK_CONFIRM_HTML: &str = include_str!("../../web/link-confirm.html");
 
 /// `/login`.
 pub async fn login_page() -> Response {
@@ -109,21 +113,127 @@ pub async fn index(principal: Principal) -> Redirect {
     })
 }
 
-/// `/remote/{token}`: checks the personal link, starts the member's session (an HttpOnly
-/// cookie, so the token is not needed again by scripts) and serves the remote page.
-pub async fn remote(State(app): State<AppState>, Path(token): Path<String>) -> Response {
-    let Some(participant) = app.web.member_for_token(&token) else {
-        app.web.metrics.denied(401);
-        return page(StatusCode::UNAUTHORIZED, INVALID_LINK_HTML);
+/// `GET /remote/{token}`: checks the personal link, starts the member's session (an
+/// HttpOnly cookie, so the token is not needed again by scripts) and serves the remote
+/// page. A browser that already holds this member's session keeps it (no new session per
+/// open); one that holds a chair or technician session is asked first (the link's owner
+/// may have sent it to the wrong person), see [`remote_confirm`]. Opens are throttled per
+/// address (429 with `Retry-After`).
+pub async fn remote(
+    State(app): State<AppState>,
+    PeerAddress(address): PeerAddress,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let participant = match open_link(&app, address, &token) {
+        Ok(participant) => participant,
+        Err(refused) => return refused.into_response(),
     };
-    let cookie = match app.web.start_session(Principal::Member { participant: participant.clone() }) {
+    match principal {
+        Principal::Member { participant: ref current } if *current == participant => {
+            return page(StatusCode::OK, REMOTE_HTML);
+        }
+        Principal::User { role: UserRole::Chair | UserRole::Technician, .. } => {
+            return page(StatusCode::OK, LINK_CONFIRM_HTML);
+        }
+        _ => {}
+    }
+    start_member_page(&app, &headers, participant, &token, StatusCode::OK).await
+}
+
+/// `POST /remote/{token}`: opens the personal link even though the browser holds another
+/// session (the confirmation page's button); that session ends. Answers 204 with the
+/// member's session cookie; then `GET` serves the page.
+pub async fn remote_confirm(
+    State(app): State<AppState>,
+    PeerAddress(address): PeerAddress,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let participant = match open_link(&app, address, &token) {
+        Ok(participant) => participant,
+        Err(refused) => return refused.into_response(),
+    };
+    start_member_page(&app, &headers, participant, &token, StatusCode::NO_CONTENT).await
+}
+
+/// Why a personal link does not open.
+enum LinkRefused {
+    /// Too many opens from this address.
+    Throttled(super::access::throttle::RetryAfter),
+    /// No such token.
+    Invalid,
+}
+
+impl IntoResponse for LinkRefused {
+    fn into_response(self) -> Response {
+        match self {
+            LinkRefused::Throttled(retry) => super::auth::too_many_attempts(retry),
+            LinkRefused::Invalid => page(StatusCode::UNAUTHORIZED, INVALID_LINK_HTML),
+        }
+    }
+}
+
+/// The throttle and the token check shared by both: the member whose link it is.
+fn open_link(app: &AppState, address: std::net::IpAddr, token: &str) -> Result<String, LinkRefused> {
+    if let Err(retry) = app.web.admit_link_open(address) {
+        tracing::debug!(%address, "personal link opens throttled");
+        return Err(LinkRefused::Throttled(retry));
+    }
+    app.web.member_for_token(token).ok_or_else(|| {
+        app.web.metrics.denied(401);
+        LinkRefused::Invalid
+    })
+}
+
+/// Ends the browser's previous session (if any), starts the member's and answers with
+/// the remote page (200) or nothing (204).
+async fn start_member_page(
+    app: &AppState,
+    headers: &HeaderMap,
+    participant: String,
+    token: &str,
+    status: StatusCode,
+) -> Response {
+    if let Some(previous) = session_cookie(headers, app.web.cookie_name()) {
+        app.web.sessions.remove(previous);
+    }
+    let credential = super::access::secret::token_hash(token);
+    let member = Principal::Member { participant: participant.clone() };
+    let cookie = match app.web.start_session(member, &credential).await {
         Ok(cookie) => cookie,
         Err(e) => return e.into_response(),
     };
     tracing::info!(%participant, "personal link opened");
-    let mut response = page(StatusCode::OK, REMOTE_HTML);
+    let mut response = if status == StatusCode::OK {
+        page(StatusCode::OK, REMOTE_HTML)
+    } else {
+        secure(status.into_response())
+    };
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
+}
+
+/// The page to go to after login: `next` if it is a path on this site, else the console
+/// of the role. Rejects everything a browser might resolve to another site: `//host`,
+/// backslashes (`/\host`), control characters and spaces (browsers strip tabs and
+/// newlines, so `/\t/host` becomes `//host`), and anything not starting with one `/`.
+pub fn login_target(next: Option<&str>, role: Option<Role>) -> String {
+    if let Some(next) = next
+        && next.starts_with('/')
+        && !next.starts_with("//")
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    {
+        return next.to_owned();
+    }
+    match role {
+        Some(Role::Chair) => "/chair",
+        Some(Role::Technician) => "/tech",
+        Some(Role::Viewer) => "/display",
+        Some(Role::Member) | None => "/",
+    }
+    .to_owned()
 }
 
 fn etags() -> &'static [String] {
@@ -199,6 +309,21 @@ mod tests {
                 let name: String = part.chars().take_while(|c| *c != '\'').collect();
                 assert!(ASSETS.iter().any(|x| x.name == name), "{} imports missing {name}", a.name);
             }
+        }
+    }
+
+    #[test]
+    fn after_login_only_same_origin_paths_are_followed() {
+        let chair = Some(Role::Chair);
+        for evil in
+            ["/\t/x", "/\n/x", "//x", "/\\x", "https://x", "http://x/y", "x", "/ /x", "/\r/x", "\\/x", ""]
+        {
+            assert_eq!(login_target(Some(evil), chair), "/chair", "{evil:?}");
+        }
+        assert_eq!(login_target(None, Some(Role::Technician)), "/tech");
+        assert_eq!(login_target(Some("//x"), None), "/");
+        for fine in ["/chair", "/display?lang=en", "/tech#devices", "/"] {
+            assert_eq!(login_target(Some(fine), chair), fine);
         }
     }
 

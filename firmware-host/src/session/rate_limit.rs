@@ -14,7 +14,8 @@ use tokio::time::Instant;
 /// Where a command comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
-    /// An HTTP API client, by address (`api:127.0.0.1`).
+    /// An HTTP API client: by principal (`api:user:chair`, `api:member:vogt`) when it
+    /// authenticated, else by address (`api:127.0.0.1`).
     Api(String),
     /// A desk unit on a bus (`desk:rs485-1/7`).
     Desk {
@@ -89,7 +90,8 @@ impl Source {
 /// Counters of one source, as shown to the technician.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceStats {
-    /// The source (`api:127.0.0.1`, `desk:rs485-1/7`, `mqtt:bridge`, `internal`).
+    /// The source (`api:user:chair`, `api:member:vogt`, `api:127.0.0.1`, `desk:rs485-1/7`,
+    /// `mqtt:bridge`, `internal`).
     pub source: String,
     /// Commands let through to the floor.
     pub accepted: u64,
@@ -214,6 +216,7 @@ mod tests {
     #[test]
     fn sources_are_named_as_documented() {
         assert_eq!(Source::Api("127.0.0.1".into()).to_string(), "api:127.0.0.1");
+        assert_eq!(Source::Api("member:vogt".into()).to_string(), "api:member:vogt");
         assert_eq!(Source::Desk { bus: "rs485-1".into(), unit: 7 }.to_string(), "desk:rs485-1/7");
         assert_eq!(Source::Mqtt("bridge".into()).to_string(), "mqtt:bridge");
         assert_eq!(Source::Internal.to_string(), "internal");

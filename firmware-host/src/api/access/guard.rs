@@ -11,7 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::StreamExt;
 
-use super::{CSRF_HEADER, Principal, Rule, SESSION_COOKIE, forbidden, is_safe, permits, unauthorized};
+use super::sessions::Live;
+use super::{CSRF_HEADER, Principal, Rule, forbidden, is_safe, permits, unauthorized};
 use crate::api::state::AppState;
 use crate::api::web::Web;
 
@@ -24,37 +25,66 @@ enum Credential {
     Loopback,
 }
 
-/// The value of the session cookie, if the request has one.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The value of the cookie `name`, if the request has one.
+pub fn session_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim())
 }
 
-/// Establishes the principal. `Err(())` = credentials were presented and are not valid.
-fn identify(web: &Web, req: &Request, rule: Rule) -> Result<(Principal, Credential), ()> {
+/// The caller's live session (set by the guard for cookie-authenticated requests).
+#[derive(Debug, Clone)]
+pub struct CurrentSession(pub Live);
+
+/// Why presented credentials were not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Invalid {
+    /// A bearer token that is malformed or unknown: always 401.
+    Bearer,
+    /// A session cookie that is unknown or expired (a restart without a journal, a
+    /// logout elsewhere): ignored where anonymous callers are allowed.
+    StaleCookie,
+}
+
+/// Who called: the principal, how they proved it, and their session if by cookie.
+type Identified = (Principal, Credential, Option<Live>);
+
+/// Establishes the principal.
+fn identify(web: &Web, req: &Request, rule: Rule) -> Result<Identified, Invalid> {
     let headers = req.headers();
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).ok_or(())?;
-        let participant = web.member_for_token(token).ok_or(())?;
-        return Ok((Principal::Member { participant }, Credential::Bearer));
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(Invalid::Bearer)?;
+        let participant = web.member_for_token(token).ok_or(Invalid::Bearer)?;
+        return Ok((Principal::Member { participant }, Credential::Bearer, None));
     }
-    if let Some(cookie) = session_cookie(headers) {
-        let principal = web.sessions.get(cookie).ok_or(())?;
-        return Ok((principal, Credential::Cookie));
+    if let Some(cookie) = session_cookie(headers, web.cookie_name()) {
+        let live = web.sessions.get(cookie).ok_or(Invalid::StaleCookie)?;
+        return Ok((live.principal.clone(), Credential::Cookie, Some(live)));
     }
     if let Some(role) = web.config.trust_loopback_as
         && !matches!(rule, Rule::Page(_))
         && from_loopback(req)
+        && !forwarded(headers)
     {
-        return Ok((Principal::User { name: "loopback".into(), role }, Credential::Loopback));
+        return Ok((Principal::User { name: super::LOOPBACK_USER.into(), role }, Credential::Loopback, None));
     }
-    Ok((Principal::Anonymous, Credential::None))
+    Ok((Principal::Anonymous, Credential::None, None))
+}
+
+/// Whether a proxy forwarded the request: then the loopback peer is the proxy, and the
+/// real client is somewhere else, so loopback trust must not apply.
+fn forwarded(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::FORWARDED) || headers.contains_key("x-forwarded-for")
 }
 
 /// A loopback peer that also addressed us by a loopback name. The `Host` check stops DNS
@@ -115,30 +145,73 @@ pub async fn guard(State(app): State<AppState>, mut req: Request, next: Next) ->
     }
     // Every routed path has a rule (they are declared together); staff is the safe default.
     let rule = app.rules.rule(&route).unwrap_or(Rule::Staff);
-    let (principal, credential) = match identify(&web, &req, rule) {
-        Ok(found) => found,
+    let (principal, credential, live, stale) = match identify(&web, &req, rule) {
+        Ok((principal, credential, live)) => (principal, credential, live, false),
         // Wrong or expired credentials do not stop public routes (the login page must work
         // with a stale cookie); they count as anonymous there.
-        Err(()) if rule == Rule::Public => (Principal::Anonymous, Credential::None),
-        Err(()) => return deny(&web, rule, &req, true),
+        Err(_) if rule == Rule::Public => (Principal::Anonymous, Credential::None, None, false),
+        // A stale cookie is ignored wherever an anonymous caller may go (a public display
+        // after a restart); it is dropped from the browser with the answer.
+        Err(Invalid::StaleCookie) => (Principal::Anonymous, Credential::None, None, true),
+        Err(Invalid::Bearer) => return deny(&web, rule, &req, true),
     };
     if cross_site(&req, credential) {
         return deny(&web, rule, &req, false);
     }
     if let Err(needs_login) = permits(rule, &principal, &web.config) {
-        return deny(&web, rule, &req, needs_login);
+        return forget_stale(&web, stale, deny(&web, rule, &req, needs_login));
     }
     let is_command = route == "/api/v1/commands" && req.method() == Method::POST;
     let is_events = route == "/api/v1/events";
     req.extensions_mut().insert(principal);
+    if let Some(live) = &live {
+        req.extensions_mut().insert(CurrentSession(live.clone()));
+    }
     let response = next.run(req).await;
     if is_command {
         return count_command(&web, response).await;
     }
-    if is_events && response.status() == StatusCode::OK {
-        return count_stream(&web, response);
+    let response = if is_events && response.status() == StatusCode::OK {
+        count_stream(&web, response)
+    } else {
+        response
+    };
+    let response = match live {
+        Some(live) if is_event_stream(&response) => end_with_session(response, live),
+        _ => response,
+    };
+    forget_stale(&web, stale, response)
+}
+
+/// Clears a stale session cookie in the browser (unless the answer sets a new one).
+fn forget_stale(web: &Web, stale: bool, mut response: Response) -> Response {
+    if stale && !response.headers().contains_key(header::SET_COOKIE) {
+        response.headers_mut().insert(header::SET_COOKIE, web.clear_cookie());
     }
     response
+}
+
+fn is_event_stream(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// Ends a streaming body when its session ends (logout, eviction) or expires: a logged-out
+/// browser or a stolen cookie must not keep reading the floor.
+fn end_with_session(response: Response, live: Live) -> Response {
+    let (parts, body) = response.into_parts();
+    let expires = tokio::time::Instant::from_std(live.expires);
+    let ended = async move {
+        tokio::select! {
+            () = live.ended.cancelled() => {}
+            () = tokio::time::sleep_until(expires) => {}
+        }
+    };
+    let stream = body.into_data_stream().take_until(ended);
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 fn deny(web: &Web, rule: Rule, req: &Request, needs_login: bool) -> Response {
@@ -206,8 +279,9 @@ mod tests {
     fn session_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, HeaderValue::from_static("a=1; podium_session=xyz ; b=2"));
-        assert_eq!(session_cookie(&headers), Some("xyz"));
+        assert_eq!(session_cookie(&headers, "podium_session"), Some("xyz"));
+        assert_eq!(session_cookie(&headers, "__Host-podium_session"), None);
         headers.insert(header::COOKIE, HeaderValue::from_static("podium_sessionx=1"));
-        assert_eq!(session_cookie(&headers), None);
+        assert_eq!(session_cookie(&headers, "podium_session"), None);
     }
 }

@@ -28,6 +28,7 @@
 pub mod guard;
 pub mod secret;
 pub mod sessions;
+pub mod throttle;
 
 use std::collections::BTreeMap;
 
@@ -40,6 +41,10 @@ use crate::config::{UserRole, WebConfig};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "podium_session";
+/// Name of the session cookie with `cookie_secure` (HTTPS only, this host, path `/`).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-podium_session";
+/// The user name of a loopback-trusted caller (`[web] trust_loopback_as`).
+pub const LOOPBACK_USER: &str = "loopback";
 /// Header a cookie-authenticated state-changing request must carry (any value).
 pub const CSRF_HEADER: &str = "x-podium-csrf";
 
@@ -141,6 +146,29 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Principal {
     ) -> Result<Self, ApiError> {
         Ok(parts.extensions.get::<Principal>().cloned().unwrap_or(Principal::Anonymous))
     }
+}
+
+/// The address of the connected peer (`0.0.0.0` if the server was built without peer
+/// addresses, as in unit tests). Never fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddress(peer_ip(&parts.extensions)))
+    }
+}
+
+/// The peer's IP address from the connection info, `0.0.0.0` when there is none.
+pub fn peer_ip(extensions: &axum::http::Extensions) -> std::net::IpAddr {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
 /// A console page and who may open it.
