@@ -1,4 +1,4 @@
-//! Wiring: the session owner, the HTTP server, and a clean shutdown.
+//! Wiring: the session owner, the HTTP server (api/server.rs), and a clean shutdown.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -26,6 +26,7 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     // One protocol monitor for every driver; GET /api/v1/monitor streams it to technicians.
     let monitor = podium_devices::monitor::FrameMonitor::new();
     let desks = crate::desks::start(&config, &session, cancel.clone(), &tracker, &monitor)?;
+    let http = http_limits(&config);
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("podiumd listening on http://{addr}");
@@ -36,10 +37,11 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     crate::systemd::ready(&format!("room {} on http://{addr}", config.room_id));
     crate::systemd::spawn_watchdog(session.clone(), cancel.clone(), &tracker);
     let owner = session.clone();
-    let web = std::sync::Arc::new(crate::api::web::Web::new(&config, clock, session.snapshot().floor.seq));
 
     // Cameras (displays, switchers, microphones) follow the floor; see room/.
     let room = crate::room::start(&config, &session, &cancel, &tracker, &monitor).await;
+    let web = std::sync::Arc::new(crate::api::web::Web::new(&config, clock, session.snapshot().floor.seq));
+    let gate = api::server::Gate::new(http, config.web.trust_loopback_as.is_some(), web.metrics.clone());
     let app = api::router(api::Parts {
         session,
         cancel: cancel.clone(),
@@ -49,22 +51,15 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
         desks,
         room,
         monitor,
+        limits: http,
     });
-    // Peer addresses feed the access rules (`[web] trust_loopback_as`).
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    // Events are small writes on long-lived streams: send them at once (no Nagle delay).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY not set: {e}");
-        }
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
+    let server = api::server::serve(listener, app, gate, http, cancel.clone());
     let overdue = async {
         cancel.cancelled().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     tokio::select! {
-        result = server => result.context("HTTP server failed")?,
+        () = server => {}
         _ = overdue => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
     }
     crate::systemd::stopping();
@@ -78,6 +73,31 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     }
     tracing::info!("room closed");
     Ok(())
+}
+
+/// The `[http]` caps, within the open-file limit. Every connection is a file descriptor:
+/// the soft limit is raised to the hard one (the unit sets `LimitNOFILE=`), and caps above
+/// it are lowered so the excess is refused cleanly instead of failing accept (EMFILE).
+fn http_limits(config: &RoomConfig) -> crate::config::HttpLimits {
+    let open_files = match api::server::raise_open_file_limit() {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!("could not raise the open-file limit: {e}");
+            return config.http;
+        }
+    };
+    let (limits, shrunk) = api::server::fit_to_file_limit(config.http, open_files);
+    if shrunk {
+        tracing::warn!(
+            open_files,
+            max_connections = limits.max_connections,
+            reserved_connections = limits.reserved_connections,
+            "[http] max_connections is above what this process may open; lowered (raise LimitNOFILE)"
+        );
+    } else {
+        tracing::info!(open_files, max_connections = limits.max_connections, "open-file limit");
+    }
+    limits
 }
 
 /// Cancels `cancel` on SIGTERM or SIGINT.

@@ -61,19 +61,106 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
 /// Where an event-stream subscriber starts.
 #[derive(Debug)]
 pub enum Start {
-    /// Everything after the sequence number the client asked for (may be empty).
-    Backlog(Vec<Arc<Event>>),
+    /// Every event after this sequence number, read from the shared [`ResumeWindow`] as the
+    /// client can take them (nothing is copied per client).
+    After(u64),
     /// A full snapshot: the client asked for none, or its position is older than the
     /// resume window (or in the future); it continues after `snapshot.floor.seq`.
     Snapshot(Arc<Snapshot>),
 }
 
-/// A subscription: the start, and a receiver that already holds every later event.
+/// A subscription: the start, the shared window to read from, and a receiver that wakes
+/// the reader for every later event.
 pub struct Subscription {
     /// What to send first.
     pub start: Start,
+    /// The owner's recent events, shared by every subscriber.
+    pub window: ResumeWindow,
+    /// The window's epoch at subscription (a reset floor starts a new one).
+    pub epoch: u64,
     /// Events after the start, without gap (subscribed by the owner atomically with `start`).
     pub events: broadcast::Receiver<Arc<Event>>,
+}
+
+/// The most recent [`RESUME_WINDOW`] events, kept once for every client that resumes or
+/// falls behind: an event stream holds a position in it, not a copy of it, so a client
+/// that does not read costs the same as one that does.
+#[derive(Clone, Default)]
+pub struct ResumeWindow(Arc<std::sync::RwLock<Window>>);
+
+#[derive(Default)]
+struct Window {
+    events: VecDeque<Arc<Event>>,
+    /// Counts resets of the floor: sequence numbers start again, positions do not carry over.
+    epoch: u64,
+}
+
+/// What follows a position in the [`ResumeWindow`].
+#[derive(Debug)]
+pub enum Next {
+    /// The event after the position.
+    Event(Arc<Event>),
+    /// Nothing yet: the position is the newest event.
+    Current,
+    /// The position is older than the window: the events after it are gone.
+    Behind,
+    /// The floor was reset since the position was taken.
+    Reset,
+}
+
+impl ResumeWindow {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Window> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Window> {
+        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The event after sequence number `seq` in `epoch`.
+    pub fn next_after(&self, epoch: u64, seq: u64) -> Next {
+        let window = self.read();
+        if window.epoch != epoch {
+            return Next::Reset;
+        }
+        let Some(oldest) = window.events.front().map(|e| e.seq) else { return Next::Current };
+        if seq.saturating_add(1) < oldest {
+            return Next::Behind;
+        }
+        // Sequence numbers are consecutive; search anyway rather than trust arithmetic.
+        let at = window.events.partition_point(|e| e.seq <= seq);
+        window.events.get(at).map_or(Next::Current, |e| Next::Event(e.clone()))
+    }
+
+    /// The oldest kept sequence number and the epoch.
+    fn oldest(&self) -> (Option<u64>, u64) {
+        let window = self.read();
+        (window.events.front().map(|e| e.seq), window.epoch)
+    }
+
+    fn push(&self, event: Arc<Event>) {
+        let mut window = self.write();
+        if window.events.len() == RESUME_WINDOW {
+            window.events.pop_front();
+        }
+        window.events.push_back(event);
+    }
+
+    fn reset(&self) {
+        let mut window = self.write();
+        window.events.clear();
+        window.epoch += 1;
+    }
+
+    /// Events kept now.
+    pub fn len(&self) -> usize {
+        self.read().events.len()
+    }
+
+    /// Whether no event is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 type MeetingReply = oneshot::Sender<Result<MeetingInfo, MeetingError>>;
@@ -421,7 +508,10 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
     let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
     let (stopped_tx, stopped_rx) = watch::channel(false);
     let published_seq = begin.floor.state().seq;
-    let recent = begin.recent.into_iter().map(Arc::new).collect();
+    let recent = ResumeWindow::default();
+    for event in begin.recent {
+        recent.push(Arc::new(event));
+    }
     let journal = begin.journal.clone();
     let clock = begin.clock;
     let limiter = Arc::new(RateLimiter::default());
@@ -485,7 +575,7 @@ struct Owner {
     clock: SessionClock,
     config_setup: Setup,
     room_id: String,
-    recent: VecDeque<Arc<Event>>,
+    recent: ResumeWindow,
     events: broadcast::Sender<Arc<Event>>,
     snapshot: watch::Sender<Arc<Snapshot>>,
     /// Sequence number of the last published event (the floor may be ahead of it).
@@ -579,7 +669,9 @@ impl Owner {
             }
             Message::Subscribe { since, reply } => {
                 let events = self.events.subscribe();
-                let _ = reply.send(Subscription { start: self.start_for(since), events });
+                let (start, epoch) = self.start_for(since);
+                let window = self.recent.clone();
+                let _ = reply.send(Subscription { start, window, epoch, events });
             }
             Message::OpenMeeting { title, reply } => self.open_meeting(title, reply),
             Message::CloseMeeting { id, reply } => self.close_meeting(id, reply),
@@ -737,16 +829,16 @@ impl Owner {
         }
     }
 
-    fn start_for(&self, since: Option<u64>) -> Start {
+    fn start_for(&self, since: Option<u64>) -> (Start, u64) {
         let current = self.published_seq;
-        let Some(since) = since else {
-            return Start::Snapshot(self.snapshot.borrow().clone());
-        };
-        let oldest_kept = self.recent.front().map(|e| e.seq).unwrap_or(current + 1);
+        let (oldest, epoch) = self.recent.oldest();
+        let snapshot = || Start::Snapshot(self.snapshot.borrow().clone());
+        let Some(since) = since else { return (snapshot(), epoch) };
+        let oldest_kept = oldest.unwrap_or(current + 1);
         if since > current || since + 1 < oldest_kept {
-            return Start::Snapshot(self.snapshot.borrow().clone());
+            return (snapshot(), epoch);
         }
-        Start::Backlog(self.recent.iter().filter(|e| e.seq > since).cloned().collect())
+        (Start::After(since), epoch)
     }
 
     fn publish(&mut self, pending: Pending) {
@@ -761,7 +853,7 @@ impl Owner {
         if pending.reset {
             // Dropping the old sender ends every event stream; clients come back for a snapshot.
             self.events = broadcast::channel(BROADCAST_CAPACITY).0;
-            self.recent.clear();
+            self.recent.reset();
             self.published_seq = 0;
         }
         if let Some(snapshot) = pending.snapshot {
@@ -770,10 +862,7 @@ impl Owner {
         for event in pending.events {
             self.published_seq = event.seq;
             let event = Arc::new(event);
-            if self.recent.len() == RESUME_WINDOW {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(event.clone());
+            self.recent.push(event.clone());
             // No subscriber is not an error: the event is kept for resuming clients.
             let _ = self.events.send(event);
         }

@@ -3,15 +3,21 @@
 //! A new client gets `event: snapshot` first, then `event: floor` for each change, each with
 //! `id:` set to its sequence number. A client that reconnects with `Last-Event-ID` (browsers do
 //! this by themselves) or `?since=N` gets every event after N; if N is older than the resume
-//! window it gets a fresh snapshot instead. A client too slow to keep up is resynchronised
-//! the same way instead of being dropped.
+//! window it gets a fresh snapshot instead.
+//!
+//! What a client costs does not grow with what it has not read: every stream reads the
+//! session's one shared [`ResumeWindow`] by position, and a frame is formatted only when
+//! the connection can take it (hyper stops polling a stream whose client does not read
+//! once a few frames wait, see `api/server.rs`). A client that falls so far behind that its
+//! position leaves the window (it holds [`crate::session::RESUME_WINDOW`] events) is sent a fresh
+//! `event: snapshot` and continues from there, as if it had reconnected.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
@@ -19,10 +25,12 @@ use podium_floor::{Event, Snapshot};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
+use super::access::Principal;
 use super::error::{ApiError, ErrorBody};
-use super::sse::{FrameCache, MAX_RESUME, floor_event, last_event_id};
+use super::metrics::Metrics;
+use super::sse::{FrameCache, MAX_RESUME, StreamPermit, last_event_id};
 use super::state::AppState;
-use crate::session::{SessionHandle, Start, Subscription};
+use crate::session::{Next, ResumeWindow, SessionHandle, Start, Subscription};
 
 /// Query parameters of the event stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -38,11 +46,14 @@ pub struct EventsQuery {
     params(EventsQuery,
         ("Last-Event-ID" = Option<u64>, Header, minimum = 0, maximum = 9223372036854775807_i64, description = "Resume after this sequence number")),
     responses(
-        (status = 200, description = "Server-Sent Events, `id:` = sequence number. `event: snapshot`: data is a `Snapshot` (components/schemas/Snapshot), sent first and after a resume from too far back; `event: floor`: data is an `Event` (components/schemas/Event). No other event types.", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events, `id:` = sequence number. `event: snapshot`: data is a `Snapshot` (components/schemas/Snapshot), sent first, after a resume from further back than the resume window (10,000 events), and to a client that fell that far behind while connected (it continues after the snapshot's seq: replace your state with it); `event: floor`: data is an `Event` (components/schemas/Event). No other event types.", content_type = "text/event-stream", body = String),
         (status = 400, description = "Bad `since` or `Last-Event-ID`", body = ErrorBody),
+        (status = 429, description = "This address has as many event streams open without credentials as it may (`too_many_streams`, `[http] max_streams_per_address`); close one or log in", body = ErrorBody),
     ))]
 pub async fn get_events(
     State(app): State<AppState>,
+    principal: Principal,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -57,8 +68,15 @@ pub async fn get_events(
         Some(since) => Some(since),
         None => last_event_id(&headers)?,
     };
+    // Anonymous streams are capped per address; the permit lives as long as the stream.
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
+    let permit = match (&principal, peer) {
+        (Principal::Anonymous, Some(ip)) => Some(app.streams.acquire(ip)?),
+        _ => None,
+    };
     let subscription = app.session.subscribe(since).await?;
-    let feed = Feed::new(app.session.clone(), app.frames.clone(), subscription);
+    let feed =
+        Feed::new(app.session.clone(), app.frames.clone(), app.web.metrics.clone(), subscription, permit);
     // The stream is polled by the client's connection itself: an event goes from the
     // session's broadcast to the socket without a task or queue in between.
     let stream =
@@ -66,60 +84,99 @@ pub async fn get_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// One client's position in the event stream.
+/// One client's position in the event stream: a sequence number in the shared window, and
+/// at most one frame of its own (a snapshot) not yet sent.
 struct Feed {
     session: SessionHandle,
     frames: Arc<FrameCache>,
-    /// Frames of the current start (snapshot or backlog) not yet sent.
-    start: VecDeque<SseEvent>,
+    metrics: Arc<Metrics>,
+    window: ResumeWindow,
+    epoch: u64,
+    /// Wakes the feed for each new event; also its fast path while it keeps up.
     events: broadcast::Receiver<Arc<Event>>,
-    /// The sequence number the client has.
+    /// A snapshot to send before anything else.
+    snapshot: Option<Arc<Snapshot>>,
+    /// The sequence number the client has (or will have once `snapshot` is sent).
     sent: u64,
+    _permit: Option<StreamPermit>,
 }
 
 impl Feed {
-    fn new(session: SessionHandle, frames: Arc<FrameCache>, subscription: Subscription) -> Self {
-        let mut feed = Feed { session, frames, start: VecDeque::new(), events: subscription.events, sent: 0 };
-        feed.begin(subscription.start);
+    fn new(
+        session: SessionHandle,
+        frames: Arc<FrameCache>,
+        metrics: Arc<Metrics>,
+        subscription: Subscription,
+        permit: Option<StreamPermit>,
+    ) -> Self {
+        let Subscription { start, window, epoch, events } = subscription;
+        let mut feed = Feed {
+            session,
+            frames,
+            metrics,
+            window,
+            epoch,
+            events,
+            snapshot: None,
+            sent: 0,
+            _permit: permit,
+        };
+        feed.begin(start);
         feed
     }
 
-    /// Queues the start of a subscription and notes where the client will be.
     fn begin(&mut self, start: Start) {
         match start {
             Start::Snapshot(snapshot) => {
-                self.start.push_back(snapshot_event(&snapshot));
                 self.sent = snapshot.floor.seq;
+                self.snapshot = Some(snapshot);
             }
-            Start::Backlog(backlog) => {
-                self.start.extend(backlog.iter().map(|event| floor_event(event)));
-                // An empty backlog means the client is current; it is at the seq it asked
-                // for, which shows through the first later event.
-                self.sent = backlog.last().map_or(0, |event| event.seq);
-            }
+            Start::After(seq) => self.sent = seq,
         }
     }
 
-    /// The next frame for the client; `None` ends the stream.
+    /// The next frame for the client; `None` ends the stream. Called only when the
+    /// connection can take a frame, so nothing is formatted ahead of the client.
     async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
         loop {
-            if let Some(frame) = self.start.pop_front() {
-                return Some((Ok(frame), self));
+            if let Some(snapshot) = self.snapshot.take() {
+                return Some((Ok(snapshot_event(&snapshot)), self));
             }
+            match self.window.next_after(self.epoch, self.sent) {
+                Next::Event(event) => {
+                    self.sent = event.seq;
+                    let frame = self.frames.frame_if_recent(&event);
+                    return Some((Ok(frame), self));
+                }
+                Next::Current => {}
+                Next::Behind => {
+                    // Fell out of the window: the events it missed are gone; a snapshot
+                    // replaces them, as for a client that resumes from too far back.
+                    tracing::info!(
+                        behind_seq = self.sent,
+                        "event-stream client fell behind; sending a snapshot"
+                    );
+                    self.metrics.stream_resynced();
+                    let again = self.session.subscribe(None).await.ok()?;
+                    self.window = again.window;
+                    self.epoch = again.epoch;
+                    self.events = again.events;
+                    self.begin(again.start);
+                    continue;
+                }
+                // The floor was rebuilt: end the stream; the client comes back for a snapshot.
+                Next::Reset => return None,
+            }
+            // Current: wait for the next event. Subscribed before the window was read, so
+            // none is missed; one that is already sent is skipped.
             match self.events.recv().await {
-                Ok(event) if event.seq <= self.sent => continue,
-                Ok(event) => {
+                Ok(event) if event.seq == self.sent + 1 => {
                     self.sent = event.seq;
                     let frame = self.frames.frame(&event);
                     return Some((Ok(frame), self));
                 }
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    // Too slow to keep up: resynchronise instead of dropping the client.
-                    tracing::warn!(missed, "event-stream client lagged; resynchronising");
-                    let again = self.session.subscribe(Some(self.sent)).await.ok()?;
-                    self.events = again.events;
-                    self.begin(again.start);
-                }
+                // Older (already read from the window) or ahead (read the window again).
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }

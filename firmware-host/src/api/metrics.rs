@@ -20,6 +20,13 @@ pub struct Metrics {
     denied_403: AtomicU64,
     logins_ok: AtomicU64,
     logins_failed: AtomicU64,
+    /// HTTP connections open now, and those closed at once for a cap (see api/server.rs).
+    connections_open: AtomicI64,
+    connections_refused_global: AtomicU64,
+    connections_refused_address: AtomicU64,
+    /// Event streams refused (429 `too_many_streams`) and slow ones resynchronised.
+    streams_refused: AtomicU64,
+    streams_resynced: AtomicU64,
 }
 
 /// An open event stream counted by [`Metrics`]; owns a handle so it can live in a body.
@@ -45,6 +52,11 @@ impl Metrics {
             denied_403: AtomicU64::new(0),
             logins_ok: AtomicU64::new(0),
             logins_failed: AtomicU64::new(0),
+            connections_open: AtomicI64::new(0),
+            connections_refused_global: AtomicU64::new(0),
+            connections_refused_address: AtomicU64::new(0),
+            streams_refused: AtomicU64::new(0),
+            streams_resynced: AtomicU64::new(0),
         }
     }
 
@@ -76,6 +88,28 @@ impl Metrics {
     pub fn login(&self, ok: bool) {
         let counter = if ok { &self.logins_ok } else { &self.logins_failed };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An HTTP connection opened (`+1`) or closed (`-1`).
+    pub fn connections_changed(&self, by: i64) {
+        self.connections_open.fetch_add(by, Ordering::Relaxed);
+    }
+
+    /// A connection was closed at once: all connections in use (`global`) or its address's.
+    pub fn connection_refused(&self, global: bool) {
+        let counter =
+            if global { &self.connections_refused_global } else { &self.connections_refused_address };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An event stream was refused: its address has as many as it may.
+    pub fn stream_refused(&self) {
+        self.streams_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client fell behind the resume window and was sent a fresh snapshot.
+    pub fn stream_resynced(&self) {
+        self.streams_resynced.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Event streams open now.
@@ -173,6 +207,39 @@ impl Metrics {
             "counter",
             "Log lines dropped because the log output could not keep up (logging never waits).",
             &plain(crate::logging::dropped_lines().to_string()),
+        );
+        metric(
+            "podium_http_connections",
+            "gauge",
+            "HTTP connections open now.",
+            &plain(self.connections_open.load(Ordering::Relaxed).to_string()),
+        );
+        metric(
+            "podium_http_connections_refused_total",
+            "counter",
+            "HTTP connections closed at once because a cap was reached: all connections or one address's ([http] limits).",
+            &[
+                (
+                    "{cap=\"global\"}".into(),
+                    self.connections_refused_global.load(Ordering::Relaxed).to_string(),
+                ),
+                (
+                    "{cap=\"address\"}".into(),
+                    self.connections_refused_address.load(Ordering::Relaxed).to_string(),
+                ),
+            ],
+        );
+        metric(
+            "podium_event_streams_refused_total",
+            "counter",
+            "Event streams refused with 429 too_many_streams ([http] max_streams_per_address).",
+            &plain(self.streams_refused.load(Ordering::Relaxed).to_string()),
+        );
+        metric(
+            "podium_event_streams_resynced_total",
+            "counter",
+            "Event-stream clients that fell behind the resume window and got a fresh snapshot.",
+            &plain(self.streams_resynced.load(Ordering::Relaxed).to_string()),
         );
         out
     }

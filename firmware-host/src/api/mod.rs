@@ -23,7 +23,8 @@
 //!
 //! Shared: `state.rs` (the one application state), `access/` (principal, roles, rules,
 //! guard, sessions, secrets), `web.rs` (users, sessions and metrics of the consoles),
-//! `sse.rs` (one way to forward a live feed to a client), `body.rs`, `error.rs`.
+//! `sse.rs` (one way to forward a live feed to a client; the stream cap), `body.rs`, `error.rs`;
+//! `server.rs` (the accept loop: header-read timeout, connection caps).
 
 pub mod access;
 pub mod auth;
@@ -42,6 +43,7 @@ pub mod monitor;
 pub mod pages;
 pub mod room_devices;
 pub mod room_sim;
+pub mod server;
 pub mod sse;
 pub mod state;
 pub mod web;
@@ -247,7 +249,8 @@ pub fn route_rules() -> RouteRules {
 /// The complete router, ready to serve.
 pub fn router(parts: Parts) -> Router {
     let (routes, openapi, rules) = table();
-    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor } = parts;
+    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor, limits } = parts;
+    let streams = sse::StreamCap::new(limits.max_streams_per_address, web.metrics.clone());
     let state = AppState {
         session,
         cancel,
@@ -258,6 +261,7 @@ pub fn router(parts: Parts) -> Router {
         mqtt,
         web,
         frames: Arc::default(),
+        streams,
         desks,
         room,
         monitor,
@@ -272,6 +276,8 @@ pub fn router(parts: Parts) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        // Inside the guard: valid credentials vouch for the peer's connections (server.rs).
+        .layer(axum::middleware::from_fn(server::vouch_for_credentials))
         // Every route passes the access rules (api/access/guard.rs).
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard::guard))
         .with_state(state)

@@ -3,8 +3,9 @@
 //! lines, protocol frames) reaches a client: polled by the client's connection itself,
 //! without a task or a queue per client, ending at shutdown.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
+use super::metrics::Metrics;
 
 /// The largest resume position a client may send: sequence numbers are described as
 /// int64 (what JavaScript and most JSON tools hold exactly), so larger ones are refused.
@@ -65,6 +67,77 @@ impl FrameCache {
         }
         recent.push_back((event.clone(), frame.clone()));
         frame
+    }
+
+    /// The frame of `event` if it is among the recent ones, else formatted without keeping
+    /// it: a client replaying old events must not push the live ones out.
+    pub fn frame_if_recent(&self, event: &Arc<Event>) -> SseEvent {
+        if let Ok(recent) = self.recent.lock()
+            && let Some((_, frame)) = recent.iter().find(|(cached, _)| Arc::ptr_eq(cached, event))
+        {
+            return frame.clone();
+        }
+        floor_event(event)
+    }
+}
+
+/// Open event streams per address of callers without credentials (`[http]
+/// max_streams_per_address`): the floor is public with `display_public`, and every stream
+/// holds a connection and a place in the fan-out. Callers with credentials are not counted
+/// here (they are known; a reverse proxy makes them all one address).
+pub struct StreamCap {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+    metrics: Arc<Metrics>,
+}
+
+/// One counted stream; frees its place when dropped (the stream's body ends).
+pub struct StreamPermit {
+    cap: Arc<StreamCap>,
+    ip: IpAddr,
+}
+
+impl StreamCap {
+    pub fn new(max: usize, metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(StreamCap { max, open: Mutex::new(HashMap::new()), metrics })
+    }
+
+    /// A place for one more stream from `ip`, or 429 `too_many_streams`.
+    pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Result<StreamPermit, ApiError> {
+        let ip = ip.to_canonical();
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let held = open.entry(ip).or_insert(0);
+        if *held >= self.max {
+            drop(open);
+            self.metrics.stream_refused();
+            return Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                format!(
+                    "this address has {} event streams open without logging in; close one or log in",
+                    self.max
+                ),
+            ));
+        }
+        *held += 1;
+        Ok(StreamPermit { cap: self.clone(), ip })
+    }
+
+    /// Streams counted for `ip` now.
+    pub fn open(&self, ip: IpAddr) -> usize {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).get(&ip.to_canonical()).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.cap.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = open.get_mut(&self.ip) {
+            *held -= 1;
+            if *held == 0 {
+                open.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -148,6 +221,34 @@ mod tests {
         let after = cache.frame(&cleared(1, 5));
         assert_ne!(text(&before), text(&after));
         assert!(text(&after).contains("\\\"count\\\":5"));
+    }
+
+    #[test]
+    fn streams_are_counted_per_address_and_freed_when_dropped() {
+        let cap = StreamCap::new(2, Arc::new(Metrics::new(0)));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = cap.acquire(a).expect("first");
+        let _second = cap.acquire(a).expect("second");
+        let refused = cap.acquire(a).err().expect("third is refused");
+        assert_eq!(refused.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
+        let _other = cap.acquire(b).expect("another address has its own places");
+        drop(first);
+        assert_eq!(cap.open(a), 1);
+        let _again = cap.acquire(a).expect("a closed stream frees its place");
+        // An IPv4 peer seen through an IPv6 socket is the same address.
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert!(cap.acquire(mapped).is_err());
+    }
+
+    #[test]
+    fn a_replayed_event_does_not_displace_the_recent_frames() {
+        let cache = FrameCache::default();
+        let live = cleared(50, 1);
+        let _ = cache.frame(&live);
+        let old = cleared(3, 2);
+        assert!(text(&cache.frame_if_recent(&old)).contains("\\\"count\\\":2"));
+        assert_eq!(cache.recent.lock().unwrap().len(), 1, "the replayed frame is not kept");
     }
 
     #[test]

@@ -8,8 +8,9 @@ use podium_devices::monitor::FrameMonitor;
 use tokio_util::sync::CancellationToken;
 
 use super::access::RouteRules;
-use super::sse::FrameCache;
+use super::sse::{FrameCache, StreamCap};
 use super::web::Web;
+use crate::config::HttpLimits;
 use crate::desks::Desks;
 use crate::mqtt::link::Link;
 use crate::room::Room;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub web: Arc<Web>,
     /// Event-stream frames formatted once for all clients.
     pub frames: Arc<FrameCache>,
+    /// Open event streams per address of callers without credentials.
+    pub streams: Arc<StreamCap>,
     /// Desk-unit buses (none configured: an empty set).
     pub desks: Desks,
     /// Cameras, displays, switchers, microphones, button box (empty without devices).
@@ -63,4 +66,6 @@ pub struct Parts {
     pub room: Room,
     /// The protocol monitor shared by every driver.
     pub monitor: FrameMonitor,
+    /// `[http]` limits (the stream cap; the connection caps are the server's).
+    pub limits: HttpLimits,
 }

@@ -27,6 +27,7 @@ pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFo
 pub use section::desks::{BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, IoOutputConfig, Signal};
 pub use section::display::{DisplayConfig, DisplayDevice};
 pub use section::gpio::{ButtonAction, GpioBackendKind, GpioConfig, LampShows};
+pub use section::http::HttpLimits;
 pub use section::microphone::MicrophoneConfig;
 pub use section::mqtt::{
     Broker as MqttBroker, MAX_MQTT_USERNAME, Mqtt as MqttConfig, MqttAccount, MqttDeskUnit, MqttRole,
@@ -45,6 +46,8 @@ pub struct RoomConfig {
     pub room_name: String,
     /// `http.listen`: where the web server listens.
     pub http_listen: SocketAddr,
+    /// `[http]` limits: timeouts, connection and stream caps.
+    pub http: HttpLimits,
     /// Seats, participants and discussion profile for the engine.
     pub setup: Setup,
     /// `[mqtt]`: the broker link for remote participants and networked devices; `None` = off.
@@ -134,7 +137,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let mqtt_desk_units = section::mqtt::read_desk_units(&mut root, &mut cx, &room_seats, mqtt.as_ref());
     // Keys written above the first section header belong to a section.
     root.belong_elsewhere(&["id", "name"], "[room]");
-    root.belong_elsewhere(&["listen"], "[http]");
+    root.belong_elsewhere(&section::http::HTTP_KEYS, "[http]");
     root.belong_elsewhere(&section::discussion::LIMIT_KEYS, "[discussion]");
     root.belong_elsewhere(&section::discussion::TIME_KEYS, "[discussion.speaking_time]");
     root.belong_elsewhere(&section::web::WEB_KEYS, "[web]");
@@ -155,6 +158,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         room_id: room.id,
         room_name: room.name,
         http_listen: http.listen,
+        http: http.limits,
         mqtt,
         mqtt_desk_units,
         web,

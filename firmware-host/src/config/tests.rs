@@ -691,3 +691,39 @@ fn the_demo_rooms_public_logins_and_link_are_refused_outside_the_demo() {
     .unwrap();
     load(&file).unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn http_limits_have_defaults_and_are_read() {
+    let c = parse_str(ROOM).expect("defaults");
+    assert_eq!(c.http, crate::config::HttpLimits::default());
+    let text = format!(
+        "{ROOM}[http]\nheader_timeout_s = 3\nmax_connections = 500\nreserved_connections = 50\n\
+         max_connections_per_address = 20\nmax_streams_per_address = 4\n"
+    );
+    let c = parse_str(&text).expect("limits");
+    assert_eq!(c.http.header_timeout, std::time::Duration::from_secs(3));
+    assert_eq!(
+        (c.http.max_connections, c.http.reserved_connections, c.http.max_connections_per_address),
+        (500, 50, 20)
+    );
+    assert_eq!(c.http.max_streams_per_address, 4);
+}
+
+#[test]
+fn http_limits_out_of_range_are_named() {
+    let text = format!("{ROOM}[http]\nmax_streams_per_address = 0\n");
+    let e = one(&text);
+    assert_at(&e, &text, "0\n", 0, "http.max_streams_per_address");
+    let text = format!("{ROOM}[http]\nheader_timeout_s = 0\n");
+    assert_at(&one(&text), &text, "0\n", 0, "http.header_timeout_s");
+    let text = format!("{ROOM}[http]\nmax_connections = 100\nreserved_connections = 100\n");
+    let e = one(&text);
+    assert_at(&e, &text, "100\n", 1, "http.reserved_connections");
+    assert!(e.message.contains("must be less than max_connections"), "{e}");
+    // Only max_connections written: the default reserve (1,024) no longer fits; named there.
+    let text = format!("{ROOM}[http]\nmax_connections = 1000\n");
+    assert_at(&one(&text), &text, "1000", 0, "http.max_connections");
+    // Written above the first header, the help points to [http].
+    let text = format!("max_streams_per_address = 3\n{ROOM}");
+    assert!(one(&text).help.as_deref().unwrap_or("").contains("[http]"));
+}

@@ -296,3 +296,77 @@ async fn command_records_name_client_addresses_only_when_configured() {
         tracker.wait().await;
     }
 }
+
+mod resume_window {
+    use podium_floor::{Change, Timestamp};
+
+    use super::*;
+
+    fn event(seq: u64) -> Arc<Event> {
+        Arc::new(Event {
+            seq,
+            at: Timestamp::new(seq, 0),
+            change: Change::RequestsCleared { count: 0, reason: podium_floor::RequestEnd::Cleared },
+        })
+    }
+
+    fn seq_of(next: Next) -> Option<u64> {
+        match next {
+            Next::Event(e) => Some(e.seq),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn positions_read_the_shared_events_in_order() {
+        let window = ResumeWindow::default();
+        for seq in 1..=5 {
+            window.push(event(seq));
+        }
+        assert_eq!(seq_of(window.next_after(0, 0)), Some(1));
+        assert_eq!(seq_of(window.next_after(0, 3)), Some(4));
+        assert!(matches!(window.next_after(0, 5), Next::Current));
+        // A reader holds an Arc to one event at a time, not a copy of the window.
+        let Next::Event(held) = window.next_after(0, 1) else { panic!("event 2") };
+        assert_eq!(Arc::strong_count(&held), 2, "the window and this reader");
+    }
+
+    #[test]
+    fn a_position_older_than_the_window_is_behind() {
+        let window = ResumeWindow::default();
+        for seq in 1..=(RESUME_WINDOW as u64 + 10) {
+            window.push(event(seq));
+        }
+        assert_eq!(window.len(), RESUME_WINDOW);
+        assert!(matches!(window.next_after(0, 5), Next::Behind));
+        assert_eq!(seq_of(window.next_after(0, 10)), Some(11), "the oldest kept follows position 10");
+    }
+
+    #[test]
+    fn a_reset_ends_old_positions() {
+        let window = ResumeWindow::default();
+        window.push(event(1));
+        window.reset();
+        window.push(event(1));
+        assert!(matches!(window.next_after(0, 0), Next::Reset));
+        assert_eq!(seq_of(window.next_after(1, 0)), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_resumes_by_position_or_gets_a_snapshot() {
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let session = spawn(Floor::new(setup(3)), SessionClock::starting_at(0), cancel.clone(), &tracker);
+        for seat in 1..=3 {
+            session.command(request(seat), Actor::Chair).await.expect("session").expect("accepted");
+        }
+        let resumed = session.subscribe(Some(1)).await.expect("subscribe");
+        assert!(matches!(resumed.start, Start::After(1)));
+        assert_eq!(seq_of(resumed.window.next_after(resumed.epoch, 1)), Some(2));
+        let fresh = session.subscribe(None).await.expect("subscribe");
+        assert!(matches!(fresh.start, Start::Snapshot(ref s) if s.floor.seq == 3));
+        let future = session.subscribe(Some(99)).await.expect("subscribe");
+        assert!(matches!(future.start, Start::Snapshot(_)), "a position in the future gets a snapshot");
+        cancel.cancel();
+    }
+}
