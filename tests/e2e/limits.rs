@@ -182,6 +182,9 @@ async fn half_sent_requests_and_idle_sockets_are_closed_but_streams_are_not() {
     let mut half = TcpStream::connect(to).await.expect("connect");
     half.write_all(b"GET /api/v1/state HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.expect("half a request");
     let mut idle = TcpStream::connect(to).await.expect("connect");
+    // A keep-alive connection after a complete answer waits for its next request like a new one.
+    let mut kept = TcpStream::connect(to).await.expect("connect");
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.expect("request");
     let started = Instant::now();
     for (name, socket) in [("half-sent request", &mut half), ("idle socket", &mut idle)] {
         let mut answer = Vec::new();
@@ -192,6 +195,11 @@ async fn half_sent_requests_and_idle_sockets_are_closed_but_streams_are_not() {
         assert!(!answer.contains(" 200 "), "the {name} was answered: {answer}");
     }
     assert!(started.elapsed() >= Duration::from_millis(1_500), "closed by the timeout, not before");
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), kept.read_to_end(&mut answer)).await;
+    assert!(closed.is_ok(), "the idle keep-alive connection was still open after 10 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "the complete request was answered first: {answer}");
 
     // The event stream outlived the header timeout and still delivers.
     timed_chair_command(&daemon, request(2)).await;

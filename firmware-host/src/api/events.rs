@@ -189,3 +189,108 @@ fn snapshot_event(snapshot: &Snapshot) -> SseEvent {
         .id(snapshot.floor.seq.to_string())
         .data(serde_json::to_string(snapshot).unwrap_or_else(|_| "{}".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use podium_floor::{
+        Actor, Command, Floor, Participant, Profile, RequestKind, Role, SeatSetup, Setup, Station,
+    };
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    use super::*;
+    use crate::clock::SessionClock;
+    use crate::session::RESUME_WINDOW;
+
+    fn one_seat() -> Setup {
+        Setup {
+            seats: vec![SeatSetup { number: 1, label: "1".into(), default_participant: Some("m1".into()) }],
+            participants: vec![Participant {
+                id: "m1".into(),
+                name: "Member 1".into(),
+                group: None,
+                role: Role::Member,
+                remote_allowed: false,
+                voting_right: true,
+            }],
+            profile: Profile::default(),
+        }
+    }
+
+    async fn toggle(session: &SessionHandle, on: bool) {
+        let station = Station::Seat(1);
+        let command = if on {
+            Command::Request { station, kind: RequestKind::Ordinary, stance: None }
+        } else {
+            Command::Withdraw { station }
+        };
+        session.command(command, Actor::Chair).await.expect("session").expect("accepted");
+    }
+
+    fn text(frame: &SseEvent) -> String {
+        format!("{frame:?}")
+    }
+
+    #[tokio::test]
+    async fn a_client_that_falls_out_of_the_window_gets_a_snapshot_and_continues() {
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let session = crate::session::spawn(
+            Floor::new(one_seat()),
+            SessionClock::starting_at(0),
+            cancel.clone(),
+            &tracker,
+        );
+        toggle(&session, true).await;
+        let subscription = session.subscribe(Some(0)).await.expect("subscribe");
+        let metrics = Arc::new(Metrics::new(0));
+        let feed = Feed::new(session.clone(), Arc::default(), metrics, subscription, None);
+        // The client reads nothing while more than the window's worth of events happen.
+        let events = RESUME_WINDOW as u64 + 1;
+        for n in 0..events {
+            toggle(&session, n % 2 == 1).await;
+        }
+        let current = events + 1;
+        let (frame, feed) = feed.next().await.expect("a frame");
+        let frame = text(&frame.expect("infallible"));
+        assert!(frame.contains("event: snapshot"), "{frame}");
+        assert!(frame.contains(&format!("id: {current}\\n")), "{frame}");
+        toggle(&session, true).await;
+        let (frame, _) = feed.next().await.expect("a frame");
+        let frame = text(&frame.expect("infallible"));
+        assert!(
+            frame.contains("event: floor") && frame.contains(&format!("id: {}\\n", current + 1)),
+            "{frame}"
+        );
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_resuming_client_reads_the_shared_window_in_order() {
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let session = crate::session::spawn(
+            Floor::new(one_seat()),
+            SessionClock::starting_at(0),
+            cancel.clone(),
+            &tracker,
+        );
+        for n in 0..5 {
+            toggle(&session, n % 2 == 0).await;
+        }
+        let subscription = session.subscribe(Some(2)).await.expect("subscribe");
+        let mut feed =
+            Feed::new(session.clone(), Arc::default(), Arc::new(Metrics::new(0)), subscription, None);
+        for want in 3..=5 {
+            let (frame, next) = feed.next().await.expect("a frame");
+            let frame = text(&frame.expect("infallible"));
+            assert!(frame.contains("event: floor") && frame.contains(&format!("id: {want}\\n")), "{frame}");
+            feed = next;
+        }
+        // Then live events, without gap.
+        toggle(&session, false).await;
+        let (frame, _) = feed.next().await.expect("a frame");
+        assert!(text(&frame.expect("infallible")).contains("id: 6\\n"));
+        cancel.cancel();
+    }
+}
