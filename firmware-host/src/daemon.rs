@@ -41,7 +41,12 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     // Cameras (displays, switchers, microphones) follow the floor; see room/.
     let room = crate::room::start(&config, &session, &cancel, &tracker, &monitor).await;
     let web = std::sync::Arc::new(crate::api::web::Web::new(&config, clock, session.snapshot().floor.seq));
-    let gate = api::server::Gate::new(http, config.web.trust_loopback_as.is_some(), web.metrics.clone());
+    let gate = api::server::Gate::new(
+        http,
+        config.web.trust_loopback_as.is_some(),
+        config.http_trusted_proxies.clone(),
+        web.metrics.clone(),
+    );
     let app = api::router(api::Parts {
         session,
         cancel: cancel.clone(),

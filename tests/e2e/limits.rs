@@ -390,3 +390,55 @@ async fn anonymous_streams_are_capped_per_address() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Logs in as `user` through `client`, optionally as if forwarded for `forwarded_for`.
+async fn login(
+    client: &reqwest::Client,
+    daemon: &Daemon,
+    user: &str,
+    password: &str,
+    forwarded_for: &str,
+) -> u16 {
+    let mut request =
+        client.post(daemon.url("/api/v1/login")).json(&json!({"user": user, "password": password}));
+    if !forwarded_for.is_empty() {
+        request = request.header("x-forwarded-for", forwarded_for);
+    }
+    request.send().await.expect("login answered").status().as_u16()
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hash = podium_host::api::access::secret::hash_password("vorsitz-passwort-lang").expect("hash");
+    let toml = format!(
+        "{}\n[[user]]\nname = \"vorsitz\"\nrole = \"chair\"\npassword_hash = \"{hash}\"\n",
+        room(4, "", "trusted_proxies = [\"127.0.0.1\"]")
+    );
+    let daemon = Daemon::with_config(dir.path(), &toml);
+    // Through the proxy (127.0.0.1): one client's failures lock out that client only.
+    let proxy = client_from(loopback(1));
+    for _ in 0..10 {
+        assert_eq!(login(&proxy, &daemon, "nobody", "wrong", "10.9.9.9, 203.0.113.5").await, 401);
+    }
+    assert_eq!(
+        login(&proxy, &daemon, "nobody", "wrong", "203.0.113.5").await,
+        429,
+        "that client is throttled"
+    );
+    assert_eq!(
+        login(&proxy, &daemon, "vorsitz", "vorsitz-passwort-lang", "198.51.100.7").await,
+        200,
+        "another client behind the same proxy logs in"
+    );
+    // A peer that is not a trusted proxy cannot pick the address it is counted under.
+    let direct = client_from(loopback(2));
+    for n in 0..10 {
+        assert_eq!(login(&direct, &daemon, "nobody", "wrong", &format!("192.0.2.{n}")).await, 401);
+    }
+    assert_eq!(
+        login(&direct, &daemon, "vorsitz", "vorsitz-passwort-lang", "192.0.2.200").await,
+        429,
+        "the header of an untrusted peer is ignored: its own address is throttled"
+    );
+}

@@ -139,12 +139,20 @@ impl Admission {
 pub struct Gate {
     admission: Mutex<Admission>,
     trust_loopback: bool,
+    /// `[http] trusted_proxies`: admitted as trusted; their `X-Forwarded-For` names the client.
+    trusted_proxies: Vec<IpAddr>,
     metrics: Arc<Metrics>,
 }
 
 impl Gate {
-    pub fn new(limits: HttpLimits, trust_loopback: bool, metrics: Arc<Metrics>) -> Arc<Self> {
-        Arc::new(Gate { admission: Mutex::new(Admission::new(limits)), trust_loopback, metrics })
+    pub fn new(
+        limits: HttpLimits,
+        trust_loopback: bool,
+        trusted_proxies: Vec<IpAddr>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
+        let admission = Mutex::new(Admission::new(limits));
+        Arc::new(Gate { admission, trust_loopback, trusted_proxies, metrics })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Admission> {
@@ -153,9 +161,10 @@ impl Gate {
 
     /// Admits a connection; the ticket releases it when dropped.
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Ticket, Refused> {
-        let trusted_loopback = self.trust_loopback && ip.is_loopback();
+        // A reverse proxy carries many clients; their own limits apply per request.
+        let trusted_peer = (self.trust_loopback && ip.is_loopback()) || self.trusted_proxies.contains(&ip);
         let mut admission = self.lock();
-        let trusted = trusted_loopback || admission.is_vouched(ip, Instant::now());
+        let trusted = trusted_peer || admission.is_vouched(ip, Instant::now());
         admission.admit(ip, trusted)?;
         drop(admission);
         self.metrics.connections_changed(1);
@@ -268,9 +277,11 @@ async fn serve_connection(
         tracing::debug!("SO_SNDBUF not set: {e}");
     }
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        // The peer feeds the access rules (`[web] trust_loopback_as`); the gate takes
-        // their verdict (see `vouch_for_credentials`).
-        req.extensions_mut().insert(ConnectInfo(peer));
+        // The client's address feeds the access rules and the per-address limits (the
+        // forwarded one behind a trusted proxy); the gate takes their verdict (see
+        // `vouch_for_credentials`).
+        let client = super::client_address::client_address(peer.ip(), req.headers(), &gate.trusted_proxies);
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::new(client, peer.port())));
         req.extensions_mut().insert(gate.clone());
         app.clone().call(req.map(axum::body::Body::new))
     });

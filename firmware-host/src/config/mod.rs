@@ -48,6 +48,8 @@ pub struct RoomConfig {
     pub http_listen: SocketAddr,
     /// `[http]` limits: timeouts, connection and stream caps.
     pub http: HttpLimits,
+    /// `http.trusted_proxies`: reverse proxies whose `X-Forwarded-For` names the client.
+    pub http_trusted_proxies: Vec<std::net::IpAddr>,
     /// Seats, participants and discussion profile for the engine.
     pub setup: Setup,
     /// `[mqtt]`: the broker link for remote participants and networked devices; `None` = off.
@@ -159,6 +161,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         room_name: room.name,
         http_listen: http.listen,
         http: http.limits,
+        http_trusted_proxies: http.trusted_proxies,
         mqtt,
         mqtt_desk_units,
         web,

@@ -229,6 +229,29 @@ impl<'t> Table<'t> {
         Some(out)
     }
 
+    /// An array of strings, e.g. `trusted_proxies = ["127.0.0.1"]`, each with its place.
+    pub fn array_of_strings(&mut self, cx: &mut Cx<'_>, key: &'static str) -> Option<Vec<Sp<String>>> {
+        let (item, span) = self.get(key)?;
+        let Some(array) = item.as_array() else {
+            self.type_error(cx, key, &span, "an array of strings", item);
+            return None;
+        };
+        let mut out = Vec::new();
+        for v in array.iter() {
+            let s = v.span().unwrap_or_else(|| span.clone());
+            match v.as_str() {
+                Some(text) => out.push(Sp { v: text.to_owned(), span: s }),
+                None => cx.err(
+                    &s,
+                    self.field(key),
+                    format!("expected a string, found {}", with_article(v.type_name())),
+                    None,
+                ),
+            }
+        }
+        Some(out)
+    }
+
     /// A boolean value.
     pub fn boolean(&mut self, cx: &mut Cx<'_>, key: &'static str) -> Option<Sp<bool>> {
         let (item, span) = self.get(key)?;

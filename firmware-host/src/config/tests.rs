@@ -710,6 +710,21 @@ fn http_limits_have_defaults_and_are_read() {
 }
 
 #[test]
+fn trusted_proxies_are_addresses() {
+    let c = parse_str(&format!("{ROOM}[http]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n")).expect("valid");
+    assert_eq!(
+        c.http_trusted_proxies,
+        ["127.0.0.1".parse::<std::net::IpAddr>().unwrap(), "::1".parse().unwrap()]
+    );
+    let text = format!("{ROOM}[http]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.local\"]\n");
+    let e = one(&text);
+    assert_at(&e, &text, "\"proxy.local\"", 0, "http.trusted_proxies");
+    assert!(e.message.contains("not an IP address"), "{e}");
+    let text = format!("{ROOM}[http]\ntrusted_proxies = \"127.0.0.1\"\n");
+    assert_at(&one(&text), &text, "\"127.0.0.1\"\n", 0, "http.trusted_proxies");
+}
+
+#[test]
 fn http_limits_out_of_range_are_named() {
     let text = format!("{ROOM}[http]\nmax_streams_per_address = 0\n");
     let e = one(&text);

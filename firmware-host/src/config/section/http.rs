@@ -46,17 +46,24 @@ impl Default for HttpLimits {
 pub(crate) struct Http {
     pub listen: SocketAddr,
     pub limits: HttpLimits,
+    /// `trusted_proxies`: reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for Http {
     fn default() -> Self {
-        Http { listen: DEFAULT_LISTEN.parse().expect("valid default"), limits: HttpLimits::default() }
+        Http {
+            listen: DEFAULT_LISTEN.parse().expect("valid default"),
+            limits: HttpLimits::default(),
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
 /// Keys of `[http]` (also recognised when written above the first section header).
-pub(crate) const HTTP_KEYS: [&str; 6] = [
+pub(crate) const HTTP_KEYS: [&str; 7] = [
     "listen",
+    "trusted_proxies",
     "header_timeout_s",
     "max_connections",
     "reserved_connections",
@@ -88,6 +95,17 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Http {
                     Some(help),
                 );
             }
+        }
+    }
+    for proxy in t.array_of_strings(cx, "trusted_proxies").unwrap_or_default() {
+        match proxy.v.trim().parse::<IpAddr>() {
+            Ok(ip) => http.trusted_proxies.push(ip.to_canonical()),
+            Err(_) => cx.err(
+                &proxy.span,
+                t.field("trusted_proxies"),
+                format!("`{}` is not an IP address", proxy.v),
+                Some("name each reverse proxy by its address, e.g. \"127.0.0.1\" or \"::1\"".to_owned()),
+            ),
         }
     }
     let limits = &mut http.limits;
