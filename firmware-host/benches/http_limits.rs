@@ -225,12 +225,16 @@ async fn main() {
     let mut resumed = chair_round_trips(&daemon.base, 30).await;
     drop(resumers);
 
+    // The transport's own floor, measured in the same run: an echo over loopback TCP.
+    let mut raw =
+        tokio::task::spawn_blocking(|| report::loopback_round_trips(2_000)).await.expect("round trips");
     let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
     let mut report = Report::new(
         "http_limits",
         "Floods: idle connections and slow event-stream resumers",
         "cargo bench -p podium-host --bench http_limits",
     );
+    report.distribution("raw loopback TCP round trip, 64 bytes", Kind::Limit, &mut raw);
     report.distribution("chair command round trip, unloaded", Kind::Podium, &mut unloaded);
     report.distribution(
         &format!("chair command round trip, {IDLE_CONNECTIONS} idle connections held"),
