@@ -396,6 +396,11 @@ async fn loopback_trust_is_refused_for_forwarded_requests() {
         let proxied = client().post(&url).header(header, value).json(&command).send().await.expect("proxied");
         assert_eq!(proxied.status().as_u16(), 401, "a request through a proxy ({header}) is not the chair");
     }
+    // Loopback trust is no browser session: a member's link opens without asking.
+    let opened = client().get(format!("{}{}", room.daemon.base, room.link)).send().await.expect("link");
+    assert_eq!(opened.status().as_u16(), 200);
+    assert!(set_cookie(opened.headers()).is_some(), "the member's session starts");
+    assert!(!opened.text().await.expect("page").contains("confirm-replace"));
 }
 
 #[tokio::test]

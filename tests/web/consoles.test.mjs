@@ -140,6 +140,42 @@ test("a member's personal link opens neither the chair console nor chair command
   await stranger.waitForURL(/\/login\?next=%2Fchair|\/login\?next=\/chair/);
 });
 
+test('after login only a path on this site is followed', async () => {
+  // Browsers strip tabs and newlines from URLs: "/\t/example.org" would become
+  // "//example.org", another site. The server answers the login with the page to open.
+  for (const next of ['/\t/example.org', '/\n/example.org', '//example.org', '/\\example.org']) {
+    const page = await open();
+    await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
+    await page.fill('#user', DEMO.chair.user);
+    await page.fill('#password', DEMO.chair.password);
+    await page.click('#submit');
+    await page.waitForURL(`${base}/chair`);
+  }
+  const page = await open();
+  await page.goto(`${base}/login?next=${encodeURIComponent('/display?lang=en')}`);
+  await page.fill('#user', DEMO.chair.user);
+  await page.fill('#password', DEMO.chair.password);
+  await page.click('#submit');
+  await page.waitForURL(`${base}/display?lang=en`);
+});
+
+test("a member's link asks before it replaces the chair's login", async () => {
+  const page = await open();
+  await login(page, base, DEMO.chair);
+  await page.goto(`${base}/remote/${DEMO.remoteToken}`);
+  await page.locator('#confirm-replace').waitFor();
+  // Staying logged in keeps the chair's session.
+  await page.click('#keep');
+  await page.waitForURL(`${base}/chair`);
+  await ready(page);
+  // Replacing opens the member's page.
+  await page.goto(`${base}/remote/${DEMO.remoteToken}`);
+  await page.click('#replace');
+  await page.waitForFunction(() => document.getElementById('member')?.textContent === 'Matthias Vogt');
+  const response = await page.goto(`${base}/chair`);
+  assert.equal(response.status(), 403, 'the chair session ended');
+});
+
 test('a wrong password is refused and said so', async () => {
   const page = await open();
   await page.goto(`${base}/login`);

@@ -4,11 +4,12 @@
 
 use std::sync::OnceLock;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::access::guard::session_cookie;
+use super::access::guard::{CurrentSession, session_cookie};
 use super::access::{PeerAddress, Principal, Role};
 use super::state::AppState;
 use crate::config::UserRole;
@@ -122,7 +123,7 @@ pub async fn index(principal: Principal) -> Redirect {
 pub async fn remote(
     State(app): State<AppState>,
     PeerAddress(address): PeerAddress,
-    principal: Principal,
+    session: Option<Extension<CurrentSession>>,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
@@ -130,7 +131,9 @@ pub async fn remote(
         Ok(participant) => participant,
         Err(refused) => return refused.into_response(),
     };
-    match principal {
+    // Only the browser's own session counts (not loopback trust, which is no session).
+    let current = session.map_or(Principal::Anonymous, |Extension(CurrentSession(live))| live.principal);
+    match current {
         Principal::Member { participant: ref current } if *current == participant => {
             return page(StatusCode::OK, REMOTE_HTML);
         }

@@ -275,6 +275,36 @@ mod tests {
         }
     }
 
+    /// An event-stream response whose body never ends by itself.
+    fn endless_stream() -> Response {
+        let body = Body::from_stream(futures_util::stream::pending::<Result<bytes::Bytes, std::io::Error>>());
+        let mut response = Response::new(body);
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        response
+    }
+
+    async fn ends(response: Response) -> bool {
+        let mut stream = response.into_body().into_data_stream();
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+            .await
+            .is_ok_and(|c| c.is_none())
+    }
+
+    #[tokio::test]
+    async fn a_sessions_stream_ends_with_its_logout_or_its_expiry() {
+        let principal = Principal::Member { participant: "vogt".into() };
+        let far = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+        let live = Live { principal: principal.clone(), ended: Default::default(), expires: far };
+        let response = end_with_session(endless_stream(), live.clone());
+        assert!(is_event_stream(&response));
+        live.ended.cancel();
+        assert!(ends(response).await, "logout ends the stream");
+
+        let soon = std::time::Instant::now() + std::time::Duration::from_millis(50);
+        let expiring = Live { principal, ended: Default::default(), expires: soon };
+        assert!(ends(end_with_session(endless_stream(), expiring)).await, "expiry ends the stream");
+    }
+
     #[test]
     fn session_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
