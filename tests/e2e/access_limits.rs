@@ -188,13 +188,11 @@ async fn ten_failures_then_429_while_another_address_logs_in_during_a_flood() {
             let flooder = flooder.clone();
             let url = format!("{base}/api/v1/login");
             tokio::spawn(async move {
-                let response = flooder
-                    .post(url)
-                    .json(&json!({"user": "vorsitz", "password": "falsch"}))
-                    .send()
-                    .await
-                    .expect("flood request");
-                response.status().as_u16()
+                // Beyond the per-address connection cap ([http]) the server closes the
+                // connection unread: that is an answer too (0 here).
+                let response =
+                    flooder.post(url).json(&json!({"user": "vorsitz", "password": "falsch"})).send().await;
+                response.map_or(0, |r| r.status().as_u16())
             })
         })
         .collect();
@@ -210,7 +208,9 @@ async fn ten_failures_then_429_while_another_address_logs_in_during_a_flood() {
     }
     let wrong = statuses.iter().filter(|s| **s == 401).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
-    assert_eq!(wrong + refused, 500, "only 401 and 429: {statuses:?}");
+    let closed = statuses.iter().filter(|s| **s == 0).count();
+    assert_eq!(wrong + refused + closed, 500, "only 401, 429 or closed at the cap: {statuses:?}");
+    assert!(refused > 0, "the throttle answered some of the flood: {statuses:?}");
     assert!(wrong <= 10, "at most ten password checks for the flooding address, got {wrong}");
 }
 

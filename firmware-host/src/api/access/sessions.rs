@@ -268,6 +268,12 @@ fn open_database(path: &Path) -> rusqlite::Result<Option<rusqlite::Connection>> 
         return Ok(None);
     }
     let conn = rusqlite::Connection::open(path)?;
+    // SQLite opens a write-protected file read-only without saying so; such a connection
+    // could not save a session, and while it is open the journal's own connection could
+    // not become writable again once the store is (they share the file's lock state).
+    if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Ok(None);
+    }
     conn.busy_timeout(Duration::from_secs(5))?;
     let app: i64 = conn.query_row("PRAGMA application_id", [], |row| row.get(0))?;
     if app != crate::journal::schema::APPLICATION_ID {
@@ -343,7 +349,10 @@ impl Sessions {
         let conn = match open_database(path) {
             Ok(Some(conn)) => conn,
             Ok(None) => {
-                tracing::warn!(path = %path.display(), "sessions are kept in memory: no journal database yet");
+                tracing::warn!(
+                    path = %path.display(),
+                    "sessions are kept in memory: no writable journal database"
+                );
                 return store;
             }
             Err(e) => {
