@@ -10,12 +10,11 @@
 #[path = "../../tests/bench/report.rs"]
 mod report;
 
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use report::{Kind, Report};
+use report::{Kind, Podiumd, Report};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
@@ -45,37 +44,15 @@ fn room_toml(dir: &std::path::Path) -> String {
     toml
 }
 
-struct Daemon {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts podiumd with a soft open-file limit of 1,024, as most shells and services give.
-fn start(config: &std::path::Path) -> Daemon {
-    let mut child = Process::new("sh")
-        .args(["-c", "ulimit -S -n 1024 && exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_podiumd")])
-        .args(["run", "--config", config.to_str().expect("utf-8 path"), "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start podiumd");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines.next().expect("podiumd exited before listening").expect("read stdout");
-        if let Some(url) = line.strip_prefix("podiumd listening on ") {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Daemon { child, base }
+fn start(config: &std::path::Path) -> Podiumd {
+    Podiumd::start(
+        Process::new("sh")
+            .args(["-c", "ulimit -S -n 1024 && exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_podiumd")])
+            .args(["run", "--config", config.to_str().expect("utf-8 path"), "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::inherit()),
+    )
 }
 
 fn rss_kib(pid: u32) -> u64 {

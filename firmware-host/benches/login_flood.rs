@@ -9,14 +9,14 @@
 #[path = "../../tests/bench/report.rs"]
 mod report;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::IpAddr;
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use report::{Kind, Report};
+use report::{Kind, Podiumd, Report};
 use serde_json::json;
 
 const PASSWORD: &str = "vorsitz-passwort";
@@ -24,18 +24,6 @@ const FLOOD: usize = 500;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-struct Daemon {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn podiumd() -> &'static str {
@@ -54,7 +42,7 @@ fn hash_password(password: &str) -> String {
     String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
 }
 
-fn start(dir: &std::path::Path, hash: &str) -> Daemon {
+fn start(dir: &std::path::Path, hash: &str) -> Podiumd {
     let config = dir.join("room.toml");
     let toml = format!(
         "[room]\nid = \"login\"\nname = \"Login\"\n\n[journal]\npath = {:?}\n\n[[seat]]\nnumber = 1\nmember = \"c\"\n\n\
@@ -63,22 +51,12 @@ fn start(dir: &std::path::Path, hash: &str) -> Daemon {
         dir.join("journal.sqlite3").display().to_string()
     );
     std::fs::write(&config, toml).expect("write config");
-    let mut child = Process::new(podiumd())
-        .args(["run", "--config", config.to_str().expect("utf-8"), "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start podiumd");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines.next().expect("podiumd exited before listening").expect("read stdout");
-        if let Some(url) = line.strip_prefix("podiumd listening on ") {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Daemon { child, base }
+    Podiumd::start(
+        Process::new(podiumd())
+            .args(["run", "--config", config.to_str().expect("utf-8"), "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "error")
+            .stderr(Stdio::inherit()),
+    )
 }
 
 fn client_from(address: &str) -> reqwest::Client {

@@ -13,14 +13,13 @@
 mod report;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use report::{Kind, Report};
+use report::{Kind, Podiumd, Report};
 use serde_json::{Value, json};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -42,35 +41,13 @@ fn room_toml(dir: &std::path::Path) -> String {
     toml
 }
 
-struct Daemon {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(config: &std::path::Path) -> Daemon {
-    let mut child = Process::new(env!("CARGO_BIN_EXE_podiumd"))
-        .args(["run", "--config", config.to_str().expect("utf-8 path"), "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start podiumd");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines.next().expect("podiumd exited before listening").expect("read stdout");
-        if let Some(url) = line.strip_prefix("podiumd listening on ") {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Daemon { child, base }
+fn start(config: &std::path::Path) -> Podiumd {
+    Podiumd::start(
+        Process::new(env!("CARGO_BIN_EXE_podiumd"))
+            .args(["run", "--config", config.to_str().expect("utf-8 path"), "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::inherit()),
+    )
 }
 
 /// Resident and peak memory of a process, in KiB, from /proc.

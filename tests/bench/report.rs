@@ -183,3 +183,35 @@ pub fn loopback_round_trips(n: usize) -> Vec<Duration> {
     let _ = echo.join();
     samples
 }
+
+/// A podiumd a benchmark started; killed when dropped.
+pub struct Podiumd {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Podiumd {
+    /// Runs `command` (a `podiumd run … --listen 127.0.0.1:0`, or a shell that execs one)
+    /// with its standard output read here, and waits for its `podiumd listening on` line.
+    pub fn start(command: &mut std::process::Command) -> Podiumd {
+        use std::io::BufRead;
+        let mut child = command.stdout(std::process::Stdio::piped()).spawn().expect("start podiumd");
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let base = loop {
+            let line = lines.next().expect("podiumd exited before listening").expect("read stdout");
+            if let Some(url) = line.strip_prefix("podiumd listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Podiumd { child, base }
+    }
+}
+
+impl Drop for Podiumd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
