@@ -93,6 +93,20 @@ enum Action {
     },
 }
 
+/// The text a secret-making command printed on success, or its error on stderr.
+fn printed(result: anyhow::Result<String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("podiumd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -115,38 +129,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Action::HashPassword => match podium_host::cli::hash_password(&mut std::io::stdin().lock()) {
-            Ok(hash) => {
-                println!("{hash}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("podiumd: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
-        Action::RemoteLink { member, config, base_url } => {
-            match podium_host::cli::remote_link(&member, config.as_deref(), base_url.as_deref()) {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("podiumd: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        Action::HashPassword => {
+            printed(podium_host::cli::hash_password(&mut std::io::stdin().lock()).map(|hash| hash + "\n"))
         }
-        Action::MqttCredential { username } => match podium_host::cli::mqtt_credential(&username) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("podiumd: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Action::RemoteLink { member, config, base_url } => {
+            printed(podium_host::cli::remote_link(&member, config.as_deref(), base_url.as_deref()))
+        }
+        Action::MqttCredential { username } => printed(podium_host::cli::mqtt_credential(&username)),
         Action::Openapi => {
             match serde_json::to_string_pretty(&podium_host::api::openapi()) {
                 Ok(json) => println!("{json}"),

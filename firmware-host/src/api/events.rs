@@ -227,20 +227,25 @@ mod tests {
         session.command(command, Actor::Chair).await.expect("session").expect("accepted");
     }
 
+    /// A session owner on a one-seat floor; cancel the token to stop it.
+    fn one_seat_session() -> (SessionHandle, CancellationToken) {
+        let cancel = CancellationToken::new();
+        let session = crate::session::spawn(
+            Floor::new(one_seat()),
+            SessionClock::starting_at(0),
+            cancel.clone(),
+            &TaskTracker::new(),
+        );
+        (session, cancel)
+    }
+
     fn text(frame: &SseEvent) -> String {
         format!("{frame:?}")
     }
 
     #[tokio::test]
     async fn a_client_that_falls_out_of_the_window_gets_a_snapshot_and_continues() {
-        let cancel = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        let session = crate::session::spawn(
-            Floor::new(one_seat()),
-            SessionClock::starting_at(0),
-            cancel.clone(),
-            &tracker,
-        );
+        let (session, cancel) = one_seat_session();
         toggle(&session, true).await;
         let subscription = session.subscribe(Some(0)).await.expect("subscribe");
         let metrics = Arc::new(Metrics::new(0));
@@ -267,14 +272,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_resuming_client_reads_the_shared_window_in_order() {
-        let cancel = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        let session = crate::session::spawn(
-            Floor::new(one_seat()),
-            SessionClock::starting_at(0),
-            cancel.clone(),
-            &tracker,
-        );
+        let (session, cancel) = one_seat_session();
         for n in 0..5 {
             toggle(&session, n % 2 == 0).await;
         }
