@@ -475,6 +475,37 @@ async fn a_member_link_asks_before_replacing_a_chair_session() {
 }
 
 #[tokio::test]
+async fn a_member_link_from_another_site_is_reloaded_before_it_can_replace_a_session() {
+    let room = Room::new("");
+    let base = room.daemon.base.clone();
+    let chair = login_chair(&base).await;
+    let link = format!("{base}{}", room.link);
+    // Opened from a web mail or chat page: the browser withholds the Strict cookie, so the
+    // daemon cannot see the chair's login. It must not set a member cookie now.
+    for site in ["cross-site", "same-site"] {
+        let bounced = client().get(&link).header("sec-fetch-site", site).send().await.expect("open");
+        assert_eq!(bounced.status().as_u16(), 200);
+        assert!(bounced.headers().get("set-cookie").is_none(), "{site}: no session from another site");
+        let page = bounced.text().await.expect("page");
+        assert!(page.contains("http-equiv=\"refresh\""), "{site}: reloads itself: {page}");
+    }
+    assert_eq!(whoami(&base, &chair).await["role"], "chair", "the chair is still logged in");
+    // The reload comes from our own origin, with the cookie: the question is asked.
+    let asked = client()
+        .get(&link)
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &chair)
+        .send()
+        .await
+        .expect("reload");
+    assert!(asked.headers().get("set-cookie").is_none());
+    assert!(asked.text().await.expect("page").contains("Replace login?"));
+    // Without a session the reload opens the member's page as before.
+    let opened = client().get(&link).header("sec-fetch-site", "same-origin").send().await.expect("open");
+    assert!(set_cookie(opened.headers()).is_some(), "the member's session starts");
+}
+
+#[tokio::test]
 async fn link_opens_reuse_the_session_are_capped_per_member_and_throttled() {
     let room = Room::new("");
     let base = room.daemon.base.clone();

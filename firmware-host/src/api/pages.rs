@@ -56,6 +56,7 @@ const TECH_HTML: &str = include_str!("../../web/tech.html");
 const FORBIDDEN_HTML: &str = include_str!("../../web/forbidden.html");
 const INVALID_LINK_HTML: &str = include_str!("../../web/invalid-link.html");
 const LINK_CONFIRM_HTML: &str = include_str!("../../web/link-confirm.html");
+const LINK_BOUNCE_HTML: &str = include_str!("../../web/link-bounce.html");
 
 /// `/login`.
 pub async fn login_page() -> Response {
@@ -118,8 +119,10 @@ pub async fn index(principal: Principal) -> Redirect {
 /// HttpOnly cookie, so the token is not needed again by scripts) and serves the remote
 /// page. A browser that already holds this member's session keeps it (no new session per
 /// open); one that holds a chair or technician session is asked first (the link's owner
-/// may have sent it to the wrong person), see [`remote_confirm`]. Opens are throttled per
-/// address (429 with `Retry-After`).
+/// may have sent it to the wrong person), see [`remote_confirm`]. A link opened from
+/// another site is first reloaded from our own origin (the session cookie is
+/// `SameSite=Strict`: without that step a chair's login would be invisible here and
+/// silently replaced). Opens are throttled per address (429 with `Retry-After`).
 pub async fn remote(
     State(app): State<AppState>,
     PeerAddress(address): PeerAddress,
@@ -127,6 +130,9 @@ pub async fn remote(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
+    if arrived_from_another_site(&headers) {
+        return page(StatusCode::OK, LINK_BOUNCE_HTML);
+    }
     let participant = match open_link(&app, address, &token) {
         Ok(participant) => participant,
         Err(refused) => return refused.into_response(),
@@ -143,6 +149,15 @@ pub async fn remote(
         _ => {}
     }
     start_member_page(&app, &headers, participant, &token, StatusCode::OK).await
+}
+
+/// A navigation from another site (`Sec-Fetch-Site`), which carries no `SameSite=Strict`
+/// cookie. Clients that send no such header (scripts, old browsers) are taken as they come.
+fn arrived_from_another_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site"))
 }
 
 /// `POST /remote/{token}`: opens the personal link even though the browser holds another
