@@ -213,17 +213,30 @@ async fn half_sent_requests_and_idle_sockets_are_closed_but_streams_are_not() {
 #[tokio::test]
 async fn caps_close_anonymous_floods_and_keep_room_for_consoles() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let daemon = Daemon::with_config(
-        dir.path(),
-        &room(
+    let hash = podium_host::api::access::secret::hash_password("vorsitz-passwort-lang").expect("hash");
+    let toml = format!(
+        "{}\n[[user]]\nname = \"vorsitz\"\nrole = \"chair\"\npassword_hash = \"{hash}\"\n",
+        room(
             4,
             "display_public = true\nmetrics_public = true",
             "header_timeout_s = 60\nmax_connections = 300\nreserved_connections = 100\nmax_connections_per_address = 50",
-        ),
+        )
     );
+    let daemon = Daemon::with_config(dir.path(), &toml);
     let to = addr(&daemon);
-    // A member's console at 127.0.0.3 shows its credentials once: its address is vouched.
-    let member = client_from(loopback(3));
+    // The chair logs in at 127.0.0.3: that address is vouched for as a console.
+    let chair = client_from(loopback(3));
+    let login = chair
+        .post(daemon.url("/api/v1/login"))
+        .json(&json!({"user": "vorsitz", "password": "vorsitz-passwort-lang"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status().as_u16(), 200);
+    let set_cookie = login.headers()["set-cookie"].to_str().expect("ascii");
+    let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
+    // A member's device at 127.0.0.4 shows its credentials too, but is no console.
+    let member = client_from(loopback(4));
     let state =
         member.get(daemon.url("/api/v1/state")).bearer_auth(MEMBER_TOKEN).send().await.expect("state");
     assert_eq!(state.status().as_u16(), 200);
@@ -233,23 +246,24 @@ async fn caps_close_anonymous_floods_and_keep_room_for_consoles() {
     for _ in 0..80 {
         flood.push(connect_from(loopback(2), to).await);
     }
-    wait_for_metric(&member, &daemon, "podium_http_connections_refused_total{cap=\"address\"}", 30.0, false)
+    wait_for_metric(&chair, &daemon, "podium_http_connections_refused_total{cap=\"address\"}", 30.0, false)
         .await;
     // Anonymous clients share 300 - 100: 20 more addresses with 10 each find at most 150 places.
     for n in 0..200 {
         flood.push(connect_from(loopback(10 + (n % 20) as u8), to).await);
     }
-    // (The member's own connections count towards the total too: at least 50.)
-    wait_for_metric(&member, &daemon, "podium_http_connections_refused_total{cap=\"global\"}", 50.0, true)
+    wait_for_metric(&chair, &daemon, "podium_http_connections_refused_total{cap=\"global\"}", 50.0, true)
         .await;
 
-    // A new anonymous address gets no connection now...
+    // A new anonymous address gets no connection now, and neither does the member's device...
     let stranger = client_from(loopback(60)).get(daemon.url("/api/v1/state")).send().await;
     assert!(stranger.is_err(), "an anonymous client beyond the cap is closed: {stranger:?}");
-    // ...but the vouched console still gets in, from the reserve.
-    let state =
-        member.get(daemon.url("/api/v1/state")).bearer_auth(MEMBER_TOKEN).send().await.expect("state");
-    assert_eq!(state.status().as_u16(), 200, "the member's console is served from the reserve");
+    let member =
+        client_from(loopback(4)).get(daemon.url("/api/v1/state")).bearer_auth(MEMBER_TOKEN).send().await;
+    assert!(member.is_err(), "a member's device does not get the consoles' reserve: {member:?}");
+    // ...but the chair's console still gets in, from the reserve.
+    let state = chair.get(daemon.url("/api/v1/state")).header("cookie", &cookie).send().await.expect("state");
+    assert_eq!(state.status().as_u16(), 200, "the chair's console is served from the reserve");
     drop(flood);
 }
 

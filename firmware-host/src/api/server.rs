@@ -6,10 +6,12 @@
 //!   its previous answer (hyper's header-read timer, which also runs while a keep-alive
 //!   connection waits for its next request); a half-sent request or an idle socket is
 //!   closed then. Answers themselves (event streams) have no time limit.
-//! - at most `max_connections` in all, of which `reserved_connections` only for trusted
-//!   peers: addresses that presented valid credentials within [`VOUCHED_FOR`], and loopback
-//!   when `[web] trust_loopback_as` makes every loopback client a console anyway;
-//! - at most `max_connections_per_address` from one address that is not trusted.
+//! - at most `max_connections` in all, of which `reserved_connections` only for consoles
+//!   and carriers ([`Standing`]): addresses where a chair or technician logged in within
+//!   [`VOUCHED_FOR`], `[http] trusted_proxies`, and loopback when `[web] trust_loopback_as`
+//!   makes every loopback client a console anyway; members and viewers are not vouched
+//!   for (one member's device must not take the chair's reserve);
+//! - at most `max_connections_per_address` from one address that is not a carrier.
 //!
 //! A connection over a cap is closed at once, before any byte is read, and counted in
 //! `/metrics`. The caps are decided by [`Admission`], a plain state machine; the rest of
@@ -35,9 +37,12 @@ use tower::Service;
 use super::access::Principal;
 use super::metrics::Metrics;
 use crate::config::HttpLimits;
+use crate::config::UserRole;
 
-/// How long an address counts as a console's after it last presented valid credentials.
-pub const VOUCHED_FOR: Duration = Duration::from_secs(15 * 60);
+/// How long an address counts as a console's after a chair or technician last presented
+/// valid credentials from it: as long as a login lasts by default, so a quiet meeting
+/// (a long speech, no clicks) does not lose the chair its reserve.
+pub const VOUCHED_FOR: Duration = Duration::from_secs(12 * 3600);
 /// Trusted addresses remembered at most (the least recently seen is forgotten first).
 const MAX_VOUCHED: usize = 4096;
 /// What one connection may buffer for reading or writing in the daemon. An event stream
@@ -52,6 +57,18 @@ const SOCKET_SEND_BUFFER: usize = 64 * 1024;
 /// Pause after an accept error that is about this process (no file descriptors left, no
 /// memory): retrying at once would spin on the same error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What an address may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Anyone: the shared connections, up to the per-address cap.
+    Anonymous,
+    /// A chair's or technician's console: the reserve too, still the per-address cap.
+    Console,
+    /// Carries many clients (a trusted proxy, trusted loopback): the reserve, no
+    /// per-address cap (its clients' own limits apply per request).
+    Carrier,
+}
 
 /// Why a connection was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,20 +95,17 @@ impl Admission {
     }
 
     /// Admits a connection from `ip` (counted until [`Admission::release`]) or says why not.
-    /// A trusted peer may use the reserve and has no per-address cap: it may be a reverse
-    /// proxy or a console host, and has shown credentials.
-    pub fn admit(&mut self, ip: IpAddr, trusted: bool) -> Result<(), Refused> {
+    pub fn admit(&mut self, ip: IpAddr, standing: Standing) -> Result<(), Refused> {
         let limits = &self.limits;
-        let room = if trusted {
-            limits.max_connections
-        } else {
-            limits.max_connections.saturating_sub(limits.reserved_connections)
+        let room = match standing {
+            Standing::Anonymous => limits.max_connections.saturating_sub(limits.reserved_connections),
+            Standing::Console | Standing::Carrier => limits.max_connections,
         };
         if self.open >= room {
             return Err(Refused::Global);
         }
         let held = self.per_address.entry(ip).or_insert(0);
-        if !trusted && *held >= limits.max_connections_per_address {
+        if standing != Standing::Carrier && *held >= limits.max_connections_per_address {
             return Err(Refused::Address);
         }
         *held += 1;
@@ -162,10 +176,16 @@ impl Gate {
     /// Admits a connection; the ticket releases it when dropped.
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Ticket, Refused> {
         // A reverse proxy carries many clients; their own limits apply per request.
-        let trusted_peer = (self.trust_loopback && ip.is_loopback()) || self.trusted_proxies.contains(&ip);
+        let carrier = (self.trust_loopback && ip.is_loopback()) || self.trusted_proxies.contains(&ip);
         let mut admission = self.lock();
-        let trusted = trusted_peer || admission.is_vouched(ip, Instant::now());
-        admission.admit(ip, trusted)?;
+        let standing = if carrier {
+            Standing::Carrier
+        } else if admission.is_vouched(ip, Instant::now()) {
+            Standing::Console
+        } else {
+            Standing::Anonymous
+        };
+        admission.admit(ip, standing)?;
         drop(admission);
         self.metrics.connections_changed(1);
         Ok(Ticket { gate: self.clone(), ip })
@@ -190,12 +210,15 @@ impl Drop for Ticket {
     }
 }
 
-/// Middleware (inside the access guard): a request the guard let through with credentials
-/// vouches for its peer's address, which may then use the reserved connections.
+/// Middleware (inside the access guard): a request the guard let through with a chair's or
+/// technician's credentials vouches for its address, which may then use the reserved
+/// connections. Members and viewers are not vouched for: the reserve is the consoles'.
 pub async fn vouch_for_credentials(req: Request, next: Next) -> Response {
-    let authenticated =
-        req.extensions().get::<Principal>().is_some_and(|p| !matches!(p, Principal::Anonymous));
-    if authenticated
+    let console = req
+        .extensions()
+        .get::<Principal>()
+        .is_some_and(|p| matches!(p, Principal::User { role: UserRole::Chair | UserRole::Technician, .. }));
+    if console
         && let (Some(gate), Some(ConnectInfo(peer))) =
             (req.extensions().get::<Arc<Gate>>(), req.extensions().get::<ConnectInfo<SocketAddr>>())
     {
@@ -388,40 +411,47 @@ mod tests {
     fn one_address_gets_its_share_and_no_more() {
         let mut a = Admission::new(limits(100, 10, 3));
         for _ in 0..3 {
-            assert_eq!(a.admit(ip(1), false), Ok(()));
+            assert_eq!(a.admit(ip(1), Standing::Anonymous), Ok(()));
         }
-        assert_eq!(a.admit(ip(1), false), Err(Refused::Address));
-        assert_eq!(a.admit(ip(2), false), Ok(()), "another address is not affected");
+        assert_eq!(a.admit(ip(1), Standing::Anonymous), Err(Refused::Address));
+        assert_eq!(a.admit(ip(2), Standing::Anonymous), Ok(()), "another address is not affected");
         a.release(ip(1));
-        assert_eq!(a.admit(ip(1), false), Ok(()), "a closed connection frees its place");
+        assert_eq!(a.admit(ip(1), Standing::Anonymous), Ok(()), "a closed connection frees its place");
         assert_eq!(a.open(), 4);
     }
 
     #[test]
-    fn the_reserve_is_for_trusted_peers_only() {
+    fn the_reserve_is_for_consoles_and_carriers_only() {
         let mut a = Admission::new(limits(20, 5, 100));
         for n in 0..15 {
-            assert_eq!(a.admit(ip(n), false), Ok(()));
+            assert_eq!(a.admit(ip(n), Standing::Anonymous), Ok(()));
         }
-        assert_eq!(a.admit(ip(99), false), Err(Refused::Global), "anonymous peers stop at max - reserved");
-        for _ in 0..5 {
-            assert_eq!(a.admit(ip(200), true), Ok(()), "trusted peers use the reserve");
+        let refused = a.admit(ip(99), Standing::Anonymous);
+        assert_eq!(refused, Err(Refused::Global), "anonymous peers stop at max - reserved");
+        for _ in 0..3 {
+            assert_eq!(a.admit(ip(200), Standing::Console), Ok(()), "consoles use the reserve");
         }
-        assert_eq!(a.admit(ip(200), true), Err(Refused::Global), "and nobody goes beyond max");
+        for _ in 0..2 {
+            assert_eq!(a.admit(ip(201), Standing::Carrier), Ok(()), "carriers too");
+        }
+        assert_eq!(a.admit(ip(200), Standing::Console), Err(Refused::Global), "and nobody goes beyond max");
     }
 
     #[test]
-    fn a_trusted_peer_has_no_per_address_cap() {
+    fn a_carrier_has_no_per_address_cap_and_a_console_has() {
         let mut a = Admission::new(limits(100, 10, 2));
         for _ in 0..50 {
-            assert_eq!(a.admit(ip(7), true), Ok(()));
+            assert_eq!(a.admit(ip(7), Standing::Carrier), Ok(()));
         }
+        assert_eq!(a.admit(ip(8), Standing::Console), Ok(()));
+        assert_eq!(a.admit(ip(8), Standing::Console), Ok(()));
+        assert_eq!(a.admit(ip(8), Standing::Console), Err(Refused::Address), "a console keeps the cap");
     }
 
     #[test]
     fn released_addresses_are_forgotten() {
         let mut a = Admission::new(limits(100, 10, 2));
-        a.admit(ip(1), false).unwrap();
+        a.admit(ip(1), Standing::Anonymous).unwrap();
         a.release(ip(1));
         assert!(a.per_address.is_empty());
         a.release(ip(1)); // a stray release does not underflow
