@@ -47,8 +47,9 @@ use super::rights::{Accounts, Rights};
 /// Logged-in client connections through the gate at most (desk units, bridges, dashboards).
 pub const MAX_CONNECTIONS: usize = 256;
 /// Connections that have not logged in yet, at most: in all, and from one address. Idle
-/// or slow sockets from one host cannot keep the desk units out.
-pub const MAX_PENDING: usize = 64;
+/// or slow sockets from one host cannot keep the desk units out, nor can a handful of
+/// hosts (a waiting connection costs one socket and a small buffer, so the total is high).
+pub const MAX_PENDING: usize = 1024;
 /// See [`MAX_PENDING`].
 pub const MAX_PENDING_PER_ADDRESS: usize = 8;
 /// A client must send its CONNECT within this time.
@@ -94,9 +95,9 @@ enum Closed {
     Refused(u8),
     #[error(transparent)]
     Wire(#[from] WireError),
-    #[error("may not publish to `{0}`")]
+    #[error("may not publish to {0:?}")]
     Publish(String),
-    #[error("may not subscribe to `{0}`")]
+    #[error("may not subscribe to {0:?}")]
     Subscribe(String),
     #[error("a second CONNECT")]
     SecondConnect,
@@ -393,15 +394,16 @@ mod tests {
         pending.release(one);
         assert!(pending.admit(one));
         let mut admitted = MAX_PENDING_PER_ADDRESS;
-        for host in 0..=255u8 {
-            if pending.admit([10, 0, 0, host].into()) {
+        let hosts = || (0..MAX_PENDING as u32 + 100).map(|n| IpAddr::from((0x0a00_0000 + n).to_be_bytes()));
+        for host in hosts() {
+            if pending.admit(host) {
                 admitted += 1;
             }
         }
         assert_eq!(admitted, MAX_PENDING, "in all at most MAX_PENDING");
         assert!(pending.by_address.len() <= MAX_PENDING);
-        for host in 0..=255u8 {
-            pending.release([10, 0, 0, host].into());
+        for host in hosts() {
+            pending.release(host);
         }
         for _ in 0..MAX_PENDING_PER_ADDRESS {
             pending.release(one);
