@@ -20,6 +20,16 @@ pub fn warnings(room: &RoomConfig) -> Vec<String> {
              and changeable; set `tls = true` with `ca_file`"
         ));
     }
+    if let Some(mqtt) = &room.mqtt
+        && let MqttBroker::Embedded { listen } = &mqtt.broker
+        && !listen.ip().is_loopback()
+    {
+        warnings.push(format!(
+            "[mqtt] the embedded broker listens on {listen} without TLS (it has none): the desk \
+             units' and bridges' secrets and every message cross the network in clear; keep \
+             the desk units on a network of their own (a VLAN), or use Mosquitto with TLS"
+        ));
+    }
     warnings
 }
 
@@ -38,6 +48,20 @@ mod tests {
     }
 
     #[test]
+    fn an_embedded_broker_on_the_lan_is_warned_about() {
+        let text = "[room]\nid = \"r\"\nname = \"R\"\n\n[mqtt]\nbroker = \"embedded\"\nlisten = \"0.0.0.0:1883\"\n\n\
+                    [[mqtt_account]]\nusername = \"bridge\"\nrole = \"bridge\"\n\
+                    password_hash = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n";
+        let room =
+            super::super::parse(text, std::path::Path::new("r.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let warned = warnings(&room);
+        assert!(
+            warned.len() == 1 && warned[0].contains("0.0.0.0:1883") && warned[0].contains("VLAN"),
+            "{warned:?}"
+        );
+    }
+
+    #[test]
     fn a_remote_broker_without_tls_is_warned_about() {
         let warned = warnings(&room("broker = \"external\"\nhost = \"192.0.2.10\""));
         assert_eq!(warned.len(), 1);
@@ -48,6 +72,7 @@ mod tests {
             "broker = \"external\"\nhost = \"127.0.0.1\"",
             "broker = \"external\"\nhost = \"::1\"",
             "broker = \"embedded\"",
+            "broker = \"embedded\"\nlisten = \"127.0.0.1:1884\"",
         ] {
             assert_eq!(warnings(&room(quiet)), Vec::<String>::new(), "{quiet}");
         }
