@@ -201,6 +201,21 @@ async fn half_sent_requests_and_idle_sockets_are_closed_but_streams_are_not() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 200"), "the complete request was answered first: {answer}");
 
+    // A body that trickles in is cut off after the same time: 408, then closed.
+    let mut trickle = TcpStream::connect(to).await.expect("connect");
+    trickle
+        .write_all(
+            b"POST /api/v1/commands HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"command\":",
+        )
+        .await
+        .expect("headers and the start of a body");
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), trickle.read_to_end(&mut answer)).await;
+    assert!(closed.is_ok(), "the trickling request was still open after 10 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408") && answer.contains("body_timeout"), "{answer}");
+
     // The event stream outlived the header timeout and still delivers.
     timed_chair_command(&daemon, request(2)).await;
     let event = events.next().await;

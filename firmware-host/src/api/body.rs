@@ -10,6 +10,15 @@ use super::error::ApiError;
 /// Largest request body accepted, in bytes. Commands are small.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// How long a request's body may take to arrive once its headers have (`[http]
+/// header_timeout_s`; the server puts it in each request's extensions). A client that
+/// trickles its body gets 408 `body_timeout` instead of holding the connection.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
+/// Without the server's setting (tests that call the router directly).
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Extracts and parses a JSON body, reporting the line, column and reason of a parse error.
 pub struct JsonBody<T>(pub T);
 
@@ -17,7 +26,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        let timeout = req.extensions().get::<BodyTimeout>().map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+        let read = tokio::time::timeout(timeout, Bytes::from_request(req, state)).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!("the body did not arrive within {} s", timeout.as_secs()),
+            )
+        })?;
+        let bytes = read.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,

@@ -5,7 +5,8 @@
 //! - a connection must send a request's headers within `header_timeout_s` of opening or of
 //!   its previous answer (hyper's header-read timer, which also runs while a keep-alive
 //!   connection waits for its next request); a half-sent request or an idle socket is
-//!   closed then. Answers themselves (event streams) have no time limit.
+//!   closed then; a request body must arrive within the same time once the headers have
+//!   (408 `body_timeout`, then closed). Answers themselves (event streams) have no time limit.
 //! - at most `max_connections` in all, of which `reserved_connections` only for consoles
 //!   and carriers ([`Standing`]): addresses where a chair or technician logged in within
 //!   [`VOUCHED_FOR`], `[http] trusted_proxies`, and loopback when `[web] trust_loopback_as`
@@ -277,6 +278,7 @@ pub async fn serve(
             http.clone(),
             cancel.clone(),
             ticket,
+            limits.header_timeout,
         ));
     }
     connections.close();
@@ -291,6 +293,7 @@ async fn serve_connection(
     http: http1::Builder,
     cancel: CancellationToken,
     ticket: Ticket,
+    body_timeout: Duration,
 ) {
     // Events are small writes on long-lived streams: send them at once (no Nagle delay).
     if let Err(e) = tcp.set_nodelay(true) {
@@ -306,6 +309,8 @@ async fn serve_connection(
         let client = super::client_address::client_address(peer.ip(), req.headers(), &gate.trusted_proxies);
         req.extensions_mut().insert(ConnectInfo(SocketAddr::new(client, peer.port())));
         req.extensions_mut().insert(gate.clone());
+        // The body must follow within the same time as the headers (see `api::body`).
+        req.extensions_mut().insert(super::body::BodyTimeout(body_timeout));
         app.clone().call(req.map(axum::body::Body::new))
     });
     let connection = http.serve_connection(TokioIo::new(tcp), service);
