@@ -156,6 +156,8 @@ pub struct Gate {
     trust_loopback: bool,
     /// `[http] trusted_proxies`: admitted as trusted; their `X-Forwarded-For` names the client.
     trusted_proxies: Vec<IpAddr>,
+    /// `[http] header_timeout_s`, which a request body must keep too.
+    body_timeout: Duration,
     metrics: Arc<Metrics>,
 }
 
@@ -166,8 +168,9 @@ impl Gate {
         trusted_proxies: Vec<IpAddr>,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
+        let body_timeout = limits.header_timeout;
         let admission = Mutex::new(Admission::new(limits));
-        Arc::new(Gate { admission, trust_loopback, trusted_proxies, metrics })
+        Arc::new(Gate { admission, trust_loopback, trusted_proxies, body_timeout, metrics })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Admission> {
@@ -278,7 +281,6 @@ pub async fn serve(
             http.clone(),
             cancel.clone(),
             ticket,
-            limits.header_timeout,
         ));
     }
     connections.close();
@@ -293,7 +295,6 @@ async fn serve_connection(
     http: http1::Builder,
     cancel: CancellationToken,
     ticket: Ticket,
-    body_timeout: Duration,
 ) {
     // Events are small writes on long-lived streams: send them at once (no Nagle delay).
     if let Err(e) = tcp.set_nodelay(true) {
@@ -310,7 +311,7 @@ async fn serve_connection(
         req.extensions_mut().insert(ConnectInfo(SocketAddr::new(client, peer.port())));
         req.extensions_mut().insert(gate.clone());
         // The body must follow within the same time as the headers (see `api::body`).
-        req.extensions_mut().insert(super::body::BodyTimeout(body_timeout));
+        req.extensions_mut().insert(super::body::BodyTimeout(gate.body_timeout));
         app.clone().call(req.map(axum::body::Body::new))
     });
     let connection = http.serve_connection(TokioIo::new(tcp), service);
