@@ -309,6 +309,17 @@ fn check_embedded_credentials(cx: &mut Cx<'_>, mqtt: &Mqtt, units: &[MqttDeskUni
     }
     if credentials {
         for (id, field, span) in unit_spans {
+            if mqtt.accounts.iter().any(|a| &a.username == id) {
+                // Logins are by name: one would silently take the other's rights.
+                cx.err(
+                    span,
+                    field.clone(),
+                    format!(
+                        "desk unit `{id}` has the name of an [[mqtt_account]]; a login name must be unique"
+                    ),
+                    Some("rename the account or the unit".into()),
+                );
+            }
             if units.iter().any(|u| &u.id == id && u.password_hash.is_none()) {
                 cx.err(
                     span,
@@ -507,6 +518,14 @@ mod tests {
         ));
         assert_eq!(unit_without[0].2, "mqtt_desk_unit[1].id", "{unit_without:?}");
         assert!(unit_without[0].3.contains("no password_hash"));
+        // An account may not carry a unit's name: it would take over the unit's login.
+        let clash = errors(&format!(
+            "[mqtt]\nbroker = \"embedded\"\n{seats}[[mqtt_desk_unit]]\nid = \"u1\"\nseat = 1\npassword_hash = \"{HASH}\"\n\
+             [[mqtt_account]]\nusername = \"u1\"\nrole = \"bridge\"\npassword_hash = \"{HASH}\"\n"
+        ));
+        assert_eq!(clash.len(), 1, "{clash:?}");
+        assert_eq!(clash[0].2, "mqtt_desk_unit[1].id");
+        assert!(clash[0].3.contains("must be unique"), "{clash:?}");
     }
 
     #[test]
