@@ -226,7 +226,7 @@ async fn log_in(
     buf: &mut Vec<u8>,
     gate: &Gate,
     slots: Arc<Semaphore>,
-) -> Result<(Rights, TcpStream, OwnedSemaphorePermit), Closed> {
+) -> Result<(Rights, TcpStream, (OwnedSemaphorePermit, OwnedSemaphorePermit)), Closed> {
     let frame = tokio::time::timeout(CONNECT_TIMEOUT, read_frame(client, buf))
         .await
         .map_err(|_| Closed::Timeout)??;
@@ -241,8 +241,10 @@ async fn log_in(
         Err(WireError::TooLong("client id")) => Err(connack::IDENTIFIER_REJECTED),
         Err(error) => return Err(error.into()),
         Ok(connect) => check_login(&connect, &gate.accounts).and_then(|rights| {
+            let user = connect.username.unwrap_or_default();
+            let mine = gate.accounts.connection_place(user).ok_or(connack::SERVER_UNAVAILABLE)?;
             let slot = slots.try_acquire_owned().map_err(|_| connack::SERVER_UNAVAILABLE)?;
-            Ok((rights.clone(), connect, slot))
+            Ok((rights.clone(), connect, (slot, mine)))
         }),
     };
     let (rights, connect, slot) = match decision {

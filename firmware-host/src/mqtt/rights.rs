@@ -12,8 +12,10 @@
 //! All topics lie under `<prefix>/<room>/`. podiumd itself does not pass the gate.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{MqttAccount, MqttDeskUnit, MqttRole, TOKEN_HASH_PREFIX};
 
@@ -99,6 +101,16 @@ pub fn filter_covered(pattern: &str, filter: &str) -> bool {
 struct Login {
     digest: [u8; 32],
     rights: Rights,
+    /// Connections of this login at once (see [`MAX_CONNECTIONS_PER_LOGIN`]).
+    connections: Arc<Semaphore>,
+}
+
+/// Connections one login may hold at once: a unit needs one, a bridge or a member a few.
+/// One leaked secret (a desk unit's flash can be read) cannot take every broker slot.
+pub const MAX_CONNECTIONS_PER_LOGIN: usize = 8;
+
+fn login(digest: [u8; 32], rights: Rights) -> Login {
+    Login { digest, rights, connections: Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_LOGIN)) }
 }
 
 /// The logins of the embedded broker.
@@ -113,16 +125,22 @@ impl Accounts {
         let mut logins = HashMap::new();
         for unit in units {
             if let Some(digest) = unit.password_hash.as_deref().and_then(digest_of_hash) {
-                logins.insert(unit.id.clone(), Login { digest, rights: Rights::desk_unit(base, &unit.id) });
+                logins.insert(unit.id.clone(), login(digest, Rights::desk_unit(base, &unit.id)));
             }
         }
         for account in accounts {
             if let Some(digest) = digest_of_hash(&account.password_hash) {
                 let rights = Rights::account(base, &account.username, account.role);
-                logins.insert(account.username.clone(), Login { digest, rights });
+                logins.insert(account.username.clone(), login(digest, rights));
             }
         }
         Accounts { logins }
+    }
+
+    /// Takes one of `username`'s connection places; `None` when it holds all of them (or
+    /// is no login). The place is free again when the returned permit is dropped.
+    pub fn connection_place(&self, username: &str) -> Option<OwnedSemaphorePermit> {
+        self.logins.get(username)?.connections.clone().try_acquire_owned().ok()
     }
 
     /// The rights of `username` if `password` is its secret. The digests are compared in
@@ -224,5 +242,29 @@ mod tests {
         let dash = all.login("dash", b"dash-secret").unwrap();
         assert!(dash.may_subscribe("podium/v1/saal/#"));
         assert!(!dash.may_publish("podium/v1/saal/events"));
+    }
+
+    #[test]
+    fn one_login_holds_a_bounded_number_of_connections() {
+        let units = [MqttDeskUnit {
+            id: "u7".into(),
+            seat: 7,
+            chair: false,
+            priority_clears_requests: false,
+            password_hash: Some(hash("unit-secret")),
+        }];
+        let accounts = [MqttAccount {
+            username: "bridge".into(),
+            role: MqttRole::Bridge,
+            password_hash: hash("bridge-secret"),
+        }];
+        let all = Accounts::new(BASE, &units, &accounts);
+        let held: Vec<_> =
+            (0..MAX_CONNECTIONS_PER_LOGIN).map(|_| all.connection_place("u7").expect("a place")).collect();
+        assert!(all.connection_place("u7").is_none(), "a login's places are bounded");
+        assert!(all.connection_place("bridge").is_some(), "another login is not affected");
+        assert!(all.connection_place("nobody").is_none(), "no places for a name that is no login");
+        drop(held);
+        assert!(all.connection_place("u7").is_some(), "a closed connection frees its place");
     }
 }
