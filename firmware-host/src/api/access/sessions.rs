@@ -21,8 +21,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
@@ -225,6 +225,10 @@ const SAVE_WAIT: Duration = Duration::from_secs(2);
 struct Persist {
     writes: Option<SyncSender<Write>>,
     writer: Option<std::thread::JoinHandle<()>>,
+    /// Deletions that found the queue full: never dropped (a logout must not come back
+    /// after a restart); the writer takes them after its next write and before it ends.
+    /// Bounded by the sessions that exist.
+    overflow: Arc<Mutex<Vec<Key>>>,
 }
 
 impl Drop for Persist {
@@ -242,6 +246,9 @@ impl Persist {
         let Some(writes) = &self.writes else { return };
         match writes.try_send(write) {
             Ok(()) => {}
+            Err(TrySendError::Full(Write::Delete(key))) => {
+                self.overflow.lock().unwrap_or_else(|p| p.into_inner()).push(key);
+            }
             Err(TrySendError::Full(_)) => {
                 tracing::warn!(
                     "session store busy: a session change was not saved (it still works until a restart)"
@@ -392,7 +399,17 @@ impl Sessions {
             "sessions taken back from the journal database"
         );
         let (writes, queue) = sync_channel::<Write>(PENDING_WRITES);
+        let overflow = Arc::new(Mutex::new(Vec::new()));
+        let overflowed = overflow.clone();
         let spawned = std::thread::Builder::new().name("podium-sessions".into()).spawn(move || {
+            let deletions_that_waited = || {
+                let keys = std::mem::take(&mut *overflowed.lock().unwrap_or_else(|p| p.into_inner()));
+                for key in keys {
+                    if let Err(e) = apply(&conn, &Write::Delete(key)) {
+                        tracing::warn!("session end not saved: {e}");
+                    }
+                }
+            };
             for write in queue {
                 if let Err(e) = apply(&conn, &write) {
                     tracing::warn!("session not saved: {e}");
@@ -400,10 +417,14 @@ impl Sessions {
                 if let Write::Put(_, Some(done)) = write {
                     let _ = done.send(());
                 }
+                deletions_that_waited();
             }
+            deletions_that_waited();
         });
         match spawned {
-            Ok(writer) => store.persist = Some(Persist { writes: Some(writes), writer: Some(writer) }),
+            Ok(writer) => {
+                store.persist = Some(Persist { writes: Some(writes), writer: Some(writer), overflow });
+            }
             Err(e) => tracing::warn!("sessions are kept in memory: no writer thread: {e}"),
         }
         store
@@ -605,5 +626,36 @@ mod tests {
         rusqlite::Connection::open(&other).expect("db").execute_batch("CREATE TABLE t (x)").expect("t");
         let store = Sessions::persistent(lifetime, &other, &valid);
         assert!(store.persist.is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn logouts_are_saved_even_when_the_write_queue_is_full() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("journal.sqlite3");
+        let conn = rusqlite::Connection::open(&path).expect("db");
+        conn.execute_batch(&format!("PRAGMA application_id = {};", crate::journal::schema::APPLICATION_ID))
+            .expect("journal id");
+        let count = PENDING_WRITES + 50;
+        let members: Vec<Principal> = (0..count).map(|i| member(&format!("m{i}"))).collect();
+        let valid: HashMap<String, Principal> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (credential_tag(&format!("link-{i}")), m.clone()))
+            .collect();
+        let store = Sessions::persistent(Duration::from_secs(3600), &path, &valid);
+        let mut ids = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            ids.push(store.create(m.clone(), &format!("link-{i}")).await.expect("id"));
+        }
+        // Another process holds the database: the writer waits, the queue fills up.
+        conn.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+        for id in &ids {
+            store.remove(id);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        conn.execute_batch("COMMIT").expect("unlock");
+        drop(store);
+        let rows: i64 = conn.query_row("SELECT count(*) FROM web_sessions", [], |r| r.get(0)).expect("count");
+        assert_eq!(rows, 0, "every logout is saved, also those that found the queue full");
     }
 }
