@@ -148,8 +148,10 @@ async fn a_thousand_idle_sockets_do_not_stall_the_chair() {
         dir.path(),
         &room(10, "trust_loopback_as = \"chair\"\nmetrics_public = true", ""),
     );
+    // 1,100 connections plus what podiumd keeps for its other files (the MQTT gate's
+    // sockets among them, see `api::server`): the hard limit here must allow it.
     assert!(
-        open_file_limit(daemon.child.id()) > 1_200,
+        open_file_limit(daemon.child.id()) > 4_000,
         "podiumd raised its open-file limit above 1,024 (the hard limit here must allow it)"
     );
     let to = addr(&daemon);

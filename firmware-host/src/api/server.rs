@@ -358,8 +358,11 @@ impl AcceptErrors {
 }
 
 /// File descriptors kept for everything but HTTP connections: the journal, serial ports,
-/// the broker and its clients, device sockets.
-const OTHER_FILES: u64 = 256;
+/// device sockets (256), and the embedded broker's gate at its caps: every connection
+/// waiting to log in holds one, every logged-in client three (its socket, the gate's
+/// upstream socket and rumqttd's end of it).
+const OTHER_FILES: u64 =
+    256 + (crate::mqtt::gate::MAX_PENDING + 3 * crate::mqtt::gate::MAX_CONNECTIONS) as u64;
 
 /// The caps made to fit `open_files` (the process's limit): a cap above what the process
 /// may open would end in accept errors (EMFILE) for everyone instead of a clean refusal
@@ -484,9 +487,9 @@ mod tests {
     fn caps_shrink_to_the_file_limit() {
         let configured = limits(8192, 1024, 128);
         assert_eq!(fit_to_file_limit(configured, 65_536), (configured, false));
-        let (fitted, shrunk) = fit_to_file_limit(configured, 1024);
+        let (fitted, shrunk) = fit_to_file_limit(configured, 4096);
         assert!(shrunk);
-        assert_eq!(fitted.max_connections, 1024 - OTHER_FILES as usize);
+        assert_eq!(fitted.max_connections, 4096 - OTHER_FILES as usize);
         assert!(fitted.reserved_connections < fitted.max_connections);
         assert_eq!(fitted.max_connections_per_address, 128);
     }
