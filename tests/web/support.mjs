@@ -24,12 +24,13 @@ export const DEMO = {
   remoteMember: 'vogt',
 };
 
-/** Starts `podiumd demo --listen 127.0.0.1:0` and waits for its `listening on` line. */
-export async function startDaemon() {
+/** Starts `podiumd demo --listen 127.0.0.1:0` (with `args` added) and waits for its
+ *  `listening on` line; its log goes to tests/artifacts/<log>. */
+export async function startDaemon({ args = [], log: logName = 'podiumd.log' } = {}) {
   await mkdir(artifacts, { recursive: true });
-  const logPath = path.join(artifacts, 'podiumd.log');
+  const logPath = path.join(artifacts, logName);
   const log = openSync(logPath, 'w');
-  const child = spawn(podiumd, ['demo', '--listen', '127.0.0.1:0', '--no-mqtt'], {
+  const child = spawn(podiumd, ['demo', '--listen', '127.0.0.1:0', '--no-mqtt', ...args], {
     stdio: ['ignore', 'pipe', log],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
   });
