@@ -9,7 +9,6 @@
 #[path = "../../tests/bench/report.rs"]
 mod report;
 
-use std::io::Write;
 use std::net::IpAddr;
 use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
@@ -28,18 +27,6 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 fn podiumd() -> &'static str {
     env!("CARGO_BIN_EXE_podiumd")
-}
-
-fn hash_password(password: &str) -> String {
-    let mut child = Process::new(podiumd())
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("hash-password");
-    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("write");
-    let out = child.wait_with_output().expect("hash-password");
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
 }
 
 fn start(dir: &std::path::Path, hash: &str) -> Podiumd {
@@ -79,7 +66,7 @@ async fn timed_login(client: &reqwest::Client, url: &str) -> Duration {
 async fn main() {
     let logins = env_or("PODIUM_BENCH_LOGINS", 20) as usize;
     let dir = tempfile::tempdir().expect("temp dir");
-    let hash = hash_password(PASSWORD);
+    let hash = podium_host::api::access::secret::hash_password(PASSWORD).expect("hash");
     // The floor: one argon2 check, in this process.
     let mut argon2 = Vec::new();
     for _ in 0..5 {

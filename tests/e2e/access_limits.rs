@@ -4,16 +4,13 @@
 
 mod support;
 
-use std::io::Write;
 use std::net::IpAddr;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use support::{Daemon, podiumd};
+use support::{Daemon, hash_password, remote_link};
 
 const ROOM: &str = r#"
 [room]
@@ -49,34 +46,6 @@ remote_allowed = true
 
 const CHAIR: (&str, &str) = ("vorsitz", "vorsitz-passwort");
 
-fn hash_password(password: &str) -> String {
-    let mut child = Command::new(podiumd())
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hash-password");
-    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("write");
-    let out = child.wait_with_output().expect("hash-password");
-    assert!(out.status.success(), "hash-password failed");
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
-}
-
-/// `podiumd remote-link vogt`: (link path, config lines).
-fn remote_link(config: &Path) -> (String, String) {
-    let out = Command::new(podiumd())
-        .args(["remote-link", "vogt", "--config", config.to_str().expect("utf-8")])
-        .output()
-        .expect("remote-link");
-    assert!(out.status.success(), "remote-link failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let url = text.lines().find(|l| l.starts_with("http://")).expect("a link line");
-    let path = url.split_once("/remote/").map(|(_, t)| format!("/remote/{t}")).expect("a /remote/ link");
-    let lines = text.lines().skip_while(|l| !l.starts_with("[[remote_link]]")).collect::<Vec<_>>().join("\n");
-    (path, lines)
-}
-
 /// A room with a chair login and vogt's personal link; `web` is extra `[web]` text.
 struct Room {
     dir: tempfile::TempDir,
@@ -90,7 +59,7 @@ impl Room {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("room.toml");
         std::fs::write(&path, ROOM).expect("write");
-        let (link, link_lines) = remote_link(&path);
+        let (link, link_lines) = remote_link("vogt", &path);
         let user = format!(
             "[[user]]\nname = \"{}\"\nrole = \"chair\"\npassword_hash = \"{}\"\n",
             CHAIR.0,

@@ -9,7 +9,7 @@ mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -41,6 +41,15 @@ fn room(seats: u16, web: &str, http: &str) -> String {
     toml
 }
 
+/// The chair's login that `with_chair_login` adds.
+const CHAIR: (&str, &str) = ("vorsitz", "vorsitz-passwort-lang");
+
+/// `toml` with the chair's `[[user]]` login.
+fn with_chair_login(toml: String) -> String {
+    let hash = podium_host::api::access::secret::hash_password(CHAIR.1).expect("hash");
+    format!("{toml}\n[[user]]\nname = \"{}\"\nrole = \"chair\"\npassword_hash = \"{hash}\"\n", CHAIR.0)
+}
+
 /// Starts `podiumd run` on the room with a soft open-file limit of 1,024, the default of
 /// most shells and services: the daemon has to raise it itself to hold more connections.
 fn start_with_default_file_limit(dir: &Path, toml: &str) -> Daemon {
@@ -48,24 +57,15 @@ fn start_with_default_file_limit(dir: &Path, toml: &str) -> Daemon {
     let mut toml = toml.to_owned();
     toml.push_str(&format!("\n[journal]\npath = \"{}\"\n", dir.join("journal.sqlite3").display()));
     std::fs::write(&config, toml).expect("write config");
-    let mut child = Command::new("sh")
-        .args(["-c", "ulimit -S -n 1024 && exec \"$0\" \"$@\"", podiumd()])
-        .args(["run", "--config", config.to_str().expect("utf-8"), "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start podiumd");
-    use std::io::BufRead;
-    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines.next().expect("podiumd exited before listening").expect("read stdout");
-        if let Some(url) = line.strip_prefix("podiumd listening on ") {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Daemon { child, base, mqtt: None }
+    Daemon::spawn(
+        Command::new("sh").args(["-c", "ulimit -S -n 1024 && exec \"$0\" \"$@\"", podiumd()]).args([
+            "run",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+        ]),
+    )
 }
 
 fn addr(daemon: &Daemon) -> SocketAddr {
@@ -230,22 +230,18 @@ async fn half_sent_requests_and_idle_sockets_are_closed_but_streams_are_not() {
 #[tokio::test]
 async fn caps_close_anonymous_floods_and_keep_room_for_consoles() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let hash = podium_host::api::access::secret::hash_password("vorsitz-passwort-lang").expect("hash");
-    let toml = format!(
-        "{}\n[[user]]\nname = \"vorsitz\"\nrole = \"chair\"\npassword_hash = \"{hash}\"\n",
-        room(
-            4,
-            "display_public = true\nmetrics_public = true",
-            "header_timeout_s = 60\nmax_connections = 300\nreserved_connections = 100\nmax_connections_per_address = 50",
-        )
-    );
+    let toml = with_chair_login(room(
+        4,
+        "display_public = true\nmetrics_public = true",
+        "header_timeout_s = 60\nmax_connections = 300\nreserved_connections = 100\nmax_connections_per_address = 50",
+    ));
     let daemon = Daemon::with_config(dir.path(), &toml);
     let to = addr(&daemon);
     // The chair logs in at 127.0.0.3: that address is vouched for as a console.
     let chair = client_from(loopback(3));
     let login = chair
         .post(daemon.url("/api/v1/login"))
-        .json(&json!({"user": "vorsitz", "password": "vorsitz-passwort-lang"}))
+        .json(&json!({"user": CHAIR.0, "password": CHAIR.1}))
         .send()
         .await
         .expect("login");
@@ -441,11 +437,7 @@ async fn login(
 #[tokio::test]
 async fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let hash = podium_host::api::access::secret::hash_password("vorsitz-passwort-lang").expect("hash");
-    let toml = format!(
-        "{}\n[[user]]\nname = \"vorsitz\"\nrole = \"chair\"\npassword_hash = \"{hash}\"\n",
-        room(4, "", "trusted_proxies = [\"127.0.0.1\"]")
-    );
+    let toml = with_chair_login(room(4, "", "trusted_proxies = [\"127.0.0.1\"]"));
     let daemon = Daemon::with_config(dir.path(), &toml);
     // Through the proxy (127.0.0.1): one client's failures lock out that client only.
     let proxy = client_from(loopback(1));
@@ -458,7 +450,7 @@ async fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
         "that client is throttled"
     );
     assert_eq!(
-        login(&proxy, &daemon, "vorsitz", "vorsitz-passwort-lang", "198.51.100.7").await,
+        login(&proxy, &daemon, CHAIR.0, CHAIR.1, "198.51.100.7").await,
         200,
         "another client behind the same proxy logs in"
     );
@@ -468,7 +460,7 @@ async fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
         assert_eq!(login(&direct, &daemon, "nobody", "wrong", &format!("192.0.2.{n}")).await, 401);
     }
     assert_eq!(
-        login(&direct, &daemon, "vorsitz", "vorsitz-passwort-lang", "192.0.2.200").await,
+        login(&direct, &daemon, CHAIR.0, CHAIR.1, "192.0.2.200").await,
         429,
         "the header of an untrusted peer is ignored: its own address is throttled"
     );

@@ -4,46 +4,12 @@
 
 mod support;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use support::{Daemon, podiumd};
-
-/// `podiumd hash-password` with the password on standard input.
-fn hash_password(password: &str) -> String {
-    let mut child = Command::new(podiumd())
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hash-password");
-    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("write password");
-    let out = child.wait_with_output().expect("hash-password");
-    assert!(out.status.success(), "hash-password failed: {}", String::from_utf8_lossy(&out.stderr));
-    let hash = String::from_utf8(out.stdout).expect("utf-8").trim().to_owned();
-    assert!(hash.starts_with("$argon2id$"), "{hash}");
-    hash
-}
-
-/// `podiumd remote-link MEMBER --config FILE`: returns (link path, config lines).
-fn remote_link(member: &str, config: &std::path::Path) -> (String, String) {
-    let out = Command::new(podiumd())
-        .args(["remote-link", member, "--config", config.to_str().expect("utf-8")])
-        .output()
-        .expect("remote-link");
-    assert!(out.status.success(), "remote-link failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let url = text.lines().find(|l| l.starts_with("http://")).expect("a link line").to_owned();
-    let path =
-        url.split_once("/remote/").map(|(_, token)| format!("/remote/{token}")).expect("a /remote/ link");
-    let config_lines =
-        text.lines().skip_while(|l| !l.starts_with("[[remote_link]]")).collect::<Vec<_>>().join("\n");
-    (path, config_lines)
-}
+use support::{Daemon, hash_password, podiumd, remote_link};
 
 const ROOM: &str = r#"
 [room]

@@ -24,6 +24,40 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
 }
 
+/// `podiumd hash-password` with the password on standard input: the argon2id hash.
+pub fn hash_password(password: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(podiumd())
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hash-password");
+    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("write password");
+    let out = child.wait_with_output().expect("hash-password");
+    assert!(out.status.success(), "hash-password failed: {}", String::from_utf8_lossy(&out.stderr));
+    let hash = String::from_utf8(out.stdout).expect("utf-8").trim().to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    hash
+}
+
+/// `podiumd remote-link MEMBER --config FILE`: (the link's path, the config lines to add).
+pub fn remote_link(member: &str, config: &Path) -> (String, String) {
+    let out = Command::new(podiumd())
+        .args(["remote-link", member, "--config", config.to_str().expect("utf-8")])
+        .output()
+        .expect("remote-link");
+    assert!(out.status.success(), "remote-link failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let url = text.lines().find(|l| l.starts_with("http://")).expect("a link line").to_owned();
+    let path =
+        url.split_once("/remote/").map(|(_, token)| format!("/remote/{token}")).expect("a /remote/ link");
+    let config_lines =
+        text.lines().skip_while(|l| !l.starts_with("[[remote_link]]")).collect::<Vec<_>>().join("\n");
+    (path, config_lines)
+}
+
 /// The standard error of a child process, collected by a thread, so a test that fails
 /// because the process did not start or stopped answering can quote the process's own
 /// reason. Keeps the last 64 KiB.
@@ -83,8 +117,13 @@ impl Daemon {
     /// Starts `podiumd` with these arguments (which must make it listen on 127.0.0.1:0)
     /// and waits for its `listening on` line.
     pub fn start(args: &[&str]) -> Daemon {
-        let mut child = Command::new(podiumd())
-            .args(args)
+        Daemon::spawn(Command::new(podiumd()).args(args))
+    }
+
+    /// Runs `command` (podiumd, or a shell that execs it, e.g. under a `ulimit`) and waits
+    /// for its `listening on` line.
+    pub fn spawn(command: &mut Command) -> Daemon {
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
