@@ -3,6 +3,7 @@
 
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import {
   DEMO, axeViolations, command, launchBrowser, login, newPage, ready, resetFloor, screenshot, startDaemon,
 } from './support.mjs';
@@ -174,6 +175,28 @@ test("a member's link asks before it replaces the chair's login", async () => {
   await page.waitForFunction(() => document.getElementById('member')?.textContent === 'Matthias Vogt');
   const response = await page.goto(`${base}/chair`);
   assert.equal(response.status(), 403, 'the chair session ended');
+});
+
+test("a member's link clicked on another site still asks before it replaces the chair's login", async () => {
+  // Another site (127.0.0.2 is another host, hence another site: the browser withholds the
+  // SameSite=Strict login cookie on navigations from there), showing the link as a web mail would.
+  const other = http.createServer((_, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<a id="link" href="${base}/remote/${DEMO.remoteToken}">Link</a>`);
+  });
+  await new Promise((resolve) => other.listen(0, '127.0.0.2', resolve));
+  try {
+    const page = await open();
+    await login(page, base, DEMO.chair);
+    await page.goto(`http://127.0.0.2:${other.address().port}/`);
+    await page.click('#link');
+    // The link reloads itself from the daemon's own origin, with the cookie, and asks.
+    await page.locator('#confirm-replace').waitFor();
+    const chair = await page.goto(`${base}/chair`);
+    assert.equal(chair.status(), 200, "the chair's login was not replaced");
+  } finally {
+    other.close();
+  }
 });
 
 test('a wrong password is refused and said so', async () => {

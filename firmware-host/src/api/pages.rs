@@ -151,8 +151,10 @@ pub async fn remote(
     start_member_page(&app, &headers, participant, &token, StatusCode::OK).await
 }
 
-/// A navigation from another site (`Sec-Fetch-Site`), which carries no `SameSite=Strict`
-/// cookie. Clients that send no such header (scripts, old browsers) are taken as they come.
+/// A navigation from another origin's page (`Sec-Fetch-Site`): a cross-site one carries no
+/// `SameSite=Strict` cookie; a same-site one (another port or subdomain, perhaps someone
+/// else's) is reloaded too, at the cost of one round trip. Clients that send no such header
+/// (scripts, old browsers) are taken as they come.
 fn arrived_from_another_site(headers: &HeaderMap) -> bool {
     headers
         .get("sec-fetch-site")
