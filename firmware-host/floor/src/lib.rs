@@ -39,6 +39,7 @@
 //!   floor last; the chair's and podium's microphones stay open; nothing if no delegate speaks.
 //! - [`Command::KeyPress`] / [`Command::KeyRelease`] (the microphone key): by mode and activation.
 
+pub mod agenda;
 pub mod command;
 pub mod engine;
 pub mod entries;
@@ -49,6 +50,7 @@ pub mod state;
 pub mod station;
 pub mod time;
 
+pub use agenda::{AgendaEntry, AgendaItem, CarryOver, ItemId, ItemKind, ItemStatus, MeetingPhase, PaperRef, Publicity};
 pub use command::{Actor, Command};
 pub use engine::{Floor, Outcome, Snapshot};
 pub use entries::{Presence, Request, Speaker};
