@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use podium_floor::{Actor, Command, Floor, RequestKind, Station, Timestamp};
 use podium_host::journal::{
-    CHECKPOINT_EVERY, CommandRecord, Journal, JournalLocation, JournalSettings, MeetingInfo, Record, Store,
+    CHECKPOINT_EVERY, CommandRecord, Journal, JournalLocation, JournalSettings, MeetingInfo, Record, RunInfo,
+    Store,
 };
 use podium_host::session::RESUME_WINDOW;
 use report::{Kind, Report};
@@ -63,14 +64,16 @@ fn build_journal(path: &Path, setup: &podium_floor::Setup) -> u64 {
     let (mut store, _) = Store::open(&JournalLocation::File(path.to_owned()), 0).expect("open journal");
     let mut floor = Floor::new(setup.clone());
     let start_unix = 1_700_000_000_000i64;
-    let info = MeetingInfo::opening(1, "Bench".into(), "bench".into(), start_unix, 0);
-    let open = Record::Open {
-        info,
+    let run = RunInfo { id: 1, room_id: "bench".into(), opened_unix_ms: start_unix, first_seq: 0 };
+    let start = Record::RunStart {
+        run,
         opened_mono_ms: 0,
         setup: Box::new(setup.clone()),
         state: Box::new(floor.state().clone()),
     };
-    store.write(&[&open]).expect("open meeting");
+    let info = MeetingInfo::opening(1, 1, "Bench".into(), "bench".into(), start_unix, 0);
+    let open = Record::MeetingOpen { info, agenda: None, state: Box::new(floor.state().clone()) };
+    store.write(&[&start, &open]).expect("open meeting");
     let (mut batch, mut checkpoint_seq, mut i) = (Vec::new(), 0u64, 0u64);
     while floor.state().seq < EVENTS {
         let (command, actor) = command(i);
@@ -86,7 +89,7 @@ fn build_journal(path: &Path, setup: &podium_floor::Setup) -> u64 {
             Box::new(floor.state().clone())
         });
         let record = CommandRecord { source: "bench".into(), actor, command };
-        batch.push(Record::Events { meeting_id: 1, events, command: Some(record), checkpoint });
+        batch.push(Record::Events { run_id: 1, events, command: Some(record), checkpoint });
         if batch.len() == 500 {
             store.write(&batch.iter().collect::<Vec<_>>()).expect("write");
             batch.clear();
@@ -212,12 +215,13 @@ fn main() {
     let (mut latencies, mut per_event, events_written, grouped) = runtime.block_on(async {
         let (journal, mut acks, restored) = Journal::open(&write_settings, &setup, RESUME_WINDOW);
         let mut floor = restored.floor;
-        let info = MeetingInfo::opening(restored.next_meeting_id, "Writes".into(), "bench".into(), 0, 0);
-        let id = info.id;
+        let run =
+            RunInfo { id: restored.next_run_id, room_id: "bench".into(), opened_unix_ms: 0, first_seq: 0 };
+        let id = run.id;
         journal.submit(
             1,
-            Record::Open {
-                info,
+            Record::RunStart {
+                run,
                 opened_mono_ms: 0,
                 setup: Box::new(setup.clone()),
                 state: Box::new(floor.state().clone()),
@@ -241,10 +245,8 @@ fn main() {
             let started = Instant::now();
             op += 1;
             let record = CommandRecord { source: "bench".into(), actor, command };
-            journal.submit(
-                op,
-                Record::Events { meeting_id: id, events, command: Some(record), checkpoint: None },
-            );
+            journal
+                .submit(op, Record::Events { run_id: id, events, command: Some(record), checkpoint: None });
             loop {
                 match acks.recv().await {
                     Some(ack) if ack.through_op >= op => break,
@@ -269,7 +271,7 @@ fn main() {
             }
             grouped_events += events.len();
             op += 1;
-            journal.submit(op, Record::Events { meeting_id: id, events, command: None, checkpoint: None });
+            journal.submit(op, Record::Events { run_id: id, events, command: None, checkpoint: None });
         }
         let mut acks_seen = 0;
         while let Some(ack) = acks.recv().await {

@@ -3,14 +3,14 @@
 //! results out: the latest snapshot on a `watch`, each event on a `broadcast`.
 //!
 //! # Durable before answered
-//! While a meeting is open, the events of a command go to the journal's writer thread
-//! first; the owner keeps the answer, and the publication, in a queue (`pending`) until the
+//! The events of a command go to the journal's writer thread first (in a meeting or not:
+//! the floor is recorded at all times, in the current *run*, see [`crate::journal`]); the owner keeps the answer, and the publication, in a queue (`pending`) until the
 //! writer reports them written. It goes on handling commands meanwhile, so a slow fsync
 //! delays answers, never the floor, and the writer can commit many commands at once. The
 //! queue is released strictly in order, so answers and the event stream keep the order of
 //! the floor. A write that fails releases its answers anyway (the room keeps working; the
 //! journal reports `degraded`); a write that has not finished after [`STALL_LIMIT`] no
-//! longer holds answers up. Outside a meeting nothing is recorded and answers are immediate.
+//! longer holds answers up. Without a journal nothing is recorded and answers are immediate.
 //! Each answer says which of these happened ([`Durability`]): callers that answer people
 //! (the API, MQTT replies) pass it on, so nobody takes an unwritten change for recorded.
 //!
@@ -43,8 +43,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::SessionClock;
+use crate::journal::store::RunInfo;
 use crate::journal::writer::{Ack, Acks};
-use crate::journal::{CHECKPOINT_EVERY, CommandRecord, Journal, JournalSettings, MeetingInfo, Record};
+use crate::journal::{
+    CHECKPOINT_EVERY, CommandRecord, Journal, JournalSettings, MeetingInfo, ROTATE_EVENTS, Record,
+};
 pub use rate_limit::{Limit, RateLimiter, Source, SourceStats};
 
 /// How many recent events the owner keeps for clients that resume after a disconnect.
@@ -185,7 +188,7 @@ pub struct SessionClosed;
 pub enum Durability {
     /// Written to the journal (or nothing needed writing: a rejection, a repeated request).
     Written,
-    /// Applied, but no meeting is open, so nothing is recorded.
+    /// Applied, but there is no journal to record it in.
     NotRecorded,
     /// Applied, but the journal could not write it yet (degraded or stalled): it is kept
     /// and retried, and lost if the daemon stops before the store works again.
@@ -406,11 +409,15 @@ pub struct Begin {
     pub room_id: String,
     /// Events to keep for resuming clients (restored from the journal).
     pub recent: Vec<Event>,
+    /// The run in progress, if restored (none: a new run starts).
+    pub run: Option<RunInfo>,
     /// The open meeting, if restored.
     pub meeting: Option<MeetingInfo>,
     /// The id of the next meeting.
     pub next_meeting_id: i64,
-    /// Sequence number of the open meeting's newest checkpoint.
+    /// The id of the next run.
+    pub next_run_id: i64,
+    /// Sequence number of the run's newest checkpoint.
     pub checkpoint_seq: u64,
     /// Whether command records name client addresses (`[journal] record_addresses`).
     pub record_addresses: bool,
@@ -433,8 +440,10 @@ pub fn spawn(
         config_setup,
         room_id: String::new(),
         recent: Vec::new(),
+        run: None,
         meeting: None,
         next_meeting_id: 1,
+        next_run_id: 1,
         checkpoint_seq: 0,
         record_addresses: true,
     };
@@ -475,9 +484,13 @@ pub async fn start_with(
             "journal: restored the open meeting \"{}\"",
             meeting.title
         ),
-        None => {
-            tracing::info!(journal = %settings.location, took_ms = report.took_ms, "journal: no open meeting")
-        }
+        None => tracing::info!(
+            journal = %settings.location,
+            run = report.run_id,
+            seq = report.restored_seq,
+            took_ms = report.took_ms,
+            "journal: restored the floor (no meeting open)"
+        ),
     }
     crate::journal::writer::spawn_retention(
         journal.clone(),
@@ -493,8 +506,10 @@ pub async fn start_with(
         config_setup,
         room_id,
         recent: restored.recent,
+        run: restored.run,
         meeting: restored.meeting,
         next_meeting_id: restored.next_meeting_id,
+        next_run_id: restored.next_run_id,
         checkpoint_seq: restored.checkpoint_seq,
         record_addresses: settings.record_addresses,
     };
@@ -533,12 +548,16 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
         durable_op: 0,
         pending: VecDeque::new(),
         stalled: false,
+        run: begin.run,
         meeting: begin.meeting,
         next_meeting_id: begin.next_meeting_id,
+        next_run_id: begin.next_run_id,
         checkpoint_seq: begin.checkpoint_seq,
         record_addresses: begin.record_addresses,
         retired: Vec::new(),
     };
+    let mut owner = owner;
+    owner.begin_recording();
     tracker.spawn(owner.run(rx, cancel, stopped_tx));
     SessionHandle { tx, snapshot: snapshot_rx, limiter, journal, stopped: stopped_rx, clock }
 }
@@ -592,8 +611,11 @@ struct Owner {
     pending: VecDeque<Pending>,
     /// The journal did not answer within the stall limit: answer without waiting.
     stalled: bool,
+    /// The run in progress (none without a journal).
+    run: Option<RunInfo>,
     meeting: Option<MeetingInfo>,
     next_meeting_id: i64,
+    next_run_id: i64,
     checkpoint_seq: u64,
     record_addresses: bool,
     /// Snapshots replaced since the owner was last idle. The last one to go frees a whole
@@ -701,21 +723,94 @@ impl Owner {
             self.queue(Pending::new(self.sent_op, Vec::new(), None, reply));
             return;
         }
-        // Applied but not journaled: no meeting, or the writer is gone.
+        // Applied but not journaled: no journal, or the writer is gone.
         let mut recorded = false;
-        if let Some(meeting) = &self.meeting {
+        if let Some(run) = &self.run {
+            let run_id = run.id;
             let seq = self.floor.state().seq;
             let checkpoint = (seq >= self.checkpoint_seq + CHECKPOINT_EVERY).then(|| {
                 self.checkpoint_seq = seq;
                 Box::new(self.floor.state().clone())
             });
-            let record =
-                Record::Events { meeting_id: meeting.id, events: events.clone(), command, checkpoint };
+            let record = Record::Events { run_id, events: events.clone(), command, checkpoint };
             recorded = self.submit(record);
         }
         let snapshot = Arc::new(self.floor.snapshot());
         let mut pending = Pending::new(self.sent_op, events, Some(snapshot), reply);
         pending.recorded = recorded;
+        self.queue(pending);
+        if self.meeting.is_none()
+            && let Some(run) = &self.run
+            && self.floor.state().seq >= run.first_seq + ROTATE_EVENTS
+        {
+            self.seal_run();
+            self.start_run();
+        }
+    }
+
+    /// At start: makes sure a run is in progress. A restored run whose setup differs from
+    /// the room configuration is sealed and the floor starts afresh with the configuration,
+    /// unless a meeting is open in it (a meeting keeps its setup until it closes).
+    fn begin_recording(&mut self) {
+        if !self.journal.can_record() {
+            self.run = None;
+            return;
+        }
+        if self.run.is_some() && self.meeting.is_none() && self.floor.setup() != &self.config_setup {
+            tracing::warn!("the room configuration changed: the floor starts afresh with it");
+            self.seal_run();
+            self.reset_to_config();
+        }
+        if self.run.is_none() {
+            self.start_run();
+        }
+    }
+
+    /// Starts a new run with the floor as it stands.
+    fn start_run(&mut self) {
+        let now = self.clock.now();
+        let seq = self.floor.state().seq;
+        let run = RunInfo {
+            id: self.next_run_id,
+            room_id: self.room_id.clone(),
+            opened_unix_ms: now.unix_ms,
+            first_seq: seq,
+        };
+        self.next_run_id += 1;
+        let record = Record::RunStart {
+            run: run.clone(),
+            opened_mono_ms: now.mono_ms.0,
+            setup: Box::new(self.floor.setup().clone()),
+            state: Box::new(self.floor.state().clone()),
+        };
+        if self.submit(record) {
+            tracing::debug!(run = run.id, seq, "journal: a new run starts");
+            self.run = Some(run);
+            self.checkpoint_seq = seq;
+        } else {
+            self.run = None;
+        }
+    }
+
+    /// Seals the run in progress with the floor as it stands.
+    fn seal_run(&mut self) {
+        let Some(run) = self.run.take() else { return };
+        let now = self.clock.now();
+        self.submit(Record::RunSeal {
+            run_id: run.id,
+            sealed_unix_ms: now.unix_ms,
+            last_seq: self.floor.state().seq,
+            state: Box::new(self.floor.state().clone()),
+        });
+    }
+
+    /// Rebuilds the floor from the room configuration; every event stream resynchronises.
+    fn reset_to_config(&mut self) {
+        self.floor = Floor::new(self.config_setup.clone());
+        self.checkpoint_seq = 0;
+        let snapshot = Arc::new(self.floor.snapshot());
+        let mut pending = Pending::new(self.sent_op, Vec::new(), Some(snapshot), Reply::None);
+        pending.reset = true;
         self.queue(pending);
     }
 
@@ -776,15 +871,18 @@ impl Owner {
             let status = self.journal.status();
             Err(MeetingError::NoJournal(status.error.unwrap_or_else(|| "no journal is configured".into())))
         } else {
+            if self.run.is_none() {
+                self.start_run();
+            }
+            let run_id = self.run.as_ref().map_or(0, |run| run.id);
             let now = self.clock.now();
             let id = self.next_meeting_id;
             self.next_meeting_id += 1;
             let seq = self.floor.state().seq;
-            let info = MeetingInfo::opening(id, title, self.room_id.clone(), now.unix_ms, seq);
-            self.submit(Record::Open {
+            let info = MeetingInfo::opening(id, run_id, title, self.room_id.clone(), now.unix_ms, seq);
+            self.submit(Record::MeetingOpen {
                 info: info.clone(),
-                opened_mono_ms: now.mono_ms.0,
-                setup: Box::new(self.floor.setup().clone()),
+                agenda: None,
                 state: Box::new(self.floor.state().clone()),
             });
             self.meeting = Some(info.clone());
@@ -807,12 +905,10 @@ impl Owner {
         };
         let now = self.clock.now();
         let seq = self.floor.state().seq;
-        self.submit(Record::Close {
-            meeting_id: id,
-            closed_unix_ms: now.unix_ms,
-            last_seq: seq,
-            state: Box::new(self.floor.state().clone()),
-        });
+        self.submit(Record::MeetingClose { meeting_id: id, closed_unix_ms: now.unix_ms, last_seq: seq });
+        // The meeting's run ends with it: what follows is a new span of the record, so
+        // retention can remove the meeting with exactly its run.
+        self.seal_run();
         let info = open.closing(now.unix_ms, seq);
         tracing::info!(meeting = id, seq, "meeting \"{}\" closed", info.title);
         self.queue(Pending::new(self.sent_op, Vec::new(), None, Reply::Meeting(reply, Ok(info))));
@@ -820,13 +916,9 @@ impl Owner {
             // A restored meeting ran with the setup it opened with; the changed room
             // configuration applies from now on.
             tracing::warn!("the floor now follows the changed room configuration");
-            self.floor = Floor::new(self.config_setup.clone());
-            self.checkpoint_seq = 0;
-            let snapshot = Arc::new(self.floor.snapshot());
-            let mut pending = Pending::new(self.sent_op, Vec::new(), Some(snapshot), Reply::None);
-            pending.reset = true;
-            self.queue(pending);
+            self.reset_to_config();
         }
+        self.start_run();
     }
 
     fn start_for(&self, since: Option<u64>) -> (Start, u64) {
@@ -844,8 +936,8 @@ impl Owner {
     fn publish(&mut self, pending: Pending) {
         let durability = if pending.recorded {
             if pending.wait_op <= self.durable_op { Durability::Written } else { Durability::NotDurable }
-        } else if pending.events.is_empty() && self.meeting.is_some() {
-            // Nothing of its own to write (a rejection, a repeated request) in a recorded meeting.
+        } else if pending.events.is_empty() && self.run.is_some() {
+            // Nothing of its own to write (a rejection, a repeated request) while recording.
             Durability::Written
         } else {
             Durability::NotRecorded

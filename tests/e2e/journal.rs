@@ -505,9 +505,9 @@ impl Drop for Immutable {
 async fn a_read_only_store_degrades_loudly_and_recovers() {
     let room = Room::new(NO_LIMIT);
     let mut daemon = room.start();
-    // Outside a meeting nothing is recorded, and the answer says so.
+    // Outside a meeting the floor is recorded too, and the answer says so.
     let (status, body) = daemon.command(json!({"command": "request", "station": {"seat": 3}})).await;
-    assert_eq!((status, body["durability"].as_str()), (200, Some("not_recorded")), "{body}");
+    assert_eq!((status, body["durability"].as_str()), (200, Some("written")), "{body}");
     daemon.open_meeting("Read-only").await;
     // A repeated request changes nothing; in a recorded meeting that is as written as the floor.
     let (status, body) = daemon.command(json!({"command": "request", "station": {"seat": 3}})).await;

@@ -50,7 +50,9 @@ pub mod state;
 pub mod station;
 pub mod time;
 
-pub use agenda::{AgendaEntry, AgendaItem, CarryOver, ItemId, ItemKind, ItemStatus, MeetingPhase, PaperRef, Publicity};
+pub use agenda::{
+    AgendaEntry, AgendaItem, CarryOver, ItemId, ItemKind, ItemStatus, MeetingPhase, PaperRef, Publicity,
+};
 pub use command::{Actor, Command};
 pub use engine::{Floor, Outcome, Snapshot};
 pub use entries::{Presence, Request, Speaker};

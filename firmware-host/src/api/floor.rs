@@ -19,8 +19,8 @@ pub struct Accepted {
     /// The events the command caused, in order; empty when it changed nothing
     /// (e.g. a repeated request).
     pub events: Vec<Event>,
-    /// Whether the change is in the journal: `written`; `not_recorded` (no meeting is
-    /// open); `not_durable` (the journal cannot write at the moment: the change is applied
+    /// Whether the change is in the journal: `written`; `not_recorded` (the daemon
+    /// runs without a journal); `not_durable` (the journal cannot write at the moment: the change is applied
     /// and retried, but lost if the daemon stops before the store works again; consoles
     /// show a warning).
     pub durability: Durability,

@@ -280,7 +280,8 @@ pub fn from_store(store: &Store, id: i64, now_unix_ms: i64) -> Result<Minutes, J
     let info = store.meeting(id).map_err(JournalError::sqlite("cannot read the meeting"))?;
     let info = info.ok_or(JournalError::NoSuchMeeting(id))?;
     let mut warnings = Vec::new();
-    let setup = store.meeting_setup(id).map_err(JournalError::sqlite("cannot read the meeting"))?;
+    let run = info.run_id;
+    let setup = store.run_setup(run).map_err(JournalError::sqlite("cannot read the meeting"))?;
     let setup = setup.and_then(|json| match serde_json::from_str::<Setup>(&json) {
         Ok(setup) => Some(setup),
         Err(e) => {
@@ -293,7 +294,7 @@ pub fn from_store(store: &Store, id: i64, now_unix_ms: i64) -> Result<Minutes, J
         participants: Vec::new(),
         profile: podium_floor::Profile::default(),
     });
-    let checkpoints = store.checkpoints(id).map_err(JournalError::sqlite("cannot read the checkpoints"))?;
+    let checkpoints = store.checkpoints(run).map_err(JournalError::sqlite("cannot read the checkpoints"))?;
     let opening = checkpoints
         .iter()
         .find(|(seq, _)| *seq == info.first_seq)
@@ -303,9 +304,11 @@ pub fn from_store(store: &Store, id: i64, now_unix_ms: i64) -> Result<Minutes, J
             .push("the state at the opening is unreadable; earlier requests and speakers are missing".into());
         FloorState::initial(setup.profile.clone())
     });
-    let commands = store.commands(id).map_err(JournalError::sqlite("cannot read the commands"))?;
-    let raws =
-        store.events_after(id, info.first_seq).map_err(JournalError::sqlite("cannot read the events"))?;
+    let mut commands = store.commands(run).map_err(JournalError::sqlite("cannot read the commands"))?;
+    commands.retain(|c| c.first_seq > info.first_seq && c.first_seq <= info.last_seq);
+    let raws = store
+        .events_between(run, info.first_seq, info.last_seq)
+        .map_err(JournalError::sqlite("cannot read the events"))?;
     let mut builder = Builder::new(&setup, &commands, &opening);
     for (expected, raw) in (info.first_seq + 1..).zip(raws) {
         if raw.seq != expected {
@@ -527,7 +530,7 @@ mod tests {
         assert_eq!(rows[2].started_at, None);
 
         let minutes = Minutes {
-            meeting: MeetingInfo::opening(7, "Rat, 3. Sitzung".into(), "room".into(), 0, 0),
+            meeting: MeetingInfo::opening(7, 7, "Rat, 3. Sitzung".into(), "room".into(), 0, 0),
             generated_at: time::rfc3339(0),
             speakers: rows,
             warnings: Vec::new(),

@@ -1,13 +1,14 @@
-//! The journal: every event of a meeting, durably stored before anyone hears of it.
+//! The journal: every event of the floor, durably stored before anyone hears of it.
 //!
 //! # What is stored
 //! One SQLite file (`rusqlite`, bundled SQLite) in WAL mode with `synchronous=FULL`, so a
 //! commit is on the storage medium when it returns. Tables (see [`schema`]):
-//! `meeting` (title, room, opened/closed times and the engine [`Setup`] it ran with),
-//! `event` (every engine event of the meeting, by sequence number), `command` (which
-//! command, actor and source caused each run of events: "who granted" in the minutes) and
-//! `checkpoint` (the floor state when the meeting opened and every
-//! [`CHECKPOINT_EVERY`] events, so a restart replays at most that many events).
+//! `run` (one span of the floor with the engine [`Setup`] it ran with), `event` (every
+//! engine event, by sequence number), `command` (which command, actor and source caused
+//! each batch of events: "who granted" in the minutes), `checkpoint` (the floor state when
+//! the run started, when a meeting opened, and every [`CHECKPOINT_EVERY`] events, so a
+//! restart replays at most that many events), `meeting` (title, body, agenda and the span
+//! of a run it covers) and `agenda_draft` (the agenda prepared for the next meeting).
 //!
 //! # The write path (durable before acknowledged)
 //! The session owner applies a command to the engine, hands the resulting events to the
@@ -17,12 +18,15 @@
 //! owner answer the callers and publish the events (snapshot, event stream, MQTT). A
 //! command that is answered is therefore on disk. The owner never blocks on SQLite.
 //!
-//! # Meetings
-//! Meetings are opened and closed explicitly (API). Outside a meeting the floor works as a
-//! rehearsal and nothing is recorded. Opening a meeting stores the floor as it stands (so
-//! members checked in before the opening stay where they are) and from then on every
-//! event. Closing seals the record; closed meetings stay queryable until retention
-//! removes them.
+//! # Runs and meetings
+//! The floor is recorded at all times, in a meeting or not: a crash never loses who was
+//! speaking. A *run* is a span of the record with one engine setup; one starts at the
+//! first start, after a meeting closes, when the room configuration changed (and no
+//! meeting holds the old one), and when a run outside any meeting grows past
+//! [`ROTATE_EVENTS`]. A *meeting* labels a span of its run: opening stores the floor as it
+//! stands (members checked in before the opening stay where they are), closing marks its
+//! last event and seals the run. Closed meetings stay queryable until retention removes
+//! them; runs without a meeting are removed after the same retention.
 //!
 //! # Restart
 //! At start `podiumd` restores the open meeting, if any: the latest readable checkpoint
@@ -55,7 +59,7 @@ use serde::{Deserialize, Serialize};
 
 pub use minutes::{Minutes, SpeakerTurn};
 pub use restore::{RecoveryReport, Restored};
-pub use store::{CommandRecord, Record, Store};
+pub use store::{CommandRecord, Record, RunInfo, Store};
 pub use writer::Journal;
 
 /// Where the journal lives by default (the systemd unit's `StateDirectory=podium`).
@@ -66,6 +70,9 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 pub const MAX_RETENTION_DAYS: u32 = 3650;
 /// A checkpoint of the floor state is stored at least every this many events.
 pub const CHECKPOINT_EVERY: u64 = 1000;
+/// A run outside any meeting is sealed and a new one started after this many events, so
+/// retention can remove old rehearsal and idle time.
+pub const ROTATE_EVENTS: u64 = 100_000;
 
 /// Where the journal is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,8 +119,14 @@ impl Default for JournalSettings {
 pub struct MeetingInfo {
     /// Identifier, increasing, never reused.
     pub id: i64,
+    /// The run whose span it labels (internal).
+    #[serde(skip)]
+    pub run_id: i64,
     /// Title given when it was opened.
     pub title: String,
+    /// The body (council, committee) holding it.
+    #[serde(default)]
+    pub body: String,
     /// The room (`room.id`) it was held in.
     pub room_id: String,
     /// When it was opened (Unix milliseconds).
@@ -132,14 +145,27 @@ pub struct MeetingInfo {
     pub last_seq: u64,
     /// Number of stored events.
     pub events: u64,
+    /// The OParl id (URL) of the meeting it was imported from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oparl_id: Option<String>,
 }
 
 impl MeetingInfo {
     /// A meeting that opens now.
-    pub fn opening(id: i64, title: String, room_id: String, opened_unix_ms: i64, first_seq: u64) -> Self {
+    pub fn opening(
+        id: i64,
+        run_id: i64,
+        title: String,
+        room_id: String,
+        opened_unix_ms: i64,
+        first_seq: u64,
+    ) -> Self {
         MeetingInfo {
             id,
+            run_id,
             title,
+            body: String::new(),
+            oparl_id: None,
             room_id,
             opened_unix_ms,
             opened_at: time::rfc3339(opened_unix_ms),
@@ -278,6 +304,15 @@ pub enum JournalError {
         /// The journal's version.
         found: i64,
         /// The newest version this build knows.
+        known: i64,
+    },
+    /// The journal was written by an older `podiumd` and must be migrated by the daemon
+    /// (which opens it for writing) before it can be read here.
+    #[error("the journal has schema version {found}; start podiumd once to migrate it to {known}")]
+    Older {
+        /// The journal's version.
+        found: i64,
+        /// The version this build writes.
         known: i64,
     },
     /// A stored record cannot be read.

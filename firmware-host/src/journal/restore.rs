@@ -1,7 +1,7 @@
-//! Restoring the open meeting at start.
+//! Restoring the floor at start: the run in progress, and the meeting open in it.
 //!
 //! # What is restored
-//! The latest readable checkpoint of the open meeting plus the events after it, replayed
+//! The latest readable checkpoint of the run in progress plus the events after it, replayed
 //! onto [`Floor::restore`]: list, speakers with their clocks, presence, mode and limits, all
 //! exactly as the events left them (events are the truth). The last
 //! `resume_window` events are also handed back so that event-stream clients resume across
@@ -27,8 +27,8 @@
 //! wall-clock jumps (NTP) do not disturb them; only the record's `unix_ms` shows the jump.
 //!
 //! # A changed room configuration
-//! The meeting row stores the engine setup (seats, members, rules) it opened with. If the
-//! configuration changed between runs, the open meeting continues with its stored setup
+//! The run row stores the engine setup (seats, members, rules) it started with. If the
+//! configuration changed between starts and a meeting is open, the floor continues with its stored setup
 //! (its events refer to those seats and members, and a record must not change under a
 //! meeting), with a warning; the new configuration applies once the meeting is closed
 //! (the floor is then rebuilt from it). An unreadable stored setup falls back to the
@@ -48,11 +48,13 @@ use podium_floor::{Event, Floor, FloorState, Setup};
 use serde::{Deserialize, Serialize};
 
 use super::MeetingInfo;
-use super::store::{RawEvent, Record, Store};
+use super::store::{RawEvent, Record, RunInfo, Store};
 
 /// What the restore found and did, for the log and `/api/v1/diagnostics`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecoveryReport {
+    /// The run that was in progress and is restored, if any.
+    pub run_id: Option<i64>,
     /// The meeting that was open and is restored, if any.
     pub meeting_id: Option<i64>,
     /// Sequence number of the restored state.
@@ -69,7 +71,7 @@ pub struct RecoveryReport {
     pub since_last_event_ms: Option<i64>,
     /// The wall clock was behind the last stored event; the downtime was counted as zero.
     pub wall_clock_went_back: bool,
-    /// The room configuration differs from the setup the meeting opened with.
+    /// The room configuration differs from the setup the run started with.
     pub setup_changed: bool,
     /// How long opening the journal and restoring took (milliseconds).
     pub took_ms: u64,
@@ -86,10 +88,14 @@ pub struct Restored {
     pub clock_origin_ms: u64,
     /// The last events (at most the resume window), for clients resuming their event stream.
     pub recent: Vec<Event>,
+    /// The run in progress, restored (none: the owner starts one).
+    pub run: Option<RunInfo>,
     /// The open meeting, restored.
     pub meeting: Option<MeetingInfo>,
     /// The id the next meeting gets.
     pub next_meeting_id: i64,
+    /// The id the next run gets.
+    pub next_run_id: i64,
     /// Sequence number of the newest checkpoint of the open meeting.
     pub checkpoint_seq: u64,
     /// What happened.
@@ -100,13 +106,15 @@ pub struct Restored {
 
 impl Restored {
     /// A new floor with nothing restored.
-    pub fn fresh(setup: Setup, next_meeting_id: i64, warnings: Vec<String>) -> Self {
+    pub fn fresh(setup: Setup, next_meeting_id: i64, next_run_id: i64, warnings: Vec<String>) -> Self {
         Restored {
             floor: Floor::new(setup),
             clock_origin_ms: 0,
             recent: Vec::new(),
+            run: None,
             meeting: None,
             next_meeting_id,
+            next_run_id,
             checkpoint_seq: 0,
             report: RecoveryReport { warnings, ..RecoveryReport::default() },
             pending: Vec::new(),
@@ -144,22 +152,37 @@ pub fn restore(
         warnings.push(format!("cannot read the meeting ids ({e}); numbering from 1"));
         1
     });
-    let stored = match store.open_meeting() {
+    let next_run_id = store.next_run_id().unwrap_or_else(|e| {
+        warnings.push(format!("cannot read the run ids ({e}); numbering from 1"));
+        1
+    });
+    let stored = match store.open_run() {
         Ok(Some(stored)) => stored,
-        Ok(None) => return Restored::fresh(config_setup.clone(), next_meeting_id, warnings),
+        Ok(None) => return Restored::fresh(config_setup.clone(), next_meeting_id, next_run_id, warnings),
         Err(e) => {
-            warnings.push(format!("cannot read the open meeting ({e}); starting without it"));
-            return Restored::fresh(config_setup.clone(), next_meeting_id, warnings);
+            warnings.push(format!("cannot read the run in progress ({e}); starting without it"));
+            return Restored::fresh(config_setup.clone(), next_meeting_id, next_run_id, warnings);
         }
     };
     let id = stored.info.id;
-    let mut report = RecoveryReport { meeting_id: Some(id), ..RecoveryReport::default() };
+    let meeting = match store.open_meeting() {
+        Ok(meeting) => meeting.filter(|m| m.run_id == id),
+        Err(e) => {
+            warnings.push(format!("cannot read the open meeting ({e}); the floor is restored without it"));
+            None
+        }
+    };
+    let mut report = RecoveryReport {
+        run_id: Some(id),
+        meeting_id: meeting.as_ref().map(|m| m.id),
+        ..RecoveryReport::default()
+    };
 
     let setup = match serde_json::from_str::<Setup>(&stored.setup) {
         Ok(setup) => setup,
         Err(e) => {
             warnings.push(format!(
-                "meeting {id}: its stored setup is unreadable ({e}); using the current configuration"
+                "run {id}: its stored setup is unreadable ({e}); using the current configuration"
             ));
             config_setup.clone()
         }
@@ -167,9 +190,13 @@ pub fn restore(
     if setup != *config_setup {
         report.setup_changed = true;
         warnings.push(format!(
-            "the room configuration changed since meeting {id} opened ({}); the meeting continues with \
-             the setup it opened with, the new configuration applies once it is closed",
-            describe_change(&setup, config_setup)
+            "the room configuration changed since run {id} started ({}); {}",
+            describe_change(&setup, config_setup),
+            if meeting.is_some() {
+                "the open meeting continues with the setup it opened with, the new configuration applies once it is closed"
+            } else {
+                "the floor starts afresh with the new configuration"
+            }
         ));
     }
 
@@ -180,29 +207,36 @@ pub fn restore(
                 match serde_json::from_str::<FloorState>(&json) {
                     Ok(state) if state.seq == seq => checkpoints.push((seq, state)),
                     Ok(state) => warnings
-                        .push(format!("meeting {id}: checkpoint {seq} holds state {}; skipped", state.seq)),
+                        .push(format!("run {id}: checkpoint {seq} holds state {}; skipped", state.seq)),
                     Err(e) => {
-                        warnings.push(format!("meeting {id}: checkpoint {seq} is unreadable ({e}); skipped"))
+                        warnings.push(format!("run {id}: checkpoint {seq} is unreadable ({e}); skipped"))
                     }
                 }
             }
         }
-        Err(e) => warnings.push(format!("meeting {id}: cannot read its checkpoints ({e})")),
+        Err(e) => warnings.push(format!("run {id}: cannot read its checkpoints ({e})")),
     }
     let last_stored = store.last_event_seq(id).ok().flatten().unwrap_or(stored.info.first_seq);
     let Some(newest) = checkpoints.first().map(|(seq, _)| *seq) else {
         warnings.push(format!(
-            "meeting {id} has no readable checkpoint and cannot be restored; it is closed and the room starts fresh"
+            "run {id} has no readable checkpoint and cannot be restored; it is sealed (with its open meeting) \
+             and the room starts fresh"
         ));
         let floor = Floor::new(config_setup.clone());
-        let close = Record::Close {
-            meeting_id: id,
-            closed_unix_ms: now_unix_ms,
+        let mut fresh = Restored::fresh(config_setup.clone(), next_meeting_id, next_run_id, warnings);
+        if let Some(meeting) = &meeting {
+            fresh.pending.push(Record::MeetingClose {
+                meeting_id: meeting.id,
+                closed_unix_ms: now_unix_ms,
+                last_seq: last_stored,
+            });
+        }
+        fresh.pending.push(Record::RunSeal {
+            run_id: id,
+            sealed_unix_ms: now_unix_ms,
             last_seq: last_stored,
             state: Box::new(floor.state().clone()),
-        };
-        let mut fresh = Restored::fresh(config_setup.clone(), next_meeting_id, warnings);
-        fresh.pending.push(close);
+        });
         return fresh;
     };
 
@@ -210,7 +244,7 @@ pub fn restore(
     let window_start = last_stored.saturating_sub(resume_window as u64).max(stored.info.first_seq);
     let mut loaded_from = newest.min(window_start);
     let raws = store.events_after(id, loaded_from).unwrap_or_else(|e| {
-        warnings.push(format!("meeting {id}: cannot read its events ({e})"));
+        warnings.push(format!("run {id}: cannot read its events ({e})"));
         Vec::new()
     });
     let (mut events, mut problem) = load_events(raws, loaded_from);
@@ -230,8 +264,8 @@ pub fn restore(
         (events, problem) = load_events(raws, loaded_from);
     };
     let Some(base_state) = base_state else {
-        warnings.push(format!("meeting {id}: no checkpoint before the damaged part; starting fresh"));
-        return Restored::fresh(config_setup.clone(), next_meeting_id, warnings);
+        warnings.push(format!("run {id}: no checkpoint before the damaged part; starting fresh"));
+        return Restored::fresh(config_setup.clone(), next_meeting_id, next_run_id, warnings);
     };
     let good_through = events.last().map_or(loaded_from, |e| e.seq).max(base_seq);
     if let Some(problem) = problem {
@@ -241,7 +275,7 @@ pub fn restore(
         ));
         report.discarded_events = lost;
         if let Err(e) = store.discard_after(id, good_through) {
-            warnings.push(format!("meeting {id}: cannot remove the damaged events ({e})"));
+            warnings.push(format!("run {id}: cannot remove the damaged events ({e})"));
         }
     }
 
@@ -252,7 +286,7 @@ pub fn restore(
         replayed += 1;
     }
     if let Err(broken) = floor.check_invariants() {
-        warnings.push(format!("meeting {id}: the restored floor breaks an invariant: {broken}"));
+        warnings.push(format!("run {id}: the restored floor breaks an invariant: {broken}"));
     }
 
     // The clock rule (see the module documentation).
@@ -272,9 +306,11 @@ pub fn restore(
 
     let recent_from = good_through.saturating_sub(resume_window as u64);
     let recent: Vec<Event> = events.into_iter().filter(|e| e.seq > recent_from).collect();
-    let mut info = stored.info;
-    info.last_seq = good_through;
-    info.events = good_through.saturating_sub(info.first_seq);
+    let meeting = meeting.map(|mut info| {
+        info.last_seq = good_through.max(info.first_seq);
+        info.events = info.last_seq - info.first_seq;
+        info
+    });
     report.restored_seq = floor.state().seq;
     report.checkpoint_seq = Some(base_seq);
     report.replayed_events = replayed;
@@ -284,8 +320,10 @@ pub fn restore(
         floor,
         clock_origin_ms: origin,
         recent,
-        meeting: Some(info),
+        run: Some(stored.info),
+        meeting,
         next_meeting_id,
+        next_run_id,
         checkpoint_seq: base_seq,
         report,
         pending: Vec::new(),
@@ -310,6 +348,7 @@ fn describe_change(old: &Setup, new: &Setup) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::store::RunInfo;
     use crate::journal::{JournalLocation, MeetingInfo};
     use podium_floor::{Actor, Command, Profile, RequestKind, SeatSetup, Station, Timestamp};
 
@@ -323,27 +362,28 @@ mod tests {
         }
     }
 
-    /// A journal with one open meeting: requests from seats 1..=n at mono 1000·k, unix 10⁶ + 1000·k.
+    /// A journal with one run in progress and no meeting: requests from seats 1..=n at
+    /// mono 1000·k, unix 10⁶ + 1000·k.
     fn journal(n: u16) -> (tempfile::TempDir, Store, Floor) {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut store, _) =
             Store::open(&JournalLocation::File(dir.path().join("j.sqlite3")), 0).expect("open");
         let mut floor = Floor::new(setup());
-        let info = MeetingInfo::opening(1, "T".into(), "r".into(), 1_000_000, 0);
-        let open = Record::Open {
-            info,
+        let run = RunInfo { id: 1, room_id: "r".into(), opened_unix_ms: 1_000_000, first_seq: 0 };
+        let open = Record::RunStart {
+            run,
             opened_mono_ms: 0,
             setup: Box::new(setup()),
             state: Box::new(floor.state().clone()),
         };
-        store.write(&[&open]).expect("open meeting");
+        store.write(&[&open]).expect("start run");
         for seat in 1..=n {
             let command =
                 Command::Request { station: Station::Seat(seat), kind: RequestKind::Ordinary, stance: None };
             let k = u64::from(seat);
             let at = Timestamp::new(1000 * k, 1_000_000 + 1000 * k as i64);
             let events = floor.handle(&command, &Actor::Chair, at).expect("ok");
-            let record = Record::Events { meeting_id: 1, events, command: None, checkpoint: None };
+            let record = Record::Events { run_id: 1, events, command: None, checkpoint: None };
             store.write(&[&record]).expect("events");
         }
         (dir, store, floor)
@@ -397,7 +437,7 @@ mod tests {
             at_three.replay(&event.parse().expect("event"));
         }
         let record = Record::Events {
-            meeting_id: 1,
+            run_id: 1,
             events: Vec::new(),
             command: None,
             checkpoint: Some(Box::new(at_three.state().clone())),
@@ -417,6 +457,36 @@ mod tests {
         assert_eq!((restored.report.checkpoint_seq, restored.report.replayed_events), (Some(0), 4));
         assert_eq!(restored.floor.state(), floor.state());
         assert!(restored.report.warnings.iter().any(|w| w.contains("checkpoint 3 is unreadable")));
+    }
+
+    #[test]
+    fn a_meeting_open_in_the_run_is_restored_with_its_span() {
+        let (_dir, mut store, floor) = journal(2);
+        let info = MeetingInfo::opening(5, 1, "Rat".into(), "r".into(), 1_002_500, 2);
+        let open = Record::MeetingOpen { info, agenda: None, state: Box::new(floor.state().clone()) };
+        store.write(&[&open]).expect("open meeting");
+        let restored = restore(&mut store, &setup(), 1_003_000, 100, Vec::new());
+        let meeting = restored.meeting.expect("the open meeting");
+        assert_eq!((meeting.id, meeting.first_seq, meeting.last_seq), (5, 2, 2));
+        assert_eq!(restored.report.meeting_id, Some(5));
+        assert_eq!(restored.run.map(|r| r.id), Some(1));
+        assert_eq!(restored.floor.state(), floor.state());
+    }
+
+    #[test]
+    fn a_sealed_run_is_not_restored() {
+        let (_dir, mut store, floor) = journal(2);
+        let seal = Record::RunSeal {
+            run_id: 1,
+            sealed_unix_ms: 1_003_000,
+            last_seq: 2,
+            state: Box::new(floor.state().clone()),
+        };
+        store.write(&[&seal]).expect("seal");
+        let restored = restore(&mut store, &setup(), 1_003_000, 100, Vec::new());
+        assert_eq!(restored.run, None);
+        assert_eq!(restored.floor.state().seq, 0);
+        assert_eq!(restored.next_run_id, 2);
     }
 
     #[test]

@@ -20,25 +20,39 @@ pub struct CommandRecord {
     pub command: Command,
 }
 
+/// A run as stored: one span of the floor with one engine setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// Identifier, increasing, never reused.
+    pub id: i64,
+    /// The room (`room.id`).
+    pub room_id: String,
+    /// When it started (Unix milliseconds).
+    pub opened_unix_ms: i64,
+    /// Sequence number of the floor when it started; its events follow it.
+    pub first_seq: u64,
+}
+
 /// One thing the journal records, in the order the owner produced it.
 #[derive(Debug, Clone)]
 pub enum Record {
-    /// A meeting opens with the floor as it stands.
-    Open {
-        /// The new meeting (id chosen by the owner, never reused).
-        info: MeetingInfo,
-        /// Monotonic engine time at the opening (anchor for the clock rule if no event follows).
+    /// A run starts with the floor as it stands (at start, after a meeting closed, on a
+    /// changed configuration, or when a long run is rotated).
+    RunStart {
+        /// The new run (id chosen by the owner, never reused).
+        run: RunInfo,
+        /// Monotonic engine time at the start (anchor for the clock rule if no event follows).
         opened_mono_ms: u64,
-        /// The engine setup the meeting runs with.
+        /// The engine setup the run uses.
         setup: Box<Setup>,
-        /// The floor state at the opening (`state.seq == info.first_seq`).
+        /// The floor state at the start (`state.seq == run.first_seq`).
         state: Box<FloorState>,
     },
-    /// Events of the open meeting, with the command that caused them (none for timer ticks)
-    /// and, every so often, a checkpoint of the state after the last of them.
+    /// Events of the run in progress, with the command that caused them (none for timer
+    /// ticks) and, every so often, a checkpoint of the state after the last of them.
     Events {
-        /// The open meeting.
-        meeting_id: i64,
+        /// The run in progress.
+        run_id: i64,
         /// The events, in sequence order, without gaps.
         events: Vec<Event>,
         /// The command that caused them.
@@ -46,16 +60,42 @@ pub enum Record {
         /// The state after the last event, if a checkpoint is due.
         checkpoint: Option<Box<FloorState>>,
     },
-    /// The meeting closes; the final state is kept as its last checkpoint.
-    Close {
+    /// The run ends; the final state is kept as its last checkpoint.
+    RunSeal {
+        /// The run.
+        run_id: i64,
+        /// When (Unix milliseconds).
+        sealed_unix_ms: i64,
+        /// The floor's sequence number at the end.
+        last_seq: u64,
+        /// The floor state at the end.
+        state: Box<FloorState>,
+    },
+    /// A meeting opens in the run in progress: the state at its opening is kept (the
+    /// minutes start from it).
+    MeetingOpen {
+        /// The new meeting (`info.run_id` is the run in progress).
+        info: MeetingInfo,
+        /// The agenda as opened (JSON), if any.
+        agenda: Option<String>,
+        /// The floor state at the opening (`state.seq == info.first_seq`).
+        state: Box<FloorState>,
+    },
+    /// The meeting closes after event `last_seq`.
+    MeetingClose {
         /// The meeting.
         meeting_id: i64,
         /// When (Unix milliseconds).
         closed_unix_ms: i64,
-        /// The floor's sequence number at closing.
+        /// Its last event.
         last_seq: u64,
-        /// The floor state at closing.
-        state: Box<FloorState>,
+    },
+    /// The draft agenda for the next meeting is replaced.
+    AgendaDraft {
+        /// The draft (JSON).
+        draft: String,
+        /// When (Unix milliseconds).
+        updated_unix_ms: i64,
     },
 }
 
@@ -77,12 +117,12 @@ impl Record {
     }
 }
 
-/// The open meeting as stored, for the restore.
+/// The run in progress as stored, for the restore.
 #[derive(Debug, Clone)]
-pub struct StoredMeeting {
-    /// The meeting.
-    pub info: MeetingInfo,
-    /// Monotonic engine time at its opening.
+pub struct StoredRun {
+    /// The run.
+    pub info: RunInfo,
+    /// Monotonic engine time at its start.
     pub opened_mono_ms: u64,
     /// The setup it runs with (JSON).
     pub setup: String,
@@ -225,14 +265,35 @@ impl Store {
         match found {
             Found::Foreign => return Err(JournalError::Foreign(path.display().to_string())),
             Found::Newer(found) => return Err(JournalError::Newer { found, known: schema::VERSION }),
-            Found::Empty | Found::Current => {}
+            Found::Empty | Found::Current | Found::Older(_) => {}
         }
-        let configured = schema::configure_writer(&conn, false)
-            .and_then(|()| if found == Found::Empty { schema::create(&mut conn) } else { Ok(()) });
+        let backup = companion(
+            path,
+            &format!(
+                ".v{}.bak",
+                match found {
+                    Found::Older(v) => v,
+                    _ => 0,
+                }
+            ),
+        );
+        let configured = schema::configure_writer(&conn, false).and_then(|()| match found {
+            Found::Empty => schema::create(&mut conn),
+            Found::Older(version) => {
+                tracing::warn!(
+                    "migrating the journal {} from schema version {version} to {} (the old file is kept as {})",
+                    path.display(),
+                    schema::VERSION,
+                    backup.display()
+                );
+                schema::migrate(&mut conn, version, Some(&backup))
+            }
+            _ => Ok(()),
+        });
         match configured {
             Ok(()) => {
                 // Touch the tables so that a damaged file is found now, not at the first write.
-                conn.query_row("SELECT count(*) FROM meeting", [], |row| row.get::<_, i64>(0))
+                conn.query_row("SELECT count(*) FROM run", [], |row| row.get::<_, i64>(0))
                     .map_err(JournalError::sqlite(format!("cannot read {}", path.display())))?;
                 // SQLite quietly opens a write-protected file read-only, and such a
                 // connection stays read-only: say so, so the writer reopens it later.
@@ -263,6 +324,7 @@ impl Store {
             Found::Current => {}
             Found::Newer(found) => return Err(JournalError::Newer { found, known: schema::VERSION }),
             Found::Empty | Found::Foreign => return Err(JournalError::Foreign(path.display().to_string())),
+            Found::Older(found) => return Err(JournalError::Older { found, known: schema::VERSION }),
         }
         Ok(Store { conn, location: JournalLocation::File(path.to_owned()), read_only: true })
     }
@@ -311,39 +373,75 @@ impl Store {
         tx.commit()
     }
 
-    /// The id the next meeting gets: never one that was used before, even if deleted.
-    pub fn next_meeting_id(&self) -> rusqlite::Result<i64> {
+    /// The id the next row of `table` gets: never one that was used before, even if deleted.
+    fn next_id(&self, table: &str) -> rusqlite::Result<i64> {
         let from_sequence: Option<i64> = self
             .conn
-            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'meeting'", [], |row| row.get(0))
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = ?1", [table], |row| row.get(0))
             .optional()?;
         let from_rows: Option<i64> =
-            self.conn.query_row("SELECT max(id) FROM meeting", [], |row| row.get(0))?;
+            self.conn.query_row(&format!("SELECT max(id) FROM {table}"), [], |row| row.get(0))?;
         Ok(from_sequence.unwrap_or(0).max(from_rows.unwrap_or(0)) + 1)
     }
 
-    /// The open meeting, if any.
-    pub fn open_meeting(&self) -> rusqlite::Result<Option<StoredMeeting>> {
-        let id: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT id FROM meeting WHERE closed_unix_ms IS NULL ORDER BY id DESC LIMIT 1",
-                [],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let Some(id) = id else { return Ok(None) };
-        let (opened_mono_ms, setup): (i64, String) =
-            self.conn.query_row("SELECT opened_mono_ms, setup FROM meeting WHERE id = ?1", [id], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })?;
-        let info = self.meeting(id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-        Ok(Some(StoredMeeting { info, opened_mono_ms: as_u64(opened_mono_ms), setup }))
+    /// The id the next meeting gets.
+    pub fn next_meeting_id(&self) -> rusqlite::Result<i64> {
+        self.next_id("meeting")
     }
 
-    /// The setup a meeting ran with (JSON).
-    pub fn meeting_setup(&self, id: i64) -> rusqlite::Result<Option<String>> {
-        self.conn.query_row("SELECT setup FROM meeting WHERE id = ?1", [id], |row| row.get(0)).optional()
+    /// The id the next run gets.
+    pub fn next_run_id(&self) -> rusqlite::Result<i64> {
+        self.next_id("run")
+    }
+
+    /// The run in progress (not sealed), if any.
+    pub fn open_run(&self) -> rusqlite::Result<Option<StoredRun>> {
+        self.conn
+            .query_row(
+                "SELECT id, room_id, opened_unix_ms, first_seq, opened_mono_ms, setup FROM run
+                 WHERE sealed_unix_ms IS NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |row| {
+                    Ok(StoredRun {
+                        info: RunInfo {
+                            id: row.get(0)?,
+                            room_id: row.get(1)?,
+                            opened_unix_ms: row.get(2)?,
+                            first_seq: as_u64(row.get(3)?),
+                        },
+                        opened_mono_ms: as_u64(row.get(4)?),
+                        setup: row.get(5)?,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    /// The open meeting, if any.
+    pub fn open_meeting(&self) -> rusqlite::Result<Option<MeetingInfo>> {
+        let sql = format!("{MEETING_SELECT} WHERE m.closed_unix_ms IS NULL ORDER BY m.id DESC LIMIT 1");
+        self.conn.query_row(&sql, [], meeting_from_row).optional()
+    }
+
+    /// The agenda a meeting opened with (JSON), if any.
+    pub fn meeting_agenda(&self, id: i64) -> rusqlite::Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT agenda FROM meeting WHERE id = ?1", [id], |row| {
+                row.get::<_, Option<String>>(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// The draft agenda for the next meeting (JSON), if any.
+    pub fn agenda_draft(&self) -> rusqlite::Result<Option<String>> {
+        self.conn.query_row("SELECT draft FROM agenda_draft WHERE id = 1", [], |row| row.get(0)).optional()
+    }
+
+    /// The setup a run ran with (JSON).
+    pub fn run_setup(&self, run_id: i64) -> rusqlite::Result<Option<String>> {
+        self.conn.query_row("SELECT setup FROM run WHERE id = ?1", [run_id], |row| row.get(0)).optional()
     }
 
     /// One meeting.
@@ -360,20 +458,30 @@ impl Store {
         rows.collect()
     }
 
-    /// A meeting's checkpoints, newest first: (seq, state JSON).
-    pub fn checkpoints(&self, meeting_id: i64) -> rusqlite::Result<Vec<(u64, String)>> {
+    /// A run's checkpoints, newest first: (seq, state JSON).
+    pub fn checkpoints(&self, run_id: i64) -> rusqlite::Result<Vec<(u64, String)>> {
         let mut stmt =
-            self.conn.prepare("SELECT seq, state FROM checkpoint WHERE meeting_id = ?1 ORDER BY seq DESC")?;
-        let rows = stmt.query_map([meeting_id], |row| Ok((as_u64(row.get(0)?), row.get(1)?)))?;
+            self.conn.prepare("SELECT seq, state FROM checkpoint WHERE run_id = ?1 ORDER BY seq DESC")?;
+        let rows = stmt.query_map([run_id], |row| Ok((as_u64(row.get(0)?), row.get(1)?)))?;
         rows.collect()
     }
 
-    /// A meeting's events after `after_seq`, in order, unparsed.
-    pub fn events_after(&self, meeting_id: i64, after_seq: u64) -> rusqlite::Result<Vec<RawEvent>> {
+    /// A run's events after `after_seq`, in order, unparsed.
+    pub fn events_after(&self, run_id: i64, after_seq: u64) -> rusqlite::Result<Vec<RawEvent>> {
+        self.events_between(run_id, after_seq, u64::MAX)
+    }
+
+    /// A run's events after `after_seq` up to `through_seq`, in order, unparsed.
+    pub fn events_between(
+        &self,
+        run_id: i64,
+        after_seq: u64,
+        through_seq: u64,
+    ) -> rusqlite::Result<Vec<RawEvent>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, mono_ms, unix_ms, change FROM event WHERE meeting_id = ?1 AND seq > ?2 ORDER BY seq",
+            "SELECT seq, mono_ms, unix_ms, change FROM event WHERE run_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
         )?;
-        let rows = stmt.query_map(params![meeting_id, as_i64(after_seq)], |row| {
+        let rows = stmt.query_map(params![run_id, as_i64(after_seq), as_i64(through_seq)], |row| {
             Ok(RawEvent {
                 seq: as_u64(row.get(0)?),
                 mono_ms: as_u64(row.get(1)?),
@@ -384,21 +492,20 @@ impl Store {
         rows.collect()
     }
 
-    /// Sequence number of a meeting's last stored event.
-    pub fn last_event_seq(&self, meeting_id: i64) -> rusqlite::Result<Option<u64>> {
+    /// Sequence number of a run's last stored event.
+    pub fn last_event_seq(&self, run_id: i64) -> rusqlite::Result<Option<u64>> {
         let seq: Option<i64> =
-            self.conn.query_row("SELECT max(seq) FROM event WHERE meeting_id = ?1", [meeting_id], |row| {
-                row.get(0)
-            })?;
+            self.conn
+                .query_row("SELECT max(seq) FROM event WHERE run_id = ?1", [run_id], |row| row.get(0))?;
         Ok(seq.map(as_u64))
     }
 
-    /// A meeting's command rows, in order.
-    pub fn commands(&self, meeting_id: i64) -> rusqlite::Result<Vec<CommandRow>> {
+    /// A run's command rows, in order.
+    pub fn commands(&self, run_id: i64) -> rusqlite::Result<Vec<CommandRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT first_seq, last_seq, source, actor FROM command WHERE meeting_id = ?1 ORDER BY first_seq",
+            "SELECT first_seq, last_seq, source, actor FROM command WHERE run_id = ?1 ORDER BY first_seq",
         )?;
-        let rows = stmt.query_map([meeting_id], |row| {
+        let rows = stmt.query_map([run_id], |row| {
             Ok(CommandRow {
                 first_seq: as_u64(row.get(0)?),
                 last_seq: as_u64(row.get(1)?),
@@ -409,28 +516,35 @@ impl Store {
         rows.collect()
     }
 
-    /// Removes everything of a meeting after `seq` (an unreadable tail found at restore), so
+    /// Removes everything of a run after `seq` (an unreadable tail found at restore), so
     /// that recording continues without a gap. Returns the number of events removed.
-    pub fn discard_after(&mut self, meeting_id: i64, seq: u64) -> rusqlite::Result<usize> {
+    pub fn discard_after(&mut self, run_id: i64, seq: u64) -> rusqlite::Result<usize> {
         let tx = self.conn.transaction()?;
         let seq = as_i64(seq);
-        let removed =
-            tx.execute("DELETE FROM event WHERE meeting_id = ?1 AND seq > ?2", params![meeting_id, seq])?;
-        tx.execute("DELETE FROM command WHERE meeting_id = ?1 AND last_seq > ?2", params![meeting_id, seq])?;
-        tx.execute("DELETE FROM checkpoint WHERE meeting_id = ?1 AND seq > ?2", params![meeting_id, seq])?;
+        let removed = tx.execute("DELETE FROM event WHERE run_id = ?1 AND seq > ?2", params![run_id, seq])?;
+        tx.execute("DELETE FROM command WHERE run_id = ?1 AND last_seq > ?2", params![run_id, seq])?;
+        tx.execute("DELETE FROM checkpoint WHERE run_id = ?1 AND seq > ?2", params![run_id, seq])?;
         tx.commit()?;
         Ok(removed)
     }
 
-    /// Deletes the meetings closed before `cutoff_unix_ms`, with everything recorded in them,
-    /// then releases the space and rewrites the write-ahead log so the data is gone from disk
-    /// too. Returns how many meetings were deleted.
+    /// Deletes the meetings closed before `cutoff_unix_ms` and the sealed runs that ended
+    /// before it and hold no kept meeting, with everything recorded in them, then releases
+    /// the space and rewrites the write-ahead log so the data is gone from disk too.
+    /// Returns how many meetings were deleted.
     pub fn delete_closed_before(&mut self, cutoff_unix_ms: i64) -> rusqlite::Result<usize> {
-        let deleted = self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let deleted = tx.execute(
             "DELETE FROM meeting WHERE closed_unix_ms IS NOT NULL AND closed_unix_ms < ?1",
             [cutoff_unix_ms],
         )?;
-        if deleted > 0 {
+        let runs = tx.execute(
+            "DELETE FROM run WHERE sealed_unix_ms IS NOT NULL AND sealed_unix_ms < ?1
+             AND id NOT IN (SELECT run_id FROM meeting)",
+            [cutoff_unix_ms],
+        )?;
+        tx.commit()?;
+        if deleted + runs > 0 {
             self.conn.execute_batch("PRAGMA incremental_vacuum;")?;
             self.checkpoint_wal()?;
         }
@@ -459,57 +573,64 @@ fn is_write_refused(e: &rusqlite::Error) -> bool {
     }
 }
 
-const MEETING_SELECT: &str =
-    "SELECT m.id, m.title, m.room_id, m.opened_unix_ms, m.closed_unix_ms, m.first_seq,
-    coalesce((SELECT max(seq) FROM event e WHERE e.meeting_id = m.id), m.first_seq),
-    (SELECT count(*) FROM event e WHERE e.meeting_id = m.id)
+/// A meeting's last event: stored once it closed, else the newest event of its run.
+const MEETING_SELECT: &str = "SELECT m.id, m.run_id, m.title, m.body, m.room_id, m.opened_unix_ms,
+    m.closed_unix_ms, m.first_seq,
+    CASE WHEN m.closed_unix_ms IS NULL
+        THEN coalesce((SELECT max(seq) FROM event e WHERE e.run_id = m.run_id), m.first_seq)
+        ELSE m.last_seq END,
+    m.oparl_id
     FROM meeting m";
 
 fn meeting_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MeetingInfo> {
-    let opened_unix_ms: i64 = row.get(3)?;
-    let closed_unix_ms: Option<i64> = row.get(4)?;
+    let opened_unix_ms: i64 = row.get(5)?;
+    let closed_unix_ms: Option<i64> = row.get(6)?;
+    let first_seq = as_u64(row.get(7)?);
+    let last_seq = as_u64(row.get(8)?).max(first_seq);
     Ok(MeetingInfo {
         id: row.get(0)?,
-        title: row.get(1)?,
-        room_id: row.get(2)?,
+        run_id: row.get(1)?,
+        title: row.get(2)?,
+        body: row.get(3)?,
+        room_id: row.get(4)?,
         opened_unix_ms,
         opened_at: time::rfc3339(opened_unix_ms),
         closed_unix_ms,
         closed_at: closed_unix_ms.map(time::rfc3339),
         open: closed_unix_ms.is_none(),
-        first_seq: as_u64(row.get(5)?),
-        last_seq: as_u64(row.get(6)?),
-        events: as_u64(row.get(7)?),
+        first_seq,
+        last_seq,
+        events: last_seq - first_seq,
+        oparl_id: row.get(9)?,
     })
 }
 
 fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Result<()> {
     match record {
-        Record::Open { info, opened_mono_ms, setup, state } => {
+        Record::RunStart { run, opened_mono_ms, setup, state } => {
             let setup = serde_json::to_string(setup).map_err(to_sql_error)?;
             tx.prepare_cached(
-                "INSERT INTO meeting (id, title, room_id, opened_unix_ms, opened_mono_ms, first_seq, last_seq, setup)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                "INSERT INTO run (id, room_id, opened_unix_ms, opened_mono_ms, first_seq, last_seq, setup)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
             )?
             .execute(params![
-                info.id,
-                info.title,
-                info.room_id,
-                info.opened_unix_ms,
+                run.id,
+                run.room_id,
+                run.opened_unix_ms,
                 as_i64(*opened_mono_ms),
-                as_i64(info.first_seq),
+                as_i64(run.first_seq),
                 setup
             ])?;
-            insert_checkpoint(tx, info.id, state)?;
+            insert_checkpoint(tx, run.id, state)?;
         }
-        Record::Events { meeting_id, events, command, checkpoint } => {
+        Record::Events { run_id, events, command, checkpoint } => {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO event (meeting_id, seq, mono_ms, unix_ms, change) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO event (run_id, seq, mono_ms, unix_ms, change) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for event in events {
                 let change = serde_json::to_string(&event.change).map_err(to_sql_error)?;
                 insert.execute(params![
-                    meeting_id,
+                    run_id,
                     as_i64(event.seq),
                     as_i64(event.at.mono_ms.0),
                     event.at.unix_ms,
@@ -520,11 +641,11 @@ fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Re
                 let actor = serde_json::to_string(&command.actor).map_err(to_sql_error)?;
                 let body = serde_json::to_string(&command.command).map_err(to_sql_error)?;
                 tx.prepare_cached(
-                    "INSERT INTO command (meeting_id, first_seq, last_seq, unix_ms, source, actor, command)
+                    "INSERT INTO command (run_id, first_seq, last_seq, unix_ms, source, actor, command)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
                 .execute(params![
-                    meeting_id,
+                    run_id,
                     as_i64(first.seq),
                     as_i64(last.seq),
                     first.at.unix_ms,
@@ -534,32 +655,62 @@ fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Re
                 ])?;
             }
             if let Some(state) = checkpoint {
-                insert_checkpoint(tx, *meeting_id, state)?;
+                insert_checkpoint(tx, *run_id, state)?;
             }
         }
-        Record::Close { meeting_id, closed_unix_ms, last_seq, state } => {
+        Record::RunSeal { run_id, sealed_unix_ms, last_seq, state } => {
+            tx.prepare_cached("UPDATE run SET sealed_unix_ms = ?2, last_seq = ?3 WHERE id = ?1")?
+                .execute(params![run_id, sealed_unix_ms, as_i64(*last_seq)])?;
+            insert_checkpoint(tx, *run_id, state)?;
+        }
+        Record::MeetingOpen { info, agenda, state } => {
+            tx.prepare_cached(
+                "INSERT INTO meeting (id, run_id, title, body, room_id, opened_unix_ms, first_seq, last_seq,
+                 agenda, oparl_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                info.id,
+                info.run_id,
+                info.title,
+                info.body,
+                info.room_id,
+                info.opened_unix_ms,
+                as_i64(info.first_seq),
+                agenda,
+                info.oparl_id
+            ])?;
+            insert_checkpoint(tx, info.run_id, state)?;
+        }
+        Record::MeetingClose { meeting_id, closed_unix_ms, last_seq } => {
             tx.prepare_cached("UPDATE meeting SET closed_unix_ms = ?2, last_seq = ?3 WHERE id = ?1")?
                 .execute(params![meeting_id, closed_unix_ms, as_i64(*last_seq)])?;
-            insert_checkpoint(tx, *meeting_id, state)?;
+        }
+        Record::AgendaDraft { draft, updated_unix_ms } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO agenda_draft (id, draft, updated_unix_ms) VALUES (1, ?1, ?2)",
+            )?
+            .execute(params![draft, updated_unix_ms])?;
         }
     }
     Ok(())
 }
 
-/// Stores a checkpoint and drops the older ones except the opening state.
+/// Stores a checkpoint and drops the older ones, except the run's starting state and the
+/// opening states of its meetings (the minutes start from those).
 fn insert_checkpoint(
     tx: &rusqlite::Transaction<'_>,
-    meeting_id: i64,
+    run_id: i64,
     state: &FloorState,
 ) -> rusqlite::Result<()> {
     let json = serde_json::to_string(state).map_err(to_sql_error)?;
     let seq = as_i64(state.seq);
     tx.prepare_cached(
-        "DELETE FROM checkpoint WHERE meeting_id = ?1 AND seq < ?2
-         AND seq > (SELECT first_seq FROM meeting WHERE id = ?1)",
+        "DELETE FROM checkpoint WHERE run_id = ?1 AND seq < ?2
+         AND seq > (SELECT first_seq FROM run WHERE id = ?1)
+         AND seq NOT IN (SELECT first_seq FROM meeting WHERE run_id = ?1)",
     )?
-    .execute(params![meeting_id, seq])?;
-    tx.prepare_cached("INSERT OR REPLACE INTO checkpoint (meeting_id, seq, state) VALUES (?1, ?2, ?3)")?
-        .execute(params![meeting_id, seq, json])?;
+    .execute(params![run_id, seq])?;
+    tx.prepare_cached("INSERT OR REPLACE INTO checkpoint (run_id, seq, state) VALUES (?1, ?2, ?3)")?
+        .execute(params![run_id, seq, json])?;
     Ok(())
 }

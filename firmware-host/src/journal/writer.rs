@@ -94,7 +94,7 @@ impl Journal {
                 status.state = JournalState::Unavailable;
                 status.error = Some(message.clone());
                 status.degraded_since_unix_ms = Some(now_unix_ms());
-                let mut restored = Restored::fresh(config_setup.clone(), 1, vec![message]);
+                let mut restored = Restored::fresh(config_setup.clone(), 1, 1, vec![message]);
                 restored.report.took_ms = elapsed_ms(started);
                 status.recovery = Some(restored.report.clone());
                 let (status_tx, status_rx) = watch::channel(status);
@@ -496,18 +496,26 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (journal, mut acks, restored) = Journal::open(&settings(dir.path()), &setup(), 100);
         assert_eq!(restored.meeting, None);
+        assert_eq!(restored.run, None);
         let mut floor = restored.floor;
-        let info = MeetingInfo::opening(restored.next_meeting_id, "Test".into(), "room".into(), 1_000, 0);
+        let run =
+            RunInfo { id: restored.next_run_id, room_id: "room".into(), opened_unix_ms: 1_000, first_seq: 0 };
+        let info =
+            MeetingInfo::opening(restored.next_meeting_id, run.id, "Test".into(), "room".into(), 1_000, 0);
         assert!(journal.submit(
             1,
-            Record::Open {
-                info: info.clone(),
+            Record::RunStart {
+                run: run.clone(),
                 opened_mono_ms: 0,
                 setup: Box::new(setup()),
                 state: Box::new(floor.state().clone()),
             }
         ));
-        let mut op = 1;
+        assert!(journal.submit(
+            2,
+            Record::MeetingOpen { info: info.clone(), agenda: None, state: Box::new(floor.state().clone()) }
+        ));
+        let mut op = 2;
         for seat in 1..=3u16 {
             let command = Command::Request {
                 station: Station::Seat(seat),
@@ -525,23 +533,24 @@ mod tests {
             let record = CommandRecord { source: "test".into(), actor: Actor::Chair, command };
             journal.submit(
                 op,
-                Record::Events { meeting_id: info.id, events, command: Some(record), checkpoint: None },
+                Record::Events { run_id: run.id, events, command: Some(record), checkpoint: None },
             );
         }
         assert_eq!(wait_ack(&mut acks, op).await, Ack { through_op: op, durable: true });
         assert_eq!(journal.status().written_seq, 3);
         let commits = journal.status().commits;
-        assert!((1..=4).contains(&commits), "4 records in 1 to 4 transactions, not {commits}");
+        assert!((1..=5).contains(&commits), "5 records in 1 to 5 transactions, not {commits}");
         // Reopen without a clean close (as after a crash): the state comes back.
         drop(journal);
         let (_journal, _acks, again) = Journal::open(&settings(dir.path()), &setup(), 100);
         assert_eq!(again.meeting.map(|m| m.id), Some(info.id));
+        assert_eq!(again.run.map(|r| r.id), Some(run.id));
         assert_eq!(again.floor.state(), floor.state());
         assert_eq!(again.recent.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert!(again.report.warnings.is_empty(), "{:?}", again.report.warnings);
     }
 
-    use super::super::store::CommandRecord;
+    use super::super::store::{CommandRecord, RunInfo};
 
     #[tokio::test]
     async fn a_store_that_cannot_be_opened_is_unavailable_and_the_floor_is_fresh() {

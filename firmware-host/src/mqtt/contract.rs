@@ -184,7 +184,7 @@ pub struct Reply {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
     /// On acceptance: whether the change is in the journal (`written`, `not_recorded`
-    /// outside a meeting, `not_durable` while the journal cannot write).
+    /// without a journal, `not_durable` while the journal cannot write).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub durability: Option<Durability>,
 }

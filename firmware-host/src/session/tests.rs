@@ -83,7 +83,7 @@ async fn an_answered_command_is_already_in_the_journal() {
         let last = events.last().expect("an event").seq;
         // Read with a separate connection, as another process would after a crash.
         let store = Store::open_read_only(&path).expect("read");
-        let stored = store.events_after(meeting.id, 0).expect("events");
+        let stored = store.events_after(meeting.run_id, 0).expect("events");
         assert_eq!(stored.last().map(|e| e.seq), Some(last), "event {last} is on disk when answered");
     }
     assert_eq!(run.session.journal().status().state, JournalState::Ok);
@@ -118,6 +118,67 @@ async fn a_restart_restores_the_meeting_and_continues_its_clock() {
     // Numbering continues without a gap.
     let events = again.session.command(Command::Next {}, Actor::Chair).await.expect("up").expect("ok");
     assert_eq!(events[0].seq, before.floor.seq + 1);
+    again.stop().await;
+}
+
+#[tokio::test]
+async fn the_floor_is_recorded_and_restored_without_a_meeting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("journal.sqlite3");
+    let run = start(&path, setup(10)).await;
+    for seat in [2, 6] {
+        let answered = run
+            .session
+            .enqueue_from(Source::Internal, request(seat), Actor::Station(Station::Seat(seat)))
+            .await
+            .expect("queued")
+            .with_durability()
+            .await
+            .expect("up");
+        assert_eq!(answered.durability, Durability::Written, "recorded outside a meeting too");
+    }
+    run.session.command(Command::Next {}, Actor::Chair).await.expect("up").expect("ok");
+    let before = run.session.snapshot();
+    assert_eq!(before.floor.speakers.len(), 1);
+    run.stop().await;
+
+    let again = start(&path, setup(10)).await;
+    assert_eq!(again.session.snapshot().floor, before.floor, "speaker and list are back");
+    assert_eq!(again.session.current_meeting().await.expect("up"), None);
+    let report = again.session.journal().status().recovery.expect("report");
+    assert_eq!((report.run_id, report.meeting_id), (Some(1), None));
+    again.stop().await;
+}
+
+#[tokio::test]
+async fn closing_a_meeting_seals_its_run_and_the_floor_goes_on_in_a_new_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("journal.sqlite3");
+    let run = start(&path, setup(10)).await;
+    run.session.command(request(1), Actor::Station(Station::Seat(1))).await.expect("up").expect("ok");
+    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    assert_eq!(meeting.first_seq, 1, "the meeting labels the run from the floor as it stands");
+    run.session.command(request(2), Actor::Station(Station::Seat(2))).await.expect("up").expect("ok");
+    let closed = run.session.close_meeting(meeting.id).await.expect("close");
+    assert_eq!((closed.first_seq, closed.last_seq, closed.events), (1, 2, 1));
+    run.session.command(request(3), Actor::Station(Station::Seat(3))).await.expect("up").expect("ok");
+    let before = run.session.snapshot();
+    run.stop().await;
+
+    let store = Store::open_read_only(&path).expect("read");
+    let stored = store.meeting(meeting.id).expect("read").expect("meeting");
+    assert_eq!((stored.first_seq, stored.last_seq, stored.events), (1, 2, 1));
+    let minutes = minutes::from_store(&store, meeting.id, 0).expect("minutes");
+    assert_eq!(
+        minutes.speakers.len(),
+        2,
+        "the request before the opening and the one in it, not the later one"
+    );
+    drop(store);
+    let again = start(&path, setup(10)).await;
+    assert_eq!(again.session.snapshot().floor, before.floor);
+    let report = again.session.journal().status().recovery.expect("report");
+    assert_eq!(report.run_id, Some(2), "a new run after the meeting");
     again.stop().await;
 }
 
@@ -256,7 +317,7 @@ async fn commands_handed_over_without_waiting_are_answered_in_order_once_durable
         assert!(seq > last, "answer {i} out of order: {seq} after {last}");
         last = seq;
         let store = Store::open_read_only(&path).expect("read");
-        let stored = store.events_after(meeting.id, 0).expect("events");
+        let stored = store.events_after(meeting.run_id, 0).expect("events");
         assert!(stored.last().is_some_and(|e| e.seq >= seq), "event {seq} is on disk when answered");
     }
     assert_eq!(rejected.await.expect("up").map_err(|r| r.reason), Err(podium_floor::Reason::NotRequested));
