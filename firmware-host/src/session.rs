@@ -37,7 +37,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use podium_floor::{Actor, Command, Event, Floor, Outcome, Setup, Snapshot};
+use podium_floor::{
+    Actor, AgendaItem, CarryOver, Command, Event, Floor, MeetingPhase, Outcome, Reason, Rejection, Setup,
+    Snapshot,
+};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -171,9 +174,11 @@ type MeetingReply = oneshot::Sender<Result<MeetingInfo, MeetingError>>;
 enum Message {
     Command { source: Source, command: Command, actor: Actor, reply: oneshot::Sender<Answered> },
     Subscribe { since: Option<u64>, reply: oneshot::Sender<Subscription> },
-    OpenMeeting { title: String, reply: MeetingReply },
-    CloseMeeting { id: i64, reply: MeetingReply },
+    OpenMeeting { opening: Box<MeetingOpening>, reply: MeetingReply },
+    SetPhase { id: i64, phase: MeetingPhase, by: Source, reply: MeetingReply },
+    CloseMeeting { id: i64, by: Source, reply: MeetingReply },
     CurrentMeeting { reply: oneshot::Sender<Option<MeetingInfo>> },
+    SaveDraft { draft: String, reply: oneshot::Sender<Result<(), MeetingError>> },
     Ping { reply: oneshot::Sender<u64> },
 }
 
@@ -249,9 +254,47 @@ impl From<SessionClosed> for CommandError {
     }
 }
 
+/// What a meeting opens with.
+#[derive(Debug, Clone)]
+pub struct MeetingOpening {
+    /// Title for the record ("Stadtrat, 12. Sitzung").
+    pub title: String,
+    /// The body (council, committee) holding it.
+    pub body: String,
+    /// The agenda, if any (else the floor's agenda stays as it is).
+    pub agenda: Option<Vec<AgendaItem>>,
+    /// Whether waiting requests move on from item to item.
+    pub carry_over: CarryOver,
+    /// The OParl id of the meeting it was imported from.
+    pub oparl_id: Option<String>,
+    /// Who opens it (recorded).
+    pub by: Source,
+    /// As which actor (chair or technician; recorded with the agenda).
+    pub actor: Actor,
+}
+
+impl MeetingOpening {
+    /// A meeting with only a title, opened by podiumd itself.
+    pub fn titled(title: impl Into<String>) -> Self {
+        MeetingOpening {
+            title: title.into(),
+            body: String::new(),
+            agenda: None,
+            carry_over: CarryOver::default(),
+            oparl_id: None,
+            by: Source::Internal,
+            actor: Actor::Technician,
+        }
+    }
+}
+
 /// Why a meeting could not be opened or closed.
 #[derive(Debug, thiserror::Error)]
 pub enum MeetingError {
+    /// The engine refused part of it (e.g. an invalid agenda, or one that cannot be
+    /// replaced while an item is current).
+    #[error("{}", .0.message)]
+    Rejected(Rejection),
     /// A meeting is open already.
     #[error("meeting {0} is open; close it first")]
     AlreadyOpen(i64),
@@ -342,17 +385,42 @@ impl SessionHandle {
         self.snapshot.clone()
     }
 
-    /// Opens a meeting: from now on every event is recorded.
-    pub async fn open_meeting(&self, title: String) -> Result<MeetingInfo, MeetingError> {
+    /// Opens a meeting: it labels the record from the floor as it stands, with its agenda.
+    pub async fn open_meeting(&self, opening: MeetingOpening) -> Result<MeetingInfo, MeetingError> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Message::OpenMeeting { title, reply }).await.map_err(|_| MeetingError::Closed)?;
+        let opening = Box::new(opening);
+        self.tx.send(Message::OpenMeeting { opening, reply }).await.map_err(|_| MeetingError::Closed)?;
+        answer.await.map_err(|_| MeetingError::Closed)?
+    }
+
+    /// Suspends (`MeetingPhase::Suspended`) or resumes (`MeetingPhase::Open`) the open meeting `id`.
+    pub async fn set_meeting_phase(
+        &self,
+        id: i64,
+        phase: MeetingPhase,
+        by: Source,
+    ) -> Result<MeetingInfo, MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Message::SetPhase { id, phase, by, reply }).await.map_err(|_| MeetingError::Closed)?;
         answer.await.map_err(|_| MeetingError::Closed)?
     }
 
     /// Closes the open meeting `id`.
     pub async fn close_meeting(&self, id: i64) -> Result<MeetingInfo, MeetingError> {
+        self.close_meeting_by(id, Source::Internal).await
+    }
+
+    /// Closes the open meeting `id`, recording who closed it.
+    pub async fn close_meeting_by(&self, id: i64, by: Source) -> Result<MeetingInfo, MeetingError> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Message::CloseMeeting { id, reply }).await.map_err(|_| MeetingError::Closed)?;
+        self.tx.send(Message::CloseMeeting { id, by, reply }).await.map_err(|_| MeetingError::Closed)?;
+        answer.await.map_err(|_| MeetingError::Closed)?
+    }
+
+    /// Stores the draft agenda for the next meeting (JSON) in the journal; answers once written.
+    pub async fn save_agenda_draft(&self, draft: String) -> Result<(), MeetingError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Message::SaveDraft { draft, reply }).await.map_err(|_| MeetingError::Closed)?;
         answer.await.map_err(|_| MeetingError::Closed)?
     }
 
@@ -567,6 +635,7 @@ enum Reply {
     None,
     Command(oneshot::Sender<Answered>, Outcome),
     Meeting(MeetingReply, Result<MeetingInfo, MeetingError>),
+    Done(oneshot::Sender<Result<(), MeetingError>>, Result<(), MeetingError>),
 }
 
 /// Answers and publications waiting for the journal, in floor order.
@@ -672,7 +741,15 @@ impl Owner {
     fn on_message(&mut self, message: Message) {
         match message {
             Message::Command { source, command, actor, reply } => {
-                let outcome = self.floor.handle(&command, &actor, self.clock.now());
+                let outcome = if matches!(command, Command::SetPhase { .. }) {
+                    // The phase follows the journal's meeting record: only the meeting routes set it.
+                    Err(Rejection::new(
+                        Reason::NotAllowedForRole,
+                        "meetings are opened, suspended, resumed and closed through the meeting routes",
+                    ))
+                } else {
+                    self.floor.handle(&command, &actor, self.clock.now())
+                };
                 match &outcome {
                     Ok(events) => {
                         tracing::debug!(?command, ?actor, %source, events = events.len(), "command accepted");
@@ -695,10 +772,21 @@ impl Owner {
                 let window = self.recent.clone();
                 let _ = reply.send(Subscription { start, window, epoch, events });
             }
-            Message::OpenMeeting { title, reply } => self.open_meeting(title, reply),
-            Message::CloseMeeting { id, reply } => self.close_meeting(id, reply),
+            Message::OpenMeeting { opening, reply } => self.open_meeting(*opening, reply),
+            Message::SetPhase { id, phase, by, reply } => self.set_phase(id, phase, by, reply),
+            Message::CloseMeeting { id, by, reply } => self.close_meeting(id, by, reply),
             Message::CurrentMeeting { reply } => {
                 let _ = reply.send(self.meeting.clone().map(|m| self.with_progress(m)));
+            }
+            Message::SaveDraft { draft, reply } => {
+                let result = if !self.journal.can_record() {
+                    Err(MeetingError::NoJournal("no journal is configured".into()))
+                } else {
+                    let updated_unix_ms = self.clock.now().unix_ms;
+                    self.submit(Record::AgendaDraft { draft, updated_unix_ms });
+                    Ok(())
+                };
+                self.queue(Pending::new(self.sent_op, Vec::new(), None, Reply::Done(reply, result)));
             }
             Message::Ping { reply } => {
                 let _ = reply.send(self.published_seq);
@@ -764,6 +852,34 @@ impl Owner {
         if self.run.is_none() {
             self.start_run();
         }
+        // The phase follows the meeting record (a journal from before phases, or a crash
+        // between the record and the phase change).
+        let phase = self.floor.state().phase;
+        match (&self.meeting, phase) {
+            (Some(_), MeetingPhase::None) => {
+                let _ = self.apply_own(
+                    Command::SetPhase { phase: MeetingPhase::Open },
+                    Actor::System,
+                    &Source::Internal,
+                );
+            }
+            (None, MeetingPhase::Open | MeetingPhase::Suspended) => {
+                let _ = self.apply_own(
+                    Command::SetPhase { phase: MeetingPhase::None },
+                    Actor::System,
+                    &Source::Internal,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies a command podiumd issues itself (meeting lifecycle), recorded like any other.
+    fn apply_own(&mut self, command: Command, actor: Actor, source: &Source) -> Result<(), Rejection> {
+        let events = self.floor.handle(&command, &actor, self.clock.now())?;
+        let record = CommandRecord { source: source.recorded(self.record_addresses), actor, command };
+        self.apply(events, Some(record), Reply::None);
+        Ok(())
     }
 
     /// Starts a new run with the floor as it stands.
@@ -864,37 +980,73 @@ impl Owner {
         self.release();
     }
 
-    fn open_meeting(&mut self, title: String, reply: MeetingReply) {
-        let result = if let Some(open) = &self.meeting {
-            Err(MeetingError::AlreadyOpen(open.id))
-        } else if !self.journal.can_record() {
+    fn open_meeting(&mut self, opening: MeetingOpening, reply: MeetingReply) {
+        let result = self.try_open_meeting(opening);
+        self.queue(Pending::new(self.sent_op, Vec::new(), None, Reply::Meeting(reply, result)));
+    }
+
+    fn try_open_meeting(&mut self, opening: MeetingOpening) -> Result<MeetingInfo, MeetingError> {
+        if let Some(open) = &self.meeting {
+            return Err(MeetingError::AlreadyOpen(open.id));
+        }
+        if !self.journal.can_record() {
             let status = self.journal.status();
-            Err(MeetingError::NoJournal(status.error.unwrap_or_else(|| "no journal is configured".into())))
-        } else {
-            if self.run.is_none() {
-                self.start_run();
+            return Err(MeetingError::NoJournal(
+                status.error.unwrap_or_else(|| "no journal is configured".into()),
+            ));
+        }
+        let now = self.clock.now();
+        let agenda = opening.agenda.map(|items| Command::SetAgenda { items, carry_over: opening.carry_over });
+        if let Some(command) = &agenda {
+            // Tried on a copy first: an agenda the engine refuses opens nothing.
+            self.floor.clone().handle(command, &opening.actor, now).map_err(MeetingError::Rejected)?;
+        }
+        if self.run.is_none() {
+            self.start_run();
+        }
+        let run_id = self.run.as_ref().map_or(0, |run| run.id);
+        let id = self.next_meeting_id;
+        self.next_meeting_id += 1;
+        let seq = self.floor.state().seq;
+        let mut info =
+            MeetingInfo::opening(id, run_id, opening.title, self.room_id.clone(), now.unix_ms, seq);
+        info.body = opening.body;
+        info.oparl_id = opening.oparl_id;
+        let agenda_json = match &agenda {
+            Some(Command::SetAgenda { items, .. }) => serde_json::to_string(items).ok(),
+            _ => None,
+        };
+        self.submit(Record::MeetingOpen {
+            info: info.clone(),
+            agenda: agenda_json,
+            state: Box::new(self.floor.state().clone()),
+        });
+        self.meeting = Some(info.clone());
+        self.checkpoint_seq = seq;
+        if let Some(command) = agenda {
+            self.apply_own(command, opening.actor, &opening.by).map_err(MeetingError::Rejected)?;
+        }
+        self.apply_own(Command::SetPhase { phase: MeetingPhase::Open }, Actor::System, &opening.by)
+            .map_err(MeetingError::Rejected)?;
+        tracing::info!(meeting = id, seq, "meeting \"{}\" opened", info.title);
+        Ok(info)
+    }
+
+    fn set_phase(&mut self, id: i64, phase: MeetingPhase, by: Source, reply: MeetingReply) {
+        let result = match &self.meeting {
+            Some(open) if open.id == id => {
+                let info = open.clone();
+                self.apply_own(Command::SetPhase { phase }, Actor::System, &by)
+                    .map(|()| self.with_progress(info))
+                    .map_err(MeetingError::Rejected)
             }
-            let run_id = self.run.as_ref().map_or(0, |run| run.id);
-            let now = self.clock.now();
-            let id = self.next_meeting_id;
-            self.next_meeting_id += 1;
-            let seq = self.floor.state().seq;
-            let info = MeetingInfo::opening(id, run_id, title, self.room_id.clone(), now.unix_ms, seq);
-            self.submit(Record::MeetingOpen {
-                info: info.clone(),
-                agenda: None,
-                state: Box::new(self.floor.state().clone()),
-            });
-            self.meeting = Some(info.clone());
-            self.checkpoint_seq = seq;
-            tracing::info!(meeting = id, seq, "meeting \"{}\" opened", info.title);
-            Ok(info)
+            _ => Err(MeetingError::NotOpen(id)),
         };
         self.queue(Pending::new(self.sent_op, Vec::new(), None, Reply::Meeting(reply, result)));
     }
 
-    fn close_meeting(&mut self, id: i64, reply: MeetingReply) {
-        let Some(open) = self.meeting.take_if(|m| m.id == id) else {
+    fn close_meeting(&mut self, id: i64, by: Source, reply: MeetingReply) {
+        if !self.meeting.as_ref().is_some_and(|m| m.id == id) {
             self.queue(Pending::new(
                 self.sent_op,
                 Vec::new(),
@@ -902,7 +1054,12 @@ impl Owner {
                 Reply::Meeting(reply, Err(MeetingError::NotOpen(id))),
             ));
             return;
-        };
+        }
+        // The meeting's last events: its item ends, the room is public again.
+        if let Err(e) = self.apply_own(Command::SetPhase { phase: MeetingPhase::None }, Actor::System, &by) {
+            tracing::error!("closing the meeting: {}", e.message);
+        }
+        let Some(open) = self.meeting.take() else { return };
         let now = self.clock.now();
         let seq = self.floor.state().seq;
         self.submit(Record::MeetingClose { meeting_id: id, closed_unix_ms: now.unix_ms, last_seq: seq });
@@ -965,6 +1122,9 @@ impl Owner {
                 let _ = reply.send(Answered { outcome, durability });
             }
             Reply::Meeting(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Reply::Done(reply, result) => {
                 let _ = reply.send(result);
             }
         }

@@ -40,6 +40,7 @@ fn setup() -> Setup {
             role: if n == 1 { Role::Chair } else { Role::Member },
             remote_allowed: true,
             voting_right: true,
+            nonpublic_allowed: true,
         })
         .collect();
     let profile = Profile {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::agenda::{AgendaItem, CarryOver, ItemId, MeetingPhase, Publicity};
+use crate::budget::BudgetSpec;
 use crate::precedence::{RequestKind, Stance};
 use crate::setup::{Activation, Limits, Mode, ParticipantId, SeatNo, SpeakingTime};
 use crate::station::Station;
@@ -165,6 +167,64 @@ pub enum Command {
         #[cfg_attr(feature = "openapi", schema(value_type = u16, maximum = 65535))]
         seat: SeatNo,
     },
+    /// podiumd itself, with the journal's meeting record: the meeting opened, was
+    /// suspended, resumed or closed. Clients use the meeting routes instead.
+    SetPhase {
+        /// The new phase.
+        phase: MeetingPhase,
+    },
+    /// Chair: replace the agenda (not while an item is current).
+    SetAgenda {
+        /// The items, in order (at most 1,000).
+        items: Vec<AgendaItem>,
+        /// Whether waiting requests move on to the next item.
+        #[serde(default)]
+        carry_over: CarryOver,
+    },
+    /// Chair: decide whether an item is public (for an item an import left undecided, or
+    /// when the council decides to exclude the public).
+    SetPublicity {
+        /// The item.
+        item: ItemId,
+        /// Public or non-public (not undecided).
+        publicity: Publicity,
+    },
+    /// Chair: call up an item (the current one, if any, is finished).
+    EnterItem {
+        /// The item.
+        item: ItemId,
+    },
+    /// Chair: finish the current item and call up the next pending one.
+    NextItem {},
+    /// Chair: finish the current item.
+    FinishItem {},
+    /// Chair: start or end the non-public part regardless of the item.
+    SetPublic {
+        /// Public (true) or non-public (false).
+        public: bool,
+    },
+    /// Chair: exclude a member from an item for conflict of interest (Befangenheit).
+    Exclude {
+        /// The item.
+        item: ItemId,
+        /// Who.
+        participant: ParticipantId,
+        /// Why, as recorded in the minutes (at most 200 characters).
+        #[serde(default)]
+        reason: String,
+    },
+    /// Chair: lift an exclusion.
+    Readmit {
+        /// The item.
+        item: ItemId,
+        /// Who.
+        participant: ParticipantId,
+    },
+    /// Chair: set (or with `null` remove) speaking-time budgets per group.
+    SetBudget {
+        /// The budget; counting starts from zero.
+        budget: Option<BudgetSpec>,
+    },
 }
 
 fn ordinary() -> RequestKind {
@@ -190,6 +250,15 @@ impl Command {
                 | Command::SetSpeakingTime { .. }
                 | Command::PauseSpeaker { .. }
                 | Command::ResumeSpeaker { .. }
+                | Command::SetAgenda { .. }
+                | Command::SetPublicity { .. }
+                | Command::EnterItem { .. }
+                | Command::NextItem {}
+                | Command::FinishItem {}
+                | Command::SetPublic { .. }
+                | Command::Exclude { .. }
+                | Command::Readmit { .. }
+                | Command::SetBudget { .. }
         )
     }
 
@@ -199,6 +268,7 @@ impl Command {
         match self {
             Command::SetLimits { limits } => limits.out_of_range_field(),
             Command::SetSpeakingTime { speaking_time } => speaking_time.out_of_range_field(),
+            Command::SetBudget { budget: Some(budget) } => budget.out_of_range_field(),
             _ => None,
         }
     }

@@ -51,8 +51,8 @@ struct SharedParts {
 /// [`Floor::tick`] at [`Floor::next_deadline`].
 #[derive(Debug, Clone)]
 pub struct Floor {
-    seats: BTreeMap<SeatNo, SeatSetup>,
-    participants: BTreeMap<ParticipantId, Participant>,
+    pub(crate) seats: BTreeMap<SeatNo, SeatSetup>,
+    pub(crate) participants: BTreeMap<ParticipantId, Participant>,
     setup: Setup,
     /// The snapshot's fixed parts, built once.
     shared: SharedParts,
@@ -138,7 +138,12 @@ impl Floor {
 
     /// When the engine next needs [`Floor::tick`]: the earliest speaking-time warning or expiry.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.state.speakers.iter().flat_map(|s| [s.warning_due(), s.expiry_due()]).flatten().min()
+        let speakers =
+            self.state.speakers.iter().flat_map(|s| [s.warning_due(), s.expiry_due()]).flatten().min();
+        match (speakers, self.budget_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Advances the clocks: warnings, expiries and cut-offs due at `now`. Repeats until
@@ -178,6 +183,7 @@ impl Floor {
         if closed_any {
             self.fill_open_slots(now);
         }
+        self.check_budgets(now);
     }
 
     /// Handles one command from `actor` at `now`.
@@ -212,6 +218,8 @@ impl Floor {
                     chairish || matches!(actor, Actor::Station(own) if own == station)
                 }
                 Command::VoiceActivity { .. } => matches!(actor, Actor::System | Actor::Technician),
+                // Checked in the handler, with a reason that points to the meeting routes.
+                Command::SetPhase { .. } => true,
                 Command::JoinRemote { participant } | Command::LeaveRemote { participant } => {
                     chairish
                         || matches!(actor, Actor::System)
@@ -284,6 +292,19 @@ impl Floor {
             Command::LeaveRemote { participant } => self.leave_remote(now, participant),
             Command::TakeSeat { participant, seat } => self.take_seat(now, participant, *seat),
             Command::LeaveSeat { seat } => self.leave_seat(now, *seat),
+            Command::SetPhase { phase } => self.set_phase(now, actor, *phase),
+            Command::SetAgenda { items, carry_over } => self.set_agenda(now, items, *carry_over),
+            Command::SetPublicity { item, publicity } => self.set_publicity(now, *item, *publicity),
+            Command::EnterItem { item } => self.enter_item(now, *item),
+            Command::NextItem {} => self.next_item(now),
+            Command::FinishItem {} => self.finish_item(now),
+            Command::SetPublic { public } => {
+                self.set_public(now, *public);
+                Ok(())
+            }
+            Command::Exclude { item, participant, reason } => self.exclude(now, *item, participant, reason),
+            Command::Readmit { item, participant } => self.readmit(now, *item, participant),
+            Command::SetBudget { budget } => self.set_budget(now, budget.as_ref()),
         }
     }
 
@@ -310,6 +331,7 @@ impl Floor {
             self.open(now, station, None);
             return Ok(());
         }
+        self.admissible(now, station)?;
         let mode = self.state.profile.mode;
         match mode {
             Mode::Voice | Mode::PushToTalk => {
@@ -449,6 +471,7 @@ impl Floor {
                 return Ok(());
             }
             if mode == Mode::PushToTalk && !self.is_exempt(station) {
+                self.admissible(now, station)?;
                 if !self.below_limit() {
                     return Err(Rejection::new(Reason::MicrophoneLimitReached, "all microphones are in use"));
                 }
@@ -494,6 +517,7 @@ impl Floor {
         let speaking = self.state.speaker_index(station).is_some();
         match (active, speaking) {
             (true, false) => {
+                self.admissible(now, station)?;
                 if !self.is_exempt(station) && !self.below_limit() {
                     return Err(Rejection::new(Reason::MicrophoneLimitReached, "all microphones are in use"));
                 }
@@ -512,6 +536,7 @@ impl Floor {
         if self.state.speaker_index(station).is_some() {
             return Err(Rejection::new(Reason::AlreadySpeaking, format!("{station} already has the floor")));
         }
+        self.admissible(now, station)?;
         let kind = self.state.request_index(station).map(|i| self.state.requests[i].kind);
         if !self.is_exempt(station) && !self.below_limit() {
             self.close_longest_delegate(now, Self::mute_source(actor));
@@ -633,6 +658,7 @@ impl Floor {
         if self.state.presence.get(participant) == Some(&Presence::Remote) {
             return Ok(());
         }
+        self.admitted_remotely(participant)?;
         self.move_participant(now, participant, Presence::Remote);
         Ok(())
     }
@@ -676,7 +702,7 @@ impl Floor {
     }
 
     /// One identity, one presence: leaving a station ends its request and microphone.
-    fn move_participant(&mut self, now: Timestamp, participant: &str, to: Presence) {
+    pub(crate) fn move_participant(&mut self, now: Timestamp, participant: &str, to: Presence) {
         let from = match self.state.presence.get(participant) {
             Some(Presence::Seat(n)) => Some(Station::Seat(*n)),
             Some(Presence::Remote) => Some(Station::Remote(participant.to_string())),
@@ -703,13 +729,13 @@ impl Floor {
 
     // --- helpers -------------------------------------------------------------------------
 
-    fn emit(&mut self, at: Timestamp, change: Change) {
+    pub(crate) fn emit(&mut self, at: Timestamp, change: Change) {
         let event = Event { seq: self.state.seq + 1, at, change };
         self.replay(&event);
         self.emitted.push(event);
     }
 
-    fn participant(&self, id: &str) -> Result<&Participant, Rejection> {
+    pub(crate) fn participant(&self, id: &str) -> Result<&Participant, Rejection> {
         self.participants.get(id).ok_or_else(|| {
             Rejection::new(Reason::UnknownParticipant, format!("there is no participant {id}"))
         })
@@ -730,7 +756,7 @@ impl Floor {
         }
     }
 
-    fn occupant(&self, station: &Station) -> Option<ParticipantId> {
+    pub(crate) fn occupant(&self, station: &Station) -> Option<ParticipantId> {
         match station {
             Station::Seat(n) => self.state.seated.get(n).cloned(),
             Station::Remote(id) => Some(id.clone()),
@@ -738,7 +764,7 @@ impl Floor {
     }
 
     /// The chair's (and vice chair's) station and the podium seat speak outside the limit.
-    fn is_exempt(&self, station: &Station) -> bool {
+    pub(crate) fn is_exempt(&self, station: &Station) -> bool {
         if let Station::Seat(n) = station
             && self.state.profile.podium_seat == Some(*n)
         {
@@ -765,7 +791,7 @@ impl Floor {
         }
     }
 
-    fn open(&mut self, now: Timestamp, station: &Station, kind: Option<RequestKind>) {
+    pub(crate) fn open(&mut self, now: Timestamp, station: &Station, kind: Option<RequestKind>) {
         let time = self.state.profile.speaking_time;
         let exempt = self.is_exempt(station);
         let budget_ms = if exempt { None } else { time.turn_limit_s.map(|s| u64::from(s) * 1000) };
@@ -786,7 +812,7 @@ impl Floor {
         self.emit(now, Change::MicrophoneOpened { speaker });
     }
 
-    fn close(&mut self, now: Timestamp, station: &Station, closed_by: MuteSource) {
+    pub(crate) fn close(&mut self, now: Timestamp, station: &Station, closed_by: MuteSource) {
         if let Some(index) = self.state.speaker_index(station) {
             let speaker = &self.state.speakers[index];
             let change = Change::MicrophoneClosed {
@@ -812,7 +838,7 @@ impl Floor {
         }
     }
 
-    fn close_all_delegates(&mut self, now: Timestamp, closed_by: MuteSource) {
+    pub(crate) fn close_all_delegates(&mut self, now: Timestamp, closed_by: MuteSource) {
         let delegates: Vec<Station> =
             self.state.speakers.iter().filter(|s| !s.exempt).map(|s| s.station.clone()).collect();
         for station in delegates {
@@ -829,8 +855,11 @@ impl Floor {
 
     /// Open mode serves the list by itself: whenever a delegate microphone is free, the
     /// head of the list gets it.
-    fn fill_open_slots(&mut self, now: Timestamp) {
-        while self.state.profile.mode == Mode::Open && self.below_limit() {
+    pub(crate) fn fill_open_slots(&mut self, now: Timestamp) {
+        while self.state.profile.mode == Mode::Open
+            && self.below_limit()
+            && self.state.phase != crate::agenda::MeetingPhase::Suspended
+        {
             let Some(head) = self.state.requests.first() else { break };
             let (station, kind) = (head.station.clone(), head.kind);
             self.emit(now, Change::RequestRemoved { station: station.clone(), reason: RequestEnd::Granted });
@@ -867,6 +896,28 @@ impl Floor {
         for (seat, participant) in &s.seated {
             if s.presence.get(participant) != Some(&Presence::Seat(*seat)) {
                 return Err(format!("seat {seat} has {participant}, who is elsewhere"));
+            }
+        }
+        for (station, participant, exempt) in s
+            .requests
+            .iter()
+            .map(|r| (&r.station, &r.participant, false))
+            .chain(s.speakers.iter().map(|sp| (&sp.station, &sp.participant, sp.exempt)))
+        {
+            if !exempt && participant.as_deref().is_some_and(|p| s.is_excluded_now(p)) {
+                return Err(format!("{station} is on the floor although excluded from the current item"));
+            }
+        }
+        if s.phase == crate::agenda::MeetingPhase::Suspended && s.open_delegate_microphones() > 0 {
+            return Err("a delegate microphone is open while the meeting is suspended".into());
+        }
+        if !s.public {
+            for (id, presence) in &s.presence {
+                if *presence == Presence::Remote
+                    && !self.participants.get(id).is_some_and(|p| p.nonpublic_allowed)
+                {
+                    return Err(format!("{id} attends the non-public part remotely without the right"));
+                }
             }
         }
         for station in s.requests.iter().map(|r| &r.station).chain(s.speakers.iter().map(|sp| &sp.station)) {

@@ -40,7 +40,9 @@
 //! - [`Command::KeyPress`] / [`Command::KeyRelease`] (the microphone key): by mode and activation.
 
 pub mod agenda;
+pub mod budget;
 pub mod command;
+mod council;
 pub mod engine;
 pub mod entries;
 pub mod outcome;
@@ -53,6 +55,7 @@ pub mod time;
 pub use agenda::{
     AgendaEntry, AgendaItem, CarryOver, ItemId, ItemKind, ItemStatus, MeetingPhase, PaperRef, Publicity,
 };
+pub use budget::{BudgetPolicy, BudgetScope, BudgetSpec, BudgetState, Shares};
 pub use command::{Actor, Command};
 pub use engine::{Floor, Outcome, Snapshot};
 pub use entries::{Presence, Request, Speaker};

@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::agenda::{AgendaItem, CarryOver, ItemId, MeetingPhase, Publicity};
+use crate::budget::BudgetState;
 use crate::entries::{Presence, Request, Speaker};
-use crate::setup::{ParticipantId, Profile};
+use crate::setup::{ParticipantId, Profile, SpeakingTime};
 use crate::station::Station;
 use crate::time::Timestamp;
 
@@ -105,6 +107,92 @@ pub enum Change {
         /// Where they are now.
         presence: Presence,
     },
+    /// A meeting opened, was suspended, resumed or closed.
+    PhaseChanged {
+        /// The new phase.
+        phase: MeetingPhase,
+    },
+    /// The agenda was replaced (every item pending, none current, no waiting requests kept).
+    AgendaSet {
+        /// The items, in order.
+        items: Vec<AgendaItem>,
+        /// Whether requests carry over from item to item.
+        carry_over: CarryOver,
+    },
+    /// The chair decided whether an item is public.
+    PublicityConfirmed {
+        /// The item.
+        item: ItemId,
+        /// Public or non-public.
+        publicity: Publicity,
+    },
+    /// An item became the current one.
+    ItemEntered {
+        /// The item.
+        item: ItemId,
+    },
+    /// The current item was finished (or left for another).
+    ItemFinished {
+        /// The item.
+        item: ItemId,
+    },
+    /// The waiting requests stay with the item they were made on.
+    RequestsParked {
+        /// The item they belong to.
+        item: ItemId,
+        /// How many.
+        count: usize,
+    },
+    /// The requests kept with an item are back in the list (those whose members are still
+    /// where they asked from and not excluded).
+    RequestsRestored {
+        /// The item.
+        item: ItemId,
+        /// The requests, in order.
+        requests: Vec<Request>,
+    },
+    /// The meeting's speaking-time rules, kept while an item has its own (none: no item
+    /// overrides them now).
+    MeetingSpeakingTimeKept {
+        /// The meeting's rules.
+        speaking_time: Option<SpeakingTime>,
+    },
+    /// The public part started or ended.
+    PublicChanged {
+        /// Public (true) or non-public (false).
+        public: bool,
+    },
+    /// A member was excluded from an item for conflict of interest (Befangenheit).
+    Excluded {
+        /// The item.
+        item: ItemId,
+        /// Who.
+        participant: ParticipantId,
+        /// Why, as recorded.
+        reason: String,
+    },
+    /// An exclusion was lifted.
+    Readmitted {
+        /// The item.
+        item: ItemId,
+        /// Who.
+        participant: ParticipantId,
+    },
+    /// Speaking-time budgets were set (none: removed).
+    BudgetSet {
+        /// The budget, counting from zero.
+        budget: Option<BudgetState>,
+    },
+    /// A group's time is nearly used up.
+    BudgetWarning {
+        /// The group.
+        group: String,
+    },
+    /// A group's time is used up.
+    BudgetExhausted {
+        /// The group.
+        group: String,
+    },
 }
 
 /// Why a request left the list.
@@ -124,6 +212,10 @@ pub enum RequestEnd {
     Priority,
     /// The participant moved (seat ↔ remote) or left.
     PresenceChanged,
+    /// The member was excluded from the current item (conflict of interest).
+    Excluded,
+    /// The member's group used up its speaking time.
+    BudgetExhausted,
 }
 
 /// Who or what closed a microphone.
@@ -148,6 +240,12 @@ pub enum MuteSource {
     Voice,
     /// A presence change (seat released, remote member left) or an integration.
     System,
+    /// The member was excluded from the current item (conflict of interest).
+    Exclusion,
+    /// The meeting was suspended.
+    Suspension,
+    /// The group's speaking-time budget ran out.
+    Budget,
 }
 
 /// Why a command was rejected. Stable, machine-readable codes.
@@ -199,6 +297,26 @@ pub enum Reason {
     AlreadyPaused,
     /// The speaker's clock is not paused.
     NotPaused,
+    /// The meeting is suspended.
+    MeetingSuspended,
+    /// No such agenda item.
+    NoSuchItem,
+    /// The agenda line is a header, not an item.
+    NotAnItem,
+    /// The item's publicity is undecided: the chair must decide first.
+    PublicityUndecided,
+    /// The member is excluded from the current item (conflict of interest).
+    ExcludedFromItem,
+    /// The member's group has used up its speaking time.
+    BudgetExhausted,
+    /// The member may not attend the non-public part.
+    NotAdmittedNonPublic,
+    /// The agenda cannot be replaced while an item is current.
+    AgendaLocked,
+    /// The agenda or budget is invalid.
+    InvalidAgenda,
+    /// No item is current.
+    NoCurrentItem,
 }
 
 impl Reason {
@@ -227,13 +345,23 @@ impl Reason {
             Reason::InvalidSpeakingTime => "invalid_speaking_time",
             Reason::AlreadyPaused => "already_paused",
             Reason::NotPaused => "not_paused",
+            Reason::MeetingSuspended => "meeting_suspended",
+            Reason::NoSuchItem => "no_such_item",
+            Reason::NotAnItem => "not_an_item",
+            Reason::PublicityUndecided => "publicity_undecided",
+            Reason::ExcludedFromItem => "excluded_from_item",
+            Reason::BudgetExhausted => "budget_exhausted",
+            Reason::NotAdmittedNonPublic => "not_admitted_non_public",
+            Reason::AgendaLocked => "agenda_locked",
+            Reason::InvalidAgenda => "invalid_agenda",
+            Reason::NoCurrentItem => "no_current_item",
         }
     }
 
     /// Whether the reason means "the thing named does not exist" (HTTP 404) rather than
     /// "the rules forbid it" (HTTP 409).
     pub fn is_unknown_target(self) -> bool {
-        matches!(self, Reason::UnknownSeat | Reason::UnknownParticipant)
+        matches!(self, Reason::UnknownSeat | Reason::UnknownParticipant | Reason::NoSuchItem)
     }
 }
 
@@ -249,7 +377,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         Rejection { reason, message: message.into() }
     }
 }

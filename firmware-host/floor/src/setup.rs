@@ -49,6 +49,14 @@ pub struct Participant {
     pub remote_allowed: bool,
     /// Whether this participant has a vote.
     pub voting_right: bool,
+    /// Whether this participant may attend the non-public part remotely (members and
+    /// chairs by default; guests and staff not).
+    #[serde(default = "admitted_by_default")]
+    pub nonpublic_allowed: bool,
+}
+
+fn admitted_by_default() -> bool {
+    true
 }
 
 /// A participant's role in the meeting.

@@ -3,9 +3,11 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::agenda::{AgendaEntry, CarryOver, ItemId, ItemStatus, MeetingPhase};
+use crate::budget::BudgetState;
 use crate::entries::{Presence, Request, Speaker};
 use crate::outcome::{Change, Event};
-use crate::setup::{ParticipantId, Profile, SeatNo};
+use crate::setup::{ParticipantId, Profile, SeatNo, SpeakingTime};
 use crate::station::Station;
 
 /// The whole changing state of the floor. Serialises as the snapshot's `floor` part.
@@ -34,6 +36,37 @@ pub struct FloorState {
     pub spoken_ms_by_group: BTreeMap<String, u64>,
     /// Id the next request gets.
     pub next_request_id: u64,
+    /// Whether a meeting is open, and whether it runs or is suspended.
+    #[serde(default)]
+    pub phase: MeetingPhase,
+    /// The agenda, in order, with each item's status and exclusions.
+    #[serde(default)]
+    pub agenda: Vec<AgendaEntry>,
+    /// The item under discussion.
+    #[serde(default)]
+    pub current_item: Option<ItemId>,
+    /// Whether waiting requests move on to the next item or stay with their item.
+    #[serde(default)]
+    pub carry_over: CarryOver,
+    /// Whether the public may follow (false: the non-public part; names stay off every
+    /// public output).
+    #[serde(default = "public_by_default")]
+    pub public: bool,
+    /// Waiting requests kept with the item they were made on (carry-over off), by item.
+    /// In JSON an object keyed by the item id as a string.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Vec<Request>>))]
+    pub parked: BTreeMap<ItemId, Vec<Request>>,
+    /// The meeting's speaking-time rules while the current item has its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_speaking_time: Option<SpeakingTime>,
+    /// Speaking-time budgets per group, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetState>,
+}
+
+fn public_by_default() -> bool {
+    true
 }
 
 impl FloorState {
@@ -50,6 +83,14 @@ impl FloorState {
             spoken_ms_by_participant: BTreeMap::new(),
             spoken_ms_by_group: BTreeMap::new(),
             next_request_id: 1,
+            phase: MeetingPhase::None,
+            agenda: Vec::new(),
+            current_item: None,
+            carry_over: CarryOver::default(),
+            public: true,
+            parked: BTreeMap::new(),
+            meeting_speaking_time: None,
+            budget: None,
         }
     }
 
@@ -61,6 +102,22 @@ impl FloorState {
     /// Index of a station's open microphone.
     pub fn speaker_index(&self, station: &Station) -> Option<usize> {
         self.speakers.iter().position(|s| &s.station == station)
+    }
+
+    /// The agenda entry of item `id`.
+    pub fn item(&self, id: ItemId) -> Option<&AgendaEntry> {
+        self.agenda.iter().find(|e| e.item.id == id)
+    }
+
+    fn item_mut(&mut self, id: ItemId) -> Option<&mut AgendaEntry> {
+        self.agenda.iter_mut().find(|e| e.item.id == id)
+    }
+
+    /// Whether `participant` is excluded from the current item (conflict of interest).
+    pub fn is_excluded_now(&self, participant: &str) -> bool {
+        self.current_item
+            .and_then(|id| self.item(id))
+            .is_some_and(|entry| entry.excluded.contains_key(participant))
     }
 
     /// Open delegate microphones (chair and podium not counted).
@@ -96,11 +153,17 @@ impl FloorState {
                 self.speakers.push(speaker.clone());
             }
             Change::MicrophoneClosed { station, participant, spoken_ms, .. } => {
+                let exempt = self.speaker_index(station).is_some_and(|i| self.speakers[i].exempt);
                 self.speakers.retain(|s| &s.station != station);
                 if let Some(id) = participant {
                     *self.spoken_ms_by_participant.entry(id.clone()).or_default() += spoken_ms;
                     if let Some(group) = group_of(id) {
-                        *self.spoken_ms_by_group.entry(group).or_default() += spoken_ms;
+                        *self.spoken_ms_by_group.entry(group.clone()).or_default() += spoken_ms;
+                        if let Some(budget) =
+                            self.budget.as_mut().filter(|b| !exempt && b.allotted_ms.contains_key(&group))
+                        {
+                            *budget.used_ms.entry(group).or_default() += spoken_ms;
+                        }
                     }
                 }
             }
@@ -138,6 +201,73 @@ impl FloorState {
                     self.seated.insert(*seat, participant.clone());
                 }
                 self.presence.insert(participant.clone(), *presence);
+            }
+            Change::PhaseChanged { phase } => self.phase = *phase,
+            Change::AgendaSet { items, carry_over } => {
+                self.agenda = items
+                    .iter()
+                    .map(|item| AgendaEntry {
+                        item: item.clone(),
+                        status: ItemStatus::Pending,
+                        excluded: BTreeMap::new(),
+                    })
+                    .collect();
+                self.current_item = None;
+                self.carry_over = *carry_over;
+                self.parked.clear();
+            }
+            Change::PublicityConfirmed { item, publicity } => {
+                if let Some(entry) = self.item_mut(*item) {
+                    entry.item.publicity = *publicity;
+                }
+            }
+            Change::ItemEntered { item } => {
+                if let Some(entry) = self.item_mut(*item) {
+                    entry.status = ItemStatus::Current;
+                }
+                self.current_item = Some(*item);
+            }
+            Change::ItemFinished { item } => {
+                if let Some(entry) = self.item_mut(*item) {
+                    entry.status = ItemStatus::Done;
+                }
+                if self.current_item == Some(*item) {
+                    self.current_item = None;
+                }
+            }
+            Change::RequestsParked { item, count: _ } => {
+                let requests = std::mem::take(&mut self.requests);
+                self.parked.entry(*item).or_default().extend(requests);
+            }
+            Change::RequestsRestored { item, requests } => {
+                self.parked.remove(item);
+                self.requests.extend(requests.iter().cloned());
+                // Requests made between items may be waiting already: keep the order of types.
+                self.requests.sort_by_key(|r| r.kind.rank());
+            }
+            Change::MeetingSpeakingTimeKept { speaking_time } => self.meeting_speaking_time = *speaking_time,
+            Change::PublicChanged { public } => self.public = *public,
+            Change::Excluded { item, participant, reason } => {
+                if let Some(entry) = self.item_mut(*item) {
+                    entry.excluded.insert(participant.clone(), reason.clone());
+                }
+            }
+            Change::Readmitted { item, participant } => {
+                if let Some(entry) = self.item_mut(*item) {
+                    entry.excluded.remove(participant);
+                }
+            }
+            Change::BudgetSet { budget } => self.budget = budget.clone(),
+            Change::BudgetWarning { group } => {
+                if let Some(budget) = self.budget.as_mut() {
+                    budget.warned.insert(group.clone());
+                }
+            }
+            Change::BudgetExhausted { group } => {
+                if let Some(budget) = self.budget.as_mut() {
+                    budget.warned.insert(group.clone());
+                    budget.exhausted.insert(group.clone());
+                }
             }
         }
     }

@@ -84,7 +84,40 @@ fn command(with_moves: bool) -> BoxedStrategy<Command> {
     }
     let moves =
         (station(), 0usize..8).prop_map(|(station, position)| Command::MoveRequest { station, position });
-    prop_oneof![30 => base, 1 => moves].boxed()
+    prop_oneof![30 => base, 1 => moves, 6 => session_command()].boxed()
+}
+
+/// The session's commands: agenda, items, exclusions, the non-public part, budgets, phase.
+fn session_command() -> BoxedStrategy<Command> {
+    let item = 0u32..=6;
+    prop_oneof![
+        1 => any::<bool>().prop_map(|carry| Command::SetAgenda {
+            items: agenda(),
+            carry_over: if carry { CarryOver::Carry } else { CarryOver::PerItem },
+        }),
+        3 => item.clone().prop_map(|item| Command::EnterItem { item }),
+        2 => Just(Command::NextItem {}),
+        1 => Just(Command::FinishItem {}),
+        1 => any::<bool>().prop_map(|public| Command::SetPublic { public }),
+        1 => (item.clone(), any::<bool>()).prop_map(|(item, public)| Command::SetPublicity {
+            item,
+            publicity: if public { Publicity::Public } else { Publicity::NonPublic },
+        }),
+        3 => (item.clone(), participant_id()).prop_map(|(item, participant)| Command::Exclude { item, participant, reason: "test".into() }),
+        1 => (item, participant_id()).prop_map(|(item, participant)| Command::Readmit { item, participant }),
+        2 => (0u32..120, 0u32..30, 0usize..3, any::<bool>(), any::<bool>()).prop_map(|(spd, warning_s, policy, equal, per_item)| {
+            let seconds = [("SPD".to_string(), spd), ("CDU".to_string(), spd * 2), ("GRÜNE".to_string(), 40)].into_iter().collect();
+            Command::SetBudget { budget: Some(BudgetSpec {
+                scope: if per_item { BudgetScope::Item } else { BudgetScope::Meeting },
+                shares: if equal { Shares::Equal { total_s: spd * 3 } } else { Shares::PerGroup { seconds } },
+                policy: [BudgetPolicy::WarnOnly, BudgetPolicy::RefuseRequests, BudgetPolicy::CutOff][policy],
+                warning_s,
+            }) }
+        }),
+        1 => prop_oneof![Just(MeetingPhase::None), Just(MeetingPhase::Open), Just(MeetingPhase::Suspended)]
+            .prop_map(|phase| Command::SetPhase { phase }),
+    ]
+    .boxed()
 }
 
 fn actor() -> impl Strategy<Value = Actor> {
@@ -259,6 +292,97 @@ proptest! {
                     assert_eq!(stopped, floor.clone().handle(&Command::Stop { station }, &Actor::Chair, at))
                 }
                 None => assert_eq!(stopped, Ok(vec![])),
+            }
+        });
+    }
+}
+
+/// Runs the steps as the daemon does: the clock ticks at every deadline before a later step.
+fn run_on_time(profile: Profile, steps: &[Step], mut each: impl FnMut(&Floor, &[Event], Instant)) {
+    let mut floor = Floor::new(setup(profile));
+    let mut now = 0u64;
+    for (step, advance) in steps {
+        now += advance;
+        while let Some(due) = floor.next_deadline().filter(|due| due.0 <= now) {
+            let events = floor.tick(Timestamp::new(due.0, 1_700_000_000_000 + due.0 as i64));
+            each(&floor, &events, due);
+        }
+        let ts = Timestamp::new(now, 1_700_000_000_000 + now as i64);
+        let events = match step {
+            None => floor.tick(ts),
+            Some((command, actor, _)) => floor.handle(command, actor, ts).unwrap_or_default(),
+        };
+        each(&floor, &events, Instant(now));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_member_excluded_from_the_current_item_ever_gets_the_floor(profile in initial_profile(), steps in steps(true)) {
+        run(profile, &steps, |floor, events| {
+            for event in events {
+                if let Change::MicrophoneOpened { speaker } = &event.change
+                    && !speaker.exempt
+                    && let Some(who) = &speaker.participant
+                {
+                    assert!(!floor.state().is_excluded_now(who), "{who} got the floor while excluded");
+                }
+                if let Change::RequestAdded { request, .. } = &event.change
+                    && let Some(who) = &request.participant
+                {
+                    assert!(!floor.state().is_excluded_now(who), "{who} was listed while excluded");
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn budgets_never_go_negative_unless_warn_only_and_count_every_turn(profile in initial_profile(), steps in steps(true)) {
+        // Used time per group, summed from the closed turns since the budget was (re)started.
+        let mut counted: std::collections::BTreeMap<String, u64> = Default::default();
+        let groups: std::collections::BTreeMap<String, String> = setup(Profile::default())
+            .participants
+            .iter()
+            .filter(|p| !p.role.is_chair())
+            .filter_map(|p| p.group.clone().map(|g| (p.id.clone(), g)))
+            .collect();
+        run_on_time(profile, &steps, |floor, events, at| {
+            for event in events {
+                match &event.change {
+                    Change::BudgetSet { .. } => counted.clear(),
+                    Change::ItemEntered { .. }
+                        if floor.state().budget.as_ref().is_some_and(|b| b.spec.scope == BudgetScope::Item) =>
+                    {
+                        counted.clear()
+                    }
+                    Change::MicrophoneClosed { participant: Some(who), spoken_ms, .. } => {
+                        if let (Some(group), Some(budget)) = (groups.get(who), &floor.state().budget)
+                            && budget.allotted_ms.contains_key(group)
+                        {
+                            *counted.entry(group.clone()).or_default() += spoken_ms;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let Some(budget) = &floor.state().budget else { return };
+            for group in budget.allotted_ms.keys() {
+                assert_eq!(
+                    budget.used_ms.get(group).copied().unwrap_or(0),
+                    counted.get(group).copied().unwrap_or(0),
+                    "used time of {group} is the sum of its turns"
+                );
+                if budget.spec.policy == BudgetPolicy::CutOff {
+                    assert!(floor.remaining_ms(group, at) >= 0, "{group} overdrew a cut-off budget");
+                }
+            }
+            // A tick leaves no deadline in the past (else the daemon would spin).
+            let mut ticked = floor.clone();
+            ticked.tick(Timestamp::new(at.0, 0));
+            if let Some(due) = ticked.next_deadline() {
+                assert!(due > at, "deadline {due:?} in the past at {at:?}");
             }
         });
     }

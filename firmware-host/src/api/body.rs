@@ -25,36 +25,55 @@ pub struct JsonBody<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let timeout = req.extensions().get::<BodyTimeout>().map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
-        let read = tokio::time::timeout(timeout, Bytes::from_request(req, state)).await.map_err(|_| {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        read_json(req, MAX_BODY).await.map(JsonBody)
+    }
+}
+
+/// Largest agenda accepted, in bytes: 1,000 items with long titles and paper references.
+pub const MAX_AGENDA_BODY: usize = 2 * 1024 * 1024;
+
+/// [`JsonBody`] for the routes that take a whole agenda ([`MAX_AGENDA_BODY`]).
+pub struct AgendaBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AgendaBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        read_json(req, MAX_AGENDA_BODY).await.map(AgendaBody)
+    }
+}
+
+async fn read_json<T: DeserializeOwned>(req: Request, limit: usize) -> Result<T, ApiError> {
+    let timeout = req.extensions().get::<BodyTimeout>().map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+    let read =
+        tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), limit)).await.map_err(|_| {
             ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "body_timeout",
                 format!("the body did not arrive within {} s", timeout.as_secs()),
             )
         })?;
-        let bytes = read.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("the body is larger than {MAX_BODY} bytes"),
-                )
-            } else {
-                ApiError::bad_request("unreadable_body", rejection.body_text())
-            }
-        })?;
-        if bytes.is_empty() {
-            return Err(ApiError::bad_request("empty_body", "a JSON body is required"));
+    let bytes: Bytes = read.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than {limit} bytes"),
+            )
+        } else {
+            ApiError::bad_request("unreadable_body", e.to_string())
         }
-        let mut value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
-        integral_numbers_as_integers(&mut value);
-        T::deserialize(value)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request("invalid_command", e.to_string()))
+    })?;
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("empty_body", "a JSON body is required"));
     }
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+    integral_numbers_as_integers(&mut value);
+    T::deserialize(value).map_err(|e| ApiError::bad_request("invalid_command", e.to_string()))
 }
 
 /// JSON has one number type: `12.0` is the integer 12 (JSON Schema says so too), but serde

@@ -212,6 +212,7 @@ mod tests {
                 role: Role::Member,
                 remote_allowed: false,
                 voting_right: true,
+                nonpublic_allowed: true,
             }],
             profile: Profile::default(),
         }

@@ -7,11 +7,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::body::JsonBody;
+use super::access::Principal;
+use super::body::AgendaBody;
+use super::diagnostics::ApiSource;
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
 use crate::journal::{JournalError, MeetingInfo, Minutes, minutes};
-use crate::session::MeetingError;
+use crate::session::{MeetingError, MeetingOpening};
+use podium_floor::{AgendaItem, CarryOver, MeetingPhase};
 
 /// Longest meeting title accepted, in characters.
 pub const MAX_TITLE: usize = 200;
@@ -25,6 +28,23 @@ pub struct OpenMeeting {
     #[serde(default)]
     #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub title: Option<String>,
+    /// The body holding it (council, committee), e.g. "Stadtrat" or "Bauausschuss".
+    /// At most 200 characters, no control characters.
+    #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+    pub body: Option<String>,
+    /// The agenda (at most 1,000 items). Without it and without `use_draft`, the floor's
+    /// current agenda stays.
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    pub agenda: Option<Vec<AgendaItem>>,
+    /// Open with the draft agenda (`PUT /api/v1/agenda/draft` or an OParl import);
+    /// its title, body and OParl id are used where the request gives none.
+    #[serde(default)]
+    pub use_draft: bool,
+    /// Whether waiting requests move on from item to item (default: each item keeps its own list).
+    #[serde(default)]
+    pub carry_over: CarryOver,
 }
 
 /// Query of the minutes.
@@ -59,6 +79,7 @@ impl From<MeetingError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_unavailable", e.to_string())
             }
             MeetingError::Closed => ApiError::unavailable(),
+            MeetingError::Rejected(rejection) => rejection.into(),
         }
     }
 }
@@ -106,27 +127,86 @@ pub async fn get_meetings(State(app): State<AppState>) -> Result<Json<Vec<Meetin
         (status = 201, description = "Opened", body = MeetingInfo),
         (status = 400, description = "Malformed body, or a title with control characters or longer than 200 characters", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 409, description = "A meeting is open already (`meeting_already_open`)", body = ErrorBody),
+        (status = 409, description = "A meeting is open already (`meeting_already_open`), the draft has undecided items (`agenda_undecided`) or none is stored (`no_draft`), or the agenda cannot be replaced now (`agenda_locked`)", body = ErrorBody),
+        (status = 422, description = "An invalid agenda (`invalid_agenda`; the message names the item and field)", body = ErrorBody),
         (status = 503, description = "No journal to record it in (`journal_unavailable`)", body = ErrorBody),
     ))]
 pub async fn post_meeting(
     State(app): State<AppState>,
-    JsonBody(body): JsonBody<OpenMeeting>,
+    principal: Principal,
+    ApiSource(source): ApiSource,
+    AgendaBody(request): AgendaBody<OpenMeeting>,
 ) -> Result<(StatusCode, Json<MeetingInfo>), ApiError> {
-    let title = body.title.as_deref().map(str::trim).unwrap_or_default();
-    if title.chars().count() > MAX_TITLE || title.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "invalid_title",
-            format!("a title has at most {MAX_TITLE} characters and no control characters"),
-        ));
+    let draft = if request.use_draft { Some(super::agenda::stored_draft(&app).await?) } else { None };
+    let mut title = request.title.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let mut body = request.body.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let (mut agenda, mut oparl_id) = (request.agenda, None);
+    if let Some(draft) = draft {
+        super::agenda::check_decided(&draft.items)?;
+        if title.is_empty() {
+            title = draft.title.unwrap_or_default();
+        }
+        if body.is_empty() {
+            body = draft.body.unwrap_or_default();
+        }
+        agenda = Some(draft.items);
+        oparl_id = draft.oparl_id;
     }
-    let title = if title.is_empty() {
-        format!("Meeting {}", &crate::journal::time::rfc3339(now_unix_ms())[..10])
+    for (field, text) in [("title", &title), ("body", &body)] {
+        if text.chars().count() > MAX_TITLE || text.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                &format!("invalid_{field}"),
+                format!("a {field} has at most {MAX_TITLE} characters and no control characters"),
+            ));
+        }
+    }
+    if title.is_empty() {
+        title = format!("Meeting {}", &crate::journal::time::rfc3339(now_unix_ms())[..10]);
+    }
+    let actor = if principal.role() == Some(super::access::Role::Chair) {
+        podium_floor::Actor::Chair
     } else {
-        title.to_owned()
+        podium_floor::Actor::Technician
     };
-    let meeting = app.session.open_meeting(title).await?;
+    let opening =
+        MeetingOpening { title, body, agenda, carry_over: request.carry_over, oparl_id, by: source, actor };
+    let meeting = app.session.open_meeting(opening).await?;
     Ok((StatusCode::CREATED, Json(meeting)))
+}
+
+/// Suspends the open meeting (Sitzungsunterbrechung): delegate microphones close, the list
+/// is kept, members' requests wait until it resumes. Shown on every console and display.
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/suspend", tag = "meetings",
+    params(("id" = i64, Path, minimum = 1, description = "Meeting id")),
+    responses(
+        (status = 200, description = "Suspended", body = MeetingInfo),
+        (status = 400, description = "The id is not a meeting id (`invalid_meeting_id`)", body = ErrorBody),
+        (status = 409, description = "Not the open meeting (`meeting_not_open`)", body = ErrorBody),
+    ))]
+pub async fn post_suspend(
+    State(app): State<AppState>,
+    ApiSource(source): ApiSource,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<MeetingInfo>, ApiError> {
+    let id = meeting_id(path)?;
+    Ok(Json(app.session.set_meeting_phase(id, MeetingPhase::Suspended, source).await?))
+}
+
+/// Resumes the suspended meeting.
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/resume", tag = "meetings",
+    params(("id" = i64, Path, minimum = 1, description = "Meeting id")),
+    responses(
+        (status = 200, description = "Resumed", body = MeetingInfo),
+        (status = 400, description = "The id is not a meeting id (`invalid_meeting_id`)", body = ErrorBody),
+        (status = 409, description = "Not the open meeting (`meeting_not_open`)", body = ErrorBody),
+    ))]
+pub async fn post_resume(
+    State(app): State<AppState>,
+    ApiSource(source): ApiSource,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<MeetingInfo>, ApiError> {
+    let id = meeting_id(path)?;
+    Ok(Json(app.session.set_meeting_phase(id, MeetingPhase::Open, source).await?))
 }
 
 /// One meeting.
@@ -156,7 +236,7 @@ pub async fn get_meeting(
 }
 
 /// Closes the open meeting: its record is sealed (and kept until retention deletes it).
-/// The floor goes on as a rehearsal, unrecorded.
+/// The floor goes on, recorded outside any meeting.
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/close", tag = "meetings",
     params(("id" = i64, Path, minimum = 1, description = "Meeting id")),
     responses(
@@ -166,10 +246,11 @@ pub async fn get_meeting(
     ))]
 pub async fn post_close(
     State(app): State<AppState>,
+    ApiSource(source): ApiSource,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<MeetingInfo>, ApiError> {
     let id = meeting_id(path)?;
-    Ok(Json(app.session.close_meeting(id).await?))
+    Ok(Json(app.session.close_meeting_by(id, source).await?))
 }
 
 /// The minutes: the speaker log (who requested when, who granted, start, end, speaking

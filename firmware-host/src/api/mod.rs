@@ -27,6 +27,7 @@
 //! `server.rs` (the accept loop: header-read timeout, connection caps).
 
 pub mod access;
+pub mod agenda;
 pub mod auth;
 pub mod body;
 pub mod client_address;
@@ -156,6 +157,9 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .api(Rule::Staff, routes!(meetings::get_meetings, meetings::post_meeting))
             .api(Rule::Staff, routes!(meetings::get_meeting))
             .api(Rule::Staff, routes!(meetings::post_close))
+            .api(Rule::Staff, routes!(meetings::post_suspend))
+            .api(Rule::Staff, routes!(meetings::post_resume))
+            .api(Rule::Staff, routes!(agenda::get_draft, agenda::put_draft))
             .api(Rule::Staff, routes!(meetings::get_minutes))
             .api(Rule::Staff, routes!(devices::get_devices))
             .api(Rule::Staff, routes!(devices::post_devices_test))

@@ -254,10 +254,9 @@ impl Builder {
                     self.rows[*row].expired = true;
                 }
             }
-            Change::RequestMoved { .. }
-            | Change::ListOpenChanged { .. }
-            | Change::ProfileChanged { .. }
-            | Change::PresenceChanged { .. } => {}
+            // Parked requests still wait (they come back with their item); the session's
+            // own events are read by the minutes' item records.
+            _ => {}
         }
     }
 
@@ -446,6 +445,7 @@ mod tests {
             role: Role::Member,
             remote_allowed: true,
             voting_right: true,
+            nonpublic_allowed: true,
         };
         Setup {
             seats: (1..=3)

@@ -534,7 +534,19 @@ impl Store {
     /// Returns how many meetings were deleted.
     pub fn delete_closed_before(&mut self, cutoff_unix_ms: i64) -> rusqlite::Result<usize> {
         let tx = self.conn.transaction()?;
-        let deleted = tx.execute(
+        // A closed meeting's run ended with it: the run goes with the meeting (and takes
+        // the meeting row along, `ON DELETE CASCADE`).
+        let deleted: i64 = tx.query_row(
+            "SELECT count(*) FROM meeting WHERE closed_unix_ms IS NOT NULL AND closed_unix_ms < ?1",
+            [cutoff_unix_ms],
+            |row| row.get(0),
+        )?;
+        tx.execute(
+            "DELETE FROM run WHERE sealed_unix_ms IS NOT NULL AND id IN
+             (SELECT run_id FROM meeting WHERE closed_unix_ms IS NOT NULL AND closed_unix_ms < ?1)",
+            [cutoff_unix_ms],
+        )?;
+        tx.execute(
             "DELETE FROM meeting WHERE closed_unix_ms IS NOT NULL AND closed_unix_ms < ?1",
             [cutoff_unix_ms],
         )?;
@@ -544,6 +556,7 @@ impl Store {
             [cutoff_unix_ms],
         )?;
         tx.commit()?;
+        let deleted = usize::try_from(deleted).unwrap_or(0);
         if deleted + runs > 0 {
             self.conn.execute_batch("PRAGMA incremental_vacuum;")?;
             self.checkpoint_wal()?;

@@ -26,6 +26,7 @@ fn setup(seats: u16) -> Setup {
                 role: Role::Member,
                 remote_allowed: false,
                 voting_right: true,
+                nonpublic_allowed: true,
             })
             .collect(),
         profile: Profile::default(),
@@ -72,7 +73,7 @@ async fn an_answered_command_is_already_in_the_journal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("journal.sqlite3");
     let run = start(&path, setup(10)).await;
-    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    let meeting = run.session.open_meeting(MeetingOpening::titled("Rat")).await.expect("open");
     for seat in 1..=5 {
         let events = run
             .session
@@ -95,7 +96,7 @@ async fn a_restart_restores_the_meeting_and_continues_its_clock() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("journal.sqlite3");
     let run = start(&path, setup(10)).await;
-    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    let meeting = run.session.open_meeting(MeetingOpening::titled("Rat")).await.expect("open");
     for seat in [3, 4, 5] {
         run.session
             .command(request(seat), Actor::Station(Station::Seat(seat)))
@@ -156,7 +157,7 @@ async fn closing_a_meeting_seals_its_run_and_the_floor_goes_on_in_a_new_one() {
     let path = dir.path().join("journal.sqlite3");
     let run = start(&path, setup(10)).await;
     run.session.command(request(1), Actor::Station(Station::Seat(1))).await.expect("up").expect("ok");
-    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    let meeting = run.session.open_meeting(MeetingOpening::titled("Rat")).await.expect("open");
     assert_eq!(meeting.first_seq, 1, "the meeting labels the run from the floor as it stands");
     run.session.command(request(2), Actor::Station(Station::Seat(2))).await.expect("up").expect("ok");
     let closed = run.session.close_meeting(meeting.id).await.expect("close");
@@ -187,7 +188,7 @@ async fn a_changed_configuration_waits_until_the_meeting_closes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("journal.sqlite3");
     let run = start(&path, setup(10)).await;
-    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    let meeting = run.session.open_meeting(MeetingOpening::titled("Rat")).await.expect("open");
     run.session.command(request(9), Actor::Station(Station::Seat(9))).await.expect("up").expect("ok");
     run.stop().await;
 
@@ -213,10 +214,10 @@ async fn meetings_open_close_and_give_minutes() {
     let run = start(&path, setup(10)).await;
     // Rehearsal: nothing recorded.
     run.session.command(request(1), Actor::Station(Station::Seat(1))).await.expect("up").expect("ok");
-    let meeting = run.session.open_meeting("Ausschuss".into()).await.expect("open");
+    let meeting = run.session.open_meeting(MeetingOpening::titled("Ausschuss")).await.expect("open");
     assert_eq!(meeting.first_seq, 1);
     assert!(
-        matches!(run.session.open_meeting("again".into()).await, Err(MeetingError::AlreadyOpen(id)) if id == meeting.id)
+        matches!(run.session.open_meeting(MeetingOpening::titled("again")).await, Err(MeetingError::AlreadyOpen(id)) if id == meeting.id)
     );
     run.session.command(request(2), Actor::Station(Station::Seat(2))).await.expect("up").expect("ok");
     run.session.command(Command::Next {}, Actor::Chair).await.expect("up").expect("ok");
@@ -295,7 +296,7 @@ async fn commands_handed_over_without_waiting_are_answered_in_order_once_durable
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("journal.sqlite3");
     let run = start(&path, setup(40)).await;
-    let meeting = run.session.open_meeting("Rat".into()).await.expect("open");
+    let meeting = run.session.open_meeting(MeetingOpening::titled("Rat")).await.expect("open");
     let mut answers = Vec::new();
     for seat in 1..=32u16 {
         let source = Source::Desk { bus: "a".into(), unit: seat };
@@ -341,7 +342,7 @@ async fn command_records_name_client_addresses_only_when_configured() {
         let settings = JournalSettings { record_addresses, ..settings(&path) };
         let session =
             start_with(&settings, setup(10), "room".into(), cancel.clone(), &tracker).await.expect("start");
-        let meeting = session.open_meeting("Rat".into()).await.expect("open");
+        let meeting = session.open_meeting(MeetingOpening::titled("Rat")).await.expect("open");
         let client = Source::Api("192.0.2.7".into());
         let desk = Source::Desk { bus: "rs485-1".into(), unit: 3 };
         session.command_from(client, request(1), Actor::Chair).await.expect("up").expect("ok");

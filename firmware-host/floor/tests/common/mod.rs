@@ -13,6 +13,7 @@ pub fn participant(id: &str, group: &str, role: Role, remote: bool) -> Participa
         role,
         remote_allowed: remote,
         voting_right: true,
+        nonpublic_allowed: true,
     }
 }
 
@@ -23,7 +24,10 @@ pub fn setup(profile: Profile) -> Setup {
         participants.push(participant(&format!("m{n}"), group, Role::Member, n == 3));
     }
     participants.push(participant("r1", "GRÜNE", Role::Member, true));
-    participants.push(participant("r2", "FDP", Role::Member, true));
+    let mut r2 = participant("r2", "FDP", Role::Member, true);
+    // May attend remotely, but not the non-public part.
+    r2.nonpublic_allowed = false;
+    participants.push(r2);
     let seats = (1..=10)
         .map(|n| SeatSetup {
             number: n,
@@ -81,4 +85,36 @@ pub fn speaking(floor: &Floor) -> Vec<Station> {
 
 pub fn reason(outcome: Outcome) -> Reason {
     outcome.expect_err("expected a rejection").reason
+}
+
+/// An agenda for the session tests: a header, two public items (one with its own
+/// speaking time), a non-public item and one whose publicity an import left undecided.
+pub fn agenda() -> Vec<AgendaItem> {
+    let item = |id: u32, number: &str, publicity: Publicity| AgendaItem {
+        id,
+        number: number.to_string(),
+        title: format!("Item {number}"),
+        kind: ItemKind::Item,
+        publicity,
+        paper: None,
+        oparl_id: None,
+        speaking_time: None,
+    };
+    let mut header = item(1, "", Publicity::Public);
+    header.kind = ItemKind::Header;
+    header.title = "A Öffentliche Sitzung".into();
+    let mut timed = item(3, "Ö 2", Publicity::Public);
+    timed.speaking_time =
+        Some(SpeakingTime { turn_limit_s: Some(60), warning_s: 10, on_expiry: OnExpiry::Continue });
+    vec![
+        header,
+        item(2, "Ö 1", Publicity::Public),
+        timed,
+        item(4, "N 1", Publicity::NonPublic),
+        item(5, "? 1", Publicity::Undecided),
+    ]
+}
+
+pub fn chair(floor: &mut Floor, command: Command, t: u64) -> Vec<Event> {
+    floor.handle(&command, &Actor::Chair, at(t)).unwrap_or_else(|e| panic!("{command:?}: {e:?}"))
 }

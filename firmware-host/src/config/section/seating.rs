@@ -100,6 +100,8 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
         }
         let remote_allowed = t.boolean(cx, "remote_allowed").is_some_and(|b| b.v);
         let voting_right = t.boolean(cx, "voting_right").map_or_else(|| default_voting_right(role), |b| b.v);
+        let nonpublic_allowed =
+            t.boolean(cx, "nonpublic").map_or_else(|| default_voting_right(role), |b| b.v);
         t.finish(cx);
         out.push(MemberEntry {
             participant: Participant {
@@ -109,6 +111,7 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
                 role,
                 remote_allowed,
                 voting_right,
+                nonpublic_allowed,
             },
             id,
         });
@@ -116,7 +119,8 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
     out
 }
 
-/// Chair, vice chair and members vote by default; staff and guests do not.
+/// Chair, vice chair and members vote (and attend non-public parts) by default; staff and
+/// guests do not.
 pub(crate) fn default_voting_right(role: Role) -> bool {
     matches!(role, Role::Chair | Role::ViceChair | Role::Member)
 }
