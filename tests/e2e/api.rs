@@ -162,6 +162,7 @@ async fn openapi_describes_every_route_and_every_route_answers() {
             let request = match method.as_str() {
                 "get" => client.get(&url),
                 "post" => client.post(&url).body("{}"),
+                "put" => client.put(&url).body("{}"),
                 other => panic!("unexpected method {other}"),
             };
             let response =

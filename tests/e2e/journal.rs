@@ -702,11 +702,13 @@ async fn meetings_minutes_export_and_retention() {
 
     // Retention: the first meeting was closed 31 days ago (retention_days = 30).
     daemon.kill9();
-    {
+    let run = {
         let db = rusqlite::Connection::open(&room.journal).expect("open journal");
         let month_ago = closed["closed_unix_ms"].as_i64().expect("closed") - 31 * 86_400_000;
         db.execute("UPDATE meeting SET closed_unix_ms = ?1 WHERE id = ?2", [month_ago, id]).expect("age");
-    }
+        db.query_row("SELECT run_id FROM meeting WHERE id = ?1", [id], |row| row.get::<_, i64>(0))
+            .expect("run")
+    };
     let daemon = room.start();
     let diagnostics = daemon.wait_for_retention().await;
     assert_eq!(diagnostics["journal"]["retention"]["deleted_meetings"], 1);
@@ -714,10 +716,12 @@ async fn meetings_minutes_export_and_retention() {
     let ids: Vec<i64> = meetings.as_array().expect("list").iter().filter_map(|m| m["id"].as_i64()).collect();
     assert_eq!(ids, vec![second], "the old meeting is gone, the recent one stays");
     let db = rusqlite::Connection::open(&room.journal).expect("open journal");
-    let left: i64 = db
-        .query_row("SELECT count(*) FROM event WHERE meeting_id = ?1", [id], |row| row.get(0))
-        .expect("count");
+    let left: i64 =
+        db.query_row("SELECT count(*) FROM event WHERE run_id = ?1", [run], |row| row.get(0)).expect("count");
     assert_eq!(left, 0, "its events are deleted too");
+    let runs: i64 =
+        db.query_row("SELECT count(*) FROM run WHERE id = ?1", [run], |row| row.get(0)).expect("count");
+    assert_eq!(runs, 0, "and the run it was held in");
 }
 
 impl Podiumd {
@@ -826,7 +830,7 @@ fn systemd_ready_watchdog_stopping_and_a_flushed_journal() {
     assert_eq!(wal_len, 0, "the write-ahead log is checkpointed at shutdown");
     let db = rusqlite::Connection::open(&room.journal).expect("open journal");
     let events: i64 = db.query_row("SELECT count(*) FROM event", [], |row| row.get(0)).expect("count");
-    assert_eq!(events, 3);
+    assert_eq!(events, 4, "the meeting's opening (phase) and the three commands");
 }
 
 #[tokio::test]

@@ -74,9 +74,15 @@ pub async fn get_events(
         (Principal::Anonymous, Some(ip)) => Some(app.streams.acquire(ip)?),
         _ => None,
     };
-    let subscription = app.session.subscribe(since).await?;
-    let feed =
+    let redacted = !super::floor::sees_everything(&principal, &app.session.snapshot());
+    // A public stream never resumes: it starts from the public view of now (the events it
+    // would replay may be from the non-public part).
+    let subscription = app.session.subscribe(if redacted { None } else { since }).await?;
+    let mut feed =
         Feed::new(app.session.clone(), app.frames.clone(), app.web.metrics.clone(), subscription, permit);
+    if redacted {
+        feed.redact();
+    }
     // The stream is polled by the client's connection itself: an event goes from the
     // session's broadcast to the socket without a task or queue in between.
     let stream =
@@ -98,6 +104,10 @@ struct Feed {
     snapshot: Option<Arc<Snapshot>>,
     /// The sequence number the client has (or will have once `snapshot` is sent).
     sent: u64,
+    /// A public stream (viewers, anonymous readers): see [`podium_floor::public`].
+    redacted: bool,
+    /// For a public stream: whether the part is public as of the last frame sent.
+    public_now: bool,
     _permit: Option<StreamPermit>,
 }
 
@@ -119,13 +129,45 @@ impl Feed {
             events,
             snapshot: None,
             sent: 0,
+            redacted: false,
+            public_now: true,
             _permit: permit,
         };
         feed.begin(start);
         feed
     }
 
+    /// Makes this a public stream: snapshots in the public view, and events only while the
+    /// part is public and the event carries nothing the public may not see.
+    fn redact(&mut self) {
+        self.redacted = true;
+        if let Some(snapshot) = self.snapshot.take() {
+            self.begin(Start::Snapshot(snapshot));
+        }
+    }
+
+    /// The frame for `event` on this stream: the event itself, or for a public stream a
+    /// fresh public view in its place (which the client continues from).
+    fn frame_for(&mut self, event: &Arc<Event>, recent: bool) -> SseEvent {
+        if self.redacted && !(self.public_now && podium_floor::shown_as_is(event)) {
+            let view = podium_floor::public_view(&self.session.snapshot());
+            self.sent = view.floor.seq.max(event.seq);
+            self.public_now = view.floor.public;
+            return snapshot_event(&view);
+        }
+        self.sent = event.seq;
+        if recent { self.frames.frame(event) } else { self.frames.frame_if_recent(event) }
+    }
+
     fn begin(&mut self, start: Start) {
+        let start = match start {
+            Start::Snapshot(snapshot) if self.redacted => {
+                let view = Arc::new(podium_floor::public_view(&snapshot));
+                self.public_now = view.floor.public;
+                Start::Snapshot(view)
+            }
+            other => other,
+        };
         match start {
             Start::Snapshot(snapshot) => {
                 self.sent = snapshot.floor.seq;
@@ -144,8 +186,7 @@ impl Feed {
             }
             match self.window.next_after(self.epoch, self.sent) {
                 Next::Event(event) => {
-                    self.sent = event.seq;
-                    let frame = self.frames.frame_if_recent(&event);
+                    let frame = self.frame_for(&event, false);
                     return Some((Ok(frame), self));
                 }
                 Next::Current => {}
@@ -171,8 +212,7 @@ impl Feed {
             // none is missed; one that is already sent is skipped.
             match self.events.recv().await {
                 Ok(event) if event.seq == self.sent + 1 => {
-                    self.sent = event.seq;
-                    let frame = self.frames.frame(&event);
+                    let frame = self.frame_for(&event, true);
                     return Some((Ok(frame), self));
                 }
                 // Older (already read from the window) or ahead (read the window again).

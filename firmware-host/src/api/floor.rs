@@ -26,11 +26,33 @@ pub struct Accepted {
     pub durability: Durability,
 }
 
-/// The whole state of the floor: seats, participants, precedence, list, speakers, timers.
+/// The whole state of the floor: seats, participants, precedence, list, speakers, timers,
+/// meeting phase, agenda and budgets. Viewers and callers without credentials get the
+/// public view: no exclusions and no titles of non-public items, and in the non-public
+/// part no names or lists at all.
 #[utoipa::path(get, path = "/api/v1/state", tag = "floor",
     responses((status = 200, description = "Snapshot of the floor", body = Snapshot)))]
-pub async fn get_state(State(app): State<AppState>) -> Json<Snapshot> {
-    Json((*app.session.snapshot()).clone())
+pub async fn get_state(State(app): State<AppState>, principal: Principal) -> Json<Snapshot> {
+    let snapshot = app.session.snapshot();
+    if sees_everything(&principal, &snapshot) {
+        Json((*snapshot).clone())
+    } else {
+        Json(podium_floor::public_view(&snapshot))
+    }
+}
+
+/// Whether a caller sees the whole floor, or the public view ([`podium_floor::public`]):
+/// the chair and the technician always; a remote member if they may attend non-public
+/// parts; viewers (display, overlay) and anonymous readers never.
+pub fn sees_everything(principal: &Principal, snapshot: &Snapshot) -> bool {
+    use crate::config::UserRole;
+    match principal {
+        Principal::User { role: UserRole::Chair | UserRole::Technician, .. } => true,
+        Principal::Member { participant } => {
+            snapshot.participants.iter().any(|p| &p.id == participant && p.nonpublic_allowed)
+        }
+        _ => false,
+    }
 }
 
 /// The precedence of request types, highest first (the same for room and remote).

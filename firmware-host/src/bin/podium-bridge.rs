@@ -66,7 +66,9 @@ async fn main() -> anyhow::Result<()> {
     let base = topics.state().trim_end_matches("/state").to_string();
 
     let listener_client = client.clone();
-    let conference = topics.conference();
+    // The private topic: the conference goes on in the non-public part (with the members
+    // who may attend it), where the public `conference` topic carries no names.
+    let conference = topics.private("conference");
     let replies = format!("{base}/remote/+/reply");
     let prefix = format!("{base}/");
     tokio::spawn(async move {
@@ -79,7 +81,8 @@ async fn main() -> anyhow::Result<()> {
                     println!("{}", serde_json::json!({"topic": "connected"}));
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let topic = p.topic.strip_prefix(&prefix).unwrap_or(&p.topic).to_string();
+                    let topic = p.topic.strip_prefix(&prefix).unwrap_or(&p.topic);
+                    let topic = topic.strip_prefix("private/").unwrap_or(topic).to_string();
                     let payload: serde_json::Value =
                         serde_json::from_slice(&p.payload).unwrap_or(serde_json::Value::Null);
                     println!("{}", serde_json::json!({"topic": topic, "payload": payload}));

@@ -47,6 +47,12 @@ impl Topics {
         format!("{}/conference", self.base)
     }
 
+    /// `…/private/<topic>`: the same as `state`, `events` and `conference`, with names in
+    /// the non-public part too; for the video-conference bridge and dashboards only.
+    pub fn private(&self, topic: &str) -> String {
+        format!("{}/private/{topic}", self.base)
+    }
+
     /// `…/remote/+/+`: what podiumd subscribes to for remote participants.
     pub fn remote_filter(&self) -> String {
         format!("{}/remote/+/+", self.base)

@@ -316,8 +316,17 @@ fn publish(client: &AsyncClient, stats: &LinkStats, topic: String, retain: bool,
 fn publish_retained(client: &AsyncClient, topics: &Topics, session: &SessionHandle, stats: &LinkStats) {
     let snapshot = session.snapshot();
     publish(client, stats, topics.status(), true, json(&Status { v: VERSION, online: true }));
-    publish(client, stats, topics.conference(), true, json(&contract::conference(&snapshot)));
-    publish(client, stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: &snapshot }));
+    let public = podium_floor::public_view(&snapshot);
+    publish(client, stats, topics.private("conference"), true, json(&contract::conference(&snapshot)));
+    publish(client, stats, topics.conference(), true, json(&contract::conference(&public)));
+    publish(
+        client,
+        stats,
+        topics.private("state"),
+        true,
+        json(&StatePayload { v: VERSION, snapshot: &snapshot }),
+    );
+    publish(client, stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: &public }));
 }
 
 async fn run_event_loop(
@@ -634,6 +643,11 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
     let mut events = subscription.events;
     let mut snapshots = session.watch();
     let mut last_conference = None;
+    let mut last_public_conference = None;
+    // Whether the part was public as of the last event seen: the public `events` topic
+    // carries an event only then, and only one that shows nothing the public may not see
+    // (see podium_floor::public); otherwise the public state is republished at once.
+    let mut public_now = session.snapshot().floor.public;
     // The full state is large (every seat and participant): it is coalesced and published
     // at most every STATE_INTERVAL; events carry every change at once.
     let mut state_due: Option<tokio::time::Instant> = None;
@@ -650,7 +664,16 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
                 Ok(event) => {
                     // MQTT mirrors the change after the event streams woken with it had their turn.
                     tokio::task::yield_now().await;
-                    publish(&client, &stats, topics.events(), false, json(&EventPayload { v: VERSION, event: &event }));
+                    let payload = json(&EventPayload { v: VERSION, event: &event });
+                    publish(&client, &stats, topics.private("events"), false, payload.clone());
+                    if let podium_floor::Change::PublicChanged { public } = event.change {
+                        public_now = public;
+                    }
+                    if public_now && podium_floor::shown_as_is(&event) {
+                        publish(&client, &stats, topics.events(), false, payload);
+                    } else {
+                        state_due = Some(tokio::time::Instant::now());
+                    }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Consumers see the gap in `seq` and resynchronise from the retained state.
@@ -668,8 +691,14 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
                 // Only a change of what the conference must do is republished, at once.
                 let key = (conference.unmuted.clone(), conference.large_video.clone(), conference.speakers.clone());
                 if last_conference.as_ref() != Some(&key) {
-                    publish(&client, &stats, topics.conference(), true, json(&conference));
+                    publish(&client, &stats, topics.private("conference"), true, json(&conference));
                     last_conference = Some(key);
+                }
+                let public = contract::conference(&podium_floor::public_view(&snapshot));
+                let key = (public.unmuted.clone(), public.large_video.clone(), public.speakers.clone());
+                if last_public_conference.as_ref() != Some(&key) {
+                    publish(&client, &stats, topics.conference(), true, json(&public));
+                    last_public_conference = Some(key);
                 }
                 state_due.get_or_insert_with(|| tokio::time::Instant::now() + STATE_INTERVAL);
                 refresh_desks = true;
@@ -677,7 +706,9 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
             _ = sleep_until(state_due) => {
                 state_due = None;
                 let snapshot = session.snapshot();
-                publish(&client, &stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: &snapshot }));
+                publish(&client, &stats, topics.private("state"), true, json(&StatePayload { v: VERSION, snapshot: &snapshot }));
+                let public = podium_floor::public_view(&snapshot);
+                publish(&client, &stats, topics.state(), true, json(&StatePayload { v: VERSION, snapshot: &public }));
             }
             _ = reconnected.notified() => {
                 desk_outputs.clear();

@@ -46,7 +46,12 @@ impl Rights {
             read
         };
         match role {
-            MqttRole::Bridge => Rights { write: remote("+"), read: public("+") },
+            MqttRole::Bridge => {
+                // The bridge runs the conference in the non-public part too.
+                let mut read = public("+");
+                read.extend(["conference", "state", "events"].iter().map(|t| format!("{base}/private/{t}")));
+                Rights { write: remote("+"), read }
+            }
             MqttRole::Participant => Rights { write: remote(username), read: public(username) },
             MqttRole::Dashboard => Rights { write: Vec::new(), read: vec![format!("{base}/#")] },
         }
@@ -233,12 +238,14 @@ mod tests {
         assert!(!bridge.may_publish("podium/v1/saal/conference"));
         assert!(bridge.may_subscribe("podium/v1/saal/remote/+/reply"));
         assert!(bridge.may_subscribe("podium/v1/saal/conference"));
+        assert!(bridge.may_subscribe("podium/v1/saal/private/conference"));
         assert!(!bridge.may_subscribe("podium/v1/saal/#"));
         let vogt = all.login("vogt", b"vogt-secret").unwrap();
         assert!(vogt.may_publish("podium/v1/saal/remote/vogt/request"));
         assert!(!vogt.may_publish("podium/v1/saal/remote/engel/request"), "acts only as itself");
         assert!(vogt.may_subscribe("podium/v1/saal/remote/vogt/reply"));
         assert!(!vogt.may_subscribe("podium/v1/saal/remote/+/reply"));
+        assert!(!vogt.may_subscribe("podium/v1/saal/private/state"));
         let dash = all.login("dash", b"dash-secret").unwrap();
         assert!(dash.may_subscribe("podium/v1/saal/#"));
         assert!(!dash.may_publish("podium/v1/saal/events"));

@@ -59,8 +59,30 @@ impl CameraDirector {
     }
 
     /// Decides every camera's shot for the open microphones (in the order they opened) at
-    /// `now`. Returns the decisions and when to ask again (a held shot's hold ends).
-    pub fn decide(&mut self, speakers: &[Speaker], now: Instant) -> (Vec<CameraDecision>, Option<Instant>) {
+    /// `now`. Returns the decisions and when to ask again (a held shot's hold ends). In the
+    /// non-public part (`public == false`) every camera goes to its privacy preset (or its
+    /// overview) at once, whoever speaks: no hold, and nobody is shown.
+    pub fn decide(
+        &mut self,
+        speakers: &[Speaker],
+        public: bool,
+        now: Instant,
+    ) -> (Vec<CameraDecision>, Option<Instant>) {
+        if !public {
+            for current in &mut self.current {
+                *current = Some(Current { shot: Shot::Overview, since: now });
+            }
+            let decisions = self
+                .cameras
+                .iter()
+                .map(|camera| CameraDecision {
+                    camera: camera.name.clone(),
+                    shot: Some(Shot::Overview),
+                    preset: camera.privacy_preset.or(camera.overview),
+                })
+                .collect();
+            return (decisions, None);
+        }
         let mut decisions = Vec::with_capacity(self.cameras.len());
         let mut deadline: Option<Instant> = None;
         for (camera, current) in self.cameras.iter().zip(self.current.iter_mut()) {
@@ -114,6 +136,7 @@ mod tests {
             numbering: PresetNumbering::Direct,
             overview,
             remote,
+            privacy_preset: Some(99),
             shots: vec![(1, 11), (2, 12), (3, 13)],
             simulated: false,
         }
@@ -138,9 +161,9 @@ mod tests {
     #[test]
     fn overview_when_nobody_speaks_then_the_seats_preset() {
         let mut d = director(CameraFollow::Newest, 0, vec![camera("a", Some(1), None)]);
-        assert_eq!(presets(&d.decide(&[], Instant(0)).0), [Some(1)]);
-        assert_eq!(presets(&d.decide(&[seat(2, 5)], Instant(5)).0), [Some(12)]);
-        assert_eq!(presets(&d.decide(&[], Instant(9)).0), [Some(1)]);
+        assert_eq!(presets(&d.decide(&[], true, Instant(0)).0), [Some(1)]);
+        assert_eq!(presets(&d.decide(&[seat(2, 5)], true, Instant(5)).0), [Some(12)]);
+        assert_eq!(presets(&d.decide(&[], true, Instant(9)).0), [Some(1)]);
     }
 
     #[test]
@@ -148,23 +171,23 @@ mod tests {
         let mut newest = director(CameraFollow::Newest, 0, vec![camera("a", Some(1), None)]);
         let mut stay = director(CameraFollow::Stay, 0, vec![camera("a", Some(1), None)]);
         for d in [&mut newest, &mut stay] {
-            d.decide(&[seat(1, 0)], Instant(0));
+            d.decide(&[seat(1, 0)], true, Instant(0));
         }
         let both = [seat(1, 0), seat(3, 10)];
-        assert_eq!(presets(&newest.decide(&both, Instant(10)).0), [Some(13)]);
-        assert_eq!(presets(&stay.decide(&both, Instant(10)).0), [Some(11)]);
+        assert_eq!(presets(&newest.decide(&both, true, Instant(10)).0), [Some(13)]);
+        assert_eq!(presets(&stay.decide(&both, true, Instant(10)).0), [Some(11)]);
         // The first speaker ends: stay moves on to the one still speaking.
-        assert_eq!(presets(&stay.decide(&[seat(3, 10)], Instant(20)).0), [Some(13)]);
+        assert_eq!(presets(&stay.decide(&[seat(3, 10)], true, Instant(20)).0), [Some(13)]);
     }
 
     #[test]
     fn minimum_hold_delays_a_jump_and_names_the_deadline() {
         let mut d = director(CameraFollow::Newest, 3000, vec![camera("a", Some(1), None)]);
-        d.decide(&[seat(1, 1000)], Instant(1000));
-        let (decision, deadline) = d.decide(&[seat(1, 1000), seat(2, 1500)], Instant(1500));
+        d.decide(&[seat(1, 1000)], true, Instant(1000));
+        let (decision, deadline) = d.decide(&[seat(1, 1000), seat(2, 1500)], true, Instant(1500));
         assert_eq!(presets(&decision), [Some(11)]);
         assert_eq!(deadline, Some(Instant(4000)));
-        let (decision, deadline) = d.decide(&[seat(1, 1000), seat(2, 1500)], Instant(4000));
+        let (decision, deadline) = d.decide(&[seat(1, 1000), seat(2, 1500)], true, Instant(4000));
         assert_eq!(presets(&decision), [Some(12)]);
         assert_eq!(deadline, None);
     }
@@ -177,18 +200,32 @@ mod tests {
             0,
             vec![camera("a", Some(1), Some(20)), camera("b", Some(2), None)],
         );
-        let (decision, _) = d.decide(&[speaker(remote.clone(), 0)], Instant(0));
+        let (decision, _) = d.decide(&[speaker(remote.clone(), 0)], true, Instant(0));
         assert_eq!(presets(&decision), [Some(20), Some(2)]);
         // Seat 9 has no shot: camera b ignores it, camera a keeps the remote shot.
-        let (decision, _) = d.decide(&[speaker(remote, 0), seat(9, 5)], Instant(5));
+        let (decision, _) = d.decide(&[speaker(remote, 0), seat(9, 5)], true, Instant(5));
         assert_eq!(presets(&decision), [Some(20), Some(2)]);
     }
 
     #[test]
     fn a_camera_without_overview_stays_where_it_is() {
         let mut d = director(CameraFollow::Newest, 0, vec![camera("a", None, None)]);
-        let (decision, _) = d.decide(&[], Instant(0));
+        let (decision, _) = d.decide(&[], true, Instant(0));
         assert_eq!(decision[0].shot, Some(Shot::Overview));
         assert_eq!(decision[0].preset, None);
+    }
+
+    #[test]
+    fn the_non_public_part_turns_every_camera_to_its_privacy_preset_at_once() {
+        let mut d = director(
+            CameraFollow::Newest,
+            10_000,
+            vec![camera("a", Some(1), None), camera("b", Some(2), None)],
+        );
+        d.cameras[1].privacy_preset = None;
+        assert_eq!(presets(&d.decide(&[seat(2, 0)], true, Instant(0)).0), [Some(12), Some(12)]);
+        let (decisions, deadline) = d.decide(&[seat(2, 0)], false, Instant(1));
+        assert_eq!(presets(&decisions), [Some(99), Some(2)], "privacy preset, else the overview; no hold");
+        assert_eq!(deadline, None);
     }
 }

@@ -252,9 +252,6 @@ async fn log_press_answer(answer: crate::session::Answer) -> Result<(), crate::s
     Ok(())
 }
 
-/// How often the open meeting is looked up for `power_with_meeting`.
-const MEETING_CHECK: Duration = Duration::from_secs(1);
-
 /// How often an idle display is read back (to see device-side changes and faults).
 const DISPLAY_POLL: Duration = Duration::from_secs(3);
 
@@ -321,22 +318,24 @@ async fn direct(
     let origin = tokio::time::Instant::now();
     let now = || podium_floor::Instant(origin.elapsed().as_millis() as u64);
     let mut snapshots = session.watch();
-    // Meetings open and close outside the floor's events: ask the owner now and then, only
-    // when a display's power follows the meeting.
-    let follow_meeting = plan.displays.iter().any(|d| d.power_with_meeting);
-    let mut meeting_check = tokio::time::interval(MEETING_CHECK);
-    let mut meeting_open = false;
     loop {
-        let speakers = snapshots.borrow_and_update().floor.speakers.clone();
-        let (decisions, deadline) = director.decide(&speakers, now());
+        let (speakers, meeting_open, public) = {
+            let snapshot = snapshots.borrow_and_update();
+            let floor = &snapshot.floor;
+            (floor.speakers.clone(), floor.phase != podium_floor::MeetingPhase::None, floor.public)
+        };
+        let (decisions, deadline) = director.decide(&speakers, public, now());
         for d in &decisions {
             if let Some(camera) = room.camera(&d.camera) {
                 camera.set_desired(d.preset);
             }
         }
-        for ((_, handle), state) in
-            room.displays.iter().zip(display_director::decide(&plan.displays, &speakers, meeting_open))
-        {
+        for ((_, handle), state) in room.displays.iter().zip(display_director::decide(
+            &plan.displays,
+            &speakers,
+            meeting_open,
+            public,
+        )) {
             handle.set_desired(state);
         }
         for ((_, handle), mutes) in
@@ -352,12 +351,6 @@ async fn direct(
             _ = cancel.cancelled() => return,
             changed = snapshots.changed() => if changed.is_err() { return },
             _ = async { match wake { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } } => {}
-            _ = meeting_check.tick(), if follow_meeting => {
-                match session.current_meeting().await {
-                    Ok(meeting) => meeting_open = meeting.is_some_and(|m| m.closed_unix_ms.is_none()),
-                    Err(_) => return,
-                }
-            }
         }
     }
 }

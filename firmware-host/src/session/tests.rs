@@ -161,14 +161,15 @@ async fn closing_a_meeting_seals_its_run_and_the_floor_goes_on_in_a_new_one() {
     assert_eq!(meeting.first_seq, 1, "the meeting labels the run from the floor as it stands");
     run.session.command(request(2), Actor::Station(Station::Seat(2))).await.expect("up").expect("ok");
     let closed = run.session.close_meeting(meeting.id).await.expect("close");
-    assert_eq!((closed.first_seq, closed.last_seq, closed.events), (1, 2, 1));
+    // Its events: the phase opens (2), the request (3), the phase closes (4).
+    assert_eq!((closed.first_seq, closed.last_seq, closed.events), (1, 4, 3));
     run.session.command(request(3), Actor::Station(Station::Seat(3))).await.expect("up").expect("ok");
     let before = run.session.snapshot();
     run.stop().await;
 
     let store = Store::open_read_only(&path).expect("read");
     let stored = store.meeting(meeting.id).expect("read").expect("meeting");
-    assert_eq!((stored.first_seq, stored.last_seq, stored.events), (1, 2, 1));
+    assert_eq!((stored.first_seq, stored.last_seq, stored.events), (1, 4, 3));
     let minutes = minutes::from_store(&store, meeting.id, 0).expect("minutes");
     assert_eq!(
         minutes.speakers.len(),
@@ -349,9 +350,9 @@ async fn command_records_name_client_addresses_only_when_configured() {
         session.command_from(desk, request(2), Actor::Chair).await.expect("up").expect("ok");
         let store = Store::open_read_only(&path).expect("read");
         let sources: Vec<String> =
-            store.commands(meeting.id).expect("commands").into_iter().map(|c| c.source).collect();
+            store.commands(meeting.run_id).expect("commands").into_iter().map(|c| c.source).collect();
         let client = if record_addresses { "api:192.0.2.7" } else { "api" };
-        assert_eq!(sources, [client, "desk:rs485-1/3"], "record_addresses = {record_addresses}");
+        assert_eq!(sources, ["internal", client, "desk:rs485-1/3"], "record_addresses = {record_addresses}");
         cancel.cancel();
         assert!(session.stopped(Duration::from_secs(10)).await);
         tracker.close();

@@ -51,6 +51,8 @@ pub struct CameraConfig {
     pub overview: Option<u16>,
     /// Preset for a remote speaker; `None`: remote speakers have no shot on this camera.
     pub remote: Option<u16>,
+    /// Preset in the non-public part (e.g. pointed at the ceiling); `None`: the overview.
+    pub privacy_preset: Option<u16>,
     /// Seat → preset.
     pub shots: Vec<(SeatNo, u16)>,
     /// `simulated = true`: podiumd runs a simulated camera (the demo) and drives it.
@@ -139,6 +141,7 @@ pub(crate) fn read_cameras(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<CameraE
         };
         let overview = preset(&mut t, cx, "overview");
         let remote = preset(&mut t, cx, "remote");
+        let privacy_preset = preset(&mut t, cx, "privacy_preset");
         let mut shots = Vec::new();
         let mut seats: Vec<Sp<SeatNo>> = Vec::new();
         for mut s in t.tables(cx, "shot") {
@@ -176,6 +179,7 @@ pub(crate) fn read_cameras(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<CameraE
                     numbering,
                     overview,
                     remote,
+                    privacy_preset,
                     shots,
                     simulated,
                 },

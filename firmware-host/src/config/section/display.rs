@@ -50,6 +50,9 @@ pub struct DisplayConfig {
     pub default_input: Option<String>,
     /// Source while a remote member speaks (the video-conference feed).
     pub conference_input: Option<String>,
+    /// Source in the non-public part (e.g. a neutral slide), for every display and the
+    /// switcher that feeds the stream; `None`: as in the public part.
+    pub nonpublic_input: Option<String>,
     /// Keep the display powered on while podiumd runs (not for matrices).
     pub power: Option<bool>,
     /// On while a meeting is open (`POST /api/v1/meetings`), standby otherwise.
@@ -115,6 +118,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<DisplayConfig> 
         let outputs: Vec<Sp<i64>> = t.array_of_integers(cx, "outputs").unwrap_or_default();
         let default_input = t.string(cx, "default_input");
         let conference_input = t.string(cx, "conference_input");
+        let nonpublic_input = t.string(cx, "nonpublic_input");
         let power_value = t.boolean(cx, "power");
         let power_with_meeting = t.boolean(cx, "power_with_meeting");
         if let (Some(_), Some(m)) = (&power_value, &power_with_meeting) {
@@ -174,6 +178,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<DisplayConfig> 
         };
         let default_input = check_input(cx, &default_input, "default_input");
         let conference_input = check_input(cx, &conference_input, "conference_input");
+        let nonpublic_input = check_input(cx, &nonpublic_input, "nonpublic_input");
         let device = match protocol {
             Some("pjlink") => {
                 if let Some(s) = &serial {
@@ -236,6 +241,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<DisplayConfig> 
                 device,
                 default_input,
                 conference_input,
+                nonpublic_input,
                 power,
                 power_with_meeting,
                 simulated,

@@ -1,0 +1,77 @@
+//! What the public may see: one function for every public output (displays, the stream
+//! overlay, viewers, anonymous readers, the public MQTT topics).
+//!
+//! - Always hidden: exclusions for conflict of interest (the minutes record them; the hall
+//!   does not show them) and the titles, papers and OParl ids of non-public items (their
+//!   numbers stay, so the agenda keeps its shape).
+//! - In the non-public part (`floor.public == false`) also every name and id: no
+//!   participants, no list, no speakers, no presence or seating, no spoken times, no
+//!   budgets, no seat's default occupant. Only the phase, the agenda as above, the current
+//!   item and the profile remain.
+
+use std::sync::Arc;
+
+use crate::agenda::Publicity;
+use crate::engine::Snapshot;
+use crate::outcome::{Change, Event};
+use crate::setup::SeatSetup;
+
+/// The snapshot as the public may see it.
+pub fn public_view(snapshot: &Snapshot) -> Snapshot {
+    let mut floor = (*snapshot.floor).clone();
+    for entry in &mut floor.agenda {
+        entry.excluded.clear();
+        if entry.item.publicity != Publicity::Public {
+            entry.item.title.clear();
+            entry.item.paper = None;
+            entry.item.oparl_id = None;
+        }
+    }
+    let mut view = Snapshot {
+        seats: snapshot.seats.clone(),
+        participants: snapshot.participants.clone(),
+        precedence: snapshot.precedence.clone(),
+        floor: Arc::new(floor),
+    };
+    if !snapshot.floor.public {
+        let floor = Arc::make_mut(&mut view.floor);
+        floor.requests.clear();
+        floor.speakers.clear();
+        floor.presence.clear();
+        floor.seated.clear();
+        floor.spoken_ms_by_participant.clear();
+        floor.spoken_ms_by_group.clear();
+        floor.parked.clear();
+        floor.budget = None;
+        view.participants = Arc::from(Vec::new());
+        view.seats = snapshot
+            .seats
+            .iter()
+            .map(|seat| SeatSetup { default_participant: None, ..seat.clone() })
+            .collect::<Vec<_>>()
+            .into();
+    }
+    view
+}
+
+/// Whether an event of the public part may go to the public as it is. Events that carry
+/// the agenda, exclusions, budgets or the switch of the part, and every event of the
+/// non-public part, are replaced by a fresh [`public_view`] instead.
+pub fn shown_as_is(event: &Event) -> bool {
+    matches!(
+        event.change,
+        Change::RequestAdded { .. }
+            | Change::RequestRemoved { .. }
+            | Change::RequestMoved { .. }
+            | Change::RequestsCleared { .. }
+            | Change::MicrophoneOpened { .. }
+            | Change::MicrophoneClosed { .. }
+            | Change::SpeakerPaused { .. }
+            | Change::SpeakerResumed { .. }
+            | Change::TimeWarning { .. }
+            | Change::TimeExpired { .. }
+            | Change::ListOpenChanged { .. }
+            | Change::ProfileChanged { .. }
+            | Change::PresenceChanged { .. }
+    )
+}
