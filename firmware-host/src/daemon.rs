@@ -57,6 +57,12 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
         room,
         monitor,
         limits: http,
+        print: crate::journal::print::PrintSettings {
+            room_name: config.room_name.clone(),
+            signatories: config.signatories.clone(),
+            local: crate::journal::minutes::LocalTime::new(&config.time_zone)
+                .unwrap_or_else(|_| crate::journal::minutes::LocalTime::new("UTC").expect("UTC exists")),
+        },
     });
     let server = api::server::serve(listener, app, gate, http, cancel.clone());
     let overdue = async {

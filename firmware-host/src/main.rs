@@ -57,7 +57,7 @@ enum Action {
         #[arg(long)]
         journal: Option<PathBuf>,
     },
-    /// Print a meeting's minutes (the speaker log) from a journal file as CSV or JSON.
+    /// Print a meeting's minutes from a journal file as JSON, CSV or a printable HTML page.
     Export {
         /// The journal file (read-only; podiumd may be running).
         #[arg(long)]
@@ -65,9 +65,16 @@ enum Action {
         /// The meeting id (default: the most recently opened meeting).
         #[arg(long)]
         meeting: Option<i64>,
-        /// Output format.
-        #[arg(long, value_parser = ["csv", "json"], default_value = "json")]
+        /// Output format: JSON, CSV or the printable HTML page.
+        #[arg(long, value_parser = ["csv", "json", "html"], default_value = "json")]
         format: String,
+        /// The copy for publication: the non-public part left out.
+        #[arg(long)]
+        publication: bool,
+        /// The room configuration, for the time zone, room name and signature lines
+        /// (default: Europe/Berlin, the Saxon signature lines).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Print the HTTP API's OpenAPI description.
     Openapi,
@@ -162,8 +169,16 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Action::Export { journal, meeting, format } => {
-            match podium_host::journal::minutes::export(&journal, meeting, format == "csv") {
+        Action::Export { journal, meeting, format, publication, config: room } => {
+            let room = match room.map(|path| config::load(&path)).transpose() {
+                Ok(room) => room,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let export = podium_host::journal::minutes::Export { format, publication, room };
+            match podium_host::journal::minutes::export(&journal, meeting, &export) {
                 Ok(text) => {
                     print!("{text}");
                     ExitCode::SUCCESS

@@ -51,9 +51,11 @@ pub struct OpenMeeting {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MinutesQuery {
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv` or `html` (the printable page).
     #[param(inline)]
     pub format: Option<MinutesFormat>,
+    /// The copy for publication: the non-public part left out (default false).
+    pub publication: Option<bool>,
 }
 
 /// The minutes' formats.
@@ -64,6 +66,8 @@ pub enum MinutesFormat {
     Json,
     /// One row per request or turn.
     Csv,
+    /// The printable German page (print stylesheet, page numbers, signature lines).
+    Html,
 }
 
 impl From<MeetingError> for ApiError {
@@ -254,13 +258,17 @@ pub async fn post_close(
 }
 
 /// The minutes: the speaker log (who requested when, who granted, start, end, speaking
-/// time, pauses, who closed the microphone) as JSON or CSV (`?format=csv`).
+/// time, pauses, who closed the microphone, the agenda item), the items with their times
+/// and exclusions, the session log and the attendees, as JSON, CSV (`?format=csv`) or a
+/// printable German page (`?format=html`); times in UTC and in the room's time zone.
+/// `publication=true` leaves the non-public part out.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/minutes", tag = "meetings",
     params(("id" = i64, Path, minimum = 1, description = "Meeting id"), MinutesQuery),
     responses(
-        (status = 200, description = "JSON (`Minutes`) or CSV (one row per request or turn)", content(
+        (status = 200, description = "JSON (`Minutes`), CSV (one row per request or turn) or HTML", content(
             (Minutes = "application/json"),
             (String = "text/csv"),
+            (String = "text/html"),
         )),
         (status = 400, description = "Unknown format, or the id is not a meeting id", body = ErrorBody),
         (status = 404, description = "No such meeting", body = ErrorBody),
@@ -273,13 +281,22 @@ pub async fn get_minutes(
     let id = meeting_id(path)?;
     // The only query parameter is the format: a bad query is a bad format.
     let Query(query) = query.map_err(|e| {
-        ApiError::bad_request("invalid_format", format!("{}: use json or csv", e.body_text()))
+        ApiError::bad_request("invalid_format", format!("{}: use json, csv or html", e.body_text()))
     })?;
-    let csv = query.format == Some(MinutesFormat::Csv);
     let now = now_unix_ms();
-    let minutes = app.session.journal().read(move |store| minutes::from_store(store, id, now)).await?;
-    if !csv {
-        return Ok(Json(minutes).into_response());
+    let local = app.print.local.clone();
+    let mut minutes =
+        app.session.journal().read(move |store| minutes::from_store_in(store, id, now, &local)).await?;
+    if query.publication == Some(true) {
+        minutes = minutes.for_publication();
+    }
+    match query.format {
+        None | Some(MinutesFormat::Json) => return Ok(Json(minutes).into_response()),
+        Some(MinutesFormat::Html) => {
+            let page = crate::journal::print::to_html(&minutes, &app.print);
+            return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response());
+        }
+        Some(MinutesFormat::Csv) => {}
     }
     let text = minutes
         .to_csv()

@@ -253,7 +253,7 @@ pub fn route_rules() -> RouteRules {
 /// The complete router, ready to serve.
 pub fn router(parts: Parts) -> Router {
     let (routes, openapi, rules) = table();
-    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor, limits } = parts;
+    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor, limits, print } = parts;
     let streams = sse::StreamCap::new(limits.max_streams_per_address, web.metrics.clone());
     let state = AppState {
         session,
@@ -266,6 +266,7 @@ pub fn router(parts: Parts) -> Router {
         web,
         frames: Arc::default(),
         streams,
+        print: Arc::new(print),
         desks,
         room,
         monitor,

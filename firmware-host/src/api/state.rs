@@ -1,5 +1,6 @@
 //! What every handler can reach: one typed application state, built once by
-//! [`super::router`]. Handlers take `State<AppState>` only when they use it.
+//! [`super::router`]. Handlers take `State<AppState>` only when they use
+//! it.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +13,7 @@ use super::sse::{FrameCache, StreamCap};
 use super::web::Web;
 use crate::config::HttpLimits;
 use crate::desks::Desks;
+use crate::journal::print::PrintSettings;
 use crate::mqtt::link::Link;
 use crate::room::Room;
 use crate::session::SessionHandle;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub room: Room,
     /// Frames in and out of every driver, for `GET /api/v1/monitor`.
     pub monitor: FrameMonitor,
+    /// Room name, time zone and signature lines of the printed minutes.
+    pub print: Arc<PrintSettings>,
 }
 
 /// The daemon's parts [`super::router`] serves; everything else in [`AppState`] the router
@@ -68,4 +72,6 @@ pub struct Parts {
     pub monitor: FrameMonitor,
     /// `[http]` limits (the stream cap; the connection caps are the server's).
     pub limits: HttpLimits,
+    /// Room name, time zone and signature lines of the printed minutes.
+    pub print: PrintSettings,
 }

@@ -33,6 +33,7 @@ pub use section::mqtt::{
     Broker as MqttBroker, MAX_MQTT_USERNAME, Mqtt as MqttConfig, MqttAccount, MqttDeskUnit, MqttRole,
     valid_username,
 };
+pub use section::room::DEFAULT_SIGNATORIES;
 pub use section::web::{DemoLink, RemoteLink, TOKEN_HASH_PREFIX, User, UserRole, WebConfig, is_token_hash};
 
 /// A validated room configuration.
@@ -44,6 +45,10 @@ pub struct RoomConfig {
     pub room_id: String,
     /// `room.name`: the room's display name.
     pub room_name: String,
+    /// `room.time_zone`: IANA name; local times in the minutes and consoles.
+    pub time_zone: String,
+    /// `[minutes] signatories`: the signature lines of the printed minutes.
+    pub signatories: Vec<String>,
     /// `http.listen`: where the web server listens.
     pub http_listen: SocketAddr,
     /// `[http]` limits: timeouts, connection and stream caps.
@@ -122,6 +127,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let mut root = Table::new(doc.as_table(), 0..0, String::new());
 
     let room = section::room::read(&mut root, &mut cx);
+    let signatories = section::room::read_minutes(&mut root, &mut cx);
     let http = section::http::read(&mut root, &mut cx);
     let mqtt = section::mqtt::read(&mut root, &mut cx);
     let discussion = section::discussion::read(&mut root, &mut cx);
@@ -159,6 +165,8 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         source: file.to_owned(),
         room_id: room.id,
         room_name: room.name,
+        time_zone: room.time_zone,
+        signatories,
         http_listen: http.listen,
         http: http.limits,
         http_trusted_proxies: http.trusted_proxies,

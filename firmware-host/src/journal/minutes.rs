@@ -6,11 +6,21 @@
 //! (`chair`, `technician`, `automatic` for open/override mode and freed microphones,
 //! `system`), when the microphone opened and closed, the speaking time without pauses,
 //! the pauses, who closed the microphone (mute provenance) and whether the time warning
-//! was given or the time ran out. Times are UTC (RFC 3339) plus Unix milliseconds in JSON.
+//! was given or the time ran out; the agenda item and whether it was in the non-public part.
+//! Beside the rows: the agenda items with when they were discussed, the exclusions for
+//! conflict of interest with their reasons, the session log (opened, suspended, resumed,
+//! non-public part begins and ends, closed) and who attended. Times are UTC (RFC 3339)
+//! plus Unix milliseconds, and local time in the room's time zone (`[room] time_zone`).
+//!
+//! A *publication* copy (`publication = true`) leaves out every row, exclusion and title of
+//! the non-public part: only "nichtöffentlicher Teil" with its times remains.
 
 use std::collections::BTreeMap;
 
-use podium_floor::{Actor, Change, Event, FloorState, MuteSource, RequestKind, Setup, Stance, Station};
+use podium_floor::{
+    Actor, AgendaItem, Change, Event, FloorState, ItemId, MeetingPhase, MuteSource, Presence, Publicity,
+    RequestKind, Setup, Stance, Station,
+};
 use serde::{Deserialize, Serialize};
 
 use super::store::{CommandRow, Store};
@@ -23,11 +33,161 @@ pub struct Minutes {
     pub meeting: MeetingInfo,
     /// When these minutes were produced (RFC 3339, UTC).
     pub generated_at: String,
+    /// The room's time zone (IANA name) the `*_local` times are in.
+    #[serde(default)]
+    pub time_zone: String,
+    /// When the meeting opened, local time.
+    #[serde(default)]
+    pub opened_local: String,
+    /// When it closed, local time (absent while open).
+    #[serde(default)]
+    pub closed_local: Option<String>,
+    /// A copy for publication: the non-public part is left out.
+    #[serde(default)]
+    pub publication: bool,
     /// Every request and turn, in the order they began.
     pub speakers: Vec<SpeakerTurn>,
+    /// The agenda items, in agenda order, with when they were discussed.
+    #[serde(default)]
+    pub items: Vec<ItemRecord>,
+    /// Opened, suspended, resumed, non-public part begins and ends, exclusions, closed.
+    #[serde(default)]
+    pub log: Vec<LogEntry>,
+    /// Who was present at some time during the meeting, in the room or remotely.
+    #[serde(default)]
+    pub attendees: Vec<Attendee>,
     /// Problems found in the record (the minutes may then be incomplete).
     pub warnings: Vec<String>,
 }
+
+/// An agenda item in the minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ItemRecord {
+    /// The item's id.
+    pub id: ItemId,
+    /// Number as printed.
+    pub number: String,
+    /// Title (empty in a publication copy for a non-public item).
+    pub title: String,
+    /// Public or non-public.
+    pub non_public: bool,
+    /// The paper's reference, if any.
+    pub paper: Option<String>,
+    /// The OParl id of the agenda item, if imported.
+    pub oparl_id: Option<String>,
+    /// When it was discussed: (from, until) local times; an item called up twice has two.
+    pub periods: Vec<Period>,
+    /// Members excluded for conflict of interest, with the reason.
+    pub exclusions: Vec<Exclusion>,
+}
+
+/// A span of time.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Period {
+    /// From (Unix milliseconds).
+    pub from_unix_ms: i64,
+    /// From, local time.
+    pub from_local: String,
+    /// Until (Unix milliseconds); absent while it lasts.
+    pub until_unix_ms: Option<i64>,
+    /// Until, local time.
+    pub until_local: Option<String>,
+}
+
+/// A member excluded from an item.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Exclusion {
+    /// The member.
+    pub participant: String,
+    /// Their name.
+    pub name: Option<String>,
+    /// Why, as recorded.
+    pub reason: String,
+    /// When, local time.
+    pub at_local: String,
+    /// Readmitted later (local time), if so.
+    pub readmitted_local: Option<String>,
+}
+
+/// A line of the session log.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LogEntry {
+    /// When (Unix milliseconds).
+    pub unix_ms: i64,
+    /// When, UTC (RFC 3339).
+    pub at: String,
+    /// When, local time.
+    pub at_local: String,
+    /// `opened`, `suspended`, `resumed`, `closed`, `non_public`, `public`, `item` (called up),
+    /// `item_finished`, `excluded`, `readmitted`, `budget_exhausted`.
+    pub what: String,
+    /// Details (the item, the member, the reason, the group).
+    pub detail: String,
+}
+
+/// Someone present during the meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Attendee {
+    /// The member.
+    pub participant: String,
+    /// Their name.
+    pub name: String,
+    /// Their group.
+    pub group: Option<String>,
+    /// In the room, remotely, or both (at different times).
+    pub room: bool,
+    /// Attended remotely at some time.
+    pub remote: bool,
+}
+
+/// How times are written: the room's time zone.
+#[derive(Debug, Clone)]
+pub struct LocalTime {
+    zone: jiff::tz::TimeZone,
+    name: String,
+}
+
+impl LocalTime {
+    /// The zone named `name` (IANA, e.g. `Europe/Berlin`), from the tz database built into
+    /// podiumd (a Pi without `tzdata` gives the same minutes).
+    pub fn new(name: &str) -> Result<LocalTime, String> {
+        jiff::tz::TimeZone::get(name)
+            .map(|zone| LocalTime { zone, name: name.to_owned() })
+            .map_err(|e| format!("unknown time zone `{name}`: {e}"))
+    }
+
+    /// `2026-03-29 03:15:00 CEST`.
+    pub fn format(&self, unix_ms: i64) -> String {
+        match jiff::Timestamp::from_millisecond(unix_ms) {
+            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
+            Err(_) => time::rfc3339(unix_ms),
+        }
+    }
+
+    /// `15:04` (for the printed minutes).
+    pub fn clock(&self, unix_ms: i64) -> String {
+        match jiff::Timestamp::from_millisecond(unix_ms) {
+            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%H:%M").to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// `05.12.2026` (for the printed minutes).
+    pub fn date(&self, unix_ms: i64) -> String {
+        match jiff::Timestamp::from_millisecond(unix_ms) {
+            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%d.%m.%Y").to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The zone's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The room's time zone by default.
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Berlin";
 
 /// One request or turn.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -77,6 +237,21 @@ pub struct SpeakerTurn {
     pub warned: bool,
     /// The speaking time ran out.
     pub expired: bool,
+    /// The agenda item it belongs to (number and title), if one was current.
+    #[serde(default)]
+    pub item: Option<String>,
+    /// It began in the non-public part.
+    #[serde(default)]
+    pub non_public: bool,
+    /// When the request arrived, local time.
+    #[serde(default)]
+    pub requested_local: Option<String>,
+    /// When the microphone opened, local time.
+    #[serde(default)]
+    pub started_local: Option<String>,
+    /// When the microphone closed, local time.
+    #[serde(default)]
+    pub ended_local: Option<String>,
 }
 
 /// The name of a serde enum value as in JSON (`removed_by_chair`).
@@ -108,12 +283,44 @@ pub struct Builder {
     waiting: BTreeMap<Station, usize>,
     granted: BTreeMap<Station, usize>,
     speaking: BTreeMap<Station, (usize, Option<u64>)>,
+    local: LocalTime,
+    items: Vec<ItemRecord>,
+    current_item: Option<ItemId>,
+    public: bool,
+    phase: MeetingPhase,
+    log: Vec<LogEntry>,
+    attendees: BTreeMap<String, Attendee>,
+}
+
+/// What the builder made of the record.
+pub struct Built {
+    /// The rows.
+    pub speakers: Vec<SpeakerTurn>,
+    /// The agenda items.
+    pub items: Vec<ItemRecord>,
+    /// The session log.
+    pub log: Vec<LogEntry>,
+    /// Who attended.
+    pub attendees: Vec<Attendee>,
+}
+
+fn item_record(item: &AgendaItem) -> ItemRecord {
+    ItemRecord {
+        id: item.id,
+        number: item.number.clone(),
+        title: item.title.clone(),
+        non_public: item.publicity != Publicity::Public,
+        paper: item.paper.as_ref().and_then(|p| p.reference.clone().or_else(|| p.name.clone())),
+        oparl_id: item.oparl_id.clone(),
+        periods: Vec::new(),
+        exclusions: Vec::new(),
+    }
 }
 
 impl Builder {
     /// A builder for a meeting with this setup, the commands of its record and the state
     /// at its opening.
-    pub fn new(setup: &Setup, commands: &[CommandRow], opening: &FloorState) -> Builder {
+    pub fn new(setup: &Setup, commands: &[CommandRow], opening: &FloorState, local: LocalTime) -> Builder {
         let names =
             setup.participants.iter().map(|p| (p.id.clone(), (p.name.clone(), p.group.clone()))).collect();
         let actors = commands
@@ -127,7 +334,22 @@ impl Builder {
             waiting: BTreeMap::new(),
             granted: BTreeMap::new(),
             speaking: BTreeMap::new(),
+            local,
+            items: opening
+                .agenda
+                .iter()
+                .filter(|e| e.item.kind == podium_floor::ItemKind::Item)
+                .map(|e| item_record(&e.item))
+                .collect(),
+            current_item: opening.current_item,
+            public: opening.public,
+            phase: opening.phase,
+            log: Vec::new(),
+            attendees: BTreeMap::new(),
         };
+        for (participant, presence) in &opening.presence {
+            builder.attend(participant, *presence);
+        }
         for speaker in &opening.speakers {
             let row = builder.new_row(&speaker.station, speaker.participant.clone());
             let turn = &mut builder.rows[row];
@@ -155,15 +377,164 @@ impl Builder {
             .as_ref()
             .and_then(|id| self.names.get(id))
             .map_or((None, None), |(n, g)| (Some(n.clone()), g.clone()));
+        let item = self.current_item.and_then(|id| self.item(id)).map(|i| label(&i.number, &i.title));
         self.rows.push(SpeakerTurn {
             row: self.rows.len() + 1,
             station: station.to_string(),
             participant,
             name,
             group,
+            item,
+            non_public: !self.public,
             ..SpeakerTurn::default()
         });
         self.rows.len() - 1
+    }
+
+    fn item(&self, id: ItemId) -> Option<&ItemRecord> {
+        self.items.iter().find(|i| i.id == id)
+    }
+
+    fn item_mut(&mut self, id: ItemId) -> Option<&mut ItemRecord> {
+        self.items.iter_mut().find(|i| i.id == id)
+    }
+
+    fn name_of(&self, participant: &str) -> Option<String> {
+        self.names.get(participant).map(|(name, _)| name.clone())
+    }
+
+    fn attend(&mut self, participant: &str, presence: Presence) {
+        let (room, remote) = match presence {
+            Presence::Seat(_) => (true, false),
+            Presence::Remote => (false, true),
+            Presence::Absent => return,
+        };
+        let (name, group) = self.names.get(participant).cloned().unwrap_or((participant.to_owned(), None));
+        let entry = self.attendees.entry(participant.to_owned()).or_insert_with(|| Attendee {
+            participant: participant.to_owned(),
+            name,
+            group,
+            room: false,
+            remote: false,
+        });
+        entry.room |= room;
+        entry.remote |= remote;
+    }
+
+    fn note(&mut self, unix_ms: i64, what: &str, detail: String) {
+        self.log.push(LogEntry {
+            unix_ms,
+            at: time::rfc3339(unix_ms),
+            at_local: self.local.format(unix_ms),
+            what: what.to_owned(),
+            detail,
+        });
+    }
+
+    fn item_label(&self, id: ItemId) -> String {
+        self.item(id).map_or_else(|| format!("#{id}"), |i| label(&i.number, &i.title))
+    }
+
+    /// The session's own events: items, the non-public part, phases, exclusions, presence.
+    fn session_event(&mut self, event: &Event) {
+        let at = event.at.unix_ms;
+        match &event.change {
+            Change::AgendaSet { items, .. } => {
+                let kept = std::mem::take(&mut self.items);
+                self.items = items
+                    .iter()
+                    .filter(|i| i.kind == podium_floor::ItemKind::Item)
+                    .map(|item| {
+                        let mut record = item_record(item);
+                        if let Some(old) = kept.iter().find(|o| o.id == item.id && o.number == item.number) {
+                            record.periods = old.periods.clone();
+                            record.exclusions = old.exclusions.clone();
+                        }
+                        record
+                    })
+                    .collect();
+                self.note(at, "agenda", format!("{} items", self.items.len()));
+            }
+            Change::PublicityConfirmed { item, publicity } => {
+                if let Some(record) = self.item_mut(*item) {
+                    record.non_public = *publicity != Publicity::Public;
+                }
+            }
+            Change::ItemEntered { item } => {
+                self.current_item = Some(*item);
+                let from_local = self.local.format(at);
+                if let Some(record) = self.item_mut(*item) {
+                    record.periods.push(Period { from_unix_ms: at, from_local, ..Period::default() });
+                }
+                let detail = self.item_label(*item);
+                self.note(at, "item", detail);
+            }
+            Change::ItemFinished { item } => {
+                let until_local = self.local.format(at);
+                if let Some(period) = self.item_mut(*item).and_then(|r| r.periods.last_mut())
+                    && period.until_unix_ms.is_none()
+                {
+                    period.until_unix_ms = Some(at);
+                    period.until_local = Some(until_local);
+                }
+                if self.current_item == Some(*item) {
+                    self.current_item = None;
+                }
+                let detail = self.item_label(*item);
+                self.note(at, "item_finished", detail);
+            }
+            Change::PublicChanged { public } => {
+                self.public = *public;
+                self.note(at, if *public { "public" } else { "non_public" }, String::new());
+            }
+            Change::PhaseChanged { phase } => {
+                let what = match (self.phase, phase) {
+                    (_, MeetingPhase::None) => "closed",
+                    (_, MeetingPhase::Suspended) => "suspended",
+                    (MeetingPhase::Suspended, MeetingPhase::Open) => "resumed",
+                    (_, MeetingPhase::Open) => "opened",
+                };
+                self.phase = *phase;
+                self.note(at, what, String::new());
+            }
+            Change::Excluded { item, participant, reason } => {
+                let name = self.name_of(participant);
+                let at_local = self.local.format(at);
+                let detail = format!(
+                    "{}: {} ({reason})",
+                    self.item_label(*item),
+                    name.clone().unwrap_or_else(|| participant.clone())
+                );
+                if let Some(record) = self.item_mut(*item) {
+                    record.exclusions.push(Exclusion {
+                        participant: participant.clone(),
+                        name,
+                        reason: reason.clone(),
+                        at_local,
+                        readmitted_local: None,
+                    });
+                }
+                self.note(at, "excluded", detail);
+            }
+            Change::Readmitted { item, participant } => {
+                let at_local = self.local.format(at);
+                if let Some(exclusion) = self
+                    .item_mut(*item)
+                    .and_then(|r| r.exclusions.iter_mut().rev().find(|e| &e.participant == participant))
+                {
+                    exclusion.readmitted_local = Some(at_local);
+                }
+                let detail = format!(
+                    "{}: {}",
+                    self.item_label(*item),
+                    self.name_of(participant).unwrap_or_else(|| participant.clone())
+                );
+                self.note(at, "readmitted", detail);
+            }
+            Change::BudgetExhausted { group } => self.note(at, "budget_exhausted", group.clone()),
+            Change::PresenceChanged { participant, presence } => self.attend(participant, *presence),
+            _ => {}
+        }
     }
 
     fn actor_of(&self, seq: u64) -> Option<&Actor> {
@@ -174,6 +545,7 @@ impl Builder {
 
     /// Takes the next event into account.
     pub fn event(&mut self, event: &Event) {
+        self.session_event(event);
         let mono = event.at.mono_ms.0;
         match &event.change {
             Change::RequestAdded { request, .. } => {
@@ -260,6 +632,21 @@ impl Builder {
         }
     }
 
+    /// Everything built: the rows with readable times, the items, the log, the attendees.
+    pub fn finish_all(mut self) -> Built {
+        let local = self.local.clone();
+        let items = std::mem::take(&mut self.items);
+        let log = std::mem::take(&mut self.log);
+        let attendees = std::mem::take(&mut self.attendees).into_values().collect();
+        let mut speakers = self.finish();
+        for turn in &mut speakers {
+            turn.requested_local = turn.requested_unix_ms.map(|ms| local.format(ms));
+            turn.started_local = turn.started_unix_ms.map(|ms| local.format(ms));
+            turn.ended_local = turn.ended_unix_ms.map(|ms| local.format(ms));
+        }
+        Built { speakers, items, log, attendees }
+    }
+
     /// The rows, with readable times; requests still in the list are `waiting`.
     pub fn finish(mut self) -> Vec<SpeakerTurn> {
         for row in self.waiting.values() {
@@ -274,8 +661,23 @@ impl Builder {
     }
 }
 
-/// The minutes of meeting `id` from the journal.
+/// "Ö 3.1 Bebauungsplan".
+fn label(number: &str, title: &str) -> String {
+    if number.is_empty() { title.to_owned() } else { format!("{number} {title}") }
+}
+
+/// The minutes of meeting `id` from the journal, times in UTC and in `local`.
 pub fn from_store(store: &Store, id: i64, now_unix_ms: i64) -> Result<Minutes, JournalError> {
+    from_store_in(store, id, now_unix_ms, &LocalTime::new(DEFAULT_TIME_ZONE).map_err(JournalError::Export)?)
+}
+
+/// [`from_store`] with the room's time zone.
+pub fn from_store_in(
+    store: &Store,
+    id: i64,
+    now_unix_ms: i64,
+    local: &LocalTime,
+) -> Result<Minutes, JournalError> {
     let info = store.meeting(id).map_err(JournalError::sqlite("cannot read the meeting"))?;
     let info = info.ok_or(JournalError::NoSuchMeeting(id))?;
     let mut warnings = Vec::new();
@@ -308,7 +710,7 @@ pub fn from_store(store: &Store, id: i64, now_unix_ms: i64) -> Result<Minutes, J
     let raws = store
         .events_between(run, info.first_seq, info.last_seq)
         .map_err(JournalError::sqlite("cannot read the events"))?;
-    let mut builder = Builder::new(&setup, &commands, &opening);
+    let mut builder = Builder::new(&setup, &commands, &opening, local.clone());
     for (expected, raw) in (info.first_seq + 1..).zip(raws) {
         if raw.seq != expected {
             warnings.push(format!("event {expected} is missing; the minutes end there"));
@@ -322,18 +724,37 @@ pub fn from_store(store: &Store, id: i64, now_unix_ms: i64) -> Result<Minutes, J
             }
         }
     }
+    let built = builder.finish_all();
     Ok(Minutes {
-        meeting: info,
         generated_at: time::rfc3339(now_unix_ms),
-        speakers: builder.finish(),
+        time_zone: local.name().to_owned(),
+        opened_local: local.format(info.opened_unix_ms),
+        closed_local: info.closed_unix_ms.map(|ms| local.format(ms)),
+        meeting: info,
+        publication: false,
+        speakers: built.speakers,
+        items: built.items,
+        log: built.log,
+        attendees: built.attendees,
         warnings,
     })
 }
 
+/// How `podiumd export` writes the minutes.
+#[derive(Debug, Clone, Default)]
+pub struct Export {
+    /// `json`, `csv` or `html`.
+    pub format: String,
+    /// The copy for publication.
+    pub publication: bool,
+    /// The room configuration (time zone, room name, signature lines), if given.
+    pub room: Option<crate::config::RoomConfig>,
+}
+
 /// `podiumd export`: the minutes of meeting `meeting` (default: the most recently opened)
-/// from the journal file at `path`, as CSV or pretty JSON. Opens the file read-only, so it
-/// can run while `podiumd` is running.
-pub fn export(path: &std::path::Path, meeting: Option<i64>, csv: bool) -> Result<String, JournalError> {
+/// from the journal file at `path`, as pretty JSON, CSV or HTML. Opens the file read-only,
+/// so it can run while `podiumd` is running.
+pub fn export(path: &std::path::Path, meeting: Option<i64>, how: &Export) -> Result<String, JournalError> {
     if !path.exists() {
         return Err(JournalError::Io {
             context: format!("cannot open {}", path.display()),
@@ -352,8 +773,26 @@ pub fn export(path: &std::path::Path, meeting: Option<i64>, csv: bool) -> Result
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    let minutes = from_store(&store, id, now)?;
-    if csv {
+    let zone = how.room.as_ref().map_or(DEFAULT_TIME_ZONE, |r| r.time_zone.as_str());
+    let local = LocalTime::new(zone).map_err(JournalError::Export)?;
+    let mut minutes = from_store_in(&store, id, now, &local)?;
+    if how.publication {
+        minutes = minutes.for_publication();
+    }
+    if how.format == "html" {
+        let settings = super::print::PrintSettings {
+            room_name: how
+                .room
+                .as_ref()
+                .map_or_else(|| minutes.meeting.room_id.clone(), |r| r.room_name.clone()),
+            signatories: how.room.as_ref().map_or_else(
+                || crate::config::DEFAULT_SIGNATORIES.iter().map(|s| (*s).to_owned()).collect(),
+                |r| r.signatories.clone(),
+            ),
+            local,
+        };
+        Ok(super::print::to_html(&minutes, &settings))
+    } else if how.format == "csv" {
         minutes.to_csv().map_err(|e| JournalError::Export(e.to_string()))
     } else {
         serde_json::to_string_pretty(&minutes)
@@ -363,7 +802,7 @@ pub fn export(path: &std::path::Path, meeting: Option<i64>, csv: bool) -> Result
 }
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 21] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "meeting",
     "row",
     "station",
@@ -384,6 +823,11 @@ pub const CSV_COLUMNS: [&str; 21] = [
     "closed_by",
     "warned",
     "expired",
+    "item",
+    "non_public",
+    "requested_local",
+    "started_local",
+    "ended_local",
     "title",
 ];
 
@@ -424,11 +868,53 @@ impl Minutes {
                 t.closed_by.as_ref().map(json_name).unwrap_or_default(),
                 t.warned.to_string(),
                 t.expired.to_string(),
+                opt(&t.item),
+                t.non_public.to_string(),
+                opt(&t.requested_local),
+                opt(&t.started_local),
+                opt(&t.ended_local),
                 cell(&self.meeting.title),
             ])?;
         }
         let bytes = out.into_inner().map_err(|e| e.into_error())?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+impl Minutes {
+    /// The copy for publication: every row, exclusion, title and log detail of the
+    /// non-public part is left out; the non-public part's times remain.
+    pub fn for_publication(mut self) -> Minutes {
+        self.publication = true;
+        self.speakers.retain(|turn| !turn.non_public);
+        for (row, turn) in self.speakers.iter_mut().enumerate() {
+            turn.row = row + 1;
+        }
+        let hidden: Vec<String> =
+            self.items.iter().filter(|i| i.non_public).map(|i| label(&i.number, &i.title)).collect();
+        for item in self.items.iter_mut().filter(|i| i.non_public) {
+            item.title.clear();
+            item.paper = None;
+            item.oparl_id = None;
+            item.exclusions.clear();
+        }
+        let mut public = true;
+        self.log.retain_mut(|entry| {
+            match entry.what.as_str() {
+                "non_public" => public = false,
+                "public" => public = true,
+                _ => {}
+            }
+            if hidden.iter().any(|h| entry.detail.starts_with(h.as_str())) {
+                if matches!(entry.what.as_str(), "excluded" | "readmitted") {
+                    return false;
+                }
+                entry.detail = "nichtöffentlicher Teil".to_owned();
+            }
+            public
+                || matches!(entry.what.as_str(), "non_public" | "suspended" | "resumed" | "closed" | "opened")
+        });
+        self
     }
 }
 
@@ -509,7 +995,8 @@ mod tests {
         run(&mut floor, Command::Stop { station: seat(1) }, Actor::Station(seat(1)));
         run(&mut floor, Command::Grant { station: seat(2) }, Actor::Chair);
 
-        let mut builder = Builder::new(&setup(), &commands, &opening);
+        let mut builder =
+            Builder::new(&setup(), &commands, &opening, LocalTime::new("Europe/Berlin").expect("zone"));
         for event in &events {
             builder.event(event);
         }
@@ -532,7 +1019,14 @@ mod tests {
         let minutes = Minutes {
             meeting: MeetingInfo::opening(7, 7, "Rat, 3. Sitzung".into(), "room".into(), 0, 0),
             generated_at: time::rfc3339(0),
+            time_zone: "Europe/Berlin".into(),
+            opened_local: String::new(),
+            closed_local: None,
+            publication: false,
             speakers: rows,
+            items: Vec::new(),
+            log: Vec::new(),
+            attendees: Vec::new(),
             warnings: Vec::new(),
         };
         let csv = minutes.to_csv().expect("csv");
@@ -543,6 +1037,6 @@ mod tests {
         assert_eq!(&records[0][14], "3.0");
         assert_eq!(&records[1][4], "'=cmd|' /C calc'!A0", "a formula is defused");
         assert_eq!(&records[2][4], "Carla, \"C\" Weber", "commas and quotes survive");
-        assert_eq!(&records[2][20], "Rat, 3. Sitzung");
+        assert_eq!(&records[2][25], "Rat, 3. Sitzung");
     }
 }

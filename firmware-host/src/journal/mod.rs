@@ -46,6 +46,7 @@
 //! [`Floor::restore`]: podium_floor::Floor::restore
 
 pub mod minutes;
+pub mod print;
 pub mod restore;
 pub mod schema;
 pub mod store;

@@ -8,6 +8,43 @@ use super::non_empty;
 pub(crate) struct Room {
     pub id: String,
     pub name: String,
+    /// IANA time zone of the room, for the minutes and consoles.
+    pub time_zone: String,
+}
+
+/// Who signs the printed minutes by default (Saxony, SächsGemO § 40: the chair, two
+/// members who attended, the secretary).
+pub const DEFAULT_SIGNATORIES: [&str; 4] =
+    ["Vorsitz", "Stadtrat/Stadträtin", "Stadtrat/Stadträtin", "Schriftführung"];
+
+/// Reads `[minutes]` (optional): the signature lines of the printed minutes.
+pub(crate) fn read_minutes(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<String> {
+    let default = || DEFAULT_SIGNATORIES.iter().map(|s| (*s).to_owned()).collect();
+    let Some(mut t) = root.table(cx, "minutes") else { return default() };
+    let lines = match t.array_of_strings(cx, "signatories") {
+        Some(lines) => {
+            for line in &lines {
+                if line.v.trim().is_empty()
+                    || line.v.chars().count() > 100
+                    || line.v.chars().any(char::is_control)
+                {
+                    cx.err(
+                        &line.span,
+                        t.field("signatories"),
+                        "a signature line has 1 to 100 characters and no control characters",
+                        None,
+                    );
+                }
+            }
+            if lines.len() > 10 {
+                cx.err(&lines[10].span, t.field("signatories"), "at most 10 signature lines", None);
+            }
+            lines.into_iter().map(|l| l.v).collect()
+        }
+        None => default(),
+    };
+    t.finish(cx);
+    lines
 }
 
 /// Longest allowed room id.
@@ -15,7 +52,11 @@ pub(crate) const MAX_ID_LEN: usize = 64;
 
 /// Reads `[room]` (required).
 pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Room {
-    let mut room = Room { id: String::new(), name: String::new() };
+    let mut room = Room {
+        id: String::new(),
+        name: String::new(),
+        time_zone: crate::journal::minutes::DEFAULT_TIME_ZONE.to_owned(),
+    };
     let Some(mut t) = root.table(cx, "room") else {
         // Report "missing" only if the key is absent, not if it had the wrong type.
         if !root.has("room") {
@@ -40,6 +81,17 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Room {
         }
         None if !t.has("name") => t.missing(cx, "name", "\"Ratssaal\""),
         None => {}
+    }
+    if let Some(zone) = t.string(cx, "time_zone") {
+        match crate::journal::minutes::LocalTime::new(&zone.v) {
+            Ok(_) => room.time_zone = zone.v,
+            Err(message) => cx.err(
+                &zone.span,
+                t.field("time_zone"),
+                message,
+                Some("an IANA time zone name such as \"Europe/Berlin\"".into()),
+            ),
+        }
     }
     t.finish(cx);
     room
