@@ -602,7 +602,16 @@ async fn a_damaged_journal_tail_is_recovered_up_to_the_last_good_record() {
     let diagnostics = daemon.diagnostics().await;
     let warnings = diagnostics["journal"]["recovery"]["warnings"].to_string();
     assert!(warnings.contains("damaged tail"), "{warnings}");
-    assert!(daemon.logged("damaged tail"), "the damage is logged");
+    // The log is read from the daemon's output by another thread: give it a moment.
+    let mut logged = false;
+    for _ in 0..100 {
+        logged = daemon.logged("damaged tail");
+        if logged {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(logged, "the damage is logged");
     let (status, body) = daemon.command(json!({"command": "request", "station": {"seat": 12}})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["seq"], previous["floor"]["seq"].as_u64().expect("seq") + 1, "numbering continues");
