@@ -20,6 +20,16 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     let tracker = TaskTracker::new();
     // Opens the journal and restores the open meeting with its clock (see crate::journal).
     let session = session::start(&config, cancel.clone(), &tracker).await?;
+    if let Some(draft) = &config.initial_draft {
+        let stored = session.journal().read(|store| {
+            store.agenda_draft().map_err(crate::journal::JournalError::sqlite("cannot read the draft agenda"))
+        });
+        if matches!(stored.await, Ok(None)) {
+            if let Err(e) = session.save_agenda_draft(draft.clone()).await {
+                tracing::warn!("cannot store the demo's draft agenda: {e}");
+            }
+        }
+    }
     let clock = session.clock();
     let mqtt = start_mqtt(&config, &session, &cancel, &tracker);
     // Desk-unit buses (and the demo's simulated units); their handle serves /api/v1/devices.

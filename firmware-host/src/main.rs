@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The demo room, built into the binary so `podiumd demo` runs from anywhere.
 const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
+const DEMO_AGENDA: &str = include_str!("../../config/demo-agenda.json");
 
 #[derive(Parser)]
 #[command(
@@ -209,6 +210,7 @@ fn main() -> ExitCode {
                         room.setup.participants.len()
                     );
                     println!("Demo logins (config/demo.toml): chair / chair, technician: technik / technik");
+                    room.initial_draft = Some(DEMO_AGENDA.to_owned());
                     room.web.demo_link = Some(config::DemoLink {
                         member: podium_host::api::web::DEMO_REMOTE_MEMBER.into(),
                         token: podium_host::api::web::DEMO_REMOTE_TOKEN.into(),

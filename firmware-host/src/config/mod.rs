@@ -49,6 +49,9 @@ pub struct RoomConfig {
     pub time_zone: String,
     /// `[minutes] signatories`: the signature lines of the printed minutes.
     pub signatories: Vec<String>,
+    /// A draft agenda (JSON, as `PUT /api/v1/agenda/draft` takes it) stored at start when the
+    /// journal holds none: the demo's "Stadtrat, 12. Sitzung". Not a room-file key.
+    pub initial_draft: Option<String>,
     /// `http.listen`: where the web server listens.
     pub http_listen: SocketAddr,
     /// `[http]` limits: timeouts, connection and stream caps.
@@ -167,6 +170,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         room_name: room.name,
         time_zone: room.time_zone,
         signatories,
+        initial_draft: None,
         http_listen: http.listen,
         http: http.limits,
         http_trusted_proxies: http.trusted_proxies,
