@@ -197,6 +197,57 @@ fn main() {
         })
         .collect();
 
+    // --- minutes of the whole meeting, beside a raw scan of the same rows ----------------
+    let store = Store::open_read_only(&pristine).expect("read-only");
+    let local = podium_host::journal::minutes::LocalTime::new("Europe/Berlin").expect("zone");
+    let print = podium_host::journal::print::PrintSettings {
+        room_name: "Ratssaal".into(),
+        signatories: vec!["Vorsitz".into(), "Schriftführung".into()],
+        local: local.clone(),
+    };
+    let mut span_h = 0.0;
+    let mut minutes_json: Vec<Duration> = Vec::new();
+    let mut minutes_csv: Vec<Duration> = Vec::new();
+    let mut minutes_html: Vec<Duration> = Vec::new();
+    let mut raw_scans: Vec<Duration> = Vec::new();
+    let mut rows = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let mut changes = 0usize;
+        {
+            let conn =
+                rusqlite::Connection::open_with_flags(&pristine, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .expect("open");
+            let mut stmt =
+                conn.prepare("SELECT change FROM event WHERE run_id = 1 ORDER BY seq").expect("prepare");
+            let mut scan = stmt.query([]).expect("query");
+            while let Some(row) = scan.next().expect("row") {
+                changes += row.get_ref(0).expect("change").as_str().expect("text").len().min(1);
+            }
+        }
+        raw_scans.push(started.elapsed());
+        assert_eq!(changes as u64, seq);
+        let started = Instant::now();
+        let minutes = podium_host::journal::minutes::from_store_in(&store, 1, 0, &local).expect("minutes");
+        let json = serde_json::to_string(&minutes).expect("json");
+        minutes_json.push(started.elapsed());
+        let started = Instant::now();
+        let csv = minutes.to_csv().expect("csv");
+        minutes_csv.push(started.elapsed());
+        let started = Instant::now();
+        let html = podium_host::journal::print::to_html(&minutes, &print);
+        minutes_html.push(started.elapsed());
+        rows = minutes.speakers.len();
+        // How long the recorded meeting lasted, from its first to its last row.
+        let first =
+            minutes.speakers.first().and_then(|t| t.requested_unix_ms.or(t.started_unix_ms)).unwrap_or(0);
+        let last =
+            minutes.speakers.iter().filter_map(|t| t.ended_unix_ms.or(t.started_unix_ms)).max().unwrap_or(0);
+        span_h = (last - first).max(0) as f64 / 3.6e6;
+        assert!(json.len() > 1000 && csv.len() > 1000 && html.len() > 1000);
+    }
+    drop(store);
+
     let empty_dir = dir.path().join("empty");
     std::fs::create_dir(&empty_dir).expect("mkdir");
     let empty_config = empty_dir.join("room.toml");
@@ -337,6 +388,22 @@ fn main() {
         "restart to ready: podiumd spawn → listening (empty journal)",
         Kind::Podium,
         &mut empty_restarts,
+    );
+    report.distribution(
+        &format!("minutes as JSON: read, build and serialise {seq} events ({rows} rows, {span_h:.1} h)"),
+        Kind::Podium,
+        &mut minutes_json,
+    );
+    report.distribution("minutes as CSV (from the built minutes)", Kind::Podium, &mut minutes_csv);
+    report.distribution(
+        "minutes as printable HTML (from the built minutes)",
+        Kind::Podium,
+        &mut minutes_html,
+    );
+    report.distribution(
+        &format!("raw SQLite: scan the same {seq} event rows (SELECT change, no parsing)"),
+        Kind::Limit,
+        &mut raw_scans,
     );
     report.distribution(
         "raw SQLite: INSERT + COMMIT of 200 bytes, WAL, synchronous=FULL",
