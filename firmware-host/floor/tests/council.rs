@@ -256,3 +256,69 @@ fn equal_shares_divide_the_total_among_the_members_groups_and_per_item_budgets_r
     chair(&mut f, Command::NextItem {}, 31);
     assert_eq!(f.remaining_ms("SPD", Instant(31_000)), 100_000, "a per-item budget starts afresh");
 }
+
+#[test]
+fn the_public_view_hides_exclusions_and_non_public_titles_and_in_the_non_public_part_every_name() {
+    let mut f = with_agenda(Mode::Request, CarryOver::PerItem);
+    chair(
+        &mut f,
+        Command::SetBudget {
+            budget: Some(BudgetSpec {
+                scope: BudgetScope::Meeting,
+                shares: Shares::Equal { total_s: 600 },
+                policy: BudgetPolicy::WarnOnly,
+                warning_s: 0,
+            }),
+        },
+        0,
+    );
+    chair(&mut f, Command::EnterItem { item: 2 }, 1);
+    chair(&mut f, Command::Exclude { item: 2, participant: "m5".into(), reason: "Eigentümer".into() }, 1);
+    chair(&mut f, Command::Grant { station: seat(4) }, 2);
+    f.handle(&request(6), &member(6), at(3)).unwrap();
+    let public = public_view(&f.snapshot());
+    let text = serde_json::to_string(&public).unwrap();
+    assert!(!text.contains("Eigentümer") && public.floor.item(2).unwrap().excluded.is_empty());
+    assert_eq!(public.floor.item(4).unwrap().item.title, "", "a non-public item's title is hidden");
+    assert_eq!(public.floor.item(2).unwrap().item.title, "Item Ö 1");
+    assert_eq!(public.floor.speakers.len(), 1, "the public part shows the floor");
+    assert!(public.floor.budget.is_some());
+
+    chair(&mut f, Command::EnterItem { item: 4 }, 4);
+    chair(&mut f, Command::Grant { station: seat(7) }, 5);
+    let public = public_view(&f.snapshot());
+    let floor = &public.floor;
+    assert!(!floor.public);
+    assert!(public.participants.is_empty());
+    assert!(public.seats.iter().all(|s| s.default_participant.is_none()));
+    assert!(floor.requests.is_empty() && floor.speakers.is_empty() && floor.parked.is_empty());
+    assert!(floor.presence.is_empty() && floor.seated.is_empty());
+    assert!(floor.spoken_ms_by_participant.is_empty() && floor.spoken_ms_by_group.is_empty());
+    assert!(floor.budget.is_none());
+    assert_eq!(floor.current_item, Some(4), "the current item's number stays");
+    let text = serde_json::to_string(&public).unwrap();
+    for p in &setup(Profile::default()).participants {
+        assert!(
+            !text.contains(&p.name) && !text.contains(&format!("\"{}\"", p.id)),
+            "{} leaks: {text}",
+            p.name
+        );
+    }
+    // The full snapshot is untouched.
+    assert!(!f.snapshot().floor.speakers.is_empty());
+}
+
+#[test]
+fn only_plain_floor_events_go_out_as_they_are() {
+    let mut f = with_agenda(Mode::Request, CarryOver::PerItem);
+    let entered = chair(&mut f, Command::EnterItem { item: 2 }, 1);
+    assert!(
+        entered.iter().all(|e| !shown_as_is(e)),
+        "item events carry the agenda: a fresh public view instead"
+    );
+    let asked = f.handle(&request(4), &member(4), at(2)).unwrap();
+    assert!(asked.iter().all(shown_as_is));
+    let excluded =
+        chair(&mut f, Command::Exclude { item: 2, participant: "m4".into(), reason: "x".into() }, 3);
+    assert!(!shown_as_is(&excluded[0]));
+}
