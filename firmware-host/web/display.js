@@ -40,9 +40,12 @@ function tick() {
   if (!overlay) renderBudgets();
 }
 
+/** "SPD: 4:30", with the state in words when it is not fine: "(bald aufgebraucht)",
+ *  "(aufgebraucht)", "−0:12 (überzogen)". */
 function budgetText(row) {
   const time = formatMs(row.remaining);
-  return row.remaining < 0 ? `${row.group}: ${time} (${t('budget.overdrawn')})` : `${row.group}: ${time}`;
+  const word = row.state === 'ok' ? '' : ` (${t(`budget.short.${row.state}`)})`;
+  return `${row.group}: ${time}${word}`;
 }
 
 function renderBudgets() {

@@ -239,6 +239,7 @@ test('a budget set from the console appears in the table and on the display, cou
   assert.match(await row('SPD').innerText(), /erschöpft/);
   assert.match(await text(chair, '#budget-summary'), /die ganze Sitzung.*keine neuen Wortmeldungen annehmen.*30 s/);
   await display.waitForFunction(() => document.getElementById('budget-list').innerText.includes('CDU: 5:00'));
+  assert.match(await text(display, '#budget-list'), /SPD: 0:00 \(aufgebraucht\)/, 'the state in words, not colour alone');
 
   // An SPD member's request is refused, with the translated reason.
   await chair.selectOption('#direct-station', 'seat:12');
