@@ -135,8 +135,12 @@ whoami().then((who) => {
   new LiveFloor({
     onChange: (s) => {
       snap = s;
+      // In the non-public part a member not admitted to it gets the public view, without
+      // names: the name shown before stays.
       const person = snap.participants.find((x) => x.id === me.participant);
-      $('member').textContent = person ? person.name : me.participant;
+      if (person) $('member').textContent = person.name;
+      else if (!$('member').dataset.named) $('member').textContent = me.participant;
+      if (person) $('member').dataset.named = '1';
       render();
     },
     onStatus: (status) => showConnection($('conn'), status),

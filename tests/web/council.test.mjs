@@ -6,8 +6,12 @@
 
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
-  DEMO, axeViolations, command, launchBrowser, login, newPage, ready, resetFloor, screenshot, startDaemon,
+  DEMO, axeViolations, command, launchBrowser, login, newPage, ready, resetFloor, root, screenshot, startDaemon,
 } from './support.mjs';
 
 let daemon;
@@ -287,7 +291,7 @@ test('the meeting, agenda and budget panels, the draft editor, the display, over
     command: 'set_budget',
     budget: { scope: 'item', shares: { kind: 'equal', total_s: 1800 }, policy: 'cut_off', warning_s: 60 },
   })).status, 200);
-  const excluded = (await state()).participants.find((p) => p.role === 'member');
+  const excluded = (await state()).participants.find((p) => p.id === DEMO.remoteMember);
   assert.equal((await command(base, { command: 'exclude', item: 1, participant: excluded.id, reason: 'Eigentümer' })).status, 200);
 
   for (const lang of ['de', 'en']) {
@@ -311,11 +315,18 @@ test('the meeting, agenda and budget panels, the draft editor, the display, over
     await chair.context().close();
   }
 
-  // The conflict of interest: readmitted from the list.
+  // The excluded member is told on the remote page, until the chair readmits them.
+  const member = await open({ width: 800, height: 1100 });
+  await member.goto(`${base}/remote/${DEMO.remoteToken}`);
+  await ready(member);
+  await member.waitForSelector('#part-line:not([hidden])');
+  assert.equal(await text(member, '#part-line'), 'Sie sind bei diesem Tagesordnungspunkt wegen Befangenheit ausgeschlossen (Eigentümer).');
+  assert.deepEqual(await axeViolations(member), [], 'remote page, excluded from the item');
   const chair = await open({ width: 1400, height: 1000 });
   await login(chair, base, DEMO.chair);
   await chair.getByRole('button', { name: `${excluded.name} wieder zulassen` }).click();
   await chair.waitForSelector('#no-excluded:not([hidden])');
+  await member.waitForSelector('#part-line', { state: 'hidden' });
 
   const meetingId = opened.body.id;
   assert.equal((await call(`/api/v1/meetings/${meetingId}/suspend`, { method: 'POST' })).status, 200);
@@ -326,9 +337,7 @@ test('the meeting, agenda and budget panels, the draft editor, the display, over
     await page.waitForSelector('#phase:not([hidden])');
     assert.deepEqual(await axeViolations(page), [], `${path} while suspended`);
   }
-  const member = await open({ width: 800, height: 1100 });
-  await member.goto(`${base}/remote/${DEMO.remoteToken}`);
-  await ready(member);
+  await member.waitForFunction(() => document.getElementById('meeting-line').textContent.includes('unterbrochen'));
   assert.match(await text(member, '#meeting-line'), /Die Sitzung ist unterbrochen/);
   assert.match(await text(member, '#item-line'), /Aktueller Tagesordnungspunkt: TOP Ö 1 – Eröffnung/);
   assert.deepEqual(await axeViolations(member), [], 'remote page while suspended');
@@ -345,4 +354,66 @@ test('the meeting, agenda and budget panels, the draft editor, the display, over
   await member.waitForFunction(() => document.getElementById('item-line').textContent.includes('Nichtöffentlicher Teil'));
   assert.deepEqual(await axeViolations(member), [], 'remote page in the non-public part');
   await noMeeting();
+});
+
+test('a remote member not admitted to the non-public part is moved out, told so, and refused with the reason', async () => {
+  // A room of its own: the demo's room, with Matthias Vogt not admitted to non-public parts
+  // (`nonpublic = false`), a fresh personal link, a journal in a temporary directory and no
+  // logins or MQTT (loopback acts as the chair).
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'podium-council-'));
+  const token = `council-${randomBytes(16).toString('hex')}`;
+  let room = readFileSync(path.join(root, 'config', 'demo.toml'), 'utf8');
+  room = room.replace(/\[\[user\]\]\n(?:[^[\n][^\n]*\n)*/g, '');
+  room = room.replace(/\[mqtt\]\n(?:[^[\n][^\n]*\n)*/, '');
+  room = room.replace('id = "vogt"\nname = "Matthias Vogt"\n', 'id = "vogt"\nname = "Matthias Vogt"\nnonpublic = false\n');
+  room = room.replace(/token_hash = "sha256:[0-9a-f]+"/, `token_hash = "sha256:${createHash('sha256').update(token).digest('hex')}"`);
+  room += '\n[journal]\npath = "journal.sqlite3"\n';
+  assert.match(room, /nonpublic = false/);
+  writeFileSync(path.join(dir, 'room.toml'), room);
+  const own = await startDaemon({ argv: ['run', '-c', path.join(dir, 'room.toml'), '--listen', '127.0.0.1:0'], log: 'podiumd-council-room.log' });
+  try {
+    const post = async (p, body) => {
+      const r = await fetch(`${own.base}${p}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}),
+      });
+      return r.status;
+    };
+    const member = await open({ width: 800, height: 1100 });
+    await member.goto(`${own.base}/remote/${token}`);
+    await ready(member);
+    assert.equal(await text(member, '#member'), 'Matthias Vogt');
+    await member.click('#join');
+    await member.waitForSelector('#leave:not([hidden])');
+    assert.equal(await post('/api/v1/meetings', {
+      title: 'Bauausschuss',
+      agenda: [
+        { id: 1, number: 'Ö 1', title: 'Mitteilungen', publicity: 'public' },
+        { id: 2, number: 'N 1', title: 'Vergabe Los 3', publicity: 'non_public' },
+      ],
+    }), 201);
+    assert.equal(await post('/api/v1/commands', { command: 'enter_item', item: 1 }), 200);
+    await member.waitForFunction(() => document.getElementById('item-line').textContent === 'Aktueller Tagesordnungspunkt: TOP Ö 1 – Mitteilungen');
+    assert.equal(await member.locator('#part-line').isHidden(), true);
+
+    // The non-public item: moved out, said in words; joining again is refused with the reason.
+    assert.equal(await post('/api/v1/commands', { command: 'enter_item', item: 2 }), 200);
+    await member.waitForSelector('#part-line:not([hidden])');
+    assert.match(await text(member, '#part-line'), /nicht zugelassen und wurden aus der Sitzung genommen/);
+    assert.equal(await member.locator('#join').isVisible(), true, 'no longer joined');
+    assert.match(await text(member, '#item-line'), /Nichtöffentlicher Teil/);
+    assert.equal(await text(member, '#member'), 'Matthias Vogt');
+    assert.deepEqual(await axeViolations(member), [], 'remote page, moved out');
+    await member.click('#join');
+    await member.waitForSelector('#notice:not([hidden])');
+    assert.equal(await text(member, '#notice'), 'Abgelehnt: Für den nichtöffentlichen Teil nicht zugelassen.');
+
+    // The public part again: the warning goes, joining works.
+    assert.equal(await post('/api/v1/commands', { command: 'set_public', public: true }), 200);
+    await member.waitForSelector('#part-line', { state: 'hidden' });
+    await member.click('#join');
+    await member.waitForSelector('#leave:not([hidden])');
+  } finally {
+    await own.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
