@@ -486,6 +486,7 @@ $('exclude-form').addEventListener('submit', async (e) => {
 
 let draft = [];
 let draftLoaded = false;
+let draftExtra = {}; // what the editor does not show (an import's OParl id and report): kept
 
 function draftStatus(text, kind = 'info') {
   $('draft-status').textContent = text;
@@ -496,6 +497,9 @@ async function loadDraft() {
   const r = await api('/api/v1/agenda/draft');
   if (r.ok && r.data) {
     draft = (r.data.items || []).map((it) => ({ ...it }));
+    draftExtra = {};
+    if (r.data.oparl_id) draftExtra.oparl_id = r.data.oparl_id;
+    if (r.data.report !== undefined && r.data.report !== null) draftExtra.report = r.data.report;
     $('draft-title').value = r.data.title || '';
     $('draft-body').value = r.data.body || '';
     draftStatus(t('draft.loaded', { n: draft.length }));
@@ -569,12 +573,13 @@ $('draft-save').addEventListener('click', async () => {
   }
   // Ids are the positions (unique); everything else the draft had (paper, OParl ids) is kept.
   const items = draft.map((it, i) => ({ ...it, id: i + 1, number: String(it.number || '').trim(), title: it.title.trim() }));
-  const body = { items };
+  const body = { ...draftExtra, items };
   if ($('draft-title').value.trim()) body.title = $('draft-title').value.trim();
   if ($('draft-body').value.trim()) body.body = $('draft-body').value.trim();
   const r = await api('/api/v1/agenda/draft', { method: 'PUT', body });
   if (r.ok) {
-    draft = items.map((it) => ({ ...it }));
+    // The lines keep their objects (the inputs write into them); they now carry their ids.
+    draft.forEach((it, i) => { it.id = items[i].id; });
     draftStatus(t('draft.saved', { n: items.length }));
   } else {
     draftStatus(t('rejected', { reason: errorText(r) }), 'error');
@@ -593,6 +598,18 @@ function budgetGroups() {
   return [...groups].sort((a, b) => a.localeCompare(b));
 }
 
+/** Time used, in whole seconds spent (a countdown rounds up, a stopwatch down: used and
+ *  remaining then add up to the budget). */
+function usedText(row) {
+  return formatMs(Math.floor(Math.max(0, row.used - row.credit) / 1000) * 1000);
+}
+
+/** The bar: used of allotted (full when nothing was allotted and the group is used up). */
+function barValues(row) {
+  const max = row.allotted + row.credit;
+  return max <= 0 ? { max: 1, value: 1 } : { max, value: Math.min(row.used, max) };
+}
+
 function remainingText(row) {
   return row.remaining < 0 ? `${formatMs(row.remaining)} (${t('budget.overdrawn')})` : formatMs(row.remaining);
 }
@@ -602,11 +619,11 @@ function renderBudget() {
   const rows = budgetRows(snap).map((row) => h('tr', { dataset: { group: row.group, state: row.state } },
     h('th', { scope: 'row' }, row.group),
     h('td', {}, formatMs(row.allotted)),
-    h('td', { class: 'used' }, formatMs(row.used - row.credit)),
+    h('td', { class: 'used' }, usedText(row)),
     h('td', { class: 'remaining' }, remainingText(row)),
     h('td', {}, h('progress', {
-      max: String(Math.max(1, row.allotted + row.credit)), value: String(Math.min(row.used, row.allotted + row.credit)),
-      'aria-label': t('budget.bar', { group: row.group, used: formatMs(row.used - row.credit), allotted: formatMs(row.allotted) }),
+      max: String(barValues(row).max), value: String(barValues(row).value),
+      'aria-label': t('budget.bar', { group: row.group, used: usedText(row), allotted: formatMs(row.allotted) }),
     })),
     h('td', { class: 'state' }, h('span', { class: `budget-state state-${row.state}` }, t(`budget.state.${row.state}`)))));
   $('budget-rows').replaceChildren(...rows);
@@ -628,11 +645,13 @@ function tickBudget() {
     const tr = document.querySelector(`#budget-rows tr[data-group="${CSS.escape(row.group)}"]`);
     if (!tr) continue;
     tr.dataset.state = row.state;
-    tr.querySelector('.used').textContent = formatMs(row.used - row.credit);
+    tr.querySelector('.used').textContent = usedText(row);
     tr.querySelector('.remaining').textContent = remainingText(row);
     const bar = tr.querySelector('progress');
-    bar.value = Math.min(row.used, row.allotted + row.credit);
-    bar.setAttribute('aria-label', t('budget.bar', { group: row.group, used: formatMs(row.used - row.credit), allotted: formatMs(row.allotted) }));
+    const { max, value } = barValues(row);
+    bar.max = max;
+    bar.value = value;
+    bar.setAttribute('aria-label', t('budget.bar', { group: row.group, used: usedText(row), allotted: formatMs(row.allotted) }));
     const state = tr.querySelector('.budget-state');
     state.className = `budget-state state-${row.state}`;
     state.textContent = t(`budget.state.${row.state}`);

@@ -257,6 +257,11 @@ test('a budget set from the console appears in the table and on the display, cou
   assert.equal((await command(base, { command: 'grant', station: { seat } })).status, 200);
   await chair.waitForFunction(() => /^4:5\d$/.test(document.querySelector('#budget-rows tr[data-group="CDU"] .remaining').textContent), null, { timeout: 5000 });
   assert.match(await row('CDU').locator('.used').innerText(), /^0:0\d$/);
+  // Used and remaining, read at the same moment, add up to the budget.
+  const [used, remaining] = await chair.evaluate(() => ['.used', '.remaining'].map(
+    (c) => document.querySelector(`#budget-rows tr[data-group="CDU"] ${c}`).textContent));
+  const secs = (m) => { const [a, b] = m.split(':').map(Number); return a * 60 + b; };
+  assert.equal(secs(used) + secs(remaining), 300, `${used} used + ${remaining} left`);
   await display.waitForFunction(() => /CDU: 4:5\d/.test(document.getElementById('budget-list').innerText), null, { timeout: 5000 });
 
   // Warn only, GRÜNE with nothing left: a GRÜNE speaker overdraws, shown with a minus and in words.
@@ -270,6 +275,8 @@ test('a budget set from the console appears in the table and on the display, cou
   await chair.waitForFunction(() => document.querySelector('#budget-rows tr[data-group="GRÜNE"] .remaining').textContent.startsWith('\u22120:0'), null, { timeout: 5000 });
   assert.match(await row('GRÜNE').locator('.remaining').innerText(), /^\u22120:0\d \(überzogen\)$/);
   assert.equal(await row('GRÜNE').locator('.state').innerText(), 'erschöpft, überzogen');
+  assert.deepEqual(await row('GRÜNE').locator('progress').evaluate((p) => [p.value, p.max]), [1, 1], 'the bar is full');
+  assert.match(await row('GRÜNE').locator('progress').getAttribute('aria-label'), /^GRÜNE: 0:0\d von 0:00 verbraucht$/);
   await display.waitForFunction(() => /GRÜNE: \u22120:0\d \(überzogen\)/.test(document.getElementById('budget-list').innerText), null, { timeout: 5000 });
   await screenshot(chair, 'council-chair-budget');
   await screenshot(display, 'council-display-budget');
@@ -416,4 +423,62 @@ test('a remote member not admitted to the non-public part is moved out, told so,
     await own.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the chair writes the draft agenda in the editor with the keyboard; an undecided item blocks opening, with the reason', async () => {
+  await noMeeting();
+  const chair = await open({ width: 1400, height: 1000 });
+  await login(chair, base, DEMO.chair);
+  await chair.focus('#draft-editor summary');
+  await chair.keyboard.press('Enter');
+  await chair.waitForFunction(() => document.getElementById('draft-status').textContent !== '');
+  // Start from an empty draft: remove what is stored.
+  while (await chair.locator('#draft-rows tr').count()) {
+    await chair.locator('#draft-rows tr').first().getByRole('button', { name: /^Entfernen: Punkt 1$/ }).press('Enter');
+  }
+  const add = async (number, title, publicity) => {
+    await chair.focus('#draft-add');
+    await chair.keyboard.press('Enter'); // focus moves to the new line's number
+    await chair.keyboard.type(number);
+    await chair.keyboard.press('Tab');
+    await chair.keyboard.type(title);
+    await chair.keyboard.press('Tab');
+    const select = chair.locator(':focus');
+    assert.equal(await select.evaluate((e) => e.tagName), 'SELECT');
+    await select.selectOption(publicity);
+  };
+  await add('Ö 1', 'Einwohnerfragestunde', 'public');
+  await add('N 1', 'Personalangelegenheit', 'undecided');
+  await add('Ö 2', 'Haushaltssatzung 2027', 'public');
+  // Move Ö 2 up above N 1.
+  await chair.getByRole('button', { name: 'Nach oben: Punkt 3' }).press('Enter');
+  await chair.fill('#draft-title', 'Hauptausschuss, 3. Sitzung');
+  await chair.focus('#draft-save');
+  await chair.keyboard.press('Enter');
+  await chair.waitForFunction(() => document.getElementById('draft-status').textContent === 'Entwurf mit 3 Punkten gespeichert.');
+  const stored = (await call('/api/v1/agenda/draft')).body;
+  assert.equal(stored.title, 'Hauptausschuss, 3. Sitzung');
+  assert.deepEqual(stored.items.map((i) => [i.id, i.number, i.title, i.publicity]), [
+    [1, 'Ö 1', 'Einwohnerfragestunde', 'public'],
+    [2, 'Ö 2', 'Haushaltssatzung 2027', 'public'],
+    [3, 'N 1', 'Personalangelegenheit', 'undecided'],
+  ]);
+
+  // Opening with it is refused while N 1 is undecided; the reason is shown.
+  await chair.selectOption('#meeting-agenda', 'draft');
+  await chair.click('#meeting-open-btn');
+  await chair.waitForSelector('#notice:not([hidden])');
+  assert.match(await text(chair, '#notice'), /^Abgelehnt: Im Entwurf ist bei einigen Punkten die Öffentlichkeit noch ungeklärt/);
+  assert.equal((await call('/api/v1/meetings')).body.filter((m) => m.open).length, 0);
+
+  // Decided in the editor: the meeting opens with the draft's title.
+  await chair.getByLabel('Öffentlichkeit von Punkt 3').selectOption('non_public');
+  await chair.click('#draft-save');
+  await chair.waitForFunction(() => document.getElementById('draft-status').textContent === 'Entwurf mit 3 Punkten gespeichert.');
+  await chair.click('#meeting-open-btn');
+  await chair.waitForFunction(() => document.getElementById('meeting-state').textContent === 'Sitzung läuft: Hauptausschuss, 3. Sitzung');
+  await chair.waitForFunction(() => document.querySelectorAll('#agenda-rows tr').length === 3);
+  assert.match(await itemRow(chair, 3).innerText(), /N 1\s+Personalangelegenheit\s+nichtöffentlich/);
+  assert.deepEqual(await axeViolations(chair), [], 'chair console after the editor');
+  await noMeeting();
 });
