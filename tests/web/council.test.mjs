@@ -482,3 +482,58 @@ test('the chair writes the draft agenda in the editor with the keyboard; an unde
   assert.deepEqual(await axeViolations(chair), [], 'chair console after the editor');
   await noMeeting();
 });
+
+test('the agenda panel decides an undecided item and records a conflict of interest from its form', async () => {
+  await noMeeting();
+  // An agenda set as it came from an import, one item not classified.
+  assert.equal((await command(base, {
+    command: 'set_agenda',
+    carry_over: 'per_item',
+    items: [
+      { id: 1, number: 'Ö 1', title: 'Mitteilungen der Verwaltung', publicity: 'public' },
+      { id: 2, number: '2', title: 'Grundstücksverkehr Gemarkung Nord', publicity: 'undecided' },
+    ],
+  })).status, 200);
+  const chair = await open({ width: 1400, height: 1000 });
+  await login(chair, base, DEMO.chair);
+  await itemRow(chair, 2).waitFor();
+  assert.match(await itemRow(chair, 2).innerText(), /ungeklärt/);
+
+  // Opening it undecided is refused, with the reason.
+  await itemRow(chair, 2).getByRole('button', { name: 'TOP 2 – Grundstücksverkehr Gemarkung Nord aufrufen' }).click();
+  await chair.waitForSelector('#notice:not([hidden])');
+  assert.equal(await text(chair, '#notice'), 'Abgelehnt: Zuerst festlegen, ob der Tagesordnungspunkt öffentlich ist.');
+
+  // Decided: non-public; the decide buttons go.
+  await itemRow(chair, 2).getByRole('button', { name: 'TOP 2 – Grundstücksverkehr Gemarkung Nord als nichtöffentlich festlegen' }).click();
+  await chair.waitForFunction(() => document.querySelector('#agenda-rows tr[data-item="2"]').innerText.includes('nichtöffentlich'));
+  assert.equal(await itemRow(chair, 2).getByRole('button').count(), 1, 'only "Aufrufen" is left');
+  assert.equal((await state()).floor.agenda[1].item.publicity, 'non_public');
+
+  // A conflict of interest on the current item, from the form: recorded with its reason,
+  // the member's waiting request removed; readmitted from the list.
+  await itemRow(chair, 1).getByRole('button', { name: /Mitteilungen der Verwaltung aufrufen/ }).click();
+  await chair.waitForSelector('#conflicts:not([hidden])');
+  assert.equal(await text(chair, '#h-conflicts'), 'Befangenheit bei TOP Ö 1 – Mitteilungen der Verwaltung');
+  assert.equal((await command(base, { command: 'request', station: { seat: 12 } })).status, 200);
+  await chair.waitForSelector('#request-rows tr[data-station="seat:12"]');
+  const mueller = (await state()).participants.find((p) => p.name === 'Anna Müller');
+  await chair.selectOption('#exclude-member', mueller.id);
+  await chair.fill('#exclude-reason', 'Nachbargrundstück');
+  await chair.getByRole('button', { name: 'Als befangen ausschließen' }).click();
+  await chair.waitForSelector(`#excluded-list li[data-participant="${mueller.id}"]`);
+  assert.match(await chair.locator(`#excluded-list li[data-participant="${mueller.id}"]`).innerText(), /Anna Müller – Nachbargrundstück/);
+  await chair.waitForSelector('#request-rows tr[data-station="seat:12"]', { state: 'detached' });
+  assert.deepEqual((await state()).floor.agenda[0].excluded, { [mueller.id]: 'Nachbargrundstück' });
+  assert.match(await itemRow(chair, 1).innerText(), /1 befangen/);
+  // Her new request is refused with the reason.
+  await chair.selectOption('#direct-station', 'seat:12');
+  await chair.click('#direct-request');
+  await chair.waitForFunction(() => document.getElementById('notice').textContent.includes('Befangenheit'));
+  assert.equal(await text(chair, '#notice'), 'Abgelehnt: Bei diesem Tagesordnungspunkt wegen Befangenheit ausgeschlossen.');
+  await chair.getByRole('button', { name: 'Anna Müller wieder zulassen' }).click();
+  await chair.waitForSelector('#no-excluded:not([hidden])');
+  assert.equal((await state()).floor.agenda[0].excluded, undefined);
+  assert.deepEqual(await axeViolations(chair), [], 'chair console with the decided agenda');
+  await command(base, { command: 'finish_item' });
+});
