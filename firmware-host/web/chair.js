@@ -429,10 +429,19 @@ function renderAgenda() {
       h('td', {}, h('span', { class: `item-status status-${entry.status}` }, statusText(entry))),
       h('td', { class: 'actions-cell' }, actions));
   });
+  const focusKey = $('agenda-rows').contains(document.activeElement) ? document.activeElement.dataset.focus ?? '' : '';
   replaceKeepingFocus($('agenda-rows'), rows);
   $('agenda').hidden = rows.length === 0;
   $('no-agenda').hidden = rows.length > 0;
   $('item-finish').disabled = f.current_item === null || f.current_item === undefined;
+  if (focusKey && !document.querySelector(`#agenda-rows [data-focus="${CSS.escape(focusKey)}"]`)) {
+    // The button pressed is gone (the item is open now, or decided): keep the keyboard
+    // nearby instead of losing focus to the page.
+    const [kind, id] = focusKey.split(':');
+    const fallback = kind === 'enter' ? $('item-finish')
+      : document.querySelector(`#agenda-rows [data-focus="enter:${CSS.escape(id)}"]`) || $('item-next');
+    if (fallback && !fallback.disabled) fallback.focus();
+  }
   const isPublic = f.public !== false;
   $('toggle-public').textContent = t(isPublic ? 'agenda.exclude_public' : 'agenda.restore_public');
   $('toggle-public').setAttribute('aria-pressed', String(!isPublic));

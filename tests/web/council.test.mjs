@@ -505,15 +505,19 @@ test('the agenda panel decides an undecided item and records a conflict of inter
   assert.equal(await text(chair, '#notice'), 'Abgelehnt: Zuerst festlegen, ob der Tagesordnungspunkt öffentlich ist.');
 
   // Decided: non-public; the decide buttons go.
-  await itemRow(chair, 2).getByRole('button', { name: 'TOP 2 – Grundstücksverkehr Gemarkung Nord als nichtöffentlich festlegen' }).click();
+  await itemRow(chair, 2).getByRole('button', { name: 'TOP 2 – Grundstücksverkehr Gemarkung Nord als nichtöffentlich festlegen' }).press('Enter');
   await chair.waitForFunction(() => document.querySelector('#agenda-rows tr[data-item="2"]').innerText.includes('nichtöffentlich'));
   assert.equal(await itemRow(chair, 2).getByRole('button').count(), 1, 'only "Aufrufen" is left');
+  // The keyboard stays in the row: on its "Aufrufen" button.
+  await chair.waitForFunction(() => document.activeElement?.dataset.focus === 'enter:2');
   assert.equal((await state()).floor.agenda[1].item.publicity, 'non_public');
 
   // A conflict of interest on the current item, from the form: recorded with its reason,
   // the member's waiting request removed; readmitted from the list.
-  await itemRow(chair, 1).getByRole('button', { name: /Mitteilungen der Verwaltung aufrufen/ }).click();
+  await itemRow(chair, 1).getByRole('button', { name: /Mitteilungen der Verwaltung aufrufen/ }).press('Enter');
   await chair.waitForSelector('#conflicts:not([hidden])');
+  // Its button is gone; the keyboard is on "TOP abschließen".
+  await chair.waitForFunction(() => document.activeElement?.id === 'item-finish');
   assert.equal(await text(chair, '#h-conflicts'), 'Befangenheit bei TOP Ö 1 – Mitteilungen der Verwaltung');
   assert.equal((await command(base, { command: 'request', station: { seat: 12 } })).status, 200);
   await chair.waitForSelector('#request-rows tr[data-station="seat:12"]');
