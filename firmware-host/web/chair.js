@@ -2,9 +2,10 @@
 // command, mode and limits. Every rejection is shown with its translated reason.
 
 import {
-  LiveFloor, command, commandNotice, everyQuarterSecond, h, initLanguage, isRemote, logout,
-  personOf, remoteBadge, replaceKeepingFocus, say, showConnection, stationKey, stationText, t,
-  timerView, whoami,
+  LiveFloor, api, budgetRows, command, commandNotice, currentEntry, errorText,
+  everyQuarterSecond, formatMs, h, initLanguage, isRemote, itemLabel, logout, personOf,
+  publicityText, remoteBadge, replaceKeepingFocus, say, showConnection, stationKey,
+  stationText, t, timerView, whoami,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -241,10 +242,500 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
+// ---------------------------------------------------------------- meeting
+
+let meetings = null; // GET /api/v1/meetings, newest first (null until loaded or if refused)
+let confirmingClose = false;
+let meetingsLoading = null;
+
+function openMeeting() {
+  return meetings?.find((m) => m.open) || null;
+}
+
+async function loadMeetings() {
+  if (meetingsLoading) return meetingsLoading;
+  meetingsLoading = api('/api/v1/meetings').then((r) => {
+    meetingsLoading = null;
+    if (r.ok && Array.isArray(r.data)) meetings = r.data;
+    else if (r.status !== 0) say(notice, t('meeting.list_failed', { reason: errorText(r) }), 'error');
+    render();
+  });
+  return meetingsLoading;
+}
+
+/** Calls a meeting route and reports a refusal with its reason. */
+async function meetingCall(path, body) {
+  const r = await api(path, { method: 'POST', body });
+  say(notice, ...commandNotice(r));
+  if (r.status === 401) location.assign(`/login?next=${encodeURIComponent('/chair')}`);
+  await loadMeetings();
+  return r;
+}
+
+function localTime(unixMs) {
+  return new Date(unixMs).toLocaleString(document.documentElement.lang, {
+    dateStyle: 'medium', timeStyle: 'short',
+  });
+}
+
+function renderMeeting() {
+  const m = openMeeting();
+  const phase = snap.floor.phase || 'none';
+  const state = $('meeting-state');
+  if (m) {
+    state.textContent = t(phase === 'suspended' ? 'meeting.state.suspended' : 'meeting.state.running', { title: m.title });
+  } else {
+    state.textContent = meetings === null ? '' : t('meeting.state.none');
+  }
+  state.dataset.phase = m ? phase : 'none';
+  $('meeting-open').hidden = !!m || meetings === null;
+  $('meeting-running').hidden = !m;
+  if (m) {
+    $('meeting-name').textContent = m.title;
+    $('meeting-bodyname').textContent = m.body || '–';
+    $('meeting-opened').textContent = localTime(m.opened_unix_ms);
+    $('meeting-suspend').hidden = phase === 'suspended';
+    $('meeting-resume').hidden = phase !== 'suspended';
+    $('meeting-close').hidden = confirmingClose;
+    $('meeting-confirm').hidden = !confirmingClose;
+  } else {
+    confirmingClose = false;
+  }
+  // The minutes of the newest closed meeting (or of the open one, so far).
+  const last = m || meetings?.find((x) => !x.open) || null;
+  $('minutes').hidden = !last;
+  if (last) {
+    $('h-minutes').textContent = t(m ? 'minutes.heading_open' : 'minutes.heading', { title: last.title });
+    const base = `/api/v1/meetings/${last.id}/minutes`;
+    const link = (href, key) => h('li', {}, h('a', { href, target: '_blank', rel: 'noopener' }, t(key)));
+    $('minutes-links').replaceChildren(
+      link(`${base}?format=html`, 'minutes.html'),
+      link(`${base}?format=html&publication=true`, 'minutes.publication'),
+      link(`${base}?format=csv`, 'minutes.csv'),
+      link(`${base}?format=json`, 'minutes.json'),
+    );
+  }
+}
+
+$('meeting-open').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = {
+    title: $('meeting-title').value.trim() || undefined,
+    body: $('meeting-body').value.trim() || undefined,
+    use_draft: $('meeting-agenda').value === 'draft',
+    carry_over: $('meeting-carry').checked ? 'carry' : 'per_item',
+  };
+  const r = await meetingCall('/api/v1/meetings', body);
+  if (r.ok) {
+    say(notice, t('meeting.opened_notice', { title: r.data?.title ?? '' }), 'info');
+    $('meeting-suspend').focus();
+  }
+});
+
+$('meeting-suspend').addEventListener('click', async () => {
+  const m = openMeeting();
+  if (m) await meetingCall(`/api/v1/meetings/${m.id}/suspend`);
+  if (!$('meeting-resume').hidden) $('meeting-resume').focus();
+});
+$('meeting-resume').addEventListener('click', async () => {
+  const m = openMeeting();
+  if (m) await meetingCall(`/api/v1/meetings/${m.id}/resume`);
+  if (!$('meeting-suspend').hidden) $('meeting-suspend').focus();
+});
+$('meeting-close').addEventListener('click', () => {
+  confirmingClose = true;
+  renderMeeting();
+  $('meeting-close-no').focus();
+});
+$('meeting-close-no').addEventListener('click', () => {
+  confirmingClose = false;
+  renderMeeting();
+  $('meeting-close').focus();
+});
+$('meeting-close-yes').addEventListener('click', async () => {
+  const m = openMeeting();
+  confirmingClose = false;
+  if (!m) return;
+  const r = await meetingCall(`/api/v1/meetings/${m.id}/close`);
+  if (r.ok) {
+    say(notice, t('meeting.closed_notice', { title: m.title }), 'info');
+    $('minutes-links').querySelector('a')?.focus();
+  }
+});
+
+// ---------------------------------------------------------------- current item, agenda
+
+/** "TOP Ö 2 – Titel · nichtöffentlicher Teil · Sitzung unterbrochen": beside the speakers. */
+function itemLineText() {
+  const f = snap.floor;
+  const entry = currentEntry(snap);
+  const parts = [entry ? itemLabel(entry.item) : t('agenda.no_current')];
+  parts.push(t(f.public === false ? 'part.non_public' : 'part.public'));
+  if (f.phase === 'suspended') parts.push(t('phase.suspended'));
+  return parts.join(' · ');
+}
+
+function renderItemLines() {
+  const text = itemLineText();
+  for (const id of ['speakers-item', 'agenda-state']) {
+    const el = $(id);
+    if (el.textContent !== text) el.textContent = text;
+    el.dataset.public = String(snap.floor.public !== false);
+    el.dataset.phase = snap.floor.phase || 'none';
+  }
+}
+
+function statusText(entry) {
+  return t(`item.status.${entry.status}`);
+}
+
+function renderAgenda() {
+  const f = snap.floor;
+  const agenda = f.agenda || [];
+  const rows = agenda.map((entry) => {
+    const it = entry.item;
+    const key = String(it.id);
+    const label = itemLabel(it);
+    if (it.kind === 'header') {
+      return h('tr', { class: 'agenda-header', dataset: { item: key } },
+        h('td', {}, it.number || ''),
+        h('td', { colspan: '4' }, h('strong', {}, it.title)));
+    }
+    const actions = [];
+    if (entry.status !== 'current') {
+      actions.push(h('button', {
+        type: 'button', class: 'small', 'aria-label': t('aria.enter_item', { item: label }),
+        dataset: { focus: `enter:${key}` }, onclick: () => send({ command: 'enter_item', item: it.id }),
+      }, t('agenda.enter')));
+    }
+    if (it.publicity === 'undecided') {
+      for (const p of ['public', 'non_public']) {
+        actions.push(h('button', {
+          type: 'button', class: 'small', 'aria-label': t(`aria.decide.${p}`, { item: label }),
+          dataset: { focus: `decide-${p}:${key}` },
+          onclick: () => send({ command: 'set_publicity', item: it.id, publicity: p }),
+        }, t(`agenda.decide.${p}`)));
+      }
+    }
+    const excludedCount = Object.keys(entry.excluded || {}).length;
+    return h('tr', { class: `status-${entry.status}`, dataset: { item: key }, 'aria-current': entry.status === 'current' ? 'true' : null },
+      h('td', {}, it.number || ''),
+      h('td', {}, h('div', { class: 'who-small' }, it.title || '–'),
+        it.paper?.reference || it.paper?.name
+          ? h('div', { class: 'meta' }, [it.paper.reference, it.paper.name].filter(Boolean).join(' · '))
+          : null,
+        excludedCount ? h('div', { class: 'meta' }, t('conflict.count', { n: excludedCount })) : null),
+      h('td', {}, h('span', { class: `badge publicity-${it.publicity}` }, publicityText(it.publicity))),
+      h('td', {}, h('span', { class: `item-status status-${entry.status}` }, statusText(entry))),
+      h('td', { class: 'actions-cell' }, actions));
+  });
+  const focusKey = $('agenda-rows').contains(document.activeElement) ? document.activeElement.dataset.focus ?? '' : '';
+  replaceKeepingFocus($('agenda-rows'), rows);
+  $('agenda').hidden = rows.length === 0;
+  $('no-agenda').hidden = rows.length > 0;
+  $('item-finish').disabled = f.current_item === null || f.current_item === undefined;
+  if (focusKey && !document.querySelector(`#agenda-rows [data-focus="${CSS.escape(focusKey)}"]`)) {
+    // The button pressed is gone (the item is open now, or decided): keep the keyboard
+    // nearby instead of losing focus to the page.
+    const [kind, id] = focusKey.split(':');
+    const fallback = kind === 'enter' ? $('item-finish')
+      : document.querySelector(`#agenda-rows [data-focus="enter:${CSS.escape(id)}"]`) || $('item-next');
+    if (fallback && !fallback.disabled) fallback.focus();
+  }
+  const isPublic = f.public !== false;
+  $('toggle-public').textContent = t(isPublic ? 'agenda.exclude_public' : 'agenda.restore_public');
+  $('toggle-public').setAttribute('aria-pressed', String(!isPublic));
+  renderConflicts();
+}
+
+function renderConflicts() {
+  const entry = currentEntry(snap);
+  const box = $('conflicts');
+  box.hidden = !entry || entry.item.kind === 'header';
+  if (box.hidden) return;
+  $('h-conflicts').textContent = t('conflict.heading', { item: itemLabel(entry.item) });
+  const excluded = entry.excluded || {};
+  const select = $('exclude-member');
+  const previous = select.value;
+  const candidates = snap.participants
+    .filter((p) => !(p.id in excluded))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  select.replaceChildren(...candidates.map((p) => h('option', { value: p.id }, p.group ? `${p.name} (${p.group})` : p.name)));
+  if (candidates.some((p) => p.id === previous)) select.value = previous;
+  const items = Object.entries(excluded).map(([id, reason]) => {
+    const p = snap.participants.find((x) => x.id === id);
+    const name = p ? p.name : id;
+    return h('li', { dataset: { participant: id } },
+      h('span', {}, name, reason ? ` – ${reason}` : ''), ' ',
+      h('button', {
+        type: 'button', class: 'small', 'aria-label': t('aria.readmit', { name }),
+        dataset: { focus: `readmit:${id}` },
+        onclick: () => send({ command: 'readmit', item: entry.item.id, participant: id }),
+      }, t('conflict.readmit')));
+  });
+  replaceKeepingFocus($('excluded-list'), items);
+  $('no-excluded').hidden = items.length > 0;
+}
+
+$('item-next').addEventListener('click', () => send({ command: 'next_item' }));
+$('item-finish').addEventListener('click', () => send({ command: 'finish_item' }));
+$('toggle-public').addEventListener('click', () => send({ command: 'set_public', public: snap.floor.public === false }));
+$('exclude-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const entry = currentEntry(snap);
+  if (!entry || !$('exclude-member').value) return;
+  const ok = await send({
+    command: 'exclude', item: entry.item.id, participant: $('exclude-member').value,
+    reason: $('exclude-reason').value.trim(),
+  });
+  if (ok) $('exclude-reason').value = '';
+});
+
+// ---------------------------------------------------------------- draft agenda editor
+
+let draft = [];
+let draftLoaded = false;
+let draftExtra = {}; // what the editor does not show (an import's OParl id and report): kept
+
+function draftStatus(text, kind = 'info') {
+  $('draft-status').textContent = text;
+  $('draft-status').dataset.kind = kind;
+}
+
+async function loadDraft() {
+  const r = await api('/api/v1/agenda/draft');
+  if (r.ok && r.data) {
+    draft = (r.data.items || []).map((it) => ({ ...it }));
+    draftExtra = {};
+    if (r.data.oparl_id) draftExtra.oparl_id = r.data.oparl_id;
+    if (r.data.report !== undefined && r.data.report !== null) draftExtra.report = r.data.report;
+    $('draft-title').value = r.data.title || '';
+    $('draft-body').value = r.data.body || '';
+    draftStatus(t('draft.loaded', { n: draft.length }));
+  } else if (r.data?.error === 'no_draft') {
+    draft = [];
+    draftStatus(t('draft.none'));
+  } else {
+    draftStatus(t('rejected', { reason: errorText(r) }), 'error');
+  }
+  draftLoaded = true;
+  renderDraft();
+}
+
+function renderDraft() {
+  const rows = draft.map((it, i) => {
+    const n = i + 1;
+    const number = h('input', {
+      id: `draft-number-${i}`, value: it.number || '', maxlength: '32', class: 'short',
+      'aria-label': t('draft.aria.number', { n }), dataset: { focus: `dn:${i}` },
+    });
+    number.addEventListener('input', () => { it.number = number.value; });
+    const title = h('input', {
+      id: `draft-title-${i}`, value: it.title || '', maxlength: '500',
+      'aria-label': t('draft.aria.title', { n }), dataset: { focus: `dt:${i}` },
+    });
+    title.addEventListener('input', () => { it.title = title.value; });
+    const publicity = h('select', { 'aria-label': t('draft.aria.publicity', { n }), dataset: { focus: `dp:${i}` } },
+      ['public', 'non_public', 'undecided'].map((p) => h('option', { value: p }, publicityText(p))),
+      h('option', { value: 'header' }, t('draft.header')));
+    publicity.value = it.kind === 'header' ? 'header' : it.publicity;
+    publicity.addEventListener('change', () => {
+      if (publicity.value === 'header') { it.kind = 'header'; it.publicity = 'public'; }
+      else { it.kind = 'item'; it.publicity = publicity.value; }
+    });
+    const move = (delta) => () => {
+      const j = i + delta;
+      if (j < 0 || j >= draft.length) return;
+      [draft[i], draft[j]] = [draft[j], draft[i]];
+      renderDraft();
+      $(`draft-title-${j}`)?.focus();
+    };
+    return h('tr', {},
+      h('td', {}, number), h('td', {}, title), h('td', {}, publicity),
+      h('td', { class: 'actions-cell' },
+        h('button', { type: 'button', class: 'small', 'aria-label': t('draft.aria.up', { n }), disabled: i === 0, onclick: move(-1) }, t('btn.up')),
+        h('button', { type: 'button', class: 'small', 'aria-label': t('draft.aria.down', { n }), disabled: i === draft.length - 1, onclick: move(1) }, t('btn.down')),
+        h('button', {
+          type: 'button', class: 'small', 'aria-label': t('draft.aria.remove', { n }),
+          onclick: () => { draft.splice(i, 1); renderDraft(); $('draft-add').focus(); },
+        }, t('btn.remove'))));
+  });
+  $('draft-rows').replaceChildren(...rows);
+  $('draft').hidden = rows.length === 0;
+}
+
+$('draft-editor').addEventListener('toggle', () => {
+  if ($('draft-editor').open && !draftLoaded) loadDraft();
+});
+$('draft-reload').addEventListener('click', loadDraft);
+$('draft-add').addEventListener('click', () => {
+  draft.push({ number: '', title: '', kind: 'item', publicity: 'public' });
+  renderDraft();
+  $(`draft-number-${draft.length - 1}`)?.focus();
+});
+$('draft-save').addEventListener('click', async () => {
+  const empty = draft.findIndex((it) => !String(it.title || '').trim());
+  if (empty >= 0) {
+    draftStatus(t('draft.title_missing', { n: empty + 1 }), 'error');
+    $(`draft-title-${empty}`)?.focus();
+    return;
+  }
+  // Ids are the positions (unique); everything else the draft had (paper, OParl ids) is kept.
+  const items = draft.map((it, i) => ({ ...it, id: i + 1, number: String(it.number || '').trim(), title: it.title.trim() }));
+  const body = { ...draftExtra, items };
+  if ($('draft-title').value.trim()) body.title = $('draft-title').value.trim();
+  if ($('draft-body').value.trim()) body.body = $('draft-body').value.trim();
+  const r = await api('/api/v1/agenda/draft', { method: 'PUT', body });
+  if (r.ok) {
+    // The lines keep their objects (the inputs write into them); they now carry their ids.
+    draft.forEach((it, i) => { it.id = items[i].id; });
+    draftStatus(t('draft.saved', { n: items.length }));
+  } else {
+    draftStatus(t('rejected', { reason: errorText(r) }), 'error');
+  }
+});
+
+// ---------------------------------------------------------------- budgets
+
+let shownBudgetSpec = '';
+
+function budgetGroups() {
+  const groups = new Set();
+  for (const p of snap.participants) {
+    if (p.group && p.role !== 'chair' && p.role !== 'vice_chair') groups.add(p.group);
+  }
+  return [...groups].sort((a, b) => a.localeCompare(b));
+}
+
+/** Time used, in whole seconds spent (a countdown rounds up, a stopwatch down: used and
+ *  remaining then add up to the budget). */
+function usedText(row) {
+  return formatMs(Math.floor(Math.max(0, row.used - row.credit) / 1000) * 1000);
+}
+
+/** The bar: used of allotted (full when nothing was allotted and the group is used up). */
+function barValues(row) {
+  const max = row.allotted + row.credit;
+  return max <= 0 ? { max: 1, value: 1 } : { max, value: Math.min(row.used, max) };
+}
+
+function remainingText(row) {
+  return row.remaining < 0 ? `${formatMs(row.remaining)} (${t('budget.overdrawn')})` : formatMs(row.remaining);
+}
+
+function renderBudget() {
+  const b = snap.floor.budget;
+  const rows = budgetRows(snap).map((row) => h('tr', { dataset: { group: row.group, state: row.state } },
+    h('th', { scope: 'row' }, row.group),
+    h('td', {}, formatMs(row.allotted)),
+    h('td', { class: 'used' }, usedText(row)),
+    h('td', { class: 'remaining' }, remainingText(row)),
+    h('td', {}, h('progress', {
+      max: String(barValues(row).max), value: String(barValues(row).value),
+      'aria-label': t('budget.bar', { group: row.group, used: usedText(row), allotted: formatMs(row.allotted) }),
+    })),
+    h('td', { class: 'state' }, h('span', { class: `budget-state state-${row.state}` }, t(`budget.state.${row.state}`)))));
+  $('budget-rows').replaceChildren(...rows);
+  $('budget').hidden = rows.length === 0;
+  $('no-budget').hidden = rows.length > 0;
+  $('budget-remove').disabled = !b;
+  $('budget-summary').textContent = b
+    ? t('budget.summary', {
+      scope: t(`budget.scope.${b.spec.scope}`), policy: t(`budget.policy.${b.spec.policy}`), warning: b.spec.warning_s,
+    })
+    : '';
+  renderBudgetForm();
+}
+
+/** Live figures without rebuilding the table (every quarter second). */
+function tickBudget() {
+  if (!snap?.floor.budget) return;
+  for (const row of budgetRows(snap)) {
+    const tr = document.querySelector(`#budget-rows tr[data-group="${CSS.escape(row.group)}"]`);
+    if (!tr) continue;
+    tr.dataset.state = row.state;
+    tr.querySelector('.used').textContent = usedText(row);
+    tr.querySelector('.remaining').textContent = remainingText(row);
+    const bar = tr.querySelector('progress');
+    const { max, value } = barValues(row);
+    bar.max = max;
+    bar.value = value;
+    bar.setAttribute('aria-label', t('budget.bar', { group: row.group, used: usedText(row), allotted: formatMs(row.allotted) }));
+    const state = tr.querySelector('.budget-state');
+    state.className = `budget-state state-${row.state}`;
+    state.textContent = t(`budget.state.${row.state}`);
+  }
+}
+
+function renderBudgetForm() {
+  // The group fields follow the room's groups; what the chair typed is kept.
+  const box = $('budget-group-fields');
+  const groups = budgetGroups();
+  const have = [...box.querySelectorAll('input')].map((i) => i.dataset.group);
+  if (have.join('\u0000') !== groups.join('\u0000')) {
+    box.replaceChildren(...groups.map((g, i) => h('div', {},
+      h('label', { for: `budget-group-${i}` }, t('budget.group_minutes', { group: g })),
+      h('input', { id: `budget-group-${i}`, type: 'number', min: '0', max: '1440', value: '10', dataset: { group: g } }))));
+  }
+  const spec = snap.floor.budget?.spec ?? null;
+  const json = JSON.stringify(spec);
+  if (json === shownBudgetSpec) return;
+  shownBudgetSpec = json;
+  if (!spec) return;
+  $('budget-policy').value = spec.policy;
+  $('budget-scope').value = spec.scope;
+  $('budget-warning').value = spec.warning_s;
+  if (spec.shares.kind === 'equal') {
+    $('budget-equal').checked = true;
+    $('budget-total').value = Math.round(spec.shares.total_s / 60);
+  } else {
+    $('budget-pergroup').checked = true;
+    for (const input of box.querySelectorAll('input')) {
+      const s = spec.shares.seconds[input.dataset.group];
+      if (s !== undefined) input.value = Math.round(s / 60);
+    }
+  }
+  showShareFields();
+}
+
+function showShareFields() {
+  const equal = $('budget-equal').checked;
+  $('budget-equal-fields').hidden = !equal;
+  $('budget-group-fields').hidden = equal;
+}
+$('budget-equal').addEventListener('change', showShareFields);
+$('budget-pergroup').addEventListener('change', showShareFields);
+
+$('budget-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  let shares;
+  if ($('budget-equal').checked) {
+    shares = { kind: 'equal', total_s: Math.round(Number($('budget-total').value) * 60) };
+  } else {
+    const seconds = {};
+    for (const input of $('budget-group-fields').querySelectorAll('input')) {
+      seconds[input.dataset.group] = Math.round(Number(input.value) * 60);
+    }
+    shares = { kind: 'per_group', seconds };
+  }
+  send({
+    command: 'set_budget',
+    budget: {
+      scope: $('budget-scope').value, shares, policy: $('budget-policy').value,
+      warning_s: Number($('budget-warning').value),
+    },
+  });
+});
+$('budget-remove').addEventListener('click', () => send({ command: 'set_budget', budget: null }));
+
 // ---------------------------------------------------------------- live
 
 function render() {
   if (!snap) return;
+  renderMeeting();
+  renderItemLines();
+  renderAgenda();
+  renderBudget();
   renderSpeakers();
   renderRequests();
   renderStations();
@@ -253,10 +744,13 @@ function render() {
 
 const live = new LiveFloor({
   onChange: (s, ev) => {
+    const phase = snap?.floor.phase;
     snap = s;
+    // Another console (or the technician) may have opened, suspended or closed the meeting.
+    if (!ev || ev.change.type === 'phase_changed' || phase !== s.floor.phase) loadMeetings();
     render();
   },
   onStatus: (status) => showConnection($('conn'), status),
 });
 live.start();
-everyQuarterSecond(tickTimers);
+everyQuarterSecond(() => { tickTimers(); tickBudget(); });

@@ -254,6 +254,63 @@ export function remoteBadge() {
   return h('span', { class: 'badge remote' }, t('remote.badge'));
 }
 
+// ---------------------------------------------------------------- the council session
+
+/** The agenda entry of item `id`, or null. */
+export function agendaEntry(snap, id) {
+  if (id === null || id === undefined) return null;
+  return (snap.floor.agenda || []).find((e) => e.item.id === id) || null;
+}
+
+/** The current agenda entry, or null. */
+export function currentEntry(snap) {
+  return agendaEntry(snap, snap.floor.current_item);
+}
+
+/** Publicity in words: "öffentlich", "nichtöffentlich", "ungeklärt". */
+export function publicityText(publicity) {
+  return t(`publicity.${publicity}`);
+}
+
+/** "TOP Ö 3.1 – Titel" (a non-public item's title may be empty for the public: then
+ *  only the number). */
+export function itemLabel(item) {
+  const number = item.number ? `${t('item.prefix')} ${item.number}` : t('item.prefix');
+  return item.title ? `${number} – ${item.title}` : number;
+}
+
+/** The meeting phase in words. */
+export function phaseText(phase) {
+  return t(`phase.${phase || 'none'}`);
+}
+
+/** The budget groups with their live figures at server time `now`: allotted, used (closed
+ *  turns and the running time of the group's open turns) and remaining (negative when
+ *  overdrawn), in ms; state 'ok' | 'warning' | 'exhausted' | 'overdrawn'. Empty without a budget. */
+export function budgetRows(snap, now = clock.now()) {
+  const b = snap.floor.budget;
+  if (!b) return [];
+  const groupOf = (id) => {
+    const p = snap.participants.find((x) => x.id === id);
+    if (!p || p.role === 'chair' || p.role === 'vice_chair') return null;
+    return p.group ?? null;
+  };
+  return Object.keys(b.allotted_ms).sort((a, c) => a.localeCompare(c)).map((group) => {
+    const allotted = b.allotted_ms[group] + (b.credit_ms?.[group] || 0);
+    let live = 0;
+    for (const sp of snap.floor.speakers) {
+      if (sp.exempt || !sp.participant || groupOf(sp.participant) !== group) continue;
+      live += speakerTime(sp, now).spoken;
+    }
+    const used = (b.used_ms[group] || 0) + live;
+    const remaining = allotted - used;
+    const exhausted = b.exhausted.includes(group) || remaining <= 0;
+    const warned = b.warned.includes(group) || remaining <= b.spec.warning_s * 1000;
+    const state = remaining < 0 ? 'overdrawn' : exhausted ? 'exhausted' : warned ? 'warning' : 'ok';
+    return { group, allotted: b.allotted_ms[group], credit: b.credit_ms?.[group] || 0, used, remaining, state };
+  });
+}
+
 /** Applies one event to the snapshot, as the engine's FloorState::apply does. Returns
  *  false if the change type is unknown (the caller then reloads the snapshot). */
 export function applyEvent(snap, ev) {
@@ -286,11 +343,18 @@ export function applyEvent(snap, ev) {
       f.speakers.push(c.speaker);
       break;
     case 'microphone_closed': {
+      const exempt = f.speakers.find(same(c.station))?.exempt ?? false;
       f.speakers = f.speakers.filter((s) => !sameStation(s.station, c.station));
       if (c.participant) {
         f.spoken_ms_by_participant[c.participant] = (f.spoken_ms_by_participant[c.participant] || 0) + c.spoken_ms;
         const group = snap.participants.find((p) => p.id === c.participant)?.group;
-        if (group) f.spoken_ms_by_group[group] = (f.spoken_ms_by_group[group] || 0) + c.spoken_ms;
+        if (group) {
+          f.spoken_ms_by_group[group] = (f.spoken_ms_by_group[group] || 0) + c.spoken_ms;
+          const b = f.budget;
+          if (b && !exempt && b.allotted_ms[group] !== undefined) {
+            b.used_ms[group] = (b.used_ms[group] || 0) + c.spoken_ms;
+          }
+        }
       }
       break;
     }
@@ -332,6 +396,76 @@ export function applyEvent(snap, ev) {
       f.presence[c.participant] = c.presence;
       break;
     }
+    case 'phase_changed':
+      f.phase = c.phase;
+      break;
+    case 'agenda_set':
+      f.agenda = c.items.map((item) => ({ item, status: 'pending' }));
+      f.current_item = null;
+      f.carry_over = c.carry_over;
+      delete f.parked;
+      break;
+    case 'publicity_confirmed': {
+      const e = agendaEntry(snap, c.item);
+      if (e) e.item.publicity = c.publicity;
+      break;
+    }
+    case 'item_entered': {
+      const e = agendaEntry(snap, c.item);
+      if (e) e.status = 'current';
+      f.current_item = c.item;
+      break;
+    }
+    case 'item_finished': {
+      const e = agendaEntry(snap, c.item);
+      if (e) e.status = 'done';
+      if (f.current_item === c.item) f.current_item = null;
+      break;
+    }
+    case 'requests_parked':
+      f.parked = f.parked || {};
+      f.parked[c.item] = (f.parked[c.item] || []).concat(f.requests);
+      f.requests = [];
+      break;
+    case 'requests_restored': {
+      if (f.parked) delete f.parked[c.item];
+      const rank = { point_of_order: 0, reply: 1, ordinary: 2 };
+      // A stable sort keeps the order within each type, as the engine's sort_by_key does.
+      f.requests = f.requests.concat(c.requests).sort((a, b) => (rank[a.kind] ?? 2) - (rank[b.kind] ?? 2));
+      break;
+    }
+    case 'meeting_speaking_time_kept':
+      f.meeting_speaking_time = c.speaking_time ?? undefined;
+      break;
+    case 'public_changed':
+      f.public = c.public;
+      break;
+    case 'excluded': {
+      const e = agendaEntry(snap, c.item);
+      if (e) e.excluded = { ...(e.excluded || {}), [c.participant]: c.reason };
+      break;
+    }
+    case 'readmitted': {
+      const e = agendaEntry(snap, c.item);
+      if (e && e.excluded) {
+        delete e.excluded[c.participant];
+        if (Object.keys(e.excluded).length === 0) delete e.excluded;
+      }
+      break;
+    }
+    case 'budget_set':
+      if (c.budget) f.budget = c.budget;
+      else delete f.budget;
+      break;
+    case 'budget_warning':
+      if (f.budget && !f.budget.warned.includes(c.group)) f.budget.warned.push(c.group);
+      break;
+    case 'budget_exhausted':
+      if (f.budget) {
+        if (!f.budget.warned.includes(c.group)) f.budget.warned.push(c.group);
+        if (!f.budget.exhausted.includes(c.group)) f.budget.exhausted.push(c.group);
+      }
+      break;
     default:
       return false;
   }

@@ -1,10 +1,13 @@
 // The room display (/display, 1920×1080 hall screen) and the stream overlay (/overlay,
-// a transparent lower third for OBS): who speaks, their time, and (display) who is next.
-// A remote speaker is marked as remote in words, not by colour alone.
+// a transparent lower third for OBS): who speaks, their time, (display) who is next and
+// the groups' remaining speaking time, the current agenda item and the meeting's state.
+// A remote speaker is marked as remote in words, not by colour alone. In the non-public
+// part both show only a neutral screen: no name, no list (the daemon also sends viewers
+// none; the page clears what it showed, whoever it is logged in as).
 
 import {
-  LiveFloor, everyQuarterSecond, h, initLanguage, isRemote, personOf, remoteBadge,
-  stationText, t, timerView, whoami,
+  LiveFloor, budgetRows, currentEntry, everyQuarterSecond, formatMs, h, initLanguage, isRemote,
+  itemLabel, personOf, remoteBadge, stationText, t, timerView, whoami,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +16,8 @@ let snap = null;
 
 initLanguage(() => render());
 if (!overlay) whoami().then((me) => { $('room').textContent = me.room_name || 'Podium'; });
+
+const nonPublic = () => snap.floor.public === false;
 
 /** The speaker to show big: the most recent delegate, else the most recent speaker
  *  (the chair speaks often and briefly; the delegate holds the floor). */
@@ -23,17 +28,75 @@ function mainSpeaker() {
 }
 
 function tick() {
-  const sp = snap && mainSpeaker();
-  if (!sp) return;
-  const tv = timerView(sp);
-  const el = $('speaker-timer');
-  el.dataset.state = tv.state;
-  el.querySelector('.time').textContent = tv.text;
-  el.querySelector('.timer-note').textContent = tv.note;
+  if (!snap || nonPublic()) return;
+  const sp = mainSpeaker();
+  if (sp) {
+    const tv = timerView(sp);
+    const el = $('speaker-timer');
+    el.dataset.state = tv.state;
+    el.querySelector('.time').textContent = tv.text;
+    el.querySelector('.timer-note').textContent = tv.note;
+  }
+  if (!overlay) renderBudgets();
+}
+
+/** "SPD: 4:30", with the state in words when it is not fine: "(bald aufgebraucht)",
+ *  "(aufgebraucht)", "−0:12 (überzogen)". */
+function budgetText(row) {
+  const time = formatMs(row.remaining);
+  const word = row.state === 'ok' ? '' : ` (${t(`budget.short.${row.state}`)})`;
+  return `${row.group}: ${time}${word}`;
+}
+
+function renderBudgets() {
+  const rows = budgetRows(snap);
+  $('budgets').hidden = rows.length === 0;
+  const list = $('budget-list');
+  const items = [...list.children];
+  if (items.length === rows.length && rows.every((r, i) => items[i].dataset.group === r.group)) {
+    rows.forEach((r, i) => {
+      const text = budgetText(r);
+      if (items[i].textContent !== text) items[i].textContent = text;
+      items[i].dataset.state = r.state;
+    });
+  } else {
+    list.replaceChildren(...rows.map((r) => h('li', { dataset: { group: r.group, state: r.state } }, budgetText(r))));
+  }
+}
+
+/** The non-public part: everything that could name someone is emptied, only the neutral
+ *  screen stays. */
+function renderNonPublic() {
+  document.body.classList.add('nonpublic');
+  $('nonpublic').hidden = false;
+  $('speaker').hidden = true;
+  $('speaker-name').textContent = '';
+  $('speaker-meta').replaceChildren();
+  $('phase').hidden = true;
+  $('item').hidden = true;
+  $('item').textContent = '';
+  if (overlay) return;
+  $('more').textContent = '';
+  $('next').replaceChildren();
+  $('budget-list').replaceChildren();
 }
 
 function render() {
   if (!snap) return;
+  if (nonPublic()) {
+    renderNonPublic();
+    return;
+  }
+  document.body.classList.remove('nonpublic');
+  $('nonpublic').hidden = true;
+
+  const suspended = snap.floor.phase === 'suspended';
+  $('phase').hidden = !suspended;
+  $('phase').textContent = suspended ? t('phase.suspended') : '';
+  const entry = currentEntry(snap);
+  $('item').hidden = !entry;
+  $('item').textContent = entry ? itemLabel(entry.item) : '';
+
   const sp = mainSpeaker();
   $('speaker').hidden = !sp;
   if (!overlay) $('nobody').hidden = !!sp;
@@ -51,6 +114,7 @@ function render() {
     tick();
   }
   if (overlay) return;
+  renderBudgets();
   const others = snap.floor.speakers.filter((s) => s !== sp).map((s) => personOf(snap, s).name);
   $('more').hidden = others.length === 0;
   $('more').textContent = others.length ? `${t('display.more')}: ${others.join(', ')}` : '';

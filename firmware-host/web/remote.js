@@ -3,8 +3,8 @@
 // who speaks; unmistakable feedback when the floor is granted.
 
 import {
-  LiveFloor, command, commandNotice, everyQuarterSecond, h, initLanguage, isRemote, personOf,
-  remoteBadge, say, showConnection, stationText, t, timerView, whoami,
+  LiveFloor, command, commandNotice, currentEntry, everyQuarterSecond, h, initLanguage, isRemote,
+  itemLabel, personOf, remoteBadge, say, showConnection, stationText, t, timerView, whoami,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +12,8 @@ const notice = $('notice');
 let me = null;
 let snap = null;
 let wasGranted = false;
+let wasJoined = false; // joined remotely at the last change
+let wasMovedOut = false; // moved out of the non-public part while joined
 
 initLanguage(() => render());
 
@@ -31,8 +33,41 @@ $('point-of-order').addEventListener('click', () => send({ command: 'request', s
 $('reply').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'reply' }));
 $('withdraw').addEventListener('click', () => send({ command: 'withdraw', station: own() }));
 
+/** The meeting's state, the current item, and the member's own standing in words: moved
+ *  out of the non-public part, or excluded from the item for conflict of interest. */
+function renderMeeting() {
+  const f = snap.floor;
+  const phase = f.phase || 'none';
+  $('meeting-line').textContent = phase === 'suspended' ? t('remote.suspended')
+    : phase === 'open' ? t('phase.open') : t('remote.no_meeting');
+  $('meeting-line').dataset.phase = phase;
+  const entry = currentEntry(snap);
+  const parts = [];
+  if (entry) parts.push(t('remote.item', { item: itemLabel(entry.item) }));
+  if (f.public === false) parts.push(t('remote.non_public'));
+  $('item-line').textContent = parts.join(' ');
+  $('item-line').hidden = parts.length === 0;
+
+  const person = snap.participants.find((x) => x.id === me.participant);
+  const presence = f.presence[me.participant];
+  const absent = presence === undefined || presence === null || presence === 'absent';
+  // Not admitted to the non-public part: the engine moved this member out (or refuses the join).
+  const notAdmitted = f.public === false && absent && (person ? person.nonpublic_allowed === false : true);
+  if (!absent) wasMovedOut = false;
+  else if (notAdmitted && wasJoined) wasMovedOut = true;
+  wasJoined = presence === 'remote';
+  const reason = entry?.excluded?.[me.participant];
+  let warning = '';
+  if (notAdmitted) warning = t(wasMovedOut ? 'remote.moved_out' : 'remote.not_admitted');
+  else if (reason !== undefined) warning = reason ? t('remote.excluded', { reason }) : t('remote.excluded_no_reason');
+  $('part-line').hidden = !warning;
+  if ($('part-line').textContent !== warning) $('part-line').textContent = warning;
+  $('part-line').dataset.kind = 'error';
+}
+
 function render() {
   if (!snap || !me) return;
+  renderMeeting();
   const f = snap.floor;
   const presence = f.presence[me.participant];
   const joined = presence === 'remote';
@@ -100,8 +135,12 @@ whoami().then((who) => {
   new LiveFloor({
     onChange: (s) => {
       snap = s;
+      // In the non-public part a member not admitted to it gets the public view, without
+      // names: the name shown before stays.
       const person = snap.participants.find((x) => x.id === me.participant);
-      $('member').textContent = person ? person.name : me.participant;
+      if (person) $('member').textContent = person.name;
+      else if (!$('member').dataset.named) $('member').textContent = me.participant;
+      if (person) $('member').dataset.named = '1';
       render();
     },
     onStatus: (status) => showConnection($('conn'), status),

@@ -24,13 +24,14 @@ export const DEMO = {
   remoteMember: 'vogt',
 };
 
-/** Starts `podiumd demo --listen 127.0.0.1:0` (with `args` added) and waits for its
- *  `listening on` line; its log goes to tests/artifacts/<log>. */
-export async function startDaemon({ args = [], log: logName = 'podiumd.log' } = {}) {
+/** Starts `podiumd demo --listen 127.0.0.1:0` (with `args` added; or, given `argv`, podiumd
+ *  with exactly those arguments, e.g. `run -c room.toml --listen 127.0.0.1:0`) and waits
+ *  for its `listening on` line; its log goes to tests/artifacts/<log>. */
+export async function startDaemon({ args = [], argv = null, log: logName = 'podiumd.log' } = {}) {
   await mkdir(artifacts, { recursive: true });
   const logPath = path.join(artifacts, logName);
   const log = openSync(logPath, 'w');
-  const child = spawn(podiumd, ['demo', '--listen', '127.0.0.1:0', '--no-mqtt', ...args], {
+  const child = spawn(podiumd, argv ?? ['demo', '--listen', '127.0.0.1:0', '--no-mqtt', ...args], {
     stdio: ['ignore', 'pipe', log],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
   });
