@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::{StreamExt, stream};
 use serde::de::DeserializeOwned;
 
-use super::map::{Collected, SourcedItem, check_type};
+use super::map::{Collected, SourcedItem, check_type, refuse_meeting};
 use super::model::{self, HasId, Kind, Page, Ref, Typed};
 use super::{ObjectError, OparlSettings};
 
@@ -241,6 +241,10 @@ async fn collect_with(
     };
     let meeting: model::Meeting = parse(&meeting_url, &meeting_bytes).map_err(|e| vec![e])?;
     check_type(&meeting, Kind::Meeting, &meeting_url, "$").map_err(|e| vec![e])?;
+    let refused = refuse_meeting(&meeting, &meeting_url);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
 
     let mut errors = Vec::new();
     let mut c = Collected { meeting_url: meeting_url.clone(), warnings, ..Default::default() };
@@ -372,7 +376,10 @@ async fn members_of(
                 let rest: Vec<String> = urls.iter().filter(|u| !found.contains(*u)).cloned().collect();
                 fetch_memberships(client, rest, c, &mut errors).await;
             }
-            Err(e) => errors.push(e),
+            Err(e) => {
+                errors.push(e);
+                return Err(errors);
+            }
         }
     } else {
         fetch_memberships(client, urls, c, &mut errors).await;
@@ -406,7 +413,11 @@ async fn members_of(
                         }
                     }
                 }
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    // Not one request per person after the list failed: the list's error says it.
+                    errors.push(e);
+                    rest.clear();
+                }
             }
             rest.retain(|u| !c.persons.contains_key(u));
         }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::fetch::parse;
-use super::map::{Collected, SourcedItem, check_type};
+use super::map::{Collected, SourcedItem, check_type, refuse_meeting};
 use super::model::{self, Kind, Page, Ref, Typed};
 use super::{ObjectError, OparlSettings};
 
@@ -85,6 +85,10 @@ pub(crate) fn collect(path: &Path, settings: &OparlSettings) -> Result<Collected
     let bytes = read(&meeting_path, max).map_err(|e| vec![e])?;
     let meeting: model::Meeting = parse(&name, &bytes).map_err(|e| vec![e])?;
     check_type(&meeting, Kind::Meeting, &name, "$").map_err(|e| vec![e])?;
+    let refused = refuse_meeting(&meeting, &name);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
 
     let mut errors = Vec::new();
     let mut c = Collected { meeting_url: name.clone(), ..Default::default() };

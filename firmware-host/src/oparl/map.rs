@@ -45,6 +45,18 @@ pub(crate) fn check_type<T: Typed>(object: &T, kind: Kind, url: &str, path: &str
         .map_err(|message| ObjectError::new(url, Some(format!("{path}.type")), message))
 }
 
+/// A meeting that cannot be imported whatever else is read: deleted or cancelled.
+pub(crate) fn refuse_meeting(meeting: &model::Meeting, url: &str) -> Vec<ObjectError> {
+    let mut errors = Vec::new();
+    if meeting.is_deleted() {
+        errors.push(ObjectError::new(url, Some("$.deleted".into()), "the meeting is deleted in the RIS"));
+    }
+    if meeting.cancelled == Some(true) {
+        errors.push(ObjectError::new(url, Some("$.cancelled".into()), "the meeting is cancelled"));
+    }
+    errors
+}
+
 /// The paper an agenda item deals with, if its consultation and paper were read.
 fn paper_of(item: &model::AgendaItem, c: &Collected) -> Option<PaperRef> {
     let consultation = match item.consultation.as_ref()? {
@@ -99,12 +111,7 @@ pub(crate) fn build(
     if let Err(e) = check_type(&c.meeting, Kind::Meeting, &url, "$") {
         errors.push(e);
     }
-    if c.meeting.is_deleted() {
-        errors.push(ObjectError::new(&url, Some("$.deleted".into()), "the meeting is deleted in the RIS"));
-    }
-    if c.meeting.cancelled == Some(true) {
-        errors.push(ObjectError::new(&url, Some("$.cancelled".into()), "the meeting is cancelled"));
-    }
+    errors.extend(refuse_meeting(&c.meeting, &url));
     for s in &c.items {
         if let Err(e) = check_type(&s.item, Kind::AgendaItem, &s.url, &s.path) {
             errors.push(e);
