@@ -3,6 +3,7 @@
 //! answer, a page cap per list and a refusal of any page URL seen before (a loop).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
@@ -26,6 +27,12 @@ pub(crate) fn json_path(path: &serde_path_to_error::Path) -> String {
 
 /// Parses `bytes` as `T`; errors name `url` and the JSON path.
 pub(crate) fn parse<T: DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<T, ObjectError> {
+    // A byte-order mark is not allowed by OParl, but some servers and editors write one.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    // The plain parse is several times faster; the path is only needed for an error.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = json_path(e.path());
@@ -55,9 +62,31 @@ pub(crate) struct Client {
     concurrency: usize,
 }
 
+/// TLS for HTTPS endpoints: rustls on ring with the system's CA certificates, read once
+/// per process (reading and decoding them took longer than parsing a large import).
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    static CONFIG: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                tracing::warn!("OParl import: no CA certificates found on this system; HTTPS endpoints will fail");
+            }
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
 impl Client {
     pub(crate) fn new(settings: &OparlSettings) -> Result<Self, ObjectError> {
+        let tls = tls_config().map_err(|e| ObjectError::new("(client)", None, format!("TLS setup failed: {e}")))?;
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .timeout(settings.request_timeout)
             .connect_timeout(settings.request_timeout)
             .user_agent(concat!("podiumd/", env!("CARGO_PKG_VERSION"), " (OParl import)"))
@@ -459,4 +488,32 @@ async fn find_meeting(client: &Client, url: &str, system: &model::System, wanted
         }
     }
     Err(ObjectError::new(url, None, format!("no meeting with id {wanted:?} in the bodies' meeting lists")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_name_the_url_and_a_json_path() {
+        let e = parse::<model::Meeting>("u", br#"{"agendaItem":[{},{"public":"ja"}]}"#).unwrap_err();
+        assert_eq!(e.to_string(), "u: $.agendaItem[1].public: invalid type: string \"ja\", expected a boolean at line 1 column 32");
+        let e = parse::<Vec<model::Person>>("f", br#"[{"name":"a"},{"name":1}]"#).unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("$[1].name"));
+        let e = parse::<model::Meeting>("u", b"<html>").unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("$"));
+        assert!(e.message.starts_with("not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn the_client_builds_with_the_system_certificates_more_than_once() {
+        assert!(Client::new(&OparlSettings::default()).is_ok());
+        assert!(Client::new(&OparlSettings::default()).is_ok());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_tolerated() {
+        let m = parse::<model::Meeting>("u", b"\xef\xbb\xbf{\"name\":\"Rat\"}").unwrap();
+        assert_eq!(m.name.as_deref(), Some("Rat"));
+    }
 }
