@@ -31,11 +31,21 @@ fn agenda() -> Vec<serde_json::Value> {
     let mut items = Vec::with_capacity(ITEMS);
     items.push(item(0, Some("A"), "Öffentliche Sitzung", None));
     for n in 1..150 {
-        items.push(item(n, Some(&format!("Ö {n}")), &format!("Tagesordnungspunkt {n}: Beschlussvorlage"), None));
+        items.push(item(
+            n,
+            Some(&format!("Ö {n}")),
+            &format!("Tagesordnungspunkt {n}: Beschlussvorlage"),
+            None,
+        ));
     }
     items.push(item(150, None, "< Sitzungsteil nichtöffentlich >", None));
     for n in 151..ITEMS {
-        items.push(item(n, Some(&format!("N {}", n - 150)), &format!("Vertrauliche Angelegenheit {n}"), Some(false)));
+        items.push(item(
+            n,
+            Some(&format!("N {}", n - 150)),
+            &format!("Vertrauliche Angelegenheit {n}"),
+            Some(false),
+        ));
     }
     items
 }
@@ -57,7 +67,10 @@ fn pages(base: &str) -> Vec<String> {
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn main() {
@@ -68,7 +81,9 @@ fn main() {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         runtime.block_on(async move {
-            let server = Server::start(|_| Council { items: agenda(), members: MEMBERS, per_page: PER_PAGE }.routes()).await;
+            let server =
+                Server::start(|_| Council { items: agenda(), members: MEMBERS, per_page: PER_PAGE }.routes())
+                    .await;
             tx.send(server.base.clone()).expect("send");
             std::future::pending::<()>().await;
             drop(server);
@@ -78,7 +93,11 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let members: Vec<MemberLink> = (1..=MEMBERS)
         .step_by(2)
-        .map(|n| MemberLink { id: format!("m{n}"), name: format!("M {n}"), oparl_person: Some(format!("{base}/oparl/person/{n}")) })
+        .map(|n| MemberLink {
+            id: format!("m{n}"),
+            name: format!("M {n}"),
+            oparl_person: Some(format!("{base}/oparl/person/{n}")),
+        })
         .collect();
     let settings = OparlSettings::default();
     let source = Source::Url { url: format!("{base}/oparl/meeting/7"), meeting: None };
@@ -160,7 +179,11 @@ fn main() {
     );
     report.distribution("import in process (fetch, parse, classify, match)", Kind::Podium, &mut imports);
     report.distribution("`podiumd agenda import` (whole command)", Kind::Podium, &mut commands);
-    report.figure("peak RSS of `podiumd agenda import`", Kind::Podium, format!("{:.1} MiB", peak as f64 / 1024.0));
+    report.figure(
+        "peak RSS of `podiumd agenda import`",
+        Kind::Podium,
+        format!("{:.1} MiB", peak as f64 / 1024.0),
+    );
     report.note(format!(
         "{} pages, {:.1} MiB of JSON, from a fixture server on 127.0.0.1 (axum, same process as the in-process \
          import, another thread); memberships and persons come from the body's lists, 100 per page; 750 of the \

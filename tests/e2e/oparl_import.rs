@@ -25,7 +25,11 @@ fn member(id: &str, person: Option<&str>) -> MemberLink {
 }
 
 fn quick() -> OparlSettings {
-    OparlSettings { request_timeout: Duration::from_millis(500), total_timeout: Duration::from_secs(20), ..Default::default() }
+    OparlSettings {
+        request_timeout: Duration::from_millis(500),
+        total_timeout: Duration::from_secs(20),
+        ..Default::default()
+    }
 }
 
 // ------------------------------------------------------------------------------ files
@@ -37,10 +41,16 @@ async fn a_1_1_meeting_file_without_order_imports_with_a_warning() {
     assert_eq!(import.meeting.title, "4. Sitzung des Ausschusses für Umwelt und Verkehr");
     assert_eq!(import.meeting.oparl_id.as_deref(), Some("https://ris.example.org/oparl/meeting/281"));
     assert_eq!(import.meeting.start.as_deref(), Some("2026-03-05T16:00:00+01:00"));
-    assert_eq!(import.meeting.place.as_deref(), Some("Rathaus, Sitzungssaal 2, Marktplatz 1, 99999 Musterstadt"));
+    assert_eq!(
+        import.meeting.place.as_deref(),
+        Some("Rathaus, Sitzungssaal 2, Marktplatz 1, 99999 Musterstadt")
+    );
     assert_eq!(import.items.len(), 1);
     let it = &import.items[0];
-    assert_eq!((it.id, it.number.as_str(), it.kind, it.publicity), (1, "7.2", ItemKind::Item, Publicity::Public));
+    assert_eq!(
+        (it.id, it.number.as_str(), it.kind, it.publicity),
+        (1, "7.2", ItemKind::Item, Publicity::Public)
+    );
     assert_eq!(it.title, "Änderung der Parkgebührenordnung");
     assert_eq!(it.oparl_id.as_deref(), Some("https://ris.example.org/oparl/agendaitem/5510"));
     let w = &import.report.warnings;
@@ -150,8 +160,7 @@ fn check_council(import: &Import, base: &str) {
     assert_eq!(import.meeting.body.as_deref(), Some("Rat der Stadt Beispiel"));
     assert_eq!(import.meeting.place.as_deref(), Some("Ratssaal, Markt 1"));
     assert_eq!(import.meeting.oparl_id, Some(format!("{base}/oparl/meeting/7")));
-    let lines: Vec<_> =
-        import.items.iter().map(|i| (i.id, i.number.as_str(), i.kind, i.publicity)).collect();
+    let lines: Vec<_> = import.items.iter().map(|i| (i.id, i.number.as_str(), i.kind, i.publicity)).collect();
     use ItemKind::{Header, Item};
     use Publicity::{NonPublic, Public, Undecided};
     assert_eq!(
@@ -188,11 +197,14 @@ fn check_council(import: &Import, base: &str) {
 async fn a_paginated_endpoint_imports_through_the_system() {
     let server = Server::start(council_routes).await;
     let source = Source::Url { url: server.url("/oparl/system"), meeting: Some("7".into()) };
-    let import = import(&source, &room_members(&server.base), &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let import =
+        import(&source, &room_members(&server.base), &quick()).await.unwrap_or_else(|e| panic!("{e}"));
     check_council(&import, &server.base);
     // The meeting was found on page 2 of the body's meeting list; 30 members came from
     // the body's lists, three pages each, not one request per object.
-    for page in ["/oparl/body/1/meetings?page=2", "/oparl/body/1/memberships?page=3", "/oparl/body/1/persons?page=3"] {
+    for page in
+        ["/oparl/body/1/meetings?page=2", "/oparl/body/1/memberships?page=3", "/oparl/body/1/persons?page=3"]
+    {
         assert!(server.was_asked(page), "{page}");
     }
     assert!(!server.was_asked("/oparl/person/5"));
@@ -214,7 +226,8 @@ async fn a_small_organization_is_read_object_by_object() {
 async fn a_meeting_url_imports_directly() {
     let server = Server::start(council_routes).await;
     let source = Source::Url { url: server.url("/oparl/meeting/7"), meeting: None };
-    let import = import(&source, &room_members(&server.base), &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    let import =
+        import(&source, &room_members(&server.base), &quick()).await.unwrap_or_else(|e| panic!("{e}"));
     check_council(&import, &server.base);
 }
 
@@ -378,6 +391,9 @@ async fn podiumd_agenda_import_fails_without_writing_anything() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("{}: HTTP 500", server.url("/oparl/body/1/persons?page=2"))), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: HTTP 500", server.url("/oparl/body/1/persons?page=2"))),
+        "{stderr}"
+    );
     assert!(!out.exists());
 }

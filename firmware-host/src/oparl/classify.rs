@@ -272,7 +272,10 @@ mod tests {
             line(Some("8"), "Vertrag", Some(false)),
         ];
         let v = classify(&lines, &Markers::default());
-        assert_eq!(kinds(&v), vec![(Header, NonPublic, false), (Item, Undecided, true), (Item, NonPublic, false)]);
+        assert_eq!(
+            kinds(&v),
+            vec![(Header, NonPublic, false), (Item, Undecided, true), (Item, NonPublic, false)]
+        );
         assert!(v[1].note.as_deref().unwrap().contains("public inside a non-public section"));
     }
 
@@ -284,7 +287,10 @@ mod tests {
             line(Some("9"), "Sache", None),
         ];
         let v = classify(&lines, &Markers::default());
-        assert_eq!(kinds(&v), vec![(Header, Public, false), (Header, Undecided, true), (Item, Undecided, true)]);
+        assert_eq!(
+            kinds(&v),
+            vec![(Header, Public, false), (Header, Undecided, true), (Item, Undecided, true)]
+        );
     }
 
     #[test]
@@ -295,6 +301,9 @@ mod tests {
             line(Some("5"), "Bauantrag", None),
         ];
         let v = classify(&lines, &Markers::default());
-        assert_eq!(kinds(&v), vec![(Header, NonPublic, false), (Header, NonPublic, false), (Item, NonPublic, false)]);
+        assert_eq!(
+            kinds(&v),
+            vec![(Header, NonPublic, false), (Header, NonPublic, false), (Item, NonPublic, false)]
+        );
     }
 }

@@ -72,7 +72,9 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
             let found = rustls_native_certs::load_native_certs();
             let (added, _ignored) = roots.add_parsable_certificates(found.certs);
             if added == 0 {
-                tracing::warn!("OParl import: no CA certificates found on this system; HTTPS endpoints will fail");
+                tracing::warn!(
+                    "OParl import: no CA certificates found on this system; HTTPS endpoints will fail"
+                );
             }
             rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                 .with_safe_default_protocol_versions()
@@ -84,7 +86,8 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
 
 impl Client {
     pub(crate) fn new(settings: &OparlSettings) -> Result<Self, ObjectError> {
-        let tls = tls_config().map_err(|e| ObjectError::new("(client)", None, format!("TLS setup failed: {e}")))?;
+        let tls =
+            tls_config().map_err(|e| ObjectError::new("(client)", None, format!("TLS setup failed: {e}")))?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .timeout(settings.request_timeout)
@@ -107,15 +110,16 @@ impl Client {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(err(format!("only http and https URLs are read, not {}:", parsed.scheme())));
         }
-        let mut response = self.http.get(parsed).header("Accept", "application/json").send().await.map_err(|e| {
-            if e.is_timeout() {
-                err("no answer in time (request timeout)".into())
-            } else if e.is_connect() {
-                err(format!("cannot connect: {}", source_chain(&e)))
-            } else {
-                err(format!("request failed: {}", source_chain(&e)))
-            }
-        })?;
+        let mut response =
+            self.http.get(parsed).header("Accept", "application/json").send().await.map_err(|e| {
+                if e.is_timeout() {
+                    err("no answer in time (request timeout)".into())
+                } else if e.is_connect() {
+                    err(format!("cannot connect: {}", source_chain(&e)))
+                } else {
+                    err(format!("request failed: {}", source_chain(&e)))
+                }
+            })?;
         let status = response.status();
         if !status.is_success() {
             return Err(err(format!("HTTP {status}")));
@@ -123,7 +127,8 @@ impl Client {
         if response.content_length().is_some_and(|n| n > self.max_body as u64) {
             return Err(err(format!("answer larger than {} bytes", self.max_body)));
         }
-        let mut body = Vec::new();
+        let expected = response.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(0));
+        let mut body = Vec::with_capacity(expected.min(self.max_body));
         while let Some(chunk) = response.chunk().await.map_err(|e| {
             if e.is_timeout() {
                 err("answer not complete in time (request timeout)".into())
@@ -140,7 +145,11 @@ impl Client {
     }
 
     /// The object of `kind` at `url`, its `type` checked.
-    pub(crate) async fn object<T: DeserializeOwned + Typed>(&self, url: &str, kind: Kind) -> Result<T, ObjectError> {
+    pub(crate) async fn object<T: DeserializeOwned + Typed>(
+        &self,
+        url: &str,
+        kind: Kind,
+    ) -> Result<T, ObjectError> {
         let bytes = self.body(url).await?;
         let object: T = parse(url, &bytes)?;
         check_type(&object, kind, url, "$")?;
@@ -148,7 +157,11 @@ impl Client {
     }
 
     /// Every object of a list, following `links.next`; deleted ones are left out.
-    pub(crate) async fn list<T: DeserializeOwned + Typed>(&self, url: &str, kind: Kind) -> Result<Vec<T>, ObjectError> {
+    pub(crate) async fn list<T: DeserializeOwned + Typed>(
+        &self,
+        url: &str,
+        kind: Kind,
+    ) -> Result<Vec<T>, ObjectError> {
         let mut seen: HashSet<String> = HashSet::new();
         let mut out = Vec::new();
         let mut next = Some(url.to_owned());
@@ -181,7 +194,11 @@ impl Client {
     }
 
     /// Objects fetched one by one, `concurrency` at a time, in the order of `urls`.
-    async fn each<T: DeserializeOwned + Typed>(&self, urls: Vec<String>, kind: Kind) -> Vec<(String, Result<T, ObjectError>)> {
+    async fn each<T: DeserializeOwned + Typed>(
+        &self,
+        urls: Vec<String>,
+        kind: Kind,
+    ) -> Vec<(String, Result<T, ObjectError>)> {
         stream::iter(urls)
             .map(|url| async move {
                 let result = self.object::<T>(&url, kind).await;
@@ -280,7 +297,8 @@ async fn collect_with(
 
     // Agenda items: embedded (1.0 final, 1.1) or, from some servers, URLs.
     let refs = meeting.agenda_item.clone().unwrap_or_default();
-    let to_fetch: Vec<String> = refs.iter().filter_map(|r| if let Ref::Url(u) = r { Some(u.clone()) } else { None }).collect();
+    let to_fetch: Vec<String> =
+        refs.iter().filter_map(|r| if let Ref::Url(u) = r { Some(u.clone()) } else { None }).collect();
     let mut fetched: HashMap<String, Result<model::AgendaItem, ObjectError>> =
         client.each(to_fetch, Kind::AgendaItem).await.into_iter().collect();
     for (i, r) in refs.into_iter().enumerate() {
@@ -293,16 +311,21 @@ async fn collect_with(
             Ref::Url(u) => match fetched.remove(&u) {
                 Some(Ok(item)) => c.items.push(SourcedItem { item, url: u, path: "$".into() }),
                 Some(Err(e)) => errors.push(e),
-                None => errors.push(ObjectError::new(&meeting_url, Some(format!("$.agendaItem[{i}]")), format!("agenda item {u} listed twice"))),
+                None => errors.push(ObjectError::new(
+                    &meeting_url,
+                    Some(format!("$.agendaItem[{i}]")),
+                    format!("agenda item {u} listed twice"),
+                )),
             },
         }
     }
 
     // Consultations and papers: optional; a failure is a warning.
-    let consultation_urls: Vec<String> = unique(c.items.iter().filter(|s| !s.item.is_deleted()).filter_map(|s| match &s.item.consultation {
-        Some(Ref::Url(u)) => Some(u.clone()),
-        _ => None,
-    }));
+    let consultation_urls: Vec<String> =
+        unique(c.items.iter().filter(|s| !s.item.is_deleted()).filter_map(|s| match &s.item.consultation {
+            Some(Ref::Url(u)) => Some(u.clone()),
+            _ => None,
+        }));
     for (u, result) in client.each::<model::Consultation>(consultation_urls, Kind::Consultation).await {
         match result {
             Ok(con) => {
@@ -351,10 +374,10 @@ async fn collect_with(
             }
         },
     };
-    if let Some(org) = &organization {
-        if let Err(mut e) = members_of(client, org, settings, &mut c).await {
-            errors.append(&mut e);
-        }
+    if let Some(org) = &organization
+        && let Err(mut e) = members_of(client, org, settings, &mut c).await
+    {
+        errors.append(&mut e);
     }
     c.organization = organization;
     c.meeting = meeting;
@@ -375,15 +398,19 @@ async fn members_of(
 ) -> Result<(), Vec<ObjectError>> {
     let mut errors = Vec::new();
     let refs = org.membership.clone().unwrap_or_default();
-    let urls: Vec<String> = refs.iter().filter_map(|r| if let Ref::Url(u) = r { Some(u.clone()) } else { None }).collect();
-    c.memberships.extend(refs.into_iter().filter_map(|r| if let Ref::Embedded(m) = r { Some(*m) } else { None }));
+    let urls: Vec<String> =
+        refs.iter().filter_map(|r| if let Ref::Url(u) = r { Some(u.clone()) } else { None }).collect();
+    c.memberships
+        .extend(refs.into_iter().filter_map(|r| if let Ref::Embedded(m) = r { Some(*m) } else { None }));
 
     // The body's lists serve large organizations; small ones are fetched object by object.
     let body = match &org.body {
-        Some(b) if urls.len() > settings.list_threshold => match client.object::<model::Body>(b, Kind::Body).await {
-            Ok(body) => Some(body),
-            Err(e) => return Err(vec![e]),
-        },
+        Some(b) if urls.len() > settings.list_threshold => {
+            match client.object::<model::Body>(b, Kind::Body).await {
+                Ok(body) => Some(body),
+                Err(e) => return Err(vec![e]),
+            }
+        }
         _ => None,
     };
     if let Some(list) = body.as_ref().and_then(|b| b.membership.clone()) {
@@ -462,7 +489,12 @@ async fn members_of(
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
-async fn fetch_memberships(client: &Client, urls: Vec<String>, c: &mut Collected, errors: &mut Vec<ObjectError>) {
+async fn fetch_memberships(
+    client: &Client,
+    urls: Vec<String>,
+    c: &mut Collected,
+    errors: &mut Vec<ObjectError>,
+) {
     for (_, result) in client.each::<model::Membership>(urls, Kind::Membership).await {
         match result {
             Ok(m) => c.memberships.push(m),
@@ -472,7 +504,12 @@ async fn fetch_memberships(client: &Client, urls: Vec<String>, c: &mut Collected
 }
 
 /// The URL of the meeting whose id ends in `/<wanted>`, from the system's bodies' meeting lists.
-async fn find_meeting(client: &Client, url: &str, system: &model::System, wanted: &str) -> Result<String, ObjectError> {
+async fn find_meeting(
+    client: &Client,
+    url: &str,
+    system: &model::System,
+    wanted: &str,
+) -> Result<String, ObjectError> {
     let Some(bodies) = &system.body else {
         return Err(ObjectError::new(url, Some("$.body".into()), "the System lists no bodies"));
     };
@@ -497,7 +534,10 @@ mod tests {
     #[test]
     fn parse_errors_name_the_url_and_a_json_path() {
         let e = parse::<model::Meeting>("u", br#"{"agendaItem":[{},{"public":"ja"}]}"#).unwrap_err();
-        assert_eq!(e.to_string(), "u: $.agendaItem[1].public: invalid type: string \"ja\", expected a boolean at line 1 column 32");
+        assert_eq!(
+            e.to_string(),
+            "u: $.agendaItem[1].public: invalid type: string \"ja\", expected a boolean at line 1 column 32"
+        );
         let e = parse::<Vec<model::Person>>("f", br#"[{"name":"a"},{"name":1}]"#).unwrap_err();
         assert_eq!(e.path.as_deref(), Some("$[1].name"));
         let e = parse::<model::Meeting>("u", b"<html>").unwrap_err();

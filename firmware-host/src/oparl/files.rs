@@ -24,7 +24,8 @@ fn shown(path: &Path) -> String {
 }
 
 fn read(path: &Path, max: usize) -> Result<Vec<u8>, ObjectError> {
-    let file = std::fs::File::open(path).map_err(|e| ObjectError::new(shown(path), None, format!("cannot open: {e}")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| ObjectError::new(shown(path), None, format!("cannot open: {e}")))?;
     let mut bytes = Vec::new();
     file.take(max as u64 + 1)
         .read_to_end(&mut bytes)
@@ -36,7 +37,11 @@ fn read(path: &Path, max: usize) -> Result<Vec<u8>, ObjectError> {
 }
 
 /// A list file: a page or a plain array; objects' types checked, deleted ones dropped.
-fn read_list<T: DeserializeOwned + Typed>(path: &Path, kind: Kind, max: usize) -> Result<Vec<T>, ObjectError> {
+fn read_list<T: DeserializeOwned + Typed>(
+    path: &Path,
+    kind: Kind,
+    max: usize,
+) -> Result<Vec<T>, ObjectError> {
     let bytes = read(path, max)?;
     let name = shown(path);
     let array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
@@ -94,9 +99,11 @@ pub(crate) fn collect(path: &Path, settings: &OparlSettings) -> Result<Collected
     let mut c = Collected { meeting_url: name.clone(), ..Default::default() };
     for (i, r) in meeting.agenda_item.clone().unwrap_or_default().into_iter().enumerate() {
         match r {
-            Ref::Embedded(item) => {
-                c.items.push(SourcedItem { item: *item, url: name.clone(), path: format!("$.agendaItem[{i}]") })
-            }
+            Ref::Embedded(item) => c.items.push(SourcedItem {
+                item: *item,
+                url: name.clone(),
+                path: format!("$.agendaItem[{i}]"),
+            }),
             Ref::Url(u) => errors.push(ObjectError::new(
                 &name,
                 Some(format!("$.agendaItem[{i}]")),
@@ -125,11 +132,13 @@ pub(crate) fn collect(path: &Path, settings: &OparlSettings) -> Result<Collected
             } else {
                 None
             };
-            c.consultations = by_id(optional_list(dir, "consultations.json", Kind::Consultation, max, &mut errors));
+            c.consultations =
+                by_id(optional_list(dir, "consultations.json", Kind::Consultation, max, &mut errors));
             c.papers = by_id(optional_list(dir, "papers.json", Kind::Paper, max, &mut errors));
             let memberships: Vec<model::Membership> =
                 optional_list(dir, "memberships.json", Kind::Membership, max, &mut errors);
-            let persons = by_id(optional_list::<model::Person>(dir, "persons.json", Kind::Person, max, &mut errors));
+            let persons =
+                by_id(optional_list::<model::Person>(dir, "persons.json", Kind::Person, max, &mut errors));
             (org, memberships, persons)
         }
         None => (None, Vec::new(), HashMap::new()),
@@ -138,13 +147,15 @@ pub(crate) fn collect(path: &Path, settings: &OparlSettings) -> Result<Collected
     // The organization: embedded in the meeting, or organization.json with the same id.
     let first = meeting.organization.as_ref().and_then(|o| o.first()).cloned();
     let organization = match (first, organization_file) {
-        (Some(Ref::Embedded(o)), _) => match check_type(o.as_ref(), Kind::Organization, &name, "$.organization[0]") {
-            Ok(()) => Some(*o),
-            Err(e) => {
-                errors.push(e);
-                None
+        (Some(Ref::Embedded(o)), _) => {
+            match check_type(o.as_ref(), Kind::Organization, &name, "$.organization[0]") {
+                Ok(()) => Some(*o),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
             }
-        },
+        }
         (Some(Ref::Url(u)), Some(o)) if o.id.as_deref() == Some(u.as_str()) => Some(o),
         (Some(Ref::Url(u)), _) => {
             c.warnings.push(format!(
@@ -163,7 +174,10 @@ pub(crate) fn collect(path: &Path, settings: &OparlSettings) -> Result<Collected
                     Some(m) => c.memberships.push(m.clone()),
                     None => errors.push(ObjectError::new(
                         &name,
-                        Some(format!("organization {}: $.membership[{i}]", org.id.as_deref().unwrap_or("(no id)"))),
+                        Some(format!(
+                            "organization {}: $.membership[{i}]",
+                            org.id.as_deref().unwrap_or("(no id)")
+                        )),
                         format!("membership {u} is not in memberships.json"),
                     )),
                 },
@@ -171,7 +185,9 @@ pub(crate) fn collect(path: &Path, settings: &OparlSettings) -> Result<Collected
         }
         if org.membership.is_none() {
             // No list in the organization: every membership that names it.
-            c.memberships.extend(memberships.into_iter().filter(|m| m.organization.is_some() && m.organization == org.id));
+            c.memberships.extend(
+                memberships.into_iter().filter(|m| m.organization.is_some() && m.organization == org.id),
+            );
         }
         for m in &c.memberships {
             if let Some(Ref::Url(p)) = &m.person

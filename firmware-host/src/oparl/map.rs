@@ -95,7 +95,8 @@ fn clean(text: &str, max: usize, what: &str, at: &str, warnings: &mut Vec<String
 fn date_of(text: &str) -> Option<&str> {
     let date = text.trim().get(..10)?;
     let b = date.as_bytes();
-    let ok = b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    let ok =
+        b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
     ok.then_some(date)
 }
 
@@ -163,15 +164,21 @@ pub(crate) fn build(
 
     let lines: Vec<Line<'_>> = live
         .iter()
-        .map(|s| Line { number: s.item.number.as_deref(), name: s.item.name.as_deref(), public: s.item.public })
+        .map(|s| Line {
+            number: s.item.number.as_deref(),
+            name: s.item.name.as_deref(),
+            public: s.item.public,
+        })
         .collect();
     let verdicts = classify(&lines, &settings.markers());
     let mut items = Vec::with_capacity(live.len());
     for (index, (s, verdict)) in live.iter().zip(verdicts).enumerate() {
         let id = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let at = s.item.id.clone().unwrap_or_else(|| format!("{} {}", s.url, s.path));
-        let number = clean(s.item.number.as_deref().unwrap_or(""), MAX_NUMBER_CHARS, "number", &at, &mut warnings);
-        let mut title = clean(s.item.name.as_deref().unwrap_or(""), MAX_TITLE_CHARS, "name", &at, &mut warnings);
+        let number =
+            clean(s.item.number.as_deref().unwrap_or(""), MAX_NUMBER_CHARS, "number", &at, &mut warnings);
+        let mut title =
+            clean(s.item.name.as_deref().unwrap_or(""), MAX_TITLE_CHARS, "name", &at, &mut warnings);
         if title.is_empty() {
             warnings.push(format!("{at}: agenda item without a name"));
             title = if number.is_empty() { "(ohne Titel)".to_owned() } else { format!("TOP {number}") };
@@ -237,11 +244,18 @@ pub(crate) fn build(
 }
 
 /// Persons of the organization at the meeting's date, matched to the room's members.
-fn match_members(c: &Collected, members: &[MemberLink], report: &mut ImportReport, warnings: &mut Vec<String>) {
+fn match_members(
+    c: &Collected,
+    members: &[MemberLink],
+    report: &mut ImportReport,
+    warnings: &mut Vec<String>,
+) {
     let Some(org) = &c.organization else {
         for m in members {
             if let Some(person) = &m.oparl_person {
-                report.unmatched_members.push(UnmatchedMember { member: m.id.clone(), oparl_person: person.clone() });
+                report
+                    .unmatched_members
+                    .push(UnmatchedMember { member: m.id.clone(), oparl_person: person.clone() });
             } else {
                 report.unmapped_members.push(m.id.clone());
             }
@@ -323,7 +337,9 @@ fn match_members(c: &Collected, members: &[MemberLink], report: &mut ImportRepor
         if matched.contains(person.as_str()) || p.is_some_and(Typed::is_deleted) {
             continue;
         }
-        report.unmatched_persons.push(PersonRef { oparl_id: person.clone(), name: p.and_then(model::Person::display_name) });
+        report
+            .unmatched_persons
+            .push(PersonRef { oparl_id: person.clone(), name: p.and_then(model::Person::display_name) });
     }
 }
 
@@ -331,7 +347,13 @@ fn match_members(c: &Collected, members: &[MemberLink], report: &mut ImportRepor
 mod tests {
     use super::*;
 
-    fn item(id: &str, number: Option<&str>, name: &str, order: Option<i64>, public: Option<bool>) -> SourcedItem {
+    fn item(
+        id: &str,
+        number: Option<&str>,
+        name: &str,
+        order: Option<i64>,
+        public: Option<bool>,
+    ) -> SourcedItem {
         SourcedItem {
             item: model::AgendaItem {
                 id: Some(id.into()),
@@ -363,7 +385,10 @@ mod tests {
 
     #[test]
     fn without_order_the_array_order_is_kept_with_a_warning() {
-        let c = collected(vec![item("b", Some("2"), "B", None, Some(true)), item("a", Some("1"), "A", Some(0), Some(true))]);
+        let c = collected(vec![
+            item("b", Some("2"), "B", None, Some(true)),
+            item("a", Some("1"), "A", Some(0), Some(true)),
+        ]);
         let import = build(c, &[], &OparlSettings::default()).unwrap();
         let ids: Vec<_> = import.items.iter().map(|i| (i.id, i.oparl_id.clone().unwrap())).collect();
         assert_eq!(ids, vec![(1, "b".to_owned()), (2, "a".to_owned())]);
@@ -372,7 +397,10 @@ mod tests {
 
     #[test]
     fn with_order_items_are_sorted_by_it() {
-        let c = collected(vec![item("b", Some("2"), "B", Some(1), Some(true)), item("a", Some("1"), "A", Some(0), Some(true))]);
+        let c = collected(vec![
+            item("b", Some("2"), "B", Some(1), Some(true)),
+            item("a", Some("1"), "A", Some(0), Some(true)),
+        ]);
         let import = build(c, &[], &OparlSettings::default()).unwrap();
         let ids: Vec<_> = import.items.iter().map(|i| i.oparl_id.clone().unwrap()).collect();
         assert_eq!(ids, vec!["a", "b"]);
@@ -395,7 +423,13 @@ mod tests {
     #[test]
     fn long_and_multi_line_titles_are_cleaned() {
         let long = "Wort ".repeat(200);
-        let c = collected(vec![item("a", Some("1\n"), &format!("Bebauungsplan\nNr. 1 {long}"), Some(0), Some(true))]);
+        let c = collected(vec![item(
+            "a",
+            Some("1\n"),
+            &format!("Bebauungsplan\nNr. 1 {long}"),
+            Some(0),
+            Some(true),
+        )]);
         let import = build(c, &[], &OparlSettings::default()).unwrap();
         let it = &import.items[0];
         assert_eq!(it.number, "1");

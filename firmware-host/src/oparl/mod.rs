@@ -81,7 +81,10 @@ impl Default for OparlSettings {
 impl OparlSettings {
     /// The section markers, normalized.
     pub fn markers(&self) -> Markers {
-        Markers::new(self.public_markers.iter().map(String::as_str), self.non_public_markers.iter().map(String::as_str))
+        Markers::new(
+            self.public_markers.iter().map(String::as_str),
+            self.non_public_markers.iter().map(String::as_str),
+        )
     }
 }
 
@@ -261,7 +264,11 @@ impl From<Vec<ObjectError>> for ImportError {
 ///
 /// Every required object that could not be read or understood, each with its URL (or
 /// file) and JSON path; nothing partial is returned.
-pub async fn import(source: &Source, members: &[MemberLink], settings: &OparlSettings) -> Result<Import, ImportError> {
+pub async fn import(
+    source: &Source,
+    members: &[MemberLink],
+    settings: &OparlSettings,
+) -> Result<Import, ImportError> {
     let collected = match source {
         Source::Url { url, meeting } => fetch::collect(url, meeting.as_deref(), settings).await?,
         Source::Files(path) => files::collect(path, settings)?,

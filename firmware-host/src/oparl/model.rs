@@ -288,7 +288,8 @@ impl Kind {
 /// The OParl version a `type` URL names, when it names `kind`: `https://schema.oparl.org/1.0/X`,
 /// `https://schema.oparl.org/1.1/X` or the 1.0 draft's `http(s)://oparl.org/schema/1.0/X`.
 pub fn type_version(type_url: &str, kind: Kind) -> Option<&'static str> {
-    let rest = type_url.trim().strip_prefix("https://").or_else(|| type_url.trim().strip_prefix("http://"))?;
+    let rest =
+        type_url.trim().strip_prefix("https://").or_else(|| type_url.trim().strip_prefix("http://"))?;
     let (version, name) = if let Some(r) = rest.strip_prefix("schema.oparl.org/") {
         r.split_once('/')?
     } else {
@@ -326,7 +327,10 @@ mod tests {
         assert_eq!(type_version("https://schema.oparl.org/1.1/Meeting", Kind::Meeting), Some("1.1"));
         assert_eq!(type_version("https://schema.oparl.org/1.0/Meeting", Kind::Meeting), Some("1.0"));
         assert_eq!(type_version("http://oparl.org/schema/1.0/AgendaItem", Kind::AgendaItem), Some("1.0"));
-        assert_eq!(type_version("https://oparl.org/schema/1.0/Organization", Kind::Organization), Some("1.0"));
+        assert_eq!(
+            type_version("https://oparl.org/schema/1.0/Organization", Kind::Organization),
+            Some("1.0")
+        );
     }
 
     #[test]
@@ -345,7 +349,8 @@ mod tests {
         let url: Ref<Location> = serde_json::from_str("\"https://x/location/1\"").unwrap();
         assert_eq!(url.id(), Some("https://x/location/1"));
         let embedded: Ref<Location> =
-            serde_json::from_str(r#"{"id":"https://x/location/2","description":"Rathaus","vendor":1}"#).unwrap();
+            serde_json::from_str(r#"{"id":"https://x/location/2","description":"Rathaus","vendor":1}"#)
+                .unwrap();
         match embedded {
             Ref::Embedded(l) => assert_eq!(l.description.as_deref(), Some("Rathaus")),
             Ref::Url(_) => panic!("embedded"),

@@ -79,7 +79,10 @@ async fn answer(State(routes): State<Arc<Routes>>, uri: Uri) -> Response {
             .body(Body::from("error"))
             .unwrap_or_default(),
         Some(Reply::Hang) => std::future::pending().await,
-        _ => Response::builder().status(StatusCode::NOT_FOUND).body(Body::from("not found")).unwrap_or_default(),
+        _ => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body(Body::from("not found"))
+            .unwrap_or_default(),
     }
 }
 
@@ -136,7 +139,8 @@ pub fn paged(path: &str, items: Vec<Value>, per_page: usize) -> Vec<(String, Rep
     let total = items.len();
     for (i, data) in pages.into_iter().enumerate() {
         let n = i + 1;
-        let mut links = json!({"first": format!("{{base}}{path}"), "self": format!("{{base}}{}", page_path(n))});
+        let mut links =
+            json!({"first": format!("{{base}}{path}"), "self": format!("{{base}}{}", page_path(n))});
         if n < total_pages {
             links["next"] = json!(format!("{{base}}{}", page_path(n + 1)));
         }
@@ -189,7 +193,14 @@ impl Council {
         let other_meetings: Vec<Value> = (1..=6)
             .map(|n| json!({"id": format!("{{base}}/oparl/meeting/{n}"), "type": t("Meeting"), "name": format!("Sitzung {n}")}))
             .collect();
-        r.extend(paged("/oparl/body/1/meetings", other_meetings.into_iter().chain([json!({"id": "{base}/oparl/meeting/7", "type": t("Meeting")})]).collect(), 4));
+        r.extend(paged(
+            "/oparl/body/1/meetings",
+            other_meetings
+                .into_iter()
+                .chain([json!({"id": "{base}/oparl/meeting/7", "type": t("Meeting")})])
+                .collect(),
+            4,
+        ));
         r.insert(
             "/oparl/meeting/7".into(),
             Reply::Json(json!({

@@ -46,13 +46,17 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> OparlSettings {
 /// Checks a `[[member]] oparl_person`: an http(s) URL without spaces.
 pub(crate) fn check_person(cx: &mut Cx<'_>, t: &Table<'_>, url: &Sp<String>) -> bool {
     let v = url.v.trim();
-    let scheme_ok = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://")).is_some_and(|rest| !rest.is_empty());
+    let scheme_ok =
+        v.strip_prefix("https://").or_else(|| v.strip_prefix("http://")).is_some_and(|rest| !rest.is_empty());
     if !scheme_ok || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         cx.err(
             &url.span,
             t.field("oparl_person"),
             format!("`{}` is not an OParl Person URL", url.v),
-            Some("write the person's `id` from the RIS, e.g. \"https://ris.example.org/oparl/person/29\"".into()),
+            Some(
+                "write the person's `id` from the RIS, e.g. \"https://ris.example.org/oparl/person/29\""
+                    .into(),
+            ),
         );
         return false;
     }
@@ -115,8 +119,14 @@ mod tests {
         assert_eq!(room.oparl.total_timeout, Duration::from_secs(30));
         assert_eq!(room.oparl.public_markers, vec!["Teil I"]);
         assert_eq!(room.oparl.non_public_markers.len(), 2);
-        let errs = errors(&format!("{ROOM}\n[oparl]\nrequest_timeout_s = 0\ntimeout = 3\npublic_markers = [\"\"]\n"));
+        let errs = errors(&format!(
+            "{ROOM}\n[oparl]\nrequest_timeout_s = 0\ntimeout = 3\npublic_markers = [\"\"]\n"
+        ));
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["oparl.request_timeout_s", "oparl.timeout", "oparl.public_markers"], "{errs:?}");
+        assert_eq!(
+            fields,
+            vec!["oparl.request_timeout_s", "oparl.timeout", "oparl.public_markers"],
+            "{errs:?}"
+        );
     }
 }
