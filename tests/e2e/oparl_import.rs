@@ -254,6 +254,37 @@ async fn a_server_that_never_answers_times_out_naming_the_url() {
 }
 
 #[tokio::test]
+async fn the_whole_import_has_a_time_limit_too() {
+    let server = Server::start(|base| {
+        let mut r = council_routes(base);
+        r.insert("/oparl/body/1/persons?page=2".into(), Reply::Hang);
+        r
+    })
+    .await;
+    let settings = OparlSettings {
+        request_timeout: Duration::from_secs(30),
+        total_timeout: Duration::from_millis(400),
+        ..Default::default()
+    };
+    let source = Source::Url { url: server.url("/oparl/meeting/7"), meeting: None };
+    let err = import(&source, &[], &settings).await.expect_err("fails");
+    assert_eq!(err.errors.len(), 1, "{err}");
+    assert_eq!(err.errors[0].url, server.url("/oparl/meeting/7"));
+    assert!(err.errors[0].message.contains("total timeout"), "{err}");
+}
+
+#[tokio::test]
+async fn a_system_url_needs_the_meeting_and_finds_only_existing_ones() {
+    let server = Server::start(council_routes).await;
+    let without = Source::Url { url: server.url("/oparl/system"), meeting: None };
+    let err = import(&without, &[], &quick()).await.expect_err("fails");
+    assert!(err.errors[0].message.contains("name the meeting too"), "{err}");
+    let unknown = Source::Url { url: server.url("/oparl/system"), meeting: Some("70".into()) };
+    let err = import(&unknown, &[], &quick()).await.expect_err("fails");
+    assert!(err.errors[0].message.contains("no meeting with id \"70\""), "{err}");
+}
+
+#[tokio::test]
 async fn http_500_on_page_2_fails_the_import() {
     let (server, err) = failing("/oparl/body/1/persons?page=2", Reply::Status(500)).await;
     assert_eq!(err.errors.len(), 1, "{err}");

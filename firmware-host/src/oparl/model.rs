@@ -51,6 +51,39 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Ref<T> {
     }
 }
 
+/// A string that some servers write as a JSON number (`"number": 3`).
+fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+    }
+    deserializer.deserialize_option(V)
+}
+
 /// Objects with an id.
 pub trait HasId {
     /// The object's id (URL).
@@ -139,6 +172,8 @@ pub struct AgendaItem {
     pub id: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// The printed number; some servers send a JSON number.
+    #[serde(default, deserialize_with = "string_or_number")]
     pub number: Option<String>,
     /// New in 1.1 (required there): the position in `Meeting.agendaItem`, from 0.
     pub order: Option<i64>,
@@ -167,6 +202,7 @@ pub struct Paper {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
     pub reference: Option<String>,
     pub deleted: Option<bool>,
 }
@@ -356,6 +392,16 @@ mod tests {
             Ref::Url(_) => panic!("embedded"),
         }
         assert!(serde_json::from_str::<Ref<Location>>("3").is_err());
+    }
+
+    #[test]
+    fn an_item_number_may_be_a_json_number_or_null() {
+        let items: Vec<AgendaItem> =
+            serde_json::from_str(r#"[{"number":3},{"number":"Ö 3.1"},{"number":null},{},{"number":2.5}]"#)
+                .unwrap();
+        let numbers: Vec<_> = items.iter().map(|i| i.number.as_deref()).collect();
+        assert_eq!(numbers, vec![Some("3"), Some("Ö 3.1"), None, None, Some("2.5")]);
+        assert!(serde_json::from_str::<AgendaItem>(r#"{"number":[1]}"#).is_err());
     }
 
     #[test]
