@@ -338,6 +338,26 @@ async fn a_bad_field_on_a_list_page_names_its_path() {
 }
 
 #[tokio::test]
+async fn a_relative_links_next_is_read_against_its_page() {
+    let server = Server::start(|base| {
+        let mut r = council_routes(base);
+        for page in ["/oparl/body/1/persons", "/oparl/body/1/persons?page=2"] {
+            let Some(Reply::Json(mut json)) = r.remove(page) else { panic!("{page}") };
+            let next = json["links"]["next"].as_str().unwrap().replace("{base}/oparl/body/1/persons", "");
+            json["links"]["next"] = json!(next);
+            r.insert(page.into(), Reply::Json(json));
+        }
+        r
+    })
+    .await;
+    let source = Source::Url { url: server.url("/oparl/meeting/7"), meeting: None };
+    let import =
+        import(&source, &room_members(&server.base), &quick()).await.unwrap_or_else(|e| panic!("{e}"));
+    check_council(&import, &server.base);
+    assert!(server.was_asked("/oparl/body/1/persons?page=3"));
+}
+
+#[tokio::test]
 async fn a_links_next_loop_is_refused() {
     let (server, err) = failing(
         "/oparl/body/1/memberships?page=2",

@@ -188,7 +188,12 @@ impl Client {
                     out.push(object);
                 }
             }
-            next = page.links.and_then(|l| l.next).filter(|n| !n.trim().is_empty());
+            // `next` must be a full URL; a relative one (seen in the wild) is read against the page.
+            next = page.links.and_then(|l| l.next).filter(|n| !n.trim().is_empty()).map(|n| {
+                reqwest::Url::parse(&page_url)
+                    .and_then(|base| base.join(n.trim()))
+                    .map_or(n, |joined| joined.to_string())
+            });
         }
         Ok(out)
     }
