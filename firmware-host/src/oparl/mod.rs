@@ -296,7 +296,7 @@ impl Import {
             self.items.iter().filter(|i| i.kind == podium_floor::ItemKind::Item && i.publicity == p).count()
         };
         out.push_str(&format!(
-            "Agenda: {} lines ({} items public, {} non-public, {} undecided; {} headers)\n",
+            "Agenda: {} lines; items: {} public, {} non-public, {} undecided; headers: {}\n",
             self.items.len(),
             count(podium_floor::Publicity::Public),
             count(podium_floor::Publicity::NonPublic),
