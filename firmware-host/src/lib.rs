@@ -10,6 +10,7 @@ pub mod journal;
 pub mod log_tail;
 pub mod logging;
 pub mod mqtt;
+pub mod oparl;
 pub mod room;
 pub mod session;
 pub mod systemd;

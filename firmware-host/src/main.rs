@@ -77,6 +77,11 @@ enum Action {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The meeting's agenda: import it from an OParl endpoint or files.
+    Agenda {
+        #[command(subcommand)]
+        action: AgendaAction,
+    },
     /// Print the HTTP API's OpenAPI description.
     Openapi,
     /// Hash a password for a `[[user]]`: reads it from standard input, prints the argon2 hash.
@@ -98,6 +103,31 @@ enum Action {
         /// The user name: a desk unit's id, a bridge's or dashboard's account name, or a
         /// remote participant's member id.
         username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgendaAction {
+    /// Read a meeting, its agenda and its organization's members from OParl (1.0 or 1.1),
+    /// print the report and write the draft as JSON. Nothing partial: any failed object
+    /// is an error and nothing is written.
+    Import {
+        /// An OParl Meeting URL, or a System URL together with --meeting.
+        #[arg(long, conflicts_with = "dir", required_unless_present = "dir")]
+        url: Option<String>,
+        /// With a System URL: the meeting's URL, or the last part of it (its id).
+        #[arg(long, requires = "url")]
+        meeting: Option<String>,
+        /// A Meeting JSON file, or a directory with meeting.json and optional organization.json,
+        /// memberships.json, persons.json, consultations.json, papers.json.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The room configuration: its `[[member]] oparl_person` keys and `[oparl]` settings.
+        #[arg(long, short, default_value = "/etc/podium/room.toml")]
+        config: PathBuf,
+        /// Write the draft (JSON) here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -144,6 +174,17 @@ fn main() -> ExitCode {
             printed(podium_host::cli::remote_link(&member, config.as_deref(), base_url.as_deref()))
         }
         Action::MqttCredential { username } => printed(podium_host::cli::mqtt_credential(&username)),
+        Action::Agenda { action: AgendaAction::Import { url, meeting, dir, config, out } } => {
+            let source = match (url, dir) {
+                (Some(url), _) => podium_host::oparl::Source::Url { url, meeting },
+                (None, Some(dir)) => podium_host::oparl::Source::Files(dir),
+                (None, None) => {
+                    eprintln!("podiumd: give --url or --dir");
+                    return ExitCode::FAILURE;
+                }
+            };
+            agenda_import(&source, &config, out.as_deref())
+        }
         Action::Openapi => {
             match serde_json::to_string_pretty(&podium_host::api::openapi()) {
                 Ok(json) => println!("{json}"),
@@ -222,6 +263,57 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `podiumd agenda import`: the report on stderr, the draft on stdout or in `out`.
+fn agenda_import(source: &podium_host::oparl::Source, config: &Path, out: Option<&Path>) -> ExitCode {
+    let room = match config::load(config) {
+        Ok(room) => room,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("podiumd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let members = room.oparl_members();
+    let result = runtime.block_on(podium_host::oparl::import(source, &members, &room.oparl));
+    let import = match result {
+        Ok(import) => import,
+        Err(e) => {
+            eprintln!("podiumd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprint!("{}", import.summary());
+    let json = match serde_json::to_string_pretty(&import) {
+        Ok(json) => json + "\n",
+        Err(e) => {
+            eprintln!("podiumd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match out {
+        Some(path) => match std::fs::write(path, json) {
+            Ok(()) => {
+                eprintln!("Draft written to {}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("podiumd: cannot write {}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        },
+        None => {
+            print!("{json}");
+            ExitCode::SUCCESS
         }
     }
 }

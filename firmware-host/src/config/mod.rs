@@ -80,12 +80,29 @@ pub struct RoomConfig {
     pub microphones: Vec<MicrophoneConfig>,
     /// `[gpio]`: the chair's button box and tally lamps; `None` = no GPIO.
     pub gpio: Option<GpioConfig>,
+    /// `[oparl]`: how the agenda import reads an OParl endpoint and classifies items.
+    pub oparl: crate::oparl::OparlSettings,
+    /// `[[member]] oparl_person`: member id → OParl Person URL.
+    pub oparl_persons: std::collections::BTreeMap<String, String>,
 }
 
 impl RoomConfig {
     /// The engine setup built from this configuration.
     pub fn floor_setup(&self) -> Setup {
         self.setup.clone()
+    }
+
+    /// The members as the OParl import sees them: id, name and `oparl_person`.
+    pub fn oparl_members(&self) -> Vec<crate::oparl::MemberLink> {
+        self.setup
+            .participants
+            .iter()
+            .map(|p| crate::oparl::MemberLink {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                oparl_person: self.oparl_persons.get(&p.id).cloned(),
+            })
+            .collect()
     }
 }
 
@@ -145,6 +162,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let room_seats: Vec<_> = seats.iter().filter_map(|s| s.number.as_ref().map(|n| n.v)).collect();
     let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
     let gpio = section::gpio::read(&mut root, &mut cx);
+    let oparl = section::oparl::read(&mut root, &mut cx);
     let mqtt_desk_units = section::mqtt::read_desk_units(&mut root, &mut cx, &room_seats, mqtt.as_ref());
     // Keys written above the first section header belong to a section.
     root.belong_elsewhere(&["id", "name"], "[room]");
@@ -164,8 +182,14 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         errors.sort_by_key(|e| (e.line, e.column));
         return Err(ConfigErrors(errors));
     }
+    let oparl_persons = members
+        .iter()
+        .filter_map(|m| Some((m.participant.id.clone(), m.oparl_person.as_ref()?.v.clone())))
+        .collect();
     Ok(RoomConfig {
         source: file.to_owned(),
+        oparl,
+        oparl_persons,
         room_id: room.id,
         room_name: room.name,
         time_zone: room.time_zone,

@@ -15,6 +15,7 @@ pub(crate) mod http;
 pub(crate) mod journal;
 pub mod microphone;
 pub mod mqtt;
+pub(crate) mod oparl;
 pub(crate) mod room;
 pub(crate) mod seating;
 pub mod web;

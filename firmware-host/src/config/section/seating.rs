@@ -24,6 +24,8 @@ pub(crate) struct MemberEntry {
     pub participant: Participant,
     /// `None` if the id was missing (the entry is then left out).
     pub id: Option<Sp<String>>,
+    /// `oparl_person`: the OParl Person URL of this member (for the agenda import).
+    pub oparl_person: Option<Sp<String>>,
 }
 
 /// Reads every `[[seat]]`.
@@ -102,6 +104,7 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
         let voting_right = t.boolean(cx, "voting_right").map_or_else(|| default_voting_right(role), |b| b.v);
         let nonpublic_allowed =
             t.boolean(cx, "nonpublic").map_or_else(|| default_voting_right(role), |b| b.v);
+        let oparl_person = t.string(cx, "oparl_person").filter(|p| super::oparl::check_person(cx, &t, p));
         t.finish(cx);
         out.push(MemberEntry {
             participant: Participant {
@@ -114,6 +117,7 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
                 nonpublic_allowed,
             },
             id,
+            oparl_person: oparl_person.map(|p| Sp { v: p.v.trim().to_owned(), span: p.span }),
         });
     }
     out
@@ -172,6 +176,23 @@ pub(crate) fn check(cx: &mut Cx<'_>, seats: &[SeatEntry], members: &[MemberEntry
             );
         } else {
             member_at.insert(&id.v, i);
+        }
+    }
+
+    // One OParl person per member.
+    let mut person_at: HashMap<&str, usize> = HashMap::new();
+    for (i, m) in members.iter().enumerate() {
+        let Some(p) = &m.oparl_person else { continue };
+        if let Some(&first) = person_at.get(p.v.as_str()) {
+            let first_id = members[first].participant.id.as_str();
+            cx.err(
+                &p.span,
+                format!("member[{}].oparl_person", i + 1),
+                format!("OParl person `{}` is already member `{first_id}`", p.v),
+                Some("each OParl person maps to one member".into()),
+            );
+        } else {
+            person_at.insert(&p.v, i);
         }
     }
 
