@@ -125,9 +125,14 @@ enum AgendaAction {
         /// The room configuration: its `[[member]] oparl_person` keys and `[oparl]` settings.
         #[arg(long, short, default_value = "/etc/podium/room.toml")]
         config: PathBuf,
-        /// Write the draft (JSON) here instead of standard output.
+        /// Write the draft (JSON, as `PUT /api/v1/agenda/draft` takes it) here instead of
+        /// standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also store the draft in this journal (e.g. /var/lib/podium/journal.sqlite3, also
+        /// while podiumd runs): the chair console then offers it for the next meeting.
+        #[arg(long)]
+        journal: Option<PathBuf>,
     },
 }
 
@@ -174,7 +179,7 @@ fn main() -> ExitCode {
             printed(podium_host::cli::remote_link(&member, config.as_deref(), base_url.as_deref()))
         }
         Action::MqttCredential { username } => printed(podium_host::cli::mqtt_credential(&username)),
-        Action::Agenda { action: AgendaAction::Import { url, meeting, dir, config, out } } => {
+        Action::Agenda { action: AgendaAction::Import { url, meeting, dir, config, out, journal } } => {
             let source = match (url, dir) {
                 (Some(url), _) => podium_host::oparl::Source::Url { url, meeting },
                 (None, Some(dir)) => podium_host::oparl::Source::Files(dir),
@@ -183,7 +188,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            agenda_import(&source, &config, out.as_deref())
+            agenda_import(&source, &config, out.as_deref(), journal.as_deref())
         }
         Action::Openapi => {
             match serde_json::to_string_pretty(&podium_host::api::openapi()) {
@@ -268,7 +273,12 @@ fn main() -> ExitCode {
 }
 
 /// `podiumd agenda import`: the report on stderr, the draft on stdout or in `out`.
-fn agenda_import(source: &podium_host::oparl::Source, config: &Path, out: Option<&Path>) -> ExitCode {
+fn agenda_import(
+    source: &podium_host::oparl::Source,
+    config: &Path,
+    out: Option<&Path>,
+    journal: Option<&Path>,
+) -> ExitCode {
     let room = match config::load(config) {
         Ok(room) => room,
         Err(errors) => {
@@ -293,7 +303,15 @@ fn agenda_import(source: &podium_host::oparl::Source, config: &Path, out: Option
         }
     };
     eprint!("{}", import.summary());
-    let json = match serde_json::to_string_pretty(&import) {
+    let draft = podium_host::api::agenda::AgendaDraft::from_import(import);
+    if let Some(path) = journal {
+        if let Err(e) = podium_host::journal::store_agenda_draft(path, &draft) {
+            eprintln!("podiumd: cannot store the draft in {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("Draft stored in {}: the chair console offers it for the next meeting", path.display());
+    }
+    let json = match serde_json::to_string_pretty(&draft) {
         Ok(json) => json + "\n",
         Err(e) => {
             eprintln!("podiumd: {e}");

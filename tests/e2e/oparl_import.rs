@@ -416,9 +416,13 @@ async fn podiumd_agenda_import_writes_the_draft_and_prints_the_report() {
     assert!(stderr.contains("Meeting: 12. Sitzung des Rates"), "{stderr}");
     assert!(stderr.contains("Undecided"), "{stderr}");
     assert!(stderr.contains("vorsitz = Person 1 (voting)"), "{stderr}");
-    let draft: Import = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    // The draft as `PUT /api/v1/agenda/draft` takes it, with the report.
+    let draft: podium_host::api::agenda::AgendaDraft =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(draft.items.len(), 7);
-    assert_eq!(draft.report.matched_members.len(), 2);
+    assert_eq!(draft.title.as_deref(), Some("12. Sitzung des Rates"));
+    assert_eq!(draft.report.as_ref().unwrap()["matched_members"].as_array().unwrap().len(), 2);
+    assert!(draft.check().is_ok());
 }
 
 #[tokio::test]
@@ -447,4 +451,74 @@ async fn podiumd_agenda_import_fails_without_writing_anything() {
         "{stderr}"
     );
     assert!(!out.exists());
+}
+
+// ----------------------------------------------------------------------------- API
+
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+#[tokio::test]
+async fn the_technician_imports_into_the_draft_through_the_api_only_from_the_configured_system() {
+    let server = Server::start(council_routes).await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[room]\nid = \"rat\"\nname = \"Ratssaal\"\n\n[oparl]\nsystem = \"{system}\"\n\n\
+         [[user]]\nname = \"technik\"\nrole = \"technician\"\npassword_hash = \"{hash}\"\n\n\
+         [[member]]\nid = \"vorsitz\"\nname = \"Person 1\"\nrole = \"chair\"\noparl_person = \"{base}/oparl/person/1\"\n",
+        system = server.url("/oparl/system"),
+        hash = support::hash_password("technik-password"),
+        base = server.base,
+    );
+    let daemon = support::Daemon::with_config(dir.path(), &text);
+    let http = reqwest::Client::new();
+    let login = http
+        .post(daemon.url("/api/v1/login"))
+        .json(&json!({"user": "technik", "password": "technik-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let post = |body: serde_json::Value| {
+        http.post(daemon.url("/api/v1/agenda/import"))
+            .header("cookie", &cookie)
+            .header("x-podium-csrf", "1")
+            .json(&body)
+            .send()
+    };
+    let response = post(json!({"meeting": "7"})).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let draft: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(draft["items"].as_array().unwrap().len(), 7);
+    assert!(!draft["report"]["undecided"].as_array().unwrap().is_empty(), "{draft}");
+    let stored: serde_json::Value = http
+        .get(daemon.url("/api/v1/agenda/draft"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored, draft, "stored as the draft for the next meeting");
+    // A meeting on another host is never fetched.
+    let response = post(json!({"meeting": "http://127.0.0.2:9/oparl/meeting/7"})).await.unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    // A failed import names the object and leaves the draft as it was.
+    let response = post(json!({"meeting": "999"})).await.unwrap();
+    assert_eq!(response.status().as_u16(), 502);
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error["error"], "oparl_import_failed", "{error}");
+    let again: serde_json::Value = http
+        .get(daemon.url("/api/v1/agenda/draft"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, draft);
 }

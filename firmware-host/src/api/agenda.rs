@@ -136,3 +136,142 @@ pub async fn put_draft(
     app.session.save_agenda_draft(json).await?;
     Ok(Json(draft))
 }
+
+impl AgendaDraft {
+    /// The draft made from an OParl import, with its report.
+    pub fn from_import(import: crate::oparl::Import) -> AgendaDraft {
+        let report = serde_json::to_value(&import.report).ok();
+        let title: String = import.meeting.title.chars().take(200).collect();
+        let body = import.meeting.body.map(|b| b.chars().take(200).collect());
+        AgendaDraft {
+            title: Some(title),
+            body,
+            oparl_id: import.meeting.oparl_id,
+            items: import.items,
+            report,
+        }
+    }
+}
+
+/// The body of `POST /api/v1/agenda/import`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// The meeting: its OParl URL (on the host of `[oparl] system`) or its id (the last
+    /// part of its URL), looked up in the system's meeting lists.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub meeting: String,
+}
+
+/// Only one import runs at a time (it may take up to `[oparl] total_timeout_s`).
+pub static IMPORT_RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Imports a meeting with its agenda from the council information system (`[oparl]
+/// system`) and stores it as the draft agenda, with the import's report (undecided items,
+/// unmatched persons, warnings). All or nothing: a failed object (named with its URL and
+/// JSON path) leaves the stored draft as it was.
+#[utoipa::path(post, path = "/api/v1/agenda/import", tag = "meetings",
+    request_body = ImportRequest,
+    responses(
+        (status = 200, description = "Imported and stored as the draft", body = AgendaDraft),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 409, description = "No `[oparl] system` is configured (`oparl_not_configured`), or an import is running (`import_running`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "The meeting URL is not on the configured system's host (`invalid_value`)", body = ErrorBody),
+        (status = 502, description = "The council information system's answers could not be imported (`oparl_import_failed`; the message lists each failed object with its URL and JSON path)", body = ErrorBody),
+        (status = 503, description = "No journal to store the draft in", body = ErrorBody),
+    ))]
+pub async fn post_import(
+    State(app): State<AppState>,
+    super::body::JsonBody(request): super::body::JsonBody<ImportRequest>,
+) -> Result<Json<AgendaDraft>, ApiError> {
+    let settings = &app.oparl.settings;
+    let Some(system) = settings.system.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "oparl_not_configured",
+            "no council information system is configured ([oparl] system in the room file)",
+        ));
+    };
+    let meeting = request.meeting.trim().to_owned();
+    if meeting.is_empty() || meeting.len() > 2000 || meeting.chars().any(char::is_control) {
+        return Err(ApiError::invalid_value("meeting", "a meeting URL or id"));
+    }
+    if meeting.contains("://") && host_of(&meeting) != host_of(&system) {
+        // The daemon fetches only from the configured system: a client cannot make it
+        // reach any other host.
+        return Err(ApiError::invalid_value(
+            "meeting",
+            "the meeting URL must be on the configured system's host",
+        ));
+    }
+    let Ok(_running) = IMPORT_RUNNING.try_lock() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "import_running",
+            "an import is running; try again when it is done",
+        ));
+    };
+    let source = crate::oparl::Source::Url { url: system, meeting: Some(meeting) };
+    let import = crate::oparl::import(&source, &app.oparl.members, settings)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "oparl_import_failed", e.to_string()))?;
+    tracing::info!(
+        items = import.items.len(),
+        undecided = import.report.undecided.len(),
+        "agenda imported from OParl: \"{}\"",
+        import.meeting.title
+    );
+    let draft = AgendaDraft::from_import(import);
+    let json = serde_json::to_string(&draft)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    app.session.save_agenda_draft(json).await?;
+    Ok(Json(draft))
+}
+
+/// `scheme://host:port` of a URL (lowercase), or nothing if it is not one.
+fn host_of(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    Some(format!(
+        "{}://{}:{}",
+        parsed.scheme(),
+        parsed.host_str()?.to_lowercase(),
+        parsed.port_or_known_default()?
+    ))
+}
+
+/// What the import route needs from the room file.
+#[derive(Debug, Clone, Default)]
+pub struct OparlContext {
+    /// `[oparl]`.
+    pub settings: crate::oparl::OparlSettings,
+    /// The members with their `oparl_person`.
+    pub members: Vec<crate::oparl::MemberLink>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_agenda_is_a_valid_draft_with_a_non_public_item() {
+        let draft: AgendaDraft =
+            serde_json::from_str(include_str!("../../../config/demo-agenda.json")).expect("the demo's draft");
+        assert!(draft.check().is_ok());
+        assert!(check_decided(&draft.items).is_ok());
+        assert!(draft.items.iter().any(|i| i.publicity == Publicity::NonPublic && i.kind == ItemKind::Item));
+    }
+
+    #[test]
+    fn only_urls_on_the_systems_host_are_the_same_host() {
+        let system = host_of("https://ris.example.org/oparl/v1/system");
+        assert_eq!(host_of("https://RIS.example.org:443/oparl/v1/meeting/7"), system);
+        assert_ne!(host_of("https://ris.example.org.evil.test/meeting/7"), system);
+        assert_ne!(
+            host_of("http://ris.example.org/oparl/v1/meeting/7"),
+            system,
+            "another scheme, another port"
+        );
+        assert_eq!(host_of("not a url"), None);
+    }
+}

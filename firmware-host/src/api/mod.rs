@@ -160,6 +160,8 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .api(Rule::Staff, routes!(meetings::post_suspend))
             .api(Rule::Staff, routes!(meetings::post_resume))
             .api(Rule::Staff, routes!(agenda::get_draft, agenda::put_draft))
+            // Reaching out to the council information system: the technician.
+            .api(Rule::Technician, routes!(agenda::post_import))
             .api(Rule::Staff, routes!(meetings::get_minutes))
             .api(Rule::Staff, routes!(devices::get_devices))
             .api(Rule::Staff, routes!(devices::post_devices_test))
@@ -253,7 +255,7 @@ pub fn route_rules() -> RouteRules {
 /// The complete router, ready to serve.
 pub fn router(parts: Parts) -> Router {
     let (routes, openapi, rules) = table();
-    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor, limits, print } = parts;
+    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor, limits, print, oparl } = parts;
     let streams = sse::StreamCap::new(limits.max_streams_per_address, web.metrics.clone());
     let state = AppState {
         session,
@@ -267,6 +269,7 @@ pub fn router(parts: Parts) -> Router {
         frames: Arc::default(),
         streams,
         print: Arc::new(print),
+        oparl: Arc::new(oparl),
         desks,
         room,
         monitor,

@@ -49,6 +49,8 @@ pub struct AppState {
     pub monitor: FrameMonitor,
     /// Room name, time zone and signature lines of the printed minutes.
     pub print: Arc<PrintSettings>,
+    /// `[oparl]` and the members' `oparl_person`, for the agenda import.
+    pub oparl: Arc<super::agenda::OparlContext>,
 }
 
 /// The daemon's parts [`super::router`] serves; everything else in [`AppState`] the router
@@ -74,4 +76,6 @@ pub struct Parts {
     pub limits: HttpLimits,
     /// Room name, time zone and signature lines of the printed minutes.
     pub print: PrintSettings,
+    /// `[oparl]` and the members' `oparl_person`, for the agenda import.
+    pub oparl: super::agenda::OparlContext,
 }

@@ -356,3 +356,22 @@ impl JournalError {
         }
     }
 }
+
+/// Stores `draft` as the draft agenda in the journal file at `path` (from another process,
+/// e.g. `podiumd agenda import --journal`; SQLite serialises it with the running daemon).
+pub fn store_agenda_draft(path: &std::path::Path, draft: &impl Serialize) -> Result<(), JournalError> {
+    let json = serde_json::to_string(draft).map_err(|e| JournalError::Export(e.to_string()))?;
+    let (mut store, _) = Store::open(&JournalLocation::File(path.to_owned()), 0)?;
+    if store.is_read_only() {
+        return Err(JournalError::Io {
+            context: format!("{} cannot be written", path.display()),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        });
+    }
+    let updated_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let record = Record::AgendaDraft { draft: json, updated_unix_ms };
+    store.write(&[&record]).map_err(JournalError::sqlite("cannot store the draft agenda"))
+}

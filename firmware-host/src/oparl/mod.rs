@@ -44,6 +44,10 @@ pub enum Source {
 /// How the import reads and classifies (`[oparl]` in the room file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OparlSettings {
+    /// `[oparl] system`: the council information system's OParl System URL. The technician
+    /// console imports from it (and only from its host: the API never fetches a URL a
+    /// client names on another host).
+    pub system: Option<String>,
     /// Longest wait for one HTTP answer (connect to last byte).
     pub request_timeout: Duration,
     /// Longest time for the whole import.
@@ -74,6 +78,7 @@ impl Default for OparlSettings {
             list_threshold: 20,
             public_markers: DEFAULT_PUBLIC_MARKERS.iter().map(|m| (*m).to_owned()).collect(),
             non_public_markers: DEFAULT_NON_PUBLIC_MARKERS.iter().map(|m| (*m).to_owned()).collect(),
+            system: None,
         }
     }
 }

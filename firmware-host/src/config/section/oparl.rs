@@ -17,6 +17,22 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> OparlSettings {
     let Some(mut t) = root.table(cx, "oparl") else {
         return settings;
     };
+    if let Some(url) = t.string(cx, "system") {
+        let v = url.v.trim();
+        let ok = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://")).is_some_and(|rest| {
+            !rest.is_empty() && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+        });
+        if ok {
+            settings.system = Some(v.to_owned());
+        } else {
+            cx.err(
+                &url.span,
+                t.field("system"),
+                format!("`{}` is not an OParl System URL", url.v),
+                Some("the endpoint your RIS vendor publishes, e.g. \"https://ris.example.org/oparl/v1/system\"".into()),
+            );
+        }
+    }
     if let Some(s) = t.integer_in(cx, "request_timeout_s", 1, MAX_REQUEST_TIMEOUT_S) {
         settings.request_timeout = Duration::from_secs(s.v.unsigned_abs());
     }
