@@ -138,6 +138,27 @@ impl ResumeWindow {
         window.events.get(at).map_or(Next::Current, |e| Next::Event(e.clone()))
     }
 
+    /// Whether the part was public right after event `seq`, given that it is `public_now`
+    /// after the newest kept event: the first switch after `seq` tells the value before
+    /// it. `None` if the window cannot tell (another epoch, or `seq` no longer in it).
+    pub fn public_after(&self, epoch: u64, seq: u64, public_now: bool) -> Option<bool> {
+        let window = self.read();
+        if window.epoch != epoch {
+            return None;
+        }
+        if let Some(oldest) = window.events.front().map(|e| e.seq)
+            && seq.saturating_add(1) < oldest
+        {
+            return None;
+        }
+        let at = window.events.partition_point(|e| e.seq <= seq);
+        let first_switch = window.events.iter().skip(at).find_map(|e| match e.change {
+            podium_floor::Change::PublicChanged { public } => Some(public),
+            _ => None,
+        });
+        Some(first_switch.map_or(public_now, |public| !public))
+    }
+
     /// The oldest kept sequence number and the epoch.
     fn oldest(&self) -> (Option<u64>, u64) {
         let window = self.read();

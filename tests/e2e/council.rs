@@ -313,6 +313,14 @@ async fn a_whole_meeting_with_a_non_public_part_and_a_crash_in_the_middle() {
     }
     assert!(frames.contains("\"public\":false"), "the public stream learned of the non-public part");
     assert_eq!(leaks(&frames), Vec::<&str>::new(), "public event stream: {frames}");
+    // A public client resuming from before the non-public part gets nothing of it either.
+    let mut resumed = SseClient::connect(&daemon.url("/api/v1/events"), first.id).await;
+    let mut frames = String::new();
+    while let Some(frame) = resumed.next_within(Duration::from_millis(800)).await {
+        frames.push_str(&frame.data.to_string());
+    }
+    assert!(frames.contains("\"public\":false"));
+    assert_eq!(leaks(&frames), Vec::<&str>::new(), "resumed public event stream: {frames}");
 
     // kill -9 in the middle of the item, Caesar speaking.
     let before = chair.state().await;

@@ -75,9 +75,7 @@ pub async fn get_events(
         _ => None,
     };
     let redacted = !super::floor::sees_everything(&principal, &app.session.snapshot());
-    // A public stream never resumes: it starts from the public view of now (the events it
-    // would replay may be from the non-public part).
-    let subscription = app.session.subscribe(if redacted { None } else { since }).await?;
+    let subscription = app.session.subscribe(since).await?;
     let mut feed =
         Feed::new(app.session.clone(), app.frames.clone(), app.web.metrics.clone(), subscription, permit);
     if redacted {
@@ -138,11 +136,20 @@ impl Feed {
     }
 
     /// Makes this a public stream: snapshots in the public view, and events only while the
-    /// part is public and the event carries nothing the public may not see.
+    /// part is public and the event carries nothing the public may not see. A resuming
+    /// client continues from its position only if the window tells whether the part was
+    /// public there (the events it replays are judged by that); else it gets the public
+    /// view of now.
     fn redact(&mut self) {
         self.redacted = true;
         if let Some(snapshot) = self.snapshot.take() {
             self.begin(Start::Snapshot(snapshot));
+            return;
+        }
+        let now = self.session.snapshot();
+        match self.window.public_after(self.epoch, self.sent, now.floor.public) {
+            Some(public) => self.public_now = public,
+            None => self.begin(Start::Snapshot(now)),
         }
     }
 

@@ -381,6 +381,26 @@ mod resume_window {
     }
 
     #[test]
+    fn the_window_tells_whether_the_part_was_public_at_a_position() {
+        let window = ResumeWindow::default();
+        let switch = |seq, public| {
+            Arc::new(Event { seq, at: Timestamp::new(seq, 0), change: Change::PublicChanged { public } })
+        };
+        window.push(event(1));
+        window.push(switch(2, false));
+        window.push(event(3));
+        window.push(switch(4, true));
+        window.push(event(5));
+        // Now public; after 1 it was public, after 2 or 3 not, after 4 again.
+        assert_eq!(window.public_after(0, 1, true), Some(true));
+        assert_eq!(window.public_after(0, 2, true), Some(false));
+        assert_eq!(window.public_after(0, 3, true), Some(false));
+        assert_eq!(window.public_after(0, 4, true), Some(true));
+        assert_eq!(window.public_after(0, 5, true), Some(true));
+        assert_eq!(window.public_after(1, 3, true), None, "another epoch");
+    }
+
+    #[test]
     fn positions_read_the_shared_events_in_order() {
         let window = ResumeWindow::default();
         for seq in 1..=5 {
