@@ -12,6 +12,44 @@ const MAX_LINES = 400;
 let lastSnapshot = null;
 
 initLanguage(() => refresh());
+
+// ---------------------------------------------------------------- OParl import
+
+function listSection(title, lines) {
+  if (!lines.length) return null;
+  return h('div', {}, h('h3', {}, title), h('ul', {}, lines.map((line) => h('li', {}, line))));
+}
+
+$('import-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const status = $('import-status');
+  $('import-run').disabled = true;
+  say(status, t('tech.import_running'));
+  $('import-report').replaceChildren();
+  const r = await api('/api/v1/agenda/import', { method: 'POST', body: { meeting: $('import-meeting').value } });
+  $('import-run').disabled = false;
+  if (!r.ok) {
+    say(status, t('rejected', { reason: errorText(r) }), 'error');
+    // The failed objects with their URL and JSON path, one per line.
+    if (r.data?.message) {
+      const lines = r.data.message.split('\n').map((l) => l.trim()).filter(Boolean);
+      $('import-report').replaceChildren(listSection(t('tech.import_errors'), lines));
+    }
+    return;
+  }
+  const draft = r.data;
+  const report = draft.report || {};
+  const items = draft.items.filter((i) => i.kind !== 'header').length;
+  say(status, t('tech.import_done', { title: draft.title || '', items }));
+  const person = (p) => (p.name ? `${p.name} (${p.oparl_id})` : p.oparl_id);
+  $('import-report').replaceChildren(
+    listSection(t('tech.import_undecided'), (report.undecided || []).map((u) => `${u.label}: ${u.reason}`)),
+    listSection(t('tech.import_warnings'), report.warnings || []),
+    listSection(t('tech.import_unmatched'), (report.unmatched_persons || []).map(person)),
+    listSection(t('tech.import_unmatched_members'), (report.unmatched_members || []).map((m) => `${m.member}: ${m.oparl_person}`)),
+    h('p', {}, t('tech.import_next')),
+  );
+});
 $('logout').addEventListener('click', logout);
 $('refresh').addEventListener('click', () => refresh());
 whoami().then((me) => { $('room').textContent = me.room_name ? `· ${me.room_name}` : ''; });
