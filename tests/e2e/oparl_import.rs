@@ -34,6 +34,32 @@ fn quick() -> OparlSettings {
 
 // ------------------------------------------------------------------------------ files
 
+/// The OParl specification's own examples, read where the project's reference material
+/// lives (`../shared/reference/oparl`, next to the repository, as in CI); not copied into
+/// the repository (their licence is unconfirmed, see fixtures/README.md).
+fn spec_example(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/oparl/examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: the reference material must sit next to the repository",
+        path.display()
+    );
+    path
+}
+
+#[tokio::test]
+async fn the_specifications_meeting_example_imports_with_the_order_warning() {
+    let import = import(&Source::Files(spec_example("Meeting-01.json")), &[], &OparlSettings::default())
+        .await
+        .expect("the spec's Meeting-01 imports");
+    assert_eq!(import.meeting.title, "4. Sitzung des Finanzausschusses");
+    assert_eq!(import.meeting.oparl_id.as_deref(), Some("https://oparl.example.org/meeting/281"));
+    assert_eq!(import.items.len(), 1);
+    assert_eq!((import.items[0].number.as_str(), import.items[0].publicity), ("10.1", Publicity::Public));
+    assert_eq!(import.items[0].oparl_id.as_deref(), Some("https://oparl.example.org/agendaitem/3271"));
+    assert!(import.report.warnings.iter().any(|w| w.contains("order")), "{:?}", import.report.warnings);
+}
+
 #[tokio::test]
 async fn a_1_1_meeting_file_without_order_imports_with_a_warning() {
     let path = fixtures().join("meeting-1.1.json");
