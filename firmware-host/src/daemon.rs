@@ -24,10 +24,10 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
         let stored = session.journal().read(|store| {
             store.agenda_draft().map_err(crate::journal::JournalError::sqlite("cannot read the draft agenda"))
         });
-        if matches!(stored.await, Ok(None)) {
-            if let Err(e) = session.save_agenda_draft(draft.clone()).await {
-                tracing::warn!("cannot store the demo's draft agenda: {e}");
-            }
+        if matches!(stored.await, Ok(None))
+            && let Err(e) = session.save_agenda_draft(draft.clone()).await
+        {
+            tracing::warn!("cannot store the demo's draft agenda: {e}");
         }
     }
     let clock = session.clock();

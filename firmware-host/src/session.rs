@@ -94,11 +94,19 @@ pub struct Subscription {
 #[derive(Clone, Default)]
 pub struct ResumeWindow(Arc<std::sync::RwLock<Window>>);
 
-#[derive(Default)]
 struct Window {
     events: VecDeque<Arc<Event>>,
     /// Counts resets of the floor: sequence numbers start again, positions do not carry over.
     epoch: u64,
+    /// Whether the part is public after the newest kept event (kept with the events under
+    /// one lock, so a reader never sees one without the other).
+    public: bool,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window { events: VecDeque::new(), epoch: 0, public: true }
+    }
 }
 
 /// What follows a position in the [`ResumeWindow`].
@@ -138,11 +146,12 @@ impl ResumeWindow {
         window.events.get(at).map_or(Next::Current, |e| Next::Event(e.clone()))
     }
 
-    /// Whether the part was public right after event `seq`, given that it is `public_now`
-    /// after the newest kept event: the first switch after `seq` tells the value before
-    /// it. `None` if the window cannot tell (another epoch, or `seq` no longer in it).
-    pub fn public_after(&self, epoch: u64, seq: u64, public_now: bool) -> Option<bool> {
+    /// Whether the part was public right after event `seq`: the first switch after `seq`
+    /// tells the value before it, else it is as after the newest kept event. `None` if the
+    /// window cannot tell (another epoch, or `seq` no longer in it).
+    pub fn public_after(&self, epoch: u64, seq: u64) -> Option<bool> {
         let window = self.read();
+        let public_now = window.public;
         if window.epoch != epoch {
             return None;
         }
@@ -165,8 +174,16 @@ impl ResumeWindow {
         (window.events.front().map(|e| e.seq), window.epoch)
     }
 
+    /// The part as the floor starts (a restored floor may be in the non-public part).
+    fn set_public(&self, public: bool) {
+        self.write().public = public;
+    }
+
     fn push(&self, event: Arc<Event>) {
         let mut window = self.write();
+        if let podium_floor::Change::PublicChanged { public } = event.change {
+            window.public = public;
+        }
         if window.events.len() == RESUME_WINDOW {
             window.events.pop_front();
         }
@@ -177,6 +194,7 @@ impl ResumeWindow {
         let mut window = self.write();
         window.events.clear();
         window.epoch += 1;
+        window.public = true;
     }
 
     /// Events kept now.
@@ -613,6 +631,7 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
     let (stopped_tx, stopped_rx) = watch::channel(false);
     let published_seq = begin.floor.state().seq;
     let recent = ResumeWindow::default();
+    recent.set_public(begin.floor.state().public);
     for event in begin.recent {
         recent.push(Arc::new(event));
     }
@@ -638,6 +657,7 @@ pub fn spawn_with(begin: Begin, cancel: CancellationToken, tracker: &TaskTracker
         pending: VecDeque::new(),
         stalled: false,
         run: begin.run,
+        unwritten_seal: None,
         meeting: begin.meeting,
         next_meeting_id: begin.next_meeting_id,
         next_run_id: begin.next_run_id,
@@ -703,6 +723,8 @@ struct Owner {
     stalled: bool,
     /// The run in progress (none without a journal).
     run: Option<RunInfo>,
+    /// A sealed run's record, written with the next run's start.
+    unwritten_seal: Option<Record>,
     meeting: Option<MeetingInfo>,
     next_meeting_id: i64,
     next_run_id: i64,
@@ -914,11 +936,15 @@ impl Owner {
             first_seq: seq,
         };
         self.next_run_id += 1;
-        let record = Record::RunStart {
+        let start = Record::RunStart {
             run: run.clone(),
             opened_mono_ms: now.mono_ms.0,
             setup: Box::new(self.floor.setup().clone()),
             state: Box::new(self.floor.state().clone()),
+        };
+        let record = match self.unwritten_seal.take() {
+            Some(seal) => Record::Together(vec![seal, start]),
+            None => start,
         };
         if self.submit(record) {
             tracing::debug!(run = run.id, seq, "journal: a new run starts");
@@ -929,11 +955,12 @@ impl Owner {
         }
     }
 
-    /// Seals the run in progress with the floor as it stands.
+    /// Seals the run in progress with the floor as it stands. The seal is written together
+    /// with the start of the next run ([`Owner::start_run`], which always follows).
     fn seal_run(&mut self) {
         let Some(run) = self.run.take() else { return };
         let now = self.clock.now();
-        self.submit(Record::RunSeal {
+        self.unwritten_seal = Some(Record::RunSeal {
             run_id: run.id,
             sealed_unix_ms: now.unix_ms,
             last_seq: self.floor.state().seq,
@@ -1067,7 +1094,7 @@ impl Owner {
     }
 
     fn close_meeting(&mut self, id: i64, by: Source, reply: MeetingReply) {
-        if !self.meeting.as_ref().is_some_and(|m| m.id == id) {
+        if self.meeting.as_ref().is_none_or(|m| m.id != id) {
             self.queue(Pending::new(
                 self.sent_op,
                 Vec::new(),

@@ -482,7 +482,6 @@ async fn podiumd_agenda_import_fails_without_writing_anything() {
 // ----------------------------------------------------------------------------- API
 
 #[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 #[tokio::test]

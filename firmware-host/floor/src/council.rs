@@ -42,19 +42,24 @@ impl Floor {
     /// Whether `station` may get or ask for the floor now, by the session's rules
     /// (suspension, exclusion, budget). Exempt stations (chair, podium) always may.
     pub(crate) fn admissible(&self, now: Timestamp, station: &Station) -> Result<(), Rejection> {
+        let participant = self.occupant(station);
+        // Exclusion first: a chair who is befangen hands the item to the deputy and does
+        // not speak on it either (the exemption only lifts limits, suspension and budgets).
+        if let Some(participant) = &participant
+            && self.state().is_excluded_now(participant)
+        {
+            return Err(Rejection::new(
+                Reason::ExcludedFromItem,
+                format!("{participant} is excluded from this item (conflict of interest)"),
+            ));
+        }
         if self.is_exempt(station) {
             return Ok(());
         }
         if self.state().phase == MeetingPhase::Suspended {
             return Err(Rejection::new(Reason::MeetingSuspended, "the meeting is suspended"));
         }
-        let Some(participant) = self.occupant(station) else { return Ok(()) };
-        if self.state().is_excluded_now(&participant) {
-            return Err(Rejection::new(
-                Reason::ExcludedFromItem,
-                format!("{participant} is excluded from this item (conflict of interest)"),
-            ));
-        }
+        let Some(participant) = participant else { return Ok(()) };
         if let Some(group) = self.budget_group(&participant)
             && let Some(budget) = &self.state().budget
             && budget.spec.policy != BudgetPolicy::WarnOnly
@@ -104,9 +109,16 @@ impl Floor {
         match phase {
             MeetingPhase::Suspended => self.close_all_delegates(now, MuteSource::Suspension),
             MeetingPhase::None => {
-                // The meeting is over: its item ends and the room is public again.
+                // The meeting is over: its requests end with it (waiting or kept with an
+                // item, they must not reappear in the next meeting), its item ends, and
+                // the room is public again.
+                self.clear(now, RequestEnd::MeetingClosed);
                 if let Some(item) = self.state().current_item {
                     self.leave_item(now, item);
+                }
+                let count: usize = self.state().parked.values().map(Vec::len).sum();
+                if !self.state().parked.is_empty() {
+                    self.emit(now, Change::ParkedCleared { count });
                 }
                 if !self.state().public {
                     self.emit(now, Change::PublicChanged { public: true });
@@ -277,6 +289,7 @@ impl Floor {
             })
             .filter(|r| self.occupant(&r.station) == r.participant && self.check_present(&r.station))
             .filter(|r| !excluded(&r.participant))
+            .filter(|r| !self.group_exhausted(now, r.participant.as_deref()))
             .cloned()
             .collect();
         self.emit(now, Change::RequestsRestored { item, requests });
@@ -433,6 +446,13 @@ impl Floor {
         budget
     }
 
+    /// Whether a participant's group has used up a budget that refuses requests.
+    fn group_exhausted(&self, now: Timestamp, participant: Option<&str>) -> bool {
+        let Some(group) = participant.and_then(|p| self.budget_group(p)) else { return false };
+        self.state().budget.as_ref().is_some_and(|b| b.spec.policy != BudgetPolicy::WarnOnly)
+            && self.remaining_ms(&group, now.mono_ms) <= 0
+    }
+
     /// The budgeted group of a participant (none if no budget covers them).
     fn budget_group(&self, participant: &str) -> Option<String> {
         let budget = self.state().budget.as_ref()?;
@@ -463,27 +483,36 @@ impl Floor {
     }
 
     /// When a budget next needs attention: a group's warning or exhaustion time.
+    ///
+    /// A running speaker's time is `t − started − paused_ms`, a paused one's is fixed, so
+    /// the group's remaining time falls linearly while any of its speakers runs:
+    /// `remaining(t) = fixed − k·t + Σ(started + paused_ms)`, solved exactly for the
+    /// threshold (no reference instant, which a resumed speaker would skew).
     pub(crate) fn budget_deadline(&self) -> Option<Instant> {
         let budget = self.state().budget.as_ref()?;
-        let warning_ms = i64::from(budget.spec.warning_s) * 1000;
+        let warning_ms = i128::from(budget.spec.warning_s) * 1000;
         let mut earliest: Option<Instant> = None;
         for group in budget.allotted_ms.keys() {
-            let running: Vec<_> = self.group_speakers(group).filter(|s| s.paused_since.is_none()).collect();
+            let speakers: Vec<_> = self.group_speakers(group).collect();
+            let running: Vec<_> = speakers.iter().filter(|s| s.paused_since.is_none()).collect();
             if running.is_empty() {
                 continue;
             }
-            // Remaining time falls by one millisecond per running speaker per millisecond.
-            let reference = self
-                .group_speakers(group)
-                .flat_map(|s| [Some(s.started_at.mono_ms), s.paused_since])
-                .flatten()
-                .max()
-                .unwrap_or(Instant(0));
-            let remaining = self.remaining_ms(group, reference);
-            let rate = running.len() as i64;
-            let mut due_at = |threshold: i64| {
-                let after = (remaining - threshold).max(0);
-                let due = reference.plus_ms(u64::try_from((after + rate - 1) / rate).unwrap_or(0));
+            let allotted = i128::from(budget.allotted_ms.get(group).copied().unwrap_or(0))
+                + i128::from(budget.credit_ms.get(group).copied().unwrap_or(0));
+            let used = i128::from(budget.used_ms.get(group).copied().unwrap_or(0));
+            let paused: i128 =
+                speakers.iter().filter_map(|s| s.paused_since.map(|at| i128::from(s.spoken_ms(at)))).sum();
+            let offsets: i128 =
+                running.iter().map(|s| i128::from(s.started_at.mono_ms.0) + i128::from(s.paused_ms)).sum();
+            let rate = running.len() as i128;
+            let fixed = allotted - used - paused + offsets;
+            let mut due_at = |threshold: i128| {
+                // Due at the first whole millisecond t with remaining(t) − threshold < rate:
+                // with k speakers the time falls k ms per ms, so this is the last moment
+                // before it would pass the threshold (see `within_a_millisecond`).
+                let t = (fixed - threshold - rate).div_euclid(rate) + 1;
+                let due = Instant(u64::try_from(t.max(0)).unwrap_or(u64::MAX));
                 earliest = Some(earliest.map_or(due, |e| e.min(due)));
             };
             if !budget.exhausted.contains(group) {
@@ -502,7 +531,8 @@ impl Floor {
         let warning_ms = i64::from(budget.spec.warning_s) * 1000;
         for group in budget.allotted_ms.keys() {
             let remaining = self.remaining_ms(group, now.mono_ms);
-            if remaining <= 0 && !budget.exhausted.contains(group) {
+            let rate = self.group_speakers(group).filter(|s| s.paused_since.is_none()).count();
+            if within_a_millisecond(remaining, 0, rate) && !budget.exhausted.contains(group) {
                 self.emit(now, Change::BudgetExhausted { group: group.clone() });
                 if budget.spec.policy != BudgetPolicy::WarnOnly {
                     let waiting: Vec<Station> = self
@@ -530,7 +560,10 @@ impl Floor {
                     }
                     self.fill_open_slots(now);
                 }
-            } else if remaining > 0 && remaining <= warning_ms && !budget.warned.contains(group) {
+            } else if !within_a_millisecond(remaining, 0, rate)
+                && within_a_millisecond(remaining, warning_ms, rate)
+                && !budget.warned.contains(group)
+            {
                 self.emit(now, Change::BudgetWarning { group: group.clone() });
             }
         }
@@ -541,4 +574,12 @@ impl Floor {
             .item(item)
             .ok_or_else(|| Rejection::new(Reason::NoSuchItem, format!("there is no agenda item {item}")))
     }
+}
+
+/// Whether `remaining` reaches `threshold` within the next millisecond while `rate`
+/// speakers run (at least one counts, so a group nobody speaks for is due at the threshold
+/// itself).
+fn within_a_millisecond(remaining: i64, threshold: i64, rate: usize) -> bool {
+    let rate = i64::try_from(rate.max(1)).unwrap_or(i64::MAX);
+    remaining.saturating_sub(threshold) < rate
 }

@@ -151,7 +151,14 @@ impl Floor {
     pub fn tick(&mut self, now: Timestamp) -> Vec<Event> {
         self.emitted.clear();
         while self.next_deadline().is_some_and(|due| due <= now.mono_ms) {
+            let before = self.emitted.len();
             self.tick_once(now);
+            if self.emitted.len() == before {
+                // A deadline that changes nothing must not spin the owner (it would be a
+                // bug in a deadline's arithmetic; the floor stays responsive regardless).
+                debug_assert!(false, "a deadline at {:?} changed nothing", self.next_deadline());
+                break;
+            }
         }
         std::mem::take(&mut self.emitted)
     }
@@ -327,11 +334,11 @@ impl Floor {
             return Ok(());
         }
         let on_behalf = matches!(actor, Actor::Chair | Actor::Technician);
+        self.admissible(now, station)?;
         if self.is_exempt(station) {
             self.open(now, station, None);
             return Ok(());
         }
-        self.admissible(now, station)?;
         let mode = self.state.profile.mode;
         match mode {
             Mode::Voice | Mode::PushToTalk => {
@@ -846,7 +853,7 @@ impl Floor {
         }
     }
 
-    fn clear(&mut self, now: Timestamp, reason: RequestEnd) {
+    pub(crate) fn clear(&mut self, now: Timestamp, reason: RequestEnd) {
         let count = self.state.requests.len();
         if count > 0 {
             self.emit(now, Change::RequestsCleared { count, reason });
@@ -862,6 +869,17 @@ impl Floor {
         {
             let Some(head) = self.state.requests.first() else { break };
             let (station, kind) = (head.station.clone(), head.kind);
+            if let Err(rejection) = self.admissible(now, &station) {
+                // A request that may no longer be served (its member is excluded here, or
+                // the group's time is up) leaves the list instead of getting the floor.
+                let reason = match rejection.reason {
+                    Reason::ExcludedFromItem => RequestEnd::Excluded,
+                    Reason::BudgetExhausted => RequestEnd::BudgetExhausted,
+                    _ => break,
+                };
+                self.emit(now, Change::RequestRemoved { station, reason });
+                continue;
+            }
             self.emit(now, Change::RequestRemoved { station: station.clone(), reason: RequestEnd::Granted });
             self.open(now, &station, Some(kind));
         }
@@ -904,7 +922,8 @@ impl Floor {
             .map(|r| (&r.station, &r.participant, false))
             .chain(s.speakers.iter().map(|sp| (&sp.station, &sp.participant, sp.exempt)))
         {
-            if !exempt && participant.as_deref().is_some_and(|p| s.is_excluded_now(p)) {
+            let _ = exempt; // the exemption does not lift an exclusion
+            if participant.as_deref().is_some_and(|p| s.is_excluded_now(p)) {
                 return Err(format!("{station} is on the floor although excluded from the current item"));
             }
         }

@@ -193,6 +193,11 @@ pub enum Change {
         /// The group.
         group: String,
     },
+    /// The requests kept with items were dropped (the meeting closed).
+    ParkedCleared {
+        /// How many.
+        count: usize,
+    },
 }
 
 /// Why a request left the list.
@@ -216,6 +221,8 @@ pub enum RequestEnd {
     Excluded,
     /// The member's group used up its speaking time.
     BudgetExhausted,
+    /// The meeting closed: its waiting requests end with it.
+    MeetingClosed,
 }
 
 /// Who or what closed a microphone.

@@ -19,6 +19,10 @@ use crate::setup::SeatSetup;
 /// The snapshot as the public may see it.
 pub fn public_view(snapshot: &Snapshot) -> Snapshot {
     let mut floor = (*snapshot.floor).clone();
+    // Kept lists may hold requests made in the non-public part, and the totals per member
+    // include speaking time in it: neither is for the public, in either part.
+    floor.parked.clear();
+    floor.spoken_ms_by_participant.clear();
     for entry in &mut floor.agenda {
         entry.excluded.clear();
         if entry.item.publicity != Publicity::Public {
@@ -58,6 +62,14 @@ pub fn public_view(snapshot: &Snapshot) -> Snapshot {
 /// the agenda, exclusions, budgets or the switch of the part, and every event of the
 /// non-public part, are replaced by a fresh [`public_view`] instead.
 pub fn shown_as_is(event: &Event) -> bool {
+    // An exclusion is never public, not even through the request or microphone it ended.
+    if matches!(
+        event.change,
+        Change::RequestRemoved { reason: crate::outcome::RequestEnd::Excluded, .. }
+            | Change::MicrophoneClosed { closed_by: crate::outcome::MuteSource::Exclusion, .. }
+    ) {
+        return false;
+    }
     matches!(
         event.change,
         Change::RequestAdded { .. }

@@ -258,6 +258,7 @@ impl FloorState {
                 }
             }
             Change::BudgetSet { budget } => self.budget = budget.clone(),
+            Change::ParkedCleared { .. } => self.parked.clear(),
             Change::BudgetWarning { group } => {
                 if let Some(budget) = self.budget.as_mut() {
                     budget.warned.insert(group.clone());

@@ -322,3 +322,77 @@ fn only_plain_floor_events_go_out_as_they_are() {
         chair(&mut f, Command::Exclude { item: 2, participant: "m4".into(), reason: "x".into() }, 3);
     assert!(!shown_as_is(&excluded[0]));
 }
+
+#[test]
+fn a_budget_deadline_stays_exact_after_a_speaker_was_paused_and_resumed() {
+    let mut f = floor(Mode::Request);
+    let seconds = [("SPD".to_string(), 300)].into_iter().collect();
+    let spec = BudgetSpec {
+        scope: BudgetScope::Meeting,
+        shares: Shares::PerGroup { seconds },
+        policy: BudgetPolicy::CutOff,
+        warning_s: 30,
+    };
+    chair(&mut f, Command::SetBudget { budget: Some(spec) }, 0);
+    chair(&mut f, Command::Grant { station: seat(4) }, 0);
+    chair(&mut f, Command::PauseSpeaker { station: seat(4) }, 10);
+    chair(&mut f, Command::ResumeSpeaker { station: seat(4) }, 30);
+    // 300 s less 30 s warning, plus the 20 s paused.
+    assert_eq!(f.next_deadline(), Some(Instant(290_000)));
+    assert!(f.tick(at(270)).is_empty(), "nothing is due at the naive time");
+    let warned = f.tick(at(290));
+    assert!(warned.iter().any(|e| matches!(e.change, Change::BudgetWarning { .. })));
+    assert_eq!(f.next_deadline(), Some(Instant(320_000)));
+    let cut = f.tick(at(320));
+    assert!(
+        cut.iter()
+            .any(|e| matches!(e.change, Change::MicrophoneClosed { closed_by: MuteSource::Budget, .. }))
+    );
+}
+
+#[test]
+fn an_excluded_chair_does_not_get_the_floor_on_that_item_either() {
+    let mut f = with_agenda(Mode::Request, CarryOver::PerItem);
+    chair(&mut f, Command::EnterItem { item: 2 }, 1);
+    chair(&mut f, Command::Exclude { item: 2, participant: "chair".into(), reason: "befangen".into() }, 1);
+    assert_eq!(refused(&mut f, request(1), member(1), 2), Reason::ExcludedFromItem);
+    assert_eq!(
+        refused(&mut f, Command::Grant { station: seat(1) }, Actor::Technician, 2),
+        Reason::ExcludedFromItem
+    );
+    chair(&mut f, Command::NextItem {}, 3);
+    f.handle(&request(1), &member(1), at(4)).unwrap();
+    assert_eq!(speaking(&f), vec![seat(1)], "on the next item the chair speaks again");
+}
+
+#[test]
+fn closing_the_meeting_ends_its_waiting_and_kept_requests() {
+    let mut f = with_agenda(Mode::Request, CarryOver::PerItem);
+    f.handle(&Command::SetPhase { phase: MeetingPhase::Open }, &Actor::System, at(0)).unwrap();
+    chair(&mut f, Command::EnterItem { item: 2 }, 1);
+    f.handle(&request(4), &member(4), at(2)).unwrap();
+    chair(&mut f, Command::NextItem {}, 3);
+    f.handle(&request(5), &member(5), at(4)).unwrap();
+    f.handle(&Command::SetPhase { phase: MeetingPhase::None }, &Actor::System, at(5)).unwrap();
+    assert!(queue(&f).is_empty());
+    assert!(f.state().parked.is_empty(), "nothing carries into the next meeting");
+    chair(&mut f, Command::SetAgenda { items: agenda(), carry_over: CarryOver::PerItem }, 6);
+    assert!(queue(&f).is_empty());
+}
+
+#[test]
+fn open_mode_never_hands_the_floor_to_an_excluded_member_or_an_exhausted_group() {
+    let mut f = with_agenda(Mode::Open, CarryOver::Carry);
+    let limits = Limits { max_open_microphones: 1, ..f.state().profile.limits };
+    chair(&mut f, Command::SetLimits { limits }, 0);
+    chair(&mut f, Command::EnterItem { item: 2 }, 0);
+    f.handle(&request(3), &member(3), at(1)).unwrap(); // speaks
+    f.handle(&request(5), &member(5), at(2)).unwrap(); // waits
+    f.handle(&request(7), &member(7), at(3)).unwrap(); // waits
+    // Carried over to item 3, where m5 is excluded beforehand.
+    chair(&mut f, Command::Exclude { item: 3, participant: "m5".into(), reason: "x".into() }, 4);
+    chair(&mut f, Command::EnterItem { item: 3 }, 5);
+    assert_eq!(queue(&f), vec![seat(7)], "the excluded member's carried request left the list");
+    chair(&mut f, Command::Stop { station: seat(3) }, 6);
+    assert_eq!(speaking(&f), vec![seat(7)]);
+}

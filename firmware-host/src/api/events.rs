@@ -146,10 +146,9 @@ impl Feed {
             self.begin(Start::Snapshot(snapshot));
             return;
         }
-        let now = self.session.snapshot();
-        match self.window.public_after(self.epoch, self.sent, now.floor.public) {
+        match self.window.public_after(self.epoch, self.sent) {
             Some(public) => self.public_now = public,
-            None => self.begin(Start::Snapshot(now)),
+            None => self.begin(Start::Snapshot(self.session.snapshot())),
         }
     }
 

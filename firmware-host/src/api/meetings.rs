@@ -156,6 +156,10 @@ pub async fn post_meeting(
         agenda = Some(draft.items);
         oparl_id = draft.oparl_id;
     }
+    if let Some(items) = &agenda {
+        // Typed in or from the draft: an item nobody classified never opens as public.
+        super::agenda::check_decided(items)?;
+    }
     for (field, text) in [("title", &title), ("body", &body)] {
         if text.chars().count() > MAX_TITLE || text.chars().any(char::is_control) {
             return Err(ApiError::bad_request(

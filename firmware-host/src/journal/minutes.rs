@@ -290,6 +290,8 @@ pub struct Builder {
     phase: MeetingPhase,
     log: Vec<LogEntry>,
     attendees: BTreeMap<String, Attendee>,
+    /// Rows of requests kept with an item (carry-over off), until it is called up again.
+    parked: BTreeMap<ItemId, Vec<(Station, usize)>>,
 }
 
 /// What the builder made of the record.
@@ -346,6 +348,7 @@ impl Builder {
             phase: opening.phase,
             log: Vec::new(),
             attendees: BTreeMap::new(),
+            parked: BTreeMap::new(),
         };
         for (participant, presence) in &opening.presence {
             builder.attend(participant, *presence);
@@ -485,6 +488,12 @@ impl Builder {
             }
             Change::PublicChanged { public } => {
                 self.public = *public;
+                if !*public {
+                    // Microphones open across the switch speak in the non-public part too.
+                    for (row, _) in self.speaking.values() {
+                        self.rows[*row].non_public = true;
+                    }
+                }
                 self.note(at, if *public { "public" } else { "non_public" }, String::new());
             }
             Change::PhaseChanged { phase } => {
@@ -532,6 +541,24 @@ impl Builder {
                 self.note(at, "readmitted", detail);
             }
             Change::BudgetExhausted { group } => self.note(at, "budget_exhausted", group.clone()),
+            Change::RequestsParked { item, .. } => {
+                let rows: Vec<(Station, usize)> = std::mem::take(&mut self.waiting).into_iter().collect();
+                self.parked.entry(*item).or_default().extend(rows);
+            }
+            Change::RequestsRestored { item, requests } => {
+                for (station, row) in self.parked.remove(item).unwrap_or_default() {
+                    if requests.iter().any(|r| r.station == station) {
+                        self.waiting.insert(station, row);
+                    } else {
+                        self.rows[row].request_outcome = Some("not_restored".into());
+                    }
+                }
+            }
+            Change::ParkedCleared { .. } => {
+                for (_, row) in std::mem::take(&mut self.parked).into_values().flatten() {
+                    self.rows[row].request_outcome = Some("meeting_closed".into());
+                }
+            }
             Change::PresenceChanged { participant, presence } => self.attend(participant, *presence),
             _ => {}
         }
@@ -584,7 +611,10 @@ impl Builder {
                     }
                 };
                 let by = granted_by(self.actor_of(event.seq));
+                let non_public = !self.public;
                 let turn = &mut self.rows[row];
+                // A turn that speaks in the non-public part belongs to it, wherever it was requested.
+                turn.non_public |= non_public;
                 turn.kind = turn.kind.or(speaker.kind);
                 turn.participant = turn.participant.clone().or_else(|| speaker.participant.clone());
                 turn.started_unix_ms = Some(speaker.started_at.unix_ms);
@@ -593,7 +623,9 @@ impl Builder {
             }
             Change::MicrophoneClosed { station, closed_by, spoken_ms, .. } => {
                 if let Some((row, paused_since)) = self.speaking.remove(station) {
+                    let non_public = !self.public;
                     let turn = &mut self.rows[row];
+                    turn.non_public |= non_public;
                     if let Some(since) = paused_since {
                         turn.paused_ms += mono.saturating_sub(since);
                     }
@@ -892,6 +924,11 @@ impl Minutes {
         }
         let hidden: Vec<String> =
             self.items.iter().filter(|i| i.non_public).map(|i| label(&i.number, &i.title)).collect();
+        for turn in &mut self.speakers {
+            if turn.item.as_ref().is_some_and(|item| hidden.contains(item)) {
+                turn.item = Some("nichtöffentlicher Tagesordnungspunkt".to_owned());
+            }
+        }
         for item in self.items.iter_mut().filter(|i| i.non_public) {
             item.title.clear();
             item.paper = None;

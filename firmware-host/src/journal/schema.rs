@@ -181,10 +181,10 @@ pub(crate) fn migrate(
     version: i64,
     backup: Option<&std::path::Path>,
 ) -> rusqlite::Result<()> {
-    if let Some(backup) = backup {
-        if !backup.exists() {
-            conn.execute("VACUUM INTO ?1", [backup.to_string_lossy()])?;
-        }
+    if let Some(backup) = backup
+        && !backup.exists()
+    {
+        conn.execute("VACUUM INTO ?1", [backup.to_string_lossy()])?;
     }
     let tx = conn.transaction()?;
     if version < 2 {

@@ -90,6 +90,9 @@ pub enum Record {
         /// Its last event.
         last_seq: u64,
     },
+    /// Records that must be stored together or not at all (sealing a run and starting the
+    /// next: a crash between them would leave no run to restore).
+    Together(Vec<Record>),
     /// The draft agenda for the next meeting is replaced.
     AgendaDraft {
         /// The draft (JSON).
@@ -697,6 +700,11 @@ fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Re
         Record::MeetingClose { meeting_id, closed_unix_ms, last_seq } => {
             tx.prepare_cached("UPDATE meeting SET closed_unix_ms = ?2, last_seq = ?3 WHERE id = ?1")?
                 .execute(params![meeting_id, closed_unix_ms, as_i64(*last_seq)])?;
+        }
+        Record::Together(records) => {
+            for record in records {
+                write_record(tx, record)?;
+            }
         }
         Record::AgendaDraft { draft, updated_unix_ms } => {
             tx.prepare_cached(

@@ -38,7 +38,7 @@ pub type Acks = mpsc::UnboundedReceiver<Ack>;
 type ReadFn = Box<dyn FnOnce(&Store) + Send>;
 
 enum Op {
-    Record { op: u64, record: Record },
+    Record { op: u64, record: Box<Record> },
     Read(ReadFn),
     Retention { cutoff_unix_ms: i64, reply: oneshot::Sender<Result<usize, JournalError>> },
     Close { reply: oneshot::Sender<()> },
@@ -172,7 +172,7 @@ impl Journal {
                 if events > 0 {
                     self.status_tx.send_modify(|s| s.unwritten_events += events);
                 }
-                if ops.send(Op::Record { op, record }).is_err() {
+                if ops.send(Op::Record { op, record: Box::new(record) }).is_err() {
                     self.status_tx
                         .send_modify(|s| s.unwritten_events = s.unwritten_events.saturating_sub(events));
                     return false;
@@ -328,7 +328,7 @@ impl Writer {
             }
             for op in batch {
                 match op {
-                    Op::Record { op, record } => self.backlog.push((op, record)),
+                    Op::Record { op, record } => self.backlog.push((op, *record)),
                     Op::Read(job) => {
                         self.write_backlog();
                         job(&self.store);

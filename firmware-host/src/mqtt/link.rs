@@ -640,14 +640,18 @@ async fn settle(inbound: Inbound, awaiting: Awaiting, link: &Links) -> (Inbound,
 async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel: CancellationToken) {
     let Links { client, topics, session, stats, desks, .. } = link;
     let Ok(subscription) = session.subscribe(None).await else { return };
+    // Whether the part was public as of the last event seen: the public `events` topic
+    // carries an event only then, and only one that shows nothing the public may not see
+    // (see podium_floor::public); otherwise the public state is republished at once.
+    // Events up to `represented` are in the state it starts from (or resynchronised to).
+    let (mut public_now, mut represented) = match &subscription.start {
+        crate::session::Start::Snapshot(snapshot) => (snapshot.floor.public, snapshot.floor.seq),
+        crate::session::Start::After(seq) => (false, *seq),
+    };
     let mut events = subscription.events;
     let mut snapshots = session.watch();
     let mut last_conference = None;
     let mut last_public_conference = None;
-    // Whether the part was public as of the last event seen: the public `events` topic
-    // carries an event only then, and only one that shows nothing the public may not see
-    // (see podium_floor::public); otherwise the public state is republished at once.
-    let mut public_now = session.snapshot().floor.public;
     // The full state is large (every seat and participant): it is coalesced and published
     // at most every STATE_INTERVAL; events carry every change at once.
     let mut state_due: Option<tokio::time::Instant> = None;
@@ -666,6 +670,9 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
                     tokio::task::yield_now().await;
                     let payload = json(&EventPayload { v: VERSION, event: &event });
                     publish(&client, &stats, topics.private("events"), false, payload.clone());
+                    if event.seq <= represented {
+                        continue;
+                    }
                     if let podium_floor::Change::PublicChanged { public } = event.change {
                         public_now = public;
                     }
@@ -678,6 +685,12 @@ async fn run_outbound(link: Links, reconnected: Arc<tokio::sync::Notify>, cancel
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Consumers see the gap in `seq` and resynchronise from the retained state.
                     stats.dropped.fetch_add(missed, Ordering::Relaxed);
+                    // A lost event may have switched the part: judge what follows by the
+                    // state of now, and skip what it already holds.
+                    let now = session.snapshot();
+                    public_now = now.floor.public;
+                    represented = now.floor.seq;
+                    state_due = Some(tokio::time::Instant::now());
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
