@@ -230,7 +230,7 @@ fn unknown_keys_everywhere() {
     assert_eq!(errs[3].help.as_deref(), Some("did you mean `member`?"));
     assert_eq!(errs[4].help.as_deref(), Some("did you mean `remote_allowed`?"));
     // No plausible key: list what is allowed instead.
-    assert!(errs[0].help.as_deref().unwrap().contains("`id` or `name`"), "{:?}", errs[0].help);
+    assert!(errs[0].help.as_deref().unwrap().contains("`id`, `name` or `time_zone`"), "{:?}", errs[0].help);
 }
 
 #[test]

@@ -161,15 +161,16 @@ async fn closing_a_meeting_seals_its_run_and_the_floor_goes_on_in_a_new_one() {
     assert_eq!(meeting.first_seq, 1, "the meeting labels the run from the floor as it stands");
     run.session.command(request(2), Actor::Station(Station::Seat(2))).await.expect("up").expect("ok");
     let closed = run.session.close_meeting(meeting.id).await.expect("close");
-    // Its events: the phase opens (2), the request (3), the phase closes (4).
-    assert_eq!((closed.first_seq, closed.last_seq, closed.events), (1, 4, 3));
+    // Its events: the phase opens (2), the request (3), the phase closes (4) and the
+    // waiting requests end with it (5).
+    assert_eq!((closed.first_seq, closed.last_seq, closed.events), (1, 5, 4));
     run.session.command(request(3), Actor::Station(Station::Seat(3))).await.expect("up").expect("ok");
     let before = run.session.snapshot();
     run.stop().await;
 
     let store = Store::open_read_only(&path).expect("read");
     let stored = store.meeting(meeting.id).expect("read").expect("meeting");
-    assert_eq!((stored.first_seq, stored.last_seq, stored.events), (1, 4, 3));
+    assert_eq!((stored.first_seq, stored.last_seq, stored.events), (1, 5, 4));
     let minutes = minutes::from_store(&store, meeting.id, 0).expect("minutes");
     assert_eq!(
         minutes.speakers.len(),
@@ -234,7 +235,8 @@ async fn meetings_open_close_and_give_minutes() {
     assert_eq!(minutes.speakers.len(), 2);
     assert_eq!(minutes.speakers[0].station, "seat 1");
     assert_eq!(minutes.speakers[0].granted_by.as_deref(), Some("chair"));
-    assert_eq!(minutes.speakers[1].request_outcome.as_deref(), Some("waiting"));
+    // Still waiting when the meeting closed: closing ends it with the meeting.
+    assert_eq!(minutes.speakers[1].request_outcome.as_deref(), Some("meeting_closed"));
     assert!(minutes.warnings.is_empty(), "{:?}", minutes.warnings);
     let listed = run
         .session
