@@ -73,10 +73,7 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
             local: crate::journal::minutes::LocalTime::new(&config.time_zone)
                 .unwrap_or_else(|_| crate::journal::minutes::LocalTime::new("UTC").expect("UTC exists")),
         },
-        oparl: crate::api::agenda::OparlContext {
-            settings: config.oparl.clone(),
-            members: config.oparl_members(),
-        },
+        oparl: crate::oparl::OparlContext { settings: config.oparl.clone(), members: config.oparl_members() },
     });
     let server = api::server::serve(listener, app, gate, http, cancel.clone());
     let overdue = async {

@@ -224,8 +224,8 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let export = podium_host::journal::minutes::Export { format, publication, room };
-            match podium_host::journal::minutes::export(&journal, meeting, &export) {
+            let export = podium_host::journal::export::Export { format, publication, room };
+            match podium_host::journal::export::export(&journal, meeting, &export) {
                 Ok(text) => {
                     print!("{text}");
                     ExitCode::SUCCESS

@@ -240,15 +240,6 @@ fn host_of(url: &str) -> Option<String> {
     ))
 }
 
-/// What the import route needs from the room file.
-#[derive(Debug, Clone, Default)]
-pub struct OparlContext {
-    /// `[oparl]`.
-    pub settings: crate::oparl::OparlSettings,
-    /// The members with their `oparl_person`.
-    pub members: Vec<crate::oparl::MemberLink>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,7 +50,7 @@ pub struct AppState {
     /// Room name, time zone and signature lines of the printed minutes.
     pub print: Arc<PrintSettings>,
     /// `[oparl]` and the members' `oparl_person`, for the agenda import.
-    pub oparl: Arc<super::agenda::OparlContext>,
+    pub oparl: Arc<crate::oparl::OparlContext>,
 }
 
 /// The daemon's parts [`super::router`] serves; everything else in [`AppState`] the router
@@ -77,5 +77,5 @@ pub struct Parts {
     /// Room name, time zone and signature lines of the printed minutes.
     pub print: PrintSettings,
     /// `[oparl]` and the members' `oparl_person`, for the agenda import.
-    pub oparl: super::agenda::OparlContext,
+    pub oparl: crate::oparl::OparlContext,
 }

@@ -140,54 +140,7 @@ pub struct Attendee {
     pub remote: bool,
 }
 
-/// How times are written: the room's time zone.
-#[derive(Debug, Clone)]
-pub struct LocalTime {
-    zone: jiff::tz::TimeZone,
-    name: String,
-}
-
-impl LocalTime {
-    /// The zone named `name` (IANA, e.g. `Europe/Berlin`), from the tz database built into
-    /// podiumd (a Pi without `tzdata` gives the same minutes).
-    pub fn new(name: &str) -> Result<LocalTime, String> {
-        jiff::tz::TimeZone::get(name)
-            .map(|zone| LocalTime { zone, name: name.to_owned() })
-            .map_err(|e| format!("unknown time zone `{name}`: {e}"))
-    }
-
-    /// `2026-03-29 03:15:00 CEST`.
-    pub fn format(&self, unix_ms: i64) -> String {
-        match jiff::Timestamp::from_millisecond(unix_ms) {
-            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
-            Err(_) => time::rfc3339(unix_ms),
-        }
-    }
-
-    /// `15:04` (for the printed minutes).
-    pub fn clock(&self, unix_ms: i64) -> String {
-        match jiff::Timestamp::from_millisecond(unix_ms) {
-            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%H:%M").to_string(),
-            Err(_) => String::new(),
-        }
-    }
-
-    /// `05.12.2026` (for the printed minutes).
-    pub fn date(&self, unix_ms: i64) -> String {
-        match jiff::Timestamp::from_millisecond(unix_ms) {
-            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%d.%m.%Y").to_string(),
-            Err(_) => String::new(),
-        }
-    }
-
-    /// The zone's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-/// The room's time zone by default.
-pub const DEFAULT_TIME_ZONE: &str = "Europe/Berlin";
+pub use super::time::{DEFAULT_TIME_ZONE, LocalTime};
 
 /// One request or turn.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -770,67 +723,6 @@ pub fn from_store_in(
         attendees: built.attendees,
         warnings,
     })
-}
-
-/// How `podiumd export` writes the minutes.
-#[derive(Debug, Clone, Default)]
-pub struct Export {
-    /// `json`, `csv` or `html`.
-    pub format: String,
-    /// The copy for publication.
-    pub publication: bool,
-    /// The room configuration (time zone, room name, signature lines), if given.
-    pub room: Option<crate::config::RoomConfig>,
-}
-
-/// `podiumd export`: the minutes of meeting `meeting` (default: the most recently opened)
-/// from the journal file at `path`, as pretty JSON, CSV or HTML. Opens the file read-only,
-/// so it can run while `podiumd` is running.
-pub fn export(path: &std::path::Path, meeting: Option<i64>, how: &Export) -> Result<String, JournalError> {
-    if !path.exists() {
-        return Err(JournalError::Io {
-            context: format!("cannot open {}", path.display()),
-            source: std::io::Error::from(std::io::ErrorKind::NotFound),
-        });
-    }
-    let store = Store::open_read_only(path)?;
-    let id = match meeting {
-        Some(id) => id,
-        None => {
-            let meetings = store.meetings().map_err(JournalError::sqlite("cannot list the meetings"))?;
-            meetings.first().map(|m| m.id).ok_or(JournalError::NoMeetings)?
-        }
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let zone = how.room.as_ref().map_or(DEFAULT_TIME_ZONE, |r| r.time_zone.as_str());
-    let local = LocalTime::new(zone).map_err(JournalError::Export)?;
-    let mut minutes = from_store_in(&store, id, now, &local)?;
-    if how.publication {
-        minutes = minutes.for_publication();
-    }
-    if how.format == "html" {
-        let settings = super::print::PrintSettings {
-            room_name: how
-                .room
-                .as_ref()
-                .map_or_else(|| minutes.meeting.room_id.clone(), |r| r.room_name.clone()),
-            signatories: how.room.as_ref().map_or_else(
-                || crate::config::DEFAULT_SIGNATORIES.iter().map(|s| (*s).to_owned()).collect(),
-                |r| r.signatories.clone(),
-            ),
-            local,
-        };
-        Ok(super::print::to_html(&minutes, &settings))
-    } else if how.format == "csv" {
-        minutes.to_csv().map_err(|e| JournalError::Export(e.to_string()))
-    } else {
-        serde_json::to_string_pretty(&minutes)
-            .map(|json| json + "\n")
-            .map_err(|e| JournalError::Export(e.to_string()))
-    }
 }
 
 /// The CSV columns, in order.

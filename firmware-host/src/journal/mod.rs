@@ -45,6 +45,7 @@
 //! [`Setup`]: podium_floor::Setup
 //! [`Floor::restore`]: podium_floor::Floor::restore
 
+pub mod export;
 pub mod minutes;
 pub mod print;
 pub mod restore;

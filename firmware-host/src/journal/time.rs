@@ -32,6 +32,55 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// How times are written: the room's time zone.
+#[derive(Debug, Clone)]
+pub struct LocalTime {
+    zone: jiff::tz::TimeZone,
+    name: String,
+}
+
+impl LocalTime {
+    /// The zone named `name` (IANA, e.g. `Europe/Berlin`), from the tz database built into
+    /// podiumd (a Pi without `tzdata` gives the same minutes).
+    pub fn new(name: &str) -> Result<LocalTime, String> {
+        jiff::tz::TimeZone::get(name)
+            .map(|zone| LocalTime { zone, name: name.to_owned() })
+            .map_err(|e| format!("unknown time zone `{name}`: {e}"))
+    }
+
+    /// `2026-03-29 03:15:00 CEST`.
+    pub fn format(&self, unix_ms: i64) -> String {
+        match jiff::Timestamp::from_millisecond(unix_ms) {
+            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
+            Err(_) => rfc3339(unix_ms),
+        }
+    }
+
+    /// `15:04` (for the printed minutes).
+    pub fn clock(&self, unix_ms: i64) -> String {
+        match jiff::Timestamp::from_millisecond(unix_ms) {
+            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%H:%M").to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// `05.12.2026` (for the printed minutes).
+    pub fn date(&self, unix_ms: i64) -> String {
+        match jiff::Timestamp::from_millisecond(unix_ms) {
+            Ok(ts) => ts.to_zoned(self.zone.clone()).strftime("%d.%m.%Y").to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The zone's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The room's time zone by default.
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Berlin";
+
 #[cfg(test)]
 mod tests {
     use super::rfc3339;

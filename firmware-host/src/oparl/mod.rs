@@ -358,3 +358,12 @@ impl Import {
         out
     }
 }
+
+/// What the import route needs from the room file.
+#[derive(Debug, Clone, Default)]
+pub struct OparlContext {
+    /// `[oparl]`.
+    pub settings: OparlSettings,
+    /// The members with their `oparl_person`.
+    pub members: Vec<MemberLink>,
+}

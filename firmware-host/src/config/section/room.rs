@@ -55,7 +55,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Room {
     let mut room = Room {
         id: String::new(),
         name: String::new(),
-        time_zone: crate::journal::minutes::DEFAULT_TIME_ZONE.to_owned(),
+        time_zone: crate::journal::time::DEFAULT_TIME_ZONE.to_owned(),
     };
     let Some(mut t) = root.table(cx, "room") else {
         // Report "missing" only if the key is absent, not if it had the wrong type.
@@ -83,7 +83,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Room {
         None => {}
     }
     if let Some(zone) = t.string(cx, "time_zone") {
-        match crate::journal::minutes::LocalTime::new(&zone.v) {
+        match crate::journal::time::LocalTime::new(&zone.v) {
             Ok(_) => room.time_zone = zone.v,
             Err(message) => cx.err(
                 &zone.span,
