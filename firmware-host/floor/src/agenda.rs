@@ -70,10 +70,16 @@ pub struct PaperRef {
 pub struct AgendaItem {
     /// Identifier, unique within the agenda.
     pub id: ItemId,
-    /// Number as printed ("Ö 3.1", "N 2"); may be empty for a header.
+    /// Number as printed ("Ö 3.1", "N 2"); may be empty for a header. At most 32
+    /// characters, no control characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     pub number: String,
-    /// Title.
+    /// Title: 1 to 500 characters, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")
+    )]
     pub title: String,
     /// Item or header.
     #[serde(default)]
@@ -103,13 +109,17 @@ impl AgendaItem {
                 None
             }
         }
+        if i32::try_from(self.id).is_err() {
+            // Ids are 32-bit integers in the API description.
+            return Some(("id", "too large"));
+        }
         if let Some(why) = bad_text(&self.number, MAX_NUMBER_CHARS) {
             return Some(("number", why));
         }
         if let Some(why) = bad_text(&self.title, MAX_TITLE_CHARS) {
             return Some(("title", why));
         }
-        if self.title.trim().is_empty() {
+        if self.title.is_empty() {
             return Some(("title", "empty"));
         }
         if let Some(speaking_time) = &self.speaking_time

@@ -46,7 +46,8 @@ pub enum Shares {
     },
     /// A total shared equally among the groups of the room's members.
     Equal {
-        /// Total seconds.
+        /// Total seconds (at most 864,000).
+        #[cfg_attr(feature = "openapi", schema(maximum = 864_000))]
         total_s: u32,
     },
 }
@@ -64,8 +65,9 @@ pub struct BudgetSpec {
     /// What happens when a group's time is up.
     #[serde(default)]
     pub policy: BudgetPolicy,
-    /// Warn this many seconds before a group's time is up (0: no warning).
+    /// Warn this many seconds before a group's time is up (0: no warning; at most 86,400).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 86_400))]
     pub warning_s: u32,
 }
 
@@ -73,15 +75,11 @@ impl BudgetSpec {
     /// The first field out of range, if any.
     pub fn out_of_range_field(&self) -> Option<&'static str> {
         match &self.shares {
-            Shares::PerGroup { seconds } if seconds.values().any(|s| *s > MAX_BUDGET_S) => {
-                return Some("shares.seconds");
-            }
-            Shares::PerGroup { seconds }
-                if seconds.len() > 100 || seconds.keys().any(|g| g.chars().count() > 100) =>
-            {
-                return Some("shares.seconds");
-            }
             Shares::Equal { total_s } if *total_s > MAX_BUDGET_S * 10 => return Some("shares.total_s"),
+            // As the description's 32-bit integers allow.
+            Shares::PerGroup { seconds } if seconds.values().any(|s| i32::try_from(*s).is_err()) => {
+                return Some("shares.seconds");
+            }
             _ => {}
         }
         (self.warning_s > MAX_BUDGET_S).then_some("warning_s")

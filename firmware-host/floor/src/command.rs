@@ -176,6 +176,7 @@ pub enum Command {
     /// Chair: replace the agenda (not while an item is current).
     SetAgenda {
         /// The items, in order (at most 1,000).
+        #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
         items: Vec<AgendaItem>,
         /// Whether waiting requests move on to the next item.
         #[serde(default)]
@@ -209,8 +210,12 @@ pub enum Command {
         item: ItemId,
         /// Who.
         participant: ParticipantId,
-        /// Why, as recorded in the minutes (at most 200 characters).
+        /// Why, as recorded in the minutes (at most 200 characters, no control characters).
         #[serde(default)]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")
+        )]
         reason: String,
     },
     /// Chair: lift an exclusion.

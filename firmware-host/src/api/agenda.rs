@@ -18,15 +18,15 @@ use crate::journal::JournalError;
 pub struct AgendaDraft {
     /// Title of the meeting ("Stadtrat, 12. Sitzung").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub title: Option<String>,
     /// The body holding it (council, committee).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub body: Option<String>,
     /// The OParl id (URL) of the meeting it was imported from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub oparl_id: Option<String>,
     /// The items, in order (at most 1,000).
     #[schema(max_items = 1000)]
@@ -34,7 +34,7 @@ pub struct AgendaDraft {
     /// What the import reported (warnings, undecided items, unmatched persons), if imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub report: Option<serde_json::Value>,
+    pub report: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl AgendaDraft {
@@ -46,8 +46,10 @@ impl AgendaDraft {
         let mut ids = std::collections::BTreeSet::new();
         for (index, item) in self.items.iter().enumerate() {
             if !ids.insert(item.id) {
-                return Err(ApiError::invalid_value(
-                    "items",
+                // Each item is valid on its own: the list as a whole conflicts.
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "invalid_agenda",
                     format!("items[{index}].id: {} is used twice", item.id),
                 ));
             }
@@ -123,6 +125,7 @@ pub async fn get_draft(State(app): State<AppState>) -> Result<Json<AgendaDraft>,
         (status = 200, description = "Stored", body = AgendaDraft),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 409, description = "An id used twice (`invalid_agenda`)", body = ErrorBody),
         (status = 422, description = "An invalid item (`invalid_value`; `field` and the message name it)", body = ErrorBody),
         (status = 503, description = "No journal", body = ErrorBody),
     ))]
@@ -140,7 +143,10 @@ pub async fn put_draft(
 impl AgendaDraft {
     /// The draft made from an OParl import, with its report.
     pub fn from_import(import: crate::oparl::Import) -> AgendaDraft {
-        let report = serde_json::to_value(&import.report).ok();
+        let report = match serde_json::to_value(&import.report) {
+            Ok(serde_json::Value::Object(map)) => Some(map),
+            _ => None,
+        };
         let title: String = import.meeting.title.chars().take(200).collect();
         let body = import.meeting.body.map(|b| b.chars().take(200).collect());
         AgendaDraft {

@@ -73,7 +73,61 @@ async fn read_json<T: DeserializeOwned>(req: Request, limit: usize) -> Result<T,
     let mut value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
     integral_numbers_as_integers(&mut value);
+    if !value.is_object() {
+        // serde would read a struct from an array of its fields' values.
+        return Err(ApiError::bad_request("invalid_command", "the body must be a JSON object"));
+    }
+    if let Some(tag) = numeric_tag(&value) {
+        return Err(ApiError::bad_request("invalid_command", format!("`{tag}` must be a string")));
+    }
+    if let Some(key) = object_as_array(&value) {
+        return Err(ApiError::bad_request("invalid_command", format!("`{key}` must be an object")));
+    }
     T::deserialize(value).map_err(|e| ApiError::bad_request("invalid_command", e.to_string()))
+}
+
+/// Members that hold a structure (or a list of them): serde would also read a structure
+/// from an array of its fields' values, which no client means.
+fn object_as_array(value: &serde_json::Value) -> Option<&'static str> {
+    const OBJECTS: [&str; 6] = ["paper", "speaking_time", "budget", "shares", "limits", "spec"];
+    const LISTS_OF_OBJECTS: [&str; 2] = ["items", "agenda"];
+    match value {
+        serde_json::Value::Object(fields) => {
+            for key in OBJECTS {
+                if fields.get(key).is_some_and(serde_json::Value::is_array) {
+                    return Some(key);
+                }
+            }
+            for key in LISTS_OF_OBJECTS {
+                if let Some(serde_json::Value::Array(list)) = fields.get(key)
+                    && list.iter().any(|item| !item.is_object())
+                {
+                    return Some(key);
+                }
+            }
+            fields.values().find_map(object_as_array)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(object_as_array),
+        _ => None,
+    }
+}
+
+/// The members that name a variant of an internally tagged enum (`command`, `action`, a
+/// budget's `kind`) must be strings; serde would take a number for the variant's index.
+fn numeric_tag(value: &serde_json::Value) -> Option<&'static str> {
+    const TAGS: [&str; 3] = ["command", "action", "kind"];
+    match value {
+        serde_json::Value::Object(fields) => {
+            for tag in TAGS {
+                if fields.get(tag).is_some_and(|v| !v.is_string()) {
+                    return Some(tag);
+                }
+            }
+            fields.values().find_map(numeric_tag)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(numeric_tag),
+        _ => None,
+    }
 }
 
 /// JSON has one number type: `12.0` is the integer 12 (JSON Schema says so too), but serde

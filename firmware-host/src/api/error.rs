@@ -63,14 +63,8 @@ impl ApiError {
 /// always with the engine's reason code.
 impl From<Rejection> for ApiError {
     fn from(rejection: Rejection) -> Self {
-        let status = if rejection.reason.is_unknown_target() {
-            StatusCode::NOT_FOUND
-        } else if rejection.reason == podium_floor::Reason::InvalidAgenda {
-            // The request itself is wrong (a field names what), not the floor's state.
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::CONFLICT
-        };
+        let status =
+            if rejection.reason.is_unknown_target() { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
         ApiError::new(status, rejection.reason.code(), rejection.message)
     }
 }

@@ -131,8 +131,7 @@ pub async fn get_meetings(State(app): State<AppState>) -> Result<Json<Vec<Meetin
         (status = 201, description = "Opened", body = MeetingInfo),
         (status = 400, description = "Malformed body, or a title with control characters or longer than 200 characters", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 409, description = "A meeting is open already (`meeting_already_open`), the draft has undecided items (`agenda_undecided`) or none is stored (`no_draft`), or the agenda cannot be replaced now (`agenda_locked`)", body = ErrorBody),
-        (status = 422, description = "An invalid agenda (`invalid_agenda`; the message names the item and field)", body = ErrorBody),
+        (status = 409, description = "A meeting is open already (`meeting_already_open`), the draft has undecided items (`agenda_undecided`) or none is stored (`no_draft`), or the agenda cannot be replaced now (`agenda_locked`) or is invalid (`invalid_agenda`: the message names the item and field, e.g. an id used twice)", body = ErrorBody),
         (status = 503, description = "No journal to record it in (`journal_unavailable`)", body = ErrorBody),
     ))]
 pub async fn post_meeting(
