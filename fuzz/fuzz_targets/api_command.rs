@@ -15,6 +15,7 @@ fn setup() -> Setup {
             role: if n == 1 { Role::Chair } else { Role::Member },
             remote_allowed: n % 2 == 0,
             voting_right: true,
+            nonpublic_allowed: n != 6,
         })
         .collect();
     let seats = (1..=5u16)
