@@ -8,9 +8,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use support::{Daemon, hash_password, remote_link};
+use support::{Daemon, hash_password, remote_link, set_cookie};
 
 const ROOM: &str = r#"
 [room]
@@ -93,16 +92,6 @@ fn client_from(from: &str) -> reqwest::Client {
 
 fn client() -> reqwest::Client {
     client_from("127.0.0.1")
-}
-
-/// The session cookie a response sets, as `name=value` (either cookie name).
-fn set_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-        .find(|pair| pair.split_once('=').is_some_and(|(_, value)| !value.is_empty()))
 }
 
 async fn login_from(client: &reqwest::Client, base: &str, user: &str, password: &str) -> reqwest::Response {

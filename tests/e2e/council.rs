@@ -10,10 +10,9 @@ use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use support::mosquitto::Mosquitto;
-use support::{Daemon, SseClient, hash_password};
+use support::{Daemon, SseClient, hash_password, set_cookie};
 
 const PASSWORD: &str = "chair-password-1";
 /// Every name and id of the room: none may appear on a public output in the non-public part.
@@ -108,15 +107,6 @@ remote_allowed = true
     )
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-        .find(|pair| pair.split_once('=').is_some_and(|(_, value)| !value.is_empty()))
-}
-
 /// The chair, logged in.
 struct Chair {
     http: reqwest::Client,
@@ -134,7 +124,7 @@ impl Chair {
             .await
             .expect("login");
         assert_eq!(response.status().as_u16(), 200);
-        let cookie = session_cookie(response.headers()).expect("a session cookie");
+        let cookie = set_cookie(response.headers()).expect("a session cookie");
         Chair { http, base: daemon.base.clone(), cookie }
     }
 

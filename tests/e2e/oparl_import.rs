@@ -505,7 +505,7 @@ async fn the_technician_imports_into_the_draft_through_the_api_only_from_the_con
         .await
         .unwrap();
     assert_eq!(login.status().as_u16(), 200);
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = support::set_cookie(login.headers()).expect("a session cookie");
     let post = |body: serde_json::Value| {
         http.post(daemon.url("/api/v1/agenda/import"))
             .header("cookie", &cookie)
@@ -518,15 +518,11 @@ async fn the_technician_imports_into_the_draft_through_the_api_only_from_the_con
     let draft: serde_json::Value = response.json().await.unwrap();
     assert_eq!(draft["items"].as_array().unwrap().len(), 7);
     assert!(!draft["report"]["undecided"].as_array().unwrap().is_empty(), "{draft}");
-    let stored: serde_json::Value = http
-        .get(daemon.url("/api/v1/agenda/draft"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let draft_now = || async {
+        let response = http.get(daemon.url("/api/v1/agenda/draft")).header("cookie", &cookie).send().await;
+        response.unwrap().json::<serde_json::Value>().await.unwrap()
+    };
+    let stored = draft_now().await;
     assert_eq!(stored, draft, "stored as the draft for the next meeting");
     // A meeting on another host is never fetched.
     let response = post(json!({"meeting": "http://127.0.0.2:9/oparl/meeting/7"})).await.unwrap();
@@ -536,14 +532,5 @@ async fn the_technician_imports_into_the_draft_through_the_api_only_from_the_con
     assert_eq!(response.status().as_u16(), 502);
     let error: serde_json::Value = response.json().await.unwrap();
     assert_eq!(error["error"], "oparl_import_failed", "{error}");
-    let again: serde_json::Value = http
-        .get(daemon.url("/api/v1/agenda/draft"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(again, draft);
+    assert_eq!(draft_now().await, draft);
 }

@@ -60,11 +60,8 @@ impl Floor {
             return Err(Rejection::new(Reason::MeetingSuspended, "the meeting is suspended"));
         }
         let Some(participant) = participant else { return Ok(()) };
-        if let Some(group) = self.budget_group(&participant)
-            && let Some(budget) = &self.state().budget
-            && budget.spec.policy != BudgetPolicy::WarnOnly
-            && self.remaining_ms(&group, now.mono_ms) <= 0
-        {
+        if self.group_exhausted(now, Some(&participant)) {
+            let group = self.budget_group(&participant).unwrap_or_default();
             return Err(Rejection::new(
                 Reason::BudgetExhausted,
                 format!("the speaking time of {group} is used up"),
@@ -447,10 +444,15 @@ impl Floor {
     }
 
     /// Whether a participant's group has used up a budget that refuses requests.
+    /// Exhausted is the engine's own verdict (`budget_exhausted`, which may come up to a
+    /// millisecond per running speaker early) or no time left at all.
     fn group_exhausted(&self, now: Timestamp, participant: Option<&str>) -> bool {
         let Some(group) = participant.and_then(|p| self.budget_group(p)) else { return false };
-        self.state().budget.as_ref().is_some_and(|b| b.spec.policy != BudgetPolicy::WarnOnly)
-            && self.remaining_ms(&group, now.mono_ms) <= 0
+        let Some(budget) = self.state().budget.as_ref().filter(|b| b.spec.policy != BudgetPolicy::WarnOnly)
+        else {
+            return false;
+        };
+        budget.exhausted.contains(&group) || self.remaining_ms(&group, now.mono_ms) <= 0
     }
 
     /// The budgeted group of a participant (none if no budget covers them).

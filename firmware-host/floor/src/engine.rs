@@ -916,13 +916,13 @@ impl Floor {
                 return Err(format!("seat {seat} has {participant}, who is elsewhere"));
             }
         }
-        for (station, participant, exempt) in s
+        // The exemption (chair, podium) does not lift an exclusion.
+        for (station, participant) in s
             .requests
             .iter()
-            .map(|r| (&r.station, &r.participant, false))
-            .chain(s.speakers.iter().map(|sp| (&sp.station, &sp.participant, sp.exempt)))
+            .map(|r| (&r.station, &r.participant))
+            .chain(s.speakers.iter().map(|sp| (&sp.station, &sp.participant)))
         {
-            let _ = exempt; // the exemption does not lift an exclusion
             if participant.as_deref().is_some_and(|p| s.is_excluded_now(p)) {
                 return Err(format!("{station} is on the floor although excluded from the current item"));
             }

@@ -105,6 +105,16 @@ impl StderrTail {
     }
 }
 
+/// The session cookie a response sets, as `name=value` (either cookie name).
+pub fn set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .find(|pair| pair.split_once('=').is_some_and(|(_, value)| !value.is_empty()))
+}
+
 /// A running daemon; killed when dropped, so a failing test leaves nothing behind.
 pub struct Daemon {
     pub child: Child,
