@@ -278,7 +278,27 @@ function shows(f) {
 }
 
 function renderMonitor() {
+  pending.length = 0;
   $('monitor').replaceChildren(...frames.filter(shows).map(frameRow));
+}
+
+// A busy bus sends hundreds of frames a second: rows are added in batches a few times a second,
+// so the console (often on a small PC in the room) stays responsive.
+const MONITOR_FLUSH_MS = 250;
+const pending = []; // frames received since the last flush that the filter shows
+let flushTimer = null;
+
+function flushMonitor() {
+  flushTimer = null;
+  const rows = pending.splice(0).slice(-MONITOR_ROWS).map(frameRow);
+  if (rows.length === 0) return;
+  const body = $('monitor');
+  const scroller = body.closest('.log');
+  const atEnd = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 4;
+  body.append(...rows);
+  const excess = body.children.length - MONITOR_ROWS;
+  for (let i = 0; i < excess; i += 1) body.firstElementChild.remove();
+  if (atEnd) scroller.scrollTop = scroller.scrollHeight;
 }
 
 function addFrame(f) {
@@ -287,29 +307,33 @@ function addFrame(f) {
   const select = $('monitor-device');
   if (![...select.options].some((o) => o.value === f.device)) select.append(h('option', { value: f.device }, f.device));
   if (!shows(f)) return;
-  const body = $('monitor');
-  const scroller = body.closest('.log');
-  const atEnd = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 4;
-  body.append(frameRow(f));
-  while (body.children.length > MONITOR_ROWS) body.firstElementChild.remove();
-  if (atEnd) scroller.scrollTop = scroller.scrollHeight;
+  pending.push(f);
+  if (pending.length > MONITOR_ROWS) pending.shift();
+  flushTimer ??= setTimeout(flushMonitor, MONITOR_FLUSH_MS);
 }
 
-// Paused means disconnected: drivers format frames only while someone listens.
+// Stopped means disconnected: drivers format frames only while someone listens, so the monitor
+// starts stopped and costs the daemon nothing until a technician wants to see the wire.
 function setMonitor(running) {
-  $('monitor-pause').setAttribute('aria-pressed', String(!running));
+  const button = $('monitor-toggle');
+  button.dataset.i18n = running ? 'tech.monitor.stop' : 'tech.monitor.start';
+  button.textContent = t(button.dataset.i18n);
+  const state = $('monitor-state');
+  state.dataset.i18n = running ? 'tech.monitor.running' : 'tech.monitor.stopped';
+  state.textContent = t(state.dataset.i18n);
   if (running && !monitorSource) {
     monitorSource = new EventSource('/api/v1/monitor');
     monitorSource.addEventListener('frame', (e) => addFrame(JSON.parse(e.data)));
   } else if (!running && monitorSource) {
     monitorSource.close();
     monitorSource = null;
+    flushMonitor();
   }
 }
 
 $('monitor-device').addEventListener('change', renderMonitor);
-$('monitor-pause').addEventListener('click', () => setMonitor(!monitorSource));
-setMonitor(true);
+$('monitor-toggle').addEventListener('click', () => setMonitor(!monitorSource));
+setMonitor(false);
 
 const logSource = new EventSource('/api/v1/log');
 logSource.addEventListener('log', (e) => {

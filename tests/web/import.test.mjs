@@ -43,3 +43,37 @@ test('the import form reports a room without a council information system, and i
     assert.deepEqual(await axeViolations(page), []);
   }
 });
+
+test('the protocol monitor starts stopped, shows the wire in batches when started, filters by device and stops', async () => {
+  const page = await newPage(browser, { locale: 'de-DE' });
+  pages.push(page);
+  await login(page, daemon.base, DEMO.technician, '/tech');
+  const rows = () => page.locator('#monitor tr').count();
+  assert.equal(await page.textContent('#monitor-state'), 'Angehalten');
+  await page.waitForTimeout(600);
+  assert.equal(await rows(), 0, 'a stopped monitor receives nothing');
+
+  await page.click('#monitor-toggle');
+  assert.equal(await page.textContent('#monitor-state'), 'Läuft');
+  assert.equal((await page.textContent('#monitor-toggle')).trim(), 'Mitschnitt anhalten');
+  await page.waitForFunction(() => document.querySelectorAll('#monitor tr').length > 0);
+  // The demo's desk bus polls continuously: the table fills up and is capped at 200 rows.
+  await page.waitForFunction(() => document.querySelectorAll('#monitor tr').length === 200, null, { timeout: 15_000 });
+  await page.waitForTimeout(600);
+  assert.equal(await rows(), 200, 'never more than the newest 200 rows');
+  const hex = await page.locator('#monitor tr td.hex').first().textContent();
+  assert.match(hex, /^([0-9A-F]{2} )*[0-9A-F]{2}$/, hex);
+
+  await page.selectOption('#monitor-device', 'desks');
+  await page.waitForTimeout(600);
+  const devices = await page.locator('#monitor tr td:nth-child(2)').allTextContents();
+  assert.ok(devices.length > 0 && devices.every((d) => d === 'desks'), devices.join(','));
+
+  await page.click('#monitor-toggle');
+  assert.equal(await page.textContent('#monitor-state'), 'Angehalten');
+  await page.waitForTimeout(300); // a batch in flight is flushed at once when stopping
+  const frozen = await page.locator('#monitor tr td:first-child').allTextContents();
+  await page.waitForTimeout(800);
+  assert.deepEqual(await page.locator('#monitor tr td:first-child').allTextContents(), frozen, 'a stopped monitor adds no rows');
+  assert.deepEqual(await axeViolations(page), []);
+});
