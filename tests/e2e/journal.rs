@@ -382,6 +382,7 @@ async fn kill_9_at_random_points_loses_nothing_and_applies_nothing_twice() {
 async fn initial_floor(daemon: &Podiumd) -> FloorState {
     let snapshot = daemon.state().await;
     let setup = podium_floor::Setup {
+        voting: Default::default(),
         seats: serde_json::from_value(snapshot["seats"].clone()).expect("seats"),
         participants: serde_json::from_value(snapshot["participants"].clone()).expect("participants"),
         profile: serde_json::from_value(snapshot["floor"]["profile"].clone()).expect("profile"),

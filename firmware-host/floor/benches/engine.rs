@@ -56,7 +56,7 @@ fn setup() -> Setup {
         speaking_time: SpeakingTime { turn_limit_s: Some(300), warning_s: 30, on_expiry: OnExpiry::Continue },
         podium_seat: None,
     };
-    Setup { seats, participants, profile }
+    Setup { seats, participants, profile, voting: Default::default() }
 }
 
 /// The floor, its clock and the seats that neither wait nor speak.

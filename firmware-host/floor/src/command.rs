@@ -7,6 +7,7 @@ use crate::budget::BudgetSpec;
 use crate::precedence::{RequestKind, Stance};
 use crate::setup::{Activation, Limits, Mode, ParticipantId, SeatNo, SpeakingTime};
 use crate::station::Station;
+use crate::vote::{AttendanceStatus, CheckInMethod, VoteRequest};
 
 /// Who issues a command. The daemon maps its sources (desk unit, web console with a
 /// role, MQTT bridge) to one of these; the engine checks permissions against it.
@@ -230,6 +231,58 @@ pub enum Command {
         /// The budget; counting starts from zero.
         budget: Option<BudgetSpec>,
     },
+    /// The presence key of a desk unit: its occupant checks in there, or out if checked in
+    /// there already.
+    PresenceKey {
+        /// The seat.
+        seat: SeatNo,
+    },
+    /// A desk unit identified a member by badge or PIN: they take the seat and check in.
+    CheckInAtSeat {
+        /// The seat.
+        seat: SeatNo,
+        /// Who (podiumd looks the badge or PIN up in the room file).
+        participant: ParticipantId,
+        /// `badge` or `pin`.
+        method: CheckInMethod,
+    },
+    /// The badge left the reader: the member checked in at this seat departs.
+    CheckOutAtSeat {
+        /// The seat.
+        seat: SeatNo,
+    },
+    /// Chair or technician: record a member as present, excused or absent.
+    MarkAttendance {
+        /// Who.
+        participant: ParticipantId,
+        /// Present, excused or absent.
+        status: AttendanceStatus,
+    },
+    /// Chair or technician: check in every member sitting at a seat.
+    MarkSeatedPresent {},
+    /// Chair: open a vote on the current item.
+    OpenVote {
+        /// Question, kind, options, majority, duration.
+        vote: VoteRequest,
+    },
+    /// Cast (or change) a vote: from a seat for its occupant, from a remote member for
+    /// themself, or by the chair or technician for a named member without a device.
+    CastVote {
+        /// The member (required for an entry by the chair or technician).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+        /// The option's id; `yes`, `no` and `abstain` also pick the first option counting
+        /// as that.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]+$")
+        )]
+        choice: String,
+    },
+    /// Chair: close the open vote and compute its result.
+    CloseVote {},
+    /// Chair: cancel the open vote without a result.
+    CancelVote {},
 }
 
 fn ordinary() -> RequestKind {
@@ -264,6 +317,11 @@ impl Command {
                 | Command::Exclude { .. }
                 | Command::Readmit { .. }
                 | Command::SetBudget { .. }
+                | Command::MarkAttendance { .. }
+                | Command::MarkSeatedPresent {}
+                | Command::OpenVote { .. }
+                | Command::CloseVote {}
+                | Command::CancelVote {}
         )
     }
 
@@ -274,6 +332,14 @@ impl Command {
             Command::SetLimits { limits } => limits.out_of_range_field(),
             Command::SetSpeakingTime { speaking_time } => speaking_time.out_of_range_field(),
             Command::SetBudget { budget: Some(budget) } => budget.out_of_range_field(),
+            Command::OpenVote { vote } => vote.out_of_range_field(),
+            Command::CastVote { choice, .. }
+                if choice.is_empty()
+                    || choice.len() > crate::vote::MAX_OPTION_ID_CHARS
+                    || !choice.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                Some("choice")
+            }
             _ => None,
         }
     }

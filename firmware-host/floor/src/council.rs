@@ -106,9 +106,12 @@ impl Floor {
         match phase {
             MeetingPhase::Suspended => self.close_all_delegates(now, MuteSource::Suspension),
             MeetingPhase::None => {
-                // The meeting is over: its requests end with it (waiting or kept with an
-                // item, they must not reappear in the next meeting), its item ends, and
-                // the room is public again.
+                // The meeting is over: its vote, if one is open, ends without a result,
+                // its requests end with it (waiting or kept with an item, they must not
+                // reappear in the next meeting), its item ends, and the room is public again.
+                if self.open_vote().is_some() {
+                    let _ = self.cancel_vote(now);
+                }
                 self.clear(now, RequestEnd::MeetingClosed);
                 if let Some(item) = self.state().current_item {
                     self.leave_item(now, item);
@@ -132,6 +135,7 @@ impl Floor {
         items: &[AgendaItem],
         carry_over: CarryOver,
     ) -> Result<(), Rejection> {
+        self.no_vote_running()?;
         if self.state().current_item.is_some() {
             return Err(Rejection::new(
                 Reason::AgendaLocked,
@@ -183,6 +187,7 @@ impl Floor {
     }
 
     pub(crate) fn enter_item(&mut self, now: Timestamp, item: ItemId) -> Result<(), Rejection> {
+        self.no_vote_running()?;
         let entry = self.agenda_item(item)?;
         if entry.item.kind == ItemKind::Header {
             return Err(Rejection::new(Reason::NotAnItem, format!("{} is a heading", entry.item.label())));
@@ -227,6 +232,7 @@ impl Floor {
     }
 
     pub(crate) fn next_item(&mut self, now: Timestamp) -> Result<(), Rejection> {
+        self.no_vote_running()?;
         let state = self.state();
         let from = state.current_item.and_then(|id| state.agenda.iter().position(|e| e.item.id == id));
         let start = from.map_or(0, |i| i + 1);
@@ -241,6 +247,7 @@ impl Floor {
     }
 
     pub(crate) fn finish_item(&mut self, now: Timestamp) -> Result<(), Rejection> {
+        self.no_vote_running()?;
         let Some(item) = self.state().current_item else {
             return Err(Rejection::new(Reason::NoCurrentItem, "no item is current"));
         };
@@ -330,6 +337,7 @@ impl Floor {
     ) -> Result<(), Rejection> {
         self.agenda_item(item)?;
         self.participant(participant)?;
+        self.no_vote_on(item)?;
         if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
             return Err(Rejection::new(
                 Reason::InvalidAgenda,
@@ -360,6 +368,7 @@ impl Floor {
         item: ItemId,
         participant: &str,
     ) -> Result<(), Rejection> {
+        self.no_vote_on(item)?;
         let entry = self.agenda_item(item)?;
         if entry.excluded.contains_key(participant) {
             self.emit(now, Change::Readmitted { item, participant: participant.to_owned() });
@@ -568,6 +577,17 @@ impl Floor {
             {
                 self.emit(now, Change::BudgetWarning { group: group.clone() });
             }
+        }
+    }
+
+    /// Refuses to change who may decide an item while it is being voted on.
+    fn no_vote_on(&self, item: ItemId) -> Result<(), Rejection> {
+        match self.open_vote() {
+            Some(vote) if vote.item == Some(item) => Err(Rejection::new(
+                Reason::VoteOpen,
+                format!("vote {} on this item is open: close it first", vote.id),
+            )),
+            _ => Ok(()),
         }
     }
 

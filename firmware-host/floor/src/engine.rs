@@ -14,6 +14,7 @@ use crate::setup::{
 use crate::state::FloorState;
 use crate::station::Station;
 use crate::time::{Instant, Timestamp};
+use crate::vote::{Urn, UrnDeposit, VoteClosedBy, VoteId};
 
 /// The result of a command: the events it caused (possibly none), or why it was rejected.
 pub type Outcome = Result<Vec<Event>, Rejection>;
@@ -61,6 +62,10 @@ pub struct Floor {
     state: Arc<FloorState>,
     /// Events emitted by the command being handled.
     emitted: Vec<Event>,
+    /// The secret ballots' counts (never in the state: see `vote.rs`).
+    pub(crate) urn: Urn,
+    /// Secret ballots cast since the owner last took them, for the journal.
+    pub(crate) deposits: Vec<UrnDeposit>,
 }
 
 impl Floor {
@@ -88,7 +93,54 @@ impl Floor {
             participants: setup.participants.as_slice().into(),
             precedence: precedence_table().into(),
         };
-        Floor { seats, participants, setup, shared, state: Arc::new(state), emitted: Vec::new() }
+        let mut floor = Floor {
+            seats,
+            participants,
+            setup,
+            shared,
+            state: Arc::new(state),
+            emitted: Vec::new(),
+            urn: Urn::default(),
+            deposits: Vec::new(),
+        };
+        // The quorum before anyone checked in is part of the setup, like default seating.
+        let quorum = floor.compute_quorum();
+        Arc::make_mut(&mut floor.state).quorum = quorum;
+        floor
+    }
+
+    /// The secret ballots cast since the last call, for the journal: it keeps only a count
+    /// per option, updated in place (never who chose what).
+    pub fn take_deposits(&mut self) -> Vec<UrnDeposit> {
+        std::mem::take(&mut self.deposits)
+    }
+
+    /// After a restart: the counts of the open secret vote's urn, from the journal. Refused
+    /// unless `vote` is the open secret vote and the counts add up to its ballots (a count
+    /// that does not fit would make a wrong result).
+    pub fn restore_urn(&mut self, vote: VoteId, counts: BTreeMap<String, u32>) -> Result<(), String> {
+        let open = self.state.vote.as_ref().filter(|v| v.result.is_none() && v.id == vote);
+        let Some(open) = open else { return Err(format!("vote {vote} is not open")) };
+        if open.kind != crate::vote::VoteKind::Secret {
+            return Err(format!("vote {vote} is not secret"));
+        }
+        let cast: u32 = counts.values().sum();
+        if cast as usize != open.ballots.len() {
+            return Err(format!(
+                "the urn of vote {vote} holds {cast} ballots, but {} members voted",
+                open.ballots.len()
+            ));
+        }
+        if let Some(unknown) = counts.keys().find(|k| !open.options.iter().any(|o| &o.id == *k)) {
+            return Err(format!("the urn of vote {vote} names an option it does not have: {unknown}"));
+        }
+        self.urn = Urn { vote: Some(vote), counts };
+        Ok(())
+    }
+
+    /// The open secret vote's counts (tests and invariants only: never published).
+    pub fn urn(&self) -> &Urn {
+        &self.urn
     }
 
     /// A floor restored from a saved state (e.g. from the journal at restart).
@@ -140,10 +192,7 @@ impl Floor {
     pub fn next_deadline(&self) -> Option<Instant> {
         let speakers =
             self.state.speakers.iter().flat_map(|s| [s.warning_due(), s.expiry_due()]).flatten().min();
-        match (speakers, self.budget_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [speakers, self.budget_deadline(), self.vote_deadline()].into_iter().flatten().min()
     }
 
     /// Advances the clocks: warnings, expiries and cut-offs due at `now`. Repeats until
@@ -191,13 +240,22 @@ impl Floor {
             self.fill_open_slots(now);
         }
         self.check_budgets(now);
+        self.check_vote_deadline(now);
     }
 
     /// Handles one command from `actor` at `now`.
     pub fn handle(&mut self, command: &Command, actor: &Actor, now: Timestamp) -> Outcome {
         self.emitted.clear();
         self.authorize(command, actor)?;
+        let deposits_before = self.deposits.len();
         let result = self.dispatch(command, actor, now);
+        if result.is_ok() && !self.emitted.is_empty() {
+            self.update_quorum(now);
+        }
+        debug_assert!(
+            result.is_ok() || self.deposits.len() == deposits_before,
+            "a rejected ballot left a deposit"
+        );
         let events = std::mem::take(&mut self.emitted);
         match result {
             Ok(()) => Ok(events),
@@ -235,6 +293,15 @@ impl Floor {
                 Command::TakeSeat { .. } | Command::LeaveSeat { .. } => {
                     chairish || matches!(actor, Actor::System)
                 }
+                Command::PresenceKey { seat }
+                | Command::CheckInAtSeat { seat, .. }
+                | Command::CheckOutAtSeat { seat } => {
+                    chairish
+                        || matches!(actor, Actor::System)
+                        || matches!(actor, Actor::Station(Station::Seat(own)) if own == seat)
+                }
+                // Who votes for whom is decided with the vote's rules.
+                Command::CastVote { .. } => true,
                 _ => chairish,
             }
         };
@@ -295,8 +362,8 @@ impl Floor {
             Command::SetSpeakingTime { speaking_time } => self.set_speaking_time(now, *speaking_time),
             Command::PauseSpeaker { station } => self.pause(now, station, true),
             Command::ResumeSpeaker { station } => self.pause(now, station, false),
-            Command::JoinRemote { participant } => self.join_remote(now, participant),
-            Command::LeaveRemote { participant } => self.leave_remote(now, participant),
+            Command::JoinRemote { participant } => self.join_remote(now, actor, participant),
+            Command::LeaveRemote { participant } => self.leave_remote(now, actor, participant),
             Command::TakeSeat { participant, seat } => self.take_seat(now, participant, *seat),
             Command::LeaveSeat { seat } => self.leave_seat(now, *seat),
             Command::SetPhase { phase } => self.set_phase(now, actor, *phase),
@@ -312,6 +379,24 @@ impl Floor {
             Command::Exclude { item, participant, reason } => self.exclude(now, *item, participant, reason),
             Command::Readmit { item, participant } => self.readmit(now, *item, participant),
             Command::SetBudget { budget } => self.set_budget(now, budget.as_ref()),
+            Command::PresenceKey { seat } => self.presence_key(now, *seat),
+            Command::CheckInAtSeat { seat, participant, method } => {
+                self.check_in_at_seat(now, *seat, participant, *method)
+            }
+            Command::CheckOutAtSeat { seat } => self.check_out_at_seat(now, *seat),
+            Command::MarkAttendance { participant, status } => {
+                self.mark_attendance(now, actor, participant, *status)
+            }
+            Command::MarkSeatedPresent {} => {
+                self.mark_seated_present(now, actor);
+                Ok(())
+            }
+            Command::OpenVote { vote } => self.open_a_vote(now, vote),
+            Command::CastVote { participant, choice } => {
+                self.cast_vote(now, actor, participant.as_deref(), choice)
+            }
+            Command::CloseVote {} => self.close_vote(now, VoteClosedBy::Chair),
+            Command::CancelVote {} => self.cancel_vote(now),
         }
     }
 
@@ -654,7 +739,7 @@ impl Floor {
 
     // --- presence -----------------------------------------------------------------------
 
-    fn join_remote(&mut self, now: Timestamp, participant: &str) -> Result<(), Rejection> {
+    fn join_remote(&mut self, now: Timestamp, actor: &Actor, participant: &str) -> Result<(), Rejection> {
         let allowed = self.participant(participant)?.remote_allowed;
         if !allowed {
             return Err(Rejection::new(
@@ -667,14 +752,17 @@ impl Floor {
         }
         self.admitted_remotely(participant)?;
         self.move_participant(now, participant, Presence::Remote);
+        self.remote_attendance(now, actor, participant, true);
         Ok(())
     }
 
-    fn leave_remote(&mut self, now: Timestamp, participant: &str) -> Result<(), Rejection> {
+    fn leave_remote(&mut self, now: Timestamp, actor: &Actor, participant: &str) -> Result<(), Rejection> {
         self.participant(participant)?;
         if self.state.presence.get(participant) != Some(&Presence::Remote) {
             return Err(Rejection::new(Reason::NotPresent, format!("{participant} is not present remotely")));
         }
+        // Recorded before the move, so the departure carries the remote link, not podiumd.
+        self.remote_attendance(now, actor, participant, false);
         self.move_participant(now, participant, Presence::Absent);
         Ok(())
     }
@@ -729,6 +817,7 @@ impl Floor {
             }
         }
         self.emit(now, Change::PresenceChanged { participant: participant.to_string(), presence: to });
+        self.attendance_follows_presence(now, participant, to);
         if closed {
             self.fill_open_slots(now);
         }

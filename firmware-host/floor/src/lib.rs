@@ -52,6 +52,8 @@ pub mod setup;
 pub mod state;
 pub mod station;
 pub mod time;
+pub mod vote;
+mod voting;
 
 pub use agenda::{
     AgendaEntry, AgendaItem, CarryOver, ItemId, ItemKind, ItemStatus, MeetingPhase, PaperRef, Publicity,
@@ -70,3 +72,8 @@ pub use setup::{
 pub use state::FloorState;
 pub use station::Station;
 pub use time::{Instant, Timestamp};
+pub use vote::{
+    Attendance, AttendancePlace, AttendanceStatus, Ballot, BallotChannel, CheckInMethod, CountsAs, Majority,
+    OptionTotal, Quorum, QuorumRule, Urn, UrnDeposit, Vote, VoteClosedBy, VoteId, VoteKind, VoteOption,
+    VoteOutcome, VoteRequest, VoteResult, VotingRules,
+};

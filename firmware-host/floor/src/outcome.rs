@@ -8,6 +8,7 @@ use crate::entries::{Presence, Request, Speaker};
 use crate::setup::{ParticipantId, Profile, SpeakingTime};
 use crate::station::Station;
 use crate::time::Timestamp;
+use crate::vote::{Attendance, Ballot, Quorum, Vote, VoteId, VoteResult};
 
 /// One accepted change, numbered without gaps from 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +199,44 @@ pub enum Change {
         /// How many.
         count: usize,
     },
+    /// A member arrived, left, or was marked present, excused or absent.
+    AttendanceChanged {
+        /// Who.
+        participant: ParticipantId,
+        /// Their attendance from now on.
+        attendance: Attendance,
+    },
+    /// The number of members present with a vote changed, or the quorum with it.
+    QuorumChanged {
+        /// The quorum now.
+        quorum: Quorum,
+    },
+    /// The chair opened a vote.
+    VoteOpened {
+        /// The vote, with no ballots yet.
+        vote: Box<Vote>,
+    },
+    /// A member voted (or changed their vote). In a secret vote the ballot has no choice.
+    BallotCast {
+        /// The vote.
+        vote: VoteId,
+        /// Who.
+        participant: ParticipantId,
+        /// The ballot.
+        ballot: Ballot,
+    },
+    /// A vote closed with its result.
+    VoteClosed {
+        /// The vote.
+        vote: VoteId,
+        /// The result.
+        result: VoteResult,
+    },
+    /// A vote was cancelled without a result (by the chair, or the meeting closed).
+    VoteCancelled {
+        /// The vote.
+        vote: VoteId,
+    },
 }
 
 /// Why a request left the list.
@@ -324,6 +363,23 @@ pub enum Reason {
     InvalidAgenda,
     /// No item is current.
     NoCurrentItem,
+    /// An attendance command that does not fit (e.g. a seat check-in without badge or PIN).
+    InvalidAttendance,
+    /// A vote is open: the item, agenda or exclusions cannot change, nor can another open.
+    VoteOpen,
+    /// The vote's settings are out of range.
+    InvalidVote,
+    /// Votes are held in an open meeting.
+    NoMeeting,
+    /// No vote is open.
+    NoVoteOpen,
+    /// The vote has no such option.
+    NoSuchOption,
+    /// The member may not vote in this vote (not present, no vote, excluded, remote in a
+    /// secret vote where that is not allowed).
+    NotEntitled,
+    /// The member has voted and the vote does not allow changes.
+    VoteFinal,
 }
 
 impl Reason {
@@ -362,6 +418,14 @@ impl Reason {
             Reason::AgendaLocked => "agenda_locked",
             Reason::InvalidAgenda => "invalid_agenda",
             Reason::NoCurrentItem => "no_current_item",
+            Reason::InvalidAttendance => "invalid_attendance",
+            Reason::VoteOpen => "vote_open",
+            Reason::InvalidVote => "invalid_vote",
+            Reason::NoMeeting => "no_meeting",
+            Reason::NoVoteOpen => "no_vote_open",
+            Reason::NoSuchOption => "no_such_option",
+            Reason::NotEntitled => "not_entitled",
+            Reason::VoteFinal => "vote_final",
         }
     }
 

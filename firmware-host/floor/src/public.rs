@@ -6,8 +6,11 @@
 //!   numbers stay, so the agenda keeps its shape).
 //! - In the non-public part (`floor.public == false`) also every name and id: no
 //!   participants, no list, no speakers, no presence or seating, no spoken times, no
-//!   budgets, no seat's default occupant. Only the phase, the agenda as above, the current
-//!   item and the profile remain.
+//!   budgets, no seat's default occupant, no attendance and no vote. Only the phase, the
+//!   agenda as above, the current item, the quorum's numbers and the profile remain.
+//! - Votes in the public part are public as the state holds them: an open or roll-call
+//!   vote's choices by name (the public must be able to follow them), a secret vote's
+//!   ballots without a choice (the state never has one).
 
 use std::sync::Arc;
 
@@ -47,6 +50,8 @@ pub fn public_view(snapshot: &Snapshot) -> Snapshot {
         floor.spoken_ms_by_group.clear();
         floor.parked.clear();
         floor.budget = None;
+        floor.attendance.clear();
+        floor.vote = None;
         view.participants = Arc::from(Vec::new());
         view.seats = snapshot
             .seats
@@ -85,5 +90,11 @@ pub fn shown_as_is(event: &Event) -> bool {
             | Change::ListOpenChanged { .. }
             | Change::ProfileChanged { .. }
             | Change::PresenceChanged { .. }
+            | Change::AttendanceChanged { .. }
+            | Change::QuorumChanged { .. }
+            | Change::VoteOpened { .. }
+            | Change::BallotCast { .. }
+            | Change::VoteClosed { .. }
+            | Change::VoteCancelled { .. }
     )
 }

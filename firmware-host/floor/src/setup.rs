@@ -19,6 +19,9 @@ pub struct Setup {
     pub participants: Vec<Participant>,
     /// The discussion rules at the start of the session.
     pub profile: Profile,
+    /// The quorum and vote settings.
+    #[serde(default)]
+    pub voting: crate::vote::VotingRules,
 }
 
 /// One desk unit in the room.

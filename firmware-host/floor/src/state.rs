@@ -9,6 +9,7 @@ use crate::entries::{Presence, Request, Speaker};
 use crate::outcome::{Change, Event};
 use crate::setup::{ParticipantId, Profile, SeatNo, SpeakingTime};
 use crate::station::Station;
+use crate::vote::{Attendance, Quorum, Vote};
 
 /// The whole changing state of the floor. Serialises as the snapshot's `floor` part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,18 @@ pub struct FloorState {
     /// Speaking-time budgets per group, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetState>,
+    /// Who attends, by participant (no entry: not checked in yet).
+    #[serde(default)]
+    pub attendance: BTreeMap<ParticipantId, Attendance>,
+    /// The quorum now.
+    #[serde(default)]
+    pub quorum: Quorum,
+    /// The open vote, or the last one closed (until the next opens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote: Option<Vote>,
+    /// Votes opened in this run (the next vote's id is one more).
+    #[serde(default)]
+    pub votes_held: u32,
 }
 
 fn public_by_default() -> bool {
@@ -91,6 +104,10 @@ impl FloorState {
             parked: BTreeMap::new(),
             meeting_speaking_time: None,
             budget: None,
+            attendance: BTreeMap::new(),
+            quorum: Quorum::default(),
+            vote: None,
+            votes_held: 0,
         }
     }
 
@@ -268,6 +285,30 @@ impl FloorState {
                 if let Some(budget) = self.budget.as_mut() {
                     budget.warned.insert(group.clone());
                     budget.exhausted.insert(group.clone());
+                }
+            }
+            Change::AttendanceChanged { participant, attendance } => {
+                self.attendance.insert(participant.clone(), attendance.clone());
+            }
+            Change::QuorumChanged { quorum } => self.quorum = *quorum,
+            Change::VoteOpened { vote } => {
+                self.votes_held = self.votes_held.max(vote.id);
+                self.vote = Some((**vote).clone());
+            }
+            Change::BallotCast { vote, participant, ballot } => {
+                if let Some(open) = self.vote.as_mut().filter(|v| v.id == *vote) {
+                    open.ballots.insert(participant.clone(), ballot.clone());
+                }
+            }
+            Change::VoteClosed { vote, result } => {
+                if let Some(open) = self.vote.as_mut().filter(|v| v.id == *vote) {
+                    open.result = Some(result.clone());
+                    open.closed_at = Some(event.at);
+                }
+            }
+            Change::VoteCancelled { vote } => {
+                if self.vote.as_ref().is_some_and(|v| v.id == *vote) {
+                    self.vote = None;
                 }
             }
         }

@@ -250,6 +250,7 @@ mod tests {
 
     fn one_seat() -> Setup {
         Setup {
+            voting: Default::default(),
             seats: vec![SeatSetup { number: 1, label: "1".into(), default_participant: Some("m1".into()) }],
             participants: vec![Participant {
                 id: "m1".into(),

@@ -209,6 +209,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         microphones,
         gpio,
         setup: Setup {
+            voting: Default::default(),
             seats: seats.into_iter().map(|s| s.setup).collect(),
             participants: members.into_iter().map(|m| m.participant).collect(),
             profile: discussion.profile,

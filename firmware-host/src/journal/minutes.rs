@@ -676,6 +676,7 @@ pub fn from_store_in(
         }
     });
     let setup = setup.unwrap_or_else(|| Setup {
+        voting: Default::default(),
         seats: Vec::new(),
         participants: Vec::new(),
         profile: podium_floor::Profile::default(),
@@ -863,6 +864,7 @@ mod tests {
             nonpublic_allowed: true,
         };
         Setup {
+            voting: Default::default(),
             seats: (1..=3)
                 .map(|n| SeatSetup {
                     number: n,

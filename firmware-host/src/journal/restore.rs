@@ -354,6 +354,7 @@ mod tests {
 
     fn setup() -> Setup {
         Setup {
+            voting: Default::default(),
             seats: (1..=4)
                 .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: None })
                 .collect(),

@@ -462,6 +462,7 @@ mod tests {
 
     fn setup() -> Setup {
         Setup {
+            voting: Default::default(),
             seats: (1..=5)
                 .map(|n| podium_floor::SeatSetup {
                     number: n,

@@ -112,6 +112,7 @@ mod tests {
     fn floor() -> Floor {
         let seat = |n: u16| SeatSetup { number: n, label: n.to_string(), default_participant: None };
         Floor::new(Setup {
+            voting: Default::default(),
             seats: vec![seat(1), seat(2)],
             participants: Vec::new(),
             profile: Default::default(),

@@ -11,6 +11,7 @@ use crate::journal::{JournalLocation, JournalSettings, JournalState, Store, minu
 
 fn setup(seats: u16) -> Setup {
     Setup {
+        voting: Default::default(),
         seats: (1..=seats)
             .map(|n| SeatSetup {
                 number: n,

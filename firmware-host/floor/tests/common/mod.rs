@@ -39,7 +39,7 @@ pub fn setup(profile: Profile) -> Setup {
             },
         })
         .collect();
-    Setup { seats, participants, profile }
+    Setup { seats, participants, profile, voting: Default::default() }
 }
 
 pub fn profile(mode: Mode) -> Profile {
