@@ -163,6 +163,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
     let gpio = section::gpio::read(&mut root, &mut cx);
     let oparl = section::oparl::read(&mut root, &mut cx);
+    let voting = section::voting::read(&mut root, &mut cx);
     let mqtt_desk_units = section::mqtt::read_desk_units(&mut root, &mut cx, &room_seats, mqtt.as_ref());
     // Keys written above the first section header belong to a section.
     root.belong_elsewhere(&["id", "name"], "[room]");
@@ -209,7 +210,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         microphones,
         gpio,
         setup: Setup {
-            voting: Default::default(),
+            voting,
             seats: seats.into_iter().map(|s| s.setup).collect(),
             participants: members.into_iter().map(|m| m.participant).collect(),
             profile: discussion.profile,

@@ -107,7 +107,7 @@ impl Principal {
     /// |---|---|---|
     /// | chair | every command | `Actor::Chair` |
     /// | technician | every command | `Actor::Technician` |
-    /// | member | `join_remote`/`leave_remote` for themselves; `request`/`withdraw`/`cancel` for their own virtual seat (`cancel` ends their own turn only where `members_may_switch_off` allows) | `Actor::Station(Station::Remote(own id))` |
+    /// | member | `join_remote`/`leave_remote` for themselves (remote attendance); `request`/`withdraw`/`cancel` for their own virtual seat (`cancel` ends their own turn only where `members_may_switch_off` allows); `cast_vote` for themselves | `Actor::Station(Station::Remote(own id))` |
     /// | viewer | nothing (403) | |
     /// | anonymous | nothing (401) | |
     ///
@@ -127,6 +127,7 @@ impl Principal {
                     Command::Request { station, .. }
                     | Command::Withdraw { station }
                     | Command::Cancel { station } => *station == own,
+                    Command::CastVote { participant: p, .. } => p.as_ref().is_none_or(|p| p == participant),
                     _ => false,
                 };
                 if allowed { Ok(Actor::Station(own)) } else { Err(forbidden()) }
@@ -291,12 +292,19 @@ mod tests {
             },
             Command::Withdraw { station: own.clone() },
             Command::Cancel { station: own.clone() },
+            Command::CastVote { participant: None, choice: "yes".into() },
+            Command::CastVote { participant: Some("vogt".into()), choice: "no".into() },
         ];
         for command in &allowed {
             assert_eq!(me.actor_for(command).ok(), Some(Actor::Station(own.clone())), "{command:?}");
         }
         let refused = [
             Command::JoinRemote { participant: "engel".into() },
+            Command::CastVote { participant: Some("engel".into()), choice: "yes".into() },
+            Command::MarkAttendance {
+                participant: "vogt".into(),
+                status: podium_floor::AttendanceStatus::Present,
+            },
             Command::Request {
                 station: other.clone(),
                 kind: podium_floor::RequestKind::Ordinary,

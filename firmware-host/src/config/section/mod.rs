@@ -18,6 +18,7 @@ pub mod mqtt;
 pub(crate) mod oparl;
 pub(crate) mod room;
 pub(crate) mod seating;
+pub(crate) mod voting;
 pub mod web;
 
 use serde::de::IntoDeserializer;
