@@ -328,6 +328,10 @@ impl Floor {
         let Some(vote) = self.open_vote() else {
             return Err(Rejection::new(Reason::NoVoteOpen, "no vote is open"));
         };
+        if vote.closes_at.is_some_and(|due| due <= now.mono_ms) {
+            // Its time is up; the tick due now closes it.
+            return Err(Rejection::new(Reason::NoVoteOpen, "the vote's time is up"));
+        }
         let (vote_id, secret, changeable) = (vote.id, vote.kind == VoteKind::Secret, vote.changeable);
         let option = vote.option_for(choice).map(|o| o.id.clone()).ok_or_else(|| {
             Rejection::new(Reason::NoSuchOption, format!("this vote has no option {choice:?}"))

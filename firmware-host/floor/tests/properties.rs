@@ -84,7 +84,50 @@ fn command(with_moves: bool) -> BoxedStrategy<Command> {
     }
     let moves =
         (station(), 0usize..8).prop_map(|(station, position)| Command::MoveRequest { station, position });
-    prop_oneof![30 => base, 1 => moves, 6 => session_command()].boxed()
+    prop_oneof![30 => base, 1 => moves, 6 => session_command(), 8 => voting_command()].boxed()
+}
+
+/// Attendance and votes: check-ins by key, badge and marking, votes of every kind, ballots
+/// from seats, remote members and proxies, closing and cancelling.
+fn voting_command() -> BoxedStrategy<Command> {
+    let kind = prop_oneof![Just(VoteKind::Open), Just(VoteKind::RollCall), Just(VoteKind::Secret)];
+    let majority = prop_oneof![
+        Just(Majority::Simple),
+        Just(Majority::Absolute),
+        Just(Majority::TwoThirdsStatutory),
+        Just(Majority::TwoThirdsCast)
+    ];
+    let status = prop_oneof![
+        Just(AttendanceStatus::Present),
+        Just(AttendanceStatus::Excused),
+        Just(AttendanceStatus::Absent)
+    ];
+    prop_oneof![
+        4 => (1u16..=11).prop_map(|seat| Command::PresenceKey { seat }),
+        1 => (1u16..=11, participant_id(), any::<bool>()).prop_map(|(seat, participant, badge)| Command::CheckInAtSeat {
+            seat,
+            participant,
+            method: if badge { CheckInMethod::Badge } else { CheckInMethod::Pin },
+        }),
+        1 => (1u16..=11).prop_map(|seat| Command::CheckOutAtSeat { seat }),
+        2 => (participant_id(), status).prop_map(|(participant, status)| Command::MarkAttendance { participant, status }),
+        1 => Just(Command::MarkSeatedPresent {}),
+        2 => (kind, majority, any::<bool>(), proptest::option::of(1u32..60)).prop_map(|(kind, majority, changeable, duration_s)| {
+            Command::OpenVote { vote: VoteRequest {
+                question: "Antrag".into(),
+                kind,
+                options: None,
+                majority: Some(majority),
+                duration_s,
+                changeable: Some(changeable),
+            } }
+        }),
+        8 => (proptest::option::of(participant_id()), prop_oneof![Just("yes"), Just("no"), Just("abstain"), Just("maybe")])
+            .prop_map(|(participant, choice)| Command::CastVote { participant, choice: choice.into() }),
+        1 => Just(Command::CloseVote {}),
+        1 => Just(Command::CancelVote {}),
+    ]
+    .boxed()
 }
 
 /// The session's commands: agenda, items, exclusions, the non-public part, budgets, phase.
@@ -174,6 +217,16 @@ fn run(profile: Profile, steps: &[Step], mut each: impl FnMut(&Floor, &[Event]))
                     | (true, Command::Cancel { station })
                     | (true, Command::KeyPress { station })
                     | (true, Command::KeyRelease { station }) => Actor::Station(station.clone()),
+                    (true, Command::PresenceKey { seat }) | (true, Command::CheckInAtSeat { seat, .. }) => {
+                        Actor::Station(Station::Seat(*seat))
+                    }
+                    // A member's own ballot: from the seat or the remote page.
+                    (true, Command::CastVote { participant: Some(p), .. }) => {
+                        match floor.state().presence.get(p) {
+                            Some(Presence::Seat(n)) => Actor::Station(Station::Seat(*n)),
+                            _ => Actor::Station(Station::Remote(p.clone())),
+                        }
+                    }
                     _ => actor.clone(),
                 };
                 let before = floor.state().clone();
@@ -385,5 +438,77 @@ proptest! {
                 assert!(due > at, "deadline {due:?} in the past at {at:?}");
             }
         });
+    }
+}
+
+/// Steps in a meeting where votes are frequent: every other command is about attendance or votes.
+fn vote_steps() -> impl Strategy<Value = Vec<Step>> {
+    let command = prop_oneof![1 => command(true), 1 => voting_command()];
+    prop::collection::vec(
+        (prop_oneof![8 => (command, actor(), any::<bool>()).prop_map(Some), 1 => Just(None)], 0u64..15_000),
+        1..150,
+    )
+}
+
+/// Whether `member` may vote in `vote` on this state (the engine's rule, restated).
+fn entitled(floor: &Floor, vote: &Vote, member: &str) -> bool {
+    let state = floor.state();
+    let participant = floor.setup().participants.iter().find(|p| p.id == member);
+    let attendance = state.attendance.get(member).filter(|a| a.status == AttendanceStatus::Present);
+    participant.is_some_and(|p| p.voting_right)
+        && attendance.is_some_and(|a| vote.remote_allowed || a.place != Some(AttendancePlace::Remote))
+        && !vote.item.and_then(|i| state.item(i)).is_some_and(|e| e.excluded.contains_key(member))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn one_member_one_vote_from_entitled_members_and_totals_equal_the_ballots(profile in initial_profile(), steps in vote_steps()) {
+        // In a meeting with the seated members checked in, so that votes happen often.
+        let mut all: Vec<Step> = vec![
+            (Some((Command::SetPhase { phase: MeetingPhase::Open }, Actor::System, false)), 0),
+            (Some((Command::MarkSeatedPresent {}, Actor::Chair, false)), 0),
+        ];
+        all.extend(steps);
+        let mut closed_with_ballots = 0;
+        run(profile, &all, |floor, events| {
+            for event in events {
+                match &event.change {
+                    Change::BallotCast { participant, ballot, vote } => {
+                        let open = floor.state().vote.as_ref().expect("a ballot goes to the open vote");
+                        assert_eq!(open.id, *vote);
+                        assert!(entitled(floor, open, participant), "{participant} voted without being entitled");
+                        if open.kind == VoteKind::Secret {
+                            assert!(ballot.choice.is_none(), "a secret ballot carries a choice");
+                        }
+                    }
+                    Change::VoteClosed { result, .. } => {
+                        let vote = floor.state().vote.as_ref().unwrap();
+                        let total: u32 = result.totals.iter().map(|t| t.count).sum();
+                        assert_eq!(total, result.voted, "totals equal the members who voted");
+                        assert_eq!(result.voted as usize, vote.ballots.len(), "one ballot per member");
+                        if vote.kind != VoteKind::Secret {
+                            for t in &result.totals {
+                                let recorded = vote.ballots.values().filter(|b| b.choice.as_deref() == Some(t.option.as_str())).count();
+                                assert_eq!(t.count as usize, recorded, "option {} counted from the ballots", t.option);
+                            }
+                        }
+                        if result.outcome == VoteOutcome::Accepted && vote.majority == Majority::Simple {
+                            assert!(result.yes > result.no, "a tie or fewer yes never passes");
+                        }
+                        closed_with_ballots += usize::from(result.voted > 0);
+                    }
+                    _ => {}
+                }
+            }
+            // An open secret vote's urn holds exactly one ballot per member who voted.
+            if let Some(vote) = floor.state().vote.as_ref().filter(|v| v.result.is_none() && v.kind == VoteKind::Secret) {
+                assert_eq!(floor.urn().counts.values().sum::<u32>() as usize, vote.ballots.len());
+            }
+        });
+        if std::env::var_os("PODIUM_VOTE_STATS").is_some() {
+            eprintln!("votes closed with ballots: {closed_with_ballots}");
+        }
     }
 }
