@@ -742,3 +742,36 @@ fn http_limits_out_of_range_are_named() {
     let text = format!("max_streams_per_address = 3\n{ROOM}");
     assert!(one(&text).help.as_deref().unwrap_or("").contains("[http]"));
 }
+
+#[test]
+fn the_voting_section_sets_the_quorum_and_vote_rules() {
+    let text = format!(
+        "{ROOM}\n[voting]\nstatutory_members = 71\nquorum = \"at_least_half\"\nmajority = \"absolute\"\n\
+         changeable = false\nremote_secret = true\n"
+    );
+    let voting = parse_str(&text).expect("valid").setup.voting;
+    assert_eq!(voting.statutory_members, Some(71));
+    assert_eq!(voting.quorum, podium_floor::QuorumRule::AtLeastHalf);
+    assert_eq!(voting.majority, podium_floor::Majority::Absolute);
+    assert!(!voting.changeable && voting.remote_secret);
+    let defaults = parse_str(ROOM).expect("valid").setup.voting;
+    assert_eq!(defaults, podium_floor::VotingRules::default());
+    assert!(
+        defaults.changeable && !defaults.remote_secret,
+        "by default a vote may be changed, and remote members do not vote in secret"
+    );
+}
+
+#[test]
+fn a_wrong_voting_value_names_its_field() {
+    let text = format!("{ROOM}\n[voting]\nquorum = \"two_thirds\"\n");
+    let e = one(&text);
+    assert_at(&e, &text, "\"two_thirds\"", 0, "voting.quorum");
+    assert!(e.message.contains("unknown quorum rule"), "{}", e.message);
+    assert!(format!("{e}").contains("more_than_half"), "the choices are named: {e}");
+    let text = format!("{ROOM}\n[voting]\nstatutory_members = 0\n");
+    let e = one(&text);
+    assert_at(&e, &text, "0", 0, "voting.statutory_members");
+    let text = format!("{ROOM}\n[voting]\nremote_secrets = true\n");
+    assert_eq!(one(&text).field, "voting.remote_secrets");
+}
