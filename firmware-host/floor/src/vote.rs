@@ -235,6 +235,15 @@ pub struct VoteRequest {
 }
 
 impl VoteRequest {
+    /// Whether two options share an id (a conflict, not a range: the description cannot
+    /// state it).
+    pub fn has_duplicate_options(&self) -> bool {
+        self.options.as_ref().is_some_and(|options| {
+            let ids: BTreeSet<&str> = options.iter().map(|o| o.id.as_str()).collect();
+            ids.len() != options.len()
+        })
+    }
+
     /// The first field outside its range, by name.
     pub fn out_of_range_field(&self) -> Option<&'static str> {
         let printable = |s: &str| !s.chars().any(char::is_control);
@@ -248,7 +257,6 @@ impl VoteRequest {
             return Some("duration_s");
         }
         if let Some(options) = &self.options {
-            let ids: BTreeSet<&str> = options.iter().map(|o| o.id.as_str()).collect();
             let valid_option = |o: &VoteOption| {
                 !o.id.is_empty()
                     && o.id.len() <= MAX_OPTION_ID_CHARS
@@ -256,7 +264,7 @@ impl VoteRequest {
                     && o.label.chars().count() <= MAX_LABEL_CHARS
                     && printable(&o.label)
             };
-            if options.len() < 2 || options.len() > MAX_OPTIONS || ids.len() != options.len() {
+            if options.len() < 2 || options.len() > MAX_OPTIONS {
                 return Some("options");
             }
             if !options.iter().all(valid_option) {

@@ -283,6 +283,9 @@ impl Floor {
         if let Some(field) = request.out_of_range_field() {
             return Err(Rejection::new(Reason::InvalidVote, format!("{field} is out of range")));
         }
+        if request.has_duplicate_options() {
+            return Err(Rejection::new(Reason::InvalidVote, "two options share an id"));
+        }
         match self.state().phase {
             MeetingPhase::Open => {}
             MeetingPhase::Suspended => {
