@@ -281,6 +281,14 @@ pub enum Command {
     },
     /// Chair: close the open vote and compute its result.
     CloseVote {},
+    /// Chair (or podiumd, from the organization of an imported meeting): the statutory
+    /// number of members for this meeting where the room file sets none (`null`: everyone
+    /// with a vote). Not while a vote runs.
+    SetStatutoryMembers {
+        /// 1 to 2,000, or none.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
+        count: Option<u32>,
+    },
     /// Chair: cancel the open vote without a result.
     CancelVote {},
 }
@@ -322,6 +330,7 @@ impl Command {
                 | Command::OpenVote { .. }
                 | Command::CloseVote {}
                 | Command::CancelVote {}
+                | Command::SetStatutoryMembers { .. }
         )
     }
 
@@ -333,6 +342,9 @@ impl Command {
             Command::SetSpeakingTime { speaking_time } => speaking_time.out_of_range_field(),
             Command::SetBudget { budget: Some(budget) } => budget.out_of_range_field(),
             Command::OpenVote { vote } => vote.out_of_range_field(),
+            Command::SetStatutoryMembers { count: Some(n) } if *n == 0 || *n > crate::vote::MAX_STATUTORY => {
+                Some("count")
+            }
             Command::CastVote { choice, .. }
                 if choice.is_empty()
                     || choice.len() > crate::vote::MAX_OPTION_ID_CHARS

@@ -271,7 +271,9 @@ impl Floor {
     fn authorize(&self, command: &Command, actor: &Actor) -> Result<(), Rejection> {
         let chairish = matches!(actor, Actor::Chair | Actor::Technician);
         let allowed = if command.is_chair_command() {
+            // podiumd sets a meeting's statutory number from its imported organization.
             chairish
+                || (matches!(command, Command::SetStatutoryMembers { .. }) && matches!(actor, Actor::System))
         } else {
             match command {
                 Command::Request { station, .. }
@@ -397,6 +399,7 @@ impl Floor {
             }
             Command::CloseVote {} => self.close_vote(now, VoteClosedBy::Chair),
             Command::CancelVote {} => self.cancel_vote(now),
+            Command::SetStatutoryMembers { count } => self.set_statutory_members(now, *count),
         }
     }
 

@@ -232,6 +232,11 @@ pub enum Change {
         /// The result.
         result: VoteResult,
     },
+    /// The statutory number of members for this meeting was set (none: the room's).
+    StatutoryMembersSet {
+        /// The number.
+        count: Option<u32>,
+    },
     /// A vote was cancelled without a result (by the chair, or the meeting closed).
     VoteCancelled {
         /// The vote.

@@ -96,5 +96,6 @@ pub fn shown_as_is(event: &Event) -> bool {
             | Change::BallotCast { .. }
             | Change::VoteClosed { .. }
             | Change::VoteCancelled { .. }
+            | Change::StatutoryMembersSet { .. }
     )
 }

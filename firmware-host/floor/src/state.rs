@@ -76,6 +76,10 @@ pub struct FloorState {
     /// Votes opened in this run (the next vote's id is one more).
     #[serde(default)]
     pub votes_held: u32,
+    /// The statutory number of members set for this meeting (e.g. from the OParl
+    /// organization), instead of the room's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statutory_members: Option<u32>,
 }
 
 fn public_by_default() -> bool {
@@ -108,6 +112,7 @@ impl FloorState {
             quorum: Quorum::default(),
             vote: None,
             votes_held: 0,
+            statutory_members: None,
         }
     }
 
@@ -291,6 +296,7 @@ impl FloorState {
                 self.attendance.insert(participant.clone(), attendance.clone());
             }
             Change::QuorumChanged { quorum } => self.quorum = *quorum,
+            Change::StatutoryMembersSet { count } => self.statutory_members = *count,
             Change::VoteOpened { vote } => {
                 self.votes_held = self.votes_held.max(vote.id);
                 self.vote = Some((**vote).clone());

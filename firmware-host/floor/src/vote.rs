@@ -26,6 +26,8 @@ pub const MAX_LABEL_CHARS: usize = 100;
 pub const MAX_OPTION_ID_CHARS: usize = 32;
 /// Most options in one vote.
 pub const MAX_OPTIONS: usize = 24;
+/// Largest statutory number of members.
+pub const MAX_STATUTORY: u32 = 2_000;
 /// Longest duration of a timed vote, in seconds (one day).
 pub const MAX_DURATION_S: u32 = 86_400;
 

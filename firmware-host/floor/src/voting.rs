@@ -229,12 +229,29 @@ impl Floor {
 
     // --- quorum ----------------------------------------------------------------------
 
-    /// The statutory number of members: the room file's, else everyone with a vote.
+    /// The statutory number of members: the room file's (the authority when set), else the
+    /// meeting's (from its OParl organization or the chair), else everyone with a vote.
     pub(crate) fn statutory_members(&self) -> u32 {
         self.setup()
             .voting
             .statutory_members
+            .or(self.state().statutory_members)
             .unwrap_or_else(|| self.participants.values().filter(|p| p.voting_right).count() as u32)
+    }
+
+    pub(crate) fn set_statutory_members(
+        &mut self,
+        now: Timestamp,
+        count: Option<u32>,
+    ) -> Result<(), Rejection> {
+        if count.is_some_and(|n| n == 0 || n > crate::vote::MAX_STATUTORY) {
+            return Err(Rejection::new(Reason::InvalidVote, "the statutory number is 1 to 2,000"));
+        }
+        self.no_vote_running()?;
+        if self.state().statutory_members != count {
+            self.emit(now, Change::StatutoryMembersSet { count });
+        }
+        Ok(())
     }
 
     /// The quorum on the current state.

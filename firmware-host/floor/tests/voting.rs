@@ -443,3 +443,31 @@ fn in_the_non_public_part_the_public_sees_no_attendance_and_no_vote() {
     assert!(hidden.floor.vote.is_none() && hidden.floor.attendance.is_empty());
     assert_eq!(hidden.floor.quorum, f.state().quorum, "the numbers stay");
 }
+
+#[test]
+fn a_meeting_may_set_its_own_statutory_number_until_it_closes() {
+    let mut f = council();
+    assert_eq!(f.state().quorum.statutory, 11);
+    f.handle(&Command::SetStatutoryMembers { count: Some(20) }, &Actor::System, at(2)).unwrap();
+    assert_eq!(f.state().quorum, Quorum { present: 9, required: 11, statutory: 20, quorate: false });
+    assert_eq!(
+        refused(&mut f, Command::SetStatutoryMembers { count: Some(5) }, member(2), 3),
+        Reason::NotAllowedForRole
+    );
+    assert_eq!(Command::SetStatutoryMembers { count: Some(0) }.out_of_range_field(), Some("count"));
+    chair(&mut f, Command::OpenVote { vote: vote(VoteKind::Open) }, 4);
+    assert_eq!(
+        refused(&mut f, Command::SetStatutoryMembers { count: None }, Actor::Chair, 5),
+        Reason::VoteOpen
+    );
+    chair(&mut f, Command::CancelVote {}, 6);
+    f.handle(&Command::SetPhase { phase: MeetingPhase::None }, &Actor::System, at(7)).unwrap();
+    assert_eq!(f.state().statutory_members, None);
+    assert_eq!(f.state().quorum.statutory, 11, "the room's number again");
+    // A number in the room file is the authority.
+    let mut s = setup(Profile::default());
+    s.voting.statutory_members = Some(30);
+    let mut f = Floor::new(s);
+    f.handle(&Command::SetStatutoryMembers { count: Some(20) }, &Actor::System, at(1)).unwrap();
+    assert_eq!(f.state().quorum.statutory, 30);
+}

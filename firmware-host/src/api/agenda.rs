@@ -31,6 +31,11 @@ pub struct AgendaDraft {
     /// The items, in order (at most 1,000).
     #[schema(max_items = 1000)]
     pub items: Vec<AgendaItem>,
+    /// The statutory number of members from the imported meeting's organization (its
+    /// members with a vote at the meeting's date); used when the room file sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 2000)]
+    pub statutory_members: Option<u32>,
     /// What the import reported (warnings, undecided items, unmatched persons), if imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -42,6 +47,9 @@ impl AgendaDraft {
     pub fn check(&self) -> Result<(), ApiError> {
         if self.items.len() > podium_floor::agenda::MAX_ITEMS {
             return Err(ApiError::invalid_value("items", "at most 1,000 items"));
+        }
+        if self.statutory_members.is_some_and(|n| !(1..=podium_floor::vote::MAX_STATUTORY).contains(&n)) {
+            return Err(ApiError::invalid_value("statutory_members", "1 to 2,000"));
         }
         let mut ids = std::collections::BTreeSet::new();
         for (index, item) in self.items.iter().enumerate() {
@@ -153,6 +161,7 @@ impl AgendaDraft {
             title: Some(title),
             body,
             oparl_id: import.meeting.oparl_id,
+            statutory_members: import.meeting.statutory_members.filter(|n| (1..=2000).contains(n)),
             items: import.items,
             report,
         }

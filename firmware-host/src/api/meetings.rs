@@ -143,8 +143,9 @@ pub async fn post_meeting(
     let draft = if request.use_draft { Some(super::agenda::stored_draft(&app).await?) } else { None };
     let mut title = request.title.as_deref().map(str::trim).unwrap_or_default().to_owned();
     let mut body = request.body.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    let (mut agenda, mut oparl_id) = (request.agenda, None);
+    let (mut agenda, mut oparl_id, mut statutory) = (request.agenda, None, None);
     if let Some(draft) = draft {
+        statutory = draft.statutory_members;
         super::agenda::check_decided(&draft.items)?;
         if title.is_empty() {
             title = draft.title.unwrap_or_default();
@@ -178,6 +179,13 @@ pub async fn post_meeting(
     let opening =
         MeetingOpening { title, body, agenda, carry_over: request.carry_over, oparl_id, by: source, actor };
     let meeting = app.session.open_meeting(opening).await?;
+    if let Some(count) = statutory {
+        // The organization's number, where the room file sets none (the engine's rule).
+        let command = podium_floor::Command::SetStatutoryMembers { count: Some(count) };
+        if let Ok(Err(rejection)) = app.session.command(command, podium_floor::Actor::System).await {
+            tracing::warn!("the imported statutory number {count} was not applied: {rejection}");
+        }
+    }
     Ok((StatusCode::CREATED, Json(meeting)))
 }
 

@@ -236,20 +236,23 @@ pub(crate) fn build(
         start: c.meeting.start.clone(),
         end: c.meeting.end.clone(),
         place,
+        statutory_members: None,
     };
 
-    match_members(&c, members, &mut report, &mut warnings);
+    let mut meeting = meeting;
+    meeting.statutory_members = match_members(&c, members, &mut report, &mut warnings);
     report.warnings = warnings;
     Ok(Import { meeting, items, report })
 }
 
-/// Persons of the organization at the meeting's date, matched to the room's members.
+/// Persons of the organization at the meeting's date, matched to the room's members; the
+/// number of them with a vote (none without an organization or without any).
 fn match_members(
     c: &Collected,
     members: &[MemberLink],
     report: &mut ImportReport,
     warnings: &mut Vec<String>,
-) {
+) -> Option<u32> {
     let Some(org) = &c.organization else {
         for m in members {
             if let Some(person) = &m.oparl_person {
@@ -260,7 +263,7 @@ fn match_members(
                 report.unmapped_members.push(m.id.clone());
             }
         }
-        return;
+        return None;
     };
     let day = c.meeting.start.as_deref().and_then(date_of);
     if day.is_none() {
@@ -341,6 +344,13 @@ fn match_members(
             .unmatched_persons
             .push(PersonRef { oparl_id: person.clone(), name: p.and_then(model::Person::display_name) });
     }
+    let voting = active
+        .iter()
+        .filter(|(person, m)| {
+            m.voting_right != Some(false) && !person_of(person).is_some_and(Typed::is_deleted)
+        })
+        .count();
+    u32::try_from(voting).ok().filter(|n| *n > 0)
 }
 
 #[cfg(test)]
@@ -436,6 +446,33 @@ mod tests {
         assert!(it.title.starts_with("Bebauungsplan Nr. 1 Wort"));
         assert_eq!(it.title.chars().count(), MAX_TITLE_CHARS);
         assert_eq!(it.invalid_field(), None);
+    }
+
+    #[test]
+    fn the_statutory_number_is_the_organizations_voting_members_at_the_meeting_date() {
+        let mut c = collected(vec![item("https://ris/ai/1", Some("Ö 1"), "Eröffnung", Some(1), Some(true))]);
+        c.meeting.start = Some("2024-05-02T17:00:00+02:00".into());
+        c.organization =
+            Some(model::Organization { id: Some("https://ris/org/1".into()), ..Default::default() });
+        let membership = |n: u32, voting: Option<bool>, end: Option<&str>| model::Membership {
+            id: Some(format!("https://ris/membership/{n}")),
+            person: Some(Ref::Url(format!("https://ris/person/{n}"))),
+            organization: Some("https://ris/org/1".into()),
+            voting_right: voting,
+            end_date: end.map(Into::into),
+            ..Default::default()
+        };
+        c.memberships = vec![
+            membership(1, Some(true), None),
+            membership(2, None, None),        // no votingRight given: counts
+            membership(3, Some(false), None), // advisory member: does not count
+            membership(4, Some(true), Some("2023-12-31")), // left before the meeting
+            membership(5, Some(true), Some("2024-12-31")),
+        ];
+        let import = build(c, &[], &OparlSettings::default()).unwrap();
+        assert_eq!(import.meeting.statutory_members, Some(3));
+        let none = build(collected(vec![]), &[], &OparlSettings::default()).unwrap();
+        assert_eq!(none.meeting.statutory_members, None, "no organization, no number");
     }
 
     #[test]

@@ -141,6 +141,11 @@ pub struct ImportedMeeting {
     /// `location.description`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
+    /// The organization's members with a vote at the meeting's date (memberships without
+    /// `votingRight` count as voting): the statutory number for the quorum and majorities
+    /// unless the room file sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statutory_members: Option<u32>,
 }
 
 /// The import's report.
