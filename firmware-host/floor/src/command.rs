@@ -7,7 +7,7 @@ use crate::budget::BudgetSpec;
 use crate::precedence::{RequestKind, Stance};
 use crate::setup::{Activation, Limits, Mode, ParticipantId, SeatNo, SpeakingTime};
 use crate::station::Station;
-use crate::vote::{AttendanceStatus, CheckInMethod, VoteRequest};
+use crate::vote::{AttendanceStatus, CheckInMethod, Choice, VoteRequest};
 
 /// Who issues a command. The daemon maps its sources (desk unit, web console with a
 /// role, MQTT bridge) to one of these; the engine checks permissions against it.
@@ -275,9 +275,9 @@ pub enum Command {
         /// as that.
         #[cfg_attr(
             feature = "openapi",
-            schema(min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]+$")
+            schema(value_type = String, min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]+$")
         )]
-        choice: String,
+        choice: Choice,
     },
     /// Chair: close the open vote and compute its result.
     CloseVote {},
@@ -346,9 +346,12 @@ impl Command {
                 Some("count")
             }
             Command::CastVote { choice, .. }
-                if choice.is_empty()
-                    || choice.len() > crate::vote::MAX_OPTION_ID_CHARS
-                    || !choice.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                if choice.as_str().is_empty()
+                    || choice.as_str().len() > crate::vote::MAX_OPTION_ID_CHARS
+                    || !choice
+                        .as_str()
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
             {
                 Some("choice")
             }

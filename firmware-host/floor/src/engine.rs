@@ -395,7 +395,7 @@ impl Floor {
             }
             Command::OpenVote { vote } => self.open_a_vote(now, vote),
             Command::CastVote { participant, choice } => {
-                self.cast_vote(now, actor, participant.as_deref(), choice)
+                self.cast_vote(now, actor, participant.as_deref(), choice.as_str())
             }
             Command::CloseVote {} => self.close_vote(now, VoteClosedBy::Chair),
             Command::CancelVote {} => self.cancel_vote(now),

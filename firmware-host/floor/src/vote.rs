@@ -31,6 +31,37 @@ pub const MAX_STATUTORY: u32 = 2_000;
 /// Longest duration of a timed vote, in seconds (one day).
 pub const MAX_DURATION_S: u32 = 86_400;
 
+/// A ballot's choice as a command carries it (an option id, or `yes`/`no`/`abstain`). Its
+/// `Debug` never shows it: commands are logged, and a secret ballot's choice must not be.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Choice(pub String);
+
+impl Choice {
+    /// The choice's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Choice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Choice(<not logged>)")
+    }
+}
+
+impl From<&str> for Choice {
+    fn from(choice: &str) -> Self {
+        Choice(choice.to_owned())
+    }
+}
+
+impl From<String> for Choice {
+    fn from(choice: String) -> Self {
+        Choice(choice)
+    }
+}
+
 // ---------------------------------------------------------------- attendance
 
 /// Whether a member attends.

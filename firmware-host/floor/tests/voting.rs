@@ -26,7 +26,7 @@ fn key(f: &mut Floor, seat: u16, t: u64) {
 
 fn cast(f: &mut Floor, actor: Actor, participant: Option<&str>, choice: &str, t: u64) -> Outcome {
     f.handle(
-        &Command::CastVote { participant: participant.map(str::to_owned), choice: choice.to_owned() },
+        &Command::CastVote { participant: participant.map(str::to_owned), choice: choice.into() },
         &actor,
         at(t),
     )
@@ -470,4 +470,17 @@ fn a_meeting_may_set_its_own_statutory_number_until_it_closes() {
     let mut f = Floor::new(s);
     f.handle(&Command::SetStatutoryMembers { count: Some(20) }, &Actor::System, at(1)).unwrap();
     assert_eq!(f.state().quorum.statutory, 30);
+}
+
+#[test]
+fn a_ballot_command_never_shows_its_choice_in_a_log() {
+    let command = Command::CastVote { participant: Some("m4".into()), choice: "abstain".into() };
+    let logged = format!("{command:?}");
+    assert!(!logged.contains("abstain"), "{logged}");
+    assert!(logged.contains("m4"), "who voted is no secret: {logged}");
+    let json = serde_json::to_value(&command).unwrap();
+    assert_eq!(
+        json["choice"], "abstain",
+        "the API and the journal still read it (the journal redacts secret ones)"
+    );
 }
