@@ -123,6 +123,7 @@ impl Floor {
                 if !self.state().public {
                     self.emit(now, Change::PublicChanged { public: true });
                 }
+                self.end_attendance(now);
                 // A meeting's own statutory number ends with it.
                 if self.state().statutory_members.is_some() {
                     self.emit(now, Change::StatutoryMembersSet { count: None });

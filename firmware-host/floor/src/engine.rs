@@ -375,6 +375,11 @@ impl Floor {
             Command::NextItem {} => self.next_item(now),
             Command::FinishItem {} => self.finish_item(now),
             Command::SetPublic { public } => {
+                // A vote keeps the part it was opened in: the public must not lose sight
+                // of it halfway, nor see the rest of a non-public one.
+                if self.state.public != *public {
+                    self.no_vote_running()?;
+                }
                 self.set_public(now, *public);
                 Ok(())
             }
@@ -751,6 +756,8 @@ impl Floor {
             ));
         }
         if self.state.presence.get(participant) == Some(&Presence::Remote) {
+            // Joined already (e.g. since before this meeting): checking in again is attendance.
+            self.remote_attendance(now, actor, participant, true);
             return Ok(());
         }
         self.admitted_remotely(participant)?;

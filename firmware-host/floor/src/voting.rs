@@ -140,13 +140,18 @@ impl Floor {
         Ok(())
     }
 
-    /// The chair checks in every member sitting at a seat (a room without presence keys).
+    /// The chair checks in every member sitting at a seat (a room without presence keys),
+    /// except those the chair or technician marked excused or absent: their mark stands.
     pub(crate) fn mark_seated_present(&mut self, now: Timestamp, actor: &Actor) {
         let by =
             if matches!(actor, Actor::Technician) { CheckInMethod::Technician } else { CheckInMethod::Chair };
         let seated: Vec<_> = self.state().seated.iter().map(|(seat, id)| (*seat, id.clone())).collect();
         for (seat, member) in seated {
-            if !self.is_present(&member) {
+            let marked_away = self.state().attendance.get(&member).is_some_and(|a| {
+                a.status != AttendanceStatus::Present
+                    && matches!(a.by, CheckInMethod::Chair | CheckInMethod::Technician)
+            });
+            if !self.is_present(&member) && !marked_away {
                 let next = self.present(now, AttendancePlace::Seat(seat), by);
                 self.record_attendance(now, &member, next);
             }
@@ -191,6 +196,22 @@ impl Floor {
             _ => return,
         };
         self.record_attendance(now, participant, next);
+    }
+
+    /// The meeting is over: everyone present departs with it, and marks of absence end, so
+    /// the next meeting starts with nobody checked in.
+    pub(crate) fn end_attendance(&mut self, now: Timestamp) {
+        let recorded: Vec<_> = self
+            .state()
+            .attendance
+            .iter()
+            .filter(|(_, a)| !(a.status == AttendanceStatus::Absent && a.by == CheckInMethod::System))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for member in recorded {
+            let next = self.absent(now, CheckInMethod::System);
+            self.record_attendance(now, &member, next);
+        }
     }
 
     fn present(&self, now: Timestamp, place: AttendancePlace, by: CheckInMethod) -> Attendance {

@@ -438,6 +438,7 @@ fn in_the_non_public_part_the_public_sees_no_attendance_and_no_vote() {
     chair(&mut f, Command::OpenVote { vote: vote(VoteKind::Open) }, 2);
     let public = public_view(&f.snapshot());
     assert!(public.floor.vote.is_some() && !public.floor.attendance.is_empty());
+    chair(&mut f, Command::CloseVote {}, 3);
     chair(&mut f, Command::SetPublic { public: false }, 3);
     let hidden = public_view(&f.snapshot());
     assert!(hidden.floor.vote.is_none() && hidden.floor.attendance.is_empty());
@@ -483,4 +484,35 @@ fn a_ballot_command_never_shows_its_choice_in_a_log() {
         json["choice"], "abstain",
         "the API and the journal still read it (the journal redacts secret ones)"
     );
+}
+
+#[test]
+fn attendance_ends_with_the_meeting_and_marks_of_absence_stand_against_mark_seated_present() {
+    let mut f = floor(Mode::Request);
+    open_meeting(&mut f);
+    chair(&mut f, Command::MarkAttendance { participant: "m5".into(), status: AttendanceStatus::Excused }, 1);
+    chair(&mut f, Command::MarkSeatedPresent {}, 2);
+    assert_eq!(f.state().attendance["m5"].status, AttendanceStatus::Excused, "the chair's mark stands");
+    assert_eq!(f.state().quorum.present, 8);
+    f.handle(&Command::JoinRemote { participant: "r1".into() }, &Actor::Station(remote("r1")), at(3))
+        .unwrap();
+    f.handle(&Command::SetPhase { phase: MeetingPhase::None }, &Actor::System, at(4)).unwrap();
+    assert!(
+        f.state().attendance.values().all(|a| a.status == AttendanceStatus::Absent && a.since == at(4)),
+        "everyone departs with the meeting's close"
+    );
+    assert_eq!(f.state().quorum.present, 0);
+    // A member still in the conference checks in again for the next meeting.
+    open_meeting(&mut f);
+    f.handle(&Command::JoinRemote { participant: "r1".into() }, &Actor::Station(remote("r1")), at(5))
+        .unwrap();
+    assert_eq!(f.state().attendance["r1"].status, AttendanceStatus::Present);
+}
+
+#[test]
+fn the_part_does_not_change_while_a_vote_runs() {
+    let mut f = council();
+    chair(&mut f, Command::OpenVote { vote: vote(VoteKind::Open) }, 2);
+    assert_eq!(refused(&mut f, Command::SetPublic { public: false }, Actor::Chair, 3), Reason::VoteOpen);
+    chair(&mut f, Command::SetPublic { public: true }, 3);
 }
