@@ -824,6 +824,16 @@ function renderVote() {
   $('vote-remote-notice').dataset.kind = 'info';
   const progress = voteProgress(snap, vote);
   $('vote-progress').textContent = t('vote.progress', progress);
+  // The running tally of an open or roll-call vote (a secret one has none until it closes).
+  const tally = running && vote.kind !== 'secret';
+  $('vote-tally').hidden = !tally;
+  if (tally) {
+    const counts = {};
+    for (const b of Object.values(vote.ballots || {})) counts[b.choice] = (counts[b.choice] || 0) + 1;
+    $('vote-tally').textContent = t('vote.tally', {
+      counts: vote.options.map((o) => `${optionLabel(vote, o.id)} ${counts[o.id] || 0}`).join(', '),
+    });
+  }
   $('vote-actions').hidden = !running;
   $('proxy-form').hidden = !running;
   tickVote();

@@ -25,9 +25,10 @@ const pages = [];
 const dirs = [];
 
 /** A room of its own: the demo's room with personal links for Matthias Vogt and Laura
- *  Engel (both attend only remotely), a journal in a temporary directory, no MQTT;
- *  `extra` is appended (e.g. a `[voting]` section). Loopback acts as the chair. */
-function roomFile(extra = '') {
+ *  Engel (both attend only remotely), a journal in a temporary directory, no MQTT, a chair
+ *  login of its own; `extra.remoteSecret` lets remote members take part in secret votes.
+ *  Loopback acts as the chair. */
+function roomFile(extra = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'podium-voting-'));
   dirs.push(dir);
   const tokens = { vogt: `vogt-${randomBytes(16).toString('hex')}`, engel: `engel-${randomBytes(16).toString('hex')}` };
@@ -40,7 +41,10 @@ function roomFile(extra = '') {
   room = room.replace(/token_hash = "sha256:[0-9a-f]+"/, `token_hash = "sha256:${hash(tokens.vogt)}"`);
   room += `\n[[remote_link]]\nmember = "engel"\ntoken_hash = "sha256:${hash(tokens.engel)}"\n`;
   room += '\n[journal]\npath = "journal.sqlite3"\n';
-  room += extra;
+  if (extra.remoteSecret) {
+    room = room.replace(/^remote_secret = false$/m, 'remote_secret = true');
+    assert.match(room, /^remote_secret = true$/m);
+  }
   const file = path.join(dir, 'room.toml');
   writeFileSync(file, room);
   return { file, tokens };
@@ -56,7 +60,7 @@ let room; // the demo's voting rules: remote members do not take part in secret 
 
 before(async () => {
   browser = await launchBrowser();
-  room = await startRoom('', 'podiumd-voting.log');
+  room = await startRoom({}, 'podiumd-voting.log');
 });
 
 afterEach(async () => {
@@ -233,6 +237,7 @@ test('an open vote: two remote members vote on their pages, the chair enters a p
   await chair.waitForFunction(() => document.querySelector('#ballot-rows tr[data-participant="wagner"]')?.dataset.voted === 'true');
   assert.match(await row('wagner').innerText(), /Markus Wagner[\s\S]*Ja[\s\S]*eingetragen von der Sitzungsleitung/);
   assert.match(await row('hoffmann').innerText(), /Sabine Hoffmann[\s\S]*noch nicht/);
+  assert.equal(await text(chair, '#vote-tally'), 'Bisher: Ja 2, Nein 1, Enthaltung 0');
   await chair.waitForFunction(() => document.getElementById('vote-progress').textContent === '3 von 42 haben abgestimmt');
   await display.waitForFunction(() => document.getElementById('vote-progress').textContent === '3 von 42 haben abgestimmt');
   await overlay.waitForFunction(() => document.getElementById('vote-progress').textContent === '3 von 42 haben abgestimmt');
@@ -310,6 +315,7 @@ test('a secret vote: the chair sees who voted but no choice; remote members are 
   assert.doesNotMatch(ballots.text, /\b(Ja|Nein|Enthaltung)\b/, 'no choice per member in a secret vote');
   assert.doesNotMatch(ballots.html, /yes|abstain|"no"/, 'nor in attributes');
   assert.equal(await text(chair, '#ballots-col-choice'), 'Abgestimmt');
+  assert.equal(await chair.locator('#vote-tally').isHidden(), true, 'no running tally in a secret vote');
   // A secret ballot is final.
   const again = await cmd(base, { command: 'cast_vote', participant: 'wagner', choice: 'no' });
   assert.equal(again.body.error, 'vote_final');
@@ -338,7 +344,7 @@ test('a secret vote: the chair sees who voted but no choice; remote members are 
 });
 
 test('where remote members take part in secret votes, a member sees their secret choice only from their own click', async () => {
-  const own = await startRoom('\n[voting]\nremote_secret = true\n', 'podiumd-voting-secret.log');
+  const own = await startRoom({ remoteSecret: true }, 'podiumd-voting-secret.log');
   try {
     await freshMeeting(own.base);
     const vogt = await memberPage(own.base, own.tokens.vogt);
