@@ -377,3 +377,36 @@ test('where remote members take part in secret votes, a member sees their secret
     await own.daemon.stop();
   }
 });
+
+test('a timed choice between alternatives with answers of the chair’s own; votes only in an open meeting, with the reason', async () => {
+  const { base, tokens } = room;
+  await freshMeeting(base);
+  const vogt = await memberPage(base, tokens.vogt);
+  const chair = await chairPage(base);
+  await chair.fill('#vote-question', 'Welche Variante der Ortsumgehung wird weiter geplant?');
+  await chair.locator('#vote-custom summary').click();
+  await chair.fill('#vote-options', 'Variante Nord\nVariante Süd\n');
+  await chair.fill('#vote-duration', '600');
+  await chair.click('#vote-open');
+  await chair.waitForSelector('#vote-view:not([hidden])');
+  assert.match(await text(chair, '#vote-timer'), /^Schließt in (10:00|9:[0-5]\d)$/);
+  await vogt.waitForSelector('#vote-options button');
+  assert.deepEqual(await vogt.locator('#vote-options button').allInnerTexts(), ['Variante Nord', 'Variante Süd']);
+  await vogt.getByRole('button', { name: 'Variante Süd' }).click();
+  await vogt.waitForFunction(() => document.getElementById('vote-confirm').textContent.startsWith('Ihre Stimme wurde gezählt: Variante Süd.'));
+  await chair.waitForFunction(() => document.getElementById('vote-tally').textContent === 'Bisher: Variante Nord 0, Variante Süd 1');
+  await chair.click('#vote-close');
+  await chair.waitForSelector('#vote-result:not([hidden])');
+  assert.equal(await text(chair, '#vote-outcome'), 'Ausgezählt: Variante Nord 0, Variante Süd 1');
+  await vogt.waitForFunction(() => document.getElementById('vote-result').textContent === 'Ausgezählt: Variante Nord 0, Variante Süd 1');
+
+  // Without an open meeting the chair is told why no vote opens.
+  for (const m of (await call(base, '/api/v1/meetings')).body.filter((x) => x.open)) {
+    await call(base, `/api/v1/meetings/${m.id}/close`, { method: 'POST' });
+  }
+  await chair.fill('#vote-question', 'Vertagung');
+  await chair.click('#vote-open');
+  await chair.waitForSelector('#notice:not([hidden])');
+  assert.equal(await text(chair, '#notice'), 'Abgelehnt: Abstimmungen sind nur in einer eröffneten Sitzung möglich.');
+  assert.equal(await chair.locator('#quorum-alert').isHidden(), true, 'no quorum alert without a meeting');
+});
