@@ -814,6 +814,7 @@ function renderVote() {
   const running = openVote(snap);
   $('vote-form').hidden = !!running;
   $('vote-view').hidden = !vote;
+  if (!vote) confirmingCancel = false;
   renderVoteForm();
   if (!vote) return;
   $('vote-title').textContent = running ? t('vote.running', { question: vote.question }) : t('vote.closed', { question: vote.question });
@@ -835,6 +836,9 @@ function renderVote() {
     });
   }
   $('vote-actions').hidden = !running;
+  if (!running) confirmingCancel = false;
+  $('vote-cancel-confirm').hidden = !running || !confirmingCancel;
+  $('vote-cancel').hidden = confirmingCancel;
   $('proxy-form').hidden = !running;
   tickVote();
 
@@ -937,7 +941,24 @@ $('vote-form').addEventListener('submit', async (e) => {
 $('vote-close').addEventListener('click', async () => {
   if (await send({ command: 'close_vote' })) $('vote-outcome').focus();
 });
-$('vote-cancel').addEventListener('click', () => send({ command: 'cancel_vote' }));
+let confirmingCancel = false;
+function showCancelConfirm(on) {
+  confirmingCancel = on;
+  $('vote-cancel-confirm').hidden = !on;
+  $('vote-cancel').hidden = on;
+}
+$('vote-cancel').addEventListener('click', () => {
+  showCancelConfirm(true);
+  $('vote-cancel-no').focus();
+});
+$('vote-cancel-no').addEventListener('click', () => {
+  showCancelConfirm(false);
+  $('vote-cancel').focus();
+});
+$('vote-cancel-yes').addEventListener('click', async () => {
+  showCancelConfirm(false);
+  if (await send({ command: 'cancel_vote' })) $('vote-question').focus();
+});
 $('proxy-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const participant = $('proxy-member').value;

@@ -245,6 +245,7 @@ test('an open vote: two remote members vote on their pages, the chair enters a p
   assert.deepEqual(await axeViolations(chair), [], 'chair console: open vote running (de)');
   assert.deepEqual(await axeViolations(vogt), [], 'remote page: voted (de)');
   await screenshot(chair, 'voting-open-chair');
+  await chair.locator('#vote-panel').screenshot({ path: path.join(root, 'tests', 'artifacts', 'voting-open-panel.png') });
   await screenshot(vogt, 'voting-open-remote');
 
   // Close: accepted with 2 yes against 1 no (a simple majority needs no + 1).
@@ -323,6 +324,7 @@ test('a secret vote: the chair sees who voted but no choice; remote members are 
   assert.deepEqual(await axeViolations(chair), [], 'chair console: secret vote (de)');
   assert.deepEqual(await axeViolations(vogt), [], 'remote page: secret vote notice (de)');
   await screenshot(chair, 'voting-secret-chair');
+  await chair.locator('#vote-panel').screenshot({ path: path.join(root, 'tests', 'artifacts', 'voting-secret-panel.png') });
   await screenshot(vogt, 'voting-secret-remote');
 
   await chair.selectOption('#lang', 'en');
@@ -383,6 +385,18 @@ test('a timed choice between alternatives with answers of the chair’s own; vot
   await freshMeeting(base);
   const vogt = await memberPage(base, tokens.vogt);
   const chair = await chairPage(base);
+  // A vote opened by mistake is cancelled after a confirmation: no result, gone everywhere.
+  await chair.fill('#vote-question', 'Probeabstimmung');
+  await chair.click('#vote-open');
+  await chair.waitForSelector('#vote-view:not([hidden])');
+  await vogt.waitForSelector('#vote-options button');
+  await chair.click('#vote-cancel');
+  await chair.waitForSelector('#vote-cancel-confirm:not([hidden])');
+  assert.equal(await chair.evaluate(() => document.activeElement.id), 'vote-cancel-no');
+  await chair.click('#vote-cancel-yes');
+  await chair.waitForSelector('#vote-view', { state: 'hidden' });
+  await vogt.waitForSelector('#vote-card', { state: 'hidden' });
+
   await chair.fill('#vote-question', 'Welche Variante der Ortsumgehung wird weiter geplant?');
   await chair.locator('#vote-custom summary').click();
   await chair.fill('#vote-options', 'Variante Nord\nVariante Süd\n');
