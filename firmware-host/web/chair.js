@@ -853,7 +853,8 @@ function renderVote() {
     const facts = [
       t('vote.result.counts', { yes: r.yes, no: r.no, abstain: r.abstain }),
       t('vote.result.voted', { voted: r.voted, not_voted: r.not_voted }),
-      r.required !== undefined && r.required !== null ? t('vote.result.required', { n: r.required }) : null,
+      r.required !== undefined && r.required !== null
+        ? t(r.required === 1 ? 'vote.result.required_one' : 'vote.result.required', { n: r.required }) : null,
       t(`vote.closed_by.${r.closed_by}`),
     ];
     $('vote-result-facts').textContent = facts.filter(Boolean).join(' · ');

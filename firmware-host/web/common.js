@@ -375,7 +375,8 @@ export function outcomeText(result) {
 export function resultLine(vote) {
   const r = vote.result;
   const totals = r.totals.map((x) => `${optionLabel(vote, x.option)} ${x.count}`).join(', ');
-  const required = r.required !== undefined && r.required !== null ? ` ${t('vote.required_short', { n: r.required })}` : '';
+  const required = r.required !== undefined && r.required !== null
+    ? ` ${t(r.required === 1 ? 'vote.required_short_one' : 'vote.required_short', { n: r.required })}` : '';
   return `${outcomeText(r)}: ${totals}${required}`;
 }
 

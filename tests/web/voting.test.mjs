@@ -374,7 +374,7 @@ test('where remote members take part in secret votes, a member sees their secret
     assert.doesNotMatch(await vogt.evaluate(() => document.getElementById('vote-card').textContent), /Enthaltung/);
     await chair.click('#vote-close');
     await vogt.waitForSelector('#vote-result:not([hidden])');
-    assert.equal(await text(vogt, '#vote-result'), 'Abgelehnt: Ja 0, Nein 0, Enthaltung 1 (erforderlich: 1 Ja-Stimmen)');
+    assert.equal(await text(vogt, '#vote-result'), 'Abgelehnt: Ja 0, Nein 0, Enthaltung 1 (erforderlich: 1 Ja-Stimme)');
   } finally {
     await own.daemon.stop();
   }
