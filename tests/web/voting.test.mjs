@@ -380,7 +380,7 @@ test('where remote members take part in secret votes, a member sees their secret
   }
 });
 
-test('a timed choice between alternatives with answers of the chair’s own; votes only in an open meeting, with the reason', async () => {
+test('a cancelled vote, a choice between the chair’s own answers, a member excluded for conflict of interest, a vote closed by its deadline, and none without a meeting', async () => {
   const { base, tokens } = room;
   await freshMeeting(base);
   const vogt = await memberPage(base, tokens.vogt);
@@ -413,6 +413,21 @@ test('a timed choice between alternatives with answers of the chair’s own; vot
   await chair.waitForSelector('#vote-result:not([hidden])');
   assert.equal(await text(chair, '#vote-outcome'), 'Ausgezählt: Variante Nord 0, Variante Süd 1');
   await vogt.waitForFunction(() => document.getElementById('vote-result').textContent === 'Ausgezählt: Variante Nord 0, Variante Süd 1');
+
+  // A member excluded from the item for conflict of interest is told so instead of buttons;
+  // a vote of one second closes by itself.
+  const engel = await memberPage(base, tokens.engel);
+  assert.equal((await cmd(base, { command: 'exclude', item: 1, participant: 'engel', reason: 'Anliegerin' })).status, 200);
+  await chair.fill('#vote-question', 'Die Sitzung wird um 15 Minuten unterbrochen.');
+  await chair.fill('#vote-duration', '1');
+  await chair.click('#vote-open');
+  await engel.waitForSelector('#vote-card:not([hidden])');
+  await engel.waitForFunction(() => document.getElementById('vote-notice').textContent.includes('wegen Befangenheit'));
+  assert.equal(await engel.locator('#vote-options button').count(), 0);
+  await chair.waitForFunction(() => document.getElementById('vote-result-facts').textContent.includes('geschlossen bei Ablauf der Zeit'), null, { timeout: 10_000 });
+  assert.equal(await text(chair, '#vote-outcome'), 'Abgelehnt: Ja 0, Nein 0, Enthaltung 0 (erforderlich: 1 Ja-Stimme)');
+  await engel.waitForFunction(() => document.getElementById('vote-confirm').textContent === 'Sie haben nicht abgestimmt.');
+  assert.equal((await cmd(base, { command: 'readmit', item: 1, participant: 'engel' })).status, 200);
 
   // Without an open meeting the chair is told why no vote opens.
   for (const m of (await call(base, '/api/v1/meetings')).body.filter((x) => x.open)) {
