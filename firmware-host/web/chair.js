@@ -769,7 +769,7 @@ function renderAttendance() {
     const by = a ? t(`attendance.by.${a.by}`) : '';
     const since = a ? clockTime(a.since.unix_ms) : '';
     const button = (s) => h('button', {
-      type: 'button', class: s === 'present' ? 'small primary' : 'small',
+      type: 'button', class: status === s ? 'small primary' : 'small',
       'aria-pressed': String(status === s),
       'aria-label': t('attendance.aria.mark', { name: p.name, status: t(`attendance.status.${s}`) }),
       dataset: { focus: `att-${s}:${p.id}` },

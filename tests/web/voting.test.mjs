@@ -173,6 +173,7 @@ test('the chair marks attendance and sees the quorum change, with an alert when 
   assert.match(await text(chair, '#quorum-alert'), /Beschlussfähigkeit ist verloren: nur noch 21 stimmberechtigte Mitglieder anwesend, 22 erforderlich/);
   assert.deepEqual(await axeViolations(chair), [], 'chair console: attendance panel and quorum alert (de)');
   await screenshot(chair, 'voting-attendance');
+  await chair.locator('#attendance-panel').screenshot({ path: path.join(root, 'tests', 'artifacts', 'voting-attendance-panel.png') });
 
   // Back: quorate, the alert goes.
   await chair.click('#mark-seated');
