@@ -81,7 +81,7 @@ function renderVote() {
   $('vote-notice').dataset.kind = 'info';
 
   const mine = secret ? (secretChoice?.vote === vote.id ? secretChoice.choice : null) : ballot?.choice ?? null;
-  const buttons = running && !why && (!ballot || vote.changeable);
+  const buttons = running && !why && joined && !reason && vote.remote_allowed && (!ballot || vote.changeable);
   $('vote-options').hidden = !buttons;
   if (buttons) {
     const key = `${vote.id}:${mine}:${currentLangKey()}`;
