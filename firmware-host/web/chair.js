@@ -2,10 +2,11 @@
 // command, mode and limits. Every rejection is shown with its translated reason.
 
 import {
-  LiveFloor, api, budgetRows, command, commandNotice, currentEntry, errorText,
-  everyQuarterSecond, formatMs, h, initLanguage, isRemote, itemLabel, logout, personOf,
-  publicityText, remoteBadge, replaceKeepingFocus, say, showConnection, stationKey,
-  stationText, t, timerView, whoami,
+  LiveFloor, api, attendanceOf, budgetRows, clock, command, commandNotice, currentEntry, errorText,
+  everyQuarterSecond, formatMs, h, initLanguage, isRemote, itemLabel, logout, notEntitledReason, openVote,
+  optionLabel, outcomeText, personOf, placeText, publicityText, quorumText, remoteBadge,
+  replaceKeepingFocus, resultLine, say, showConnection, stationKey, stationText, t, timerView, voteProgress,
+  whoami, agendaEntry,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -728,11 +729,252 @@ $('budget-form').addEventListener('submit', (e) => {
 });
 $('budget-remove').addEventListener('click', () => send({ command: 'set_budget', budget: null }));
 
+
+// ---------------------------------------------------------------- quorum and attendance
+
+let wasQuorate = null; // the quorum at the last change (null: not known yet)
+let quorumLost = false; // lost while the meeting was open (cleared when it returns)
+
+function renderQuorum() {
+  const f = snap.floor;
+  const q = f.quorum;
+  const el = $('quorum');
+  el.textContent = q ? quorumText(q) : '';
+  el.dataset.quorate = String(!!q?.quorate);
+  const meetingOpen = f.phase === 'open';
+  if (q) {
+    if (wasQuorate === true && !q.quorate && meetingOpen) quorumLost = true;
+    if (q.quorate) quorumLost = false;
+    wasQuorate = q.quorate;
+  }
+  const alert = $('quorum-alert');
+  const text = q && meetingOpen && !q.quorate
+    ? t(quorumLost ? 'quorum.lost_alert' : 'quorum.missing_alert', { present: q.present, required: q.required })
+    : '';
+  if (alert.textContent !== text) alert.textContent = text;
+  alert.hidden = !text;
+}
+
+function attendanceWords(a) {
+  return t(`attendance.status.${a ? a.status : 'unknown'}`);
+}
+
+function renderAttendance() {
+  const counts = { present: 0, excused: 0, absent: 0, unknown: 0 };
+  const rows = snap.participants.map((p) => {
+    const a = attendanceOf(snap, p.id);
+    const status = a ? a.status : 'unknown';
+    counts[status] += 1;
+    const where = a && a.status === 'present' ? placeText(snap, a.place) : '';
+    const by = a ? t(`attendance.by.${a.by}`) : '';
+    const since = a ? clockTime(a.since.unix_ms) : '';
+    const button = (s) => h('button', {
+      type: 'button', class: status === s ? 'small primary' : 'small',
+      'aria-pressed': String(status === s),
+      'aria-label': t('attendance.aria.mark', { name: p.name, status: t(`attendance.status.${s}`) }),
+      dataset: { focus: `att-${s}:${p.id}` },
+      onclick: () => send({ command: 'mark_attendance', participant: p.id, status: s }),
+    }, t(`attendance.mark.${s}`));
+    return h('tr', { dataset: { participant: p.id, status } },
+      h('td', {}, h('div', { class: 'who-small' }, p.name),
+        h('div', { class: 'meta' }, [p.group, p.voting_right ? null : t('attendance.no_vote')].filter(Boolean).join(' · '))),
+      h('td', {}, h('span', { class: `attendance-status status-${status}` }, attendanceWords(a))),
+      h('td', {}, where ? h('div', {}, where) : null,
+        by ? h('div', { class: 'meta' }, `${by}, ${since}`) : null),
+      h('td', { class: 'actions-cell attendance-actions' }, ['present', 'excused', 'absent'].map(button)));
+  });
+  replaceKeepingFocus($('attendance-rows'), rows);
+  $('attendance-summary').textContent = t('attendance.summary', counts);
+}
+
+$('mark-seated').addEventListener('click', () => send({ command: 'mark_seated_present' }));
+
+// ---------------------------------------------------------------- votes
+
+const VIA = (via) => t(`vote.via.${via}`);
+
+function renderVoteForm() {
+  const entry = currentEntry(snap);
+  $('vote-form-item').textContent = entry ? t('vote.on_item', { item: itemLabel(entry.item) }) : t('vote.no_item');
+  const secret = $('vote-kind').value === 'secret';
+  $('vote-changeable').disabled = secret;
+  $('vote-secret-hint').hidden = !secret;
+}
+
+function kindLine(vote) {
+  const parts = [t(`vote.kind.${vote.kind}`), t(`vote.majority.${vote.majority}`)];
+  const entry = agendaEntry(snap, vote.item);
+  if (entry) parts.push(itemLabel(entry.item));
+  if (vote.kind !== 'secret') parts.push(t(vote.changeable ? 'vote.changeable_yes' : 'vote.changeable_no'));
+  return parts.join(' · ');
+}
+
+function renderVote() {
+  const vote = snap.floor.vote;
+  const running = openVote(snap);
+  $('vote-form').hidden = !!running;
+  $('vote-view').hidden = !vote;
+  if (!vote) confirmingCancel = false;
+  renderVoteForm();
+  if (!vote) return;
+  $('vote-title').textContent = running ? t('vote.running', { question: vote.question }) : t('vote.closed', { question: vote.question });
+  $('vote-facts').textContent = kindLine(vote);
+  const remoteNotice = vote.kind === 'secret' && !vote.remote_allowed;
+  $('vote-remote-notice').hidden = !remoteNotice;
+  $('vote-remote-notice').textContent = remoteNotice ? t('vote.remote_not_allowed') : '';
+  $('vote-remote-notice').dataset.kind = 'info';
+  const progress = voteProgress(snap, vote);
+  $('vote-progress').textContent = t('vote.progress', progress);
+  // The running tally of an open or roll-call vote (a secret one has none until it closes).
+  const tally = running && vote.kind !== 'secret';
+  $('vote-tally').hidden = !tally;
+  if (tally) {
+    const counts = {};
+    for (const b of Object.values(vote.ballots || {})) counts[b.choice] = (counts[b.choice] || 0) + 1;
+    $('vote-tally').textContent = t('vote.tally', {
+      counts: vote.options.map((o) => `${optionLabel(vote, o.id)} ${counts[o.id] || 0}`).join(', '),
+    });
+  }
+  $('vote-actions').hidden = !running;
+  if (!running) confirmingCancel = false;
+  $('vote-cancel-confirm').hidden = !running || !confirmingCancel;
+  $('vote-cancel').hidden = confirmingCancel;
+  $('proxy-form').hidden = !running;
+  tickVote();
+
+  // Result.
+  $('vote-result').hidden = !vote.result;
+  if (vote.result) {
+    const r = vote.result;
+    $('vote-outcome').textContent = resultLine(vote);
+    $('vote-outcome').dataset.outcome = r.outcome;
+    $('vote-totals-rows').replaceChildren(...r.totals.map((x) => h('tr', { dataset: { option: x.option } },
+      h('th', { scope: 'row' }, optionLabel(vote, x.option)), h('td', {}, String(x.count)))));
+    const facts = [
+      t('vote.result.counts', { yes: r.yes, no: r.no, abstain: r.abstain }),
+      t('vote.result.voted', { voted: r.voted, not_voted: r.not_voted }),
+      r.required !== undefined && r.required !== null
+        ? t(r.required === 1 ? 'vote.result.required_one' : 'vote.result.required', { n: r.required }) : null,
+      t(`vote.closed_by.${r.closed_by}`),
+    ];
+    $('vote-result-facts').textContent = facts.filter(Boolean).join(' · ');
+  }
+
+  // Members: those who voted and those entitled; in a secret vote only whether they voted.
+  const secret = vote.kind === 'secret';
+  const ballots = vote.ballots || {};
+  const members = snap.participants.filter((p) => p.id in ballots || (running && notEntitledReason(snap, vote, p.id) === ''));
+  $('ballots-col-choice').textContent = t(secret ? 'vote.col.voted' : 'vote.col.choice');
+  const rows = members.map((p) => {
+    const b = ballots[p.id];
+    let cell;
+    if (!b) cell = h('span', { class: 'muted' }, t('vote.not_yet'));
+    else if (secret) cell = t('vote.has_voted');
+    else cell = h('strong', {}, optionLabel(vote, b.choice));
+    return h('tr', { dataset: { participant: p.id, voted: String(!!b) } },
+      h('td', {}, h('div', { class: 'who-small' }, p.name), p.group ? h('div', { class: 'meta' }, p.group) : null),
+      h('td', { class: 'ballot' }, cell),
+      h('td', {}, b ? VIA(b.via) : ''));
+  });
+  replaceKeepingFocus($('ballot-rows'), rows);
+
+  // Proxy entry: every entitled member (a changeable vote may be changed; a final one not).
+  if (running) {
+    const select = $('proxy-member');
+    const previous = select.value;
+    const candidates = snap.participants.filter((p) => notEntitledReason(snap, vote, p.id) === ''
+      && (!(p.id in ballots) || vote.changeable));
+    const json = candidates.map((p) => p.id).join('\u0000');
+    if (select.dataset.list !== json) {
+      select.dataset.list = json;
+      select.replaceChildren(...candidates.map((p) => h('option', { value: p.id }, p.group ? `${p.name} (${p.group})` : p.name)));
+      if (candidates.some((p) => p.id === previous)) select.value = previous;
+    }
+    const choice = $('proxy-choice');
+    const options = vote.options.map((o) => o.id).join('\u0000') + vote.id;
+    if (choice.dataset.list !== options) {
+      choice.dataset.list = options;
+      choice.replaceChildren(...vote.options.map((o) => h('option', { value: o.id }, optionLabel(vote, o.id))));
+    }
+  }
+}
+
+/** The remaining time of a timed vote. */
+function tickVote() {
+  const vote = snap ? openVote(snap) : null;
+  const el = $('vote-timer');
+  const closes = vote?.closes_at;
+  el.hidden = closes === undefined || closes === null;
+  if (el.hidden) return;
+  const now = clock.now();
+  const remaining = now === null ? null : Math.max(0, closes - now);
+  el.textContent = remaining === null ? '' : t('vote.remaining', { time: formatMs(remaining) });
+}
+
+$('vote-kind').addEventListener('change', renderVoteForm);
+$('vote-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const question = $('vote-question').value.trim();
+  if (!question) {
+    say(notice, t('vote.question_missing'), 'error');
+    $('vote-question').focus();
+    return;
+  }
+  const vote = { question, kind: $('vote-kind').value };
+  if ($('vote-majority').value) vote.majority = $('vote-majority').value;
+  const duration = $('vote-duration').value.trim();
+  if (duration) vote.duration_s = Number(duration);
+  if (vote.kind !== 'secret') vote.changeable = $('vote-changeable').checked;
+  const lines = $('vote-options').value.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines.length === 1) {
+    say(notice, t('vote.options_too_few'), 'error');
+    $('vote-options').focus();
+    return;
+  }
+  if (lines.length) vote.options = lines.map((label, i) => ({ id: `o${i + 1}`, label, counts_as: 'other' }));
+  const ok = await send({ command: 'open_vote', vote });
+  if (ok) {
+    $('vote-question').value = '';
+    $('vote-options').value = '';
+    if (!$('vote-close').hidden) $('vote-close').focus();
+  }
+});
+$('vote-close').addEventListener('click', async () => {
+  if (await send({ command: 'close_vote' })) $('vote-outcome').focus();
+});
+let confirmingCancel = false;
+function showCancelConfirm(on) {
+  confirmingCancel = on;
+  $('vote-cancel-confirm').hidden = !on;
+  $('vote-cancel').hidden = on;
+}
+$('vote-cancel').addEventListener('click', () => {
+  showCancelConfirm(true);
+  $('vote-cancel-no').focus();
+});
+$('vote-cancel-no').addEventListener('click', () => {
+  showCancelConfirm(false);
+  $('vote-cancel').focus();
+});
+$('vote-cancel-yes').addEventListener('click', async () => {
+  showCancelConfirm(false);
+  if (await send({ command: 'cancel_vote' })) $('vote-question').focus();
+});
+$('proxy-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const participant = $('proxy-member').value;
+  if (!participant) return;
+  send({ command: 'cast_vote', participant, choice: $('proxy-choice').value });
+});
+
 // ---------------------------------------------------------------- live
 
 function render() {
   if (!snap) return;
   renderMeeting();
+  renderQuorum();
+  renderVote();
+  renderAttendance();
   renderItemLines();
   renderAgenda();
   renderBudget();
@@ -753,4 +995,4 @@ const live = new LiveFloor({
   onStatus: (status) => showConnection($('conn'), status),
 });
 live.start();
-everyQuarterSecond(() => { tickTimers(); tickBudget(); });
+everyQuarterSecond(() => { tickTimers(); tickBudget(); tickVote(); });

@@ -311,6 +311,75 @@ export function budgetRows(snap, now = clock.now()) {
   });
 }
 
+// ---------------------------------------------------------------- attendance and votes
+
+/** The attendance of a participant ({status, place?, by, since}), or null if not recorded. */
+export function attendanceOf(snap, id) {
+  return snap.floor.attendance?.[id] ?? null;
+}
+
+/** Where a present member attends, in words: "Platz 12", "zugeschaltet", "im Saal". */
+export function placeText(snap, place) {
+  if (place === null || place === undefined) return '';
+  if (typeof place === 'object' && place.seat !== undefined) return stationText(snap, { seat: place.seat });
+  return t(`attendance.place.${place}`);
+}
+
+/** The quorum in words: "Beschlussfähig: 25 von 43 anwesend, 22 erforderlich". */
+export function quorumText(q) {
+  if (!q) return '';
+  return t(q.quorate ? 'quorum.quorate' : 'quorum.not_quorate', { present: q.present, statutory: q.statutory, required: q.required });
+}
+
+/** The open vote, or null (a closed one stays in the state until the next opens). */
+export function openVote(snap) {
+  const v = snap.floor.vote;
+  return v && !v.result ? v : null;
+}
+
+/** An option's label: its own, or for the defaults (empty label) the translated one. */
+export function optionLabel(vote, id) {
+  const o = vote.options.find((x) => x.id === id);
+  if (o && o.label) return o.label;
+  const key = `vote.option.${id}`;
+  return texts.de[key] !== undefined ? t(key) : id;
+}
+
+/** Why `id` may not vote in `vote` now ('' if entitled), as the engine decides it: a vote,
+ *  present, not excluded from the vote's item, not remote in a secret vote without remote
+ *  members. */
+export function notEntitledReason(snap, vote, id) {
+  const p = snap.participants.find((x) => x.id === id);
+  if (!p || !p.voting_right) return 'no_vote';
+  const a = attendanceOf(snap, id);
+  if (!a || a.status !== 'present') return 'not_present';
+  if (vote.item !== undefined && vote.item !== null && agendaEntry(snap, vote.item)?.excluded?.[id] !== undefined) return 'excluded';
+  if (a.place === 'remote' && !vote.remote_allowed) return 'remote_secret';
+  return '';
+}
+
+/** Who voted, and how many may vote (those who voted and those entitled who have not). */
+export function voteProgress(snap, vote) {
+  const voted = Object.keys(vote.ballots || {}).length;
+  if (vote.result) return { voted: vote.result.voted, entitled: vote.result.voted + vote.result.not_voted };
+  const waiting = snap.participants.filter((p) => !(p.id in (vote.ballots || {})) && notEntitledReason(snap, vote, p.id) === '').length;
+  return { voted, entitled: voted + waiting };
+}
+
+/** "accepted" | "rejected" | "counted" in words. */
+export function outcomeText(result) {
+  return t(`vote.outcome.${result.outcome}`);
+}
+
+/** The result in one line: "Angenommen: Ja 20, Nein 10, Enthaltung 3 (erforderlich: 11 Ja-Stimmen)". */
+export function resultLine(vote) {
+  const r = vote.result;
+  const totals = r.totals.map((x) => `${optionLabel(vote, x.option)} ${x.count}`).join(', ');
+  const required = r.required !== undefined && r.required !== null
+    ? ` ${t(r.required === 1 ? 'vote.required_short_one' : 'vote.required_short', { n: r.required })}` : '';
+  return `${outcomeText(r)}: ${totals}${required}`;
+}
+
 /** Applies one event to the snapshot, as the engine's FloorState::apply does. Returns
  *  false if the change type is unknown (the caller then reloads the snapshot). */
 export function applyEvent(snap, ev) {
@@ -465,6 +534,29 @@ export function applyEvent(snap, ev) {
         if (!f.budget.warned.includes(c.group)) f.budget.warned.push(c.group);
         if (!f.budget.exhausted.includes(c.group)) f.budget.exhausted.push(c.group);
       }
+      break;
+    case 'attendance_changed':
+      f.attendance = f.attendance || {};
+      f.attendance[c.participant] = c.attendance;
+      break;
+    case 'quorum_changed':
+      f.quorum = c.quorum;
+      break;
+    case 'vote_opened':
+      f.votes_held = Math.max(f.votes_held || 0, c.vote.id);
+      f.vote = c.vote;
+      break;
+    case 'ballot_cast':
+      if (f.vote && f.vote.id === c.vote) f.vote.ballots[c.participant] = c.ballot;
+      break;
+    case 'vote_closed':
+      if (f.vote && f.vote.id === c.vote) {
+        f.vote.result = c.result;
+        f.vote.closed_at = ev.at;
+      }
+      break;
+    case 'vote_cancelled':
+      if (f.vote && f.vote.id === c.vote) delete f.vote;
       break;
     default:
       return false;

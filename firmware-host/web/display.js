@@ -7,7 +7,8 @@
 
 import {
   LiveFloor, budgetRows, currentEntry, everyQuarterSecond, formatMs, h, initLanguage, isRemote,
-  itemLabel, personOf, remoteBadge, stationText, t, timerView, whoami,
+  itemLabel, optionLabel, outcomeText, personOf, quorumText, remoteBadge, stationText, t, timerView,
+  voteProgress, whoami,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -64,6 +65,43 @@ function renderBudgets() {
   }
 }
 
+/** The quorum while a meeting runs (numbers only). */
+function renderQuorum() {
+  const q = snap.floor.quorum;
+  const show = !!q && q.statutory > 0 && (snap.floor.phase === 'open' || snap.floor.phase === 'suspended');
+  $('quorum-line').hidden = !show;
+  $('quorum-line').textContent = show ? quorumText(q) : '';
+  $('quorum-line').dataset.quorate = String(!!q?.quorate);
+}
+
+/** The vote: its question and how many have voted while it runs; the result (totals and
+ *  the outcome) once closed, while its item is still current. Nothing per member. */
+function renderVote() {
+  const vote = snap.floor.vote;
+  const sameItem = vote && (vote.item ?? null) === (snap.floor.current_item ?? null);
+  const show = !!vote && (!vote.result || sameItem);
+  $('vote-box').hidden = !show;
+  if (!show) {
+    $('vote-question').textContent = '';
+    $('vote-totals').replaceChildren();
+    return;
+  }
+  $('vote-question').textContent = vote.question;
+  const progress = voteProgress(snap, vote);
+  $('vote-progress').textContent = t(vote.result ? 'vote.progress_closed' : 'vote.progress', progress);
+  $('vote-result').hidden = !vote.result;
+  $('vote-totals').hidden = !vote.result;
+  if (vote.result) {
+    $('vote-result').textContent = outcomeText(vote.result);
+    $('vote-result').dataset.outcome = vote.result.outcome;
+    $('vote-totals').replaceChildren(...vote.result.totals.map((x) => h('li', { dataset: { option: x.option } },
+      `${optionLabel(vote, x.option)}: ${x.count}`)));
+  } else {
+    $('vote-result').textContent = '';
+    $('vote-totals').replaceChildren();
+  }
+}
+
 /** The non-public part: everything that could name someone is emptied, only the neutral
  *  screen stays. */
 function renderNonPublic() {
@@ -75,6 +113,13 @@ function renderNonPublic() {
   $('phase').hidden = true;
   $('item').hidden = true;
   $('item').textContent = '';
+  $('quorum-line').hidden = true;
+  $('quorum-line').textContent = '';
+  $('vote-box').hidden = true;
+  $('vote-question').textContent = '';
+  $('vote-progress').textContent = '';
+  $('vote-result').textContent = '';
+  $('vote-totals').replaceChildren();
   if (overlay) return;
   $('more').textContent = '';
   $('next').replaceChildren();
@@ -96,6 +141,8 @@ function render() {
   const entry = currentEntry(snap);
   $('item').hidden = !entry;
   $('item').textContent = entry ? itemLabel(entry.item) : '';
+  renderQuorum();
+  renderVote();
 
   const sp = mainSpeaker();
   $('speaker').hidden = !sp;

@@ -3,8 +3,9 @@
 // who speaks; unmistakable feedback when the floor is granted.
 
 import {
-  LiveFloor, command, commandNotice, currentEntry, everyQuarterSecond, h, initLanguage, isRemote,
-  itemLabel, personOf, remoteBadge, say, showConnection, stationText, t, timerView, whoami,
+  LiveFloor, attendanceOf, command, commandNotice, currentEntry, everyQuarterSecond, h, initLanguage, isRemote,
+  itemLabel, notEntitledReason, optionLabel, personOf, placeText, remoteBadge, resultLine, say, showConnection,
+  stationText, t, timerView, voteProgress, whoami,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -15,7 +16,7 @@ let wasGranted = false;
 let wasJoined = false; // joined remotely at the last change
 let wasMovedOut = false; // moved out of the non-public part while joined
 
-initLanguage(() => render());
+initLanguage(() => { langKey += 1; render(); });
 
 const own = () => ({ remote: me.participant });
 const mine = (st) => isRemote(st) && st.remote === me.participant;
@@ -32,6 +33,95 @@ $('request').addEventListener('click', () => send({ command: 'request', station:
 $('point-of-order').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'point_of_order' }));
 $('reply').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'reply' }));
 $('withdraw').addEventListener('click', () => send({ command: 'withdraw', station: own() }));
+
+// ---------------------------------------------------------------- attendance and votes
+
+// What this member clicked in a secret vote: shown only here, from the click, never read
+// from the state (which has no choice in a secret vote).
+let secretChoice = null; // {vote, choice}
+
+function renderAttendance() {
+  const a = attendanceOf(snap, me.participant);
+  let text = t('remote.attendance.unknown');
+  if (a) {
+    const where = a.status === 'present' && a.place !== undefined ? ` (${placeText(snap, a.place)})` : '';
+    text = t('remote.attendance', { status: `${t(`attendance.status.${a.status}`)}${where}`, by: t(`attendance.by.${a.by}`) });
+  }
+  $('attendance').textContent = text;
+}
+
+async function castVote(vote, choice) {
+  const ok = await send({ command: 'cast_vote', choice });
+  if (ok && vote.kind === 'secret') secretChoice = { vote: vote.id, choice };
+  render();
+  if (ok && $('vote-options').hidden) $('vote-confirm').focus();
+}
+
+function renderVote() {
+  const vote = snap.floor.vote;
+  $('vote-card').hidden = !vote;
+  if (!vote) return;
+  const running = !vote.result;
+  const secret = vote.kind === 'secret';
+  $('vote-question').textContent = vote.question;
+  $('vote-facts').textContent = [t(`vote.kind.${vote.kind}`), t(running ? 'vote.state.open' : 'vote.state.closed')].join(' · ');
+  const ballot = vote.ballots?.[me.participant];
+  const reason = notEntitledReason(snap, vote, me.participant);
+  const joined = snap.floor.presence[me.participant] === 'remote';
+  let why = '';
+  if (running && !ballot) {
+    if (!vote.remote_allowed) why = t('vote.remote_not_allowed');
+    else if (reason === 'not_present' || (!reason && !joined)) {
+      const a = attendanceOf(snap, me.participant);
+      why = t(a?.status === 'present' && a.place?.seat !== undefined ? 'vote.at_seat' : 'vote.join_first');
+    } else if (reason) why = t(`vote.not_entitled.${reason}`);
+  }
+  $('vote-notice').hidden = !why;
+  $('vote-notice').textContent = why;
+  $('vote-notice').dataset.kind = 'info';
+
+  const mine = secret ? (secretChoice?.vote === vote.id ? secretChoice.choice : null) : ballot?.choice ?? null;
+  const buttons = running && !why && joined && !reason && vote.remote_allowed && (!ballot || vote.changeable);
+  $('vote-options').hidden = !buttons;
+  if (buttons) {
+    const key = `${vote.id}:${mine}:${currentLangKey()}`;
+    if ($('vote-options').dataset.key !== key) {
+      const focused = document.activeElement?.dataset?.option;
+      $('vote-options').dataset.key = key;
+      $('vote-options').replaceChildren(...vote.options.map((o) => h('button', {
+        type: 'button', class: mine === o.id ? 'primary vote-option' : 'vote-option',
+        'aria-pressed': String(mine === o.id), dataset: { option: o.id },
+        onclick: () => castVote(vote, o.id),
+      }, optionLabel(vote, o.id))));
+      if (focused) $('vote-options').querySelector(`[data-option="${CSS.escape(focused)}"]`)?.focus();
+    }
+  } else {
+    $('vote-options').replaceChildren();
+    delete $('vote-options').dataset.key;
+  }
+
+  let confirm = '';
+  if (ballot) {
+    if (secret) {
+      confirm = mine ? t('vote.counted_secret_mine', { choice: optionLabel(vote, mine) }) : t('vote.counted_secret');
+    } else {
+      confirm = t('vote.counted', { choice: optionLabel(vote, ballot.choice) });
+      if (running && vote.changeable) confirm += ` ${t('vote.may_change')}`;
+    }
+  } else if (!running) {
+    confirm = t('vote.did_not_vote');
+  }
+  $('vote-confirm').hidden = !confirm;
+  $('vote-confirm').tabIndex = -1;
+  if ($('vote-confirm').textContent !== confirm) $('vote-confirm').textContent = confirm;
+  $('vote-progress').textContent = t('vote.progress', voteProgress(snap, vote));
+  $('vote-result').hidden = running;
+  $('vote-result').textContent = running ? '' : resultLine(vote);
+  if (!running) $('vote-result').dataset.outcome = vote.result.outcome;
+}
+
+let langKey = 0;
+const currentLangKey = () => langKey;
 
 /** The meeting's state, the current item, and the member's own standing in words: moved
  *  out of the non-public part, or excluded from the item for conflict of interest. */
@@ -76,6 +166,8 @@ function render() {
   else $('presence').textContent = t('remote.not_joined');
   $('join').hidden = joined;
   $('leave').hidden = !joined;
+  renderAttendance();
+  renderVote();
 
   const index = f.requests.findIndex((r) => mine(r.station));
   const speaking = f.speakers.some((s) => mine(s.station));

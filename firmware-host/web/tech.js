@@ -241,6 +241,11 @@ function describe(change) {
   if (change.reason) parts.push(`reason=${change.reason}`);
   if (change.participant) parts.push(change.participant);
   if (change.open !== undefined) parts.push(`open=${change.open}`);
+  if (change.attendance) parts.push(`status=${change.attendance.status}`, `by=${change.attendance.by}`);
+  if (change.quorum) parts.push(`present=${change.quorum.present}/${change.quorum.required}`, `quorate=${change.quorum.quorate}`);
+  if (change.vote !== undefined) parts.push(`vote=${typeof change.vote === 'object' ? `${change.vote.id} ${change.vote.kind}` : change.vote}`);
+  if (change.ballot) parts.push(`via=${change.ballot.via}`);
+  if (change.result) parts.push(`outcome=${change.result.outcome}`);
   return parts.join(' ');
 }
 
