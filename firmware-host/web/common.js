@@ -542,6 +542,10 @@ export function applyEvent(snap, ev) {
     case 'quorum_changed':
       f.quorum = c.quorum;
       break;
+    case 'statutory_members_set':
+      if (c.count === null || c.count === undefined) delete f.statutory_members;
+      else f.statutory_members = c.count;
+      break;
     case 'vote_opened':
       f.votes_held = Math.max(f.votes_held || 0, c.vote.id);
       f.vote = c.vote;
