@@ -54,6 +54,7 @@ pub mod station;
 pub mod time;
 pub mod vote;
 mod voting;
+pub mod voting_rules;
 
 pub use agenda::{
     AgendaEntry, AgendaItem, CarryOver, ItemId, ItemKind, ItemStatus, MeetingPhase, PaperRef, Publicity,

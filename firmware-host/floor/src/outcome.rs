@@ -385,6 +385,9 @@ pub enum Reason {
     NotEntitled,
     /// The member has voted and the vote does not allow changes.
     VoteFinal,
+    /// A secret vote's counts are incomplete (not restored after a restart): it can only be
+    /// cancelled and held again.
+    UrnIncomplete,
 }
 
 impl Reason {
@@ -431,6 +434,7 @@ impl Reason {
             Reason::NoSuchOption => "no_such_option",
             Reason::NotEntitled => "not_entitled",
             Reason::VoteFinal => "vote_final",
+            Reason::UrnIncomplete => "urn_incomplete",
         }
     }
 

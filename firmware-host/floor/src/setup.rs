@@ -21,7 +21,7 @@ pub struct Setup {
     pub profile: Profile,
     /// The quorum and vote settings.
     #[serde(default)]
-    pub voting: crate::vote::VotingRules,
+    pub voting: crate::voting_rules::VotingRules,
 }
 
 /// One desk unit in the room.

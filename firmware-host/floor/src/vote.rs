@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::agenda::ItemId;
 use crate::setup::{ParticipantId, SeatNo};
 use crate::time::{Instant, Timestamp};
+pub use crate::voting_rules::{Majority, QuorumRule, VotingRules};
 
 /// A vote's number within the run (1, 2, …).
 pub type VoteId = u32;
@@ -126,28 +127,6 @@ pub struct Attendance {
     pub since: Timestamp,
 }
 
-/// How the quorum is computed from the statutory number of members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum QuorumRule {
-    /// More than half of the statutory members (GO NRW § 49, GemO RLP § 39).
-    #[default]
-    MoreThanHalf,
-    /// At least half of the statutory members (as the Saxon rule is paraphrased).
-    AtLeastHalf,
-}
-
-impl QuorumRule {
-    /// Members who must be present for a quorum.
-    pub fn required(self, statutory: u32) -> u32 {
-        match self {
-            QuorumRule::MoreThanHalf => statutory / 2 + 1,
-            QuorumRule::AtLeastHalf => statutory.div_ceil(2),
-        }
-    }
-}
-
 /// The quorum now: members present with a vote, counted room and remote together, minus
 /// those excluded from the current item (they cannot take part in its decision).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -216,22 +195,6 @@ impl VoteOption {
             .map(|(id, counts_as)| VoteOption { id: id.to_string(), label: String::new(), counts_as })
             .collect()
     }
-}
-
-/// The majority a motion needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Majority {
-    /// More yes than no among the valid votes; abstentions do not count; a tie rejects.
-    #[default]
-    Simple,
-    /// Yes from more than half of the statutory members.
-    Absolute,
-    /// Yes from at least two thirds of the statutory members.
-    TwoThirdsStatutory,
-    /// Yes from at least two thirds of the yes and no votes cast.
-    TwoThirdsCast,
 }
 
 /// The chair's request to open a vote.
@@ -507,20 +470,6 @@ impl Vote {
     }
 }
 
-impl Majority {
-    /// Yes votes needed, given the yes and no votes cast and the statutory number.
-    /// A simple majority needs more yes than no (so a tie rejects); with no votes at all
-    /// it needs one yes.
-    pub fn required_yes(self, yes: u32, no: u32, statutory: u32) -> u32 {
-        match self {
-            Majority::Simple => no + 1,
-            Majority::Absolute => statutory / 2 + 1,
-            Majority::TwoThirdsStatutory => (2 * statutory).div_ceil(3).max(1),
-            Majority::TwoThirdsCast => (2 * (yes + no)).div_ceil(3).max(1),
-        }
-    }
-}
-
 /// The secret ballots' counts per option, held beside the state (never in it, never in an
 /// event): see the module's note on secrecy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -538,42 +487,4 @@ pub struct UrnDeposit {
     pub vote: VoteId,
     /// The option.
     pub option: String,
-}
-
-/// The settings for votes and the quorum from the room file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct VotingRules {
-    /// The statutory number of members (default: the participants with a vote).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statutory_members: Option<u32>,
-    /// How the quorum is computed.
-    #[serde(default)]
-    pub quorum: QuorumRule,
-    /// The majority a vote needs unless the chair chooses another.
-    #[serde(default)]
-    pub majority: Majority,
-    /// Whether members may change an open or roll-call vote until it closes.
-    #[serde(default = "yes")]
-    pub changeable: bool,
-    /// Whether remote members take part in secret votes (the law of several states does
-    /// not allow it by video).
-    #[serde(default)]
-    pub remote_secret: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for VotingRules {
-    fn default() -> Self {
-        VotingRules {
-            statutory_members: None,
-            quorum: QuorumRule::default(),
-            majority: Majority::default(),
-            changeable: true,
-            remote_secret: false,
-        }
-    }
 }

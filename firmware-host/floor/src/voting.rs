@@ -95,12 +95,14 @@ impl Floor {
     /// The badge left the reader at `seat`: its occupant, checked in there, departs.
     pub(crate) fn check_out_at_seat(&mut self, now: Timestamp, seat: SeatNo) -> Result<(), Rejection> {
         self.known_seat(seat)?;
+        // Only a member who came in by badge leaves with it: a card pulled from a reader must
+        // not check out someone who came in by PIN or presence key.
         if let Some(member) = self.state().seated.get(&seat).cloned()
-            && self
-                .state()
-                .attendance
-                .get(&member)
-                .is_some_and(|a| a.place == Some(AttendancePlace::Seat(seat)))
+            && self.state().attendance.get(&member).is_some_and(|a| {
+                a.status == AttendanceStatus::Present
+                    && a.place == Some(AttendancePlace::Seat(seat))
+                    && a.by == CheckInMethod::Badge
+            })
         {
             let next = self.absent(now, CheckInMethod::Badge);
             self.record_attendance(now, &member, next);
@@ -491,8 +493,22 @@ impl Floor {
         let Some(vote) = self.open_vote() else {
             return Err(Rejection::new(Reason::NoVoteOpen, "no vote is open"));
         };
-        let counts =
-            if vote.kind == VoteKind::Secret { self.urn.counts.clone() } else { vote.counted_ballots() };
+        let counts = if vote.kind == VoteKind::Secret {
+            // Counts that are not this vote's, or miss ballots (a journal that could not give
+            // them back after a restart), would make a wrong result: none is better.
+            let complete = vote.ballots.is_empty()
+                || (self.urn.vote == Some(vote.id)
+                    && self.urn.counts.values().sum::<u32>() as usize == vote.ballots.len());
+            if !complete {
+                return Err(Rejection::new(
+                    Reason::UrnIncomplete,
+                    "the secret ballots' counts are incomplete: cancel the vote and hold it again",
+                ));
+            }
+            self.urn.counts.clone()
+        } else {
+            vote.counted_ballots()
+        };
         let result = vote.decide(&counts, self.not_voted(vote), closed_by);
         let id = vote.id;
         self.urn = Default::default();
@@ -517,8 +533,11 @@ impl Floor {
 
     /// Closes the vote whose time ran out.
     pub(crate) fn check_vote_deadline(&mut self, now: Timestamp) {
-        if self.vote_deadline().is_some_and(|due| due <= now.mono_ms) {
-            let _ = self.close_vote(now, VoteClosedBy::Deadline);
+        if self.vote_deadline().is_some_and(|due| due <= now.mono_ms)
+            && self.close_vote(now, VoteClosedBy::Deadline).is_err()
+        {
+            // Its urn is incomplete: it ends without a result rather than with a wrong one.
+            let _ = self.cancel_vote(now);
         }
     }
 }

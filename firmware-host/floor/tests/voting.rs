@@ -516,3 +516,35 @@ fn the_part_does_not_change_while_a_vote_runs() {
     assert_eq!(refused(&mut f, Command::SetPublic { public: false }, Actor::Chair, 3), Reason::VoteOpen);
     chair(&mut f, Command::SetPublic { public: true }, 3);
 }
+
+#[test]
+fn a_secret_vote_without_its_urn_cannot_close_with_a_result() {
+    let mut f = council();
+    chair(&mut f, Command::OpenVote { vote: vote(VoteKind::Secret) }, 2);
+    cast(&mut f, member(2), None, "yes", 3).unwrap();
+    // A restart whose journal could not give the counts back.
+    let mut restored = Floor::restore(f.setup().clone(), f.state().clone());
+    assert_eq!(refused(&mut restored, Command::CloseVote {}, Actor::Chair, 4), Reason::UrnIncomplete);
+    chair(&mut restored, Command::CancelVote {}, 5);
+    // A timed one ends without a result at its deadline.
+    let mut timed = vote(VoteKind::Secret);
+    timed.duration_s = Some(10);
+    chair(&mut f, Command::CancelVote {}, 6);
+    chair(&mut f, Command::OpenVote { vote: timed }, 7);
+    cast(&mut f, member(3), None, "no", 8).unwrap();
+    let mut restored = Floor::restore(f.setup().clone(), f.state().clone());
+    let events = restored.tick(at(17));
+    assert!(matches!(events.last().unwrap().change, Change::VoteCancelled { .. }));
+}
+
+#[test]
+fn a_pulled_badge_checks_out_only_a_member_who_came_in_by_badge() {
+    let mut f = floor(Mode::Request);
+    key(&mut f, 4, 1);
+    f.handle(&Command::CheckOutAtSeat { seat: 4 }, &member(4), at(2)).unwrap();
+    assert_eq!(f.state().attendance["m4"].status, AttendanceStatus::Present, "came in by key");
+    let badge = Command::CheckInAtSeat { seat: 4, participant: "m4".into(), method: CheckInMethod::Badge };
+    f.handle(&badge, &member(4), at(3)).unwrap();
+    f.handle(&Command::CheckOutAtSeat { seat: 4 }, &member(4), at(4)).unwrap();
+    assert_eq!(f.state().attendance["m4"].status, AttendanceStatus::Absent);
+}
