@@ -45,6 +45,7 @@
 //! [`Setup`]: podium_floor::Setup
 //! [`Floor::restore`]: podium_floor::Floor::restore
 
+pub mod council_record;
 pub mod export;
 pub mod minutes;
 pub mod print;
