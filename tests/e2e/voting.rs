@@ -126,7 +126,11 @@ async fn votes_and_attendance_survive_kill_9_and_reach_the_minutes() {
     assert_eq!(status, 201, "{meeting}");
     let id = meeting["id"].as_i64().expect("meeting id");
     for n in 1..=5 {
-        daemon.command(json!({"command": "mark_attendance", "participant": format!("m{n}"), "status": "present"})).await;
+        daemon
+            .command(
+                json!({"command": "mark_attendance", "participant": format!("m{n}"), "status": "present"}),
+            )
+            .await;
     }
     daemon.command(json!({"command": "mark_attendance", "participant": "m6", "status": "excused"})).await;
     daemon.command(json!({"command": "enter_item", "item": 1})).await;
@@ -147,15 +151,16 @@ async fn votes_and_attendance_survive_kill_9_and_reach_the_minutes() {
     assert_eq!(open_after, open_before, "the open vote is open again with the same ballots");
     daemon.command(json!({"command": "cast_vote", "participant": "m5", "choice": "yes"})).await;
     let closed = daemon.command(json!({"command": "close_vote"})).await;
-    let result = &closed["events"].as_array().expect("events").last().expect("closed")["change"]
-        ["result"];
+    let result = &closed["events"].as_array().expect("events").last().expect("closed")["change"]["result"];
     assert_eq!((result["yes"].as_u64(), result["no"].as_u64()), (Some(3), Some(1)), "{closed}");
     assert_eq!(result["outcome"], "accepted");
 
     // A secret vote on the next item: four ballots, then kill -9.
     daemon.command(json!({"command": "enter_item", "item": 2})).await;
     daemon
-        .command(json!({"command": "open_vote", "vote": {"question": "Frau Beispiel wählen?", "kind": "secret"}}))
+        .command(
+            json!({"command": "open_vote", "vote": {"question": "Frau Beispiel wählen?", "kind": "secret"}}),
+        )
         .await;
     for (member, choice) in [("m1", "yes"), ("m2", "no"), ("m3", "yes"), ("m4", "abstain")] {
         daemon.command(json!({"command": "cast_vote", "participant": member, "choice": choice})).await;
@@ -173,8 +178,7 @@ async fn votes_and_attendance_survive_kill_9_and_reach_the_minutes() {
     assert!(recovery.get("urn_refused").is_none(), "{recovery}");
     daemon.command(json!({"command": "cast_vote", "participant": "m5", "choice": "yes"})).await;
     let closed = daemon.command(json!({"command": "close_vote"})).await;
-    let result = &closed["events"].as_array().expect("events").last().expect("closed")["change"]
-        ["result"];
+    let result = &closed["events"].as_array().expect("events").last().expect("closed")["change"]["result"];
     assert_eq!(
         (result["yes"].as_u64(), result["no"].as_u64(), result["abstain"].as_u64(), result["voted"].as_u64()),
         (Some(3), Some(1), Some(1), Some(5)),
@@ -199,7 +203,9 @@ async fn votes_and_attendance_survive_kill_9_and_reach_the_minutes() {
     assert!(votes[1]["ballots"].as_array().expect("ballots").iter().all(|b| b["choice"].is_null()));
     assert_eq!(votes[1]["result"]["voted"], 5);
     let html = daemon.get_text(&format!("/api/v1/meetings/{id}/minutes?format=html")).await;
-    for needle in ["Anwesenheitsliste", "Beschlussfähigkeit", "geheime Abstimmung", "offene Abstimmung", "entschuldigt"] {
+    for needle in
+        ["Anwesenheitsliste", "Beschlussfähigkeit", "geheime Abstimmung", "offene Abstimmung", "entschuldigt"]
+    {
         assert!(html.contains(needle), "the printed minutes show {needle}");
     }
     let csv = daemon.get_text(&format!("/api/v1/meetings/{id}/minutes?format=csv&part=votes")).await;

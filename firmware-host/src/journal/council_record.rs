@@ -410,7 +410,13 @@ pub fn attendance_csv(meeting: i64, records: &[AttendanceRecord]) -> Result<Stri
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(ATTENDANCE_CSV_COLUMNS)?;
     for r in records {
-        let who = [meeting.to_string(), cell(&r.participant), cell(&r.name), r.group.as_deref().map(cell).unwrap_or_default(), r.status.clone()];
+        let who = [
+            meeting.to_string(),
+            cell(&r.participant),
+            cell(&r.name),
+            r.group.as_deref().map(cell).unwrap_or_default(),
+            r.status.clone(),
+        ];
         if r.periods.is_empty() {
             out.write_record(who.iter().cloned().chain(std::iter::repeat_n(String::new(), 5)))?;
         }
@@ -431,8 +437,20 @@ pub fn attendance_csv(meeting: i64, records: &[AttendanceRecord]) -> Result<Stri
 
 /// The votes CSV columns.
 pub const VOTES_CSV_COLUMNS: [&str; 14] = [
-    "meeting", "vote", "item", "question", "kind", "majority", "opened", "ended", "outcome", "totals",
-    "voted", "not_voted", "participant", "choice",
+    "meeting",
+    "vote",
+    "item",
+    "question",
+    "kind",
+    "majority",
+    "opened",
+    "ended",
+    "outcome",
+    "totals",
+    "voted",
+    "not_voted",
+    "participant",
+    "choice",
 ];
 
 /// One row per vote with its result, then one row per ballot (the choice for roll-call
@@ -449,7 +467,9 @@ pub fn votes_csv(meeting: i64, votes: &[VoteRecord]) -> Result<String, csv::Erro
         let totals = v
             .result
             .as_ref()
-            .map(|r| r.totals.iter().map(|t| format!("{}={}", t.option, t.count)).collect::<Vec<_>>().join(" "))
+            .map(|r| {
+                r.totals.iter().map(|t| format!("{}={}", t.option, t.count)).collect::<Vec<_>>().join(" ")
+            })
             .unwrap_or_default();
         let head = [
             meeting.to_string(),
@@ -470,7 +490,11 @@ pub fn votes_csv(meeting: i64, votes: &[VoteRecord]) -> Result<String, csv::Erro
         out.write_record(head.iter().cloned().chain(result).chain([String::new(), String::new()]))?;
         for b in &v.ballots {
             let choice = b.choice.clone().unwrap_or_else(|| format!("({})", b.via));
-            let row = head.iter().cloned().chain(std::iter::repeat_n(String::new(), 4)).chain([cell(&b.name), choice]);
+            let row = head
+                .iter()
+                .cloned()
+                .chain(std::iter::repeat_n(String::new(), 4))
+                .chain([cell(&b.name), choice]);
             out.write_record(row)?;
         }
     }

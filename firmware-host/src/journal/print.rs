@@ -250,10 +250,10 @@ fn vote_section(out: &mut String, vote: &VoteRecord) {
         Majority::TwoThirdsCast => "Zweidrittelmehrheit der abgegebenen Stimmen",
     };
     let label = |id: &str| {
-        vote.options.iter().find(|o| o.id == id).map_or_else(
-            || esc(id),
-            |o| if o.label.is_empty() { esc(&o.id) } else { esc(&o.label) },
-        )
+        vote.options
+            .iter()
+            .find(|o| o.id == id)
+            .map_or_else(|| esc(id), |o| if o.label.is_empty() { esc(&o.id) } else { esc(&o.label) })
     };
     out.push_str(&format!(
         "<p><strong>Abstimmung {}: {}</strong><br>{kind}, {majority}; Optionen: {}; eröffnet {}{}</p>\n",

@@ -623,7 +623,9 @@ impl Store {
         self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
         match result {
             Ok(busy) => Ok(busy == 0),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => Ok(false),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+                Ok(false)
+            }
             Err(e) => Err(e),
         }
     }

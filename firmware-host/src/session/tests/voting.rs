@@ -251,9 +251,13 @@ async fn hold_a_vote(kind: VoteKind) -> Surfaces {
         let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("open");
         let mut stmt = conn.prepare("SELECT option, count FROM urn ORDER BY option").expect("prepare");
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").collect::<Result<_, _>>().expect("rows")
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
     };
-    let wal_mid_vote = std::fs::metadata(crate::journal::store::companion(&path, "-wal")).map_or(0, |m| m.len());
+    let wal_mid_vote =
+        std::fs::metadata(crate::journal::store::companion(&path, "-wal")).map_or(0, |m| m.len());
     let mut raw_mid_vote = std::fs::read(&path).expect("file");
     raw_mid_vote.extend(std::fs::read(crate::journal::store::companion(&path, "-wal")).unwrap_or_default());
     let before = run.session.snapshot();
@@ -386,7 +390,9 @@ async fn a_secret_vote_leaves_no_member_choice_pair_in_any_output() {
 #[tokio::test]
 async fn the_detector_finds_the_pairs_of_a_roll_call_vote() {
     let surfaces = hold_a_vote(VoteKind::RollCall).await;
-    for surface in ["events", "snapshots", "tables", "raw file", "minutes json", "minutes csv", "minutes html"] {
+    for surface in
+        ["events", "snapshots", "tables", "raw file", "minutes json", "minutes csv", "minutes html"]
+    {
         assert!(
             surfaces.found.get(surface).is_some_and(|pairs| !pairs.is_empty()),
             "the detector misses the roll-call choices in {surface}"
@@ -424,7 +430,10 @@ async fn a_secret_ballot_is_recorded_without_its_choice_and_an_urn_that_does_not
             .collect::<Result<_, _>>()
             .expect("rows");
         assert_eq!(commands.len(), 2);
-        assert!(commands.iter().all(|c| c.contains(&format!("\"choice\":\"{SECRET_CHOICE}\""))), "{commands:?}");
+        assert!(
+            commands.iter().all(|c| c.contains(&format!("\"choice\":\"{SECRET_CHOICE}\""))),
+            "{commands:?}"
+        );
         // A count lost (as after a damaged tail): the urn no longer adds up.
         conn.execute("UPDATE urn SET count = count - 1 WHERE option = 'opt_alpha'", []).expect("damage");
     }
