@@ -501,3 +501,84 @@ pub fn votes_csv(meeting: i64, votes: &[VoteRecord]) -> Result<String, csv::Erro
     let bytes = out.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use podium_floor::{Actor, Command, Floor, Participant, Profile, Role, SeatSetup, Timestamp};
+
+    fn setup() -> Setup {
+        Setup {
+            voting: Default::default(),
+            seats: (1..=3)
+                .map(|n| SeatSetup {
+                    number: n,
+                    label: n.to_string(),
+                    default_participant: Some(format!("m{n}")),
+                })
+                .collect(),
+            participants: (1..=3)
+                .map(|n| Participant {
+                    id: format!("m{n}"),
+                    name: format!("Mitglied {n}"),
+                    group: None,
+                    role: Role::Member,
+                    remote_allowed: false,
+                    voting_right: true,
+                    nonpublic_allowed: true,
+                })
+                .collect(),
+            profile: Profile::default(),
+        }
+    }
+
+    #[test]
+    fn arrivals_departures_marks_and_a_lost_quorum_are_minuted() {
+        let mut floor = Floor::new(setup());
+        let mut council =
+            CouncilBuilder::new(floor.setup(), floor.state(), LocalTime::new("UTC").expect("zone"));
+        let mut log = Vec::new();
+        let mut t = 0;
+        let steps = [
+            (Command::PresenceKey { seat: 1 }, Actor::Station(podium_floor::Station::Seat(1))),
+            (
+                Command::MarkAttendance { participant: "m2".into(), status: AttendanceStatus::Present },
+                Actor::Chair,
+            ),
+            (
+                Command::MarkAttendance { participant: "m3".into(), status: AttendanceStatus::Excused },
+                Actor::Chair,
+            ),
+            (Command::PresenceKey { seat: 1 }, Actor::Station(podium_floor::Station::Seat(1))),
+        ];
+        for (command, actor) in steps {
+            t += 60_000;
+            let events = floor.handle(&command, &actor, Timestamp::new(t as u64, t)).expect("accepted");
+            for event in &events {
+                log.extend(council.event(event).map(|(what, _)| what));
+            }
+        }
+        let (attendance, quorum, votes) = council.finish();
+        assert!(votes.is_empty());
+        let m1 = &attendance[0];
+        assert_eq!(m1.periods.len(), 1);
+        let period = &m1.periods[0];
+        assert_eq!((period.place.as_str(), period.by.as_str()), ("seat 1", "presence_key"));
+        assert_eq!(
+            (period.from_local.as_str(), period.until_local.as_deref()),
+            ("1970-01-01 00:01:00 UTC", Some("1970-01-01 00:04:00 UTC"))
+        );
+        assert_eq!(period.left_by.as_deref(), Some("presence_key"));
+        assert_eq!(m1.status, "absent");
+        assert_eq!(
+            (attendance[1].periods[0].by.as_str(), attendance[1].status.as_str()),
+            ("chair", "present")
+        );
+        assert_eq!(attendance[2].status, "excused");
+        assert!(attendance[2].periods.is_empty());
+        let whats: Vec<&str> = quorum.entries.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(whats, ["at_opening", "established", "lost"]);
+        assert!(quorum.lost_during_meeting);
+        assert_eq!(log, ["quorum_established", "quorum_lost"]);
+    }
+}
