@@ -14,6 +14,14 @@
 //! Each answer says which of these happened ([`Durability`]): callers that answer people
 //! (the API, MQTT replies) pass it on, so nobody takes an unwritten change for recorded.
 //!
+//! # Secret ballots
+//! In a secret vote the engine keeps the choices only as counts in its urn. After every
+//! `handle` and `tick` the owner takes the engine's deposits ([`Floor::take_deposits`]) and
+//! hands them to the writer with the events of the same command, in one record (one
+//! transaction), so the stored counts always match the stored `ballot_cast` events. The
+//! command record keeps such a ballot as `"choice":"<secret>"` ([`SECRET_CHOICE`]), and no
+//! log line shows any ballot's choice ([`Logged`]).
+//!
 //! # Sources and rate limits
 //! [`SessionHandle::command_from`] names the [`Source`] of a command; each source has a
 //! token bucket ([`rate_limit`]) checked before the command is queued, so a flooding
