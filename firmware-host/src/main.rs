@@ -66,8 +66,9 @@ enum Action {
         /// The meeting id (default: the most recently opened meeting).
         #[arg(long)]
         meeting: Option<i64>,
-        /// Output format: JSON, CSV or the printable HTML page.
-        #[arg(long, value_parser = ["csv", "json", "html"], default_value = "json")]
+        /// Output format: JSON, CSV (the speaker log), the attendance or the votes as CSV, or
+        /// the printable HTML page.
+        #[arg(long, value_parser = ["csv", "attendance-csv", "votes-csv", "json", "html"], default_value = "json")]
         format: String,
         /// The copy for publication: the non-public part left out.
         #[arg(long)]

@@ -14,6 +14,14 @@
 //! Each answer says which of these happened ([`Durability`]): callers that answer people
 //! (the API, MQTT replies) pass it on, so nobody takes an unwritten change for recorded.
 //!
+//! # Secret ballots
+//! In a secret vote the engine keeps the choices only as counts in its urn. After every
+//! `handle` and `tick` the owner takes the engine's deposits ([`Floor::take_deposits`]) and
+//! hands them to the writer with the events of the same command, in one record (one
+//! transaction), so the stored counts always match the stored `ballot_cast` events. The
+//! command record keeps such a ballot as `"choice":"<secret>"` ([`SECRET_CHOICE`]), and no
+//! log line shows any ballot's choice ([`Logged`]).
+//!
 //! # Sources and rate limits
 //! [`SessionHandle::command_from`] names the [`Source`] of a command; each source has a
 //! token bucket ([`rate_limit`]) checked before the command is queued, so a flooding
@@ -37,6 +45,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use podium_floor::vote::VoteKind;
 use podium_floor::{
     Actor, AgendaItem, CarryOver, Command, Event, Floor, MeetingPhase, Outcome, Reason, Rejection, Setup,
     Snapshot,
@@ -46,12 +55,32 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::SessionClock;
-use crate::journal::store::RunInfo;
+use crate::journal::store::{RunInfo, SecretDeposits};
 use crate::journal::writer::{Ack, Acks};
 use crate::journal::{
     CHECKPOINT_EVERY, CommandRecord, Journal, JournalSettings, MeetingInfo, ROTATE_EVENTS, Record,
 };
 pub use rate_limit::{Limit, RateLimiter, Source, SourceStats};
+
+/// What the command record keeps of a ballot's choice in a secret vote.
+pub const SECRET_CHOICE: &str = "<secret>";
+
+/// A command for a log line: a ballot never shows its choice (whether the vote is secret
+/// is not known where some commands are logged, so no choice is ever logged).
+pub struct Logged<'a>(pub &'a Command);
+
+impl std::fmt::Debug for Logged<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Command::CastVote { participant, .. } => f
+                .debug_struct("CastVote")
+                .field("participant", participant)
+                .field("choice", &"<not logged>")
+                .finish(),
+            command => command.fmt(f),
+        }
+    }
+}
 
 /// How many recent events the owner keeps for clients that resume after a disconnect.
 pub const RESUME_WINDOW: usize = 10_000;
@@ -793,16 +822,18 @@ impl Owner {
                 } else {
                     self.floor.handle(&command, &actor, self.clock.now())
                 };
+                let logged = Logged(&command);
                 match &outcome {
                     Ok(events) => {
-                        tracing::debug!(?command, ?actor, %source, events = events.len(), "command accepted");
+                        tracing::debug!(command = ?logged, ?actor, %source, events = events.len(), "command accepted");
                         let events = events.clone();
                         let source = source.recorded(self.record_addresses);
+                        let command = self.recorded_command(command);
                         let record = CommandRecord { source, actor, command };
                         self.apply(events, Some(record), Reply::Command(reply, outcome));
                     }
                     Err(rejection) => {
-                        tracing::info!(?command, ?actor, %source, reason = rejection.reason.code(), "command rejected");
+                        tracing::info!(command = ?logged, ?actor, %source, reason = rejection.reason.code(), "command rejected");
                         self.limiter.note_rejected(&source);
                         self.apply(Vec::new(), None, Reply::Command(reply, outcome));
                     }
@@ -844,9 +875,29 @@ impl Owner {
         meeting
     }
 
+    /// The command as the journal keeps it: a ballot in a secret vote without its choice
+    /// (the vote it went to is the floor's current one, still there after it closed).
+    fn recorded_command(&self, command: Command) -> Command {
+        match command {
+            Command::CastVote { participant, .. } if self.current_vote_is_secret() => {
+                Command::CastVote { participant, choice: SECRET_CHOICE.to_owned() }
+            }
+            command => command,
+        }
+    }
+
+    fn current_vote_is_secret(&self) -> bool {
+        self.floor.state().vote.as_ref().is_some_and(|v| v.kind == VoteKind::Secret)
+    }
+
     /// Records `events` (while a meeting is open), then queues their publication and the
-    /// reply behind the write.
+    /// reply behind the write. The engine's secret deposits of the same command go into the
+    /// same transaction.
     fn apply(&mut self, events: Vec<Event>, command: Option<CommandRecord>, reply: Reply) {
+        let deposits = SecretDeposits(self.floor.take_deposits());
+        if !deposits.0.is_empty() && events.is_empty() {
+            tracing::error!("the engine deposited secret ballots without an event; they are not recorded");
+        }
         if events.is_empty() {
             if matches!(reply, Reply::None) {
                 return;
@@ -863,7 +914,10 @@ impl Owner {
                 self.checkpoint_seq = seq;
                 Box::new(self.floor.state().clone())
             });
-            let record = Record::Events { run_id, events: events.clone(), command, checkpoint };
+            let mut record = Record::Events { run_id, events: events.clone(), command, checkpoint };
+            if !deposits.0.is_empty() {
+                record = Record::Together(vec![record, Record::Urn { run_id, deposits }]);
+            }
             recorded = self.submit(record);
         }
         let snapshot = Arc::new(self.floor.snapshot());
@@ -920,6 +974,7 @@ impl Owner {
     /// Applies a command podiumd issues itself (meeting lifecycle), recorded like any other.
     fn apply_own(&mut self, command: Command, actor: Actor, source: &Source) -> Result<(), Rejection> {
         let events = self.floor.handle(&command, &actor, self.clock.now())?;
+        let command = self.recorded_command(command);
         let record = CommandRecord { source: source.recorded(self.record_addresses), actor, command };
         self.apply(events, Some(record), Reply::None);
         Ok(())

@@ -56,6 +56,22 @@ pub struct MinutesQuery {
     pub format: Option<MinutesFormat>,
     /// The copy for publication: the non-public part left out (default false).
     pub publication: Option<bool>,
+    /// With `format=csv`: `speakers` (default, one row per request or turn), `attendance`
+    /// (one row per member and period present) or `votes` (a row per vote, then per ballot).
+    #[param(inline)]
+    pub part: Option<MinutesPart>,
+}
+
+/// The CSV parts of the minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MinutesPart {
+    /// The speaker log.
+    Speakers,
+    /// Attendance.
+    Attendance,
+    /// Votes.
+    Votes,
 }
 
 /// The minutes' formats.
@@ -309,10 +325,14 @@ pub async fn get_minutes(
         }
         Some(MinutesFormat::Csv) => {}
     }
-    let text = minutes
-        .to_csv()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", e.to_string()))?;
-    let disposition = format!("attachment; filename=\"meeting-{id}-minutes.csv\"");
+    let (text, name) = match query.part {
+        None | Some(MinutesPart::Speakers) => (minutes.to_csv(), "minutes"),
+        Some(MinutesPart::Attendance) => (minutes.attendance_csv(), "attendance"),
+        Some(MinutesPart::Votes) => (minutes.votes_csv(), "votes"),
+    };
+    let text =
+        text.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", e.to_string()))?;
+    let disposition = format!("attachment; filename=\"meeting-{id}-{name}.csv\"");
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -7,7 +7,7 @@ use super::{JournalError, Store};
 /// How `podiumd export` writes the minutes.
 #[derive(Debug, Clone, Default)]
 pub struct Export {
-    /// `json`, `csv` or `html`.
+    /// `json`, `csv` (speaker log), `attendance-csv`, `votes-csv` or `html`.
     pub format: String,
     /// The copy for publication.
     pub publication: bool,
@@ -56,6 +56,10 @@ pub fn export(path: &std::path::Path, meeting: Option<i64>, how: &Export) -> Res
             local,
         };
         Ok(super::print::to_html(&minutes, &settings))
+    } else if how.format == "attendance-csv" {
+        minutes.attendance_csv().map_err(|e| JournalError::Export(e.to_string()))
+    } else if how.format == "votes-csv" {
+        minutes.votes_csv().map_err(|e| JournalError::Export(e.to_string()))
     } else if how.format == "csv" {
         minutes.to_csv().map_err(|e| JournalError::Export(e.to_string()))
     } else {

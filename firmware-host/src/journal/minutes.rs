@@ -23,6 +23,8 @@ use podium_floor::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use super::council_record::{AttendanceRecord, QuorumRecord, VoteRecord};
+use super::council_record::{CouncilBuilder, attendance_csv, votes_csv};
 use super::store::{CommandRow, Store};
 use super::{JournalError, MeetingInfo, time};
 
@@ -56,6 +58,21 @@ pub struct Minutes {
     /// Who was present at some time during the meeting, in the room or remotely.
     #[serde(default)]
     pub attendees: Vec<Attendee>,
+    /// Every member's attendance: periods present with place and provenance, each change.
+    #[serde(default)]
+    pub attendance: Vec<AttendanceRecord>,
+    /// Members present at some time during the meeting.
+    #[serde(default)]
+    pub members_present: u32,
+    /// Members present at the end (or now, while open).
+    #[serde(default)]
+    pub members_present_at_end: u32,
+    /// The quorum at the opening and each time it was established or lost.
+    #[serde(default)]
+    pub quorum: QuorumRecord,
+    /// The votes, in the order they were opened.
+    #[serde(default)]
+    pub votes: Vec<VoteRecord>,
     /// Problems found in the record (the minutes may then be incomplete).
     pub warnings: Vec<String>,
 }
@@ -245,6 +262,8 @@ pub struct Builder {
     attendees: BTreeMap<String, Attendee>,
     /// Rows of requests kept with an item (carry-over off), until it is called up again.
     parked: BTreeMap<ItemId, Vec<(Station, usize)>>,
+    /// Attendance, quorum and votes.
+    council: Option<CouncilBuilder>,
 }
 
 /// What the builder made of the record.
@@ -257,6 +276,12 @@ pub struct Built {
     pub log: Vec<LogEntry>,
     /// Who attended.
     pub attendees: Vec<Attendee>,
+    /// Every member's attendance.
+    pub attendance: Vec<AttendanceRecord>,
+    /// The quorum.
+    pub quorum: QuorumRecord,
+    /// The votes.
+    pub votes: Vec<VoteRecord>,
 }
 
 fn item_record(item: &AgendaItem) -> ItemRecord {
@@ -289,7 +314,7 @@ impl Builder {
             waiting: BTreeMap::new(),
             granted: BTreeMap::new(),
             speaking: BTreeMap::new(),
-            local,
+            local: local.clone(),
             items: opening
                 .agenda
                 .iter()
@@ -302,6 +327,7 @@ impl Builder {
             log: Vec::new(),
             attendees: BTreeMap::new(),
             parked: BTreeMap::new(),
+            council: Some(CouncilBuilder::new(setup, opening, local)),
         };
         for (participant, presence) in &opening.presence {
             builder.attend(participant, *presence);
@@ -526,6 +552,17 @@ impl Builder {
     /// Takes the next event into account.
     pub fn event(&mut self, event: &Event) {
         self.session_event(event);
+        if let Some((what, detail)) = self.council.as_mut().and_then(|c| c.event(event)) {
+            if let Change::VoteOpened { vote } = &event.change {
+                let label = vote.item.map(|id| self.item_label(id));
+                let non_public = !self.public;
+                if let Some(record) = self.council.as_mut().and_then(|c| c.last_vote_mut()) {
+                    record.item = label;
+                    record.non_public = non_public;
+                }
+            }
+            self.note(event.at.unix_ms, what, detail);
+        }
         let mono = event.at.mono_ms.0;
         match &event.change {
             Change::RequestAdded { request, .. } => {
@@ -623,13 +660,14 @@ impl Builder {
         let items = std::mem::take(&mut self.items);
         let log = std::mem::take(&mut self.log);
         let attendees = std::mem::take(&mut self.attendees).into_values().collect();
+        let (attendance, quorum, votes) = self.council.take().map(CouncilBuilder::finish).unwrap_or_default();
         let mut speakers = self.finish();
         for turn in &mut speakers {
             turn.requested_local = turn.requested_unix_ms.map(|ms| local.format(ms));
             turn.started_local = turn.started_unix_ms.map(|ms| local.format(ms));
             turn.ended_local = turn.ended_unix_ms.map(|ms| local.format(ms));
         }
-        Built { speakers, items, log, attendees }
+        Built { speakers, items, log, attendees, attendance, quorum, votes }
     }
 
     /// The rows, with readable times; requests still in the list are `waiting`.
@@ -711,6 +749,7 @@ pub fn from_store_in(
         }
     }
     let built = builder.finish_all();
+    let opened_ms = info.opened_unix_ms;
     Ok(Minutes {
         generated_at: time::rfc3339(now_unix_ms),
         time_zone: local.name().to_owned(),
@@ -722,6 +761,22 @@ pub fn from_store_in(
         items: built.items,
         log: built.log,
         attendees: built.attendees,
+        members_present: built.attendance.iter().filter(|a| !a.periods.is_empty()).count() as u32,
+        members_present_at_end: built
+            .attendance
+            .iter()
+            .filter(|a| a.periods.last().is_some_and(|p| p.until_unix_ms.is_none()))
+            .count() as u32,
+        attendance: built.attendance,
+        quorum: {
+            let mut quorum = built.quorum;
+            for entry in quorum.entries.iter_mut().filter(|e| e.what == "at_opening") {
+                entry.unix_ms = opened_ms;
+                entry.at_local = local.format(opened_ms);
+            }
+            quorum
+        },
+        votes: built.votes,
         warnings,
     })
 }
@@ -807,6 +862,19 @@ impl Minutes {
 }
 
 impl Minutes {
+    /// The attendance as CSV: one row per period present (members never present: one row
+    /// with their status).
+    pub fn attendance_csv(&self) -> Result<String, csv::Error> {
+        attendance_csv(self.meeting.id, &self.attendance)
+    }
+
+    /// The votes as CSV: a row per vote with its result, then a row per ballot.
+    pub fn votes_csv(&self) -> Result<String, csv::Error> {
+        votes_csv(self.meeting.id, &self.votes)
+    }
+}
+
+impl Minutes {
     /// The copy for publication: every row, exclusion, title and log detail of the
     /// non-public part is left out; the non-public part's times remain.
     pub fn for_publication(mut self) -> Minutes {
@@ -828,6 +896,8 @@ impl Minutes {
             item.oparl_id = None;
             item.exclusions.clear();
         }
+        // Votes of the non-public part are left out with it (question, names, result).
+        self.votes.retain(|vote| !vote.non_public);
         let mut public = true;
         self.log.retain_mut(|entry| {
             match entry.what.as_str() {
@@ -948,6 +1018,11 @@ mod tests {
         assert_eq!(rows[2].started_at, None);
 
         let minutes = Minutes {
+            attendance: Vec::new(),
+            members_present: 0,
+            members_present_at_end: 0,
+            quorum: Default::default(),
+            votes: Vec::new(),
             meeting: MeetingInfo::opening(7, 7, "Rat, 3. Sitzung".into(), "room".into(), 0, 0),
             generated_at: time::rfc3339(0),
             time_zone: "Europe/Berlin".into(),

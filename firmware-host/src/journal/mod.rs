@@ -8,7 +8,9 @@
 //! each batch of events: "who granted" in the minutes), `checkpoint` (the floor state when
 //! the run started, when a meeting opened, and every [`CHECKPOINT_EVERY`] events, so a
 //! restart replays at most that many events), `meeting` (title, body, agenda and the span
-//! of a run it covers) and `agenda_draft` (the agenda prepared for the next meeting).
+//! of a run it covers), `agenda_draft` (the agenda prepared for the next meeting) and `urn`
+//! (the counts per option of a secret vote, the one piece of state that is not an event:
+//! see [`schema`]).
 //!
 //! # The write path (durable before acknowledged)
 //! The session owner applies a command to the engine, hands the resulting events to the
@@ -45,6 +47,7 @@
 //! [`Setup`]: podium_floor::Setup
 //! [`Floor::restore`]: podium_floor::Floor::restore
 
+pub mod council_record;
 pub mod export;
 pub mod minutes;
 pub mod print;

@@ -10,6 +10,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::council_record::VoteRecord;
 use super::minutes::{LocalTime, Minutes, SpeakerTurn};
 
 /// What the page needs beside the minutes.
@@ -78,6 +79,11 @@ fn log_text(what: &str) -> &'static str {
         "readmitted" => "Wieder zugelassen",
         "budget_exhausted" => "Redezeitkontingent erschöpft",
         "agenda" => "Tagesordnung festgelegt",
+        "quorum_established" => "Beschlussfähigkeit festgestellt",
+        "quorum_lost" => "Beschlussfähigkeit verloren",
+        "vote_opened" => "Abstimmung eröffnet",
+        "vote_closed" => "Abstimmung geschlossen",
+        "vote_cancelled" => "Abstimmung abgebrochen",
         _ => "Ereignis",
     }
 }
@@ -118,6 +124,190 @@ fn speaker_rows(out: &mut String, turns: &[&SpeakerTurn], local: &LocalTime) {
         ));
     }
     out.push_str("</tbody></table>\n");
+}
+
+fn status_text(status: &str) -> &'static str {
+    match status {
+        "present" => "anwesend",
+        "excused" => "entschuldigt",
+        "absent" => "abwesend",
+        _ => "nicht erfasst",
+    }
+}
+
+fn by_text(by: &str) -> &'static str {
+    match by {
+        "presence_key" => "Anwesenheitstaste",
+        "badge" => "Ausweis",
+        "pin" => "PIN",
+        "remote_link" => "persönlicher Zugang",
+        "chair" => "durch den Vorsitz",
+        "technician" => "durch die Technik",
+        "system" => "durch podiumd",
+        _ => "",
+    }
+}
+
+fn place_de(place: &str) -> String {
+    match place {
+        "remote" => "zugeschaltet".into(),
+        "room" => "im Saal".into(),
+        seat => seat.strip_prefix("seat ").map_or_else(|| esc(seat), |n| format!("Platz {}", esc(n))),
+    }
+}
+
+/// Anwesenheit: each member with their periods present, place and provenance.
+fn attendance_section(out: &mut String, minutes: &Minutes) {
+    if minutes.attendance.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Anwesenheitsliste</h2>\n");
+    out.push_str(&format!(
+        "<p>Anwesende Mitglieder: {} (am Ende: {})</p>\n",
+        minutes.members_present, minutes.members_present_at_end
+    ));
+    out.push_str(
+        "<table><thead><tr><th scope=\"col\">Name, Fraktion</th><th scope=\"col\">Status</th>\
+         <th scope=\"col\">Anwesend (Ort, Erfassung)</th></tr></thead><tbody>\n",
+    );
+    for a in &minutes.attendance {
+        let group = a.group.as_deref().map(|g| format!(", {}", esc(g))).unwrap_or_default();
+        let periods: Vec<String> = a
+            .periods
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} – {} ({}, {}{})",
+                    esc(&p.from_local),
+                    p.until_local.as_deref().map_or_else(|| "Ende".to_owned(), esc),
+                    place_de(&p.place),
+                    by_text(&p.by),
+                    p.left_by.as_deref().map(|b| format!("; abgemeldet {}", by_text(b))).unwrap_or_default()
+                )
+            })
+            .collect();
+        let marks: Vec<String> = a
+            .changes
+            .iter()
+            .filter(|c| c.status != "present")
+            .map(|c| format!("{} {} ({})", status_text(&c.status), esc(&c.at_local), by_text(&c.by)))
+            .collect();
+        let mut detail = periods.join("<br>");
+        if !marks.is_empty() {
+            if !detail.is_empty() {
+                detail.push_str("<br>");
+            }
+            detail.push_str(&marks.join("<br>"));
+        }
+        out.push_str(&format!(
+            "<tr><td>{}{group}</td><td>{}</td><td>{detail}</td></tr>\n",
+            esc(&a.name),
+            status_text(&a.status)
+        ));
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+/// Beschlussfähigkeit: at the opening and each time it was established or lost.
+fn quorum_section(out: &mut String, minutes: &Minutes) {
+    if minutes.quorum.entries.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Beschlussfähigkeit</h2>\n<ul>\n");
+    for e in &minutes.quorum.entries {
+        let what = match (e.what.as_str(), e.quorate) {
+            ("at_opening", true) => "Bei Eröffnung beschlussfähig",
+            ("at_opening", false) => "Bei Eröffnung nicht beschlussfähig",
+            ("established", _) => "Beschlussfähigkeit hergestellt",
+            _ => "Beschlussfähigkeit verloren",
+        };
+        out.push_str(&format!(
+            "<li>{what}: {} ({} von {} erforderlichen Mitgliedern anwesend, gesetzliche Mitgliederzahl {})</li>\n",
+            esc(&e.at_local),
+            e.present,
+            e.required,
+            e.statutory
+        ));
+    }
+    out.push_str("</ul>\n");
+    if minutes.quorum.lost_during_meeting {
+        out.push_str("<p><strong>Die Beschlussfähigkeit ging während der Sitzung verloren.</strong></p>\n");
+    }
+}
+
+/// One vote: question, kind, options, majority, who voted, the result.
+fn vote_section(out: &mut String, vote: &VoteRecord) {
+    use podium_floor::vote::{Majority, VoteKind, VoteOutcome};
+    let kind = match vote.kind {
+        VoteKind::Open => "offene Abstimmung",
+        VoteKind::RollCall => "namentliche Abstimmung",
+        VoteKind::Secret => "geheime Abstimmung",
+    };
+    let majority = match vote.majority {
+        Majority::Simple => "einfache Mehrheit",
+        Majority::Absolute => "absolute Mehrheit der gesetzlichen Mitglieder",
+        Majority::TwoThirdsStatutory => "Zweidrittelmehrheit der gesetzlichen Mitglieder",
+        Majority::TwoThirdsCast => "Zweidrittelmehrheit der abgegebenen Stimmen",
+    };
+    let label = |id: &str| {
+        vote.options
+            .iter()
+            .find(|o| o.id == id)
+            .map_or_else(|| esc(id), |o| if o.label.is_empty() { esc(&o.id) } else { esc(&o.label) })
+    };
+    out.push_str(&format!(
+        "<p><strong>Abstimmung {}: {}</strong><br>{kind}, {majority}; Optionen: {}; eröffnet {}{}</p>\n",
+        vote.id,
+        esc(&vote.question),
+        vote.options.iter().map(|o| label(&o.id)).collect::<Vec<_>>().join(", "),
+        esc(&vote.opened_local),
+        vote.ended_local.as_deref().map(|t| format!(", beendet {}", esc(t))).unwrap_or_default()
+    ));
+    match (&vote.result, vote.cancelled) {
+        (_, true) => out.push_str("<p>Die Abstimmung wurde ohne Ergebnis abgebrochen.</p>\n"),
+        (None, _) => out.push_str("<p class=\"muted\">Die Abstimmung läuft noch.</p>\n"),
+        (Some(result), _) => {
+            let totals: Vec<String> =
+                result.totals.iter().map(|t| format!("{}: {}", label(&t.option), t.count)).collect();
+            let outcome = match result.outcome {
+                VoteOutcome::Accepted => "angenommen",
+                VoteOutcome::Rejected => "abgelehnt",
+                VoteOutcome::Counted => "ausgezählt",
+            };
+            out.push_str(&format!(
+                "<p>Ergebnis: {}; abgestimmt: {}, nicht abgestimmt: {}{}. <strong>{outcome}</strong></p>\n",
+                totals.join(", "),
+                result.voted,
+                result.not_voted,
+                result.required.map(|r| format!(", erforderlich: {r} Ja-Stimmen")).unwrap_or_default()
+            ));
+        }
+    }
+    if vote.ballots.is_empty() {
+        return;
+    }
+    let heading = match vote.kind {
+        VoteKind::RollCall => "Stimmabgabe",
+        _ => "Abgestimmt haben",
+    };
+    let names: Vec<String> = vote
+        .ballots
+        .iter()
+        .map(|b| {
+            let mut text = esc(&b.name);
+            if let Some(choice) = &b.choice {
+                text.push_str(&format!(": {}", label(choice)));
+            }
+            match b.via.as_str() {
+                "proxy_chair" => text.push_str(" (eingetragen durch den Vorsitz)"),
+                "proxy_technician" => text.push_str(" (eingetragen durch die Technik)"),
+                "remote" => text.push_str(" (zugeschaltet)"),
+                _ => {}
+            }
+            text
+        })
+        .collect();
+    out.push_str(&format!("<p>{heading}: {}</p>\n", names.join("; ")));
 }
 
 /// The minutes as a printable German HTML page.
@@ -198,6 +388,9 @@ pub fn to_html(minutes: &Minutes, settings: &PrintSettings) -> String {
         out.push_str("</ul>\n");
     }
 
+    attendance_section(&mut out, minutes);
+    quorum_section(&mut out, minutes);
+
     out.push_str("<h2>Tagesordnung und Verlauf</h2>\n");
     for item in &minutes.items {
         let title = if item.title.is_empty() && item.non_public {
@@ -242,9 +435,23 @@ pub fn to_html(minutes: &Minutes, settings: &PrintSettings) -> String {
         }
         let label = format!("{} {}", item.number, item.title);
         let label = label.trim();
+        for vote in minutes.votes.iter().filter(|v| v.item_id == Some(item.id)) {
+            vote_section(&mut out, vote);
+        }
         let turns: Vec<&SpeakerTurn> =
             minutes.speakers.iter().filter(|t| t.item.as_deref().map(str::trim) == Some(label)).collect();
         speaker_rows(&mut out, &turns, local);
+    }
+    let loose: Vec<&VoteRecord> = minutes
+        .votes
+        .iter()
+        .filter(|v| v.item_id.is_none_or(|id| !minutes.items.iter().any(|i| i.id == id)))
+        .collect();
+    if !loose.is_empty() {
+        out.push_str("<h3>Abstimmungen außerhalb eines Tagesordnungspunkts</h3>\n");
+        for vote in loose {
+            vote_section(&mut out, vote);
+        }
     }
     let outside: Vec<&SpeakerTurn> = minutes.speakers.iter().filter(|t| t.item.is_none()).collect();
     if !outside.is_empty() {
@@ -325,6 +532,11 @@ mod tests {
                 room: true,
                 remote: false,
             }],
+            attendance: Vec::new(),
+            members_present: 0,
+            members_present_at_end: 0,
+            quorum: Default::default(),
+            votes: Vec::new(),
             warnings: Vec::new(),
         }
     }

@@ -77,6 +77,14 @@ pub struct RecoveryReport {
     pub took_ms: u64,
     /// Everything worth a warning, in order.
     pub warnings: Vec<String>,
+    /// The open secret vote whose urn was restored from the journal, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urn_restored: Option<u32>,
+    /// Why the urn of the open secret vote could not be restored (its counts do not add up
+    /// to the members who voted, e.g. after a damaged tail was removed). That vote must not
+    /// be closed: its result would be wrong. The chair cancels and repeats it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urn_refused: Option<String>,
 }
 
 /// The session as it is to continue.
@@ -284,6 +292,30 @@ pub fn restore(
     for event in events.iter().filter(|e| e.seq > base_seq) {
         floor.replay(event);
         replayed += 1;
+    }
+    // The one piece of state not in the events: the open secret vote's urn.
+    let open_secret = floor
+        .state()
+        .vote
+        .as_ref()
+        .filter(|v| v.result.is_none() && v.kind == podium_floor::vote::VoteKind::Secret)
+        .map(|v| v.id);
+    if let Some(vote) = open_secret {
+        let restored = store
+            .urn_counts(id, vote)
+            .map_err(|e| format!("cannot read its urn ({e})"))
+            .and_then(|counts| floor.restore_urn(vote, counts));
+        match restored {
+            Ok(()) => report.urn_restored = Some(vote),
+            Err(why) => {
+                let message = format!(
+                    "SECRET VOTE {vote} CANNOT BE COUNTED: {why}; do not close it (the result would be \
+                     wrong): cancel it and vote again"
+                );
+                warnings.push(message.clone());
+                report.urn_refused = Some(message);
+            }
+        }
     }
     if let Err(broken) = floor.check_invariants() {
         warnings.push(format!("run {id}: the restored floor breaks an invariant: {broken}"));

@@ -9,7 +9,17 @@
 //! meeting    id, run_id, title, body, room_id, opened_unix_ms, closed_unix_ms (NULL = open),
 //!            first_seq, last_seq, agenda (JSON as opened), oparl_id
 //! agenda_draft  the one agenda prepared for the next meeting (JSON)
+//! urn        (run_id, vote, option) → count: the secret ballots of a vote, counted in
+//!            place (version 3; see below)
 //! ```
+//! **The urn** is the one table that holds derived state rather than events: in a secret
+//! vote the engine puts no choice into any event, state or snapshot and keeps only counts
+//! per option (`podium_floor::vote::Urn`); the journal stores those counts, updated in
+//! place (`count = count + 1` in the transaction of the ballot's events), never a row per
+//! ballot, so the file keeps no order of ballots that could be matched against the
+//! `ballot_cast` events. A `WITHOUT ROWID` table keyed by option leaves no insertion order
+//! either. The write-ahead log does hold each committed page image until a checkpoint, so
+//! the writer truncates it after every commit that touched the urn (see `writer.rs`).
 //! A *run* is one span of the floor with one engine setup: every event is recorded in the
 //! run in progress, whether or not a meeting is open. A *meeting* labels a span
 //! (`first_seq..=last_seq`) of one run. Children are deleted with their run
@@ -23,7 +33,7 @@ use rusqlite::Connection;
 /// `PRAGMA application_id`: "Podi" in ASCII, so a foreign SQLite file is recognised.
 pub const APPLICATION_ID: i64 = 0x506F_6469;
 /// `PRAGMA user_version` of the schema this build writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Creates the tables in an empty database.
 const CREATE: &str = "
@@ -86,6 +96,17 @@ CREATE TABLE agenda_draft (
     draft TEXT NOT NULL,
     updated_unix_ms INTEGER NOT NULL
 );
+";
+
+/// The secret urn (version 3): counts per option of each secret vote, updated in place.
+const CREATE_URN: &str = "
+CREATE TABLE urn (
+    run_id INTEGER NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+    vote INTEGER NOT NULL,
+    option TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (run_id, vote, option)
+) WITHOUT ROWID;
 ";
 
 /// Version 1 recorded only inside meetings: each meeting row was its own span of events.
@@ -169,6 +190,7 @@ pub(crate) fn create(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     tx.execute_batch(CREATE)?;
     tx.execute_batch(CREATE_MEETING)?;
+    tx.execute_batch(CREATE_URN)?;
     tx.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {VERSION};"))?;
     tx.commit()
 }
@@ -191,6 +213,10 @@ pub(crate) fn migrate(
         tx.execute_batch(MIGRATE_V1_TO_V2)?;
         tx.execute_batch(CREATE_MEETING)?;
         tx.execute_batch(MIGRATE_V1_LABELS)?;
+    }
+    if version < 3 {
+        // Additive: a version-2 journal had no votes, so its urn is empty.
+        tx.execute_batch(CREATE_URN)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {VERSION};"))?;
     tx.commit()
@@ -264,5 +290,29 @@ INSERT INTO checkpoint VALUES (1, 0, '{}'), (2, 2, '{}');
         assert_eq!(left, 1);
         let old = Connection::open(&backup).expect("backup");
         assert_eq!(check_version(&old).expect("check"), Found::Older(1));
+        let urn: i64 = conn.query_row("SELECT count(*) FROM urn", [], |r| r.get(0)).expect("urn table");
+        assert_eq!(urn, 0);
+    }
+
+    #[test]
+    fn a_version_2_journal_gains_the_urn_with_a_copy_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("journal.sqlite3");
+        let mut conn = Connection::open(&path).expect("open");
+        conn.execute_batch(CREATE).expect("v2 tables");
+        conn.execute_batch(CREATE_MEETING).expect("v2 meeting");
+        conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 2;"))
+            .expect("v2");
+        conn.execute("INSERT INTO run VALUES (1, 'r', 1000, 10, NULL, 0, 0, '{}')", []).expect("run");
+        configure_writer(&conn, false).expect("configure");
+        assert_eq!(check_version(&conn).expect("check"), Found::Older(2));
+        let backup = dir.path().join("journal.sqlite3.v2.bak");
+        migrate(&mut conn, 2, Some(&backup)).expect("migrate");
+        assert!(backup.exists(), "the version-2 file is kept");
+        assert_eq!(check_version(&conn).expect("check"), Found::Current);
+        conn.execute("INSERT INTO urn VALUES (1, 1, 'yes', 2)", []).expect("urn row");
+        conn.execute("DELETE FROM run WHERE id = 1", []).expect("delete");
+        let left: i64 = conn.query_row("SELECT count(*) FROM urn", [], |r| r.get(0)).expect("n");
+        assert_eq!(left, 0, "urn rows go with their run");
     }
 }

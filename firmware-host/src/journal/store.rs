@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
+use podium_floor::vote::{UrnDeposit, VoteId};
 use podium_floor::{Actor, Command, Event, FloorState, Setup};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -93,6 +96,14 @@ pub enum Record {
     /// Records that must be stored together or not at all (sealing a run and starting the
     /// next: a crash between them would leave no run to restore).
     Together(Vec<Record>),
+    /// Secret ballots of the run in progress, added to the urn's counts in place (always
+    /// written together with the `Events` of the command that cast them).
+    Urn {
+        /// The run in progress.
+        run_id: i64,
+        /// One entry per ballot: the vote and the option it counts for.
+        deposits: SecretDeposits,
+    },
     /// The draft agenda for the next meeting is replaced.
     AgendaDraft {
         /// The draft (JSON).
@@ -107,6 +118,7 @@ impl Record {
     pub fn event_count(&self) -> usize {
         match self {
             Record::Events { events, .. } => events.len(),
+            Record::Together(records) => records.iter().map(Record::event_count).sum(),
             _ => 0,
         }
     }
@@ -115,8 +127,29 @@ impl Record {
     pub fn last_seq(&self) -> Option<u64> {
         match self {
             Record::Events { events, .. } => events.last().map(|e| e.seq),
+            Record::Together(records) => records.iter().rev().find_map(Record::last_seq),
             _ => None,
         }
+    }
+
+    /// Whether writing this record changes the secret urn.
+    pub fn touches_urn(&self) -> bool {
+        match self {
+            Record::Urn { deposits, .. } => !deposits.0.is_empty(),
+            Record::Together(records) => records.iter().any(Record::touches_urn),
+            _ => false,
+        }
+    }
+}
+
+/// Secret ballots on their way to the urn. Its `Debug` names only how many there are: a
+/// record may end up in a log line, a secret choice must not.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretDeposits(pub Vec<UrnDeposit>);
+
+impl std::fmt::Debug for SecretDeposits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} secret ballot(s)>", self.0.len())
     }
 }
 
@@ -519,6 +552,15 @@ impl Store {
         rows.collect()
     }
 
+    /// The counts in the urn of a run's secret vote, by option.
+    pub fn urn_counts(&self, run_id: i64, vote: VoteId) -> rusqlite::Result<BTreeMap<String, u32>> {
+        let mut stmt = self.conn.prepare("SELECT option, count FROM urn WHERE run_id = ?1 AND vote = ?2")?;
+        let rows = stmt.query_map(params![run_id, i64::from(vote)], |row| {
+            Ok((row.get::<_, String>(0)?, u32::try_from(row.get::<_, i64>(1)?).unwrap_or(u32::MAX)))
+        })?;
+        rows.collect()
+    }
+
     /// Removes everything of a run after `seq` (an unreadable tail found at restore), so
     /// that recording continues without a gap. Returns the number of events removed.
     pub fn discard_after(&mut self, run_id: i64, seq: u64) -> rusqlite::Result<usize> {
@@ -565,6 +607,27 @@ impl Store {
             self.checkpoint_wal()?;
         }
         Ok(deleted)
+    }
+
+    /// Copies the write-ahead log into the database file and truncates it to nothing,
+    /// without waiting for readers: after a secret ballot the log holds the urn's page
+    /// as it was after each commit, which, beside the `ballot_cast` events, could tell
+    /// the order of the choices. True if the log is empty now; false if a reader held it
+    /// (the caller tries again after its next write).
+    pub fn truncate_wal_now(&self) -> rusqlite::Result<bool> {
+        if !matches!(self.location, JournalLocation::File(_)) || self.read_only {
+            return Ok(true);
+        }
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let result = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get::<_, i64>(0));
+        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        match result {
+            Ok(busy) => Ok(busy == 0),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Copies the write-ahead log into the database file and truncates it.
@@ -704,6 +767,15 @@ fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Re
         Record::Together(records) => {
             for record in records {
                 write_record(tx, record)?;
+            }
+        }
+        Record::Urn { run_id, deposits } => {
+            let mut add = tx.prepare_cached(
+                "INSERT INTO urn (run_id, vote, option, count) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (run_id, vote, option) DO UPDATE SET count = count + 1",
+            )?;
+            for deposit in &deposits.0 {
+                add.execute(params![run_id, i64::from(deposit.vote), deposit.option])?;
             }
         }
         Record::AgendaDraft { draft, updated_unix_ms } => {

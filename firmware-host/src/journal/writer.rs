@@ -120,6 +120,10 @@ impl Journal {
         for warning in &restored.report.warnings {
             tracing::warn!("journal: {warning}");
         }
+        if let Some(refused) = &restored.report.urn_refused {
+            // Loud on purpose: `/api/v1/diagnostics` shows it in the recovery report too.
+            tracing::error!("journal: {refused}");
+        }
         if store.is_read_only() {
             status.state = JournalState::Degraded;
             status.error = Some(format!("{location_text} is read-only"));
@@ -139,6 +143,7 @@ impl Journal {
             status: status_tx.clone(),
             backlog: Vec::new(),
             last_logged: None,
+            urn_in_wal: false,
         };
         let spawned = std::thread::Builder::new().name("journal-writer".into()).spawn(move || writer.run());
         let ops = match spawned {
@@ -302,6 +307,8 @@ struct Writer {
     /// Records not yet on disk, in order (several only after a failed write).
     backlog: Vec<(u64, Record)>,
     last_logged: Option<Instant>,
+    /// The write-ahead log holds urn pages not yet truncated away (a reader held it).
+    urn_in_wal: bool,
 }
 
 impl Writer {
@@ -391,6 +398,15 @@ impl Writer {
         };
         match result {
             Ok(()) => {
+                self.urn_in_wal |= self.backlog.iter().any(|(_, r)| r.touches_urn());
+                if self.urn_in_wal {
+                    // Secrecy: no history of the urn's counts may stay in the log (see
+                    // `Store::truncate_wal_now`). Tried again after the next write if busy.
+                    match self.store.truncate_wal_now() {
+                        Ok(done) => self.urn_in_wal = !done,
+                        Err(e) => tracing::warn!("journal: cannot truncate the write-ahead log: {e}"),
+                    }
+                }
                 let events: u64 = self.backlog.iter().map(|(_, r)| r.event_count() as u64).sum();
                 let last_seq = self.backlog.iter().rev().find_map(|(_, r)| r.last_seq());
                 self.backlog.clear();

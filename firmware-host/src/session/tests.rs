@@ -456,3 +456,5 @@ mod resume_window {
         cancel.cancel();
     }
 }
+
+mod voting;
