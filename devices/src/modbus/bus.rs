@@ -26,7 +26,8 @@ use crate::serial::{Backoff, Connector, LinkHealth, unix_ms_now};
 
 pub use super::master::Mark;
 pub use super::units::{
-    Block, BusEvent, BusOutputs, UnitHealth, UnitLayout, UnitOutputs, UnitSpec, UnitStatus,
+    Block, BusEvent, BusOutputs, Credential, CredentialKind, CredentialLayout, UnitHealth, UnitLayout,
+    UnitOutputs, UnitSpec, UnitStatus,
 };
 
 /// How a bus is driven: the rules its master follows, and how the port is reopened.

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use super::codec::{self, MAX_ADU_LEN, Request, Response, limits};
 use super::debounce::EdgeDebouncer;
 use super::timing;
-use super::units::{BusEvent, BusOutputs, UnitHealth, UnitLayout, UnitSpec, UnitStatus};
+use super::units::{BusEvent, BusOutputs, Credential, UnitHealth, UnitLayout, UnitSpec, UnitStatus};
 
 /// The rules' parameters (the part of `BusSettings` that is not about the port).
 #[derive(Debug, Clone)]
@@ -178,6 +178,8 @@ enum PendingWrite {
 enum Purpose {
     Poll,
     Write(PendingWrite),
+    /// The read of a waiting credential's registers.
+    Credential,
 }
 
 /// Writes a unit may get between two polls: a unit needs only a few (coils, register
@@ -199,6 +201,12 @@ struct Unit {
     write_budget: u8,
     /// A key edge not yet answered by a confirmed write: its time and the busy total then.
     edge: Option<(Instant, Duration)>,
+    /// The last poll showed the credential-waiting input: read the registers before the
+    /// unit's next poll.
+    credential_due: bool,
+    /// Sequence number of the last credential reported (a read repeated after a lost
+    /// answer returns the same one; it is reported once).
+    last_credential: Option<u16>,
 }
 
 /// Where the poll cycle stands.
@@ -305,6 +313,8 @@ impl Master {
                     last_seen: None,
                     write_budget: WRITES_BETWEEN_POLLS,
                     edge: None,
+                    credential_due: false,
+                    last_credential: None,
                 }
             })
             .collect();
@@ -687,7 +697,25 @@ impl Master {
                 tracing::warn!(bus = %self.settings.bus, unit = unit.spec.unit, %code, "output write refused");
                 self.answered(i, now);
             }
+            (Purpose::Credential, Outcome::Answer(Response::ReadHoldingRegisters { values }, _)) => {
+                self.answered(i, now);
+                self.credential_read(i, &values);
+            }
+            (Purpose::Credential, Outcome::Answer(..)) => self.answered(i, now),
+            (Purpose::Credential, Outcome::Exception(code)) => {
+                // A unit that flags a credential but has no registers for it: do not ask
+                // again until it flags the next one.
+                let unit = &mut self.units[i];
+                unit.health.exceptions += 1;
+                unit.credential_due = false;
+                tracing::warn!(bus = %self.settings.bus, unit = unit.spec.unit, %code, "credential read refused");
+                self.answered(i, now);
+            }
             (Purpose::Poll, _) => self.missed(i, now),
+            (Purpose::Credential, _) => {
+                // Tried again before the next poll, while the unit counts as online.
+                self.missed(i, now);
+            }
             (Purpose::Write(_), _) => {
                 self.units[i].write_budget = 0;
                 self.missed(i, now);
@@ -702,6 +730,8 @@ impl Master {
         unit.last_seen = Some(now);
         if unit.status != UnitStatus::Online {
             unit.status = UnitStatus::Online;
+            // A unit that was away may have restarted its credential numbering.
+            unit.last_credential = None;
             // Whatever the unit showed before, write everything again; keys held while it
             // was away are not presses.
             unit.confirmed = Confirmed::unknown(&unit.spec.layout);
@@ -731,6 +761,7 @@ impl Master {
         unit.confirmed = Confirmed::unknown(&unit.spec.layout);
         unit.debouncer.reset();
         unit.edge = None;
+        unit.credential_due = false;
         if unit.reported_online != Some(false) {
             unit.reported_online = Some(false);
             unit.health.went_offline += 1;
@@ -759,11 +790,19 @@ impl Master {
             tracing::info!(bus = %self.settings.bus, unit = unit.spec.unit, "unit reset its outputs; rewriting them");
             unit.confirmed = Confirmed::unknown(&unit.spec.layout);
         }
+        let waiting = unit.spec.layout.credential.map(|c| c.waiting_input);
+        if let Some(waiting) = waiting
+            && block.contains(waiting)
+            && raw.get(usize::from(waiting - block.start)).copied().unwrap_or(false)
+        {
+            // A level, not an edge: the unit holds it until the registers are read.
+            unit.credential_due = true;
+        }
         let mut any = false;
         for (index, pressed) in unit.debouncer.sample(raw, now) {
             let Ok(offset) = u16::try_from(index) else { continue };
             let input = block.start + offset;
-            if Some(input) == flag {
+            if Some(input) == flag || Some(input) == waiting {
                 continue;
             }
             any = true;
@@ -781,6 +820,26 @@ impl Master {
                 self.marks.push_back(Mark::KeyEdgeSeen { unit: unit.spec.unit, at: now });
             }
         }
+    }
+
+    /// The credential registers of unit `i` arrived: report the credential once.
+    fn credential_read(&mut self, i: usize, values: &[u16]) {
+        let unit = &mut self.units[i];
+        unit.credential_due = false;
+        let Some(credential) = Credential::decode(values) else {
+            tracing::warn!(bus = %self.settings.bus, unit = unit.spec.unit, "credential registers hold no valid credential");
+            return;
+        };
+        if unit.last_credential == Some(credential.sequence) {
+            tracing::debug!(bus = %self.settings.bus, unit = unit.spec.unit, sequence = credential.sequence, "credential already reported");
+            return;
+        }
+        unit.last_credential = Some(credential.sequence);
+        self.events.push_back(BusEvent::Credential {
+            bus: self.settings.bus.clone(),
+            unit: unit.spec.unit,
+            credential,
+        });
     }
 
     /// Forgets what online units confirmed once their rewrite period is over, and gives
@@ -809,9 +868,22 @@ impl Master {
         }
     }
 
-    /// The next request: a pending write of an online unit, else the cycle's next poll.
-    /// Moves the cycle past units it skips and into its rest; sends nothing.
+    /// The next request: a waiting credential's read, a pending write of an online unit,
+    /// else the cycle's next poll. Moves the cycle past units it skips and into its rest;
+    /// sends nothing.
     fn choose(&mut self, now: Instant) -> Option<Choice> {
+        for (i, unit) in self.units.iter().enumerate() {
+            if unit.status != UnitStatus::Online || !unit.credential_due {
+                continue;
+            }
+            if let Some(c) = unit.spec.layout.credential {
+                let request = Request::ReadHoldingRegisters {
+                    address: c.registers.start,
+                    quantity: c.registers.count.clamp(1, limits::READ_REGISTERS),
+                };
+                return Some(Choice { unit: i, request, purpose: Purpose::Credential });
+            }
+        }
         for i in 0..self.units.len() {
             let unit = &self.units[i];
             if unit.status != UnitStatus::Online || unit.write_budget == 0 {
@@ -873,7 +945,7 @@ impl Master {
     /// Commits the chosen request: the cycle moves on, budgets are spent.
     fn commit(&mut self, i: usize, purpose: &Purpose, now: Instant) {
         match purpose {
-            Purpose::Write(_) => {
+            Purpose::Write(_) | Purpose::Credential => {
                 let unit = &mut self.units[i];
                 unit.write_budget = unit.write_budget.saturating_sub(1);
             }

@@ -204,7 +204,13 @@ fn module<'m>(
     }
     units.entry(key).or_insert_with(|| UnitPlan {
         unit,
-        layout: UnitLayout { inputs: None, coils: None, registers: None, outputs_reset_input: None },
+        layout: UnitLayout {
+            inputs: None,
+            coils: None,
+            registers: None,
+            outputs_reset_input: None,
+            credential: None,
+        },
         role: UnitRole::Module { coils: Vec::new(), key_seats: Vec::new() },
     })
 }
