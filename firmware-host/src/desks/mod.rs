@@ -252,15 +252,34 @@ async fn translate_events(
             }
             event = events.recv(), if in_flight.len() < KEYS_IN_FLIGHT => match event { Some(e) => e, None => return },
         };
-        let BusEvent::Input { bus, unit, input, pressed } = event else {
+        let (bus, unit, input, command, actor) = match event {
+            BusEvent::Input { bus, unit, input, pressed } => {
+                let Some(binding) = desks.inner.map.binding(&bus, unit, input) else {
+                    tracing::debug!(%bus, unit, input, pressed, "unmapped input");
+                    continue;
+                };
+                let Some((command, actor)) = translate::command(binding, pressed) else { continue };
+                (bus, unit, input, command, actor)
+            }
+            BusEvent::Credential { bus, unit, credential } => {
+                let Some(seat) = desks.inner.map.desk_seat(&bus, unit) else { continue };
+                match translate::credential(seat, &credential, &desks.inner.map.credentials) {
+                    translate::CredentialCommand::Command(command, actor) => {
+                        (bus, unit, podium_devices::modbus::desk::INPUT_CREDENTIAL_WAITING, command, actor)
+                    }
+                    translate::CredentialCommand::UnknownBadge(uid) => {
+                        tracing::warn!(%bus, unit, seat, badge = %uid, "unknown badge: no [[member]] has this badge");
+                        continue;
+                    }
+                    translate::CredentialCommand::UnknownPin => {
+                        tracing::warn!(%bus, unit, seat, "unknown PIN entered: no [[member]] has it");
+                        continue;
+                    }
+                }
+            }
             // Online, offline and link changes show in the health; the drivers log them.
-            continue;
+            _ => continue,
         };
-        let Some(binding) = desks.inner.map.binding(&bus, unit, input) else {
-            tracing::debug!(%bus, unit, input, pressed, "unmapped input");
-            continue;
-        };
-        let Some((command, actor)) = translate::command(binding, pressed) else { continue };
         let source = Source::Desk { bus: bus.to_string(), unit: u16::from(unit) };
         match session.enqueue_from(source, command.clone(), actor).await {
             Ok(answer) => in_flight.push_back(key_answer(answer, bus.to_string(), unit, input, command)),
@@ -283,6 +302,10 @@ async fn key_answer(answer: Answer, bus: String, unit: u8, input: u16, command: 
     match answer.await {
         Ok(Ok(events)) => {
             tracing::debug!(%bus, unit, input, ?command, events = events.len(), "desk key")
+        }
+        // A vote key outside a vote is no mistake: a member pressed it early or late.
+        Ok(Err(rejection)) if rejection.reason == podium_floor::Reason::NoVoteOpen => {
+            tracing::debug!(%bus, unit, input, ?command, "desk vote key outside a vote")
         }
         // A rejection is the floor's rule at work (list closed, not allowed): normal.
         Ok(Err(rejection)) => {
