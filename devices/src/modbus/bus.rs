@@ -281,6 +281,12 @@ impl<C: Connector> BusDriver<C> {
                 Heard::Frame { bytes, unit, response } => {
                     monitor.record(&self.bus, Direction::In, &bytes, || format!("unit {unit}: {response:?}"));
                 }
+                Heard::Credential { unit } => {
+                    // The answer may hold a PIN's digits: never shown.
+                    monitor.record(&self.bus, Direction::In, &[], || {
+                        format!("unit {unit}: credential (withheld)")
+                    });
+                }
                 Heard::Garbled(bytes) => {
                     monitor.record(&self.bus, Direction::In, &bytes, || "garbled (bad CRC or frame)".into());
                 }

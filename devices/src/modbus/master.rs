@@ -142,6 +142,11 @@ pub enum Heard {
         /// What it says.
         response: Response,
     },
+    /// The answer to a credential read: its bytes are never kept (they may hold a PIN).
+    Credential {
+        /// The unit address.
+        unit: u8,
+    },
     /// Bytes that are no frame (CRC or framing error).
     Garbled(Vec<u8>),
     /// Part of an answer, then silence until the deadline.
@@ -420,9 +425,12 @@ impl Master {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.begin(now);
         match &self.phase {
-            Phase::Awaiting { deadline, .. } if now >= *deadline => {
+            Phase::Awaiting { deadline, purpose, unit, .. } if now >= *deadline => {
                 if self.record_heard && !self.rx.is_empty() {
-                    self.heard.push_back(Heard::Incomplete(self.rx.clone()));
+                    self.heard.push_back(match purpose {
+                        Purpose::Credential => Heard::Credential { unit: self.units[*unit].spec.unit },
+                        _ => Heard::Incomplete(self.rx.clone()),
+                    });
                 }
                 if let Phase::Awaiting { unit, .. } = &self.phase {
                     let unit = *unit;
@@ -609,12 +617,15 @@ impl Master {
     }
 
     fn try_decode(&mut self, now: Instant) {
-        let Phase::Awaiting { unit, request, .. } = &self.phase else { return };
+        let Phase::Awaiting { unit, request, purpose, .. } = &self.phase else { return };
         let (i, unit_address) = (*unit, self.units[*unit].spec.unit);
+        let credential = matches!(purpose, Purpose::Credential);
         match codec::decode_response(&self.rx) {
             Ok(Some(decoded)) => {
                 self.last_line_activity = Some(now);
-                if self.record_heard {
+                if self.record_heard && credential {
+                    self.heard.push_back(Heard::Credential { unit: decoded.adu.unit });
+                } else if self.record_heard {
                     let bytes = self.rx.get(..decoded.length).unwrap_or(&self.rx).to_vec();
                     let response = decoded.adu.pdu.clone();
                     self.heard.push_back(Heard::Frame { bytes, unit: decoded.adu.unit, response });
@@ -634,7 +645,9 @@ impl Master {
             }
             Ok(None) if self.rx.len() < MAX_ADU_LEN => {}
             Ok(None) | Err(_) => {
-                if self.record_heard {
+                if self.record_heard && credential {
+                    self.heard.push_back(Heard::Credential { unit: unit_address });
+                } else if self.record_heard {
                     self.heard.push_back(Heard::Garbled(self.rx.clone()));
                 }
                 self.units[i].health.crc_errors += 1;

@@ -222,7 +222,8 @@ pub fn start(
     if !desks.inner.map.buses.is_empty() {
         tracker.spawn(translate_events(desks.clone(), session.clone(), events_rx, cancel.clone()));
         let clock = session.clock();
-        tracker.spawn(direct(desks.clone(), session.watch(), clock, desired, tests_rx, cancel));
+        let monitor = monitor.clone();
+        tracker.spawn(direct(desks.clone(), session.watch(), clock, desired, tests_rx, monitor, cancel));
     }
     Ok(desks)
 }
@@ -317,17 +318,34 @@ async fn key_answer(answer: Answer, bus: String, unit: u8, input: u16, command: 
 }
 
 /// Recomputes every unit's desired outputs on each new snapshot, lamp test change, and
-/// every second while a chair display counts down.
+/// every second while a chair display counts down. While a secret vote is open the desk
+/// buses' frames are withheld from the protocol monitor (a poll answer tells who pressed
+/// which vote key).
 async fn direct(
     desks: Desks,
     mut snapshots: watch::Receiver<Arc<podium_floor::Snapshot>>,
     clock: crate::clock::SessionClock,
     desired: BTreeMap<String, watch::Sender<Arc<BusOutputs>>>,
     mut tests: watch::Receiver<Tests>,
+    monitor: podium_devices::monitor::FrameMonitor,
     cancel: CancellationToken,
 ) {
+    let mut withheld = false;
     loop {
         let snapshot = snapshots.borrow_and_update().clone();
+        let secret = outputs::secret_vote_open(&snapshot);
+        if secret != withheld {
+            withheld = secret;
+            let reason = secret.then_some(podium_devices::monitor::WITHHELD_SECRET_VOTE);
+            for bus in &desks.inner.map.buses {
+                monitor.withhold(&bus.config.id, reason);
+            }
+            tracing::info!(
+                secret,
+                "desk bus frames in the protocol monitor {}",
+                if secret { "withheld" } else { "shown again" }
+            );
+        }
         let now = tokio::time::Instant::now();
         let active: Tests = tests
             .borrow_and_update()

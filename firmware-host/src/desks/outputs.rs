@@ -13,6 +13,12 @@ use podium_floor::{
 use super::mapping::{DeskMap, UnitRole};
 use crate::config::Signal;
 
+/// Whether a secret vote is open: then nothing may show who pressed which vote key (the
+/// protocol monitor withholds the desk buses' frames).
+pub fn secret_vote_open(snapshot: &Snapshot) -> bool {
+    snapshot.floor.vote.as_ref().is_some_and(|v| v.result.is_none() && v.kind == VoteKind::Secret)
+}
+
 /// What the floor says about one seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SeatState {

@@ -479,6 +479,7 @@ fn vote_lamps_show_who_may_vote_and_that_they_voted_then_go_dark() {
     assert!(coils[usize::from(desk::COIL_VOTE_REGISTERED)] && coils[usize::from(desk::COIL_CHOICE_NO)]);
     assert!(!coils[usize::from(desk::COIL_CHOICE_YES)] && !coils[usize::from(desk::COIL_CHOICE_ABSTAIN)]);
 
+    assert!(!outputs::secret_vote_open(&floor.snapshot()), "a roll-call vote is no secret");
     floor.handle(&Command::CloseVote {}, &Actor::Chair, at(6)).expect("closed");
     assert_eq!(floor.state().vote.as_ref().and_then(|v| v.result.as_ref()).map(|r| r.no), Some(1));
     let coils = coils_of(&map, &floor, 12);
@@ -494,7 +495,9 @@ fn a_secret_vote_lights_registered_but_never_a_choice() {
     let twelve = Actor::Station(Station::Seat(12));
     floor.handle(&Command::SetPhase { phase: MeetingPhase::Open }, &Actor::System, at(1)).expect("open");
     floor.handle(&Command::PresenceKey { seat: 12 }, &twelve, at(2)).expect("present");
+    assert!(!outputs::secret_vote_open(&floor.snapshot()));
     floor.handle(&vote(VoteKind::Secret), &Actor::Chair, at(3)).expect("vote opened");
+    assert!(outputs::secret_vote_open(&floor.snapshot()), "the monitor withholds the desk buses now");
     assert!(coils_of(&map, &floor, 12)[usize::from(desk::COIL_VOTING_OPEN)]);
     let yes = map.binding("a", 12, DeskKey::VoteYes.input()).expect("mapped");
     let (command, actor) = translate::command(yes, true).expect("a command");
@@ -509,6 +512,7 @@ fn a_secret_vote_lights_registered_but_never_a_choice() {
         assert!(!coils[usize::from(choice)], "coil {choice} would tell the room the secret choice");
     }
     floor.handle(&Command::CancelVote {}, &Actor::Chair, at(5)).expect("cancelled");
+    assert!(!outputs::secret_vote_open(&floor.snapshot()));
     assert!(coils_of(&map, &floor, 12)[5..].iter().all(|c| !c), "a cancelled vote leaves no lamp on");
 }
 

@@ -530,6 +530,7 @@ fn reader_bus(addresses: &[u8]) -> Bus {
     let specs = addresses.iter().map(|&unit| UnitSpec { unit, layout: reader_layout() }).collect();
     bus.master = Master::new(settings(115_200), specs, bus.now);
     bus.master.port_opened(bus.now);
+    bus.master.record_heard(true);
     bus.units = addresses.iter().map(|&a| (a, FakeUnit::new())).collect();
     bus.take_events();
     bus
@@ -604,6 +605,15 @@ fn a_credential_read_whose_answer_is_lost_is_repeated_and_reported_once() {
     let (_, again) = bus.next_request();
     assert_eq!(again, first, "read again before the next poll");
     assert_eq!(credentials(&bus.take_events()), vec![(1, pin.clone())]);
+    // The protocol monitor never gets the answer's bytes: they hold the PIN.
+    let heard: Vec<Heard> = std::iter::from_fn(|| bus.master.poll_heard()).collect();
+    assert!(heard.contains(&Heard::Credential { unit: 1 }), "{heard:?}");
+    assert!(
+        !heard
+            .iter()
+            .any(|h| matches!(h, Heard::Frame { response: Response::ReadHoldingRegisters { .. }, .. })),
+        "{heard:?}"
+    );
     // The same sequence number offered again (e.g. the unit re-flags it) is not reported twice.
     let fake = bus.units.get_mut(&1).expect("unit 1");
     fake.inputs[6] = true;
