@@ -160,7 +160,7 @@ impl CredentialPayload {
             (CredentialKind::BadgeRemoved, None, None) => Vec::new(),
             (CredentialKind::Badge, Some(uid), None) => {
                 let uid = uid.trim();
-                if uid.len() % 2 != 0
+                if !uid.len().is_multiple_of(2)
                     || !(2..=16).contains(&uid.len())
                     || !uid.bytes().all(|b| b.is_ascii_hexdigit())
                 {

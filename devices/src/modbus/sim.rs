@@ -858,6 +858,15 @@ impl SimBus {
     }
 }
 
+/// Hex digits (an even number, upper or lower case) as bytes.
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -891,13 +900,4 @@ mod tests {
         assert!(changes.try_recv().is_err());
         cancel.cancel();
     }
-}
-
-/// Hex digits (an even number, upper or lower case) as bytes.
-fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
 }

@@ -462,7 +462,7 @@ fn vote_lamps_show_who_may_vote_and_that_they_voted_then_go_dark() {
     let presence = map.binding("a", 12, DeskKey::Presence.input()).expect("mapped");
     let (command, actor) = translate::command(presence, true).expect("a command");
     floor.handle(&command, &actor, at(3)).expect("present");
-    assert_eq!(coils_of(&map, &floor, 12)[usize::from(desk::COIL_VOTING_OPEN)], false, "no vote yet");
+    assert!(!coils_of(&map, &floor, 12)[usize::from(desk::COIL_VOTING_OPEN)], "no vote yet");
 
     floor.handle(&vote(VoteKind::RollCall), &Actor::Chair, at(4)).expect("vote opened");
     let coils = coils_of(&map, &floor, 12);

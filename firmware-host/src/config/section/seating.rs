@@ -136,13 +136,11 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
 /// allowed) as bytes, trailing zero bytes cut; an error at its place otherwise.
 fn badge_uid(cx: &mut Cx<'_>, t: &Table<'_>, badge: Sp<String>) -> Option<Sp<Vec<u8>>> {
     let digits: String = badge.v.chars().filter(|c| !matches!(c, ':' | ' ' | '-')).collect();
-    let bytes: Option<Vec<u8>> = (digits.len() % 2 == 0 && digits.chars().all(|c| c.is_ascii_hexdigit()))
-        .then(|| {
-            (0..digits.len())
-                .step_by(2)
-                .filter_map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok())
-                .collect()
-        });
+    let bytes: Option<Vec<u8>> = (digits.len().is_multiple_of(2)
+        && digits.chars().all(|c| c.is_ascii_hexdigit()))
+    .then(|| {
+        (0..digits.len()).step_by(2).filter_map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok()).collect()
+    });
     let mut bytes = match bytes {
         Some(b) if (1..=8).contains(&b.len()) => b,
         _ => {
