@@ -212,6 +212,9 @@ struct Unit {
     /// Sequence number of the last credential reported (a read repeated after a lost
     /// answer returns the same one; it is reported once).
     last_credential: Option<u16>,
+    /// The unit refused a credential read (exception): not asked again until it has been
+    /// offline, so a unit that flags without registers is not read (and logged) every cycle.
+    credential_refused: bool,
 }
 
 /// Where the poll cycle stands.
@@ -320,6 +323,7 @@ impl Master {
                     edge: None,
                     credential_due: false,
                     last_credential: None,
+                    credential_refused: false,
                 }
             })
             .collect();
@@ -721,7 +725,8 @@ impl Master {
                 let unit = &mut self.units[i];
                 unit.health.exceptions += 1;
                 unit.credential_due = false;
-                tracing::warn!(bus = %self.settings.bus, unit = unit.spec.unit, %code, "credential read refused");
+                unit.credential_refused = true;
+                tracing::warn!(bus = %self.settings.bus, unit = unit.spec.unit, %code, "credential read refused; not asked again until the unit has been offline");
                 self.answered(i, now);
             }
             (Purpose::Poll, _) => self.missed(i, now),
@@ -743,8 +748,10 @@ impl Master {
         unit.last_seen = Some(now);
         if unit.status != UnitStatus::Online {
             unit.status = UnitStatus::Online;
-            // A unit that was away may have restarted its credential numbering.
+            // A unit that was away may have restarted its credential numbering (or been
+            // replaced by one with a reader).
             unit.last_credential = None;
+            unit.credential_refused = false;
             // Whatever the unit showed before, write everything again; keys held while it
             // was away are not presses.
             unit.confirmed = Confirmed::unknown(&unit.spec.layout);
@@ -886,7 +893,7 @@ impl Master {
     /// sends nothing.
     fn choose(&mut self, now: Instant) -> Option<Choice> {
         for (i, unit) in self.units.iter().enumerate() {
-            if unit.status != UnitStatus::Online || !unit.credential_due {
+            if unit.status != UnitStatus::Online || !unit.credential_due || unit.credential_refused {
                 continue;
             }
             if let Some(c) = unit.spec.layout.credential {

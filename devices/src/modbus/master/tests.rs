@@ -45,6 +45,8 @@ struct FakeUnit {
     credential: Vec<u16>,
     /// Answer the next request, but the answer is lost on the line.
     lose_next_answer: bool,
+    /// Answer a read of registers 40-45 with exception 0x02 (no reader).
+    refuse_credential: bool,
 }
 
 impl FakeUnit {
@@ -61,6 +63,12 @@ impl FakeUnit {
             }
             Request::ReadCoils { quantity, .. } => {
                 Response::ReadCoils { bits: vec![false; usize::from(*quantity).div_ceil(8) * 8] }
+            }
+            Request::ReadHoldingRegisters { address: 40, .. } if self.refuse_credential => {
+                Response::Exception {
+                    function: request.function(),
+                    code: codec::ExceptionCode::ILLEGAL_DATA_ADDRESS,
+                }
             }
             Request::ReadHoldingRegisters { address: 40, quantity } if !self.credential.is_empty() => {
                 self.inputs[6] = false;
@@ -634,4 +642,19 @@ fn a_unit_without_a_reader_is_never_asked_for_a_credential() {
         events.iter().any(|e| matches!(e, BusEvent::Input { input: 6, pressed: true, .. })),
         "an ordinary key"
     );
+}
+
+#[test]
+fn a_unit_that_refuses_the_credential_read_is_not_asked_every_cycle() {
+    let mut bus = reader_bus(&[1]);
+    bus.run_for(100 * MS);
+    // Flags a credential (the flag sticks) but has no registers 40-45.
+    let fake = bus.units.get_mut(&1).expect("unit 1");
+    fake.inputs[6] = true;
+    fake.refuse_credential = true;
+    bus.run_for(300 * MS);
+    let reads = bus.sent.iter().filter(|(_, _, r)| matches!(r, Request::ReadHoldingRegisters { .. })).count();
+    assert_eq!(reads, 1, "asked once, then left alone");
+    assert_eq!(bus.health(1).exceptions, 1);
+    assert_eq!(bus.master.status(1), Some(UnitStatus::Online), "an exception is an answer");
 }
