@@ -871,6 +871,35 @@ fn parse_hex(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_desk_unit_offers_credentials_as_the_register_map_says() {
+        let mut unit = SimUnit::desk(false);
+        let waiting = usize::from(desk::INPUT_CREDENTIAL_WAITING);
+        assert!(!unit.inputs[waiting]);
+        unit.offer_credential(CredentialKind::Pin, b"4711");
+        unit.offer_credential(CredentialKind::Badge, &[0x04, 0xA1, 0xB2]);
+        assert!(unit.inputs[waiting], "input 11 until the registers are read");
+        let read = Request::ReadHoldingRegisters { address: desk::REG_CREDENTIAL, quantity: 6 };
+        let Response::ReadHoldingRegisters { values } = unit.apply(&read) else { panic!("an answer") };
+        // Only the newest counts; its sequence number still counts both.
+        assert_eq!(values, vec![2, 1, 0x04A1, 0xB200, 0, 0]);
+        assert!(!unit.inputs[waiting], "reading clears input 11");
+        let write = Request::WriteMultipleRegisters { address: desk::REG_CREDENTIAL, values: vec![0] };
+        assert!(matches!(
+            unit.apply(&write),
+            Response::Exception { code: ExceptionCode::ILLEGAL_DATA_ADDRESS, .. }
+        ));
+        // The vote lamps' coils 5-10 exist.
+        let coils = Request::WriteMultipleCoils { address: 0, values: vec![false; 11] };
+        assert!(matches!(unit.apply(&coils), Response::WriteMultipleCoils { quantity: 11, .. }));
+        let bus = SimBus::desk_units([3], &[], 115_200);
+        let badge = ControlCommand::Badge { unit: 3, uid: "04a1b2".into() };
+        assert!(bus.control(&badge).is_ok());
+        assert_eq!(bus.input(3, desk::INPUT_CREDENTIAL_WAITING), Some(true));
+        let bad = ControlCommand::Pin { unit: 3, pin: "12a".into() };
+        assert!(matches!(bus.control(&bad), Err(ControlError::BadCredential { .. })));
+    }
+
     #[tokio::test]
     async fn coil_writes_are_reported_with_the_time_they_arrived() {
         let sim = SimBus::desk_units([7], &[], 115_200);

@@ -544,6 +544,17 @@ fn badge_and_pin_mistakes_are_reported_with_place_and_field() {
         ]
     );
     assert!(found.iter().all(|e| !e.contains("4711")), "an error never repeats a PIN");
+    let Err(config_errors) = config::parse(
+        &format!("{base}[[member]]\nid = \"a\"\nname = \"A\"\npin = \"12\"\n"),
+        Path::new("room.toml"),
+    ) else {
+        panic!("a short PIN is an error")
+    };
+    let e = config_errors.iter().next().expect("one error");
+    assert_eq!(
+        (e.file.as_path(), e.line, e.column, e.field.as_str()),
+        (Path::new("room.toml"), 7, 7, "member[1].pin")
+    );
     let found = errors(&format!("{base}[[member]]\nid = \"a\"\nname = \"A\"\npin = \"123456789\"\n"));
     assert_eq!(found, vec!["7:7: member[1].pin: a PIN must be 4 to 8 digits".to_owned()]);
     let found = errors(&format!(
