@@ -5,7 +5,9 @@
 //! nobody listens: [`FrameMonitor::record`] checks the receiver count before it formats
 //! anything, and the decoded text is built by a closure only when it is needed.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -40,10 +42,16 @@ pub struct FrameRecord {
     pub at_unix_ms: i64,
 }
 
+/// What a withheld frame shows instead of its bytes during a secret vote.
+pub const WITHHELD_SECRET_VOTE: &str = "withheld: secret vote";
+
 /// A cheap, cloneable handle that drivers record frames on.
 #[derive(Debug, Clone)]
 pub struct FrameMonitor {
     tx: broadcast::Sender<FrameRecord>,
+    /// Devices whose frames are withheld now, with what the monitor shows instead (e.g.
+    /// the desk buses during a secret vote: a poll answer would tell who pressed which key).
+    withheld: Arc<Mutex<BTreeMap<String, &'static str>>>,
 }
 
 impl Default for FrameMonitor {
@@ -55,7 +63,22 @@ impl Default for FrameMonitor {
 impl FrameMonitor {
     /// A monitor nobody listens to yet.
     pub fn new() -> Self {
-        FrameMonitor { tx: broadcast::channel(BUFFER).0 }
+        FrameMonitor { tx: broadcast::channel(BUFFER).0, withheld: Arc::default() }
+    }
+
+    /// Withholds `device`'s frames from now on (`Some(reason)`: listeners get the reason
+    /// instead of the bytes and their decoding), or shows them again (`None`).
+    pub fn withhold(&self, device: &str, reason: Option<&'static str>) {
+        let mut withheld = self.withheld.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match reason {
+            Some(reason) => withheld.insert(device.to_owned(), reason),
+            None => withheld.remove(device),
+        };
+    }
+
+    /// Why `device`'s frames are withheld now, if they are.
+    pub fn withheld(&self, device: &str) -> Option<&'static str> {
+        self.withheld.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(device).copied()
     }
 
     /// Whether anyone listens (drivers may skip work for the monitor when not).
@@ -68,13 +91,12 @@ impl FrameMonitor {
         if !self.is_watched() {
             return;
         }
-        let record = FrameRecord {
-            device: device.to_owned(),
-            direction,
-            hex: hex(bytes),
-            decoded: decoded(),
-            at_unix_ms: unix_ms_now(),
+        let (hex, decoded) = match self.withheld(device) {
+            Some(reason) => (String::new(), reason.to_owned()),
+            None => (hex(bytes), decoded()),
         };
+        let record =
+            FrameRecord { device: device.to_owned(), direction, hex, decoded, at_unix_ms: unix_ms_now() };
         // A listener may have gone between the check and the send; that is fine.
         let _ = self.tx.send(record);
     }
@@ -134,6 +156,21 @@ mod tests {
             String::new()
         });
         assert_eq!(formatted.get(), 1, "nothing formatted once the listener left");
+    }
+
+    #[test]
+    fn withheld_devices_show_the_reason_instead_of_their_bytes() {
+        let monitor = FrameMonitor::new();
+        let mut rx = monitor.subscribe();
+        monitor.withhold("a", Some(WITHHELD_SECRET_VOTE));
+        monitor.record("a", Direction::In, &[0x0C, 0x02, 0x01, 0x10], || unreachable!("never decoded"));
+        monitor.record("cam", Direction::Out, &[0x81], || "camera".into());
+        let got = rx.try_recv().expect("the withheld frame is still counted");
+        assert_eq!((got.hex.as_str(), got.decoded.as_str()), ("", WITHHELD_SECRET_VOTE));
+        assert_eq!(rx.try_recv().expect("other devices as usual").hex, "81");
+        monitor.withhold("a", None);
+        monitor.record("a", Direction::In, &[0x0C], || "answer".into());
+        assert_eq!(rx.try_recv().expect("shown again").hex, "0C");
     }
 
     #[test]

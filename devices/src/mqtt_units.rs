@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::modbus::desk::{ChairDisplay, DeskKey, DeskOutputs};
+use crate::modbus::desk::{ChairDisplay, ChoiceLamp, DeskKey, DeskOutputs};
+use crate::modbus::units::{Credential, CredentialKind};
 
 /// Contract version carried as `"v"` in every payload.
 pub const VERSION: u32 = 1;
@@ -30,6 +31,8 @@ pub enum UnitTopic {
     Key,
     /// `…/status`: online (published by the unit) or offline (its last will).
     Status,
+    /// `…/credential`: a badge presented or removed, a PIN entered.
+    Credential,
 }
 
 impl DeskTopics {
@@ -38,9 +41,24 @@ impl DeskTopics {
         DeskTopics { base: format!("{}/{}/desk", prefix.trim_end_matches('/'), room) }
     }
 
-    /// `…/desk/+/key` and `…/desk/+/status`: what podiumd subscribes to.
-    pub fn subscriptions(&self) -> [String; 2] {
-        [format!("{}/+/key", self.base), format!("{}/+/status", self.base)]
+    /// `…/desk/+/key`, `…/desk/+/status` and `…/desk/+/credential`: what podiumd
+    /// subscribes to.
+    pub fn subscriptions(&self) -> [String; 3] {
+        [
+            format!("{}/+/key", self.base),
+            format!("{}/+/status", self.base),
+            format!("{}/+/credential", self.base),
+        ]
+    }
+
+    /// Where a unit publishes credentials.
+    pub fn credential(&self, unit: &str) -> String {
+        format!("{}/{unit}/credential", self.base)
+    }
+
+    /// Where podiumd publishes a unit's vote lamps (retained).
+    pub fn vote(&self, unit: &str) -> String {
+        format!("{}/{unit}/vote", self.base)
     }
 
     /// Where a unit publishes key events.
@@ -74,6 +92,7 @@ impl DeskTopics {
         match leaf {
             "key" => Some((unit, UnitTopic::Key)),
             "status" => Some((unit, UnitTopic::Status)),
+            "credential" => Some((unit, UnitTopic::Credential)),
             _ => None,
         }
     }
@@ -99,6 +118,97 @@ pub struct KeyPayload {
     /// The unit's event counter, +1 per event, from 0 at boot: duplicates (QoS 1
     /// redelivery) repeat a number and are dropped.
     pub seq: u32,
+}
+
+/// `…/credential` payload: `{"v":1,"kind":"badge","uid":"04A1B2C3D4","seq":18}`,
+/// `{"v":1,"kind":"badge_removed","seq":19}` or `{"v":1,"kind":"pin","pin":"4711","seq":20}`.
+/// `seq` is the same counter as the key events'. `Debug` never shows the PIN.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialPayload {
+    /// Contract version.
+    pub v: u32,
+    /// `badge`, `badge_removed` or `pin`.
+    pub kind: CredentialKind,
+    /// The badge UID in hex (1-8 bytes), for `badge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// The PIN's digits (1-8), for `pin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// The unit's event counter (shared with key events).
+    pub seq: u32,
+}
+
+impl std::fmt::Debug for CredentialPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialPayload")
+            .field("v", &self.v)
+            .field("kind", &self.kind)
+            .field("uid", &self.uid)
+            .field("pin", &self.pin.as_ref().map(|p| format!("<{} digits>", p.len())))
+            .field("seq", &self.seq)
+            .finish()
+    }
+}
+
+impl CredentialPayload {
+    /// The credential it carries, as a Modbus unit's registers would (`seq` cut to 16
+    /// bits); `None` when `uid` or `pin` is missing, misplaced or malformed.
+    pub fn credential(&self) -> Option<Credential> {
+        let id = match (self.kind, &self.uid, &self.pin) {
+            (CredentialKind::BadgeRemoved, None, None) => Vec::new(),
+            (CredentialKind::Badge, Some(uid), None) => {
+                let uid = uid.trim();
+                if !uid.len().is_multiple_of(2)
+                    || !(2..=16).contains(&uid.len())
+                    || !uid.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    return None;
+                }
+                (0..uid.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&uid[i..i + 2], 16).ok())
+                    .collect::<Option<_>>()?
+            }
+            (CredentialKind::Pin, None, Some(pin)) => {
+                if pin.is_empty() || pin.len() > 8 || !pin.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                pin.as_bytes().to_vec()
+            }
+            _ => return None,
+        };
+        Some(Credential { sequence: self.seq as u16, kind: self.kind, id })
+    }
+}
+
+/// `…/vote` payload (podiumd → unit, retained): the vote lamps,
+/// `{"v":1,"voting_open":true,"registered":false}` and with `"choice":"yes"` once voted in
+/// an open or roll-call vote (never in a secret one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VotePayload {
+    /// Contract version.
+    pub v: u32,
+    /// A vote is open and this seat may vote and has not yet.
+    pub voting_open: bool,
+    /// This seat's vote is registered.
+    pub registered: bool,
+    /// `yes`, `no` or `abstain`: the registered choice, in open and roll-call votes only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<ChoiceLamp>,
+}
+
+/// The `…/vote` payload as JSON bytes.
+pub fn encode_vote(outputs: &DeskOutputs) -> Vec<u8> {
+    let payload = VotePayload {
+        v: VERSION,
+        voting_open: outputs.voting_open,
+        registered: outputs.vote_registered,
+        choice: outputs.choice,
+    };
+    serde_json::to_vec(&payload).unwrap_or_default()
 }
 
 /// `…/status` payload: `{"v":1,"online":true,"firmware":"1.0.0"}`; the last will is
@@ -180,6 +290,8 @@ pub enum UnitMessage {
     Key(KeyPayload),
     /// Online or offline.
     Status(StatusPayload),
+    /// A credential.
+    Credential(CredentialPayload),
 }
 
 /// Why a unit's message was not accepted.
@@ -210,6 +322,28 @@ pub fn decode(topic: UnitTopic, payload: &[u8]) -> Result<UnitMessage, UnitMessa
         UnitTopic::Status => {
             let p: StatusPayload = serde_json::from_slice(payload).map_err(malformed)?;
             (p.v, UnitMessage::Status(p))
+        }
+        UnitTopic::Credential => {
+            // serde's message may quote a value (a PIN): only say where it went wrong.
+            let p: CredentialPayload = serde_json::from_slice(payload).map_err(|e| {
+                UnitMessageError::Malformed(format!(
+                    "not a credential payload (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            if p.credential().is_none() {
+                return Err(UnitMessageError::Malformed(format!(
+                    "a {:?} credential needs {}",
+                    p.kind,
+                    match p.kind {
+                        CredentialKind::Badge => "`uid` (1-8 bytes of hex) and no `pin`",
+                        CredentialKind::Pin => "`pin` (1-8 digits) and no `uid`",
+                        CredentialKind::BadgeRemoved => "neither `uid` nor `pin`",
+                    }
+                )));
+            }
+            (p.v, UnitMessage::Credential(p))
         }
     };
     if v != VERSION {
@@ -284,6 +418,62 @@ impl Dedup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_and_vote_lamps_follow_the_contract() {
+        let topics = DeskTopics::new("podium/v1", "ratssaal");
+        assert_eq!(
+            topics.parse("podium/v1/ratssaal/desk/u7/credential"),
+            Some(("u7", UnitTopic::Credential))
+        );
+        assert_eq!(topics.vote("u7"), "podium/v1/ratssaal/desk/u7/vote");
+        assert_eq!(topics.subscriptions()[2], "podium/v1/ratssaal/desk/+/credential");
+        let badge = decode(UnitTopic::Credential, br#"{"v":1,"kind":"badge","uid":"04a1B2c3D4","seq":4}"#);
+        let Ok(UnitMessage::Credential(badge)) = badge else { panic!("{badge:?}") };
+        let credential = badge.credential().expect("valid");
+        assert_eq!(
+            (credential.kind, credential.id, credential.sequence),
+            (CredentialKind::Badge, vec![4, 0xA1, 0xB2, 0xC3, 0xD4], 4)
+        );
+        let pin = decode(UnitTopic::Credential, br#"{"v":1,"kind":"pin","pin":"4711","seq":5}"#);
+        let Ok(UnitMessage::Credential(pin)) = pin else { panic!("{pin:?}") };
+        assert!(!format!("{pin:?}").contains("4711"), "Debug hides the PIN");
+        assert_eq!(pin.credential().map(|c| c.id), Some(b"4711".to_vec()));
+        let removed = decode(UnitTopic::Credential, br#"{"v":1,"kind":"badge_removed","seq":6}"#);
+        assert!(matches!(removed, Ok(UnitMessage::Credential(_))));
+        for bad in [
+            &br#"{"v":1,"kind":"badge","seq":1}"#[..],
+            br#"{"v":1,"kind":"badge","uid":"04A","seq":1}"#,
+            br#"{"v":1,"kind":"pin","pin":"47a1","seq":1}"#,
+            br#"{"v":1,"kind":"pin","uid":"04A1","seq":1}"#,
+            br#"{"v":1,"kind":"badge_removed","pin":"1234","seq":1}"#,
+            br#"{"v":1,"kind":"retina","seq":1}"#,
+            br#"{"v":1,"kind":"pin","pin":47111,"seq":1}"#,
+        ] {
+            let got = decode(UnitTopic::Credential, bad);
+            assert!(matches!(got, Err(UnitMessageError::Malformed(_))), "{got:?}");
+            if let Err(e) = got {
+                assert!(
+                    !e.to_string().contains("47a1") && !e.to_string().contains("4711"),
+                    "never the PIN: {e}"
+                );
+            }
+        }
+        let voted = DeskOutputs {
+            vote_registered: true,
+            choice: Some(ChoiceLamp::Abstain),
+            ..DeskOutputs::default()
+        };
+        assert_eq!(
+            String::from_utf8(encode_vote(&voted)).expect("utf-8"),
+            r#"{"v":1,"voting_open":false,"registered":true,"choice":"abstain"}"#
+        );
+        let open = DeskOutputs { voting_open: true, ..DeskOutputs::default() };
+        assert_eq!(
+            String::from_utf8(encode_vote(&open)).expect("utf-8"),
+            r#"{"v":1,"voting_open":true,"registered":false}"#
+        );
+    }
 
     #[test]
     fn topics_are_built_and_parsed() {

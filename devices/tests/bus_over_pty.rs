@@ -246,6 +246,7 @@ async fn two_buses_run_side_by_side_with_generic_io_modules() {
         coils: Some(Block { start: 5, count: 1 }),
         registers: None,
         outputs_reset_input: None,
+        credential: None,
     };
     let mut b = start_driver(test_settings("b"), vec![UnitSpec { unit: 7, layout: module }], &link_b.path);
     all_online(&mut a.events, &[1]).await;

@@ -467,3 +467,238 @@ async fn the_demo_runs_simulated_desk_units_over_real_frames() {
         daemon.post_raw("/api/v1/sim/desks", json!({"action": "wave", "unit": 12}).to_string()).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_command")), "{body}");
 }
+
+/// A council of four on two buses: the simulator plays the chair's unit (1) and seats 12
+/// and 13 on bus `a`; the pymodbus unit 7 is seat 14 on bus `b`.
+fn voting_room(dir: &Path, link_a: &Path, link_b: &Path) -> String {
+    format!(
+        r#"
+[room]
+id = "e2e"
+name = "Votes at the desks"
+
+[journal]
+path = "{journal}"
+
+[discussion]
+mode = "request"
+
+[[seat]]
+number = 1
+member = "becker"
+[[seat]]
+number = 12
+member = "mueller"
+[[seat]]
+number = 13
+member = "schmidt"
+[[seat]]
+number = 14
+member = "weber"
+
+[[member]]
+id = "becker"
+name = "Thomas Becker"
+role = "chair"
+[[member]]
+id = "mueller"
+name = "Anna Müller"
+badge = "04A1B2C3D4"
+[[member]]
+id = "schmidt"
+name = "Jan Schmidt"
+pin = "4711"
+[[member]]
+id = "weber"
+name = "Eva Weber"
+
+[web]
+trust_loopback_as = "chair"
+
+[[bus]]
+id = "a"
+path = "{a}"
+timeout_ms = 300
+cycle_ms = 10
+desk_units = [
+    {{ unit = 1, seat = 1, chair = true }},
+    {{ unit = 12, seat = 12 }},
+    {{ unit = 13, seat = 13 }},
+]
+
+[[bus]]
+id = "b"
+path = "{b}"
+parity = "none"
+stop_bits = 2
+timeout_ms = 300
+cycle_ms = 10
+desk_units = [{{ unit = 7, seat = 14 }}]
+"#,
+        journal = dir.join("journal.sqlite").display(),
+        a = link_a.display(),
+        b = link_b.display(),
+    )
+}
+
+fn present_at(state: &Value, member: &str) -> Option<u64> {
+    let attendance = &state["floor"]["attendance"][member];
+    (attendance["status"] == "present").then(|| attendance["place"]["seat"].as_u64()).flatten()
+}
+
+/// Clicks a key of a simulated unit once the driver has seen its last click end.
+async fn click_on(sim: &SimBus, unit: u8, key: DeskKey) {
+    assert!(sim.wait_until(PATIENCE, |s| s.input(unit, key.input()) == Some(false)).await);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    sim.click_input(unit, key.input()).expect("unit");
+}
+
+/// Presses and releases a key of the pymodbus unit, held long enough for a poll to see it.
+async fn py_click(unit: &mut PyUnit, input: u16) {
+    unit.send(json!({"press": input}));
+    let reads = unit.send(json!({"state": true}))["input_reads"].as_u64().unwrap_or(0);
+    unit.wait_for("the press read", |s| s["input_reads"].as_u64() > Some(reads + 1)).await;
+    unit.send(json!({"release": input}));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+fn vote_coils(state: &Value) -> Vec<bool> {
+    (5..=10).map(|c| coil(state, c)).collect()
+}
+
+/// Members check in at their desks (presence key, badge, PIN, and the presence key of the
+/// pymodbus unit), the chair opens a vote, the desks vote yes, no and abstain (one through
+/// the pymodbus unit), the vote lamps follow and go dark when the vote closes, the totals
+/// match; a vote key outside a vote changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_check_in_and_vote_at_their_desks() {
+    use podium_devices::modbus::bus::CredentialKind;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let link_a = dir.path().join("usb-Podium_RS485-A-if00-port0");
+    let port_a = pty().expect("pseudo-terminal");
+    point(&link_a, &port_a.path);
+    let sim = SimBus::desk_units([1, 12, 13], &[1], 115_200);
+    let (_serving, _keep) = serve(&sim, port_a);
+    let (python_side, podium_side) = (pty().expect("pty"), pty().expect("pty"));
+    let link_b = dir.path().join("usb-Podium_RS485-B-if00-port0");
+    point(&link_b, &podium_side.path);
+    let (mut a, mut b) = (python_side.master, podium_side.master);
+    let (_keep_a, _keep_b) = (python_side.slave, podium_side.slave);
+    tokio::spawn(async move {
+        let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+    });
+    let mut py = PyUnit::start(&python_side.path, 7);
+    let daemon = Daemon::with_config(dir.path(), &voting_room(dir.path(), &link_a, &link_b));
+    wait_for(&daemon, "/api/v1/devices", "every unit online", |d| {
+        [1, 12, 13].iter().all(|&u| unit_status(d, u) == "online")
+            && d["buses"][1]["units"][0]["status"] == "online"
+    })
+    .await;
+    let (status, body) = daemon.post_raw("/api/v1/meetings", r#"{"title":"Votes"}"#).await;
+    assert_eq!(status, 201, "{body}");
+
+    // A vote key outside a vote: nothing changes (and it is no error).
+    let (_, before) = daemon.get("/api/v1/state").await;
+    click_on(&sim, 12, DeskKey::VoteYes).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, after) = daemon.get("/api/v1/state").await;
+    assert_eq!(after["floor"]["seq"], before["floor"]["seq"], "a vote key outside a vote changed the floor");
+
+    // Check in: the chair's presence key, a badge at 12, a PIN at 13, the pymodbus unit's
+    // presence key at 14.
+    click_on(&sim, 1, DeskKey::Presence).await;
+    sim.offer_credential(12, CredentialKind::Badge, &[0x04, 0xA1, 0xB2, 0xC3, 0xD4]).expect("unit 12");
+    sim.offer_credential(13, CredentialKind::Pin, b"4711").expect("unit 13");
+    py_click(&mut py, DeskKey::Presence.input()).await;
+    let state = wait_for(&daemon, "/api/v1/state", "four members checked in at their seats", |s| {
+        present_at(s, "becker") == Some(1)
+            && present_at(s, "mueller") == Some(12)
+            && present_at(s, "schmidt") == Some(13)
+            && present_at(s, "weber") == Some(14)
+    })
+    .await;
+    assert_eq!(state["floor"]["attendance"]["mueller"]["by"], "badge");
+    assert_eq!(state["floor"]["attendance"]["schmidt"]["by"], "pin");
+    assert_eq!(state["floor"]["attendance"]["weber"]["by"], "presence_key");
+    assert!(sim.input(12, desk::INPUT_CREDENTIAL_WAITING) == Some(false), "the credential was read");
+
+    // The chair opens a vote: every vote lamp lights.
+    let (status, body) = daemon
+        .command(json!({"command": "open_vote", "vote": {"question": "Antrag 7", "kind": "open"}}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        sim.wait_until(PATIENCE, |s| [1, 12, 13]
+            .iter()
+            .all(|&u| s.coil(u, desk::COIL_VOTING_OPEN) == Some(true)))
+            .await,
+        "vote lamps: {:?} {:?}",
+        sim.view(12),
+        sim.view(13)
+    );
+    py.wait_for("the vote lamp", |s| vote_coils(s) == [true, false, false, false, false, false]).await;
+
+    // Yes at 1 and 12, no at 13, abstain at 14 (pymodbus).
+    click_on(&sim, 1, DeskKey::VoteYes).await;
+    click_on(&sim, 12, DeskKey::VoteYes).await;
+    click_on(&sim, 13, DeskKey::VoteNo).await;
+    py_click(&mut py, DeskKey::VoteAbstain.input()).await;
+    wait_for(&daemon, "/api/v1/state", "four ballots", |s| {
+        s["floor"]["vote"]["ballots"].as_object().is_some_and(|b| b.len() == 4)
+    })
+    .await;
+    let choice_lit = |s: &SimBus, unit: u8, coil: u16| {
+        s.coil(unit, desk::COIL_VOTING_OPEN) == Some(false)
+            && s.coil(unit, desk::COIL_VOTE_REGISTERED) == Some(true)
+            && s.coil(unit, coil) == Some(true)
+    };
+    assert!(
+        sim.wait_until(PATIENCE, |s| choice_lit(s, 12, desk::COIL_CHOICE_YES)
+            && choice_lit(s, 13, desk::COIL_CHOICE_NO)
+            && choice_lit(s, 1, desk::COIL_CHOICE_YES))
+            .await,
+        "registered and choice lamps: {:?} {:?}",
+        sim.view(12),
+        sim.view(13)
+    );
+    assert_eq!(sim.view(13).and_then(|v| v.desk).and_then(|d| d.choice).as_deref(), Some("no"));
+    py.wait_for("registered, abstain", |s| vote_coils(s) == [false, true, false, false, false, true]).await;
+
+    // The chair closes it: the totals match the keys, every vote lamp goes dark.
+    let (status, body) = daemon.command(json!({"command": "close_vote"})).await;
+    assert_eq!(status, 200, "{body}");
+    let state =
+        wait_for(&daemon, "/api/v1/state", "the result", |s| s["floor"]["vote"]["result"].is_object()).await;
+    let result = &state["floor"]["vote"]["result"];
+    assert_eq!(
+        (result["yes"].as_u64(), result["no"].as_u64(), result["abstain"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{result}"
+    );
+    assert_eq!(result["outcome"], "accepted");
+    assert!(
+        sim.wait_until(PATIENCE, |s| [1, 12, 13]
+            .iter()
+            .all(|&u| (5..=10).all(|c| s.coil(u, c) == Some(false))))
+            .await,
+        "vote lamps off: {:?}",
+        sim.view(12)
+    );
+    py.wait_for("vote lamps off", |s| vote_coils(s).iter().all(|c| !c)).await;
+
+    // The badge reader of the pymodbus unit: a removed badge checks its member out.
+    py.send(json!({"remove_badge": true}));
+    wait_for(&daemon, "/api/v1/state", "weber checked out", |s| present_at(s, "weber").is_none()).await;
+    py.wait_for("the credential read", |s| s["credential_reads"] == 1 && s["credential_waiting"] == false)
+        .await;
+
+    // A key after the vote closed changes nothing either.
+    let (_, before) = daemon.get("/api/v1/state").await;
+    click_on(&sim, 13, DeskKey::VoteYes).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, after) = daemon.get("/api/v1/state").await;
+    assert_eq!(after["floor"]["seq"], before["floor"]["seq"]);
+    let devices = wait_for(&daemon, "/api/v1/devices", "health", |_| true).await;
+    let seven = &devices["buses"][1]["units"][0];
+    assert_eq!((seven["crc_errors"].as_u64(), seven["exceptions"].as_u64()), (Some(0), Some(0)), "{seven}");
+}

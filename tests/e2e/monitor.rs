@@ -181,3 +181,32 @@ async fn displays_and_matrices_show_their_protocol_lines() {
         "{out} {answer}"
     );
 }
+
+/// During a secret vote the desk buses' frames are withheld (a poll answer would tell who
+/// pressed which vote key); after the vote they show again.
+#[tokio::test]
+async fn desk_frames_are_withheld_while_a_secret_vote_is_open() {
+    let daemon = Daemon::demo();
+    let cookie = login(&daemon.base, "technik", "technik").await;
+    // The demo trusts loopback as the chair: open a meeting and a secret vote.
+    let (status, body) = daemon.post_raw("/api/v1/meetings", r#"{"title":"Geheim"}"#).await;
+    assert!(status == 201 || status == 409, "{status} {body}");
+    let (status, body) =
+        daemon.command(json!({"command": "open_vote", "vote": {"question": "Wahl", "kind": "secret"}})).await;
+    assert_eq!(status, 200, "{body}");
+    // The director withholds the buses once it has seen the snapshot: give it a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut seen = 0;
+    watch_monitor(&daemon, &cookie, "desks", |frame| {
+        assert_eq!(frame["hex"], "", "no bytes during a secret vote: {frame}");
+        assert_eq!(frame["decoded"], "withheld: secret vote", "{frame}");
+        seen += 1;
+        seen >= 30
+    })
+    .await;
+
+    let (status, body) = daemon.command(json!({"command": "cancel_vote"})).await;
+    assert_eq!(status, 200, "{body}");
+    watch_monitor(&daemon, &cookie, "desks", |frame| frame["hex"].as_str().is_some_and(|h| !h.is_empty()))
+        .await;
+}

@@ -824,3 +824,63 @@ async fn a_request_granted_while_its_acknowledgement_was_lost_does_not_come_back
     let state = wait_state(&daemon, "r2 waiting", |s| queue(s).contains(&json!({"remote": "r2"}))).await;
     assert_eq!(queue(&state), vec![json!({"remote": "r2"})], "r1's granted request came back");
 }
+
+/// A networked unit checks its member in with a PIN, votes with its vote key, sees its
+/// retained vote lamps follow the vote, and a removed badge checks the member out.
+#[tokio::test]
+async fn networked_desk_units_take_attendance_and_votes() {
+    use support::mosquitto::{Subscriber, publish};
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let units = "[[mqtt_desk_unit]]\nid = \"esp32-a\"\nseat = 2\n";
+    let config = room(broker.port, "").replace("name = \"Anna A\"", "name = \"Anna A\"\npin = \"4711\"");
+    let daemon = Daemon::with_config(dir.path(), &format!("{config}\n{units}"));
+    wait_connected(&daemon, 1).await;
+    let base = "podium/v1/ratssaal/desk";
+    let vote = Subscriber::start(broker.port, &format!("{base}/esp32-a/vote"));
+    vote.wait_for("the initial vote lamps", |_, p| {
+        p == &json!({"v": 1, "voting_open": false, "registered": false})
+    });
+    let credential =
+        |payload: &str| publish(broker.port, &format!("{base}/esp32-a/credential"), payload, false);
+
+    credential(r#"{"v":1,"kind":"pin","pin":"4711","seq":0}"#);
+    let state = wait_state(&daemon, "a checked in at seat 2", |s| {
+        s["floor"]["attendance"]["a"]["status"] == "present"
+            && s["floor"]["attendance"]["a"]["place"]["seat"] == 2
+    })
+    .await;
+    assert_eq!(state["floor"]["attendance"]["a"]["by"], "pin");
+
+    let (status, body) = daemon.post_raw("/api/v1/meetings", r#"{"title":"MQTT"}"#).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = daemon
+        .command(json!({"command": "open_vote", "vote": {"question": "Antrag", "kind": "roll_call"}}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    vote.wait_for("the vote lamp", |_, p| p["voting_open"] == true && p["registered"] == false);
+    publish(
+        broker.port,
+        &format!("{base}/esp32-a/key"),
+        r#"{"v":1,"key":"vote_no","pressed":true,"seq":1}"#,
+        false,
+    );
+    vote.wait_for("registered, no", |_, p| {
+        p == &json!({"v": 1, "voting_open": false, "registered": true, "choice": "no"})
+    });
+    let (status, body) = daemon.command(json!({"command": "close_vote"})).await;
+    assert_eq!(status, 200, "{body}");
+    vote.wait_for("the vote lamps off", |_, p| {
+        p == &json!({"v": 1, "voting_open": false, "registered": false})
+    });
+    let state = wait_state(&daemon, "the result", |s| s["floor"]["vote"]["result"].is_object()).await;
+    assert_eq!(state["floor"]["vote"]["result"]["no"], 1);
+
+    // An unknown PIN changes nothing; a removed badge checks the member at the seat out.
+    let seq = state["floor"]["seq"].clone();
+    credential(r#"{"v":1,"kind":"pin","pin":"9999","seq":2}"#);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(daemon.get("/api/v1/state").await.1["floor"]["seq"], seq);
+    credential(r#"{"v":1,"kind":"badge_removed","seq":3}"#);
+    wait_state(&daemon, "a checked out", |s| s["floor"]["attendance"]["a"]["status"] != "present").await;
+}

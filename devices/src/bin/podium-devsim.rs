@@ -7,7 +7,9 @@
 //! Prints one JSON line `{"ready":{"path":"/dev/pts/7",...}}`; point a `[[bus]]` `path` at
 //! that path (or at `--link`, a symlink that survives restarts of the simulator). Then
 //! reads JSON-lines commands on stdin, e.g. `{"action":"click","unit":12,"key":"request"}`,
-//! `{"action":"state","unit":12}`, `{"action":"fault","unit":3,"fault":"silent"}`, and
+//! `{"action":"state","unit":12}`, `{"action":"fault","unit":3,"fault":"silent"}`, the
+//! register map v2 credentials `{"action":"badge","unit":12,"uid":"04A1B2C3D4"}`,
+//! `{"action":"remove_badge","unit":12}`, `{"action":"pin","unit":12,"pin":"4711"}`, and
 //! answers each with one JSON line: `{"ok":[...unit views...]}` or `{"error":"..."}`.
 
 use std::process::ExitCode;

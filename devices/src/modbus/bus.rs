@@ -26,7 +26,8 @@ use crate::serial::{Backoff, Connector, LinkHealth, unix_ms_now};
 
 pub use super::master::Mark;
 pub use super::units::{
-    Block, BusEvent, BusOutputs, UnitHealth, UnitLayout, UnitOutputs, UnitSpec, UnitStatus,
+    Block, BusEvent, BusOutputs, Credential, CredentialKind, CredentialLayout, UnitHealth, UnitLayout,
+    UnitOutputs, UnitSpec, UnitStatus,
 };
 
 /// How a bus is driven: the rules its master follows, and how the port is reopened.
@@ -279,6 +280,12 @@ impl<C: Connector> BusDriver<C> {
             match heard {
                 Heard::Frame { bytes, unit, response } => {
                     monitor.record(&self.bus, Direction::In, &bytes, || format!("unit {unit}: {response:?}"));
+                }
+                Heard::Credential { unit } => {
+                    // The answer may hold a PIN's digits: never shown.
+                    monitor.record(&self.bus, Direction::In, &[], || {
+                        format!("unit {unit}: credential (withheld)")
+                    });
                 }
                 Heard::Garbled(bytes) => {
                     monitor.record(&self.bus, Direction::In, &bytes, || "garbled (bad CRC or frame)".into());

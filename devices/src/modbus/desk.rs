@@ -7,7 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::units::{Block, UnitLayout, UnitOutputs};
+use super::units::{Block, Credential, CredentialLayout, UnitLayout, UnitOutputs};
+
+/// The register map version this module implements (see the document's change log).
+pub const MAP_VERSION: u8 = 2;
 
 /// Discrete inputs (function 0x02) read in one request: addresses 0-15.
 pub const INPUT_COUNT: u16 = 16;
@@ -15,8 +18,14 @@ pub const INPUT_COUNT: u16 = 16;
 /// outputs are in the safe state); cleared when the master writes a coil.
 pub const INPUT_OUTPUTS_RESET: u16 = 15;
 
-/// Coils (functions 0x01/0x05/0x0F) written as one block: addresses 0-7.
-pub const COIL_COUNT: u16 = 8;
+/// Discrete input 11 (map version 2): a credential waits in registers 40-45; the unit
+/// clears it when the master reads them.
+pub const INPUT_CREDENTIAL_WAITING: u16 = 11;
+
+/// Coils (functions 0x01/0x05/0x0F) written as one block: addresses 0-10 (map version 2).
+pub const COIL_COUNT: u16 = 11;
+/// The coil block of a unit on map version 1: addresses 0-7.
+pub const COIL_COUNT_V1: u16 = 8;
 /// Coil 0: microphone relay (1 = open).
 pub const COIL_MICROPHONE: u16 = 0;
 /// Coil 1: red LED, the floor is this seat's.
@@ -27,6 +36,16 @@ pub const COIL_GREEN: u16 = 2;
 pub const COIL_BLINK: u16 = 3;
 /// Coil 4: next-in-line indicator.
 pub const COIL_NEXT: u16 = 4;
+/// Coil 5 (v2): voting open, this seat may vote and has not yet (the vote lamp).
+pub const COIL_VOTING_OPEN: u16 = 5;
+/// Coil 6 (v2): this seat's vote is registered.
+pub const COIL_VOTE_REGISTERED: u16 = 6;
+/// Coil 8 (v2): the registered choice is yes (never in a secret vote).
+pub const COIL_CHOICE_YES: u16 = 8;
+/// Coil 9 (v2): the registered choice is no (never in a secret vote).
+pub const COIL_CHOICE_NO: u16 = 9;
+/// Coil 10 (v2): the registered choice is abstain (never in a secret vote).
+pub const COIL_CHOICE_ABSTAIN: u16 = 10;
 
 /// Holding registers 0-7: the name shown on the unit's display, 16 Latin-1 characters.
 pub const REG_NAME: u16 = 0;
@@ -56,6 +75,9 @@ pub const REMAINING_NOBODY: i16 = i16::MIN;
 pub const REG_WATCHDOG: u16 = 100;
 /// Power-up value of [`REG_WATCHDOG`].
 pub const WATCHDOG_DEFAULT: u16 = 30;
+/// Holding registers 40-45 (v2, read only): the credential (40 sequence, 41 kind, 42-45
+/// badge UID or PIN digits), see [`Credential::decode`].
+pub const REG_CREDENTIAL: u16 = 40;
 
 /// A key on a desk unit, by its discrete-input address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -75,6 +97,8 @@ pub enum DeskKey {
     VoteNo,
     /// Input 6: abstain.
     VoteAbstain,
+    /// Input 7 (v2): presence key, check in or out at this seat.
+    Presence,
     /// Input 8 (chair unit): priority, every delegate microphone off.
     Priority,
     /// Input 9 (chair unit): give the floor to the next in the list.
@@ -85,7 +109,7 @@ pub enum DeskKey {
 
 impl DeskKey {
     /// Every key, in input order.
-    pub const ALL: [DeskKey; 10] = [
+    pub const ALL: [DeskKey; 11] = [
         DeskKey::Request,
         DeskKey::Cancel,
         DeskKey::PointOfOrder,
@@ -93,6 +117,7 @@ impl DeskKey {
         DeskKey::VoteYes,
         DeskKey::VoteNo,
         DeskKey::VoteAbstain,
+        DeskKey::Presence,
         DeskKey::Priority,
         DeskKey::Next,
         DeskKey::Stop,
@@ -107,6 +132,7 @@ impl DeskKey {
         "vote_yes",
         "vote_no",
         "vote_abstain",
+        "presence",
         "priority",
         "next",
         "stop",
@@ -122,6 +148,7 @@ impl DeskKey {
             DeskKey::VoteYes => 4,
             DeskKey::VoteNo => 5,
             DeskKey::VoteAbstain => 6,
+            DeskKey::Presence => 7,
             DeskKey::Priority => 8,
             DeskKey::Next => 9,
             DeskKey::Stop => 10,
@@ -163,6 +190,18 @@ pub struct ChairDisplay {
     pub open_microphones: u16,
 }
 
+/// A registered choice as the choice coils show it (open and roll-call votes only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChoiceLamp {
+    /// Coil 8.
+    Yes,
+    /// Coil 9.
+    No,
+    /// Coil 10.
+    Abstain,
+}
+
 /// Everything a desk unit shows, as the daemon computes it from the floor.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeskOutputs {
@@ -176,6 +215,12 @@ pub struct DeskOutputs {
     pub time_warning: bool,
     /// Next-in-line indicator.
     pub next_in_line: bool,
+    /// Vote lamp: a vote is open and this seat may vote and has not yet (coil 5).
+    pub voting_open: bool,
+    /// This seat's vote is registered (coil 6).
+    pub vote_registered: bool,
+    /// The registered choice (coils 8-10); always `None` in a secret vote.
+    pub choice: Option<ChoiceLamp>,
     /// Name on the display.
     pub name: String,
     /// Position in the list (0 = not waiting).
@@ -187,7 +232,8 @@ pub struct DeskOutputs {
 }
 
 impl DeskOutputs {
-    /// The coil block 0-7.
+    /// The coil block 0-10 (a unit on map version 1 takes the first 8: the bus cuts the
+    /// rest to its layout).
     pub fn coils(&self) -> Vec<bool> {
         let mut coils = vec![false; usize::from(COIL_COUNT)];
         coils[usize::from(COIL_MICROPHONE)] = self.microphone;
@@ -195,6 +241,11 @@ impl DeskOutputs {
         coils[usize::from(COIL_GREEN)] = self.requested;
         coils[usize::from(COIL_BLINK)] = self.time_warning;
         coils[usize::from(COIL_NEXT)] = self.next_in_line;
+        coils[usize::from(COIL_VOTING_OPEN)] = self.voting_open;
+        coils[usize::from(COIL_VOTE_REGISTERED)] = self.vote_registered;
+        coils[usize::from(COIL_CHOICE_YES)] = self.choice == Some(ChoiceLamp::Yes);
+        coils[usize::from(COIL_CHOICE_NO)] = self.choice == Some(ChoiceLamp::No);
+        coils[usize::from(COIL_CHOICE_ABSTAIN)] = self.choice == Some(ChoiceLamp::Abstain);
         coils
     }
 
@@ -225,13 +276,26 @@ impl DeskOutputs {
     }
 }
 
-/// The polling and output layout of a Podium desk unit (`chair`: with the chair rows).
+/// The polling and output layout of a Podium desk unit (`chair`: with the chair rows) on
+/// the current map version.
 pub fn layout(chair: bool) -> UnitLayout {
+    layout_for(chair, MAP_VERSION)
+}
+
+/// The layout for a unit that implements map `version` (1 or 2): version 1 has coils 0-7
+/// and no credential reader, so Podium never writes coils 8-10 to it nor reads registers
+/// 40-45 (its vote lamps stay dark; its keys 4-6 still vote).
+pub fn layout_for(chair: bool, version: u8) -> UnitLayout {
+    let v2 = version >= 2;
     UnitLayout {
         inputs: Some(Block { start: 0, count: INPUT_COUNT }),
-        coils: Some(Block { start: 0, count: COIL_COUNT }),
+        coils: Some(Block { start: 0, count: if v2 { COIL_COUNT } else { COIL_COUNT_V1 } }),
         registers: Some(Block { start: 0, count: if chair { CHAIR_REGISTERS } else { DELEGATE_REGISTERS } }),
         outputs_reset_input: Some(INPUT_OUTPUTS_RESET),
+        credential: v2.then_some(CredentialLayout {
+            waiting_input: INPUT_CREDENTIAL_WAITING,
+            registers: Block { start: REG_CREDENTIAL, count: Credential::REGISTERS },
+        }),
     }
 }
 
@@ -264,8 +328,10 @@ mod tests {
             assert_eq!(DeskKey::from_input(key.input()), Some(key));
             assert_eq!(DeskKey::from_name(key.name()), Some(key));
             assert!(key.input() < INPUT_COUNT && key.input() != INPUT_OUTPUTS_RESET);
+            assert_ne!(key.input(), INPUT_CREDENTIAL_WAITING);
         }
-        assert_eq!(DeskKey::from_input(7), None);
+        assert_eq!(DeskKey::from_input(7), Some(DeskKey::Presence));
+        assert_eq!(DeskKey::from_input(11), None);
         assert_eq!(DeskKey::from_name("nope"), None);
     }
 
@@ -296,7 +362,14 @@ mod tests {
             }),
             ..DeskOutputs::default()
         };
-        assert_eq!(outputs.coils(), vec![true, true, false, true, false, false, false, false]);
+        assert_eq!(
+            outputs.coils(),
+            vec![true, true, false, true, false, false, false, false, false, false, false]
+        );
+        let voted =
+            DeskOutputs { vote_registered: true, choice: Some(ChoiceLamp::No), ..DeskOutputs::default() };
+        let coils = voted.coils();
+        assert!(coils[6] && coils[9] && !coils[5] && !coils[8] && !coils[10]);
         let registers = outputs.registers();
         assert_eq!(registers.len(), 26);
         assert_eq!(read_text(&registers[16..24]), "Anna");
@@ -305,5 +378,41 @@ mod tests {
         let nobody = DeskOutputs { chair: Some(ChairDisplay::default()), ..DeskOutputs::default() };
         assert_eq!(nobody.registers()[24] as i16, REMAINING_NOBODY);
         assert_eq!(DeskOutputs::default().registers().len(), 10);
+    }
+
+    #[test]
+    fn version_one_units_keep_the_old_coil_block_and_no_reader() {
+        let v1 = layout_for(false, 1);
+        assert_eq!(v1.coils, Some(Block { start: 0, count: 8 }));
+        assert_eq!(v1.credential, None);
+        let v2 = layout(true);
+        assert_eq!(v2.coils, Some(Block { start: 0, count: 11 }));
+        assert_eq!(
+            v2.credential.map(|c| (c.waiting_input, c.registers.start, c.registers.count)),
+            Some((11, 40, 6))
+        );
+    }
+
+    #[test]
+    fn credentials_decode_badges_pins_and_removal() {
+        use super::super::units::CredentialKind;
+        let badge = Credential::decode(&[7, 1, 0x04A1, 0xB2C3, 0xD400, 0]).unwrap();
+        assert_eq!((badge.sequence, badge.kind), (7, CredentialKind::Badge));
+        assert_eq!(badge.id, vec![0x04, 0xA1, 0xB2, 0xC3, 0xD4]);
+        assert_eq!(Credential::decode(&badge.encode()), Some(badge));
+        let pin = Credential::decode(&[8, 2, u16::from_be_bytes(*b"47"), u16::from_be_bytes(*b"11"), 0, 0])
+            .unwrap();
+        assert_eq!((pin.kind, pin.id.as_slice()), (CredentialKind::Pin, &b"4711"[..]));
+        assert!(!format!("{pin:?}").contains("4711"), "Debug never shows the digits");
+        let removed = Credential::decode(&[9, 0, 0xFFFF, 0, 0, 0]).unwrap();
+        assert_eq!((removed.kind, removed.id.len()), (CredentialKind::BadgeRemoved, 0));
+        assert_eq!(Credential::decode(&[1, 3, 1, 0, 0, 0]), None, "unknown kind");
+        assert_eq!(Credential::decode(&[1, 1, 0, 0, 0, 0]), None, "badge without UID");
+        assert_eq!(
+            Credential::decode(&[1, 2, u16::from_be_bytes(*b"4A"), 0, 0, 0]),
+            None,
+            "PIN with a letter"
+        );
+        assert_eq!(Credential::decode(&[1]), None);
     }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use super::codec::{self, MAX_ADU_LEN, Request, Response, limits};
 use super::debounce::EdgeDebouncer;
 use super::timing;
-use super::units::{BusEvent, BusOutputs, UnitHealth, UnitLayout, UnitSpec, UnitStatus};
+use super::units::{BusEvent, BusOutputs, Credential, UnitHealth, UnitLayout, UnitSpec, UnitStatus};
 
 /// The rules' parameters (the part of `BusSettings` that is not about the port).
 #[derive(Debug, Clone)]
@@ -142,6 +142,11 @@ pub enum Heard {
         /// What it says.
         response: Response,
     },
+    /// The answer to a credential read: its bytes are never kept (they may hold a PIN).
+    Credential {
+        /// The unit address.
+        unit: u8,
+    },
     /// Bytes that are no frame (CRC or framing error).
     Garbled(Vec<u8>),
     /// Part of an answer, then silence until the deadline.
@@ -178,6 +183,8 @@ enum PendingWrite {
 enum Purpose {
     Poll,
     Write(PendingWrite),
+    /// The read of a waiting credential's registers.
+    Credential,
 }
 
 /// Writes a unit may get between two polls: a unit needs only a few (coils, register
@@ -199,6 +206,15 @@ struct Unit {
     write_budget: u8,
     /// A key edge not yet answered by a confirmed write: its time and the busy total then.
     edge: Option<(Instant, Duration)>,
+    /// The last poll showed the credential-waiting input: read the registers before the
+    /// unit's next poll.
+    credential_due: bool,
+    /// Sequence number of the last credential reported (a read repeated after a lost
+    /// answer returns the same one; it is reported once).
+    last_credential: Option<u16>,
+    /// The unit refused a credential read (exception): not asked again until it has been
+    /// offline, so a unit that flags without registers is not read (and logged) every cycle.
+    credential_refused: bool,
 }
 
 /// Where the poll cycle stands.
@@ -305,6 +321,9 @@ impl Master {
                     last_seen: None,
                     write_budget: WRITES_BETWEEN_POLLS,
                     edge: None,
+                    credential_due: false,
+                    last_credential: None,
+                    credential_refused: false,
                 }
             })
             .collect();
@@ -410,9 +429,12 @@ impl Master {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.begin(now);
         match &self.phase {
-            Phase::Awaiting { deadline, .. } if now >= *deadline => {
+            Phase::Awaiting { deadline, purpose, unit, .. } if now >= *deadline => {
                 if self.record_heard && !self.rx.is_empty() {
-                    self.heard.push_back(Heard::Incomplete(self.rx.clone()));
+                    self.heard.push_back(match purpose {
+                        Purpose::Credential => Heard::Credential { unit: self.units[*unit].spec.unit },
+                        _ => Heard::Incomplete(self.rx.clone()),
+                    });
                 }
                 if let Phase::Awaiting { unit, .. } = &self.phase {
                     let unit = *unit;
@@ -599,12 +621,15 @@ impl Master {
     }
 
     fn try_decode(&mut self, now: Instant) {
-        let Phase::Awaiting { unit, request, .. } = &self.phase else { return };
+        let Phase::Awaiting { unit, request, purpose, .. } = &self.phase else { return };
         let (i, unit_address) = (*unit, self.units[*unit].spec.unit);
+        let credential = matches!(purpose, Purpose::Credential);
         match codec::decode_response(&self.rx) {
             Ok(Some(decoded)) => {
                 self.last_line_activity = Some(now);
-                if self.record_heard {
+                if self.record_heard && credential {
+                    self.heard.push_back(Heard::Credential { unit: decoded.adu.unit });
+                } else if self.record_heard {
                     let bytes = self.rx.get(..decoded.length).unwrap_or(&self.rx).to_vec();
                     let response = decoded.adu.pdu.clone();
                     self.heard.push_back(Heard::Frame { bytes, unit: decoded.adu.unit, response });
@@ -624,7 +649,9 @@ impl Master {
             }
             Ok(None) if self.rx.len() < MAX_ADU_LEN => {}
             Ok(None) | Err(_) => {
-                if self.record_heard {
+                if self.record_heard && credential {
+                    self.heard.push_back(Heard::Credential { unit: unit_address });
+                } else if self.record_heard {
                     self.heard.push_back(Heard::Garbled(self.rx.clone()));
                 }
                 self.units[i].health.crc_errors += 1;
@@ -687,7 +714,26 @@ impl Master {
                 tracing::warn!(bus = %self.settings.bus, unit = unit.spec.unit, %code, "output write refused");
                 self.answered(i, now);
             }
+            (Purpose::Credential, Outcome::Answer(Response::ReadHoldingRegisters { values }, _)) => {
+                self.answered(i, now);
+                self.credential_read(i, &values);
+            }
+            (Purpose::Credential, Outcome::Answer(..)) => self.answered(i, now),
+            (Purpose::Credential, Outcome::Exception(code)) => {
+                // A unit that flags a credential but has no registers for it: do not ask
+                // again until it flags the next one.
+                let unit = &mut self.units[i];
+                unit.health.exceptions += 1;
+                unit.credential_due = false;
+                unit.credential_refused = true;
+                tracing::warn!(bus = %self.settings.bus, unit = unit.spec.unit, %code, "credential read refused; not asked again until the unit has been offline");
+                self.answered(i, now);
+            }
             (Purpose::Poll, _) => self.missed(i, now),
+            (Purpose::Credential, _) => {
+                // Tried again before the next poll, while the unit counts as online.
+                self.missed(i, now);
+            }
             (Purpose::Write(_), _) => {
                 self.units[i].write_budget = 0;
                 self.missed(i, now);
@@ -702,6 +748,10 @@ impl Master {
         unit.last_seen = Some(now);
         if unit.status != UnitStatus::Online {
             unit.status = UnitStatus::Online;
+            // A unit that was away may have restarted its credential numbering (or been
+            // replaced by one with a reader).
+            unit.last_credential = None;
+            unit.credential_refused = false;
             // Whatever the unit showed before, write everything again; keys held while it
             // was away are not presses.
             unit.confirmed = Confirmed::unknown(&unit.spec.layout);
@@ -731,6 +781,7 @@ impl Master {
         unit.confirmed = Confirmed::unknown(&unit.spec.layout);
         unit.debouncer.reset();
         unit.edge = None;
+        unit.credential_due = false;
         if unit.reported_online != Some(false) {
             unit.reported_online = Some(false);
             unit.health.went_offline += 1;
@@ -759,11 +810,19 @@ impl Master {
             tracing::info!(bus = %self.settings.bus, unit = unit.spec.unit, "unit reset its outputs; rewriting them");
             unit.confirmed = Confirmed::unknown(&unit.spec.layout);
         }
+        let waiting = unit.spec.layout.credential.map(|c| c.waiting_input);
+        if let Some(waiting) = waiting
+            && block.contains(waiting)
+            && raw.get(usize::from(waiting - block.start)).copied().unwrap_or(false)
+        {
+            // A level, not an edge: the unit holds it until the registers are read.
+            unit.credential_due = true;
+        }
         let mut any = false;
         for (index, pressed) in unit.debouncer.sample(raw, now) {
             let Ok(offset) = u16::try_from(index) else { continue };
             let input = block.start + offset;
-            if Some(input) == flag {
+            if Some(input) == flag || Some(input) == waiting {
                 continue;
             }
             any = true;
@@ -781,6 +840,26 @@ impl Master {
                 self.marks.push_back(Mark::KeyEdgeSeen { unit: unit.spec.unit, at: now });
             }
         }
+    }
+
+    /// The credential registers of unit `i` arrived: report the credential once.
+    fn credential_read(&mut self, i: usize, values: &[u16]) {
+        let unit = &mut self.units[i];
+        unit.credential_due = false;
+        let Some(credential) = Credential::decode(values) else {
+            tracing::warn!(bus = %self.settings.bus, unit = unit.spec.unit, "credential registers hold no valid credential");
+            return;
+        };
+        if unit.last_credential == Some(credential.sequence) {
+            tracing::debug!(bus = %self.settings.bus, unit = unit.spec.unit, sequence = credential.sequence, "credential already reported");
+            return;
+        }
+        unit.last_credential = Some(credential.sequence);
+        self.events.push_back(BusEvent::Credential {
+            bus: self.settings.bus.clone(),
+            unit: unit.spec.unit,
+            credential,
+        });
     }
 
     /// Forgets what online units confirmed once their rewrite period is over, and gives
@@ -809,9 +888,22 @@ impl Master {
         }
     }
 
-    /// The next request: a pending write of an online unit, else the cycle's next poll.
-    /// Moves the cycle past units it skips and into its rest; sends nothing.
+    /// The next request: a waiting credential's read, a pending write of an online unit,
+    /// else the cycle's next poll. Moves the cycle past units it skips and into its rest;
+    /// sends nothing.
     fn choose(&mut self, now: Instant) -> Option<Choice> {
+        for (i, unit) in self.units.iter().enumerate() {
+            if unit.status != UnitStatus::Online || !unit.credential_due || unit.credential_refused {
+                continue;
+            }
+            if let Some(c) = unit.spec.layout.credential {
+                let request = Request::ReadHoldingRegisters {
+                    address: c.registers.start,
+                    quantity: c.registers.count.clamp(1, limits::READ_REGISTERS),
+                };
+                return Some(Choice { unit: i, request, purpose: Purpose::Credential });
+            }
+        }
         for i in 0..self.units.len() {
             let unit = &self.units[i];
             if unit.status != UnitStatus::Online || unit.write_budget == 0 {
@@ -873,7 +965,7 @@ impl Master {
     /// Commits the chosen request: the cycle moves on, budgets are spent.
     fn commit(&mut self, i: usize, purpose: &Purpose, now: Instant) {
         match purpose {
-            Purpose::Write(_) => {
+            Purpose::Write(_) | Purpose::Credential => {
                 let unit = &mut self.units[i];
                 unit.write_budget = unit.write_budget.saturating_sub(1);
             }

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::codec::{self, BROADCAST, ExceptionCode, FrameError, Request, Response};
 use super::desk::{self, DeskKey};
 use super::timing;
+use super::units::{Credential, CredentialKind};
 
 /// What a simulated unit does wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -61,6 +62,8 @@ pub struct SimUnit {
     /// Input reads left before a clicked key is released again.
     release_after_reads: Vec<(u16, u32)>,
     last_addressed: Option<Instant>,
+    /// The sequence number of the last credential offered (desk units).
+    credential_sequence: u16,
 }
 
 impl SimUnit {
@@ -76,13 +79,18 @@ impl SimUnit {
             inputs,
             coils: vec![false; usize::from(desk::COIL_COUNT)],
             registers,
-            register_ranges: vec![0..display, desk::REG_WATCHDOG..desk::REG_WATCHDOG + 1],
+            register_ranges: vec![
+                0..display,
+                desk::REG_CREDENTIAL..desk::REG_CREDENTIAL + Credential::REGISTERS,
+                desk::REG_WATCHDOG..desk::REG_WATCHDOG + 1,
+            ],
             outputs_reset_input: Some(desk::INPUT_OUTPUTS_RESET),
             desk: Some(chair),
             fault: Fault::None,
             fault_count: 0,
             release_after_reads: Vec::new(),
             last_addressed: None,
+            credential_sequence: 0,
         }
     }
 
@@ -100,6 +108,7 @@ impl SimUnit {
             fault_count: 0,
             release_after_reads: Vec::new(),
             last_addressed: None,
+            credential_sequence: 0,
         }
     }
 
@@ -147,6 +156,14 @@ impl SimUnit {
                 if !self.register_ok(range.clone()) {
                     return exception(ExceptionCode::ILLEGAL_DATA_ADDRESS);
                 }
+                let credential =
+                    u32::from(desk::REG_CREDENTIAL)..u32::from(desk::REG_CREDENTIAL + Credential::REGISTERS);
+                if self.desk.is_some() && range.start < credential.end && credential.start < range.end {
+                    // Reading the credential clears "credential waiting" (map v2, §4).
+                    if let Some(flag) = self.inputs.get_mut(usize::from(desk::INPUT_CREDENTIAL_WAITING)) {
+                        *flag = false;
+                    }
+                }
                 Response::ReadHoldingRegisters {
                     values: self.registers[range.start as usize..range.end as usize].to_vec(),
                 }
@@ -170,7 +187,11 @@ impl SimUnit {
             }
             Request::WriteMultipleRegisters { address, values } => {
                 let range = span(*address, values.len());
-                if !self.register_ok(range.clone()) {
+                let credential =
+                    u32::from(desk::REG_CREDENTIAL)..u32::from(desk::REG_CREDENTIAL + Credential::REGISTERS);
+                let read_only =
+                    self.desk.is_some() && range.start < credential.end && credential.start < range.end;
+                if !self.register_ok(range.clone()) || read_only {
                     return exception(ExceptionCode::ILLEGAL_DATA_ADDRESS);
                 }
                 self.registers[range.start as usize..range.end as usize].copy_from_slice(values);
@@ -198,6 +219,24 @@ impl SimUnit {
             if let Some(v) = self.inputs.get_mut(usize::from(input)) {
                 *v = false;
             }
+        }
+    }
+
+    /// A badge presented (`Badge`), removed, or a PIN entered: the credential goes into
+    /// registers 40-45 with the next sequence number and input 11 is set until they are read.
+    /// A credential not yet read is replaced (the unit keeps only the newest).
+    pub fn offer_credential(&mut self, kind: CredentialKind, id: &[u8]) {
+        self.credential_sequence = self.credential_sequence.wrapping_add(1);
+        let credential =
+            Credential { sequence: self.credential_sequence, kind, id: id.iter().copied().take(8).collect() };
+        let at = usize::from(desk::REG_CREDENTIAL);
+        for (k, v) in credential.encode().into_iter().enumerate() {
+            if let Some(r) = self.registers.get_mut(at + k) {
+                *r = v;
+            }
+        }
+        if let Some(flag) = self.inputs.get_mut(usize::from(desk::INPUT_CREDENTIAL_WAITING)) {
+            *flag = true;
         }
     }
 
@@ -240,6 +279,15 @@ pub struct DeskView {
     pub blink: bool,
     /// Next-in-line indicator.
     pub next_in_line: bool,
+    /// Vote lamp: voting open, not yet voted (coil 5).
+    #[serde(default)]
+    pub voting_open: bool,
+    /// Vote registered (coil 6).
+    #[serde(default)]
+    pub vote_registered: bool,
+    /// The choice lamp that is on (coils 8-10): `yes`, `no`, `abstain`.
+    #[serde(default)]
+    pub choice: Option<String>,
     /// Display: name.
     pub name: String,
     /// Display: position in the list.
@@ -300,6 +348,25 @@ pub enum ControlCommand {
         #[serde(default)]
         count: Option<u32>,
     },
+    /// Put a badge on the unit's reader (`uid`: hex, up to 8 bytes).
+    Badge {
+        /// Unit address.
+        unit: u8,
+        /// The badge UID in hex, e.g. `04A1B2C3D4`.
+        uid: String,
+    },
+    /// Take the badge off the reader.
+    RemoveBadge {
+        /// Unit address.
+        unit: u8,
+    },
+    /// Enter a PIN on the unit's keypad (4-8 digits).
+    Pin {
+        /// Unit address.
+        unit: u8,
+        /// The digits.
+        pin: String,
+    },
     /// Show units (all when `unit` is absent).
     State {
         /// Unit address.
@@ -320,6 +387,17 @@ pub enum ControlError {
         /// The unit.
         unit: u8,
     },
+    /// A badge UID that is not 1-8 bytes of hex, or a PIN that is not 1-8 digits.
+    #[error("unit {unit}: {what}")]
+    BadCredential {
+        /// The unit.
+        unit: u8,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// The unit has no credential reader (not a Podium desk unit).
+    #[error("unit {0} has no credential reader")]
+    NoReader(u8),
 }
 
 /// A coil the master switched with a write, and when the write was decoded (see
@@ -486,6 +564,16 @@ impl SimBus {
                 green: coil(desk::COIL_GREEN),
                 blink: coil(desk::COIL_BLINK),
                 next_in_line: coil(desk::COIL_NEXT),
+                voting_open: coil(desk::COIL_VOTING_OPEN),
+                vote_registered: coil(desk::COIL_VOTE_REGISTERED),
+                choice: [
+                    (desk::COIL_CHOICE_YES, "yes"),
+                    (desk::COIL_CHOICE_NO, "no"),
+                    (desk::COIL_CHOICE_ABSTAIN, "abstain"),
+                ]
+                .into_iter()
+                .find(|(c, _)| coil(*c))
+                .map(|(_, name)| name.to_owned()),
                 name: text(desk::REG_NAME),
                 list_position: reg(desk::REG_LIST_POSITION),
                 requests_waiting: reg(desk::REG_REQUESTS_WAITING),
@@ -494,6 +582,20 @@ impl SimBus {
             }
         });
         Some(UnitView { unit, inputs_on: on(&sim.inputs), coils_on: on(&sim.coils), desk, fault: sim.fault })
+    }
+
+    /// Offers a credential on a desk unit (see [`SimUnit::offer_credential`]).
+    pub fn offer_credential(&self, unit: u8, kind: CredentialKind, id: &[u8]) -> Result<(), ControlError> {
+        {
+            let mut state = self.lock();
+            let sim = state.units.get_mut(&unit).ok_or(ControlError::UnknownUnit(unit))?;
+            if sim.desk.is_none() {
+                return Err(ControlError::NoReader(unit));
+            }
+            sim.offer_credential(kind, id);
+        }
+        self.changed();
+        Ok(())
     }
 
     /// Runs one control command; answers with the affected units' views.
@@ -516,6 +618,24 @@ impl SimBus {
             }
             ControlCommand::Fault { unit, fault, count } => {
                 self.set_fault(*unit, *fault, count.unwrap_or(1))?;
+                Some(*unit)
+            }
+            ControlCommand::Badge { unit, uid } => {
+                let bytes = parse_hex(uid).filter(|b| (1..=8).contains(&b.len())).ok_or(
+                    ControlError::BadCredential { unit: *unit, what: "a badge UID is 1-8 bytes of hex" },
+                )?;
+                self.offer_credential(*unit, CredentialKind::Badge, &bytes)?;
+                Some(*unit)
+            }
+            ControlCommand::RemoveBadge { unit } => {
+                self.offer_credential(*unit, CredentialKind::BadgeRemoved, &[])?;
+                Some(*unit)
+            }
+            ControlCommand::Pin { unit, pin } => {
+                if pin.is_empty() || pin.len() > 8 || !pin.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ControlError::BadCredential { unit: *unit, what: "a PIN is 1-8 digits" });
+                }
+                self.offer_credential(*unit, CredentialKind::Pin, pin.as_bytes())?;
                 Some(*unit)
             }
             ControlCommand::State { unit } => *unit,
@@ -738,9 +858,47 @@ impl SimBus {
     }
 }
 
+/// Hex digits (an even number, upper or lower case) as bytes.
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_desk_unit_offers_credentials_as_the_register_map_says() {
+        let mut unit = SimUnit::desk(false);
+        let waiting = usize::from(desk::INPUT_CREDENTIAL_WAITING);
+        assert!(!unit.inputs[waiting]);
+        unit.offer_credential(CredentialKind::Pin, b"4711");
+        unit.offer_credential(CredentialKind::Badge, &[0x04, 0xA1, 0xB2]);
+        assert!(unit.inputs[waiting], "input 11 until the registers are read");
+        let read = Request::ReadHoldingRegisters { address: desk::REG_CREDENTIAL, quantity: 6 };
+        let Response::ReadHoldingRegisters { values } = unit.apply(&read) else { panic!("an answer") };
+        // Only the newest counts; its sequence number still counts both.
+        assert_eq!(values, vec![2, 1, 0x04A1, 0xB200, 0, 0]);
+        assert!(!unit.inputs[waiting], "reading clears input 11");
+        let write = Request::WriteMultipleRegisters { address: desk::REG_CREDENTIAL, values: vec![0] };
+        assert!(matches!(
+            unit.apply(&write),
+            Response::Exception { code: ExceptionCode::ILLEGAL_DATA_ADDRESS, .. }
+        ));
+        // The vote lamps' coils 5-10 exist.
+        let coils = Request::WriteMultipleCoils { address: 0, values: vec![false; 11] };
+        assert!(matches!(unit.apply(&coils), Response::WriteMultipleCoils { quantity: 11, .. }));
+        let bus = SimBus::desk_units([3], &[], 115_200);
+        let badge = ControlCommand::Badge { unit: 3, uid: "04a1b2".into() };
+        assert!(bus.control(&badge).is_ok());
+        assert_eq!(bus.input(3, desk::INPUT_CREDENTIAL_WAITING), Some(true));
+        let bad = ControlCommand::Pin { unit: 3, pin: "12a".into() };
+        assert!(matches!(bus.control(&bad), Err(ControlError::BadCredential { .. })));
+    }
 
     #[tokio::test]
     async fn coil_writes_are_reported_with_the_time_they_arrived() {

@@ -43,6 +43,104 @@ pub struct UnitLayout {
     /// A discrete input the unit sets when its outputs fell back to the safe state
     /// (power-up, watchdog): when read as set, every output is written again.
     pub outputs_reset_input: Option<u16>,
+    /// Where the unit offers a credential (badge, PIN); `None` for units without a reader
+    /// (generic modules, desk units on map version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialLayout>,
+}
+
+/// A credential reader: a discrete input that says "a credential waits" and the holding
+/// registers that carry it (read with 0x03 once, before the unit's next poll; reading them
+/// clears the input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialLayout {
+    /// The discrete input that is 1 while a credential waits (part of the input block).
+    pub waiting_input: u16,
+    /// The registers: sequence, kind, then the identifier (see [`Credential::decode`]).
+    pub registers: Block,
+}
+
+/// What a credential says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// The badge was taken off the reader (kind register 0).
+    BadgeRemoved,
+    /// A badge lies on the reader (kind 1); the identifier is its UID.
+    Badge,
+    /// A PIN was entered (kind 2); the identifier is its ASCII digits.
+    Pin,
+}
+
+/// A credential read from a unit. `Debug` never shows a PIN's digits.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The unit's sequence number of this credential (register +0).
+    pub sequence: u16,
+    /// Badge, PIN or badge removed (register +1).
+    pub kind: CredentialKind,
+    /// The badge UID (big-endian bytes, trailing zero bytes cut) or the PIN's ASCII digits;
+    /// empty for a removed badge.
+    pub id: Vec<u8>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id = match self.kind {
+            CredentialKind::Pin => format!("<{} digits>", self.id.len()),
+            _ => self.id.iter().map(|b| format!("{b:02X}")).collect(),
+        };
+        f.debug_struct("Credential")
+            .field("sequence", &self.sequence)
+            .field("kind", &self.kind)
+            .field("id", &id)
+            .finish()
+    }
+}
+
+impl Credential {
+    /// Registers a credential block needs: sequence, kind, and four for the identifier.
+    pub const REGISTERS: u16 = 6;
+
+    /// Decodes the block: `[sequence, kind, id0..id3]`, the identifier big-endian (high
+    /// byte first), zero-padded. `None` for an unknown kind, a short block, a badge or PIN
+    /// without identifier, or a PIN with anything but ASCII digits.
+    pub fn decode(registers: &[u16]) -> Option<Credential> {
+        let [sequence, kind, id @ ..] = registers else { return None };
+        let mut bytes: Vec<u8> = id.iter().take(4).flat_map(|r| r.to_be_bytes()).collect();
+        while bytes.last() == Some(&0) {
+            bytes.pop();
+        }
+        let kind = match kind {
+            0 => CredentialKind::BadgeRemoved,
+            1 => CredentialKind::Badge,
+            2 => CredentialKind::Pin,
+            _ => return None,
+        };
+        match kind {
+            CredentialKind::BadgeRemoved => bytes.clear(),
+            CredentialKind::Badge if bytes.is_empty() => return None,
+            CredentialKind::Pin if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) => return None,
+            _ => {}
+        }
+        Some(Credential { sequence: *sequence, kind, id: bytes })
+    }
+
+    /// Encodes a credential as a unit would offer it (for simulators and tests).
+    pub fn encode(&self) -> Vec<u16> {
+        let kind = match self.kind {
+            CredentialKind::BadgeRemoved => 0,
+            CredentialKind::Badge => 1,
+            CredentialKind::Pin => 2,
+        };
+        let mut bytes = [0u8; 8];
+        for (slot, b) in bytes.iter_mut().zip(&self.id) {
+            *slot = *b;
+        }
+        let mut out = vec![self.sequence, kind];
+        out.extend(bytes.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])));
+        out
+    }
 }
 
 /// One unit on the bus.
@@ -80,6 +178,16 @@ pub enum BusEvent {
         input: u16,
         /// New value: true = pressed / closed.
         pressed: bool,
+    },
+    /// A unit offered a credential (a badge presented or removed, a PIN entered); each
+    /// credential is reported once, in the order the unit numbered them.
+    Credential {
+        /// Bus id.
+        bus: Arc<str>,
+        /// Unit address.
+        unit: u8,
+        /// What it read.
+        credential: Credential,
     },
     /// A unit answers (again); its outputs are being rewritten.
     UnitOnline {

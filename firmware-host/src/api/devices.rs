@@ -183,10 +183,10 @@ pub struct SimAction {
     #[schema(minimum = 1, maximum = 247)]
     pub unit: u8,
     /// Key name: `request`, `cancel`, `point_of_order`, `reply`, `vote_yes`, `vote_no`,
-    /// `vote_abstain`, `priority`, `next`, `stop`. Without `key` and `input`: 404.
+    /// `vote_abstain`, `presence`, `priority`, `next`, `stop`. Without `key` and `input`: 404.
     #[serde(default)]
     #[schema(
-        pattern = "^(request|cancel|point_of_order|reply|vote_yes|vote_no|vote_abstain|priority|next|stop)$"
+        pattern = "^(request|cancel|point_of_order|reply|vote_yes|vote_no|vote_abstain|presence|priority|next|stop)$"
     )]
     pub key: Option<String>,
     /// Or a raw discrete-input address.
@@ -253,6 +253,11 @@ pub async fn post_sim_desks(
     let units = sim.control(&command).map_err(|e| match e {
         podium_devices::modbus::sim::ControlError::UnknownUnit(_) => ApiError::not_found(e.to_string()),
         podium_devices::modbus::sim::ControlError::UnknownInput { .. } => ApiError::not_found(e.to_string()),
+        // Not reachable from these actions (no badge or PIN action here).
+        podium_devices::modbus::sim::ControlError::BadCredential { .. }
+        | podium_devices::modbus::sim::ControlError::NoReader(_) => {
+            ApiError::bad_request("invalid_command", e.to_string())
+        }
     })?;
     Ok(Json(SimulatedUnits { bus, units }))
 }

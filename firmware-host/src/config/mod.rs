@@ -24,7 +24,9 @@ pub use advice::warnings;
 pub use error::{ConfigError, ConfigErrors};
 use reader::{Cx, Table};
 pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFollow};
-pub use section::desks::{BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, IoOutputConfig, Signal};
+pub use section::desks::{
+    BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, IoOutputConfig, MemberCredentials, Signal,
+};
 pub use section::display::{DisplayConfig, DisplayDevice};
 pub use section::gpio::{ButtonAction, GpioBackendKind, GpioConfig, LampShows};
 pub use section::http::HttpLimits;
@@ -182,6 +184,14 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         let mut errors = cx.errors;
         errors.sort_by_key(|e| (e.line, e.column));
         return Err(ConfigErrors(errors));
+    }
+    let mut desks = desks;
+    for m in &members {
+        desks.config.credentials.insert(
+            &m.participant.id,
+            m.badge.as_ref().map(|b| b.v.as_slice()),
+            m.pin.as_ref().map(|p| p.v.as_str()),
+        );
     }
     let oparl_persons = members
         .iter()

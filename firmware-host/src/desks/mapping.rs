@@ -7,7 +7,7 @@ use podium_devices::modbus::bus::{Block, UnitLayout, UnitSpec};
 use podium_devices::modbus::desk::{self, DeskKey};
 use podium_floor::SeatNo;
 
-use crate::config::{BusConfig, DesksConfig, Signal};
+use crate::config::{BusConfig, DesksConfig, MemberCredentials, Signal};
 
 /// What an input means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +104,8 @@ pub struct DeskMap {
     /// Every bus.
     pub buses: Vec<BusPlan>,
     inputs: HashMap<(String, u8, u16), Binding>,
+    /// The members' badges and PINs, for the units' readers.
+    pub credentials: MemberCredentials,
 }
 
 impl DeskMap {
@@ -126,7 +128,7 @@ impl DeskMap {
             }
             let plan = UnitPlan {
                 unit: d.unit,
-                layout: desk::layout(d.chair),
+                layout: desk::layout_for(d.chair, d.map_version),
                 role: UnitRole::Desk { seat: d.seat, chair: d.chair },
             };
             order.push((d.bus.clone(), d.unit));
@@ -167,12 +169,20 @@ impl DeskMap {
                     .collect(),
             })
             .collect();
-        DeskMap { buses, inputs }
+        DeskMap { buses, inputs, credentials: config.credentials.clone() }
     }
 
     /// What an input means, if it is mapped.
     pub fn binding(&self, bus: &str, unit: u8, input: u16) -> Option<Binding> {
         self.inputs.get(&(bus.to_owned(), unit, input)).copied()
+    }
+
+    /// The seat of the desk unit at an address (where its credentials check in).
+    pub fn desk_seat(&self, bus: &str, unit: u8) -> Option<SeatNo> {
+        match self.unit(bus, unit)?.role {
+            UnitRole::Desk { seat, .. } => Some(seat),
+            UnitRole::Module { .. } => None,
+        }
     }
 
     /// The unit at an address.
@@ -204,7 +214,13 @@ fn module<'m>(
     }
     units.entry(key).or_insert_with(|| UnitPlan {
         unit,
-        layout: UnitLayout { inputs: None, coils: None, registers: None, outputs_reset_input: None },
+        layout: UnitLayout {
+            inputs: None,
+            coils: None,
+            registers: None,
+            outputs_reset_input: None,
+            credential: None,
+        },
         role: UnitRole::Module { coils: Vec::new(), key_seats: Vec::new() },
     })
 }

@@ -222,7 +222,8 @@ pub fn start(
     if !desks.inner.map.buses.is_empty() {
         tracker.spawn(translate_events(desks.clone(), session.clone(), events_rx, cancel.clone()));
         let clock = session.clock();
-        tracker.spawn(direct(desks.clone(), session.watch(), clock, desired, tests_rx, cancel));
+        let monitor = monitor.clone();
+        tracker.spawn(direct(desks.clone(), session.watch(), clock, desired, tests_rx, monitor, cancel));
     }
     Ok(desks)
 }
@@ -252,15 +253,34 @@ async fn translate_events(
             }
             event = events.recv(), if in_flight.len() < KEYS_IN_FLIGHT => match event { Some(e) => e, None => return },
         };
-        let BusEvent::Input { bus, unit, input, pressed } = event else {
+        let (bus, unit, input, command, actor) = match event {
+            BusEvent::Input { bus, unit, input, pressed } => {
+                let Some(binding) = desks.inner.map.binding(&bus, unit, input) else {
+                    tracing::debug!(%bus, unit, input, pressed, "unmapped input");
+                    continue;
+                };
+                let Some((command, actor)) = translate::command(binding, pressed) else { continue };
+                (bus, unit, input, command, actor)
+            }
+            BusEvent::Credential { bus, unit, credential } => {
+                let Some(seat) = desks.inner.map.desk_seat(&bus, unit) else { continue };
+                match translate::credential(seat, &credential, &desks.inner.map.credentials) {
+                    translate::CredentialCommand::Command(command, actor) => {
+                        (bus, unit, podium_devices::modbus::desk::INPUT_CREDENTIAL_WAITING, command, actor)
+                    }
+                    translate::CredentialCommand::UnknownBadge(uid) => {
+                        tracing::warn!(%bus, unit, seat, badge = %uid, "unknown badge: no [[member]] has this badge");
+                        continue;
+                    }
+                    translate::CredentialCommand::UnknownPin => {
+                        tracing::warn!(%bus, unit, seat, "unknown PIN entered: no [[member]] has it");
+                        continue;
+                    }
+                }
+            }
             // Online, offline and link changes show in the health; the drivers log them.
-            continue;
+            _ => continue,
         };
-        let Some(binding) = desks.inner.map.binding(&bus, unit, input) else {
-            tracing::debug!(%bus, unit, input, pressed, "unmapped input");
-            continue;
-        };
-        let Some((command, actor)) = translate::command(binding, pressed) else { continue };
         let source = Source::Desk { bus: bus.to_string(), unit: u16::from(unit) };
         match session.enqueue_from(source, command.clone(), actor).await {
             Ok(answer) => in_flight.push_back(key_answer(answer, bus.to_string(), unit, input, command)),
@@ -284,6 +304,10 @@ async fn key_answer(answer: Answer, bus: String, unit: u8, input: u16, command: 
         Ok(Ok(events)) => {
             tracing::debug!(%bus, unit, input, ?command, events = events.len(), "desk key")
         }
+        // A vote key outside a vote is no mistake: a member pressed it early or late.
+        Ok(Err(rejection)) if rejection.reason == podium_floor::Reason::NoVoteOpen => {
+            tracing::debug!(%bus, unit, input, ?command, "desk vote key outside a vote")
+        }
         // A rejection is the floor's rule at work (list closed, not allowed): normal.
         Ok(Err(rejection)) => {
             tracing::info!(%bus, unit, input, ?command, reason = rejection.reason.code(), "desk key rejected")
@@ -294,17 +318,34 @@ async fn key_answer(answer: Answer, bus: String, unit: u8, input: u16, command: 
 }
 
 /// Recomputes every unit's desired outputs on each new snapshot, lamp test change, and
-/// every second while a chair display counts down.
+/// every second while a chair display counts down. While a secret vote is open the desk
+/// buses' frames are withheld from the protocol monitor (a poll answer tells who pressed
+/// which vote key).
 async fn direct(
     desks: Desks,
     mut snapshots: watch::Receiver<Arc<podium_floor::Snapshot>>,
     clock: crate::clock::SessionClock,
     desired: BTreeMap<String, watch::Sender<Arc<BusOutputs>>>,
     mut tests: watch::Receiver<Tests>,
+    monitor: podium_devices::monitor::FrameMonitor,
     cancel: CancellationToken,
 ) {
+    let mut withheld = false;
     loop {
         let snapshot = snapshots.borrow_and_update().clone();
+        let secret = outputs::secret_vote_open(&snapshot);
+        if secret != withheld {
+            withheld = secret;
+            let reason = secret.then_some(podium_devices::monitor::WITHHELD_SECRET_VOTE);
+            for bus in &desks.inner.map.buses {
+                monitor.withhold(&bus.config.id, reason);
+            }
+            tracing::info!(
+                secret,
+                "desk bus frames in the protocol monitor {}",
+                if secret { "withheld" } else { "shown again" }
+            );
+        }
         let now = tokio::time::Instant::now();
         let active: Tests = tests
             .borrow_and_update()

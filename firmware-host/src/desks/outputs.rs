@@ -5,11 +5,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use podium_devices::modbus::bus::{BusOutputs, UnitOutputs};
-use podium_devices::modbus::desk::{ChairDisplay, DeskOutputs};
-use podium_floor::{Instant, SeatNo, Snapshot, Speaker, Station};
+use podium_devices::modbus::desk::{ChairDisplay, ChoiceLamp, DeskOutputs};
+use podium_floor::{
+    AttendancePlace, AttendanceStatus, CountsAs, Instant, SeatNo, Snapshot, Speaker, Station, VoteKind,
+};
 
 use super::mapping::{DeskMap, UnitRole};
 use crate::config::Signal;
+
+/// Whether a secret vote is open: then nothing may show who pressed which vote key (the
+/// protocol monitor withholds the desk buses' frames).
+pub fn secret_vote_open(snapshot: &Snapshot) -> bool {
+    snapshot.floor.vote.as_ref().is_some_and(|v| v.result.is_none() && v.kind == VoteKind::Secret)
+}
 
 /// What the floor says about one seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,6 +32,61 @@ pub struct SeatState {
     pub next_in_line: bool,
     /// 1-based position in the list, 0 if not waiting.
     pub list_position: u16,
+    /// The vote lamps.
+    pub vote: VoteLamps,
+}
+
+/// A seat's vote lamps: while a vote is open and the seat's occupant is checked in at this
+/// seat with a vote (not excluded from the item), "vote" until they voted, then
+/// "registered" and, in an open or roll-call vote, the choice. A secret vote never shows a
+/// choice. Once the vote is closed or cancelled every vote lamp is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VoteLamps {
+    /// May vote and has not yet.
+    pub voting_open: bool,
+    /// Has voted.
+    pub registered: bool,
+    /// The choice, for the choice lamps (open and roll-call votes; yes, no, abstain only).
+    pub choice: Option<ChoiceLamp>,
+}
+
+impl VoteLamps {
+    /// The lamps of `seat` in `snapshot`.
+    pub fn of(snapshot: &Snapshot, seat: SeatNo) -> Self {
+        let floor = &snapshot.floor;
+        let Some(vote) = floor.vote.as_ref().filter(|v| v.result.is_none()) else {
+            return VoteLamps::default();
+        };
+        let Some(occupant) = floor.seated.get(&seat) else { return VoteLamps::default() };
+        let here = floor.attendance.get(occupant).is_some_and(|a| {
+            a.status == AttendanceStatus::Present && a.place == Some(AttendancePlace::Seat(seat))
+        });
+        let has_vote = snapshot.participants.iter().any(|p| &p.id == occupant && p.voting_right);
+        let excluded =
+            vote.item.and_then(|i| floor.item(i)).is_some_and(|e| e.excluded.contains_key(occupant));
+        if !here || !has_vote || excluded {
+            return VoteLamps::default();
+        }
+        let Some(ballot) = vote.ballots.get(occupant) else {
+            return VoteLamps { voting_open: true, ..VoteLamps::default() };
+        };
+        let choice = if vote.kind == VoteKind::Secret {
+            None
+        } else {
+            let counts_as = ballot
+                .choice
+                .as_ref()
+                .and_then(|c| vote.options.iter().find(|o| &o.id == c))
+                .map(|o| o.counts_as);
+            match counts_as {
+                Some(CountsAs::Yes) => Some(ChoiceLamp::Yes),
+                Some(CountsAs::No) => Some(ChoiceLamp::No),
+                Some(CountsAs::Abstain) => Some(ChoiceLamp::Abstain),
+                Some(CountsAs::Other) | None => None,
+            }
+        };
+        VoteLamps { voting_open: false, registered: true, choice }
+    }
 }
 
 impl SeatState {
@@ -39,6 +102,7 @@ impl SeatState {
             requested: position.is_some(),
             next_in_line: position == Some(0),
             list_position: position.map_or(0, |p| u16::try_from(p + 1).unwrap_or(u16::MAX)),
+            vote: VoteLamps::of(snapshot, seat),
         }
     }
 
@@ -48,6 +112,8 @@ impl SeatState {
             Signal::Requested => self.requested,
             Signal::NextInLine => self.next_in_line,
             Signal::TimeWarning => self.time_warning,
+            Signal::VotingOpen => self.vote.voting_open,
+            Signal::VoteRegistered => self.vote.registered,
         }
     }
 }
@@ -103,6 +169,9 @@ pub fn desk_outputs(snapshot: &Snapshot, seat: SeatNo, chair: bool, now: Instant
         requested: state.requested,
         time_warning: state.time_warning,
         next_in_line: state.next_in_line,
+        voting_open: state.vote.voting_open,
+        vote_registered: state.vote.registered,
+        choice: state.vote.choice,
         name: station_name(snapshot, &Station::Seat(seat), None),
         list_position: state.list_position,
         requests_waiting: u16::try_from(snapshot.floor.requests.len()).unwrap_or(u16::MAX),

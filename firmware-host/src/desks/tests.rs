@@ -38,6 +38,8 @@ role = "chair"
 [[member]]
 id = "mueller"
 name = "Anna Müller"
+badge = "04:A1:B2:C3:D4"
+pin = "4711"
 
 [[bus]]
 id = "a"
@@ -74,6 +76,13 @@ bus = "b"
 unit = 7
 input = 4
 key = "next"
+
+[[io_input]]
+bus = "b"
+unit = 7
+input = 5
+seat = 13
+key = "vote_yes"
 
 [[io_output]]
 bus = "b"
@@ -123,7 +132,13 @@ fn the_example_config_reads_into_buses_units_and_bindings() {
         Some(Binding::ChairKey { key: DeskKey::Next, clears_requests: false })
     );
     let module = map.unit("b", 7).expect("module");
-    assert_eq!(module.layout.inputs.map(|b| (b.start, b.count)), Some((3, 2)));
+    assert_eq!(module.layout.inputs.map(|b| (b.start, b.count)), Some((3, 3)));
+    assert_eq!(map.binding("b", 7, 5), Some(Binding::SeatKey { seat: 13, key: DeskKey::VoteYes }));
+    assert_eq!(map.binding("a", 12, 7), Some(Binding::SeatKey { seat: 12, key: DeskKey::Presence }));
+    assert_eq!(map.desk_seat("a", 12), Some(12));
+    assert_eq!(map.desk_seat("b", 7), None, "a module has no reader");
+    assert!(map.unit("a", 12).expect("desk").layout.credential.is_some());
+    assert!(module.layout.credential.is_none());
     assert_eq!(module.layout.coils.map(|b| (b.start, b.count)), Some((5, 3)));
     assert!(
         matches!(&module.role, UnitRole::Module { coils, .. } if coils.contains(&(5, 13, Signal::Speaking)))
@@ -222,8 +237,26 @@ fn keys_translate_to_commands_with_the_right_actor() {
         Some((Command::Cancel { station: Station::Seat(12) }, member))
     );
     assert_eq!(translate::command(cancel, false), None);
-    // Votes do nothing yet.
-    assert_eq!(translate::command(Binding::SeatKey { seat: 12, key: DeskKey::VoteYes }, true), None);
+    // Vote keys cast the seat's vote; the presence key toggles check-in; releases mean nothing.
+    for (key, choice) in
+        [(DeskKey::VoteYes, "yes"), (DeskKey::VoteNo, "no"), (DeskKey::VoteAbstain, "abstain")]
+    {
+        let binding = Binding::SeatKey { seat: 12, key };
+        assert_eq!(
+            translate::command(binding, true),
+            Some((
+                Command::CastVote { participant: None, choice: choice.into() },
+                Actor::Station(Station::Seat(12))
+            ))
+        );
+        assert_eq!(translate::command(binding, false), None);
+    }
+    let presence = Binding::SeatKey { seat: 12, key: DeskKey::Presence };
+    assert_eq!(
+        translate::command(presence, true),
+        Some((Command::PresenceKey { seat: 12 }, Actor::Station(Station::Seat(12))))
+    );
+    assert_eq!(translate::command(presence, false), None);
     // Chair keys act as the chair, on the press only.
     let next = Binding::ChairKey { key: DeskKey::Next, clears_requests: false };
     assert_eq!(translate::command(next, true), Some((Command::Next {}, Actor::Chair)));
@@ -327,4 +360,206 @@ fn mapping_mistakes_are_reported_with_line_and_column() {
     assert!(
         errors("[room]\nid = \"x\"\nname = \"X\"\n[[bus]]\nid = \"demo\"\nsimulated = true\n").is_empty()
     );
+}
+
+fn credential(
+    kind: podium_devices::modbus::bus::CredentialKind,
+    id: &[u8],
+) -> podium_devices::modbus::bus::Credential {
+    podium_devices::modbus::bus::Credential { sequence: 1, kind, id: id.to_vec() }
+}
+
+#[test]
+fn badges_and_pins_check_members_in_at_the_seat() {
+    use podium_devices::modbus::bus::CredentialKind;
+    use podium_floor::CheckInMethod;
+    use translate::CredentialCommand;
+    let room = room();
+    let members = &DeskMap::new(&room.desks).credentials;
+    let seat = Actor::Station(Station::Seat(13));
+    let check_in = |method| {
+        CredentialCommand::Command(
+            Command::CheckInAtSeat { seat: 13, participant: "mueller".into(), method },
+            seat.clone(),
+        )
+    };
+    let badge = [0x04, 0xA1, 0xB2, 0xC3, 0xD4];
+    assert_eq!(
+        translate::credential(13, &credential(CredentialKind::Badge, &badge), members),
+        check_in(CheckInMethod::Badge)
+    );
+    // Zero padding from the registers does not matter.
+    let padded = [0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0, 0, 0];
+    assert_eq!(
+        translate::credential(13, &credential(CredentialKind::Badge, &padded), members),
+        check_in(CheckInMethod::Badge)
+    );
+    assert_eq!(
+        translate::credential(13, &credential(CredentialKind::Pin, b"4711"), members),
+        check_in(CheckInMethod::Pin)
+    );
+    assert_eq!(
+        translate::credential(13, &credential(CredentialKind::BadgeRemoved, &[]), members),
+        CredentialCommand::Command(Command::CheckOutAtSeat { seat: 13 }, seat.clone())
+    );
+    assert_eq!(
+        translate::credential(13, &credential(CredentialKind::Badge, &[0xDE, 0xAD]), members),
+        CredentialCommand::UnknownBadge("DEAD".into())
+    );
+    assert_eq!(
+        translate::credential(13, &credential(CredentialKind::Pin, b"1234"), members),
+        CredentialCommand::UnknownPin
+    );
+    // Nothing that prints the configuration shows a PIN.
+    assert!(!format!("{room:?}").contains("4711"));
+
+    // The engine takes the badge's check-in: Anna Müller is present at seat 13 now.
+    let mut floor = Floor::new(room.floor_setup());
+    let CredentialCommand::Command(command, actor) =
+        translate::credential(13, &credential(CredentialKind::Badge, &badge), members)
+    else {
+        panic!("a command")
+    };
+    floor.handle(&command, &actor, at(1)).expect("checked in");
+    let attendance = &floor.state().attendance["mueller"];
+    assert_eq!(attendance.place, Some(podium_floor::AttendancePlace::Seat(13)));
+    assert_eq!(attendance.by, CheckInMethod::Badge);
+}
+
+fn vote(kind: podium_floor::VoteKind) -> Command {
+    Command::OpenVote {
+        vote: podium_floor::VoteRequest {
+            question: "Antrag 7".into(),
+            kind,
+            options: None,
+            majority: None,
+            duration_s: None,
+            changeable: None,
+        },
+    }
+}
+
+fn coils_of(map: &DeskMap, floor: &Floor, unit: u8) -> Vec<bool> {
+    outputs::desired_outputs(map, &floor.snapshot(), at(0).mono_ms, &Testing::new())["a"][&unit].coils.clone()
+}
+
+#[test]
+fn vote_lamps_show_who_may_vote_and_that_they_voted_then_go_dark() {
+    use podium_floor::{MeetingPhase, Reason, VoteKind};
+    let room = room();
+    let map = DeskMap::new(&room.desks);
+    let mut floor = Floor::new(room.floor_setup());
+    let twelve = Actor::Station(Station::Seat(12));
+    floor.handle(&Command::SetPhase { phase: MeetingPhase::Open }, &Actor::System, at(1)).expect("open");
+    // A vote key outside a vote: rejected as no_vote_open, nothing changes.
+    let yes = map.binding("a", 12, DeskKey::VoteYes.input()).expect("mapped");
+    let (command, actor) = translate::command(yes, true).expect("a command");
+    let before = floor.state().clone();
+    let rejection = floor.handle(&command, &actor, at(2)).expect_err("no vote");
+    assert_eq!(rejection.reason, Reason::NoVoteOpen);
+    assert_eq!(*floor.state(), before);
+    // The presence key checks Anna Müller in at seat 12.
+    let presence = map.binding("a", 12, DeskKey::Presence.input()).expect("mapped");
+    let (command, actor) = translate::command(presence, true).expect("a command");
+    floor.handle(&command, &actor, at(3)).expect("present");
+    assert!(!coils_of(&map, &floor, 12)[usize::from(desk::COIL_VOTING_OPEN)], "no vote yet");
+
+    floor.handle(&vote(VoteKind::RollCall), &Actor::Chair, at(4)).expect("vote opened");
+    let coils = coils_of(&map, &floor, 12);
+    assert!(coils[usize::from(desk::COIL_VOTING_OPEN)] && !coils[usize::from(desk::COIL_VOTE_REGISTERED)]);
+    // The chair sits at seat 1 but has not checked in: no vote lamp there.
+    assert!(!coils_of(&map, &floor, 1)[usize::from(desk::COIL_VOTING_OPEN)]);
+
+    let no = map.binding("a", 12, DeskKey::VoteNo.input()).expect("mapped");
+    let (command, actor) = translate::command(no, true).expect("a command");
+    assert_eq!(actor, twelve);
+    floor.handle(&command, &actor, at(5)).expect("voted");
+    let coils = coils_of(&map, &floor, 12);
+    assert!(!coils[usize::from(desk::COIL_VOTING_OPEN)]);
+    assert!(coils[usize::from(desk::COIL_VOTE_REGISTERED)] && coils[usize::from(desk::COIL_CHOICE_NO)]);
+    assert!(!coils[usize::from(desk::COIL_CHOICE_YES)] && !coils[usize::from(desk::COIL_CHOICE_ABSTAIN)]);
+
+    assert!(!outputs::secret_vote_open(&floor.snapshot()), "a roll-call vote is no secret");
+    floor.handle(&Command::CloseVote {}, &Actor::Chair, at(6)).expect("closed");
+    assert_eq!(floor.state().vote.as_ref().and_then(|v| v.result.as_ref()).map(|r| r.no), Some(1));
+    let coils = coils_of(&map, &floor, 12);
+    assert!(coils[5..].iter().all(|c| !c), "after the vote the vote lamps are off: {coils:?}");
+}
+
+#[test]
+fn a_secret_vote_lights_registered_but_never_a_choice() {
+    use podium_floor::{MeetingPhase, VoteKind};
+    let room = room();
+    let map = DeskMap::new(&room.desks);
+    let mut floor = Floor::new(room.floor_setup());
+    let twelve = Actor::Station(Station::Seat(12));
+    floor.handle(&Command::SetPhase { phase: MeetingPhase::Open }, &Actor::System, at(1)).expect("open");
+    floor.handle(&Command::PresenceKey { seat: 12 }, &twelve, at(2)).expect("present");
+    assert!(!outputs::secret_vote_open(&floor.snapshot()));
+    floor.handle(&vote(VoteKind::Secret), &Actor::Chair, at(3)).expect("vote opened");
+    assert!(outputs::secret_vote_open(&floor.snapshot()), "the monitor withholds the desk buses now");
+    assert!(coils_of(&map, &floor, 12)[usize::from(desk::COIL_VOTING_OPEN)]);
+    let yes = map.binding("a", 12, DeskKey::VoteYes.input()).expect("mapped");
+    let (command, actor) = translate::command(yes, true).expect("a command");
+    floor.handle(&command, &actor, at(4)).expect("voted");
+    let snapshot = floor.snapshot();
+    let ballot = &snapshot.floor.vote.as_ref().expect("vote").ballots["mueller"];
+    assert_eq!(ballot.choice, None, "the snapshot of a secret vote carries no choice");
+    let outputs = outputs::desired_outputs(&map, &snapshot, at(0).mono_ms, &Testing::new());
+    let coils = &outputs["a"][&12].coils;
+    assert!(coils[usize::from(desk::COIL_VOTE_REGISTERED)] && !coils[usize::from(desk::COIL_VOTING_OPEN)]);
+    for choice in [desk::COIL_CHOICE_YES, desk::COIL_CHOICE_NO, desk::COIL_CHOICE_ABSTAIN] {
+        assert!(!coils[usize::from(choice)], "coil {choice} would tell the room the secret choice");
+    }
+    floor.handle(&Command::CancelVote {}, &Actor::Chair, at(5)).expect("cancelled");
+    assert!(!outputs::secret_vote_open(&floor.snapshot()));
+    assert!(coils_of(&map, &floor, 12)[5..].iter().all(|c| !c), "a cancelled vote leaves no lamp on");
+}
+
+#[test]
+fn badge_and_pin_mistakes_are_reported_with_place_and_field() {
+    let base = "[room]\nid = \"x\"\nname = \"X\"\n";
+    let found = errors(&format!(
+        "{base}[[member]]\nid = \"a\"\nname = \"A\"\nbadge = \"04A1G2\"\npin = \"12a4\"\n\
+         [[member]]\nid = \"b\"\nname = \"B\"\nbadge = \"0011223\"\npin = \"123\"\n"
+    ));
+    assert_eq!(
+        found,
+        vec![
+            "7:9: member[1].badge: `04A1G2` is not a badge UID".to_owned(),
+            "8:7: member[1].pin: a PIN must be 4 to 8 digits".to_owned(),
+            "12:9: member[2].badge: `0011223` is not a badge UID".to_owned(),
+            "13:7: member[2].pin: a PIN must be 4 to 8 digits".to_owned(),
+        ]
+    );
+    let found = errors(&format!(
+        "{base}[[member]]\nid = \"a\"\nname = \"A\"\nbadge = \"04A1B2\"\npin = \"4711\"\n\
+         [[member]]\nid = \"b\"\nname = \"B\"\nbadge = \"04:a1:b2:00\"\npin = \"4711\"\n"
+    ));
+    assert_eq!(
+        found,
+        vec![
+            "12:9: member[2].badge: this badge is already member `a`'s".to_owned(),
+            "13:7: member[2].pin: this PIN is already member `a`'s".to_owned(),
+        ]
+    );
+    assert!(found.iter().all(|e| !e.contains("4711")), "an error never repeats a PIN");
+    let Err(config_errors) = config::parse(
+        &format!("{base}[[member]]\nid = \"a\"\nname = \"A\"\npin = \"12\"\n"),
+        Path::new("room.toml"),
+    ) else {
+        panic!("a short PIN is an error")
+    };
+    let e = config_errors.iter().next().expect("one error");
+    assert_eq!(
+        (e.file.as_path(), e.line, e.column, e.field.as_str()),
+        (Path::new("room.toml"), 7, 7, "member[1].pin")
+    );
+    let found = errors(&format!("{base}[[member]]\nid = \"a\"\nname = \"A\"\npin = \"123456789\"\n"));
+    assert_eq!(found, vec!["7:7: member[1].pin: a PIN must be 4 to 8 digits".to_owned()]);
+    let found = errors(&format!(
+        "{base}[[seat]]\nnumber = 1\n[[bus]]\nid = \"a\"\npath = \"/dev/x\"\n[[desk_unit]]\nbus = \"a\"\nunit = 1\nseat = 1\nmap_version = 3\n"
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0], "13:15: desk_unit[1].map_version: map_version must be between 1 and 2, not 3");
 }

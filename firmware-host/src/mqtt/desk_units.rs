@@ -13,7 +13,7 @@ use podium_devices::mqtt_units::{self, Dedup, DeskTopics, UnitMessage, UnitTopic
 use podium_floor::{Instant, Outcome, Snapshot};
 use serde::{Deserialize, Serialize};
 
-use crate::config::MqttDeskUnit;
+use crate::config::{MemberCredentials, MqttDeskUnit};
 use crate::desks::mapping::Binding;
 use crate::desks::{outputs, translate};
 use crate::session::{Answer, SessionClosed, SessionHandle, Source};
@@ -58,11 +58,13 @@ pub struct DeskUnits {
     units: BTreeMap<String, MqttDeskUnit>,
     status: Mutex<BTreeMap<String, DeskUnitStatus>>,
     dedup: Mutex<Dedup>,
+    /// The members' badges and PINs (`[[member]]`).
+    credentials: MemberCredentials,
 }
 
 impl DeskUnits {
     /// The units configured for this room.
-    pub fn new(prefix: &str, room: &str, units: &[MqttDeskUnit]) -> Self {
+    pub fn new(prefix: &str, room: &str, units: &[MqttDeskUnit], credentials: MemberCredentials) -> Self {
         let status = units
             .iter()
             .map(|u| (u.id.clone(), DeskUnitStatus { id: u.id.clone(), seat: u.seat, ..Default::default() }))
@@ -72,6 +74,7 @@ impl DeskUnits {
             units: units.iter().map(|u| (u.id.clone(), u.clone())).collect(),
             status: Mutex::new(status),
             dedup: Mutex::new(Dedup::default()),
+            credentials,
         }
     }
 
@@ -81,7 +84,7 @@ impl DeskUnits {
     }
 
     /// What to subscribe to.
-    pub fn subscriptions(&self) -> [String; 2] {
+    pub fn subscriptions(&self) -> [String; 3] {
         self.topics.subscriptions()
     }
 
@@ -146,12 +149,43 @@ impl DeskUnits {
                     Err(error) => tracing::warn!(unit, %error, "key dropped"),
                 }
             }
+            Ok(UnitMessage::Credential(payload)) => {
+                let new = self.dedup.lock().map(|mut d| d.is_new(unit, payload.seq)).unwrap_or(true);
+                if !new {
+                    self.update(unit, |s| s.rejected += 1);
+                    return DeskMessage::Done;
+                }
+                self.update(unit, |s| s.online = true);
+                // `decode` accepted it, so it carries a credential.
+                let Some(credential) = payload.credential() else { return DeskMessage::Done };
+                let (command, actor) = match translate::credential(
+                    config.seat,
+                    &credential,
+                    &self.credentials,
+                ) {
+                    translate::CredentialCommand::Command(command, actor) => (command, actor),
+                    translate::CredentialCommand::UnknownBadge(uid) => {
+                        tracing::warn!(unit, seat = config.seat, badge = %uid, "unknown badge: no [[member]] has this badge");
+                        return DeskMessage::Done;
+                    }
+                    translate::CredentialCommand::UnknownPin => {
+                        tracing::warn!(unit, seat = config.seat, "unknown PIN entered: no [[member]] has it");
+                        return DeskMessage::Done;
+                    }
+                };
+                let source = Source::Mqtt(format!("desk:{unit}"));
+                match session.enqueue_from(source, command, actor).await {
+                    Ok(answer) => return DeskMessage::Key { unit: unit.to_owned(), answer },
+                    Err(error) => tracing::warn!(unit, %error, "credential dropped"),
+                }
+            }
         }
-        debug_assert!(matches!(kind, UnitTopic::Key | UnitTopic::Status));
+        debug_assert!(matches!(kind, UnitTopic::Key | UnitTopic::Status | UnitTopic::Credential));
         DeskMessage::Done
     }
 
-    /// Logs the answer to a key's command (the session counts rejections per source).
+    /// Logs the answer to a key's or credential's command (the session counts rejections
+    /// per source).
     pub fn key_answered(unit: &str, answer: Result<Outcome, SessionClosed>) {
         match answer {
             Ok(Ok(_)) => {}
@@ -160,13 +194,18 @@ impl DeskUnits {
         }
     }
 
-    /// Every unit's `outputs` topic and payload for this snapshot, at engine time `now`.
+    /// Every unit's `outputs` and `vote` topics and payloads for this snapshot, at engine
+    /// time `now`. The vote lamps have a topic of their own, so units of contract version
+    /// 1 (which reject unknown fields in `outputs`) keep working.
     pub fn outputs(&self, snapshot: &Snapshot, now: Instant) -> HashMap<String, Vec<u8>> {
         self.units
             .values()
-            .map(|u| {
+            .flat_map(|u| {
                 let desired = outputs::desk_outputs(snapshot, u.seat, u.chair, now);
-                (self.topics.outputs(&u.id), mqtt_units::encode_outputs(&desired))
+                [
+                    (self.topics.outputs(&u.id), mqtt_units::encode_outputs(&desired)),
+                    (self.topics.vote(&u.id), mqtt_units::encode_vote(&desired)),
+                ]
             })
             .collect()
     }

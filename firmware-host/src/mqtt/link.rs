@@ -173,7 +173,12 @@ pub fn start(
 ) -> anyhow::Result<Link> {
     let config: &MqttConfig = room.mqtt.as_ref().context("no [mqtt] section")?;
     let room_id = room.room_id.as_str();
-    let desks = Arc::new(DeskUnits::new(&config.prefix, room_id, &room.mqtt_desk_units));
+    let desks = Arc::new(DeskUnits::new(
+        &config.prefix,
+        room_id,
+        &room.mqtt_desk_units,
+        room.desks.credentials.clone(),
+    ));
     let mut internal_login = None;
     // What clients connect to (the embedded broker's gate, if it has one).
     let mut shown = None;

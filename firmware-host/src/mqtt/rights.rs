@@ -4,7 +4,7 @@
 //!
 //! | account            | publishes                                   | reads                                   |
 //! |--------------------|---------------------------------------------|-----------------------------------------|
-//! | desk unit `<id>`   | `desk/<id>/key`, `desk/<id>/status`         | `desk/<id>/outputs`, `desk/<id>/test`   |
+//! | desk unit `<id>`   | `desk/<id>/key`, `desk/<id>/status`, `desk/<id>/credential` | `desk/<id>/outputs`, `desk/<id>/vote`, `desk/<id>/test` |
 //! | bridge             | `remote/+/request`, `…/withdraw`, `…/presence` | `remote/+/reply`, `conference`, `state`, `events`, `status` |
 //! | participant `<id>` | `remote/<id>/request`, `…/withdraw`, `…/presence` | `remote/<id>/reply`, `conference`, `state`, `events`, `status` |
 //! | dashboard          | nothing                                     | everything of the room                  |
@@ -32,7 +32,10 @@ impl Rights {
     /// A networked desk unit's rights.
     pub fn desk_unit(base: &str, unit: &str) -> Rights {
         let topic = |leaf: &str| format!("{base}/desk/{unit}/{leaf}");
-        Rights { write: vec![topic("key"), topic("status")], read: vec![topic("outputs"), topic("test")] }
+        Rights {
+            write: vec![topic("key"), topic("status"), topic("credential")],
+            read: vec![topic("outputs"), topic("vote"), topic("test")],
+        }
     }
 
     /// An account's rights by its role.
@@ -226,6 +229,9 @@ mod tests {
         let unit = all.login("u7", b"unit-secret").expect("unit login");
         assert!(unit.may_publish("podium/v1/saal/desk/u7/key"));
         assert!(unit.may_publish("podium/v1/saal/desk/u7/status"));
+        assert!(unit.may_publish("podium/v1/saal/desk/u7/credential"));
+        assert!(unit.may_subscribe("podium/v1/saal/desk/u7/vote"));
+        assert!(!unit.may_publish("podium/v1/saal/desk/u8/credential"), "another unit's reader");
         assert!(!unit.may_publish("podium/v1/saal/desk/u8/key"), "another unit's keys");
         assert!(!unit.may_publish("podium/v1/saal/desk/u7/outputs"), "its own lamps");
         assert!(!unit.may_publish("podium/v1/saal/remote/x/request"));

@@ -20,6 +20,18 @@ fn desk_layout() -> UnitLayout {
         coils: Some(Block { start: 0, count: 4 }),
         registers: Some(Block { start: 10, count: 2 }),
         outputs_reset_input: Some(7),
+        credential: None,
+    }
+}
+
+/// [`desk_layout`] with a credential reader: input 6 says "waiting", registers 40-45.
+fn reader_layout() -> UnitLayout {
+    UnitLayout {
+        credential: Some(crate::modbus::units::CredentialLayout {
+            waiting_input: 6,
+            registers: Block { start: 40, count: 6 },
+        }),
+        ..desk_layout()
     }
 }
 
@@ -29,6 +41,12 @@ struct FakeUnit {
     inputs: Vec<bool>,
     coils: BTreeMap<u16, bool>,
     registers: BTreeMap<u16, u16>,
+    /// The credential registers 40-45; reading them clears input 6.
+    credential: Vec<u16>,
+    /// Answer the next request, but the answer is lost on the line.
+    lose_next_answer: bool,
+    /// Answer a read of registers 40-45 with exception 0x02 (no reader).
+    refuse_credential: bool,
 }
 
 impl FakeUnit {
@@ -45,6 +63,18 @@ impl FakeUnit {
             }
             Request::ReadCoils { quantity, .. } => {
                 Response::ReadCoils { bits: vec![false; usize::from(*quantity).div_ceil(8) * 8] }
+            }
+            Request::ReadHoldingRegisters { address: 40, .. } if self.refuse_credential => {
+                Response::Exception {
+                    function: request.function(),
+                    code: codec::ExceptionCode::ILLEGAL_DATA_ADDRESS,
+                }
+            }
+            Request::ReadHoldingRegisters { address: 40, quantity } if !self.credential.is_empty() => {
+                self.inputs[6] = false;
+                let mut values = self.credential.clone();
+                values.resize(usize::from(*quantity), 0);
+                Response::ReadHoldingRegisters { values }
             }
             Request::ReadHoldingRegisters { quantity, .. } => {
                 Response::ReadHoldingRegisters { values: vec![0; usize::from(*quantity)] }
@@ -136,6 +166,12 @@ impl Bus {
         assert_eq!((decoded.adu.unit, &decoded.adu.pdu), (unit, &request), "the frame says what it claims");
         self.sent.push((self.now, unit, request.clone()));
         match self.units.get_mut(&unit) {
+            Some(fake) if fake.lose_next_answer => {
+                fake.lose_next_answer = false;
+                fake.respond(&request);
+                self.now = self.master.poll_timeout().expect("a deadline for the answer");
+                self.master.handle_timeout(self.now);
+            }
             Some(fake) if !self.silent.contains(&unit) => {
                 let response = fake.respond(&request);
                 let mut bytes = Vec::new();
@@ -495,4 +531,130 @@ fn helpers_find_runs_blocks_and_fit() {
     assert_eq!(fit(&[1u16, 2], 4, 0), vec![1, 2, 0, 0]);
     assert_eq!(fit(&[true, true, true], 2, false), vec![true, true]);
     let _ = pack_bits(&[true]);
+}
+
+fn reader_bus(addresses: &[u8]) -> Bus {
+    let mut bus = Bus::new(settings(115_200), &[]);
+    let specs = addresses.iter().map(|&unit| UnitSpec { unit, layout: reader_layout() }).collect();
+    bus.master = Master::new(settings(115_200), specs, bus.now);
+    bus.master.port_opened(bus.now);
+    bus.master.record_heard(true);
+    bus.units = addresses.iter().map(|&a| (a, FakeUnit::new())).collect();
+    bus.take_events();
+    bus
+}
+
+fn credentials(events: &[BusEvent]) -> Vec<(u8, Credential)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            BusEvent::Credential { unit, credential, .. } => Some((*unit, credential.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_waiting_credential_is_read_once_before_the_units_next_poll() {
+    let mut bus = reader_bus(&[1, 2]);
+    bus.run_for(100 * MS);
+    bus.take_events();
+    let badge = Credential {
+        sequence: 1,
+        kind: crate::modbus::units::CredentialKind::Badge,
+        id: vec![0x04, 0xA1, 0xB2],
+    };
+    let fake = bus.units.get_mut(&1).expect("unit 1");
+    fake.credential = badge.encode();
+    fake.inputs[6] = true;
+    // Up to unit 1's next poll, then the read comes at once: before unit 2's poll.
+    loop {
+        let (unit, request) = bus.next_request();
+        if unit == 1 && is_poll(&request) {
+            break;
+        }
+    }
+    let (unit, request) = bus.next_request();
+    assert_eq!((unit, request), (1, Request::ReadHoldingRegisters { address: 40, quantity: 6 }));
+    let events = bus.take_events();
+    assert_eq!(credentials(&events), vec![(1, badge)]);
+    assert!(
+        !events.iter().any(|e| matches!(e, BusEvent::Input { input: 6, .. })),
+        "the waiting flag is no key: {events:?}"
+    );
+    // Read once: the flag is clear now, so no further reads.
+    let reads_before = bus.sent.len();
+    bus.run_for(200 * MS);
+    assert!(bus.sent[reads_before..].iter().all(|(_, _, r)| is_poll(r)), "only polls after the read");
+    assert!(credentials(&bus.take_events()).is_empty());
+}
+
+#[test]
+fn a_credential_read_whose_answer_is_lost_is_repeated_and_reported_once() {
+    let mut bus = reader_bus(&[1]);
+    bus.run_for(100 * MS);
+    bus.take_events();
+    let pin =
+        Credential { sequence: 5, kind: crate::modbus::units::CredentialKind::Pin, id: b"4711".to_vec() };
+    let fake = bus.units.get_mut(&1).expect("unit 1");
+    fake.credential = pin.encode();
+    fake.inputs[6] = true;
+    loop {
+        let (_, request) = bus.next_request();
+        if is_poll(&request) {
+            break;
+        }
+    }
+    // The unit answers the read (and clears its flag) but the answer never arrives.
+    bus.units.get_mut(&1).expect("unit 1").lose_next_answer = true;
+    let (_, first) = bus.next_request();
+    assert!(matches!(first, Request::ReadHoldingRegisters { address: 40, .. }));
+    assert!(credentials(&bus.take_events()).is_empty());
+    let (_, again) = bus.next_request();
+    assert_eq!(again, first, "read again before the next poll");
+    assert_eq!(credentials(&bus.take_events()), vec![(1, pin.clone())]);
+    // The protocol monitor never gets the answer's bytes: they hold the PIN.
+    let heard: Vec<Heard> = std::iter::from_fn(|| bus.master.poll_heard()).collect();
+    assert!(heard.contains(&Heard::Credential { unit: 1 }), "{heard:?}");
+    assert!(
+        !heard
+            .iter()
+            .any(|h| matches!(h, Heard::Frame { response: Response::ReadHoldingRegisters { .. }, .. })),
+        "{heard:?}"
+    );
+    // The same sequence number offered again (e.g. the unit re-flags it) is not reported twice.
+    let fake = bus.units.get_mut(&1).expect("unit 1");
+    fake.inputs[6] = true;
+    bus.run_for(100 * MS);
+    assert!(credentials(&bus.take_events()).is_empty());
+    assert_eq!(bus.health(1).timeouts, 1);
+}
+
+#[test]
+fn a_unit_without_a_reader_is_never_asked_for_a_credential() {
+    let mut bus = Bus::new(settings(115_200), &[1]);
+    bus.run_for(100 * MS);
+    bus.units.get_mut(&1).expect("unit 1").inputs[6] = true;
+    bus.run_for(200 * MS);
+    assert!(bus.sent.iter().all(|(_, _, r)| !matches!(r, Request::ReadHoldingRegisters { .. })));
+    let events = bus.take_events();
+    assert!(
+        events.iter().any(|e| matches!(e, BusEvent::Input { input: 6, pressed: true, .. })),
+        "an ordinary key"
+    );
+}
+
+#[test]
+fn a_unit_that_refuses_the_credential_read_is_not_asked_every_cycle() {
+    let mut bus = reader_bus(&[1]);
+    bus.run_for(100 * MS);
+    // Flags a credential (the flag sticks) but has no registers 40-45.
+    let fake = bus.units.get_mut(&1).expect("unit 1");
+    fake.inputs[6] = true;
+    fake.refuse_credential = true;
+    bus.run_for(300 * MS);
+    let reads = bus.sent.iter().filter(|(_, _, r)| matches!(r, Request::ReadHoldingRegisters { .. })).count();
+    assert_eq!(reads, 1, "asked once, then left alone");
+    assert_eq!(bus.health(1).exceptions, 1);
+    assert_eq!(bus.master.status(1), Some(UnitStatus::Online), "an exception is an answer");
 }

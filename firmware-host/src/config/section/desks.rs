@@ -7,7 +7,7 @@
 //! - `[[io_input]]` / `[[io_output]]`: off-the-shelf I/O modules, one line per wire:
 //!   "discrete input 3 of unit 7 on bus `a` is seat 12's request key".
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use podium_devices::modbus::desk::DeskKey;
 use podium_devices::serial::{Parity, SerialSettings};
@@ -31,12 +31,23 @@ pub enum Signal {
     NextInLine,
     /// The seat's speaking time is in its warning phase or over.
     TimeWarning,
+    /// A vote is open and the seat's member may vote and has not yet (vote lamp).
+    VotingOpen,
+    /// The seat's member has voted in the open vote.
+    VoteRegistered,
 }
 
 impl Signal {
     /// Names as written in configuration.
-    pub const NAMES: &'static [&'static str] =
-        &["microphone", "speaking", "requested", "next_in_line", "time_warning"];
+    pub const NAMES: &'static [&'static str] = &[
+        "microphone",
+        "speaking",
+        "requested",
+        "next_in_line",
+        "time_warning",
+        "voting_open",
+        "vote_registered",
+    ];
 }
 
 /// One RS-485 bus (one USB adapter).
@@ -71,6 +82,9 @@ pub struct DeskUnitConfig {
     pub chair: bool,
     /// Whether the priority key also clears the list of speakers.
     pub priority_clears_requests: bool,
+    /// The register-map version the unit implements (`map_version`, 1 or 2; default 2).
+    /// Version 1 units get coils 0-7 only and are never asked for a credential.
+    pub map_version: u8,
 }
 
 /// One discrete input of a generic module.
@@ -116,6 +130,54 @@ pub struct DesksConfig {
     pub io_inputs: Vec<IoInputConfig>,
     /// `[[io_output]]` in file order.
     pub io_outputs: Vec<IoOutputConfig>,
+    /// `[[member]] badge` and `pin`: who a desk unit's reader or keypad identifies.
+    pub credentials: MemberCredentials,
+}
+
+/// The members' badges and PINs (from `[[member]]`), for the desk units' readers.
+/// `Debug` shows how many there are, never a PIN.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct MemberCredentials {
+    badges: BTreeMap<Vec<u8>, String>,
+    pins: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for MemberCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberCredentials")
+            .field("badges", &self.badges.len())
+            .field("pins", &self.pins.len())
+            .finish()
+    }
+}
+
+impl MemberCredentials {
+    /// Adds a member's badge UID (bytes, trailing zeros cut) and PIN.
+    pub fn insert(&mut self, member: &str, badge: Option<&[u8]>, pin: Option<&str>) {
+        if let Some(b) = badge {
+            self.badges.insert(b.to_vec(), member.to_owned());
+        }
+        if let Some(p) = pin {
+            self.pins.insert(p.to_owned(), member.to_owned());
+        }
+    }
+
+    /// The member whose badge has this UID (trailing zero bytes ignored).
+    pub fn badge(&self, uid: &[u8]) -> Option<&str> {
+        let end = uid.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+        self.badges.get(&uid[..end]).map(String::as_str)
+    }
+
+    /// The member with this PIN.
+    pub fn pin(&self, digits: &[u8]) -> Option<&str> {
+        let digits = std::str::from_utf8(digits).ok()?;
+        self.pins.get(digits).map(String::as_str)
+    }
+
+    /// Whether no member has a badge or PIN.
+    pub fn is_empty(&self) -> bool {
+        self.badges.is_empty() && self.pins.is_empty()
+    }
 }
 
 impl DesksConfig {
@@ -334,6 +396,7 @@ fn read_desk_unit(mut t: Table<'_>, cx: &mut Cx<'_>, places: Places, desks: &mut
         t.missing(cx, "seat", "12");
     }
     let chair = t.boolean(cx, "chair").is_some_and(|b| b.v);
+    let map_version = t.integer_in(cx, "map_version", 1, 2).map_or(2, |v| v.v as u8);
     let clears = t.boolean(cx, "priority_clears_requests");
     if let Some(c) = &clears
         && !chair
@@ -353,6 +416,7 @@ fn read_desk_unit(mut t: Table<'_>, cx: &mut Cx<'_>, places: Places, desks: &mut
             seat: seat.v,
             chair,
             priority_clears_requests: clears.is_some_and(|c| c.v),
+            map_version,
         });
         desks.desk_spans.push(Places { seat: Some(seat.clone()), ..places });
     }

@@ -26,6 +26,11 @@ pub(crate) struct MemberEntry {
     pub id: Option<Sp<String>>,
     /// `oparl_person`: the OParl Person URL of this member (for the agenda import).
     pub oparl_person: Option<Sp<String>>,
+    /// `badge`: the UID of the member's badge (hex in the file; bytes here, trailing zero
+    /// bytes cut as the desk unit's registers cut them).
+    pub badge: Option<Sp<Vec<u8>>>,
+    /// `pin`: the member's PIN for a desk unit's keypad (4-8 digits).
+    pub pin: Option<Sp<String>>,
 }
 
 /// Reads every `[[seat]]`.
@@ -105,6 +110,8 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
         let nonpublic_allowed =
             t.boolean(cx, "nonpublic").map_or_else(|| default_voting_right(role), |b| b.v);
         let oparl_person = t.string(cx, "oparl_person").filter(|p| super::oparl::check_person(cx, &t, p));
+        let badge = t.string(cx, "badge").and_then(|b| badge_uid(cx, &t, b));
+        let pin = t.string(cx, "pin").filter(|p| pin_ok(cx, &t, p));
         t.finish(cx);
         out.push(MemberEntry {
             participant: Participant {
@@ -118,9 +125,51 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
             },
             id,
             oparl_person: oparl_person.map(|p| Sp { v: p.v.trim().to_owned(), span: p.span }),
+            badge,
+            pin,
         });
     }
     out
+}
+
+/// A badge UID as written (`"04A1B2C3D4"`, hex, 1-8 bytes, `:` or spaces between bytes
+/// allowed) as bytes, trailing zero bytes cut; an error at its place otherwise.
+fn badge_uid(cx: &mut Cx<'_>, t: &Table<'_>, badge: Sp<String>) -> Option<Sp<Vec<u8>>> {
+    let digits: String = badge.v.chars().filter(|c| !matches!(c, ':' | ' ' | '-')).collect();
+    let bytes: Option<Vec<u8>> = (digits.len().is_multiple_of(2)
+        && digits.chars().all(|c| c.is_ascii_hexdigit()))
+    .then(|| {
+        (0..digits.len()).step_by(2).filter_map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok()).collect()
+    });
+    let mut bytes = match bytes {
+        Some(b) if (1..=8).contains(&b.len()) => b,
+        _ => {
+            cx.err(
+                &badge.span,
+                t.field("badge"),
+                format!("`{}` is not a badge UID", badge.v),
+                Some("write the UID in hex, 1 to 8 bytes, e.g. badge = \"04A1B2C3D4\"".into()),
+            );
+            return None;
+        }
+    };
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    if bytes.is_empty() {
+        cx.err(&badge.span, t.field("badge"), "a badge UID must not be all zeros", None);
+        return None;
+    }
+    Some(Sp { v: bytes, span: badge.span })
+}
+
+/// A PIN: 4 to 8 digits. The error never repeats the PIN.
+fn pin_ok(cx: &mut Cx<'_>, t: &Table<'_>, pin: &Sp<String>) -> bool {
+    let ok = (4..=8).contains(&pin.v.len()) && pin.v.bytes().all(|b| b.is_ascii_digit());
+    if !ok {
+        cx.err(&pin.span, t.field("pin"), "a PIN must be 4 to 8 digits", Some("e.g. pin = \"4711\"".into()));
+    }
+    ok
 }
 
 /// Chair, vice chair and members vote (and attend non-public parts) by default; staff and
@@ -193,6 +242,38 @@ pub(crate) fn check(cx: &mut Cx<'_>, seats: &[SeatEntry], members: &[MemberEntry
             );
         } else {
             person_at.insert(&p.v, i);
+        }
+    }
+
+    // Badges and PINs identify one member each.
+    let mut badge_at: HashMap<&[u8], usize> = HashMap::new();
+    let mut pin_at: HashMap<&str, usize> = HashMap::new();
+    for (i, m) in members.iter().enumerate() {
+        if let Some(b) = &m.badge {
+            if let Some(&first) = badge_at.get(b.v.as_slice()) {
+                let first_id = members[first].participant.id.as_str();
+                cx.err(
+                    &b.span,
+                    format!("member[{}].badge", i + 1),
+                    format!("this badge is already member `{first_id}`'s"),
+                    Some("each badge identifies one member".into()),
+                );
+            } else {
+                badge_at.insert(&b.v, i);
+            }
+        }
+        if let Some(p) = &m.pin {
+            if let Some(&first) = pin_at.get(p.v.as_str()) {
+                let first_id = members[first].participant.id.as_str();
+                cx.err(
+                    &p.span,
+                    format!("member[{}].pin", i + 1),
+                    format!("this PIN is already member `{first_id}`'s"),
+                    Some("each PIN identifies one member".into()),
+                );
+            } else {
+                pin_at.insert(&p.v, i);
+            }
         }
     }
 
