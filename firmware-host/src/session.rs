@@ -832,6 +832,16 @@ impl Owner {
                         let record = CommandRecord { source, actor, command };
                         self.apply(events, Some(record), Reply::Command(reply, outcome));
                     }
+                    Err(rejection)
+                        if rejection.reason == podium_floor::Reason::NoVoteOpen
+                            && matches!(command, Command::CastVote { .. })
+                            && matches!(actor, Actor::Station(_)) =>
+                    {
+                        // A vote key pressed (or a ballot sent) outside a vote does nothing
+                        // and is no error of its source.
+                        tracing::debug!(%source, "ballot outside a vote ignored");
+                        self.apply(Vec::new(), None, Reply::Command(reply, outcome));
+                    }
                     Err(rejection) => {
                         tracing::info!(command = ?logged, ?actor, %source, reason = rejection.reason.code(), "command rejected");
                         self.limiter.note_rejected(&source);
@@ -880,7 +890,7 @@ impl Owner {
     fn recorded_command(&self, command: Command) -> Command {
         match command {
             Command::CastVote { participant, .. } if self.current_vote_is_secret() => {
-                Command::CastVote { participant, choice: SECRET_CHOICE.to_owned() }
+                Command::CastVote { participant, choice: SECRET_CHOICE.into() }
             }
             command => command,
         }

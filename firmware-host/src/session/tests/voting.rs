@@ -65,7 +65,7 @@ fn vote_request(kind: VoteKind) -> VoteRequest {
 fn ballots() -> Vec<(Command, Actor, &'static str, &'static str)> {
     let cast = |participant: Option<&str>, choice: &str| Command::CastVote {
         participant: participant.map(str::to_owned),
-        choice: choice.to_owned(),
+        choice: choice.into(),
     };
     vec![
         (cast(None, "opt_alpha"), Actor::Station(Station::Seat(1)), "member_anna", "opt_alpha"),
