@@ -36,8 +36,13 @@ async fn channels_follow_the_desired_mutes_and_device_changes_are_reported() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(sim.wait_for(WAIT, 2, true).await, "set back to muted");
+    // The driver hears the device's confirmation of the mute a moment after the device set it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while mic.health().state.as_deref() != Some("open: 3") {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", mic.health());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(mic.observed().get(&3), Some(&false));
-    assert_eq!(mic.health().state.as_deref(), Some("open: 3"));
     cancel.cancel();
 }
 

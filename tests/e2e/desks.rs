@@ -511,6 +511,7 @@ pin = "4711"
 [[member]]
 id = "weber"
 name = "Eva Weber"
+badge = "0BADC0DE"
 
 [web]
 trust_loopback_as = "chair"
@@ -686,10 +687,21 @@ async fn members_check_in_and_vote_at_their_desks() {
     );
     py.wait_for("vote lamps off", |s| vote_coils(s).iter().all(|c| !c)).await;
 
-    // The badge reader of the pymodbus unit: a removed badge checks its member out.
+    // The badge reader of the pymodbus unit: a removed badge checks out only a member who
+    // came in by badge.
+    py.send(json!({"remove_badge": true}));
+    py.wait_for("the credential read", |s| s["credential_reads"] == 1 && s["credential_waiting"] == false)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(present_at(&daemon.get("/api/v1/state").await.1, "weber"), Some(14), "came in by key: stays");
+    py.send(json!({"badge": "0BADC0DE"}));
+    wait_for(&daemon, "/api/v1/state", "weber by badge", |s| {
+        s["floor"]["attendance"]["weber"]["by"] == "badge"
+    })
+    .await;
     py.send(json!({"remove_badge": true}));
     wait_for(&daemon, "/api/v1/state", "weber checked out", |s| present_at(s, "weber").is_none()).await;
-    py.wait_for("the credential read", |s| s["credential_reads"] == 1 && s["credential_waiting"] == false)
+    py.wait_for("the credential reads", |s| s["credential_reads"] == 3 && s["credential_waiting"] == false)
         .await;
 
     // A key after the vote closed changes nothing either.

@@ -833,7 +833,8 @@ async fn networked_desk_units_take_attendance_and_votes() {
     let broker = Mosquitto::start();
     let dir = tempfile::tempdir().unwrap();
     let units = "[[mqtt_desk_unit]]\nid = \"esp32-a\"\nseat = 2\n";
-    let config = room(broker.port, "").replace("name = \"Anna A\"", "name = \"Anna A\"\npin = \"4711\"");
+    let config = room(broker.port, "")
+        .replace("name = \"Anna A\"", "name = \"Anna A\"\npin = \"4711\"\nbadge = \"CAFE01\"");
     let daemon = Daemon::with_config(dir.path(), &format!("{config}\n{units}"));
     wait_connected(&daemon, 1).await;
     let base = "podium/v1/ratssaal/desk";
@@ -876,11 +877,15 @@ async fn networked_desk_units_take_attendance_and_votes() {
     let state = wait_state(&daemon, "the result", |s| s["floor"]["vote"]["result"].is_object()).await;
     assert_eq!(state["floor"]["vote"]["result"]["no"], 1);
 
-    // An unknown PIN changes nothing; a removed badge checks the member at the seat out.
+    // An unknown PIN changes nothing, nor does a removed badge for a member who came in by
+    // PIN; a badge checks in, and its removal checks the member at the seat out.
     let seq = state["floor"]["seq"].clone();
     credential(r#"{"v":1,"kind":"pin","pin":"9999","seq":2}"#);
+    credential(r#"{"v":1,"kind":"badge_removed","seq":3}"#);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(daemon.get("/api/v1/state").await.1["floor"]["seq"], seq);
-    credential(r#"{"v":1,"kind":"badge_removed","seq":3}"#);
+    credential(r#"{"v":1,"kind":"badge","uid":"CAFE01","seq":4}"#);
+    wait_state(&daemon, "a by badge", |s| s["floor"]["attendance"]["a"]["by"] == "badge").await;
+    credential(r#"{"v":1,"kind":"badge_removed","seq":5}"#);
     wait_state(&daemon, "a checked out", |s| s["floor"]["attendance"]["a"]["status"] != "present").await;
 }
