@@ -161,10 +161,16 @@ function render() {
   const f = snap.floor;
   const presence = f.presence[me.participant];
   const joined = presence === 'remote';
-  if (joined) $('presence').textContent = t('remote.joined');
+  // In the conference since an earlier meeting, but not checked in for this one: joining
+  // again is the check-in (attendance ends with each meeting).
+  const checkedIn = attendanceOf(snap, me.participant)?.status === 'present';
+  if (joined && checkedIn) $('presence').textContent = t('remote.joined');
+  else if (joined) $('presence').textContent = t('remote.joined_not_present');
   else if (presence && presence.seat !== undefined) $('presence').textContent = t('remote.elsewhere', { n: presence.seat });
   else $('presence').textContent = t('remote.not_joined');
-  $('join').hidden = joined;
+  $('join').hidden = joined && checkedIn;
+  $('join').dataset.i18n = joined ? 'remote.check_in' : 'remote.join';
+  $('join').textContent = t($('join').dataset.i18n);
   $('leave').hidden = !joined;
   renderAttendance();
   renderVote();
