@@ -235,11 +235,13 @@ pub enum Command {
     /// there already.
     PresenceKey {
         /// The seat.
+        #[cfg_attr(feature = "openapi", schema(value_type = u16, maximum = 65535))]
         seat: SeatNo,
     },
     /// A desk unit identified a member by badge or PIN: they take the seat and check in.
     CheckInAtSeat {
         /// The seat.
+        #[cfg_attr(feature = "openapi", schema(value_type = u16, maximum = 65535))]
         seat: SeatNo,
         /// Who (podiumd looks the badge or PIN up in the room file).
         participant: ParticipantId,
@@ -249,6 +251,7 @@ pub enum Command {
     /// The badge left the reader: the member checked in at this seat departs.
     CheckOutAtSeat {
         /// The seat.
+        #[cfg_attr(feature = "openapi", schema(value_type = u16, maximum = 65535))]
         seat: SeatNo,
     },
     /// Chair or technician: record a member as present, excused or absent.

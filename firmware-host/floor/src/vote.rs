@@ -175,6 +175,7 @@ pub enum CountsAs {
 /// One answer a member can give.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct VoteOption {
     /// Identifier used to cast it (`yes`, `no`, `abstain`, or free: letters, digits, `_`, `-`).
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]+$"))]
@@ -200,6 +201,7 @@ impl VoteOption {
 /// The chair's request to open a vote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct VoteRequest {
     /// The question (the motion as voted on).
     #[cfg_attr(

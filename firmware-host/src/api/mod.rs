@@ -189,7 +189,7 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .page("/display", Rule::Page(Page::Display), get(pages::display_page))
             .page("/overlay", Rule::Page(Page::Overlay), get(pages::overlay_page));
     let (router, mut openapi) = table.router.split_for_parts();
-    deny_unknown_fields_in_variants(&mut openapi, &["Command", "TestAction"]);
+    deny_unknown_fields_in_variants(&mut openapi, &["Command", "TestAction", "Shares"]);
     document_access_answers(&mut openapi, &table.rules);
     (router, openapi, table.rules)
 }
