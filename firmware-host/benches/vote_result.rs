@@ -234,7 +234,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (status, body) = daemon.post_raw("/api/v1/meetings", json!({"title": "Benchmark"}).to_string()).await;
-    assert_eq!(status, 200, "open meeting: {body}");
+    assert_eq!(status, 201, "open meeting: {body}");
     let (status, body) = daemon.command(json!({"command": "mark_seated_present"})).await;
     assert_eq!(status, 200, "mark_seated_present: {body}");
     for i in 1..=REMOTE_MEMBERS {
