@@ -839,7 +839,7 @@ function renderVote() {
   if (!running) confirmingCancel = false;
   $('vote-cancel-confirm').hidden = !running || !confirmingCancel;
   $('vote-cancel').hidden = confirmingCancel;
-  $('proxy-form').hidden = !running;
+  $('proxy-form').hidden = !running || vote.kind === 'secret'; // in a secret vote only the member votes
   tickVote();
 
   // Result.

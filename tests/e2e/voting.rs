@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use support::podiumd;
 
 /// Six members (seat 1: the chair); loopback API clients act as the chair.
@@ -25,9 +26,22 @@ fn room_toml(journal: &Path) -> String {
     }
     for n in 1..=6 {
         let role = if n == 1 { "chair" } else { "member" };
-        toml.push_str(&format!("[[member]]\nid = \"m{n}\"\nname = \"Mitglied {n}\"\nrole = \"{role}\"\n\n"));
+        toml.push_str(&format!(
+            "[[member]]\nid = \"m{n}\"\nname = \"Mitglied {n}\"\nrole = \"{role}\"\nremote_allowed = true\n\n"
+        ));
+        let digest: String =
+            Sha256::digest(token(&format!("m{n}")).as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        toml.push_str(&format!("[[remote_link]]\nmember = \"m{n}\"\ntoken_hash = \"sha256:{digest}\"\n\n"));
     }
+    // Remote members take part in the secret vote: in a secret vote only the members
+    // themselves vote (no entry by the chair), here through their personal links.
+    toml.push_str("[voting]\nremote_secret = true\n");
     toml
+}
+
+/// A member's personal-link token.
+fn token(member: &str) -> String {
+    format!("e2e-voting-personal-link-{member}-0123456789")
 }
 
 /// A running podiumd; killed (SIGKILL) when dropped.
@@ -79,6 +93,22 @@ impl Podiumd {
         let response = self.http.post(self.url(path)).json(&body).send().await.expect("POST");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A command as a member through their personal link; it must be accepted.
+    async fn as_member(&self, member: &str, command: Value) -> Value {
+        let response = self
+            .http
+            .post(self.url("/api/v1/commands"))
+            .bearer_auth(token(member))
+            .json(&command)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 200, "{member}: {command} → {body}");
+        body
     }
 
     /// A command as the loopback chair; it must be accepted.
@@ -149,7 +179,8 @@ async fn votes_and_attendance_survive_kill_9_and_reach_the_minutes() {
     let mut daemon = Podiumd::start(&config);
     let open_after = daemon.vote().await;
     assert_eq!(open_after, open_before, "the open vote is open again with the same ballots");
-    daemon.command(json!({"command": "cast_vote", "participant": "m5", "choice": "yes"})).await;
+    daemon.as_member("m5", json!({"command": "join_remote", "participant": "m5"})).await;
+    daemon.as_member("m5", json!({"command": "cast_vote", "choice": "yes"})).await;
     let closed = daemon.command(json!({"command": "close_vote"})).await;
     let result = &closed["events"].as_array().expect("events").last().expect("closed")["change"]["result"];
     assert_eq!((result["yes"].as_u64(), result["no"].as_u64()), (Some(3), Some(1)), "{closed}");
@@ -163,7 +194,8 @@ async fn votes_and_attendance_survive_kill_9_and_reach_the_minutes() {
         )
         .await;
     for (member, choice) in [("m1", "yes"), ("m2", "no"), ("m3", "yes"), ("m4", "abstain")] {
-        daemon.command(json!({"command": "cast_vote", "participant": member, "choice": choice})).await;
+        daemon.as_member(member, json!({"command": "join_remote", "participant": member})).await;
+        daemon.as_member(member, json!({"command": "cast_vote", "choice": choice})).await;
     }
     let secret_before = daemon.vote().await;
     assert_eq!(voters(&secret_before), ["m1", "m2", "m3", "m4"]);
@@ -176,7 +208,8 @@ async fn votes_and_attendance_survive_kill_9_and_reach_the_minutes() {
     let recovery = &diagnostics["journal"]["recovery"];
     assert!(recovery["urn_restored"].is_u64(), "the urn was restored: {recovery}");
     assert!(recovery.get("urn_refused").is_none(), "{recovery}");
-    daemon.command(json!({"command": "cast_vote", "participant": "m5", "choice": "yes"})).await;
+    daemon.as_member("m5", json!({"command": "join_remote", "participant": "m5"})).await;
+    daemon.as_member("m5", json!({"command": "cast_vote", "choice": "yes"})).await;
     let closed = daemon.command(json!({"command": "close_vote"})).await;
     let result = &closed["events"].as_array().expect("events").last().expect("closed")["change"]["result"];
     assert_eq!(

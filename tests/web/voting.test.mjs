@@ -304,15 +304,19 @@ test('a secret vote: the chair sees who voted but no choice; remote members are 
   assert.equal(await text(vogt, '#vote-notice'), 'Online-Teilnehmende können an geheimen Abstimmungen nicht teilnehmen.');
   assert.equal(await vogt.locator('#vote-options button').count(), 0, 'no ballot buttons for a remote member');
 
-  // Two proxy votes; the chair's list says who voted, never how.
-  for (const [id, choice] of [['wagner', 'yes'], ['hoffmann', 'no']]) {
-    await chair.selectOption('#proxy-member', id);
-    await chair.selectOption('#proxy-choice', choice);
-    await chair.click('#proxy-form button[type="submit"]');
+  // In a secret vote only the member votes: no proxy entry. Two members vote with their
+  // desk units' vote keys (the demo's simulated units); the chair's list says who voted,
+  // never how.
+  assert.equal(await chair.locator('#proxy-form').isHidden(), true, 'no proxy entry in a secret vote');
+  const proxy = await cmd(base, { command: 'cast_vote', participant: 'wagner', choice: 'yes' });
+  assert.equal(proxy.body.error, 'not_allowed_for_role');
+  for (const [id, unit, key] of [['wagner', 3, 'vote_yes'], ['hoffmann', 4, 'vote_no']]) {
+    const pressed = await call(base, '/api/v1/sim/desks', { method: 'POST', body: { action: 'click', unit, key } });
+    assert.equal(pressed.status, 200, JSON.stringify(pressed.body));
     await chair.waitForFunction((p) => document.querySelector(`#ballot-rows tr[data-participant="${p}"]`)?.dataset.voted === 'true', id);
   }
   await chair.waitForFunction(() => document.getElementById('vote-progress').textContent === '2 von 40 haben abgestimmt');
-  assert.match(await chair.locator('#ballot-rows tr[data-participant="wagner"]').innerText(), /Markus Wagner[\s\S]*hat abgestimmt[\s\S]*eingetragen von der Sitzungsleitung/);
+  assert.match(await chair.locator('#ballot-rows tr[data-participant="wagner"]').innerText(), /Markus Wagner[\s\S]*hat abgestimmt[\s\S]*Abstimmtasten am Platz/);
   const ballots = await chair.evaluate(() => {
     const rows = document.getElementById('ballot-rows');
     return { text: rows.textContent, html: rows.innerHTML };
@@ -322,8 +326,8 @@ test('a secret vote: the chair sees who voted but no choice; remote members are 
   assert.equal(await text(chair, '#ballots-col-choice'), 'Abgestimmt');
   assert.equal(await chair.locator('#vote-tally').isHidden(), true, 'no running tally in a secret vote');
   // A secret ballot is final.
-  const again = await cmd(base, { command: 'cast_vote', participant: 'wagner', choice: 'no' });
-  assert.equal(again.body.error, 'vote_final');
+  const again = await call(base, '/api/v1/sim/desks', { method: 'POST', body: { action: 'click', unit: 3, key: 'vote_no' } });
+  assert.equal(again.status, 200);
   await display.waitForFunction(() => document.getElementById('vote-progress').textContent === '2 von 40 haben abgestimmt');
   assert.deepEqual(await axeViolations(chair), [], 'chair console: secret vote (de)');
   assert.deepEqual(await axeViolations(vogt), [], 'remote page: secret vote notice (de)');

@@ -50,7 +50,7 @@ struct SharedParts {
 
 /// The discussion engine. Feed it commands with [`Floor::handle`] and call
 /// [`Floor::tick`] at [`Floor::next_deadline`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Floor {
     pub(crate) seats: BTreeMap<SeatNo, SeatSetup>,
     pub(crate) participants: BTreeMap<ParticipantId, Participant>,
@@ -66,6 +66,16 @@ pub struct Floor {
     pub(crate) urn: Urn,
     /// Secret ballots cast since the owner last took them, for the journal.
     pub(crate) deposits: Vec<UrnDeposit>,
+}
+
+/// Without the secret urn and its deposits: a `Floor` printed anywhere never shows them.
+impl std::fmt::Debug for Floor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Floor")
+            .field("state", &self.state)
+            .field("emitted", &self.emitted)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Floor {

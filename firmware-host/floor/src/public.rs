@@ -22,6 +22,10 @@ use crate::setup::SeatSetup;
 /// The snapshot as the public may see it.
 pub fn public_view(snapshot: &Snapshot) -> Snapshot {
     let mut floor = (*snapshot.floor).clone();
+    // A vote of the non-public part stays out of sight after the part ends.
+    if floor.vote.as_ref().is_some_and(|v| !v.public) {
+        floor.vote = None;
+    }
     // Kept lists may hold requests made in the non-public part, and the totals per member
     // include speaking time in it: neither is for the public, in either part.
     floor.parked.clear();

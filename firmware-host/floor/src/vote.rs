@@ -387,6 +387,10 @@ pub struct Vote {
     pub statutory: u32,
     /// The quorum when it opened.
     pub quorum_at_open: Quorum,
+    /// Whether it was opened in the public part (a vote of the non-public part never
+    /// reaches a public output, also after the part ends).
+    #[serde(default = "opened_in_public")]
+    pub public: bool,
     /// When it opened.
     pub opened_at: Timestamp,
     /// When it closes by itself, on the monotonic clock.
@@ -401,6 +405,10 @@ pub struct Vote {
     /// When it closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
+}
+
+fn opened_in_public() -> bool {
+    true
 }
 
 impl Vote {

@@ -349,6 +349,7 @@ impl Floor {
             remote_allowed: !secret || rules.remote_secret,
             statutory: self.statutory_members(),
             quorum_at_open: self.state().quorum,
+            public: self.state().public,
             opened_at: now,
             closes_at: request.duration_s.map(|s| now.mono_ms.plus_ms(u64::from(s) * 1_000)),
             ballots: BTreeMap::new(),
@@ -441,6 +442,15 @@ impl Floor {
                     return Err(Rejection::new(Reason::NotPresent, format!("{own} is not present remotely")));
                 }
                 (own.clone(), BallotChannel::Remote)
+            }
+            // A proxy entry shows its author the choice: never in a secret vote.
+            Actor::Chair | Actor::Technician
+                if self.open_vote().is_some_and(|v| v.kind == VoteKind::Secret) =>
+            {
+                return Err(Rejection::new(
+                    Reason::NotAllowedForRole,
+                    "in a secret vote only the member votes (no entry on their behalf)",
+                ));
             }
             Actor::Chair => (named(participant)?, BallotChannel::ProxyChair),
             Actor::Technician => (named(participant)?, BallotChannel::ProxyTechnician),

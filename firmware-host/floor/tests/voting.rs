@@ -548,3 +548,20 @@ fn a_pulled_badge_checks_out_only_a_member_who_came_in_by_badge() {
     f.handle(&Command::CheckOutAtSeat { seat: 4 }, &member(4), at(4)).unwrap();
     assert_eq!(f.state().attendance["m4"].status, AttendanceStatus::Absent);
 }
+
+#[test]
+fn a_vote_of_the_non_public_part_never_reaches_the_public_and_a_secret_one_takes_no_proxy() {
+    let mut f = council();
+    chair(&mut f, Command::SetPublic { public: false }, 2);
+    chair(&mut f, Command::OpenVote { vote: vote(VoteKind::RollCall) }, 3);
+    cast(&mut f, member(2), None, "no", 4).unwrap();
+    chair(&mut f, Command::CloseVote {}, 5);
+    chair(&mut f, Command::SetPublic { public: true }, 6);
+    assert!(f.state().vote.is_some(), "the chair still sees it");
+    assert!(public_view(&f.snapshot()).floor.vote.is_none(), "the public never does");
+    chair(&mut f, Command::OpenVote { vote: vote(VoteKind::Secret) }, 7);
+    assert_eq!(reason(cast(&mut f, Actor::Chair, Some("m4"), "yes", 8)), Reason::NotAllowedForRole);
+    assert_eq!(reason(cast(&mut f, Actor::Technician, Some("m4"), "yes", 8)), Reason::NotAllowedForRole);
+    let printed = format!("{f:?}");
+    assert!(!printed.contains("Urn {") && !printed.contains("deposits"), "a printed floor shows no urn");
+}

@@ -142,6 +142,12 @@ impl Record {
     }
 }
 
+/// The urn stores `URN_COUNT_BASE + count`: an integer SQLite always writes in 8 bytes, so a
+/// count's row never changes its size (and so never moves in its page) as ballots arrive.
+/// With every option's row created when the vote opens, the file keeps no trace of which
+/// option was chosen first or most recently; only the counts of now.
+pub const URN_COUNT_BASE: i64 = 1 << 48;
+
 /// Secret ballots on their way to the urn. Its `Debug` names only how many there are: a
 /// record may end up in a log line, a secret choice must not.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -556,7 +562,9 @@ impl Store {
     pub fn urn_counts(&self, run_id: i64, vote: VoteId) -> rusqlite::Result<BTreeMap<String, u32>> {
         let mut stmt = self.conn.prepare("SELECT option, count FROM urn WHERE run_id = ?1 AND vote = ?2")?;
         let rows = stmt.query_map(params![run_id, i64::from(vote)], |row| {
-            Ok((row.get::<_, String>(0)?, u32::try_from(row.get::<_, i64>(1)?).unwrap_or(u32::MAX)))
+            let stored = row.get::<_, i64>(1)?;
+            let count = if stored >= URN_COUNT_BASE { stored - URN_COUNT_BASE } else { stored };
+            Ok((row.get::<_, String>(0)?, u32::try_from(count).unwrap_or(u32::MAX)))
         })?;
         rows.collect()
     }
@@ -715,6 +723,7 @@ fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Re
                     event.at.unix_ms,
                     change
                 ])?;
+                prepare_urn(tx, *run_id, &event.change)?;
             }
             if let (Some(command), Some(first), Some(last)) = (command, events.first(), events.last()) {
                 let actor = serde_json::to_string(&command.actor).map_err(to_sql_error)?;
@@ -771,11 +780,11 @@ fn write_record(tx: &rusqlite::Transaction<'_>, record: &Record) -> rusqlite::Re
         }
         Record::Urn { run_id, deposits } => {
             let mut add = tx.prepare_cached(
-                "INSERT INTO urn (run_id, vote, option, count) VALUES (?1, ?2, ?3, 1)
+                "INSERT INTO urn (run_id, vote, option, count) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (run_id, vote, option) DO UPDATE SET count = count + 1",
             )?;
             for deposit in &deposits.0 {
-                add.execute(params![run_id, i64::from(deposit.vote), deposit.option])?;
+                add.execute(params![run_id, i64::from(deposit.vote), deposit.option, URN_COUNT_BASE + 1])?;
             }
         }
         Record::AgendaDraft { draft, updated_unix_ms } => {
@@ -805,5 +814,32 @@ fn insert_checkpoint(
     .execute(params![run_id, seq])?;
     tx.prepare_cached("INSERT OR REPLACE INTO checkpoint (run_id, seq, state) VALUES (?1, ?2, ?3)")?
         .execute(params![run_id, seq, json])?;
+    Ok(())
+}
+
+/// A secret vote's urn is made when it opens (a row per option, all at zero) and removed
+/// when it ends: its totals are then in `vote_closed`, and a cancelled vote's counts are
+/// discarded, as the consoles say.
+fn prepare_urn(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: i64,
+    change: &podium_floor::Change,
+) -> rusqlite::Result<()> {
+    use podium_floor::Change;
+    match change {
+        Change::VoteOpened { vote } if vote.kind == podium_floor::VoteKind::Secret => {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO urn (run_id, vote, option, count) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for option in &vote.options {
+                insert.execute(params![run_id, i64::from(vote.id), option.id, URN_COUNT_BASE])?;
+            }
+        }
+        Change::VoteClosed { vote, .. } | Change::VoteCancelled { vote } => {
+            tx.prepare_cached("DELETE FROM urn WHERE run_id = ?1 AND vote = ?2")?
+                .execute(params![run_id, i64::from(*vote)])?;
+        }
+        _ => {}
+    }
     Ok(())
 }

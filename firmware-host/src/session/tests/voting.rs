@@ -69,8 +69,15 @@ fn ballots() -> Vec<(Command, Actor, &'static str, &'static str)> {
     };
     vec![
         (cast(None, "opt_alpha"), Actor::Station(Station::Seat(1)), "member_anna", "opt_alpha"),
-        (cast(Some("member_bernd"), "opt_beta"), Actor::Chair, "member_bernd", "opt_beta"),
-        (cast(Some("member_clara"), "opt_alpha"), Actor::Technician, "member_clara", "opt_alpha"),
+        // Marked present by the chair at their seats, they vote with their desk units (a
+        // secret vote takes no entry on a member's behalf).
+        (cast(None, "opt_beta"), Actor::Station(Station::Seat(2)), "member_bernd", "opt_beta"),
+        (
+            cast(Some("member_clara"), "opt_alpha"),
+            Actor::Station(Station::Seat(3)),
+            "member_clara",
+            "opt_alpha",
+        ),
         (cast(None, "opt_gamma"), Actor::Station(Station::Seat(4)), "member_dora", "opt_gamma"),
         (
             cast(None, "opt_beta"),
@@ -223,6 +230,7 @@ struct Surfaces {
     result: podium_floor::vote::VoteResult,
     minutes: minutes::Minutes,
     urn_mid_vote: Vec<(String, i64)>,
+    urn_after_close: Vec<(String, i64)>,
     /// Size of the write-ahead log after the last ballot.
     wal_mid_vote: u64,
     log: String,
@@ -250,7 +258,12 @@ async fn hold_a_vote(kind: VoteKind) -> Surfaces {
     let urn_mid_vote: Vec<(String, i64)> = {
         let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("open");
-        let mut stmt = conn.prepare("SELECT option, count FROM urn ORDER BY option").expect("prepare");
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT option, count - {} FROM urn ORDER BY option",
+                crate::journal::store::URN_COUNT_BASE
+            ))
+            .expect("prepare");
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("query")
             .collect::<Result<_, _>>()
@@ -354,7 +367,16 @@ async fn hold_a_vote(kind: VoteKind) -> Surfaces {
     text_pairs(&public, found.entry("minutes html").or_default());
     let log = String::from_utf8_lossy(&log.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
     text_pairs(&log, found.entry("log").or_default());
-    Surfaces { found, result, minutes, urn_mid_vote, wal_mid_vote, log }
+    let urn_after_close: Vec<(String, i64)> = {
+        let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open");
+        let mut stmt = conn.prepare("SELECT option, count FROM urn").expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    Surfaces { found, result, minutes, urn_mid_vote, urn_after_close, wal_mid_vote, log }
 }
 
 #[tokio::test]
@@ -373,13 +395,17 @@ async fn a_secret_vote_leaves_no_member_choice_pair_in_any_output() {
         vec![("opt_alpha".into(), 2), ("opt_beta".into(), 2), ("opt_gamma".into(), 1)],
         "the urn holds counts, one row per option"
     );
+    assert!(
+        surfaces.urn_after_close.is_empty(),
+        "a closed vote's urn is gone: its totals are in vote_closed"
+    );
     assert_eq!(surfaces.wal_mid_vote, 0, "no history of the urn's counts stays in the write-ahead log");
     let vote = &surfaces.minutes.votes[0];
     assert_eq!(vote.kind, VoteKind::Secret);
     let voters: Vec<&str> = vote.ballots.iter().map(|b| b.participant.as_str()).collect();
     assert_eq!(voters.len(), 5, "who voted is minuted: {voters:?}");
     assert!(vote.ballots.iter().all(|b| b.choice.is_none()));
-    assert!(vote.ballots.iter().any(|b| b.proxy && b.via == "proxy_chair"));
+    assert!(vote.ballots.iter().all(|b| !b.proxy), "a secret vote takes no proxy entry");
     assert_eq!(vote.result.as_ref().map(|r| r.voted), Some(5));
     assert!(surfaces.log.contains("command accepted"), "the log was captured");
 }
@@ -398,7 +424,8 @@ async fn the_detector_finds_the_pairs_of_a_roll_call_vote() {
             "the detector misses the roll-call choices in {surface}"
         );
     }
-    let (command, _, _, _) = ballots().remove(1);
+    // Clara's ballot names her: its JSON ties her to the choice.
+    let (command, _, _, _) = ballots().remove(2);
     let mut plain = Vec::new();
     // A ballot written out as it is (its JSON) would be found; its `Debug`, as every log
     // line formats commands, never shows the choice.
