@@ -7,7 +7,7 @@
 //! | desk unit `<id>`   | `desk/<id>/key`, `desk/<id>/status`, `desk/<id>/credential` | `desk/<id>/outputs`, `desk/<id>/vote`, `desk/<id>/test` |
 //! | bridge             | `remote/+/request`, `…/withdraw`, `…/presence` | `remote/+/reply`, `conference`, `state`, `events`, `status` |
 //! | participant `<id>` | `remote/<id>/request`, `…/withdraw`, `…/presence` | `remote/<id>/reply`, `conference`, `state`, `events`, `status` |
-//! | dashboard          | nothing                                     | everything of the room                  |
+//! | dashboard          | nothing                                     | everything of the room but what desk units send (`desk/+/key`, `desk/+/credential`: a vote key in a secret vote, a PIN) |
 //!
 //! All topics lie under `<prefix>/<room>/`. podiumd itself does not pass the gate.
 
@@ -56,7 +56,16 @@ impl Rights {
                 Rights { write: remote("+"), read }
             }
             MqttRole::Participant => Rights { write: remote(username), read: public(username) },
-            MqttRole::Dashboard => Rights { write: Vec::new(), read: vec![format!("{base}/#")] },
+            // Everything of the room but what desk units send: their vote keys in a secret
+            // vote and their PINs are for podiumd alone.
+            MqttRole::Dashboard => {
+                let mut read = public("+");
+                read.extend(["conference", "state", "events"].iter().map(|t| format!("{base}/private/{t}")));
+                read.extend(
+                    ["status", "outputs", "vote", "test"].iter().map(|leaf| format!("{base}/desk/+/{leaf}")),
+                );
+                Rights { write: Vec::new(), read }
+            }
         }
     }
 
@@ -253,7 +262,12 @@ mod tests {
         assert!(!vogt.may_subscribe("podium/v1/saal/remote/+/reply"));
         assert!(!vogt.may_subscribe("podium/v1/saal/private/state"));
         let dash = all.login("dash", b"dash-secret").unwrap();
-        assert!(dash.may_subscribe("podium/v1/saal/#"));
+        assert!(!dash.may_subscribe("podium/v1/saal/#"), "not what desk units send");
+        assert!(!dash.may_subscribe("podium/v1/saal/desk/+/key"), "vote keys of a secret vote");
+        assert!(!dash.may_subscribe("podium/v1/saal/desk/u7/credential"), "PINs");
+        assert!(dash.may_subscribe("podium/v1/saal/private/state"));
+        assert!(dash.may_subscribe("podium/v1/saal/desk/+/status"));
+        assert!(dash.may_subscribe("podium/v1/saal/desk/+/vote"));
         assert!(!dash.may_publish("podium/v1/saal/events"));
     }
 
