@@ -237,10 +237,17 @@ async fn main() {
     assert_eq!(status, 201, "open meeting: {body}");
     let (status, body) = daemon.command(json!({"command": "mark_seated_present"})).await;
     assert_eq!(status, 200, "mark_seated_present: {body}");
+    // Each remote member joins through their own link (rate limits are per member).
+    let http = reqwest::Client::new();
     for i in 1..=REMOTE_MEMBERS {
-        let (status, body) =
-            daemon.command(json!({"command": "join_remote", "participant": format!("r{i}")})).await;
-        assert_eq!(status, 200, "join_remote: {body}");
+        let response = http
+            .post(daemon.url("/api/v1/commands"))
+            .bearer_auth(token(i))
+            .json(&json!({"command": "join_remote", "participant": format!("r{i}")}))
+            .send()
+            .await
+            .expect("join");
+        assert_eq!(response.status().as_u16(), 200, "join_remote r{i}: {:?}", response.text().await);
     }
     let (_, state) = daemon.get("/api/v1/state").await;
     assert_eq!(state["floor"]["quorum"]["present"], json!(DESK_MEMBERS + REMOTE_MEMBERS), "everyone present");
