@@ -522,9 +522,9 @@ path = "{a}"
 timeout_ms = 300
 cycle_ms = 10
 desk_units = [
-    {{ unit = 1, seat = 1, chair = true }},
-    {{ unit = 12, seat = 12 }},
-    {{ unit = 13, seat = 13 }},
+    {{ unit = 1, seat = 1, chair = true, map_version = 2 }},
+    {{ unit = 12, seat = 12, map_version = 2 }},
+    {{ unit = 13, seat = 13, map_version = 2 }},
 ]
 
 [[bus]]
@@ -534,7 +534,7 @@ parity = "none"
 stop_bits = 2
 timeout_ms = 300
 cycle_ms = 10
-desk_units = [{{ unit = 7, seat = 14 }}]
+desk_units = [{{ unit = 7, seat = 14, map_version = 2 }}]
 "#,
         journal = dir.join("journal.sqlite").display(),
         a = link_a.display(),

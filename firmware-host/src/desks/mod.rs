@@ -300,17 +300,20 @@ enum KeyAnswer {
 
 /// Waits for a key's answer and logs it; the owner counts rejections per source.
 async fn key_answer(answer: Answer, bus: String, unit: u8, input: u16, command: Command) -> KeyAnswer {
+    // A vote key's input names the choice: which unit pressed which vote key must not be
+    // logged (a secret vote), so a ballot's line names neither input nor choice.
+    let input = if matches!(command, Command::CastVote { .. }) { None } else { Some(input) };
     match answer.await {
         Ok(Ok(events)) => {
-            tracing::debug!(%bus, unit, input, ?command, events = events.len(), "desk key")
+            tracing::debug!(%bus, unit, ?input, ?command, events = events.len(), "desk key")
         }
         // A vote key outside a vote is no mistake: a member pressed it early or late.
         Ok(Err(rejection)) if rejection.reason == podium_floor::Reason::NoVoteOpen => {
-            tracing::debug!(%bus, unit, input, ?command, "desk vote key outside a vote")
+            tracing::debug!(%bus, unit, ?input, ?command, "desk vote key outside a vote")
         }
         // A rejection is the floor's rule at work (list closed, not allowed): normal.
         Ok(Err(rejection)) => {
-            tracing::info!(%bus, unit, input, ?command, reason = rejection.reason.code(), "desk key rejected")
+            tracing::info!(%bus, unit, ?input, ?command, reason = rejection.reason.code(), "desk key rejected")
         }
         Err(SessionClosed) => return KeyAnswer::SessionClosed,
     }

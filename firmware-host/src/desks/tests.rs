@@ -137,7 +137,9 @@ fn the_example_config_reads_into_buses_units_and_bindings() {
     assert_eq!(map.binding("a", 12, 7), Some(Binding::SeatKey { seat: 12, key: DeskKey::Presence }));
     assert_eq!(map.desk_seat("a", 12), Some(12));
     assert_eq!(map.desk_seat("b", 7), None, "a module has no reader");
-    assert!(map.unit("a", 12).expect("desk").layout.credential.is_some());
+    // Unless declared version 2, a unit gets version 1: no credential reads, coils 0-7.
+    assert!(map.unit("a", 12).expect("desk").layout.credential.is_none());
+    assert_eq!(map.unit("a", 12).expect("desk").layout.coils.map(|b| (b.start, b.count)), Some((0, 8)));
     assert!(module.layout.credential.is_none());
     assert_eq!(module.layout.coils.map(|b| (b.start, b.count)), Some((5, 3)));
     assert!(

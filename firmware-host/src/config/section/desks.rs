@@ -82,7 +82,7 @@ pub struct DeskUnitConfig {
     pub chair: bool,
     /// Whether the priority key also clears the list of speakers.
     pub priority_clears_requests: bool,
-    /// The register-map version the unit implements (`map_version`, 1 or 2; default 2).
+    /// The register-map version the unit implements (`map_version`, 1 or 2; default 1, so an upgrade never changes what an existing unit is sent).
     /// Version 1 units get coils 0-7 only and are never asked for a credential.
     pub map_version: u8,
 }
@@ -396,7 +396,7 @@ fn read_desk_unit(mut t: Table<'_>, cx: &mut Cx<'_>, places: Places, desks: &mut
         t.missing(cx, "seat", "12");
     }
     let chair = t.boolean(cx, "chair").is_some_and(|b| b.v);
-    let map_version = t.integer_in(cx, "map_version", 1, 2).map_or(2, |v| v.v as u8);
+    let map_version = t.integer_in(cx, "map_version", 1, 2).map_or(1, |v| v.v as u8);
     let clears = t.boolean(cx, "priority_clears_requests");
     if let Some(c) = &clears
         && !chair
