@@ -43,7 +43,11 @@ impl<'a> Cx<'a> {
         message: impl Into<String>,
         help: Option<String>,
     ) {
-        let e = ConfigError::at(self.file, self.text, span.clone(), field, message);
+        let mut e = ConfigError::at(self.file, self.text, span.clone(), field, message);
+        // A PIN is a secret: an error about it names its place, never quotes its line.
+        if e.field == "pin" || e.field.ends_with(".pin") {
+            e.source_line = None;
+        }
         self.errors.push(e.with_help(help));
     }
 

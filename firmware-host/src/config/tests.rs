@@ -775,3 +775,16 @@ fn a_wrong_voting_value_names_its_field() {
     let text = format!("{ROOM}\n[voting]\nremote_secrets = true\n");
     assert_eq!(one(&text).field, "voting.remote_secrets");
 }
+
+#[test]
+fn an_error_about_a_pin_never_quotes_it() {
+    let members = "[[member]]\nid = \"a\"\nname = \"A\"\npin = \"4711\"\n[[member]]\nid = \"b\"\nname = \"B\"\npin = \"4711\"\n";
+    let text = format!("{ROOM}\n{members}");
+    let e = one(&text);
+    assert_eq!(e.field, "member[2].pin");
+    assert!(!format!("{e}").contains("4711"), "{e}");
+    let text = format!("{ROOM}\n[[member]]\nid = \"a\"\nname = \"A\"\npin = 4711\n");
+    let e = one(&text);
+    assert_eq!(e.field, "member[1].pin");
+    assert!(!format!("{e}").contains("4711"), "a PIN of the wrong type is not quoted either: {e}");
+}
