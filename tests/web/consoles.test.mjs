@@ -233,6 +233,8 @@ test('every rejection is shown with its translated reason', async () => {
   await chair.waitForFunction(() => document.getElementById('list-state').dataset.open === 'true');
   await member.click('#request');
   await member.waitForFunction(() => document.getElementById('position').textContent.includes('Nr. 1'));
+  // The event stream may show the position before the command's own answer clears the notice.
+  await member.waitForSelector('#notice', { state: 'hidden' });
   assert.equal(await member.locator('#notice').isVisible(), false, 'the notice is gone after success');
 });
 
