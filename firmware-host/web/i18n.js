@@ -534,6 +534,7 @@ export const texts = {
     'error.no_such_option': 'Diese Antwort gibt es in der Abstimmung nicht.',
     'error.not_entitled': 'Nicht stimmberechtigt in dieser Abstimmung.',
     'error.vote_final': 'Die Stimme ist bereits abgegeben und kann nicht mehr geändert werden.',
+    'error.urn_incomplete': 'Die Stimmenzahlen dieser geheimen Abstimmung sind nach dem Neustart unvollständig: Abstimmung abbrechen und wiederholen.',
   },
   en: {
     'lang.label': 'Language',
@@ -1067,5 +1068,6 @@ export const texts = {
     'error.no_such_option': 'This vote has no such answer.',
     'error.not_entitled': 'Not entitled to vote in this vote.',
     'error.vote_final': 'The vote has been cast and cannot be changed.',
+    'error.urn_incomplete': 'The counts of this secret vote are incomplete after the restart: cancel the vote and hold it again.',
   },
 };

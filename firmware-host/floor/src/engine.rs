@@ -259,7 +259,7 @@ impl Floor {
         self.authorize(command, actor)?;
         let deposits_before = self.deposits.len();
         let result = self.dispatch(command, actor, now);
-        if result.is_ok() && !self.emitted.is_empty() {
+        if result.is_ok() && self.emitted.iter().any(|e| Self::moves_quorum(&e.change)) {
             self.update_quorum(now);
         }
         debug_assert!(
@@ -1035,6 +1035,10 @@ impl Floor {
             if participant.as_deref().is_some_and(|p| s.is_excluded_now(p)) {
                 return Err(format!("{station} is on the floor although excluded from the current item"));
             }
+        }
+        // The quorum is counted only after changes that can move it: it must never be stale.
+        if self.compute_quorum() != s.quorum {
+            return Err(format!("the quorum {:?} is stale: it is {:?}", s.quorum, self.compute_quorum()));
         }
         if s.phase == crate::agenda::MeetingPhase::Suspended && s.open_delegate_microphones() > 0 {
             return Err("a delegate microphone is open while the meeting is suspended".into());

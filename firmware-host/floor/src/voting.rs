@@ -294,6 +294,22 @@ impl Floor {
         Quorum { present, required, statutory, quorate: present >= required }
     }
 
+    /// Whether a change can move the quorum (who is present, who is excluded from the item
+    /// now, the statutory number): only those make the engine count again, not every
+    /// request or grant.
+    pub(crate) fn moves_quorum(change: &Change) -> bool {
+        matches!(
+            change,
+            Change::AttendanceChanged { .. }
+                | Change::ItemEntered { .. }
+                | Change::ItemFinished { .. }
+                | Change::Excluded { .. }
+                | Change::Readmitted { .. }
+                | Change::AgendaSet { .. }
+                | Change::StatutoryMembersSet { .. }
+        )
+    }
+
     /// Announces the quorum if the change just handled moved it.
     pub(crate) fn update_quorum(&mut self, now: Timestamp) {
         let quorum = self.compute_quorum();
@@ -384,7 +400,7 @@ impl Floor {
         if self.state().phase == MeetingPhase::Suspended {
             return Err(Rejection::new(Reason::MeetingSuspended, "the meeting is suspended"));
         }
-        self.entitled(&member)?;
+        self.entitled(self.open_vote().expect("checked above"), &member)?;
         let previous = self.open_vote().and_then(|v| v.ballots.get(&member));
         if let Some(previous) = previous {
             if !changeable {
@@ -461,8 +477,7 @@ impl Floor {
     }
 
     /// Whether `member` may vote in the open vote now.
-    fn entitled(&self, member: &str) -> Result<(), Rejection> {
-        let vote = self.open_vote().expect("checked by the caller");
+    fn entitled(&self, vote: &Vote, member: &str) -> Result<(), Rejection> {
         let refuse = |why: String| Err(Rejection::new(Reason::NotEntitled, why));
         if !self.participant(member)?.voting_right {
             return refuse(format!("{member} has no vote"));
@@ -485,17 +500,10 @@ impl Floor {
 
     /// Entitled members who have not voted.
     fn not_voted(&self, vote: &Vote) -> u32 {
-        let state = self.state();
-        state
+        self.state()
             .attendance
-            .iter()
-            .filter(|(id, a)| {
-                a.status == AttendanceStatus::Present
-                    && !vote.ballots.contains_key(*id)
-                    && self.participants.get(*id).is_some_and(|p| p.voting_right)
-                    && !vote.item.and_then(|i| state.item(i)).is_some_and(|e| e.excluded.contains_key(*id))
-                    && (vote.remote_allowed || a.place != Some(AttendancePlace::Remote))
-            })
+            .keys()
+            .filter(|id| !vote.ballots.contains_key(*id) && self.entitled(vote, id).is_ok())
             .count() as u32
     }
 
