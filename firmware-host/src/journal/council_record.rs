@@ -24,7 +24,7 @@ use podium_floor::vote::{
 use podium_floor::{Change, Event, FloorState, ItemId, Setup};
 use serde::{Deserialize, Serialize};
 
-use super::time::LocalTime;
+use super::time::{LocalTime, Period};
 
 /// A member's attendance during the meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -46,14 +46,9 @@ pub struct AttendanceRecord {
 /// A span of presence.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PresencePeriod {
-    /// Arrival (Unix milliseconds).
-    pub from_unix_ms: i64,
-    /// Arrival, local time.
-    pub from_local: String,
-    /// Departure (Unix milliseconds); absent while present.
-    pub until_unix_ms: Option<i64>,
-    /// Departure, local time.
-    pub until_local: Option<String>,
+    /// Arrival and departure (none while present).
+    #[serde(flatten)]
+    pub span: Period,
     /// `seat 12`, `remote` or `room`.
     pub place: String,
     /// How the arrival was recorded: `presence_key`, `badge`, `pin`, `remote_link`, `chair`,
@@ -260,18 +255,15 @@ impl CouncilBuilder {
         }
         let Some(record) = self.attendance.get_mut(participant) else { return };
         let by = json_name(&attendance.by);
-        if let Some(open) = record.periods.last_mut().filter(|p| p.until_unix_ms.is_none()) {
-            open.until_unix_ms = Some(at);
-            open.until_local = Some(local.format(at));
+        if let Some(open) = record.periods.last_mut().filter(|p| p.span.until_unix_ms.is_none()) {
+            open.span.until_unix_ms = Some(at);
+            open.span.until_local = Some(local.format(at));
             open.left_by = Some(by.clone());
         }
         let place = attendance.place.as_ref().map(place_text);
         if attendance.status == AttendanceStatus::Present {
             record.periods.push(PresencePeriod {
-                from_unix_ms: at,
-                from_local: local.format(at),
-                until_unix_ms: None,
-                until_local: None,
+                span: Period { from_unix_ms: at, from_local: local.format(at), ..Period::default() },
                 place: place.clone().unwrap_or_else(|| "room".into()),
                 by: by.clone(),
                 left_by: None,
@@ -422,8 +414,8 @@ pub fn attendance_csv(meeting: i64, records: &[AttendanceRecord]) -> Result<Stri
         }
         for p in &r.periods {
             let rest = [
-                p.from_local.clone(),
-                p.until_local.clone().unwrap_or_default(),
+                p.span.from_local.clone(),
+                p.span.until_local.clone().unwrap_or_default(),
                 p.place.clone(),
                 p.by.clone(),
                 p.left_by.clone().unwrap_or_default(),
@@ -565,7 +557,7 @@ mod tests {
         let period = &m1.periods[0];
         assert_eq!((period.place.as_str(), period.by.as_str()), ("seat 1", "presence_key"));
         assert_eq!(
-            (period.from_local.as_str(), period.until_local.as_deref()),
+            (period.span.from_local.as_str(), period.span.until_local.as_deref()),
             ("1970-01-01 00:01:00 UTC", Some("1970-01-01 00:04:00 UTC"))
         );
         assert_eq!(period.left_by.as_deref(), Some("presence_key"));

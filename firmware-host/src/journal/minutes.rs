@@ -98,18 +98,7 @@ pub struct ItemRecord {
     pub exclusions: Vec<Exclusion>,
 }
 
-/// A span of time.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Period {
-    /// From (Unix milliseconds).
-    pub from_unix_ms: i64,
-    /// From, local time.
-    pub from_local: String,
-    /// Until (Unix milliseconds); absent while it lasts.
-    pub until_unix_ms: Option<i64>,
-    /// Until, local time.
-    pub until_local: Option<String>,
-}
+pub use super::time::Period;
 
 /// A member excluded from an item.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -765,7 +754,7 @@ pub fn from_store_in(
         members_present_at_end: built
             .attendance
             .iter()
-            .filter(|a| a.periods.last().is_some_and(|p| p.until_unix_ms.is_none()))
+            .filter(|a| a.periods.last().is_some_and(|p| p.span.until_unix_ms.is_none()))
             .count() as u32,
         attendance: built.attendance,
         quorum: {

@@ -178,8 +178,8 @@ fn attendance_section(out: &mut String, minutes: &Minutes) {
             .map(|p| {
                 format!(
                     "{} – {} ({}, {}{})",
-                    esc(&p.from_local),
-                    p.until_local.as_deref().map_or_else(|| "Ende".to_owned(), esc),
+                    esc(&p.span.from_local),
+                    p.span.until_local.as_deref().map_or_else(|| "Ende".to_owned(), esc),
                     place_de(&p.place),
                     by_text(&p.by),
                     p.left_by.as_deref().map(|b| format!("; abgemeldet {}", by_text(b))).unwrap_or_default()

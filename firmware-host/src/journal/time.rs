@@ -119,3 +119,17 @@ mod tests {
         }
     }
 }
+
+/// A span of time as the minutes give it, in Unix milliseconds and local time (an item's
+/// discussion, a member's presence).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Period {
+    /// From (Unix milliseconds).
+    pub from_unix_ms: i64,
+    /// From, local time.
+    pub from_local: String,
+    /// Until (Unix milliseconds); absent while it lasts.
+    pub until_unix_ms: Option<i64>,
+    /// Until, local time.
+    pub until_local: Option<String>,
+}
