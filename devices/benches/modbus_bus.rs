@@ -78,7 +78,7 @@ async fn run(duration: Duration) {
     settings.rules.baud = BAUD;
     settings.rules.min_cycle = Duration::ZERO;
     settings.rules.response_timeout = Duration::from_millis(100);
-    let specs = units.iter().map(|&unit| UnitSpec { unit, layout: desk::layout(false) }).collect();
+    let specs = units.iter().map(|&unit| UnitSpec::new(unit, desk::layout(false))).collect();
     let (events_tx, mut events) = mpsc::channel(1024);
     let (desired_tx, desired_rx) = watch::channel(Arc::new(BusOutputs::new()));
     let (marks_tx, mut marks) = mpsc::unbounded_channel();

@@ -31,6 +31,7 @@ pub mod modbus;
 pub mod monitor;
 pub mod mqtt_units;
 pub mod pjlink;
+pub mod precise_timer;
 pub mod serial;
 pub mod shure;
 pub mod sim_serve;

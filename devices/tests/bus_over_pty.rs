@@ -13,7 +13,7 @@ use podium_devices::modbus::sim::{Fault, SimBus, SimUnit};
 use support::*;
 
 fn desk_specs(units: &[u8]) -> Vec<UnitSpec> {
-    units.iter().map(|&unit| UnitSpec { unit, layout: desk::layout(unit == 1) }).collect()
+    units.iter().map(|&unit| UnitSpec::new(unit, desk::layout(unit == 1))).collect()
 }
 
 fn speaking(name: &str) -> UnitOutputs {
@@ -248,7 +248,7 @@ async fn two_buses_run_side_by_side_with_generic_io_modules() {
         outputs_reset_input: None,
         credential: None,
     };
-    let mut b = start_driver(test_settings("b"), vec![UnitSpec { unit: 7, layout: module }], &link_b.path);
+    let mut b = start_driver(test_settings("b"), vec![UnitSpec::new(7, module)], &link_b.path);
     all_online(&mut a.events, &[1]).await;
     all_online(&mut b.events, &[7]).await;
 
@@ -257,7 +257,7 @@ async fn two_buses_run_side_by_side_with_generic_io_modules() {
         expect_event(&mut b.events, "input 4 of unit 7", |e| matches!(e, BusEvent::Input { .. })).await;
     assert_eq!(event, BusEvent::Input { bus: "b".into(), unit: 7, input: 4, pressed: true });
     let mut outputs = BusOutputs::new();
-    outputs.insert(7, UnitOutputs { coils: vec![true], registers: vec![] });
+    outputs.insert(7, UnitOutputs { coils: vec![true], ..UnitOutputs::default() });
     b.desired.send_replace(Arc::new(outputs));
     assert!(sim_b.wait_until(PATIENCE, |s| s.coil(7, 5) == Some(true)).await);
     assert_eq!(sim_b.coil(7, 4), Some(false), "only coil 5 is ours");

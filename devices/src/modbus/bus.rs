@@ -4,7 +4,8 @@
 //! rewrite, t3.5 and response deadlines) lives in the pure [`Master`](super::master::Master).
 //! This task opens the port (reopening it with back-off), feeds the master what it reads,
 //! the desired outputs and the time, writes the frames it hands out, sleeps until its next
-//! deadline, and passes its events, health and benchmark marks on.
+//! deadline (on a [`PreciseTimer`]: line silences are tens of microseconds at high speed,
+//! tokio's timer ticks in milliseconds), and passes its events, health and benchmark marks on.
 //!
 //! Outputs are **desired state**: the caller publishes, per unit, the coil and register
 //! values the unit should show on a `watch` channel; the master writes only what differs
@@ -22,12 +23,13 @@ use tokio_util::sync::CancellationToken;
 use super::codec::MAX_ADU_LEN;
 use super::master::{Heard, Master, MasterSettings};
 use crate::monitor::{Direction, FrameMonitor};
+use crate::precise_timer::PreciseTimer;
 use crate::serial::{Backoff, Connector, LinkHealth, unix_ms_now};
 
 pub use super::master::Mark;
 pub use super::units::{
-    Block, BusEvent, BusOutputs, Credential, CredentialKind, CredentialLayout, UnitHealth, UnitLayout,
-    UnitOutputs, UnitSpec, UnitStatus,
+    Block, BusEvent, BusOutputs, Credential, CredentialKind, CredentialLayout, LineTiming, UnitHealth,
+    UnitLayout, UnitOutputs, UnitSpec, UnitStatus,
 };
 
 /// How a bus is driven: the rules its master follows, and how the port is reopened.
@@ -192,6 +194,7 @@ impl<C: Connector> BusDriver<C> {
     /// sleep until its deadline, bytes or new desired outputs.
     async fn turns(&mut self, port: &mut C::Port) -> io::Result<std::convert::Infallible> {
         let mut chunk = [0u8; MAX_ADU_LEN];
+        let mut timer = PreciseTimer::new();
         loop {
             self.deliver().await;
             if self.master.take_health_changed() {
@@ -218,7 +221,7 @@ impl<C: Connector> BusDriver<C> {
             let deadline = self.master.poll_timeout();
             let sleep = async {
                 match deadline {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    Some(at) => timer.sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };

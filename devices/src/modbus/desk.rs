@@ -270,9 +270,12 @@ impl DeskOutputs {
         registers
     }
 
-    /// Both blocks, as the bus driver takes them.
+    /// Both blocks, as the bus driver takes them. The chair's unit and a unit whose
+    /// request waits or whose microphone is open are polled with priority: their keys
+    /// (next, stop, withdraw, microphone off) are the ones pressed next.
     pub fn unit_outputs(&self) -> UnitOutputs {
-        UnitOutputs { coils: self.coils(), registers: self.registers() }
+        let priority = self.chair.is_some() || self.speaking || self.requested;
+        UnitOutputs { coils: self.coils(), registers: self.registers(), priority }
     }
 }
 

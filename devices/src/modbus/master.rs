@@ -9,11 +9,27 @@
 //! received bytes, the desired outputs and `now`, writes what [`Master::poll_transmit`]
 //! returns, and sleeps until [`Master::poll_timeout`].
 //!
-//! Scheduling, per cycle: pending output writes go first (a changed lamp does not wait
-//! for the whole round), then every unit that is online (or not yet known) is polled
-//! once, plus at most one offline unit whose retry is due, so dead units cannot stretch
-//! the cycle by more than one timeout. A cycle lasts at least `min_cycle`, so a fast link
-//! (a pseudo-terminal) is not polled in a busy loop.
+//! Scheduling, per cycle (a *round*): pending output writes go first (a changed lamp does
+//! not wait for the whole round), then every unit that is online (or not yet known) is
+//! polled once, plus at most one offline unit whose retry is due, so dead units cannot
+//! stretch the cycle by more than one timeout. A cycle lasts at least `min_cycle`, so a
+//! fast link (a pseudo-terminal) is not polled in a busy loop.
+//!
+//! **Priority polls.** Units whose keys matter most now (the owner marks them in the
+//! desired outputs: the chair's unit, a waiting request, an open microphone) are polled
+//! between the round's polls as well: after every `priority_every` polls of the round, the
+//! priority unit polled longest ago, if its last poll is at least `priority_interval` old;
+//! during the cycle's rest too. A priority unit already polled in the current round is
+//! skipped by the round. **Bound:** a round of `n` polls carries at most
+//! `n / priority_every` priority polls, so no unit waits longer than
+//! `n × (1 + 1/priority_every)` exchanges between two polls (plus the writes, credential
+//! reads and the offline probe that also precede polls, and the rest up to `min_cycle`).
+//!
+//! **Line timing per unit.** The silence before a request is the addressed unit's
+//! ([`LineTiming`](super::timing::LineTiming)): 1.75 ms above 19200 baud for units following the serial line guide,
+//! 3.5 characters for Podium units in high-speed mode. A guide-timed unit on a mixed bus
+//! may take a run of fast exchanges for one garbled frame; it drops it (the address is not
+//! its own, or the CRC fails) and is itself only addressed after its own t3.5.
 //!
 //! **Driver contract:** each turn (after a wake-up) ends with a call to
 //! [`Master::poll_transmit`] with a fresh `now`; the time between the first call of a turn
@@ -47,11 +63,16 @@ pub struct MasterSettings {
     pub debounce: Duration,
     /// Every output is written again at least this often, whatever the unit confirmed.
     pub resync: Duration,
+    /// One priority poll after every this many polls of the round (0: no priority polls).
+    pub priority_every: u32,
+    /// Shortest time between two polls of one priority unit.
+    pub priority_interval: Duration,
 }
 
 impl MasterSettings {
     /// Defaults for a desk-unit bus: 115200 baud, 50 ms timeout, offline after 3 misses,
-    /// retried every second, cycles of at least 20 ms, 30 ms debounce, resync every 30 s.
+    /// retried every second, cycles of at least 20 ms, 30 ms debounce, resync every 30 s,
+    /// a priority poll after every 3 polls of the round, each priority unit at most every 5 ms.
     pub fn new(bus: &str) -> Self {
         MasterSettings {
             bus: bus.into(),
@@ -62,6 +83,8 @@ impl MasterSettings {
             min_cycle: Duration::from_millis(20),
             debounce: Duration::from_millis(30),
             resync: Duration::from_secs(30),
+            priority_every: 3,
+            priority_interval: Duration::from_millis(5),
         }
     }
 }
@@ -215,6 +238,10 @@ struct Unit {
     /// The unit refused a credential read (exception): not asked again until it has been
     /// offline, so a unit that flags without registers is not read (and logged) every cycle.
     credential_refused: bool,
+    /// When it was last polled (in the round or as a priority unit).
+    last_poll: Option<Instant>,
+    /// The owner marked its keys as mattering most now (see the module documentation).
+    priority: bool,
 }
 
 /// Where the poll cycle stands.
@@ -259,6 +286,8 @@ struct Choice {
     unit: usize,
     request: Request,
     purpose: Purpose,
+    /// A poll of the round (else a priority poll, a write or a credential read).
+    in_round: bool,
 }
 
 /// The pure master of one bus. See the module documentation.
@@ -286,6 +315,10 @@ pub struct Master {
     busy_total: Duration,
     /// Ready to send since (time, busy total), while waiting for the t3.5 gap.
     ready_since: Option<(Instant, Duration)>,
+    /// When the chosen request may go (the end of its unit's silence), while waiting.
+    send_at: Option<Instant>,
+    /// Polls of the round since the last priority poll.
+    round_polls_since_priority: u32,
     ended: Vec<Ended>,
     key_to_write: Vec<(u8, Instant, Duration)>,
 }
@@ -324,6 +357,8 @@ impl Master {
                     credential_due: false,
                     last_credential: None,
                     credential_refused: false,
+                    last_poll: None,
+                    priority: false,
                 }
             })
             .collect();
@@ -349,6 +384,8 @@ impl Master {
             turn_started: None,
             busy_total: Duration::ZERO,
             ready_since: None,
+            send_at: None,
+            round_polls_since_priority: 0,
             ended: Vec::new(),
             key_to_write: Vec::new(),
         }
@@ -371,6 +408,7 @@ impl Master {
         self.last_line_activity = None;
         self.rx.clear();
         self.ready_since = None;
+        self.send_at = None;
         for unit in &mut self.units {
             unit.status = UnitStatus::Unknown;
             unit.misses = 0;
@@ -405,6 +443,7 @@ impl Master {
         self.desired = desired;
         for unit in &mut self.units {
             unit.write_budget = unit.write_budget.max(1);
+            unit.priority = self.desired.get(&unit.spec.unit).is_some_and(|o| o.priority);
         }
     }
 
@@ -461,18 +500,23 @@ impl Master {
         self.forget_for_periodic_rewrite(now);
         let Some(choice) = self.choose(now) else {
             self.ready_since = None;
+            self.send_at = None;
             self.end_turn(now);
             return None;
         };
-        if now < self.line_free_at().unwrap_or(now) {
+        if let Some(free) = self.line_free_for(choice.unit)
+            && now < free
+        {
             self.end_turn(now);
             self.ready_since.get_or_insert((now, self.busy_total));
+            self.send_at = Some(free);
             return None;
         }
         let turn_start = self.turn_started.unwrap_or(now);
         let (started, busy_at_start) = self.ready_since.take().unwrap_or((turn_start, self.busy_total));
-        let Choice { unit: i, request, purpose } = choice;
-        self.commit(i, &purpose, now);
+        self.send_at = None;
+        let Choice { unit: i, request, purpose, in_round } = choice;
+        self.commit(i, &purpose, in_round, now);
         self.tx.clear();
         let address = self.units[i].spec.unit;
         if let Err(error) = codec::encode_request(address, &request, &mut self.tx) {
@@ -512,9 +556,9 @@ impl Master {
             Phase::Closed => None,
             Phase::Awaiting { deadline, .. } => Some(*deadline),
             Phase::Draining { quiet_until, give_up } => Some((*quiet_until).min(*give_up)),
-            Phase::Idle if self.ready_since.is_some() => self.line_free_at(),
+            Phase::Idle if self.ready_since.is_some() => self.send_at.or_else(|| self.line_free_at()),
             Phase::Idle => match self.stage {
-                Stage::Resting { until } => Some(until),
+                Stage::Resting { until } => Some(self.next_priority_poll().map_or(until, |at| at.min(until))),
                 // Not reached after `poll_transmit`, which either sends or rests.
                 Stage::Polling { .. } => self.line_free_at(),
             },
@@ -611,8 +655,15 @@ impl Master {
         }
     }
 
+    /// The end of the guide's t3.5 after the last activity (the longest silence any unit needs).
     fn line_free_at(&self) -> Option<Instant> {
         self.last_line_activity.map(|last| last + timing::frame_gap(self.settings.baud))
+    }
+
+    /// When unit `i` may be addressed: its own silence after the last activity on the line.
+    fn line_free_for(&self, i: usize) -> Option<Instant> {
+        let gap = self.units[i].spec.timing.frame_gap(self.settings.baud);
+        self.last_line_activity.map(|last| last + gap)
     }
 
     /// Silence that ends a drain: t3.5, but at least 2 ms (a pty delivers in bursts).
@@ -901,7 +952,7 @@ impl Master {
                     address: c.registers.start,
                     quantity: c.registers.count.clamp(1, limits::READ_REGISTERS),
                 };
-                return Some(Choice { unit: i, request, purpose: Purpose::Credential });
+                return Some(Choice { unit: i, request, purpose: Purpose::Credential, in_round: false });
             }
         }
         for i in 0..self.units.len() {
@@ -910,23 +961,34 @@ impl Master {
                 continue;
             }
             if let Some((request, pending)) = self.next_write(i) {
-                return Some(Choice { unit: i, request, purpose: Purpose::Write(pending) });
+                return Some(Choice { unit: i, request, purpose: Purpose::Write(pending), in_round: false });
             }
         }
+        let priority = self.priority_due(now);
+        let priority_poll = |i: usize, units: &[Unit]| {
+            let request = poll_request(&units[i].spec.layout)?;
+            Some(Choice { unit: i, request, purpose: Purpose::Poll, in_round: false })
+        };
         // At most three passes: the end of one cycle, the start of the next, its first poll.
         for _ in 0..3 {
             match self.stage {
                 Stage::Resting { until } if now >= until => {
                     self.stage = Stage::Polling { started: now, next_unit: 0, offline_probes: 0, polls: 0 };
                 }
-                Stage::Resting { .. } => return None,
+                // The rest is idle time: priority units need not wait for the next round.
+                Stage::Resting { .. } => return priority.and_then(|i| priority_poll(i, &self.units)),
                 Stage::Polling { started, next_unit, offline_probes, polls } => {
-                    if let Some(i) =
-                        (next_unit..self.units.len()).find(|&i| self.pollable(i, offline_probes, now))
+                    if let Some(i) = priority
+                        && self.round_polls_since_priority >= self.settings.priority_every
+                    {
+                        return priority_poll(i, &self.units);
+                    }
+                    if let Some(i) = (next_unit..self.units.len())
+                        .find(|&i| self.pollable(i, started, offline_probes, now))
                     {
                         self.stage = Stage::Polling { started, next_unit: i, offline_probes, polls };
                         let request = poll_request(&self.units[i].spec.layout)?;
-                        return Some(Choice { unit: i, request, purpose: Purpose::Poll });
+                        return Some(Choice { unit: i, request, purpose: Purpose::Poll, in_round: true });
                     }
                     self.cycle_completed(started, polls, now);
                 }
@@ -935,9 +997,52 @@ impl Master {
         None
     }
 
-    fn pollable(&self, i: usize, offline_probes: u32, now: Instant) -> bool {
+    /// The priority unit to poll now, if one is due: online, marked, its last poll at least
+    /// `priority_interval` ago; the one polled longest ago first.
+    fn priority_due(&self, now: Instant) -> Option<usize> {
+        if self.settings.priority_every == 0 {
+            return None;
+        }
+        let interval = self.settings.priority_interval;
+        self.units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| {
+                u.priority && u.status == UnitStatus::Online && poll_request(&u.spec.layout).is_some()
+            })
+            .filter(|(_, u)| u.last_poll.is_none_or(|at| now >= at + interval))
+            .min_by_key(|(_, u)| u.last_poll)
+            .map(|(i, _)| i)
+    }
+
+    /// When the next priority poll falls due (during the rest, the driver wakes for it).
+    fn next_priority_poll(&self) -> Option<Instant> {
+        if self.settings.priority_every == 0 {
+            return None;
+        }
+        self.units
+            .iter()
+            .filter(|u| {
+                u.priority && u.status == UnitStatus::Online && poll_request(&u.spec.layout).is_some()
+            })
+            // An online unit has answered a poll before (writes go only to online units).
+            .filter_map(|u| u.last_poll)
+            .map(|at| at + self.settings.priority_interval)
+            .min()
+    }
+
+    /// Whether the round polls unit `i` (the round started at `started`): it has something
+    /// to poll, is not offline (or its probe is due and the round has not probed yet), and
+    /// is not a priority unit already polled since the round started.
+    fn pollable(&self, i: usize, started: Instant, offline_probes: u32, now: Instant) -> bool {
         let unit = &self.units[i];
         if poll_request(&unit.spec.layout).is_none() {
+            return false;
+        }
+        if unit.priority
+            && unit.status == UnitStatus::Online
+            && unit.last_poll.is_some_and(|at| at >= started)
+        {
             return false;
         }
         unit.status != UnitStatus::Offline || (offline_probes == 0 && now >= unit.next_probe)
@@ -952,18 +1057,20 @@ impl Master {
         }
         let mut until = started + self.settings.min_cycle;
         if polls == 0 {
-            // Nothing to poll (every unit offline and not due): rest until a probe is due,
-            // instead of spinning through empty cycles.
-            let next_probe = self.units.iter().map(|u| u.next_probe).min();
-            until = until
-                .max(next_probe.unwrap_or(now + self.settings.offline_retry))
-                .max(now + Duration::from_millis(1));
+            // Nothing polled in the round: never spin through empty rounds. With every unit
+            // offline and not due, rest until a probe is due; otherwise (priority units
+            // polled outside the round) at least a millisecond.
+            if self.units.iter().all(|u| u.status == UnitStatus::Offline) {
+                let next_probe = self.units.iter().map(|u| u.next_probe).min();
+                until = until.max(next_probe.unwrap_or(now + self.settings.offline_retry));
+            }
+            until = until.max(now + Duration::from_millis(1));
         }
         self.stage = Stage::Resting { until };
     }
 
     /// Commits the chosen request: the cycle moves on, budgets are spent.
-    fn commit(&mut self, i: usize, purpose: &Purpose, now: Instant) {
+    fn commit(&mut self, i: usize, purpose: &Purpose, in_round: bool, now: Instant) {
         match purpose {
             Purpose::Write(_) | Purpose::Credential => {
                 let unit = &mut self.units[i];
@@ -973,6 +1080,12 @@ impl Master {
                 for unit in &mut self.units {
                     unit.write_budget = WRITES_BETWEEN_POLLS;
                 }
+                self.units[i].last_poll = Some(now);
+                if !in_round {
+                    self.round_polls_since_priority = 0;
+                    return;
+                }
+                self.round_polls_since_priority = self.round_polls_since_priority.saturating_add(1);
                 if let Stage::Polling { started, offline_probes, polls, .. } = self.stage {
                     let probing = self.units[i].status == UnitStatus::Offline;
                     if probing {

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::timing::LineTiming;
+
 /// A range of consecutive addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
@@ -150,6 +152,16 @@ pub struct UnitSpec {
     pub unit: u8,
     /// What to read and write.
     pub layout: UnitLayout,
+    /// The silence it needs between frames (Podium units in high-speed mode need less).
+    #[serde(default)]
+    pub timing: LineTiming,
+}
+
+impl UnitSpec {
+    /// A unit with the Modbus serial line guide's timing.
+    pub fn new(unit: u8, layout: UnitLayout) -> Self {
+        UnitSpec { unit, layout, timing: LineTiming::Modbus }
+    }
 }
 
 /// The values a unit's outputs should have, relative to its layout's blocks (index 0 is
@@ -160,6 +172,11 @@ pub struct UnitOutputs {
     pub coils: Vec<bool>,
     /// Register values from the register block's start.
     pub registers: Vec<u16>,
+    /// The unit's keys matter most now (the chair's unit, a waiting request, an open
+    /// microphone): the master polls it between the round's polls (see `master.rs`).
+    /// A unit listed only for this, with empty outputs and no output blocks, gets no write.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub priority: bool,
 }
 
 /// Desired outputs of a bus's units, by unit address. Units not listed are not written.

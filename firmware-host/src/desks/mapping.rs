@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use podium_devices::modbus::bus::{Block, UnitLayout, UnitSpec};
+use podium_devices::modbus::bus::{Block, LineTiming, UnitLayout, UnitSpec};
 use podium_devices::modbus::desk::{self, DeskKey};
 use podium_floor::SeatNo;
 
@@ -44,6 +44,8 @@ pub enum UnitRole {
         coils: Vec<(u16, SeatNo, Signal)>,
         /// Seats whose keys are wired to it.
         key_seats: Vec<SeatNo>,
+        /// One of the chair's keys (priority, next, stop) is wired to it.
+        chair_keys: bool,
     },
 }
 
@@ -56,6 +58,8 @@ pub struct UnitPlan {
     pub layout: UnitLayout,
     /// What it is.
     pub role: UnitRole,
+    /// The silence it needs between frames (`[[desk_unit]] line_timing`; modules: the guide's).
+    pub timing: LineTiming,
 }
 
 impl UnitPlan {
@@ -63,7 +67,7 @@ impl UnitPlan {
     pub fn seats(&self) -> Vec<SeatNo> {
         let mut seats = match &self.role {
             UnitRole::Desk { seat, .. } => vec![*seat],
-            UnitRole::Module { coils, key_seats } => {
+            UnitRole::Module { coils, key_seats, .. } => {
                 coils.iter().map(|(_, s, _)| *s).chain(key_seats.iter().copied()).collect()
             }
         };
@@ -94,7 +98,10 @@ pub struct BusPlan {
 impl BusPlan {
     /// The driver's view of the units.
     pub fn unit_specs(&self) -> Vec<UnitSpec> {
-        self.units.iter().map(|u| UnitSpec { unit: u.unit, layout: u.layout.clone() }).collect()
+        self.units
+            .iter()
+            .map(|u| UnitSpec { unit: u.unit, layout: u.layout.clone(), timing: u.timing })
+            .collect()
     }
 }
 
@@ -130,6 +137,7 @@ impl DeskMap {
                 unit: d.unit,
                 layout: desk::layout_for(d.chair, d.map_version),
                 role: UnitRole::Desk { seat: d.seat, chair: d.chair },
+                timing: d.line_timing,
             };
             order.push((d.bus.clone(), d.unit));
             units.insert((d.bus.clone(), d.unit), plan);
@@ -139,8 +147,11 @@ impl DeskMap {
             let span =
                 plan.layout.inputs.iter().flat_map(|b| [b.start, b.start + b.count - 1]).chain([i.input]);
             plan.layout.inputs = Block::spanning(span);
-            if let (UnitRole::Module { key_seats, .. }, Some(seat)) = (&mut plan.role, i.seat) {
-                key_seats.push(seat);
+            if let UnitRole::Module { key_seats, chair_keys, .. } = &mut plan.role {
+                match i.seat {
+                    Some(seat) => key_seats.push(seat),
+                    None => *chair_keys = true,
+                }
             }
             let binding = match i.seat {
                 Some(seat) => Binding::SeatKey { seat, key: i.key },
@@ -221,6 +232,7 @@ fn module<'m>(
             outputs_reset_input: None,
             credential: None,
         },
-        role: UnitRole::Module { coils: Vec::new(), key_seats: Vec::new() },
+        role: UnitRole::Module { coils: Vec::new(), key_seats: Vec::new(), chair_keys: false },
+        timing: LineTiming::Modbus,
     })
 }

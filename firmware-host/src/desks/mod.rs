@@ -147,6 +147,7 @@ fn bus_settings(plan: &BusPlan) -> BusSettings {
     settings.rules.offline_after_misses = c.offline_after_misses;
     settings.rules.debounce = Duration::from_millis(u64::from(c.debounce_ms));
     settings.rules.min_cycle = Duration::from_millis(u64::from(c.cycle_ms));
+    settings.rules.priority_every = c.priority_every;
     settings
 }
 

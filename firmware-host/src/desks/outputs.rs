@@ -207,8 +207,21 @@ pub fn desired_outputs(
                     }
                     desk.unit_outputs()
                 }
-                UnitRole::Module { coils, .. } => {
-                    let Some(block) = unit.layout.coils else { continue };
+                UnitRole::Module { coils, key_seats, chair_keys } => {
+                    // Priority as for desk units: the chair's keys, or a seat whose request
+                    // waits or whose microphone is open.
+                    let priority = *chair_keys
+                        || coils.iter().map(|(_, seat, _)| seat).chain(key_seats).any(|seat| {
+                            let state = SeatState::of(snapshot, *seat);
+                            state.speaking || state.requested
+                        });
+                    let Some(block) = unit.layout.coils else {
+                        if priority {
+                            // Listed only to be polled with priority: no output block, no write.
+                            outputs.insert(unit.unit, UnitOutputs { priority, ..UnitOutputs::default() });
+                        }
+                        continue;
+                    };
                     let mut values = vec![false; usize::from(block.count)];
                     for (coil, seat, signal) in coils {
                         let on = if under_test && *signal != Signal::Microphone {
@@ -220,7 +233,7 @@ pub fn desired_outputs(
                             *slot = on;
                         }
                     }
-                    UnitOutputs { coils: values, registers: Vec::new() }
+                    UnitOutputs { coils: values, registers: Vec::new(), priority }
                 }
             };
             outputs.insert(unit.unit, unit_outputs);

@@ -191,6 +191,51 @@ fn outputs_follow_the_floor() {
 }
 
 #[test]
+fn units_whose_keys_matter_now_are_marked_for_priority_polls() {
+    let map = DeskMap::new(&room().desks);
+    let priority = |floor: &Floor| {
+        let outputs = outputs::desired_outputs(&map, &floor.snapshot(), at(100).mono_ms, &Testing::new());
+        [("a", 1), ("a", 12), ("b", 7)].map(|(bus, unit)| outputs[bus][&unit].priority)
+    };
+    // Nobody waits or speaks: the chair's unit, and the module with the chair's next key.
+    let idle = floor_with(&[]);
+    assert_eq!(priority(&idle), [true, false, true]);
+    // Seat 12 waits: its unit too (its next key withdraws).
+    let waiting = floor_with(&[(
+        Command::Request { station: Station::Seat(12), kind: RequestKind::Ordinary, stance: None },
+        Actor::Station(Station::Seat(12)),
+    )]);
+    assert_eq!(priority(&waiting), [true, true, true]);
+    // A room whose module has only seat keys: marked only while its seat waits or speaks.
+    let text = ROOM.replace("input = 4\nkey = \"next\"", "input = 4\nseat = 13\nkey = \"cancel\"");
+    assert_ne!(text, ROOM);
+    let room = config::parse(&text, Path::new("room.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let map = DeskMap::new(&room.desks);
+    let mut floor = Floor::new(room.floor_setup());
+    let module = |floor: &Floor| {
+        outputs::desired_outputs(&map, &floor.snapshot(), at(100).mono_ms, &Testing::new())["b"][&7].priority
+    };
+    assert!(!module(&floor));
+    floor.handle(&Command::Grant { station: Station::Seat(13) }, &Actor::Chair, at(10)).expect("grant");
+    assert!(module(&floor), "seat 13 speaks");
+}
+
+#[test]
+fn line_timing_is_per_unit_and_modules_keep_the_guides() {
+    let text = ROOM.replace("unit = 12\nseat = 12", "unit = 12\nseat = 12\nline_timing = \"podium\"");
+    let room = config::parse(&text, Path::new("room.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let map = DeskMap::new(&room.desks);
+    let timing = |bus: &str, unit: u8| map.unit(bus, unit).expect("unit").timing;
+    use podium_devices::modbus::bus::LineTiming;
+    assert_eq!(timing("a", 12), LineTiming::Podium);
+    assert_eq!(timing("a", 1), LineTiming::Modbus, "the default: an existing unit keeps its timing");
+    assert_eq!(timing("b", 7), LineTiming::Modbus);
+    let found = errors(&ROOM.replace("unit = 12\nseat = 12", "unit = 12\nseat = 12\nline_timing = \"fast\""));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0], "54:15: desk_unit[2].line_timing: unknown line timing `fast`");
+}
+
+#[test]
 fn time_warning_blinks_and_a_lamp_test_lights_everything_but_the_microphone() {
     let map = DeskMap::new(&room().desks);
     let mut floor = floor_with(&[(Command::Grant { station: Station::Seat(12) }, Actor::Chair)]);

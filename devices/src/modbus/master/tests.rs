@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::modbus::codec::{decode_request, encode_response, pack_bits};
-use crate::modbus::units::{Block, UnitOutputs};
+use crate::modbus::units::{Block, LineTiming, UnitOutputs};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -122,9 +122,14 @@ struct Bus {
 
 impl Bus {
     fn new(settings: MasterSettings, addresses: &[u8]) -> Bus {
+        let specs = addresses.iter().map(|&unit| UnitSpec::new(unit, desk_layout())).collect();
+        Bus::with_specs(settings, specs)
+    }
+
+    fn with_specs(settings: MasterSettings, specs: Vec<UnitSpec>) -> Bus {
         let now = Instant::now();
         let baud = settings.baud;
-        let specs = addresses.iter().map(|&unit| UnitSpec { unit, layout: desk_layout() }).collect();
+        let addresses: Vec<u8> = specs.iter().map(|s: &UnitSpec| s.unit).collect();
         let mut master = Master::new(settings, specs, now);
         master.record_marks(true);
         master.port_opened(now);
@@ -216,7 +221,7 @@ fn is_poll(request: &Request) -> bool {
 }
 
 fn lamps(coils: &[bool]) -> UnitOutputs {
-    UnitOutputs { coils: coils.to_vec(), registers: vec![] }
+    UnitOutputs { coils: coils.to_vec(), ..UnitOutputs::default() }
 }
 
 #[test]
@@ -535,7 +540,7 @@ fn helpers_find_runs_blocks_and_fit() {
 
 fn reader_bus(addresses: &[u8]) -> Bus {
     let mut bus = Bus::new(settings(115_200), &[]);
-    let specs = addresses.iter().map(|&unit| UnitSpec { unit, layout: reader_layout() }).collect();
+    let specs = addresses.iter().map(|&unit| UnitSpec::new(unit, reader_layout())).collect();
     bus.master = Master::new(settings(115_200), specs, bus.now);
     bus.master.port_opened(bus.now);
     bus.master.record_heard(true);
@@ -657,4 +662,174 @@ fn a_unit_that_refuses_the_credential_read_is_not_asked_every_cycle() {
     assert_eq!(reads, 1, "asked once, then left alone");
     assert_eq!(bus.health(1).exceptions, 1);
     assert_eq!(bus.master.status(1), Some(UnitStatus::Online), "an exception is an answer");
+}
+
+// --- line timing per unit and priority polls ---------------------------------------------
+
+/// Desired outputs that only mark `priority` units (no lamps on).
+fn priority_only(addresses: &[u8], priority: &[u8]) -> Vec<(u8, UnitOutputs)> {
+    addresses
+        .iter()
+        .map(|&a| {
+            (a, UnitOutputs { coils: vec![false; 4], registers: vec![0; 2], priority: priority.contains(&a) })
+        })
+        .collect()
+}
+
+/// Runs until every desired output is confirmed, then forgets what was sent.
+fn settle(bus: &mut Bus) {
+    bus.run_for(200 * MS);
+    bus.sent.clear();
+}
+
+/// The polls sent, in order, as unit addresses.
+fn polled(bus: &Bus) -> Vec<u8> {
+    bus.sent.iter().filter(|(_, _, r)| is_poll(r)).map(|(_, u, _)| *u).collect()
+}
+
+#[test]
+fn each_unit_gets_its_own_silence_podium_units_three_and_a_half_characters() {
+    let baud = 921_600;
+    let specs = vec![
+        UnitSpec { timing: LineTiming::Podium, ..UnitSpec::new(1, desk_layout()) },
+        UnitSpec::new(2, desk_layout()),
+    ];
+    let mut bus = Bus::with_specs(settings(baud), specs);
+    // Unit 1 (Podium timing) first: after its answer, unit 2 (guide timing) waits 1.75 ms.
+    assert_eq!(bus.next_request().0, 1);
+    let answered = bus.now;
+    assert!(bus.master.poll_transmit(bus.now).is_none());
+    assert_eq!(bus.master.poll_timeout(), Some(answered + Duration::from_micros(1_750)));
+    bus.now = answered + Duration::from_micros(1_750) - Duration::from_nanos(1);
+    assert!(bus.master.poll_transmit(bus.now).is_none(), "1 ns early");
+    bus.now += Duration::from_nanos(1);
+    assert_eq!(bus.next_request().0, 2);
+    assert_eq!(bus.sent[1].0, answered + Duration::from_micros(1_750));
+    // Without a rest (a long cycle) the Podium unit's own silence is all it waits.
+    let mut busy = settings(baud);
+    busy.min_cycle = Duration::ZERO;
+    let specs = vec![UnitSpec { timing: LineTiming::Podium, ..UnitSpec::new(1, desk_layout()) }];
+    let mut bus = Bus::with_specs(busy, specs);
+    bus.next_request();
+    let answered = bus.now;
+    let gap = LineTiming::Podium.frame_gap(baud);
+    assert_eq!(gap, Duration::from_nanos(41_772));
+    assert!(bus.master.poll_transmit(answered + gap - Duration::from_nanos(1)).is_none(), "1 ns early");
+    assert_eq!(bus.master.poll_transmit(answered + gap).map(|t| t.unit), Some(1));
+}
+
+#[test]
+fn priority_units_are_polled_between_the_rounds_polls_and_the_round_skips_them() {
+    let addresses: Vec<u8> = (1..=12).collect();
+    let mut settings = settings(115_200);
+    settings.min_cycle = Duration::ZERO;
+    let mut bus = Bus::new(settings, &addresses);
+    bus.desire(&priority_only(&addresses, &[5]));
+    settle(&mut bus);
+    bus.run_for(2_000 * MS);
+    let polls = polled(&bus);
+    let of = |u: u8| polls.iter().filter(|&&p| p == u).count();
+    // Every third poll of the round is followed by a poll of unit 5: the 11 other units
+    // share 3/4 of the polls, unit 5 gets 1/4 (and is skipped by the round).
+    let (priority, others) = (of(5), (1..=12).filter(|&u| u != 5).map(of).collect::<Vec<_>>());
+    let (least, most) = (*others.iter().min().unwrap(), *others.iter().max().unwrap());
+    assert!(most - least <= 1, "the round polls the others evenly: {others:?}");
+    assert!(priority >= 3 * least, "unit 5 polled {priority} times, the others {least}-{most}");
+    // Never two priority polls in a row, and never more than three round polls between them.
+    for window in polls.windows(2) {
+        assert!(!(window[0] == 5 && window[1] == 5), "two priority polls in a row");
+    }
+    let gaps: Vec<usize> = polls.split(|&u| u == 5).skip(1).map(<[u8]>::len).collect();
+    assert!(gaps.iter().rev().skip(1).all(|&g| g == 3), "three round polls between priority polls: {gaps:?}");
+}
+
+#[test]
+fn no_unit_waits_longer_than_the_stated_bound_whatever_is_marked() {
+    // Eleven of twelve units marked: the one left still gets a poll at least once every
+    // n × (1 + 1/priority_every) polls (here 12 × 4/3 = 16).
+    let addresses: Vec<u8> = (1..=12).collect();
+    for every in [1, 2, 3, 5] {
+        let mut settings = settings(115_200);
+        settings.min_cycle = Duration::ZERO;
+        settings.priority_every = every;
+        let mut bus = Bus::new(settings, &addresses);
+        let marked: Vec<u8> = (2..=12).collect();
+        bus.desire(&priority_only(&addresses, &marked));
+        settle(&mut bus);
+        bus.run_for(3_000 * MS);
+        let polls = polled(&bus);
+        let bound = 12 + 12usize.div_ceil(every as usize);
+        let positions: Vec<usize> =
+            polls.iter().enumerate().filter(|(_, u)| **u == 1).map(|(i, _)| i).collect();
+        assert!(positions.len() > 10, "every {every}: unit 1 polled {} times", positions.len());
+        for pair in positions.windows(2) {
+            assert!(
+                pair[1] - pair[0] <= bound,
+                "every {every}: unit 1 waited {} polls (bound {bound})",
+                pair[1] - pair[0]
+            );
+        }
+        for unit in 2..=12u8 {
+            assert!(polls.contains(&unit), "every {every}: unit {unit} never polled");
+        }
+    }
+}
+
+#[test]
+fn during_the_rest_priority_units_are_polled_no_more_often_than_their_interval() {
+    let addresses: Vec<u8> = (1..=4).collect();
+    let mut bus = Bus::new(settings(921_600), &addresses);
+    bus.desire(&priority_only(&addresses, &[3]));
+    settle(&mut bus);
+    bus.run_for(1_000 * MS);
+    let times: Vec<Instant> =
+        bus.sent.iter().filter(|(_, u, r)| *u == 3 && is_poll(r)).map(|(at, _, _)| *at).collect();
+    let rounds = bus.sent.iter().filter(|(_, u, r)| *u == 1 && is_poll(r)).count();
+    // Rounds come every 20 ms (min_cycle); unit 3 every 5 ms (priority_interval) between them.
+    assert!((45..=55).contains(&rounds), "{rounds} rounds in 1 s");
+    assert!(times.len() >= 3 * rounds, "unit 3 polled {} times in {rounds} rounds", times.len());
+    for pair in times.windows(2) {
+        assert!(pair[1] - pair[0] >= 5 * MS, "unit 3 polled again after {:?}", pair[1] - pair[0]);
+    }
+}
+
+#[test]
+fn without_priority_polls_the_round_is_plain_round_robin() {
+    let addresses: Vec<u8> = (1..=6).collect();
+    let mut settings = settings(115_200);
+    settings.priority_every = 0;
+    settings.min_cycle = Duration::ZERO;
+    let mut bus = Bus::new(settings, &addresses);
+    bus.desire(&priority_only(&addresses, &[2, 4]));
+    settle(&mut bus);
+    bus.run_for(500 * MS);
+    let polls = polled(&bus);
+    let first = polls[0];
+    let expected: Vec<u8> = (0..polls.len()).map(|i| (first - 1 + i as u8 % 6) % 6 + 1).collect();
+    assert_eq!(polls, expected);
+}
+
+#[test]
+fn a_key_on_a_priority_unit_is_seen_sooner_than_a_round_takes() {
+    // 32 units at 115200 (guide timing): a round takes ~170 ms; the chair's unit, marked,
+    // is polled every 4 exchanges (~20 ms), so its key is seen within that.
+    let addresses: Vec<u8> = (1..=32).collect();
+    let mut settings = settings(115_200);
+    settings.debounce = Duration::ZERO;
+    let mut bus = Bus::new(settings, &addresses);
+    bus.desire(&priority_only(&addresses, &[1]));
+    settle(&mut bus);
+    bus.run_for(300 * MS);
+    bus.units.get_mut(&1).unwrap().inputs[0] = true;
+    let pressed = bus.now;
+    bus.take_events();
+    let seen = loop {
+        bus.step();
+        if bus.take_events().iter().any(|e| matches!(e, BusEvent::Input { unit: 1, pressed: true, .. })) {
+            break bus.now;
+        }
+        assert!(bus.now - pressed < Duration::from_secs(1), "never seen");
+    };
+    let exchange = timing::exchange_time(8, 7, 115_200) + MS;
+    assert!(seen - pressed <= exchange * 5, "seen after {:?} (exchange {exchange:?})", seen - pressed);
 }

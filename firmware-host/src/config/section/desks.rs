@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use podium_devices::modbus::bus::LineTiming;
 use podium_devices::modbus::desk::DeskKey;
 use podium_devices::serial::{Parity, SerialSettings};
 use podium_floor::setup::SeatNo;
@@ -67,6 +68,9 @@ pub struct BusConfig {
     pub debounce_ms: u32,
     /// Shortest poll cycle in milliseconds.
     pub cycle_ms: u32,
+    /// One priority poll (the chair's unit, waiting requests, open microphones) after every
+    /// this many polls of the round; 0 turns priority polls off.
+    pub priority_every: u32,
 }
 
 /// A unit that follows the Podium desk-unit register map.
@@ -85,6 +89,10 @@ pub struct DeskUnitConfig {
     /// The register-map version the unit implements (`map_version`, 1 or 2; default 1, so an upgrade never changes what an existing unit is sent).
     /// Version 1 units get coils 0-7 only and are never asked for a credential.
     pub map_version: u8,
+    /// The silence the unit needs between frames (`line_timing`: `"modbus"`, the serial
+    /// line guide's, the default; `"podium"`, 3.5 characters at every speed, the register
+    /// map's high-speed mode).
+    pub line_timing: LineTiming,
 }
 
 /// One discrete input of a generic module.
@@ -277,6 +285,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Desks {
             offline_after_misses: number(&mut t, cx, "offline_after_misses", 1, 100, 3),
             debounce_ms: number(&mut t, cx, "debounce_ms", 0, 1000, 30),
             cycle_ms: number(&mut t, cx, "cycle_ms", 0, 10_000, 20),
+            priority_every: number(&mut t, cx, "priority_every", 0, 64, 3),
             serial,
         };
         for unit in t.tables(cx, "desk_units") {
@@ -397,6 +406,10 @@ fn read_desk_unit(mut t: Table<'_>, cx: &mut Cx<'_>, places: Places, desks: &mut
     }
     let chair = t.boolean(cx, "chair").is_some_and(|b| b.v);
     let map_version = t.integer_in(cx, "map_version", 1, 2).map_or(1, |v| v.v as u8);
+    let line_timing = t
+        .choice(cx, "line_timing", "line timing", LineTiming::NAMES)
+        .and_then(|name| named::<LineTiming>(name.v))
+        .unwrap_or_default();
     let clears = t.boolean(cx, "priority_clears_requests");
     if let Some(c) = &clears
         && !chair
@@ -417,6 +430,7 @@ fn read_desk_unit(mut t: Table<'_>, cx: &mut Cx<'_>, places: Places, desks: &mut
             chair,
             priority_clears_requests: clears.is_some_and(|c| c.v),
             map_version,
+            line_timing,
         });
         desks.desk_spans.push(Places { seat: Some(seat.clone()), ..places });
     }
