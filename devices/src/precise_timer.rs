@@ -55,6 +55,11 @@ impl PreciseTimer {
         }
     }
 
+    /// tokio's millisecond timer, as the drivers used before (for the benchmark's comparison).
+    pub fn coarse() -> Self {
+        PreciseTimer { fd: None }
+    }
+
     /// Whether the precise timer is in use (else tokio's).
     pub fn is_precise(&self) -> bool {
         self.fd.is_some()

@@ -6,6 +6,8 @@ const CORES: &[(&str, &str)] = &[
     ("src/modbus/master.rs", include_str!("../src/modbus/master.rs")),
     ("src/modbus/units.rs", include_str!("../src/modbus/units.rs")),
     ("src/modbus/debounce.rs", include_str!("../src/modbus/debounce.rs")),
+    ("src/modbus/timing.rs", include_str!("../src/modbus/timing.rs")),
+    ("src/modbus/wire.rs", include_str!("../src/modbus/wire.rs")),
     ("src/visca/engine.rs", include_str!("../src/visca/engine.rs")),
 ];
 

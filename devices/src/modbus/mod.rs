@@ -9,3 +9,4 @@ pub mod master;
 pub mod sim;
 pub mod timing;
 pub mod units;
+pub mod wire;

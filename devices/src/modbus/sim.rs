@@ -125,9 +125,9 @@ impl SimUnit {
         })
     }
 
-    /// The answer to `request`, applying writes. `None` never happens for a unit that
-    /// exists: every request gets a response or an exception.
-    fn apply(&mut self, request: &Request) -> Response {
+    /// The answer to `request`, applying writes: every request gets a response or an
+    /// exception (faults and line timing are the bus's part, not the unit's memory's).
+    pub fn answer(&mut self, request: &Request) -> Response {
         let exception = |code| Response::Exception { function: request.function(), code };
         if !request.quantity_ok() {
             return exception(ExceptionCode::ILLEGAL_DATA_VALUE);
@@ -657,7 +657,7 @@ impl SimBus {
         let watched = self.coil_changes.receiver_count() > 0
             && matches!(request, Request::WriteSingleCoil { .. } | Request::WriteMultipleCoils { .. });
         let before = watched.then(|| sim.coils.clone());
-        let response = sim.apply(request);
+        let response = sim.answer(request);
         if let Some(before) = before {
             let at = Instant::now();
             for (coil, (old, new)) in before.iter().zip(&sim.coils).enumerate() {
@@ -880,18 +880,18 @@ mod tests {
         unit.offer_credential(CredentialKind::Badge, &[0x04, 0xA1, 0xB2]);
         assert!(unit.inputs[waiting], "input 11 until the registers are read");
         let read = Request::ReadHoldingRegisters { address: desk::REG_CREDENTIAL, quantity: 6 };
-        let Response::ReadHoldingRegisters { values } = unit.apply(&read) else { panic!("an answer") };
+        let Response::ReadHoldingRegisters { values } = unit.answer(&read) else { panic!("an answer") };
         // Only the newest counts; its sequence number still counts both.
         assert_eq!(values, vec![2, 1, 0x04A1, 0xB200, 0, 0]);
         assert!(!unit.inputs[waiting], "reading clears input 11");
         let write = Request::WriteMultipleRegisters { address: desk::REG_CREDENTIAL, values: vec![0] };
         assert!(matches!(
-            unit.apply(&write),
+            unit.answer(&write),
             Response::Exception { code: ExceptionCode::ILLEGAL_DATA_ADDRESS, .. }
         ));
         // The vote lamps' coils 5-10 exist.
         let coils = Request::WriteMultipleCoils { address: 0, values: vec![false; 11] };
-        assert!(matches!(unit.apply(&coils), Response::WriteMultipleCoils { quantity: 11, .. }));
+        assert!(matches!(unit.answer(&coils), Response::WriteMultipleCoils { quantity: 11, .. }));
         let bus = SimBus::desk_units([3], &[], 115_200);
         let badge = ControlCommand::Badge { unit: 3, uid: "04a1b2".into() };
         assert!(bus.control(&badge).is_ok());

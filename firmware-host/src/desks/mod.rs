@@ -148,6 +148,9 @@ fn bus_settings(plan: &BusPlan) -> BusSettings {
     settings.rules.debounce = Duration::from_millis(u64::from(c.debounce_ms));
     settings.rules.min_cycle = Duration::from_millis(u64::from(c.cycle_ms));
     settings.rules.priority_every = c.priority_every;
+    // A bus that rests to save CPU (a long `cycle_ms`) polls its priority units at most four
+    // times per cycle during the rest; a real bus (20 ms) every 5 ms.
+    settings.rules.priority_interval = (settings.rules.min_cycle / 4).max(Duration::from_millis(5));
     settings
 }
 
