@@ -72,7 +72,7 @@ pub struct MasterSettings {
 impl MasterSettings {
     /// Defaults for a desk-unit bus: 115200 baud, 50 ms timeout, offline after 3 misses,
     /// retried every second, cycles of at least 20 ms, 30 ms debounce, resync every 30 s,
-    /// a priority poll after every 3 polls of the round, each priority unit at most every 5 ms.
+    /// a priority poll after every 2 polls of the round, each priority unit at most every 5 ms.
     pub fn new(bus: &str) -> Self {
         MasterSettings {
             bus: bus.into(),
@@ -83,7 +83,7 @@ impl MasterSettings {
             min_cycle: Duration::from_millis(20),
             debounce: Duration::from_millis(30),
             resync: Duration::from_secs(30),
-            priority_every: 3,
+            priority_every: 2,
             priority_interval: Duration::from_millis(5),
         }
     }

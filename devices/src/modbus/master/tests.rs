@@ -723,6 +723,7 @@ fn priority_units_are_polled_between_the_rounds_polls_and_the_round_skips_them()
     let addresses: Vec<u8> = (1..=12).collect();
     let mut settings = settings(115_200);
     settings.min_cycle = Duration::ZERO;
+    settings.priority_every = 3;
     let mut bus = Bus::new(settings, &addresses);
     bus.desire(&priority_only(&addresses, &[5]));
     settle(&mut bus);
@@ -746,7 +747,7 @@ fn priority_units_are_polled_between_the_rounds_polls_and_the_round_skips_them()
 #[test]
 fn no_unit_waits_longer_than_the_stated_bound_whatever_is_marked() {
     // Eleven of twelve units marked: the one left still gets a poll at least once every
-    // n × (1 + 1/priority_every) polls (here 12 × 4/3 = 16).
+    // n × (1 + 1/priority_every) polls (12 + 12/every, rounded up).
     let addresses: Vec<u8> = (1..=12).collect();
     for every in [1, 2, 3, 5] {
         let mut settings = settings(115_200);
@@ -812,7 +813,8 @@ fn without_priority_polls_the_round_is_plain_round_robin() {
 #[test]
 fn a_key_on_a_priority_unit_is_seen_sooner_than_a_round_takes() {
     // 32 units at 115200 (guide timing): a round takes ~170 ms; the chair's unit, marked,
-    // is polled every 4 exchanges (~20 ms), so its key is seen within that.
+    // is polled every 3 exchanges (~15 ms, the default priority_every = 2), so its key is
+    // seen within that.
     let addresses: Vec<u8> = (1..=32).collect();
     let mut settings = settings(115_200);
     settings.debounce = Duration::ZERO;
