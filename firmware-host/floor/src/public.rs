@@ -30,7 +30,9 @@ pub fn public_view(snapshot: &Snapshot) -> Snapshot {
     // include speaking time in it: neither is for the public, in either part.
     floor.parked.clear();
     floor.spoken_ms_by_participant.clear();
-    for entry in &mut floor.agenda {
+    // By index: `iter_mut` on the agenda's persistent vector is avoided (see `state.rs`).
+    for index in 0..floor.agenda.len() {
+        let Some(entry) = floor.agenda.get_mut(index) else { continue };
         entry.excluded.clear();
         if entry.item.publicity != Publicity::Public {
             entry.item.title.clear();
