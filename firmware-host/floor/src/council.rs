@@ -301,7 +301,7 @@ impl Floor {
             .filter(|r| self.occupant(&r.station) == r.participant && self.check_present(&r.station))
             .filter(|r| !excluded(&r.participant))
             .filter(|r| !self.group_exhausted(now, r.participant.as_deref()))
-            .cloned()
+            .map(|r| (**r).clone())
             .collect();
         self.emit(now, Change::RequestsRestored { item, requests });
     }

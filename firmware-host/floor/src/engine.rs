@@ -191,7 +191,8 @@ impl Floor {
 
     /// Makes the state this floor's own again, copying it if a snapshot still shares it.
     /// A snapshot shares the state instead of copying it; the first change after it copies.
-    /// Calling this while idle takes that copy off the path of the next command.
+    /// The copy is of the state's top level only (its collections are persistent and stay
+    /// shared, ~0.1 µs); calling this while idle still takes it off the next command's path.
     pub fn prepare(&mut self) {
         Arc::make_mut(&mut self.state);
     }
@@ -517,7 +518,10 @@ impl Floor {
                 format!("the list of speakers is full ({} requests)", limits.max_requests),
             ));
         }
-        let position = 1 + self.state.requests.iter().take_while(|r| r.kind.rank() <= kind.rank()).count();
+        let position = 1 + self
+            .state
+            .request_position(|r| r.kind.rank() > kind.rank())
+            .unwrap_or(self.state.requests.len());
         let request = Request {
             id: self.state.next_request_id,
             station: station.clone(),

@@ -23,6 +23,10 @@ use crate::vote::{Attendance, Quorum, Vote};
 // with 1,500 members). In JSON (and in the OpenAPI description) they are the same objects
 // and arrays as before. (Plain comments, not doc comments: those become the API's text.)
 //
+// The waiting list holds each request behind an `Arc`: changing a shared chunk of the
+// vector then copies pointers, not requests, and search it leaf by leaf
+// (`request_position`), which is several times faster than its iterator.
+//
 // Change an `imbl::Vector` only with `insert`, `remove`, `push_back`, `get_mut` and
 // `clear` (see `remove_request`, `item_mut`). Its `retain`, `iter_mut` and `sort_by` go
 // through `FocusMut`, which in imbl 7.0.2 loses track of a vector of a few hundred
@@ -39,7 +43,7 @@ pub struct FloorState {
     pub list_open: bool,
     /// Waiting requests, in the order they will be served.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Request>))]
-    pub requests: Vector<Request>,
+    pub requests: Vector<Arc<Request>>,
     /// Open microphones, in the order they opened.
     // A plain list: the profile bounds it to a few, whatever the size of the room.
     pub speakers: Vec<Speaker>,
@@ -79,7 +83,7 @@ pub struct FloorState {
     /// In JSON an object keyed by the item id as a string.
     #[serde(default, skip_serializing_if = "OrdMap::is_empty")]
     #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Vec<Request>>))]
-    pub parked: OrdMap<ItemId, Vector<Request>>,
+    pub parked: OrdMap<ItemId, Vector<Arc<Request>>>,
     /// The meeting's speaking-time rules while the current item has its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meeting_speaking_time: Option<SpeakingTime>,
@@ -143,7 +147,21 @@ impl FloorState {
 
     /// Index of a station's waiting request.
     pub fn request_index(&self, station: &Station) -> Option<usize> {
-        self.requests.iter().position(|r| &r.station == station)
+        self.request_position(|r| &r.station == station)
+    }
+
+    /// Index of the first waiting request that fulfils `test`. Searched chunk by chunk: a
+    /// slice's `position` is several times faster than the persistent vector's iterator,
+    /// and the list is searched on almost every command.
+    pub fn request_position(&self, mut test: impl FnMut(&Request) -> bool) -> Option<usize> {
+        let mut offset = 0;
+        for leaf in self.requests.leaves() {
+            if let Some(index) = leaf.iter().position(|r| test(r)) {
+                return Some(offset + index);
+            }
+            offset += leaf.len();
+        }
+        None
     }
 
     /// Removes a station's waiting request (a station waits at most once: `check_invariants`).
@@ -189,7 +207,7 @@ impl FloorState {
         match &event.change {
             Change::RequestAdded { request, position } => {
                 let index = position.saturating_sub(1).min(self.requests.len());
-                self.requests.insert(index, request.clone());
+                self.requests.insert(index, Arc::new(request.clone()));
                 self.next_request_id = self.next_request_id.max(request.id + 1);
             }
             Change::RequestRemoved { station, .. } => self.remove_request(station),
@@ -299,7 +317,8 @@ impl FloorState {
                 self.parked.remove(item);
                 // Requests made between items may be waiting already: keep the order of types
                 // (a stable sort: within a type, the order they were made in).
-                let mut all: Vec<Request> = self.requests.iter().chain(requests).cloned().collect();
+                let restored = requests.iter().map(|r| Arc::new(r.clone()));
+                let mut all: Vec<Arc<Request>> = self.requests.iter().cloned().chain(restored).collect();
                 all.sort_by_key(|r| r.kind.rank());
                 self.requests = all.into_iter().collect();
             }

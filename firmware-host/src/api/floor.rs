@@ -35,7 +35,7 @@ pub struct Accepted {
 /// public view: no exclusions and no titles of non-public items, and in the non-public
 /// part no names or lists at all. Compressed with gzip when the request's
 /// `Accept-Encoding` allows it (a console that reloads a room of 1,500 members gets about a
-/// tenth of the JSON).
+/// seventh of the JSON).
 #[utoipa::path(get, path = "/api/v1/state", tag = "floor",
     responses((status = 200, description = "Snapshot of the floor (gzip if accepted)", body = Snapshot)))]
 pub async fn get_state(State(app): State<AppState>, principal: Principal, headers: HeaderMap) -> Response {
