@@ -256,3 +256,41 @@ fn cli_help_and_version() {
         assert!(help.contains(command), "help lists {command}");
     }
 }
+
+/// A console that accepts gzip gets the state compressed, the same JSON once unpacked; a
+/// client that does not (or refuses it) gets it as it is.
+#[tokio::test]
+async fn the_state_comes_gzipped_when_the_client_accepts_it() {
+    use std::io::Read;
+    let daemon = Daemon::demo();
+    let (status, body) = daemon.command(json!({"command": "request", "station": {"seat": 12}})).await;
+    assert_eq!(status, 200, "{body}");
+    let get = |accept: Option<&'static str>| {
+        let mut request = reqwest::Client::new().get(daemon.url("/api/v1/state"));
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        async move { request.send().await.expect("GET /api/v1/state") }
+    };
+
+    let plain = get(None).await;
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    assert_eq!(plain.headers()["vary"], "accept-encoding");
+    let plain: serde_json::Value = plain.json().await.unwrap();
+    assert_eq!(plain["floor"]["requests"][0]["station"], json!({"seat": 12}));
+
+    let packed = get(Some("gzip, deflate, br")).await;
+    assert_eq!(packed.status(), 200);
+    assert_eq!(packed.headers()["content-encoding"], "gzip");
+    assert_eq!(packed.headers()["content-type"], "application/json");
+    let bytes = packed.bytes().await.unwrap();
+    let mut unpacked = String::new();
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut unpacked).expect("gzip");
+    assert!(bytes.len() * 3 < unpacked.len(), "{} bytes packed from {}", bytes.len(), unpacked.len());
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&unpacked).unwrap(), plain);
+
+    let refused = get(Some("gzip;q=0, identity")).await;
+    assert_eq!(refused.headers().get("content-encoding"), None);
+    assert_eq!(refused.json::<serde_json::Value>().await.unwrap(), plain);
+}

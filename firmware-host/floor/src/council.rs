@@ -116,7 +116,7 @@ impl Floor {
                 if let Some(item) = self.state().current_item {
                     self.leave_item(now, item);
                 }
-                let count: usize = self.state().parked.values().map(Vec::len).sum();
+                let count: usize = self.state().parked.values().map(imbl::Vector::len).sum();
                 if !self.state().parked.is_empty() {
                     self.emit(now, Change::ParkedCleared { count });
                 }
@@ -241,8 +241,10 @@ impl Floor {
         let state = self.state();
         let from = state.current_item.and_then(|id| state.agenda.iter().position(|e| e.item.id == id));
         let start = from.map_or(0, |i| i + 1);
-        let next = state.agenda[start.min(state.agenda.len())..]
+        let next = state
+            .agenda
             .iter()
+            .skip(start)
             .find(|e| e.item.kind == ItemKind::Item && e.status == crate::agenda::ItemStatus::Pending)
             .map(|e| e.item.id);
         match next {
@@ -299,7 +301,7 @@ impl Floor {
             .filter(|r| self.occupant(&r.station) == r.participant && self.check_present(&r.station))
             .filter(|r| !excluded(&r.participant))
             .filter(|r| !self.group_exhausted(now, r.participant.as_deref()))
-            .cloned()
+            .map(|r| (**r).clone())
             .collect();
         self.emit(now, Change::RequestsRestored { item, requests });
     }

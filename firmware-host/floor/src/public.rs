@@ -30,7 +30,18 @@ pub fn public_view(snapshot: &Snapshot) -> Snapshot {
     // include speaking time in it: neither is for the public, in either part.
     floor.parked.clear();
     floor.spoken_ms_by_participant.clear();
-    for entry in &mut floor.agenda {
+    // By index, and only the entries that show something hidden: the agenda is a
+    // persistent vector shared with the state, and `iter_mut` on it is avoided (`state.rs`).
+    for index in 0..floor.agenda.len() {
+        let hides = |e: &crate::agenda::AgendaEntry| {
+            !e.excluded.is_empty()
+                || e.item.publicity != Publicity::Public
+                    && (!e.item.title.is_empty() || e.item.paper.is_some() || e.item.oparl_id.is_some())
+        };
+        if !floor.agenda.get(index).is_some_and(hides) {
+            continue;
+        }
+        let Some(entry) = floor.agenda.get_mut(index) else { continue };
         entry.excluded.clear();
         if entry.item.publicity != Publicity::Public {
             entry.item.title.clear();

@@ -398,7 +398,9 @@ pub struct Vote {
     pub closes_at: Option<Instant>,
     /// Who has voted, with their choice unless the vote is secret. In JSON an object keyed
     /// by participant id.
-    pub ballots: BTreeMap<ParticipantId, Ballot>,
+    // A persistent map: a ballot cast copies O(log n) of it, not all of it.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Ballot>))]
+    pub ballots: imbl::OrdMap<ParticipantId, Ballot>,
     /// The result, once closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<VoteResult>,

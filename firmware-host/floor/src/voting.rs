@@ -18,8 +18,6 @@
 //!   Closing (by the chair or at the deadline) computes the result; cancelling ends it
 //!   without one; closing the meeting cancels it.
 
-use std::collections::BTreeMap;
-
 use crate::agenda::MeetingPhase;
 use crate::command::Actor;
 use crate::engine::Floor;
@@ -259,7 +257,7 @@ impl Floor {
             .voting
             .statutory_members
             .or(self.state().statutory_members)
-            .unwrap_or_else(|| self.participants.values().filter(|p| p.voting_right).count() as u32)
+            .unwrap_or(self.voting_members)
     }
 
     pub(crate) fn set_statutory_members(
@@ -280,15 +278,8 @@ impl Floor {
     /// The quorum on the current state.
     pub(crate) fn compute_quorum(&self) -> Quorum {
         let state = self.state();
-        let present = state
-            .attendance
-            .iter()
-            .filter(|(id, a)| {
-                a.status == AttendanceStatus::Present
-                    && self.participants.get(*id).is_some_and(|p| p.voting_right)
-                    && !state.is_excluded_now(id)
-            })
-            .count() as u32;
+        let present =
+            state.attendance.iter().filter(|(id, a)| self.counts_for_quorum(id, Some(a))).count() as u32;
         let statutory = self.statutory_members();
         let required = self.setup().voting.quorum.required(statutory);
         Quorum { present, required, statutory, quorate: present >= required }
@@ -310,9 +301,31 @@ impl Floor {
         )
     }
 
-    /// Announces the quorum if the change just handled moved it.
+    /// Whether `participant` with `attendance` counts for the quorum now.
+    pub(crate) fn counts_for_quorum(&self, participant: &str, attendance: Option<&Attendance>) -> bool {
+        attendance.is_some_and(|a| a.status == AttendanceStatus::Present)
+            && self.participants.get(participant).is_some_and(|p| p.voting_right)
+            && !self.state().is_excluded_now(participant)
+    }
+
+    /// Announces the quorum if the change just handled moved it. When only attendance
+    /// changed, the count moves by what those changes added or took away (O(log n) per
+    /// check-in); a change of item, exclusion, agenda or statutory number recounts the room.
+    /// `check_invariants` proves the result equals a recount.
     pub(crate) fn update_quorum(&mut self, now: Timestamp) {
-        let quorum = self.compute_quorum();
+        let only_attendance = self
+            .emitted
+            .iter()
+            .filter(|e| Self::moves_quorum(&e.change))
+            .all(|e| matches!(e.change, Change::AttendanceChanged { .. }));
+        let quorum = if only_attendance {
+            let present = (i64::from(self.state().quorum.present) + self.quorum_delta).max(0) as u32;
+            let statutory = self.statutory_members();
+            let required = self.setup().voting.quorum.required(statutory);
+            Quorum { present, required, statutory, quorate: present >= required }
+        } else {
+            self.compute_quorum()
+        };
         if quorum != self.state().quorum {
             self.emit(now, Change::QuorumChanged { quorum });
         }
@@ -322,7 +335,7 @@ impl Floor {
 
     /// The vote that is open, if any.
     pub(crate) fn open_vote(&self) -> Option<&Vote> {
-        self.state().vote.as_ref().filter(|v| v.result.is_none())
+        self.state().vote.as_deref().filter(|v| v.result.is_none())
     }
 
     /// Refuses a change of item, agenda or exclusion while a vote runs.
@@ -368,7 +381,7 @@ impl Floor {
             public: self.state().public,
             opened_at: now,
             closes_at: request.duration_s.map(|s| now.mono_ms.plus_ms(u64::from(s) * 1_000)),
-            ballots: BTreeMap::new(),
+            ballots: imbl::OrdMap::new(),
             result: None,
             closed_at: None,
         };

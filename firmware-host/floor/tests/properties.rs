@@ -278,7 +278,7 @@ proptest! {
     #[test]
     fn fifo_within_each_type_without_moves(profile in initial_profile(), steps in steps(false)) {
         run(profile, &steps, |floor, _| {
-            let requests = &floor.state().requests;
+            let requests: Vec<_> = floor.state().requests.iter().collect();
             for pair in requests.windows(2) {
                 if pair[0].kind == pair[1].kind {
                     assert!(pair[0].id < pair[1].id, "FIFO broken: {:?} before {:?}", pair[0], pair[1]);

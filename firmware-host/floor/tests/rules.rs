@@ -596,3 +596,63 @@ fn the_technician_reads_records_written_when_it_was_called_operator() {
     assert_eq!(serde_json::to_string(&Actor::Technician).ok().as_deref(), Some("\"technician\""));
     assert_eq!(serde_json::to_string(&MuteSource::Technician).ok().as_deref(), Some("\"technician\""));
 }
+
+/// A list longer than one chunk of the state's persistent vector (64) keeps its order
+/// through withdrawals from the middle, points of order and grants, and a snapshot taken
+/// before a change still shows the state it was taken of (the list of 200, the most a room
+/// allows, in a room of 400).
+#[test]
+fn a_long_list_keeps_its_order_and_snapshots_keep_their_state() {
+    let participants: Vec<Participant> = (1..=400)
+        .map(|n| participant(&format!("p{n}"), "G", if n == 1 { Role::Chair } else { Role::Member }, false))
+        .collect();
+    let seats = (1..=400)
+        .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: Some(format!("p{n}")) })
+        .collect();
+    let mut profile = profile(Mode::Request);
+    profile.limits.max_requests = 200;
+    let mut floor = Floor::new(Setup { seats, participants, profile, voting: Default::default() });
+    let mut model: Vec<Station> = Vec::new();
+    let mut s = 0;
+    let mut step = |floor: &mut Floor, command: Command, actor: Actor| {
+        s += 1;
+        floor.handle(&command, &actor, at(s)).unwrap_or_else(|r| panic!("{command:?}: {r:?}"))
+    };
+    for n in 2..=201 {
+        step(&mut floor, request(n), member(n));
+        model.push(seat(n));
+    }
+    let mut next_seat = 202;
+    for round in 0..300u16 {
+        let before = floor.snapshot();
+        let before_json = serde_json::to_string(&before).unwrap();
+        // A withdrawal from the middle (or near either end), then a new request at the end.
+        let index = [100, 0, 199, 63, 64, 127][usize::from(round % 6)].min(model.len() - 1);
+        let leaving = model.remove(index);
+        step(&mut floor, Command::Withdraw { station: leaving.clone() }, Actor::Station(leaving.clone()));
+        assert_eq!(queue(&floor), model, "round {round}: after withdrawing from position {index}");
+        let Station::Seat(free) = leaving else { unreachable!() };
+        step(&mut floor, request(next_seat), member(next_seat));
+        model.push(seat(next_seat));
+        // A point of order goes first; the chair grants it the floor and stops it again.
+        let Station::Seat(first) = model.remove(0) else { unreachable!() };
+        step(&mut floor, Command::Withdraw { station: seat(first) }, member(first));
+        step(&mut floor, request_kind(seat(first), RequestKind::PointOfOrder), member(first));
+        model.insert(0, seat(first));
+        assert_eq!(queue(&floor), model, "round {round}: after a point of order");
+        step(&mut floor, Command::Next {}, Actor::Chair);
+        model.remove(0);
+        step(&mut floor, Command::Stop { station: seat(first) }, Actor::Chair);
+        step(&mut floor, request(first), member(first));
+        model.push(seat(first));
+        assert_eq!(queue(&floor), model, "round {round}: after next, stop and a new request");
+        assert_eq!(floor.check_invariants(), Ok(()));
+        // The snapshot taken before the round is untouched by it.
+        assert_eq!(
+            serde_json::to_string(&before).unwrap(),
+            before_json,
+            "round {round}: the snapshot changed"
+        );
+        next_seat = free;
+    }
+}

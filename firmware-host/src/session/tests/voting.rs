@@ -289,7 +289,7 @@ async fn hold_a_vote(kind: VoteKind) -> Surfaces {
     while let Ok(event) = subscription.events.try_recv() {
         events.push((*event).clone());
     }
-    let result = run.session.snapshot().floor.vote.clone().and_then(|v| v.result).expect("result");
+    let result = run.session.snapshot().floor.vote.clone().and_then(|v| v.result.clone()).expect("result");
     run.session.close_meeting(meeting.id).await.expect("close");
     let id = meeting.id;
     let local = LocalTime::new("Europe/Berlin").expect("zone");
