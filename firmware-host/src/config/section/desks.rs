@@ -285,7 +285,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Desks {
             offline_after_misses: number(&mut t, cx, "offline_after_misses", 1, 100, 3),
             debounce_ms: number(&mut t, cx, "debounce_ms", 0, 1000, 30),
             cycle_ms: number(&mut t, cx, "cycle_ms", 0, 10_000, 20),
-            priority_every: number(&mut t, cx, "priority_every", 0, 64, 3),
+            priority_every: number(&mut t, cx, "priority_every", 0, 64, 2),
             serial,
         };
         for unit in t.tables(cx, "desk_units") {
