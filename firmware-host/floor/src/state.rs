@@ -31,7 +31,8 @@ use crate::vote::{Attendance, Quorum, Vote};
 // `clear` (see `remove_request`, `item_mut`). Its `retain`, `iter_mut` and `sort_by` go
 // through `FocusMut`, which in imbl 7.0.2 loses track of a vector of a few hundred
 // elements (withdrawals from a list of 250 left the wrong request and corrupted the heap,
-// found by the engine benchmark); `tests/rules.rs` keeps a long list honest.
+// found by the engine benchmark); `tests/rules.rs` keeps a long list honest, and
+// clippy.toml forbids those methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FloorState {
