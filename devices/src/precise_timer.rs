@@ -92,7 +92,11 @@ impl PreciseTimer {
             let mut count = [0u8; 8];
             // Readiness cached from an old expiry reads EAGAIN; `try_io` clears it then.
             match ready.try_io(|fd| nix::unistd::read(&fd.get_ref().0, &mut count).map_err(io::Error::from)) {
-                Ok(Ok(_)) => return Ok(()),
+                Ok(Ok(_)) => {
+                    // Read: not readable again before the next expiry (saves a read next time).
+                    ready.clear_ready();
+                    return Ok(());
+                }
                 Ok(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
                 Ok(Err(error)) => return Err(error),
                 Err(_would_block) => {}

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::codec::{self, Request};
 use super::master::{Master, MasterSettings};
@@ -88,9 +88,11 @@ impl VirtualBus {
         let transmit =
             self.master.poll_transmit(self.now).map(|t| (t.unit, t.request.clone(), t.frame.len()));
         let Some((unit, request, request_bytes)) = transmit else {
-            let next = self.master.poll_timeout().unwrap_or(until).min(until).max(self.now);
-            // A deadline at `now` would mean the master spins; it never does (tested).
-            self.now = if next == self.now { self.now + Duration::from_micros(1) } else { next };
+            let next = self.master.poll_timeout().unwrap_or(until).min(until);
+            // Nothing to send and no later deadline: the master would spin. That is a bug,
+            // and a benchmark must not hide it by moving time on.
+            assert!(next > self.now || next == until, "the master would spin at {:?}", self.now);
+            self.now = next.max(self.now);
             self.master.handle_timeout(self.now);
             return None;
         };
@@ -112,5 +114,39 @@ impl VirtualBus {
             }
         }
         Some(Sent { at, delivered, unit, request })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::modbus::desk;
+
+    #[test]
+    fn each_exchange_takes_its_wire_time_and_each_unit_answers_after_its_own_silence() {
+        let baud = 921_600;
+        let start = Instant::now();
+        let specs = vec![
+            UnitSpec { timing: LineTiming::Podium, ..UnitSpec::new(1, desk::layout(false)) },
+            UnitSpec::new(2, desk::layout(false)),
+        ];
+        let units = [(1, SimUnit::desk(false)), (2, SimUnit::desk(false))].into_iter().collect();
+        let mut settings = MasterSettings::new("v");
+        settings.baud = baud;
+        let mut bus = VirtualBus::new(settings, specs, units, start);
+        let end = start + Duration::from_millis(5);
+        let sent: Vec<Sent> =
+            std::iter::from_fn(|| (bus.now() < end).then(|| bus.step(end))).flatten().collect();
+        // Unit 1 polled at once; unit 2 after unit 1's answer and the guide's 1.75 ms.
+        let (first, second) = (&sent[0], &sent[1]);
+        assert_eq!((first.unit, first.at), (1, start));
+        assert_eq!(first.delivered, start + timing::frame_time(8, baud));
+        let answered = first.delivered + LineTiming::Podium.frame_gap(baud) + timing::frame_time(7, baud);
+        assert_eq!((second.unit, second.at), (2, answered + Duration::from_micros(1_750)));
+        // Both online, and nothing sent twice in the same instant.
+        assert_eq!(bus.master().status(1), Some(crate::modbus::units::UnitStatus::Online));
+        assert!(sent.windows(2).all(|w| w[1].at > w[0].at));
     }
 }

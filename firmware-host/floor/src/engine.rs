@@ -72,6 +72,10 @@ pub struct Floor {
     /// How the attendance changes of the command being handled moved the members counted
     /// for the quorum, so that a check-in adjusts the count instead of recounting the room.
     pub(crate) quorum_delta: i64,
+    /// Whether the state's quorum count was computed by this floor (false after `new`,
+    /// `restore` and `replay`: a saved or replayed count, e.g. from an older version or
+    /// another room file, is recounted once before check-ins adjust it).
+    pub(crate) quorum_trusted: bool,
 }
 
 /// Without the secret urn and its deposits: a `Floor` printed anywhere never shows them.
@@ -120,6 +124,7 @@ impl Floor {
             deposits: Vec::new(),
             voting_members: 0,
             quorum_delta: 0,
+            quorum_trusted: false,
         };
         floor.voting_members = floor.participants.values().filter(|p| p.voting_right).count() as u32;
         // The quorum before anyone checked in is part of the setup, like default seating.
@@ -204,6 +209,7 @@ impl Floor {
 
     /// Applies an event produced earlier (replay). Events must come in sequence order.
     pub fn replay(&mut self, event: &Event) {
+        self.quorum_trusted = false;
         let participants = &self.participants;
         Arc::make_mut(&mut self.state).apply(event, |id| participants.get(id).and_then(|p| p.group.clone()));
     }

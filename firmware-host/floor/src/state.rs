@@ -32,7 +32,8 @@ use crate::vote::{Attendance, Quorum, Vote};
 // through `FocusMut`, which in imbl 7.0.2 loses track of a vector of a few hundred
 // elements (withdrawals from a list of 250 left the wrong request and corrupted the heap,
 // found by the engine benchmark); `tests/rules.rs` keeps a long list honest, and
-// clippy.toml forbids those methods.
+// clippy.toml forbids those methods (and `leaves_mut`); never write `for x in &mut vector`
+// either, which takes the same path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FloorState {

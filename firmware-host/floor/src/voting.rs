@@ -311,14 +311,15 @@ impl Floor {
     /// Announces the quorum if the change just handled moved it. When only attendance
     /// changed, the count moves by what those changes added or took away (O(log n) per
     /// check-in); a change of item, exclusion, agenda or statutory number recounts the room.
-    /// `check_invariants` proves the result equals a recount.
+    /// `check_invariants` proves the result equals a recount. A count this floor did not
+    /// make itself (restored or replayed) is recounted once first.
     pub(crate) fn update_quorum(&mut self, now: Timestamp) {
         let only_attendance = self
             .emitted
             .iter()
             .filter(|e| Self::moves_quorum(&e.change))
             .all(|e| matches!(e.change, Change::AttendanceChanged { .. }));
-        let quorum = if only_attendance {
+        let quorum = if only_attendance && self.quorum_trusted {
             let present = (i64::from(self.state().quorum.present) + self.quorum_delta).max(0) as u32;
             let statutory = self.statutory_members();
             let required = self.setup().voting.quorum.required(statutory);
@@ -326,6 +327,7 @@ impl Floor {
         } else {
             self.compute_quorum()
         };
+        self.quorum_trusted = true;
         if quorum != self.state().quorum {
             self.emit(now, Change::QuorumChanged { quorum });
         }

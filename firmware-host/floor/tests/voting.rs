@@ -167,6 +167,27 @@ fn the_quorum_counts_room_and_remote_without_excluded_members_and_its_loss_is_an
 }
 
 #[test]
+fn a_restored_quorum_count_is_recounted_before_check_ins_adjust_it() {
+    let mut f = floor(Mode::Request);
+    open_meeting(&mut f);
+    for seat in 1..=5 {
+        key(&mut f, seat, 1);
+    }
+    assert_eq!(f.state().quorum.present, 5);
+    // A saved state whose count is off (an older version, another room file).
+    let mut saved = f.state().clone();
+    saved.quorum.present = 9;
+    let mut restored = Floor::restore(f.setup().clone(), saved);
+    key(&mut restored, 6, 2);
+    assert_eq!(restored.state().quorum, Quorum { present: 6, required: 6, statutory: 11, quorate: true });
+    restored.check_invariants().expect("the count equals a recount");
+    // From then on a check-in adjusts the count it made itself.
+    key(&mut restored, 7, 3);
+    assert_eq!(restored.state().quorum.present, 7);
+    restored.check_invariants().expect("the count equals a recount");
+}
+
+#[test]
 fn the_statutory_number_and_rule_come_from_the_room() {
     let mut s = setup(Profile::default());
     s.voting.statutory_members = Some(10);

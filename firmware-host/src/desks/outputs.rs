@@ -208,13 +208,15 @@ pub fn desired_outputs(
                     desk.unit_outputs()
                 }
                 UnitRole::Module { coils, key_seats, chair_keys } => {
-                    // Priority as for desk units: the chair's keys, or a seat whose request
-                    // waits or whose microphone is open.
-                    let priority = *chair_keys
-                        || coils.iter().map(|(_, seat, _)| seat).chain(key_seats).any(|seat| {
-                            let state = SeatState::of(snapshot, *seat);
-                            state.speaking || state.requested
-                        });
+                    // Priority as for desk units, by the keys wired to the module: the chair's,
+                    // or those of a seat whose request waits or whose microphone is open. A
+                    // module that only shows seats (no inputs) has no key to read sooner.
+                    let priority = unit.layout.inputs.is_some()
+                        && (*chair_keys
+                            || key_seats.iter().any(|seat| {
+                                let state = SeatState::of(snapshot, *seat);
+                                state.speaking || state.requested
+                            }));
                     let Some(block) = unit.layout.coils else {
                         if priority {
                             // Listed only to be polled with priority: no output block, no write.
