@@ -218,16 +218,18 @@ fn units_whose_keys_matter_now_are_marked_for_priority_polls() {
     assert!(!module(&floor));
     floor.handle(&Command::Grant { station: Station::Seat(13) }, &Actor::Chair, at(10)).expect("grant");
     assert!(module(&floor), "seat 13 speaks");
-    // A module that only shows seat 12 (lamps, no keys) is never marked: nothing to read.
-    let text =
-        format!("{ROOM}\n[[io_output]]\nbus = \"b\"\nunit = 9\ncoil = 0\nseat = 12\nsignal = \"speaking\"\n");
+    // A module that only shows seat 13 (a lamp, no keys) is never marked: nothing to read.
+    let text = format!(
+        "{ROOM}\n[[io_output]]\nbus = \"b\"\nunit = 9\ncoil = 0\nseat = 13\nsignal = \"microphone\"\n"
+    );
     let room = config::parse(&text, Path::new("room.toml")).unwrap_or_else(|e| panic!("{e}"));
     let map = DeskMap::new(&room.desks);
     let mut floor = Floor::new(room.floor_setup());
-    floor.handle(&Command::Grant { station: Station::Seat(12) }, &Actor::Chair, at(10)).expect("grant");
+    floor.handle(&Command::Grant { station: Station::Seat(13) }, &Actor::Chair, at(10)).expect("grant");
     let outputs = outputs::desired_outputs(&map, &floor.snapshot(), at(100).mono_ms, &Testing::new());
-    assert!(outputs["b"][&9].coils[0], "it shows seat 12 speaking");
+    assert!(outputs["b"][&9].coils[0], "it shows seat 13's microphone");
     assert!(!outputs["b"][&9].priority);
+    assert!(outputs["b"][&7].priority, "seat 13's keys are on unit 7");
 }
 
 #[test]
