@@ -198,10 +198,11 @@ impl DeskUnits {
     /// time `now`. The vote lamps have a topic of their own, so units of contract version
     /// 1 (which reject unknown fields in `outputs`) keep working.
     pub fn outputs(&self, snapshot: &Snapshot, now: Instant) -> HashMap<String, Vec<u8>> {
+        let index = outputs::FloorIndex::new(snapshot);
         self.units
             .values()
             .flat_map(|u| {
-                let desired = outputs::desk_outputs(snapshot, u.seat, u.chair, now);
+                let desired = outputs::desk_outputs(&index, u.seat, u.chair, now);
                 [
                     (self.topics.outputs(&u.id), mqtt_units::encode_outputs(&desired)),
                     (self.topics.vote(&u.id), mqtt_units::encode_vote(&desired)),
