@@ -34,7 +34,7 @@ use podium_devices::modbus::master::{Mark, MasterSettings};
 use podium_devices::modbus::sim::{SimBus, SimUnit};
 use podium_devices::modbus::timing;
 use podium_devices::modbus::wire::VirtualBus;
-use podium_devices::serial::{SerialConnector, SerialSettings, pty};
+use podium_devices::serial::{SerialConnector, SerialSettings};
 use report::{Kind, Report, human};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -88,6 +88,16 @@ impl Phases {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0 % n.max(1)
+    }
+
+    /// The unit of press number `sample`: even presses on a priority unit, odd ones on an
+    /// idle unit (one of `idle`); whether it is a priority unit, and which.
+    fn pick(&mut self, sample: usize, idle: &[u8]) -> (bool, u8) {
+        if sample % 2 == 0 {
+            (true, PRIORITY_UNITS[self.below(PRIORITY_UNITS.len() as u64) as usize])
+        } else {
+            (false, idle[self.below(idle.len() as u64) as usize])
+        }
     }
 }
 
@@ -143,12 +153,7 @@ fn on_the_wire(units: u8, baud: u32, plan: Plan) -> (Vec<Duration>, Vec<Duration
     let (mut priority, mut idle) = (Vec::new(), Vec::new());
     let idle_units: Vec<u8> = (1..=units).filter(|u| !PRIORITY_UNITS.contains(u)).collect();
     for sample in 0..WIRE_SAMPLES {
-        let on_priority = sample % 2 == 0;
-        let unit = if on_priority {
-            PRIORITY_UNITS[phases.below(PRIORITY_UNITS.len() as u64) as usize]
-        } else {
-            idle_units[phases.below(idle_units.len() as u64) as usize]
-        };
+        let (on_priority, unit) = phases.pick(sample, &idle_units);
         // A random phase of the cycle, then the key goes down.
         let until = bus.now() + Duration::from_nanos(phases.below(cycle.as_nanos() as u64 * 2));
         while bus.now() < until {
@@ -217,21 +222,10 @@ struct PtyRun {
     wire: Vec<Duration>,
 }
 
-/// Starts `sim` on a pseudo-terminal served by a thread and runtime of its own (so its
-/// work is not the driver's); returns the slave's path and the thread, which ends with
-/// `cancel`. The slave end stays open on that thread while it serves.
+/// Serves `sim` on a pty from a thread of its own; its path and the thread.
 fn serve_on_a_pty(sim: SimBus, cancel: CancellationToken) -> (String, std::thread::JoinHandle<()>) {
-    let (path_tx, path_rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        rt.block_on(async move {
-            let port = pty().expect("pseudo-terminal");
-            path_tx.send(port.path.clone()).expect("path");
-            let _keep_open = port.slave;
-            let _ = sim.serve(port.master, cancel).await;
-        });
-    });
-    (path_rx.recv().expect("the simulator's pty"), thread)
+    let (mut paths, thread) = SimBus::serve_on_a_thread(vec![sim], cancel).expect("simulator on a pty");
+    (paths.remove(0), thread)
 }
 
 /// Press → relay on a pseudo-terminal with the real driver.
@@ -268,12 +262,7 @@ async fn pty_run(units: u8, baud: u32, plan: Plan) -> PtyRun {
     let idle_units: Vec<u8> = (1..=units).filter(|u| !PRIORITY_UNITS.contains(u)).collect();
     let mut run = PtyRun { priority: Vec::new(), idle: Vec::new(), wire: Vec::new() };
     for sample in 0..PTY_SAMPLES {
-        let on_priority = sample % 2 == 0;
-        let unit = if on_priority {
-            PRIORITY_UNITS[phases.below(PRIORITY_UNITS.len() as u64) as usize]
-        } else {
-            idle_units[phases.below(idle_units.len() as u64) as usize]
-        };
+        let (on_priority, unit) = phases.pick(sample, &idle_units);
         tokio::time::sleep(Duration::from_micros(phases.below(30_000))).await;
         while marks.try_recv().is_ok() {}
         while relays.try_recv().is_ok() {}

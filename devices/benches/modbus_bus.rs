@@ -17,7 +17,7 @@ use podium_devices::modbus::desk::{self, DeskKey, DeskOutputs};
 use podium_devices::modbus::master::Mark;
 use podium_devices::modbus::sim::SimBus;
 use podium_devices::modbus::timing;
-use podium_devices::serial::{SerialConnector, SerialSettings, pty};
+use podium_devices::serial::{SerialConnector, SerialSettings};
 use report::{Kind, Report, human};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -57,22 +57,12 @@ fn main() {
 async fn run(duration: Duration) {
     let units: Vec<u8> = (1..=UNITS).collect();
     let sim = SimBus::desk_units(units.iter().copied(), &[], BAUD);
-    let port = pty().expect("pseudo-terminal");
-    let path = port.path.clone();
     let cancel = CancellationToken::new();
-
     // The simulated units get their own thread and runtime, so their work is not
     // counted as Podium's and does not queue behind it.
-    let sim_thread = {
-        let (sim, cancel, master) = (sim.clone(), cancel.clone(), port.master);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async move {
-                let _ = sim.serve(master, cancel).await;
-            });
-        })
-    };
-    let _keep_open = port.slave;
+    let (mut paths, sim_thread) =
+        SimBus::serve_on_a_thread(vec![sim.clone()], cancel.clone()).expect("simulator on a pty");
+    let path = paths.remove(0);
 
     let mut settings = BusSettings::new("bench");
     settings.rules.baud = BAUD;

@@ -143,3 +143,22 @@ async fn the_watchdog_puts_outputs_into_the_safe_state() {
     assert!(sim.wait_until(PATIENCE, |s| s.coil(3, desk::COIL_MICROPHONE) == Some(false)).await);
     assert_eq!(sim.input(3, desk::INPUT_OUTPUTS_RESET), Some(true));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn buses_served_from_a_thread_of_their_own_answer_on_their_own_ptys() {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let buses = vec![SimBus::desk_units([1], &[], 115_200), SimBus::desk_units([2], &[], 115_200)];
+    let (paths, thread) = SimBus::serve_on_a_thread(buses, cancel.clone()).expect("served");
+    assert_eq!(paths.len(), 2);
+    assert_ne!(paths[0], paths[1]);
+    for (path, unit) in paths.iter().zip([1u8, 2]) {
+        let mut port = open(&SerialSettings::new(path.clone())).expect("open the slave side");
+        let read = Request::ReadDiscreteInputs { address: 0, quantity: 16 };
+        let answer = ask(&mut port, &request(unit, &read)).await.expect("its unit answers");
+        assert_eq!(response(&answer).0, unit);
+        // The other bus's unit is not on this line.
+        assert_eq!(ask(&mut port, &request(3 - unit, &read)).await, None);
+    }
+    cancel.cancel();
+    thread.join().expect("the thread ends with the token");
+}

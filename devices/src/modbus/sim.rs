@@ -687,6 +687,49 @@ impl SimBus {
         }
     }
 
+    /// Serves each of `buses` on a new pseudo-terminal, all from one thread with a runtime
+    /// of its own (for benchmarks: the simulators' work then does not queue behind the
+    /// driver's, nor count as its CPU). Returns the slaves' paths, in order, and the thread,
+    /// which ends once `cancel` fires.
+    pub fn serve_on_a_thread(
+        buses: Vec<SimBus>,
+        cancel: CancellationToken,
+    ) -> io::Result<(Vec<String>, std::thread::JoinHandle<()>)> {
+        let (paths_tx, paths_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => return drop(paths_tx.send(Err(error))),
+            };
+            runtime.block_on(async move {
+                let mut ports = Vec::new();
+                for _ in &buses {
+                    match crate::serial::pty() {
+                        Ok(port) => ports.push(port),
+                        Err(error) => return drop(paths_tx.send(Err(error))),
+                    }
+                }
+                let _ = paths_tx.send(Ok(ports.iter().map(|p| p.path.clone()).collect()));
+                let serving: Vec<_> = buses
+                    .into_iter()
+                    .zip(ports)
+                    .map(|(bus, port)| {
+                        let cancel = cancel.clone();
+                        tokio::spawn(async move {
+                            let _keep_open = port.slave;
+                            let _ = bus.serve(port.master, cancel).await;
+                        })
+                    })
+                    .collect();
+                for task in serving {
+                    let _ = task.await;
+                }
+            });
+        });
+        let paths = paths_rx.recv().map_err(|_| io::Error::other("the simulator thread ended"))??;
+        Ok((paths, thread))
+    }
+
     /// Answers the master on `port` until `cancel` fires or the port fails. Can be called
     /// again with a new port (a replugged cable); the units keep their memory.
     pub async fn serve<T>(&self, mut port: T, cancel: CancellationToken) -> io::Result<()>
