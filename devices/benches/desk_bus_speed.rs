@@ -93,7 +93,7 @@ impl Phases {
     /// The unit of press number `sample`: even presses on a priority unit, odd ones on an
     /// idle unit (one of `idle`); whether it is a priority unit, and which.
     fn pick(&mut self, sample: usize, idle: &[u8]) -> (bool, u8) {
-        if sample % 2 == 0 {
+        if sample.is_multiple_of(2) {
             (true, PRIORITY_UNITS[self.below(PRIORITY_UNITS.len() as u64) as usize])
         } else {
             (false, idle[self.below(idle.len() as u64) as usize])
