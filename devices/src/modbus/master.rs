@@ -53,8 +53,13 @@ pub struct MasterSettings {
     pub baud: u32,
     /// How long to wait for an answer after the request has left.
     pub response_timeout: Duration,
-    /// Consecutive missed answers after which a unit counts as offline.
+    /// Consecutive missed answers after which a unit counts as offline, provided it has
+    /// also been silent for `offline_after_silence` (a unit never heard needs only the misses).
     pub offline_after_misses: u32,
+    /// The least silence before a unit that answered once counts as offline: priority polls
+    /// come every few milliseconds, and a glitch of that length must not cost a chair's
+    /// unit the second until its next probe.
+    pub offline_after_silence: Duration,
     /// How often an offline unit is tried again.
     pub offline_retry: Duration,
     /// Shortest cycle: the rest of it is idle (writes still go out at once).
@@ -70,7 +75,7 @@ pub struct MasterSettings {
 }
 
 impl MasterSettings {
-    /// Defaults for a desk-unit bus: 115200 baud, 50 ms timeout, offline after 3 misses,
+    /// Defaults for a desk-unit bus: 115200 baud, 50 ms timeout, offline after 3 misses and 500 ms,
     /// retried every second, cycles of at least 20 ms, 30 ms debounce, resync every 30 s,
     /// a priority poll after every 2 polls of the round, each priority unit at most every 5 ms.
     pub fn new(bus: &str) -> Self {
@@ -79,6 +84,7 @@ impl MasterSettings {
             baud: 115_200,
             response_timeout: Duration::from_millis(50),
             offline_after_misses: 3,
+            offline_after_silence: Duration::from_millis(500),
             offline_retry: Duration::from_secs(1),
             min_cycle: Duration::from_millis(20),
             debounce: Duration::from_millis(30),
@@ -817,10 +823,13 @@ impl Master {
 
     fn missed(&mut self, i: usize, now: Instant) {
         let threshold = self.settings.offline_after_misses.max(1);
+        let silence = self.settings.offline_after_silence;
         let unit = &mut self.units[i];
         unit.misses = unit.misses.saturating_add(1);
         unit.health.consecutive_misses = unit.misses;
-        if unit.status != UnitStatus::Offline && unit.misses >= threshold {
+        let silent_long_enough =
+            unit.last_seen.is_none_or(|seen| now.saturating_duration_since(seen) >= silence);
+        if unit.status != UnitStatus::Offline && unit.misses >= threshold && silent_long_enough {
             unit.next_probe = now + self.settings.offline_retry;
             self.mark_offline(i);
         }
