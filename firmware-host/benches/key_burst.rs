@@ -29,7 +29,6 @@ use std::time::{Duration, Instant};
 use podium_devices::modbus::desk::{self, DeskKey};
 use podium_devices::modbus::sim::SimBus;
 use podium_devices::mqtt_units::{DeskTopics, KeyPayload, OutputsPayload};
-use podium_devices::serial::pty;
 use report::{Kind, Report, human};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::json;
@@ -66,18 +65,9 @@ fn room(link: &str) -> String {
 /// benchmark's.
 fn start_simulator(cancel: &CancellationToken) -> (SimBus, String) {
     let sim = SimBus::desk_units(1..=UNITS, &[], BAUD);
-    let (path_tx, path_rx) = std::sync::mpsc::channel();
-    let (sim_task, cancel) = (sim.clone(), cancel.clone());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        rt.block_on(async move {
-            let port = pty().expect("pseudo-terminal");
-            path_tx.send(port.path.clone()).expect("path");
-            let _keep_open = port.slave;
-            let _ = sim_task.serve(port.master, cancel).await;
-        });
-    });
-    (sim, path_rx.recv().expect("pty path"))
+    let (mut paths, _thread) =
+        SimBus::serve_on_a_thread(vec![sim.clone()], cancel.clone()).expect("simulator on a pty");
+    (sim, paths.remove(0))
 }
 
 /// One burst: time to the last lamp, and the journal's transactions meanwhile.

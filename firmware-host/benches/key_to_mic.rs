@@ -24,7 +24,6 @@ use podium_devices::modbus::codec::{self, Request, Response};
 use podium_devices::modbus::desk::{self, DeskKey};
 use podium_devices::modbus::sim::SimBus;
 use podium_devices::modbus::timing;
-use podium_devices::serial::pty;
 use podium_devices::shure::sim::SimMxa;
 use report::{Kind, Report, human};
 use support::Daemon;
@@ -80,20 +79,9 @@ struct MxaWatch {
 /// behind the benchmark's and the daemon's process has the rest of the machine.
 fn start_simulators(cancel: &CancellationToken) -> (SimBus, String, mpsc::UnboundedSender<MxaWatch>, String) {
     let sim = SimBus::desk_units(1..=UNITS, &[1], BAUD);
-    let (path_tx, path_rx) = std::sync::mpsc::channel();
-    {
-        let (sim, cancel) = (sim.clone(), cancel.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async move {
-                let port = pty().expect("pseudo-terminal");
-                path_tx.send(port.path.clone()).expect("path");
-                let _keep_open = port.slave;
-                let _ = sim.serve(port.master, cancel).await;
-            });
-        });
-    }
-    let link = path_rx.recv().expect("pty path");
+    let (mut paths, _thread) =
+        SimBus::serve_on_a_thread(vec![sim.clone()], cancel.clone()).expect("simulator on a pty");
+    let link = paths.remove(0);
 
     let mxa = SimMxa::new(CHANNELS);
     let (watch_tx, mut watch_rx) = mpsc::unbounded_channel::<MxaWatch>();
@@ -337,9 +325,11 @@ async fn main() {
     );
     report.note(format!(
         "Not included: wire time. A pseudo-terminal delivers bytes at once; only the driver's \
-         t3.5 silences are kept (slept on tokio's millisecond timer, so a poll takes longer than \
-         1.75 ms even here, see the cycle period), and the simulator answers without waiting for \
-         t3.5 after the request. On a real line at {BAUD} baud a poll exchange takes {} and one \
+         t3.5 silences are kept (slept on a timerfd to within microseconds; a poll on the pty \
+         also takes the simulator's and the driver's turns, see the cycle period), and the \
+         simulator answers without waiting for t3.5 after the request. The second press is on \
+         the unit whose microphone is open, which the bus polls with priority (after every \
+         second poll of the round), so it does not wait for the round. On a real line at {BAUD} baud a poll exchange takes {} and one \
          cycle of {UNITS} polls {}, so expect the wait for the poll to grow to up to that cycle: \
          the limit rows give the wire time a press waits at worst (one full cycle and the write) \
          and at best (its own poll and the write), whatever the software does.",

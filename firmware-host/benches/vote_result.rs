@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use podium_devices::modbus::desk::DeskKey;
 use podium_devices::modbus::sim::SimBus;
-use podium_devices::serial::pty;
 use report::{Kind, Report};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -95,25 +94,8 @@ fn start_simulators(cancel: &CancellationToken) -> (Vec<SimBus>, Vec<String>) {
             SimBus::desk_units(units, &[], BAUD)
         })
         .collect();
-    let (path_tx, path_rx) = std::sync::mpsc::channel();
-    let (tasks, cancel) = (sims.clone(), cancel.clone());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        rt.block_on(async move {
-            let mut serving = Vec::new();
-            for sim in tasks {
-                let port = pty().expect("pseudo-terminal");
-                path_tx.send(port.path.clone()).expect("path");
-                let cancel = cancel.clone();
-                serving.push(tokio::spawn(async move {
-                    let _keep_open = port.slave;
-                    let _ = sim.serve(port.master, cancel).await;
-                }));
-            }
-            join_all(serving).await;
-        });
-    });
-    let paths = (0..BUSES).map(|_| path_rx.recv().expect("pty path")).collect();
+    let (paths, _thread) =
+        SimBus::serve_on_a_thread(sims.clone(), cancel.clone()).expect("simulators on ptys");
     (sims, paths)
 }
 
