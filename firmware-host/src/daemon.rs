@@ -50,6 +50,24 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
 
     // Cameras (displays, switchers, microphones) follow the floor; see room/.
     let room = crate::room::start(&config, &session, &cancel, &tracker, &monitor).await;
+    // The room's health and alarms for the city's fleet view, on the room's MQTT prefix.
+    if let Some(link) = &mqtt {
+        let journal_dir = match &config.journal.location {
+            crate::journal::JournalLocation::File(path) => path.parent().map(std::path::Path::to_path_buf),
+            _ => None,
+        };
+        let sources = crate::fleet::Sources {
+            room: crate::fleet::health::RoomName {
+                id: config.room_id.clone(),
+                name: config.room_name.clone(),
+            },
+            session: session.clone(),
+            desks: desks.clone(),
+            devices: room.clone(),
+            journal_dir,
+        };
+        crate::fleet::start(link.outlet(), sources, cancel.clone(), &tracker);
+    }
     let web = std::sync::Arc::new(crate::api::web::Web::new(&config, clock, session.snapshot().floor.seq));
     let gate = api::server::Gate::new(
         http,

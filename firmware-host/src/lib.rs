@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod desks;
+pub mod fleet;
 pub mod journal;
 pub mod log_tail;
 pub mod logging;

@@ -37,6 +37,16 @@ impl Topics {
         format!("{}/state", self.base)
     }
 
+    /// `…/health` (retained): the room's health document for the city's fleet view.
+    pub fn health(&self) -> String {
+        format!("{}/health", self.base)
+    }
+
+    /// `…/alarms`: a device failing or recovering, the journal, the clock, the disk.
+    pub fn alarms(&self) -> String {
+        format!("{}/alarms", self.base)
+    }
+
     /// `…/events`: every event with its sequence number.
     pub fn events(&self) -> String {
         format!("{}/events", self.base)

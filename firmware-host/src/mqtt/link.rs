@@ -22,7 +22,7 @@ use futures_util::stream::FuturesOrdered;
 use podium_floor::{Actor, Reason, Station};
 use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS, Transport};
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -142,9 +142,48 @@ pub struct Link {
     broker: String,
     stats: Arc<LinkStats>,
     desks: Arc<DeskUnits>,
+    outlet: Outlet,
+}
+
+/// Publishes on the room's topics for tasks outside the link (the fleet's health), and
+/// tells them when the link has connected again (their retained topics are sent again).
+#[derive(Clone)]
+pub struct Outlet {
+    client: AsyncClient,
+    topics: Topics,
+    stats: Arc<LinkStats>,
+    connected: watch::Receiver<u64>,
+}
+
+impl std::fmt::Debug for Outlet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outlet").field("topics", &self.topics).finish_non_exhaustive()
+    }
+}
+
+impl Outlet {
+    /// The room's topics.
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    /// Queues a message (QoS 1); a full queue drops it and counts it, as for every topic.
+    pub fn publish(&self, topic: String, retain: bool, payload: Vec<u8>) {
+        publish(&self.client, &self.stats, topic, retain, payload);
+    }
+
+    /// Changes each time the link connects (its value counts the connections).
+    pub fn connections(&self) -> watch::Receiver<u64> {
+        self.connected.clone()
+    }
 }
 
 impl Link {
+    /// Publishing on the room's topics, for tasks outside the link.
+    pub fn outlet(&self) -> Outlet {
+        self.outlet.clone()
+    }
+
     /// The link's current status.
     pub fn status(&self) -> LinkStatus {
         let s = &self.stats;
@@ -240,6 +279,13 @@ pub fn start(
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
 
     let reconnected = Arc::new(tokio::sync::Notify::new());
+    let (connections_tx, connections) = watch::channel(0u64);
+    let outlet = Outlet {
+        client: client.clone(),
+        topics: topics.clone(),
+        stats: stats.clone(),
+        connected: connections,
+    };
     let link = Links {
         client,
         topics,
@@ -249,10 +295,16 @@ pub fn start(
         manual_acks: acknowledge_when_handled(&config.broker),
         connection: Arc::new(AtomicU64::new(0)),
     };
-    tracker.spawn(run_event_loop(eventloop, link.clone(), inbound_tx, reconnected.clone(), cancel.clone()));
+    tracker.spawn(run_event_loop(
+        eventloop,
+        link.clone(),
+        inbound_tx,
+        (reconnected.clone(), connections_tx),
+        cancel.clone(),
+    ));
     tracker.spawn(run_inbound(inbound_rx, link.clone(), cancel.clone()));
     tracker.spawn(run_outbound(link, reconnected, cancel));
-    Ok(Link { broker: shown.unwrap_or_else(|| format!("{host}:{port}")), stats, desks })
+    Ok(Link { broker: shown.unwrap_or_else(|| format!("{host}:{port}")), stats, desks, outlet })
 }
 
 /// What the link's tasks share.
@@ -338,7 +390,7 @@ async fn run_event_loop(
     mut eventloop: rumqttc::EventLoop,
     link: Links,
     inbound: mpsc::Sender<Inbound>,
-    reconnected: Arc<tokio::sync::Notify>,
+    (reconnected, connections): (Arc<tokio::sync::Notify>, watch::Sender<u64>),
     cancel: CancellationToken,
 ) {
     let Links { client, topics, session, stats, desks, manual_acks, connection } = link;
@@ -367,8 +419,10 @@ async fn run_event_loop(
                     }
                 }
                 publish_retained(&client, &topics, &session, &stats);
-                // The outbound task republishes every desk unit's outputs.
+                // The outbound task republishes every desk unit's outputs, the fleet's
+                // publisher the room's health.
                 reconnected.notify_one();
+                connections.send_modify(|n| *n += 1);
             }
             Ok(MqttEvent::Incoming(Packet::Publish(message)))
                 if redeliveries.is_repeat(message.pkid, message.dup, &message.topic, &message.payload) =>

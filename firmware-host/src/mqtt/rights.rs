@@ -64,6 +64,8 @@ impl Rights {
                 read.extend(
                     ["status", "outputs", "vote", "test"].iter().map(|leaf| format!("{base}/desk/+/{leaf}")),
                 );
+                // The room's health and alarms, as the city's fleet view reads them.
+                read.extend(["health", "alarms"].iter().map(|t| format!("{base}/{t}")));
                 Rights { write: Vec::new(), read }
             }
         }
