@@ -116,3 +116,180 @@ async fn a_restarted_broker_gets_the_health_document_again() {
     assert_eq!(again["devices"]["total"], 3);
     drop(daemon);
 }
+
+// --- a fleet: rooms bridged to a central broker (deploy/mosquitto) -----------------------
+
+/// A small room on its local broker, with one remote member `r1`.
+fn fleet_room(id: &str, port: u16) -> String {
+    format!(
+        r#"
+[room]
+id = "{id}"
+name = "Raum {id}"
+
+[mqtt]
+broker = "external"
+host = "127.0.0.1"
+port = {port}
+keep_alive_s = 5
+
+[web]
+trust_loopback_as = "chair"
+
+[discussion]
+mode = "request"
+
+[[seat]]
+number = 1
+member = "chair"
+[[seat]]
+number = 2
+
+[[member]]
+id = "chair"
+name = "Vorsitz"
+role = "chair"
+[[member]]
+id = "r1"
+name = "Rita Remote"
+remote_allowed = true
+"#
+    )
+}
+
+const CENTRAL_PASSWORDS: &[(&str, &str)] = &[
+    ("room-ratssaal", "pw-ratssaal"),
+    ("room-ausschuss", "pw-ausschuss"),
+    ("fleet", "pw-fleet"),
+    ("r1", "pw-r1"),
+];
+
+/// The city's broker with the shipped ACL (`deploy/mosquitto/central.acl`, rooms
+/// "ratssaal" and "ausschuss"); no TLS on this machine's loopback.
+fn central() -> (Mosquitto, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let passwords = dir.path().join("city.passwd");
+    support::mosquitto::password_file(&passwords, CENTRAL_PASSWORDS);
+    let acl = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/mosquitto/central.acl");
+    let broker = Mosquitto::start_with(&format!(
+        "allow_anonymous false\npassword_file {}\nacl_file {acl}\n",
+        passwords.display()
+    ));
+    // The password file's directory lives as long as the broker (it reads it at restarts).
+    (broker, dir)
+}
+
+/// A room's local broker with the shipped bridge (`deploy/mosquitto/room-bridge.conf`),
+/// the room id, the central address and password filled in, TLS left out.
+fn local_broker(room: &str, central_port: u16, password: &str) -> Mosquitto {
+    let shipped = include_str!("../../deploy/mosquitto/room-bridge.conf");
+    let bridge: String = shipped
+        .lines()
+        .filter(|l| !l.starts_with("bridge_cafile") && !l.starts_with("bridge_tls_version"))
+        .map(|l| match l {
+            l if l.starts_with("address ") => format!("address 127.0.0.1:{central_port}"),
+            l if l.starts_with("remote_password ") => format!("remote_password {password}"),
+            l => l.replace("ratssaal", room),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Mosquitto::start_with(&format!("allow_anonymous true\n{bridge}\n"))
+}
+
+struct FleetRoom {
+    _local: Mosquitto,
+    daemon: Daemon,
+    _dir: tempfile::TempDir,
+}
+
+fn start_room(id: &str, central_port: u16, password: &str) -> FleetRoom {
+    let local = local_broker(id, central_port, password);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let daemon = Daemon::with_config(dir.path(), &fleet_room(id, local.port));
+    FleetRoom { _local: local, daemon, _dir: dir }
+}
+
+async fn requests(room: &FleetRoom) -> Vec<String> {
+    let (_, state) = room.daemon.get("/api/v1/state").await;
+    state["floor"]["requests"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r["participant"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_bridged_to_a_central_broker_each_keep_their_own_floor() {
+    let (mut central, _passwords) = central();
+    let ratssaal = start_room("ratssaal", central.port, "pw-ratssaal");
+    let ausschuss = start_room("ausschuss", central.port, "pw-ausschuss");
+    let fleet = Some(("fleet", "pw-fleet"));
+
+    // The fleet view's login sees both rooms' health and their bridges up.
+    let watch = Subscriber::start_as(central.port, "podium/v1/+/health", fleet);
+    for room in ["ratssaal", "ausschuss"] {
+        watch.wait_for(&format!("{room}'s health at the city"), |topic, p| {
+            topic == format!("podium/v1/{room}/health") && p["room"]["id"] == room
+        });
+    }
+
+    // A remote member asks for the floor in one room through the city's broker: only that
+    // room has the request, and the reply comes back through the city.
+    let replies =
+        Subscriber::start_as(central.port, "podium/v1/ausschuss/remote/r1/reply", Some(("r1", "pw-r1")));
+    support::mosquitto::publish_as(
+        central.port,
+        "podium/v1/ausschuss/remote/r1/presence",
+        r#"{"v":1,"present":true}"#,
+        true,
+        Some(("r1", "pw-r1")),
+    );
+    replies.wait_for("r1 joined", |_, p| p["action"] == "presence" && p["ok"] == true);
+    support::mosquitto::publish_as(
+        central.port,
+        "podium/v1/ausschuss/remote/r1/request",
+        r#"{"v":1}"#,
+        false,
+        Some(("r1", "pw-r1")),
+    );
+    let reply = replies.wait_for("the reply to r1", |_, p| p["action"] == "request");
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert_eq!(requests(&ausschuss).await, ["r1"]);
+    assert!(requests(&ratssaal).await.is_empty(), "the other room has nothing");
+
+    // A room may speak only for itself: the ratssaal's login publishing under the
+    // ausschuss's prefix is dropped by the central ACL (sent first, then a legitimate
+    // message: once that one arrives, the refused one would have been there before it).
+    let spy = Subscriber::start_as(central.port, "podium/v1/ausschuss/alarms", fleet);
+    support::mosquitto::publish_as(
+        central.port,
+        "podium/v1/ausschuss/alarms",
+        r#"{"forged":true}"#,
+        false,
+        Some(("room-ratssaal", "pw-ratssaal")),
+    );
+    support::mosquitto::publish_as(
+        central.port,
+        "podium/v1/ausschuss/alarms",
+        r#"{"genuine":true}"#,
+        false,
+        Some(("room-ausschuss", "pw-ausschuss")),
+    );
+    let first = spy.wait_for("an alarm message", |_, _| true);
+    assert_eq!(first, json!({"genuine": true}), "the forged message got through");
+
+    // The city's broker goes away (and comes back empty): each room keeps its floor.
+    central.kill();
+    let (status, body) = ratssaal.daemon.command(json!({"command": "grant", "station": {"seat": 2}})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, state) = ratssaal.daemon.get("/api/v1/state").await;
+    assert_eq!(state["floor"]["speakers"][0]["station"], json!({"seat": 2}));
+    central.restart();
+    // The bridges reconnect (2 s, then backing off) and bring the rooms' retained topics.
+    let watch = Subscriber::start_as(central.port, "podium/v1/+/health", fleet);
+    for room in ["ratssaal", "ausschuss"] {
+        watch.wait_for(&format!("{room}'s health again after the restart"), |topic, p| {
+            topic == format!("podium/v1/{room}/health") && p["room"]["id"] == room
+        });
+    }
+    drop((ratssaal, ausschuss));
+}

@@ -226,8 +226,17 @@ pub struct Subscriber {
 
 impl Subscriber {
     pub fn start(port: u16, filter: &str) -> Subscriber {
-        let mut child = Command::new("mosquitto_sub")
-            .args(["-p", &port.to_string(), "-t", filter, "-v", "-q", "1"])
+        Self::start_as(port, filter, None)
+    }
+
+    /// Logged in as `(user, password)`, if given.
+    pub fn start_as(port: u16, filter: &str, login: Option<(&str, &str)>) -> Subscriber {
+        let mut command = Command::new("mosquitto_sub");
+        command.args(["-p", &port.to_string(), "-t", filter, "-v", "-q", "1"]);
+        if let Some((user, password)) = login {
+            command.args(["-u", user, "-P", password]);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .spawn()
             .expect("mosquitto_sub (tests/run installs mosquitto-clients)");
@@ -267,6 +276,12 @@ impl Drop for Subscriber {
 
 /// Publishes one message with `mosquitto_pub` (QoS 1).
 pub fn publish(port: u16, topic: &str, payload: &str, retain: bool) {
+    publish_as(port, topic, payload, retain, None);
+}
+
+/// [`publish`] logged in as `(user, password)`, if given. A publish the broker's ACL
+/// refuses still succeeds for the client (MQTT 3.1.1 has no refusal): check delivery.
+pub fn publish_as(port: u16, topic: &str, payload: &str, retain: bool, login: Option<(&str, &str)>) {
     let mut args = vec![
         "-p".to_string(),
         port.to_string(),
@@ -279,6 +294,9 @@ pub fn publish(port: u16, topic: &str, payload: &str, retain: bool) {
     ];
     if retain {
         args.push("-r".into());
+    }
+    if let Some((user, password)) = login {
+        args.extend(["-u".into(), user.into(), "-P".into(), password.into()]);
     }
     let status = Command::new("mosquitto_pub").args(&args).status().expect("mosquitto_pub");
     assert!(status.success(), "mosquitto_pub {topic}");
