@@ -177,7 +177,15 @@ async fn contract_with_the_embedded_broker() {
 
 #[tokio::test]
 async fn broker_restart_the_room_works_meanwhile_and_everything_converges() {
-    let mut broker = Mosquitto::start();
+    // With persistence, as deploy/mosquitto ships it: podiumd's session (its subscriptions)
+    // survives the restart, so a request the bridge sends before podiumd has reconnected is
+    // kept for it (without persistence it would be lost: see the contract). The broker is
+    // killed, not stopped, so it saves its database on every change, not at exit.
+    let store = tempfile::tempdir().unwrap();
+    let mut broker = Mosquitto::start_with(&format!(
+        "allow_anonymous true\npersistence true\npersistence_location {}/\nautosave_on_changes true\nautosave_interval 1\n",
+        store.path().display()
+    ));
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::with_config(dir.path(), &room(broker.port, ""));
     wait_connected(&daemon, 1).await;
@@ -203,7 +211,13 @@ async fn broker_restart_the_room_works_meanwhile_and_everything_converges() {
     bridge.send("join r2");
     bridge.send("raise r2");
 
+    // The bridge gets back first (podiumd is held until the bridge has sent the queued
+    // hand): the broker keeps the request for podiumd's persistent session.
+    support::signal(daemon.child.id(), "STOP");
     broker.restart();
+    bridge.wait_for("the bridge reconnected", |m| m["topic"] == "connected");
+    std::thread::sleep(Duration::from_millis(300));
+    support::signal(daemon.child.id(), "CONT");
     wait_connected(&daemon, 2).await;
     // Nothing lost: the hand raised during the outage is in the list, once.
     let state = wait_state(&daemon, "r2's request", |s| queue(s).contains(&json!({"remote": "r2"}))).await;
