@@ -65,6 +65,7 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
             desks: desks.clone(),
             devices: room.clone(),
             journal_dir,
+            public_url: config.web.public_url.clone(),
         };
         crate::fleet::start(link.outlet(), sources, cancel.clone(), &tracker);
     }

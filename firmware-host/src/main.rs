@@ -83,6 +83,28 @@ enum Action {
         #[command(subcommand)]
         action: AgendaAction,
     },
+    /// The city's fleet view: every room's health from the central broker, as a read-only
+    /// page and JSON API (deploy/README.md, "A fleet of rooms").
+    Fleet {
+        /// The central broker, host:port.
+        #[arg(long, default_value = "127.0.0.1:1883")]
+        broker: String,
+        /// The fleet view's login at the broker.
+        #[arg(long)]
+        username: Option<String>,
+        /// A file holding that login's password.
+        #[arg(long, requires = "username")]
+        password_file: Option<PathBuf>,
+        /// Connect with TLS, trusting this CA certificate (PEM).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// The topic prefix of the rooms.
+        #[arg(long, default_value = "podium/v1")]
+        prefix: String,
+        /// Where the page and the API listen.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+    },
     /// Print the HTTP API's OpenAPI description.
     Openapi,
     /// Hash a password for a `[[user]]`: reads it from standard input, prints the argon2 hash.
@@ -190,6 +212,25 @@ fn main() -> ExitCode {
                 }
             };
             agenda_import(&source, &config, out.as_deref(), journal.as_deref())
+        }
+        Action::Fleet { broker, username, password_file, ca_file, prefix, listen } => {
+            let _log = logging::init(&cli.log_level);
+            let Some((host, port)) =
+                broker.rsplit_once(':').and_then(|(h, p)| Some((h.to_owned(), p.parse().ok()?)))
+            else {
+                eprintln!("podiumd: --broker must be host:port, not {broker}");
+                return ExitCode::FAILURE;
+            };
+            let settings = podium_host::fleet::server::FleetSettings {
+                host,
+                port,
+                username,
+                password_file,
+                ca_file,
+                prefix,
+                listen,
+            };
+            fleet(settings)
         }
         Action::Openapi => {
             match serde_json::to_string_pretty(&podium_host::api::openapi()) {
@@ -333,6 +374,29 @@ fn agenda_import(
         None => {
             print!("{json}");
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `podiumd fleet` until SIGTERM or SIGINT.
+fn fleet(settings: podium_host::fleet::server::FleetSettings) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("podiumd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        daemon::cancel_on_signals(cancel.clone())?;
+        podium_host::fleet::server::run(settings, cancel).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("podiumd: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

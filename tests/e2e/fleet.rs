@@ -197,7 +197,7 @@ fn local_broker(room: &str, central_port: u16, password: &str) -> Mosquitto {
 }
 
 struct FleetRoom {
-    _local: Mosquitto,
+    local: Mosquitto,
     daemon: Daemon,
     _dir: tempfile::TempDir,
 }
@@ -206,7 +206,7 @@ fn start_room(id: &str, central_port: u16, password: &str) -> FleetRoom {
     let local = local_broker(id, central_port, password);
     let dir = tempfile::tempdir().expect("temp dir");
     let daemon = Daemon::with_config(dir.path(), &fleet_room(id, local.port));
-    FleetRoom { _local: local, daemon, _dir: dir }
+    FleetRoom { local, daemon, _dir: dir }
 }
 
 async fn requests(room: &FleetRoom) -> Vec<String> {
@@ -292,4 +292,98 @@ async fn rooms_bridged_to_a_central_broker_each_keep_their_own_floor() {
         });
     }
     drop((ratssaal, ausschuss));
+}
+
+/// `podiumd fleet` on the central broker with the fleet login of `central.acl`.
+fn fleet_view(central_port: u16, dir: &std::path::Path) -> Daemon {
+    let password = dir.join("fleet-password");
+    std::fs::write(&password, "pw-fleet\n").expect("password file");
+    Daemon::start(&[
+        "fleet",
+        "--broker",
+        &format!("127.0.0.1:{central_port}"),
+        "--username",
+        "fleet",
+        "--password-file",
+        password.to_str().expect("utf-8"),
+        "--listen",
+        "127.0.0.1:0",
+    ])
+}
+
+async fn wait_rooms(view: &Daemon, what: &str, predicate: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, body) = view.get("/api/v1/rooms").await;
+        if status == 200 && predicate(&body) {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "the fleet view never showed {what}: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+fn room_ids(body: &Value) -> Vec<String> {
+    body["rooms"]
+        .as_array()
+        .map(|r| r.iter().map(|r| r["id"].as_str().unwrap_or("").to_owned()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_view_shows_every_room_troubled_first_and_converges_after_a_central_restart() {
+    let (mut central, passwords) = central();
+    let ratssaal = start_room("ratssaal", central.port, "pw-ratssaal");
+    let mut ausschuss = start_room("ausschuss", central.port, "pw-ausschuss");
+    let view = fleet_view(central.port, passwords.path());
+
+    let body = wait_rooms(&view, "both rooms with their health", |b| {
+        b["connected"] == true
+            && b["rooms"].as_array().is_some_and(|r| r.len() == 2 && r.iter().all(|r| r["health"]["v"] == 1))
+    })
+    .await;
+    for room in body["rooms"].as_array().expect("rooms") {
+        assert_eq!(room["uplink"], true, "{room}");
+        assert_eq!(room["online"], true, "{room}");
+    }
+
+    // The ausschuss's uplink goes down (its local broker dies): the central broker sets the
+    // bridge's last will, and the room comes first, offline.
+    ausschuss.local.kill();
+    let body = wait_rooms(&view, "the ausschuss offline and first", |b| {
+        b["rooms"][0]["id"] == "ausschuss" && b["rooms"][0]["trouble"] == "offline"
+    })
+    .await;
+    assert_eq!(body["rooms"][0]["uplink"], false);
+    assert_eq!(room_ids(&body), ["ausschuss", "ratssaal"]);
+
+    // The central broker restarts empty: the view reconnects, and the ratssaal's bridge brings
+    // its retained health back (the ausschuss stays away until its uplink returns).
+    central.restart();
+    wait_rooms(&view, "the ratssaal again after the central restart", |b| {
+        b["connected"] == true
+            && b["rooms"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["id"] == "ratssaal" && r["health"]["v"] == 1))
+    })
+    .await;
+    ausschuss.local.restart();
+    wait_rooms(&view, "the ausschuss back", |b| {
+        b["rooms"].as_array().is_some_and(|r| {
+            r.iter().any(|r| r["id"] == "ausschuss" && r["uplink"] == true && r["health"]["v"] == 1)
+        })
+    })
+    .await;
+
+    // The page and its script are served with a strict policy.
+    let page = reqwest::get(view.url("/")).await.expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"].to_str().expect("csp").starts_with("default-src 'self'")
+    );
+    assert!(page.text().await.expect("text").contains("fleet.js"));
+    let (status, alarms) = view.get("/api/v1/alarms").await;
+    assert_eq!(status, 200);
+    assert!(alarms["alarms"].is_array());
+    drop((ratssaal, ausschuss, view));
 }

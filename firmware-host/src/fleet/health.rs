@@ -58,6 +58,8 @@ pub struct HealthDocument {
     pub uptime_s: u64,
     /// When this document was made (Unix milliseconds).
     pub at_unix_ms: i64,
+    /// The room's technician console (`[web] public_url` + `/tech`), if configured.
+    pub console_url: Option<String>,
 }
 
 /// The room's id and name.
@@ -159,6 +161,8 @@ pub struct HealthInputs<'a> {
     pub uptime_s: u64,
     /// Now (Unix milliseconds).
     pub at_unix_ms: i64,
+    /// `[web] public_url`.
+    pub public_url: Option<String>,
 }
 
 /// The document for `inputs`.
@@ -196,6 +200,7 @@ pub fn document(inputs: HealthInputs<'_>) -> HealthDocument {
         disk: inputs.disk,
         uptime_s: inputs.uptime_s,
         at_unix_ms: inputs.at_unix_ms,
+        console_url: inputs.public_url.map(|url| format!("{url}/tech")),
     }
 }
 
@@ -464,6 +469,7 @@ role = "chair"
             }),
             uptime_s: 10,
             at_unix_ms: 1_700_000_000_000,
+            public_url: Some("https://ratssaal.stadt.example".into()),
         })
     }
 
@@ -508,6 +514,7 @@ role = "chair"
         assert_eq!(document.devices.failing[0].error.as_deref(), Some("no answer"));
         assert_eq!(document.trouble, Trouble::Warning);
         assert_eq!(document.v, HEALTH_VERSION);
+        assert_eq!(document.console_url.as_deref(), Some("https://ratssaal.stadt.example/tech"));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! alarm for each change of what fails.
 
 pub mod health;
+pub mod server;
+pub mod view;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -36,6 +38,8 @@ pub struct Sources {
     pub devices: Room,
     /// The journal's directory (for free disk), if it is a file.
     pub journal_dir: Option<PathBuf>,
+    /// `[web] public_url`, for the fleet view's link to the technician console.
+    pub public_url: Option<String>,
 }
 
 /// Starts the publisher on the link's outlet.
@@ -98,6 +102,7 @@ async fn gather(
         disk: sources.journal_dir.as_deref().and_then(disk_free),
         uptime_s: started.elapsed().as_secs(),
         at_unix_ms: podium_devices::serial::unix_ms_now(),
+        public_url: sources.public_url.clone(),
     }))
 }
 

@@ -101,6 +101,9 @@ pub struct WebConfig {
     pub users: Vec<User>,
     /// Personal links of remote members.
     pub remote_links: Vec<RemoteLink>,
+    /// Where the room's consoles are reached from the city's network (`public_url`, e.g.
+    /// `https://ratssaal.stadt.example`): the fleet view links to the technician console.
+    pub public_url: Option<String>,
     /// The demo's printed remote link; `None` outside `podiumd demo`.
     pub demo_link: Option<DemoLink>,
 }
@@ -116,6 +119,7 @@ impl Default for WebConfig {
             cookie_secure: false,
             users: Vec::new(),
             remote_links: Vec::new(),
+            public_url: None,
             demo_link: None,
         }
     }
@@ -167,6 +171,19 @@ fn read_web(t: &mut Table<'_>, cx: &mut Cx<'_>, web: &mut WebConfig) {
     }
     if let Some(b) = t.boolean(cx, "cookie_secure") {
         web.cookie_secure = b.v;
+    }
+    if let Some(url) = t.string(cx, "public_url") {
+        let trimmed = url.v.trim_end_matches('/');
+        if trimmed.starts_with("https://") || trimmed.starts_with("http://") {
+            web.public_url = Some(trimmed.to_owned());
+        } else {
+            cx.err(
+                &url.span,
+                t.field("public_url"),
+                "public_url must be an http:// or https:// address",
+                Some("e.g. public_url = \"https://ratssaal.stadt.example\"".into()),
+            );
+        }
     }
 }
 
