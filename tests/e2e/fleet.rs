@@ -202,23 +202,6 @@ fn central() -> (Mosquitto, tempfile::TempDir) {
     (broker, dir)
 }
 
-/// A room's local broker with the shipped bridge (`deploy/mosquitto/room-bridge.conf`),
-/// the room id, the central address and password filled in, TLS left out.
-fn local_broker(room: &str, central_port: u16, password: &str) -> Mosquitto {
-    let shipped = include_str!("../../deploy/mosquitto/room-bridge.conf");
-    let bridge: String = shipped
-        .lines()
-        .filter(|l| !l.starts_with("bridge_cafile") && !l.starts_with("bridge_tls_version"))
-        .map(|l| match l {
-            l if l.starts_with("address ") => format!("address 127.0.0.1:{central_port}"),
-            l if l.starts_with("remote_password ") => format!("remote_password {password}"),
-            l => l.replace("ratssaal", room),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    Mosquitto::start_with(&format!("allow_anonymous true\n{bridge}\n"))
-}
-
 struct FleetRoom {
     /// The room's local broker (kept running as long as the room).
     _local: Mosquitto,
@@ -227,7 +210,7 @@ struct FleetRoom {
 }
 
 fn start_room(id: &str, central_port: u16, password: &str) -> FleetRoom {
-    let local = local_broker(id, central_port, password);
+    let local = Mosquitto::bridged_room(id, central_port, password);
     let dir = tempfile::tempdir().expect("temp dir");
     let daemon = Daemon::with_config(dir.path(), &fleet_room(id, local.port));
     FleetRoom { _local: local, daemon, _dir: dir }
@@ -426,6 +409,14 @@ async fn the_fleet_view_shows_every_room_troubled_first_and_converges_after_a_ce
         assert_eq!(room["online"], true, "{room}");
     }
 
+    // A remote member of the ausschuss is in the conference, through the city's broker.
+    let mut bridge = Bridge::start(
+        central.port,
+        "ausschuss",
+        &["--username", "bridge-ausschuss", "--password", "pw-bridge", "--client-id", "bridge-ausschuss"],
+    );
+    bridge.send_and_reply("join r1", "r1", "presence");
+
     // The ausschuss's uplink is cut (its room and local broker go on): the central broker
     // sets the bridge's last will, and the room comes first, offline.
     uplink.cut();
@@ -437,6 +428,9 @@ async fn the_fleet_view_shows_every_room_troubled_first_and_converges_after_a_ce
     assert_eq!(room_ids(&body)[0], "ausschuss");
     let (status, body) = ausschuss.daemon.command(json!({"command": "grant", "station": {"seat": 2}})).await;
     assert_eq!(status, 200, "the room works without its uplink: {body}");
+    // A hand raised meanwhile waits at the city's broker for the room's bridge (its session
+    // is kept) and reaches the room once, when the uplink is back.
+    bridge.send("raise r1");
     uplink.restore();
     wait_rooms(&view, "the ausschuss back", |b| {
         b["rooms"].as_array().is_some_and(|r| {
@@ -444,6 +438,11 @@ async fn the_fleet_view_shows_every_room_troubled_first_and_converges_after_a_ce
         })
     })
     .await;
+    let reply = bridge.wait_for("the answer to the hand raised meanwhile", |m| {
+        m["topic"] == "remote/r1/reply" && m["payload"]["action"] == "request"
+    });
+    assert_eq!(reply["payload"]["ok"], true, "{reply}");
+    assert_eq!(requests(&ausschuss).await, ["r1"], "once");
 
     // The central broker restarts empty: the view reconnects, and every room's bridge brings
     // its retained health back.
@@ -468,5 +467,5 @@ async fn the_fleet_view_shows_every_room_troubled_first_and_converges_after_a_ce
     let (status, alarms) = view.get("/api/v1/alarms").await;
     assert_eq!(status, 200);
     assert!(alarms["alarms"].is_array());
-    drop((ratssaal, ausschuss, ortschaft, view));
+    drop((ratssaal, ausschuss, ortschaft, view, bridge));
 }

@@ -66,6 +66,24 @@ impl Mosquitto {
         Ok(broker)
     }
 
+    /// A room's local broker bridged to the city's broker on `central_port` with the
+    /// shipped bridge (`deploy/mosquitto/room-bridge.conf`): the room id, the address and
+    /// the password filled in (login `room-<room>`), TLS left out (loopback).
+    pub fn bridged_room(room: &str, central_port: u16, password: &str) -> Mosquitto {
+        let shipped = include_str!("../../../deploy/mosquitto/room-bridge.conf");
+        let bridge: String = shipped
+            .lines()
+            .filter(|l| !l.starts_with("bridge_cafile") && !l.starts_with("bridge_tls_version"))
+            .map(|l| match l {
+                l if l.starts_with("address ") => format!("address 127.0.0.1:{central_port}"),
+                l if l.starts_with("remote_password ") => format!("remote_password {password}"),
+                l => l.replace("ratssaal", room),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        Self::start_with(&format!("allow_anonymous true\n{bridge}\n"))
+    }
+
     /// Kills the broker (as a crash would).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
