@@ -178,7 +178,7 @@ async fn fleet_convergence(report: &mut Report) {
     let rooms: Vec<Mosquitto> = (0..ROOMS)
         .map(|i| {
             let id = format!("room{i:02}");
-            let local = Mosquitto::bridged_room(&id, central.port, "unused");
+            let local = Mosquitto::bridged_room_retrying(&id, central.port, "unused", "restart_timeout 2 30");
             let health =
                 serde_json::json!({"v": 1, "room": {"id": id, "name": id}, "trouble": "ok"}).to_string();
             support::mosquitto::publish(local.port, &format!("podium/v1/{id}/health"), &health, true);
@@ -210,6 +210,7 @@ async fn fleet_convergence(report: &mut Report) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         central.restart();
         let restarted = Instant::now();
+        let restarted_wall = podium_devices::serial::unix_ms_now();
         let (spy, spy_rx) = client(central.port, &format!("bench-count-{round}"));
         wait_for(&spy_rx, "<connack>");
         spy.subscribe("podium/v1/+/health", QoS::AtLeastOnce).await.expect("subscribe");
@@ -230,19 +231,10 @@ async fn fleet_convergence(report: &mut Report) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let (_, body) = view.get("/api/v1/rooms").await;
-            // Only what arrived after the restart counts: the view forgets nothing on its own,
-            // so a room counts once its uplink has been reported up again.
-            if all_shown(&body)
-                && body["rooms"].as_array().is_some_and(|r| {
-                    r.iter().all(|r| {
-                        r["updated_unix_ms"].as_i64()
-                            >= Some(
-                                podium_devices::serial::unix_ms_now()
-                                    - restarted.elapsed().as_millis() as i64,
-                            )
-                    })
-                })
-            {
+            // Only health that arrived after the restart counts: the view keeps what it knew.
+            let fresh =
+                |r: &serde_json::Value| r["health_unix_ms"].as_i64().is_some_and(|at| at >= restarted_wall);
+            if all_shown(&body) && body["rooms"].as_array().is_some_and(|r| r.iter().all(fresh)) {
                 shown.push(restarted.elapsed());
                 break;
             }

@@ -63,6 +63,7 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
             },
             session: session.clone(),
             desks: desks.clone(),
+            networked: link.desk_units(),
             devices: room.clone(),
             journal_dir,
             public_url: config.web.public_url.clone(),

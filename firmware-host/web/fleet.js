@@ -89,19 +89,22 @@ function roomRow(room) {
   if (room.online === false) state.append(el("div", x.podiumdDown));
   row.append(state);
   row.append(el("td", h ? meeting(h) : ""));
-  const devices = el("td", h ? x.devicesOf(h.devices.online, h.devices.total) : "");
-  if (h?.devices?.failing?.length) {
+  const counts = h?.devices;
+  const devices = el("td", counts ? x.devicesOf(counts.online ?? "?", counts.total ?? "?") : "");
+  if (Array.isArray(counts?.failing) && counts.failing.length) {
     const list = el("ul");
-    for (const d of h.devices.failing) list.append(el("li", `${d.name}${d.error ? `: ${d.error}` : ""}`));
+    for (const d of counts.failing) list.append(el("li", `${d?.name ?? "?"}${d?.error ? `: ${d.error}` : ""}`));
     devices.append(list);
   }
   row.append(devices);
-  row.append(el("td", h ? (x.journal[h.journal.state] || h.journal.state) : ""));
-  row.append(el("td", h ? x.clock[String(h.clock_synchronized)] : ""));
-  row.append(el("td", h?.disk ? `${h.disk.free_percent} %` : ""));
-  row.append(el("td", h ? `${h.podiumd}, ${x.uptime(Math.floor(h.uptime_s / 3600))}` : ""));
+  const journal = h?.journal?.state;
+  row.append(el("td", journal ? (x.journal[journal] || journal) : ""));
+  row.append(el("td", h ? (x.clock[String(h.clock_synchronized ?? null)] ?? "") : ""));
+  row.append(el("td", typeof h?.disk?.free_percent === "number" ? `${h.disk.free_percent} %` : ""));
+  const hours = Number.isFinite(h?.uptime_s) ? x.uptime(Math.floor(h.uptime_s / 3600)) : "";
+  row.append(el("td", h ? [h.podiumd, hours].filter(Boolean).join(", ") : ""));
   const consoleCell = el("td");
-  if (h?.console_url && /^https?:\/\//.test(h.console_url)) {
+  if (typeof h?.console_url === "string" && /^https?:\/\//.test(h.console_url)) {
     const link = el("a", x.console);
     link.href = h.console_url;
     link.rel = "noopener noreferrer";
@@ -113,10 +116,12 @@ function roomRow(room) {
 
 function alarmItem(alarm) {
   const item = el("li");
-  const when = new Date(alarm.at_unix_ms || 0);
-  const time = el("time", when.toLocaleString(lang === "de" ? "de-DE" : "en-GB"));
-  time.dateTime = when.toISOString();
-  item.append(time, " ");
+  const when = new Date(Number(alarm.at_unix_ms));
+  if (Number.isFinite(when.getTime())) {
+    const time = el("time", when.toLocaleString(lang === "de" ? "de-DE" : "en-GB"));
+    time.dateTime = when.toISOString();
+    item.append(time, " ");
+  }
   item.append(el("span", t().severity[alarm.severity] || alarm.severity, `severity-${alarm.severity}`));
   item.append(` ${alarm.room}: ${alarm.message || ""}`);
   return item;
@@ -128,9 +133,19 @@ function render() {
   labels();
   const x = t();
   $("conn").textContent = !last.reachable ? x.unreachable : last.connected ? x.connected : x.disconnected;
-  $("rooms").replaceChildren(...last.rooms.map(roomRow));
+  // One room's odd document must not take the page down: it gets a row that says so.
+  const safely = (render, item) => {
+    try {
+      return render(item);
+    } catch {
+      const row = el(item?.severity === undefined ? "tr" : "li");
+      row.append(el(item?.severity === undefined ? "td" : "span", `${item?.id ?? item?.room ?? "?"}: ?`));
+      return row;
+    }
+  };
+  $("rooms").replaceChildren(...last.rooms.map((room) => safely(roomRow, room)));
   $("no-rooms").hidden = last.rooms.length > 0;
-  $("alarms").replaceChildren(...last.alarms.map(alarmItem));
+  $("alarms").replaceChildren(...last.alarms.map((alarm) => safely(alarmItem, alarm)));
   $("no-alarms").hidden = last.alarms.length > 0;
 }
 

@@ -73,7 +73,12 @@ before(async () => {
     journal: { state: 'degraded', unwritten_events: 3, error: 'disk I/O error' },
     devices: { total: 12, online: 11, failing: [{ kind: 'camera', name: '<img src=x onerror=alert(1)>', error: 'no answer' }] },
   }));
-  publish('podium/v1/ortschaft/health', health('ortschaft', 'Ortschaftsrat', 'ok'));
+  publish('podium/v1/ortschaft/health', health('ortschaft', 'Ortschaftsrat', 'ok', {
+    console_url: 'javascript:alert(1)',
+  }));
+  // A room whose document lacks what this page expects (another version, a broken room)
+  // still gets its row, and takes nothing else down.
+  publish('podium/v1/kaputt/health', JSON.stringify({ v: 2, room: { id: 'kaputt' }, trouble: 'ok', devices: 'many' }));
   publish('podium/v1/ortschaft/bridge', '0');
   publish('podium/v1/ausschuss/alarms', JSON.stringify({
     v: 1, room: 'ausschuss', at_unix_ms: Date.now(), severity: 'critical', kind: 'journal',
@@ -98,15 +103,21 @@ test('the fleet view lists troubled rooms first, in German and English, as text,
   // The alarm arrived before the page existed only if the view was already subscribed: send
   // one now as well (alarms are not retained).
   publish('podium/v1/ausschuss/alarms', JSON.stringify({
+    v: 1, room: 'ausschuss', at_unix_ms: 'yesterday', severity: 'warning', kind: 'device',
+    subject: 'beamer', message: 'a garbled time',
+  }), false);
+  publish('podium/v1/ausschuss/alarms', JSON.stringify({
     v: 1, room: 'ausschuss', at_unix_ms: Date.now(), severity: 'warning', kind: 'device',
     subject: 'kamera', message: 'camera <i>kamera</i> does not answer',
   }), false);
-  await page.waitForFunction(() => document.querySelectorAll('#rooms tr').length === 3
-    && document.querySelectorAll('#alarms li').length >= 1, null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#rooms tr').length === 4
+    && document.querySelectorAll('#alarms li').length >= 2, null, { timeout: 15_000 });
   const order = await page.$$eval('#rooms tr th div', (cells) => cells.map((c) => c.textContent));
-  assert.deepEqual(order, ['ortschaft', 'ausschuss', 'ratssaal'], 'offline, then critical, then ok');
+  assert.deepEqual(order, ['ortschaft', 'ausschuss', 'kaputt', 'ratssaal'], 'offline, critical, ok by id');
   const states = await page.$$eval('#rooms .trouble', (cells) => cells.map((c) => c.textContent));
-  assert.deepEqual(states, ['nicht erreichbar', 'kritisch', 'in Ordnung']);
+  assert.deepEqual(states, ['nicht erreichbar', 'kritisch', 'in Ordnung', 'in Ordnung']);
+  assert.match(await page.textContent('#alarms'), /a garbled time/);
+  assert.equal(await page.$$eval('#rooms a', (links) => links.length), 1, 'no javascript: link');
   const text = await page.textContent('#rooms');
   assert.match(text, /Verbindung zur Stadt unterbrochen/);
   assert.match(text, /TOP N 1: nichtöffentlich/);
@@ -121,7 +132,7 @@ test('the fleet view lists troubled rooms first, in German and English, as text,
   await page.waitForFunction(() => document.documentElement.lang === 'en');
   assert.equal(await page.textContent('#h-rooms'), 'Rooms');
   const english = await page.$$eval('#rooms .trouble', (cells) => cells.map((c) => c.textContent));
-  assert.deepEqual(english, ['offline', 'critical', 'ok']);
+  assert.deepEqual(english, ['offline', 'critical', 'ok', 'ok']);
   assert.match(await page.textContent('#rooms'), /item N 1: non-public/);
   assert.deepEqual(await axeViolations(page), [], 'English page');
   assert.match(page.url(), /lang=en/, 'the language is in the address, for a bookmark');

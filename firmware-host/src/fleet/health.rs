@@ -151,6 +151,8 @@ pub struct HealthInputs<'a> {
     pub devices: Vec<DeviceHealth>,
     /// The desk buses and their units.
     pub desks: DevicesReport,
+    /// Networked desk units (MQTT).
+    pub networked: Vec<crate::mqtt::desk_units::DeskUnitStatus>,
     /// The journal.
     pub journal: JournalStatus,
     /// The kernel's clock state.
@@ -181,7 +183,7 @@ pub fn document(inputs: HealthInputs<'_>) -> HealthDocument {
         }),
         public: floor.public,
     });
-    let devices = devices_health(&inputs.devices, &inputs.desks);
+    let devices = devices_health(&inputs.devices, &inputs.desks, &inputs.networked);
     let journal = JournalHealth {
         state: inputs.journal.state,
         unwritten_events: inputs.journal.unwritten_events,
@@ -204,7 +206,11 @@ pub fn document(inputs: HealthInputs<'_>) -> HealthDocument {
     }
 }
 
-fn devices_health(devices: &[DeviceHealth], desks: &DevicesReport) -> DevicesHealth {
+fn devices_health(
+    devices: &[DeviceHealth],
+    desks: &DevicesReport,
+    networked: &[crate::mqtt::desk_units::DeskUnitStatus],
+) -> DevicesHealth {
     let mut failing: Vec<FailingDevice> = devices
         .iter()
         .filter(|d| !d.connected)
@@ -225,15 +231,28 @@ fn devices_health(devices: &[DeviceHealth], desks: &DevicesReport) -> DevicesHea
         }
         for unit in &bus.units {
             total += 1;
-            if unit.health.status == podium_devices::modbus::bus::UnitStatus::Offline {
-                failing.push(FailingDevice {
+            match unit.health.status {
+                podium_devices::modbus::bus::UnitStatus::Offline => failing.push(FailingDevice {
                     kind: unit.kind.clone(),
                     name: format!("bus {} unit {}", bus.id, unit.health.unit),
                     error: None,
-                });
-            } else {
-                online += 1;
+                }),
+                podium_devices::modbus::bus::UnitStatus::Online => online += 1,
+                // Not polled yet (just started): neither answering nor failing.
+                podium_devices::modbus::bus::UnitStatus::Unknown => {}
             }
+        }
+    }
+    for unit in networked {
+        total += 1;
+        if unit.online {
+            online += 1;
+        } else {
+            failing.push(FailingDevice {
+                kind: "networked desk unit".into(),
+                name: unit.id.clone(),
+                error: None,
+            });
         }
     }
     failing.sort();
@@ -313,7 +332,15 @@ pub fn alarms(before: &HealthDocument, after: &HealthDocument) -> Vec<Alarm> {
         let message = format!("{} {} does not answer{error}", device.kind, device.name);
         out.push(alarm(Severity::Warning, "device", device.name.clone(), message));
     }
-    for device in before.devices.failing.iter().filter(|d| !is(d)) {
+    // A unit folded into its failing bus has not recovered: no "answers again" for it.
+    let under_failing_bus = |d: &FailingDevice| {
+        after
+            .devices
+            .failing
+            .iter()
+            .any(|a| a.kind == "bus" && d.name.starts_with(&format!("{} unit ", a.name)))
+    };
+    for device in before.devices.failing.iter().filter(|d| !is(d) && !under_failing_bus(d)) {
         let message = format!("{} {} answers again", device.kind, device.name);
         out.push(alarm(Severity::Cleared, "device", device.name.clone(), message));
     }
@@ -460,6 +487,7 @@ role = "chair"
             meeting_title: Some("Stadtrat, 12. Sitzung".into()),
             devices,
             desks: DevicesReport { buses: Vec::new() },
+            networked: Vec::new(),
             journal: journal(journal_state),
             clock_synchronized: clock,
             disk: Some(DiskHealth {
@@ -557,6 +585,75 @@ role = "chair"
         let cleared = alarms(&bad, &fine);
         assert_eq!(cleared.len(), 4);
         assert!(cleared.iter().all(|a| a.severity == Severity::Cleared), "{cleared:?}");
+    }
+
+    fn bus(connected: bool, unit_status: &str) -> DevicesReport {
+        serde_json::from_value(serde_json::json!({"buses": [{
+            "id": "a", "simulated": false, "port": "/dev/ttyUSB0", "connected": connected,
+            "open_failures": 0, "disconnects": 0, "last_error": null, "last_frame_unix_ms": null,
+            "cycles": 1, "last_cycle_us": 1,
+            "units": [{"kind": "desk", "seats": [2], "unit": 2, "status": unit_status,
+                "last_seen_unix_ms": null, "requests": 0, "timeouts": 0, "crc_errors": 0,
+                "unexpected": 0, "exceptions": 0, "writes": 0, "went_offline": 0, "consecutive_misses": 0}]
+        }]}))
+        .expect("a bus report")
+    }
+
+    fn with_desks(
+        floor: &Floor,
+        desks: DevicesReport,
+        networked: Vec<crate::mqtt::desk_units::DeskUnitStatus>,
+    ) -> HealthDocument {
+        let mut document = doc(floor, Vec::new(), JournalState::Ok, Some(true), 40.0);
+        let fresh = devices_health(&[], &desks, &networked);
+        document.trouble = trouble(&fresh, &document.journal, Some(true), document.disk.as_ref());
+        document.devices = fresh;
+        document
+    }
+
+    #[test]
+    fn a_closed_bus_is_one_failure_and_its_units_are_not_cleared_by_it() {
+        let floor = meeting_in_a_non_public_item();
+        let unit_down = with_desks(&floor, bus(true, "offline"), Vec::new());
+        assert_eq!(unit_down.devices.failing[0].name, "bus a unit 2");
+        let bus_down = with_desks(&floor, bus(false, "offline"), Vec::new());
+        let names: Vec<&str> = bus_down.devices.failing.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["bus a"], "one line for the bus");
+        let raised = alarms(&unit_down, &bus_down);
+        assert_eq!(raised.len(), 1, "the bus fails; unit 2 has not come back: {raised:?}");
+        assert_eq!((raised[0].subject.as_str(), raised[0].severity), ("bus a", Severity::Warning));
+        let all_back = with_desks(&floor, bus(true, "online"), Vec::new());
+        assert_eq!(all_back.devices.online, 1);
+        let cleared = alarms(&bus_down, &all_back);
+        assert_eq!(cleared.len(), 1);
+        assert_eq!((cleared[0].subject.as_str(), cleared[0].severity), ("bus a", Severity::Cleared));
+        // Not polled yet: neither answering nor failing.
+        let starting = with_desks(&floor, bus(true, "unknown"), Vec::new());
+        assert_eq!(
+            (starting.devices.total, starting.devices.online, starting.devices.failing.len()),
+            (1, 0, 0)
+        );
+    }
+
+    #[test]
+    fn networked_desk_units_count_and_fail_by_their_id() {
+        let floor = meeting_in_a_non_public_item();
+        let unit = |id: &str, online| crate::mqtt::desk_units::DeskUnitStatus {
+            id: id.into(),
+            online,
+            ..Default::default()
+        };
+        let document = with_desks(
+            &floor,
+            DevicesReport { buses: Vec::new() },
+            vec![unit("u7", true), unit("u8", false)],
+        );
+        assert_eq!((document.devices.total, document.devices.online), (2, 1));
+        assert_eq!(
+            document.devices.failing,
+            [FailingDevice { kind: "networked desk unit".into(), name: "u8".into(), error: None }]
+        );
+        assert_eq!(document.trouble, Trouble::Warning);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Sources {
     pub session: SessionHandle,
     /// Desk buses.
     pub desks: Desks,
+    /// Networked desk units (MQTT).
+    pub networked: std::sync::Arc<crate::mqtt::desk_units::DeskUnits>,
     /// Cameras, displays, switchers, microphones, the button box.
     pub devices: Room,
     /// The journal's directory (for free disk), if it is a file.
@@ -97,6 +99,7 @@ async fn gather(
         meeting_title,
         devices: sources.devices.health(),
         desks: sources.desks.report(),
+        networked: sources.networked.report(),
         journal: session.journal().status(),
         clock_synchronized: clock_synchronized(),
         disk: sources.journal_dir.as_deref().and_then(disk_free),
@@ -106,9 +109,20 @@ async fn gather(
     }))
 }
 
-/// Whether the kernel says the system clock is synchronised (NTP or PTP disciplines it):
-/// `adjtimex` reports `TIME_ERROR` or `STA_UNSYNC` while it is not.
+/// Whether the system clock is synchronised (NTP or PTP disciplines it): the kernel's view
+/// (`adjtimex` reports `TIME_ERROR` or `STA_UNSYNC` while it is not). The shipped unit's
+/// `ProtectClock=yes` refuses even that read (EPERM); then systemd-timesyncd's marker file,
+/// which it creates once it has synchronised the clock (Raspberry Pi OS and Debian use it).
 fn clock_synchronized() -> Option<bool> {
+    kernel_clock_synchronized().or_else(|| {
+        let marker = std::path::Path::new("/run/systemd/timesync/synchronized");
+        let timesyncd = std::path::Path::new("/run/systemd/timesync");
+        // Without timesyncd nothing can be said; with it, no marker means not yet.
+        timesyncd.is_dir().then(|| marker.exists())
+    })
+}
+
+fn kernel_clock_synchronized() -> Option<bool> {
     /// `TIME_ERROR` from `adjtimex`, and `STA_UNSYNC` in its status (linux/timex.h).
     const TIME_ERROR: i32 = 5;
     const STA_UNSYNC: i32 = 0x0040;

@@ -9,6 +9,8 @@ use serde_json::Value;
 
 /// Alarms kept for the page (the newest first).
 pub const ALARMS_KEPT: usize = 500;
+/// A larger alarm is no alarm of Podium's (they are a few hundred bytes): not kept.
+pub const ALARM_MAX_BYTES: usize = 4096;
 
 /// One room as the fleet view shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -27,6 +29,8 @@ pub struct RoomView {
     pub health: Option<Value>,
     /// When anything of the room last arrived (Unix milliseconds).
     pub updated_unix_ms: Option<i64>,
+    /// When its health document last arrived (Unix milliseconds).
+    pub health_unix_ms: Option<i64>,
 }
 
 /// The whole fleet.
@@ -62,7 +66,9 @@ impl Fleet {
         let known = match leaf {
             "health" => match json() {
                 Some(health) if health.is_object() => {
-                    self.room(room).health = Some(health);
+                    let entry = self.room(room);
+                    entry.health = Some(health);
+                    entry.health_unix_ms = Some(now_unix_ms);
                     true
                 }
                 _ if payload.is_empty() => {
@@ -91,7 +97,7 @@ impl Fleet {
                 _ => false,
             },
             "alarms" => match json() {
-                Some(mut alarm) if alarm.is_object() => {
+                Some(mut alarm) if alarm.is_object() && payload.len() <= ALARM_MAX_BYTES => {
                     alarm["room"] = Value::String(room.to_owned());
                     self.alarms.push_front(alarm);
                     self.alarms.truncate(ALARMS_KEPT);
@@ -185,6 +191,7 @@ mod tests {
         assert!(fleet.apply("podium/v1/a/bridge", b"0", 6));
         assert_eq!(fleet.rooms()[0].id, "a");
         assert_eq!(fleet.rooms()[0].updated_unix_ms, Some(6));
+        assert_eq!(fleet.rooms()[0].health_unix_ms, Some(1), "when its health last came");
     }
 
     #[test]
@@ -212,6 +219,10 @@ mod tests {
             ("podium/v1/a/status", b"{}".to_vec()),
             ("podium/v1/a/bridge", b"yes".to_vec()),
             ("podium/v1/a/alarms", b"[1]".to_vec()),
+            (
+                "podium/v1/a/alarms",
+                format!(r#"{{"message":"{}"}}"#, "x".repeat(ALARM_MAX_BYTES)).into_bytes(),
+            ),
         ] {
             assert!(!fleet.apply(topic, &payload, 1), "{topic}");
         }

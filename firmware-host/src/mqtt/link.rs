@@ -179,6 +179,11 @@ impl Outlet {
 }
 
 impl Link {
+    /// The networked desk units (their health, for the fleet's health document).
+    pub fn desk_units(&self) -> Arc<DeskUnits> {
+        self.desks.clone()
+    }
+
     /// Publishing on the room's topics, for tasks outside the link.
     pub fn outlet(&self) -> Outlet {
         self.outlet.clone()

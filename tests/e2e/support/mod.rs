@@ -229,12 +229,12 @@ impl Drop for Daemon {
     }
 }
 
-/// Sends a signal with the system's `kill` (keeps the tests free of unsafe code).
 /// Sends `signal` (e.g. `STOP`, `CONT`) to a process.
 pub fn signal(pid: u32, signal: &str) {
     unsafe_kill(pid, signal);
 }
 
+/// Sends a signal with the system's `kill` (keeps the tests free of unsafe code).
 fn unsafe_kill(pid: u32, signal: &str) {
     let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("kill");
     assert!(status.success(), "kill -{signal} {pid} failed");
