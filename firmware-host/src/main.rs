@@ -215,9 +215,11 @@ fn main() -> ExitCode {
         }
         Action::Fleet { broker, username, password_file, ca_file, prefix, listen } => {
             let _log = logging::init(&cli.log_level);
-            let Some((host, port)) =
-                broker.rsplit_once(':').and_then(|(h, p)| Some((h.to_owned(), p.parse().ok()?)))
-            else {
+            // host:port, an IPv6 address in brackets: [::1]:8883.
+            let parsed = broker.rsplit_once(':').and_then(|(h, p)| {
+                Some((h.trim_start_matches('[').trim_end_matches(']').to_owned(), p.parse().ok()?))
+            });
+            let Some((host, port)) = parsed else {
                 eprintln!("podiumd: --broker must be host:port, not {broker}");
                 return ExitCode::FAILURE;
             };
