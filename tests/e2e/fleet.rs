@@ -464,6 +464,19 @@ async fn the_fleet_view_shows_every_room_troubled_first_and_converges_after_a_ce
     })
     .await;
 
+    // The view keeps nothing on disk: a new one (a restart) has every room at once from the
+    // broker's retained messages.
+    drop(view);
+    let view = fleet_view(central.port, passwords.path());
+    wait_rooms(&view, "every room in a restarted view", |b| {
+        b["rooms"].as_array().is_some_and(|r| {
+            ROOMS
+                .iter()
+                .all(|id| r.iter().any(|r| r["id"] == *id && r["health"]["v"] == 1 && r["uplink"] == true))
+        })
+    })
+    .await;
+
     // The page and its script are served with a strict policy.
     let page = reqwest::get(view.url("/")).await.expect("page");
     assert_eq!(page.status(), 200);
