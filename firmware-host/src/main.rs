@@ -382,32 +382,23 @@ fn agenda_import(
 
 /// `podiumd fleet` until SIGTERM or SIGINT.
 fn fleet(settings: podium_host::fleet::server::FleetSettings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("podiumd: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        let cancel = CancellationToken::new();
-        daemon::cancel_on_signals(cancel.clone())?;
-        podium_host::fleet::server::run(settings, cancel).await
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("podiumd: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    until_signalled(|cancel| podium_host::fleet::server::run(settings, cancel))
 }
 
 fn run(room: config::RoomConfig, listen: SocketAddr) -> ExitCode {
-    // One thread for all tasks: a change passes the MQTT link, the session owner and every
-    // event stream in turn, and on one thread each hand-off is a queue push instead of a
-    // wake-up of another core (ARCHITECTURE.md, "Threads"). Blocking work (journal writes,
-    // SQLite reads, password hashing, the embedded broker) has threads of its own.
+    until_signalled(|cancel| daemon::serve(room, listen, cancel))
+}
+
+/// Runs `work` until it ends or SIGTERM or SIGINT cancels it. One thread for all tasks: a
+/// change passes the MQTT link, the session owner and every event stream in turn, and on
+/// one thread each hand-off is a queue push instead of a wake-up of another core
+/// (ARCHITECTURE.md, "Threads"). Blocking work (journal writes, SQLite reads, password
+/// hashing, the embedded broker) has threads of its own.
+fn until_signalled<F, W>(work: W) -> ExitCode
+where
+    W: FnOnce(CancellationToken) -> F,
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -418,7 +409,7 @@ fn run(room: config::RoomConfig, listen: SocketAddr) -> ExitCode {
     let result = runtime.block_on(async {
         let cancel = CancellationToken::new();
         daemon::cancel_on_signals(cancel.clone())?;
-        daemon::serve(room, listen, cancel).await
+        work(cancel).await
     });
     // Do not wait for blocking tasks beyond the shutdown grace.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
