@@ -1009,16 +1009,8 @@ impl Master {
     /// The priority unit to poll now, if one is due: online, marked, its last poll at least
     /// `priority_interval` ago; the one polled longest ago first.
     fn priority_due(&self, now: Instant) -> Option<usize> {
-        if self.settings.priority_every == 0 {
-            return None;
-        }
         let interval = self.settings.priority_interval;
-        self.units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| {
-                u.priority && u.status == UnitStatus::Online && poll_request(&u.spec.layout).is_some()
-            })
+        self.priority_units()
             .filter(|(_, u)| u.last_poll.is_none_or(|at| now >= at + interval))
             .min_by_key(|(_, u)| u.last_poll)
             .map(|(i, _)| i)
@@ -1026,18 +1018,20 @@ impl Master {
 
     /// When the next priority poll falls due (during the rest, the driver wakes for it).
     fn next_priority_poll(&self) -> Option<Instant> {
-        if self.settings.priority_every == 0 {
-            return None;
-        }
-        self.units
-            .iter()
-            .filter(|u| {
-                u.priority && u.status == UnitStatus::Online && poll_request(&u.spec.layout).is_some()
-            })
+        self.priority_units()
             // An online unit has answered a poll before (writes go only to online units).
-            .filter_map(|u| u.last_poll)
+            .filter_map(|(_, u)| u.last_poll)
             .map(|at| at + self.settings.priority_interval)
             .min()
+    }
+
+    /// The units priority polls go to: marked, online, with something to poll (none while
+    /// priority polls are off).
+    fn priority_units(&self) -> impl Iterator<Item = (usize, &Unit)> {
+        let on = self.settings.priority_every > 0;
+        self.units.iter().enumerate().filter(move |(_, u)| {
+            on && u.priority && u.status == UnitStatus::Online && poll_request(&u.spec.layout).is_some()
+        })
     }
 
     /// Whether the round polls unit `i` (the round started at `started`): it has something

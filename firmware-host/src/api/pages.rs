@@ -45,6 +45,9 @@ static ASSETS: &[Asset] = &[
     asset!("login.js", "text/javascript; charset=utf-8"),
     asset!("link-confirm.js", "text/javascript; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
+    // The city's fleet view (`podiumd fleet`) serves these through the same handler.
+    asset!("fleet.js", "text/javascript; charset=utf-8"),
+    asset!("fleet.css", "text/css; charset=utf-8"),
 ];
 
 const LOGIN_HTML: &str = include_str!("../../web/login.html");

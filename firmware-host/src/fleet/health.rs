@@ -269,15 +269,22 @@ fn trouble(
     clock: Option<bool>,
     disk: Option<&DiskHealth>,
 ) -> Trouble {
-    let disk_percent = disk.map_or(100.0, |d| d.free_percent);
-    if matches!(journal.state, JournalState::Degraded | JournalState::Unavailable)
-        || disk_percent < DISK_CRITICAL_PERCENT
-    {
+    let journal = if matches!(journal.state, JournalState::Degraded | JournalState::Unavailable) {
         Trouble::Critical
-    } else if !devices.failing.is_empty() || clock == Some(false) || disk_percent < DISK_WARNING_PERCENT {
-        Trouble::Warning
     } else {
         Trouble::Ok
+    };
+    let others =
+        if !devices.failing.is_empty() || clock == Some(false) { Trouble::Warning } else { Trouble::Ok };
+    journal.max(others).max(disk_trouble(disk))
+}
+
+/// What free disk by the journal says: under 5 % critical, under 15 % a warning.
+fn disk_trouble(disk: Option<&DiskHealth>) -> Trouble {
+    match disk.map(|d| d.free_percent) {
+        Some(p) if p < DISK_CRITICAL_PERCENT => Trouble::Critical,
+        Some(p) if p < DISK_WARNING_PERCENT => Trouble::Warning,
+        _ => Trouble::Ok,
     }
 }
 
@@ -376,17 +383,13 @@ pub fn alarms(before: &HealthDocument, after: &HealthDocument) -> Vec<Alarm> {
             _ => {}
         }
     }
-    let band = |d: &HealthDocument| match d.disk.as_ref().map(|d| d.free_percent) {
-        Some(p) if p < DISK_CRITICAL_PERCENT => 2,
-        Some(p) if p < DISK_WARNING_PERCENT => 1,
-        _ => 0,
-    };
-    if band(before) != band(after) {
+    let disk_now = disk_trouble(after.disk.as_ref());
+    if disk_trouble(before.disk.as_ref()) != disk_now {
         let free = after.disk.as_ref().map_or(String::new(), |d| format!("{:.1} % free", d.free_percent));
-        let severity = match band(after) {
-            2 => Severity::Critical,
-            1 => Severity::Warning,
-            _ => Severity::Cleared,
+        let severity = match disk_now {
+            Trouble::Critical => Severity::Critical,
+            Trouble::Warning => Severity::Warning,
+            Trouble::Ok => Severity::Cleared,
         };
         let path = after.disk.as_ref().map_or_else(String::new, |d| d.path.clone());
         out.push(alarm(severity, "disk", path, format!("disk by the journal: {free}")));
@@ -397,23 +400,18 @@ pub fn alarms(before: &HealthDocument, after: &HealthDocument) -> Vec<Alarm> {
 /// Whether two documents differ in more than their clocks (uptime, time made): only then
 /// is a new one published before the periodic refresh.
 pub fn differs(a: &HealthDocument, b: &HealthDocument) -> bool {
+    // Free bytes move with every write: the share, rounded to a percent, says enough.
     let strip = |d: &HealthDocument| HealthDocument {
         uptime_s: 0,
         at_unix_ms: 0,
-        disk: d
-            .disk
-            .as_ref()
-            .map(|disk| DiskHealth { free_percent: disk.free_percent.round(), ..disk.clone() }),
+        disk: d.disk.as_ref().map(|disk| DiskHealth {
+            free_bytes: 0,
+            free_percent: disk.free_percent.round(),
+            path: disk.path.clone(),
+        }),
         ..d.clone()
     };
-    let (mut a, mut b) = (strip(a), strip(b));
-    // Free bytes move with every write; the rounded share above says enough.
-    for d in [&mut a, &mut b] {
-        if let Some(disk) = &mut d.disk {
-            disk.free_bytes = 0;
-        }
-    }
-    a != b
+    strip(a) != strip(b)
 }
 
 #[cfg(test)]

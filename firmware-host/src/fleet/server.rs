@@ -60,8 +60,9 @@ pub async fn run(settings: FleetSettings, cancel: CancellationToken) -> anyhow::
     let subscriber = tokio::spawn(subscribe(options, shared.clone(), cancel.clone()));
     let app = Router::new()
         .route("/", get(page))
-        .route("/fleet.js", get(script))
-        .route("/fleet.css", get(style))
+        // The consoles' asset handler: common.js and i18n.js (texts, language switch, DOM
+        // helper) and the fleet page's own script and style.
+        .route("/assets/{file}", get(crate::api::pages::asset))
         .route("/api/v1/rooms", get(rooms))
         .route("/api/v1/alarms", get(alarms))
         .with_state(shared);
@@ -156,28 +157,16 @@ async fn alarms(State(shared): State<Shared>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "alarms": alarms }))
 }
 
-/// The page's headers: strict CSP (nothing but this origin's files), no sniffing, no referrer.
-fn headers(content_type: &'static str) -> axum::http::HeaderMap {
-    use axum::http::HeaderValue;
-    [
-        (header::CONTENT_TYPE, content_type),
+/// The page, with a strict CSP (nothing but this origin's files), no sniffing, no referrer.
+async fn page() -> impl IntoResponse {
+    let headers: axum::http::HeaderMap = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CONTENT_SECURITY_POLICY, "default-src 'self'; frame-ancestors 'none'"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
     ]
+    .map(|(name, value)| (name, axum::http::HeaderValue::from_static(value)))
     .into_iter()
-    .map(|(name, value)| (name, HeaderValue::from_static(value)))
-    .collect()
-}
-
-async fn page() -> impl IntoResponse {
-    (headers("text/html; charset=utf-8"), include_str!("../../web/fleet.html"))
-}
-
-async fn script() -> impl IntoResponse {
-    (headers("text/javascript; charset=utf-8"), include_str!("../../web/fleet.js"))
-}
-
-async fn style() -> impl IntoResponse {
-    (headers("text/css; charset=utf-8"), include_str!("../../web/fleet.css"))
+    .collect();
+    (headers, include_str!("../../web/fleet.html"))
 }
