@@ -49,7 +49,10 @@ fn command(i: u64) -> (Command, Actor) {
     let seat = 2 + (i * 7 % 39) as u16;
     let station = Station::Seat(seat);
     match i % 8 {
-        0..=2 => (Command::Request { station, kind: RequestKind::Ordinary, stance: None }, Actor::Chair),
+        0..=2 => (
+            Command::Request { station, kind: RequestKind::Ordinary, stance: None, raised_at: None },
+            Actor::Chair,
+        ),
         3 => (Command::Next {}, Actor::Chair),
         4 => (Command::PauseSpeaker { station }, Actor::Chair),
         5 => (Command::ResumeSpeaker { station }, Actor::Chair),

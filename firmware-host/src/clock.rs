@@ -21,12 +21,18 @@ impl SessionClock {
     /// Now, on both clocks.
     pub fn now(&self) -> Timestamp {
         let mono = self.origin_ms + self.origin.elapsed().as_millis() as u64;
-        let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-        Timestamp::new(mono, unix)
+        Timestamp::new(mono, unix_ms())
     }
 
     /// The tokio instant at which the engine's `instant` falls.
     pub fn to_tokio(&self, instant: Instant) -> tokio::time::Instant {
         self.origin + Duration::from_millis(instant.0.saturating_sub(self.origin_ms))
     }
+}
+
+/// The wall clock now, in Unix milliseconds (0 if the clock is before 1970).
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -57,6 +57,10 @@ enum Action {
         /// Keep the demo's journal in this file (default: in memory, gone at exit).
         #[arg(long)]
         journal: Option<PathBuf>,
+        /// A Jitsi Meet conference for the bridge page (`/bridge/jitsi`, login konferenz /
+        /// konferenz), e.g. https://meet.example.org/DemoRatssaal; as `[jitsi] url`.
+        #[arg(long)]
+        jitsi: Option<String>,
     },
     /// Print a meeting's minutes from a journal file as JSON, CSV or a printable HTML page.
     Export {
@@ -280,9 +284,16 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Action::Demo { listen, mqtt_listen, no_mqtt, journal } => {
+        Action::Demo { listen, mqtt_listen, no_mqtt, journal, jitsi } => {
             let _log = logging::init(&cli.log_level);
-            match config::parse(DEMO_CONFIG, Path::new("config/demo.toml")) {
+            // The conference is read as the room file's `[jitsi]` would be, with its checks.
+            let text = match &jitsi {
+                Some(url) => {
+                    format!("{DEMO_CONFIG}\n[jitsi]\nurl = {}\n", toml_edit::Value::from(url.as_str()))
+                }
+                None => DEMO_CONFIG.to_owned(),
+            };
+            match config::parse(&text, Path::new("config/demo.toml")) {
                 Ok(mut room) => {
                     room.journal.location = journal.map_or(
                         podium_host::journal::JournalLocation::Memory,
@@ -299,7 +310,10 @@ fn main() -> ExitCode {
                         room.setup.seats.len(),
                         room.setup.participants.len()
                     );
-                    println!("Demo logins (config/demo.toml): chair / chair, technician: technik / technik");
+                    println!(
+                        "Demo logins (config/demo.toml): chair / chair, technician: technik / technik, \
+                         video-conference bridge: konferenz / konferenz"
+                    );
                     room.initial_draft = Some(DEMO_AGENDA.to_owned());
                     room.web.demo_link = Some(config::DemoLink {
                         member: podium_host::api::web::DEMO_REMOTE_MEMBER.into(),

@@ -230,6 +230,45 @@ async function refreshDiagnostics() {
         .map((k) => h('td', {}, typeof src[k] === 'object' ? JSON.stringify(src[k]) : String(src[k] ?? ''))))))] : []);
 }
 
+/** The Jitsi bridge page's last report (it runs on the conference PC, see bridge.js). */
+async function refreshBridge() {
+  const box = $('bridge');
+  const r = await api('/api/v1/bridges');
+  if (!r.ok || !r.data) {
+    box.replaceChildren(h('p', {}, errorText(r)));
+    return;
+  }
+  const d = r.data;
+  if (!d.configured) {
+    box.replaceChildren(h('p', {}, t('tech.bridge.none')));
+    return;
+  }
+  const rep = d.report;
+  const lines = [h('p', {}, d.url)];
+  if (!rep) {
+    lines.push(h('p', { class: 'state-offline' }, t('tech.bridge.never')));
+  } else {
+    if (d.stale) {
+      const age = duration(Math.round((Date.now() - d.received_at) / 1000));
+      lines.push(h('p', { class: 'state-offline' }, t('tech.bridge.silent', { age })));
+    }
+    const unknown = rep.participants.filter((p) => !p.member).map((p) => p.name);
+    lines.push(h('p', { id: 'bridge-summary' }, t('tech.bridge.summary', {
+      podium: t(rep.podium ? 'tech.online' : 'tech.offline'),
+      conference: t(`bridge.conference.${rep.conference}`),
+      mapped: rep.participants.length - unknown.length,
+      unknown: unknown.length,
+      actions: rep.actions,
+      failures: rep.failures,
+    })));
+    if (unknown.length) lines.push(h('p', { id: 'bridge-unknown' }, t('tech.bridge.unknown_list', { names: unknown.join(', ') })));
+    if (rep.last_action) {
+      lines.push(h('p', {}, t('tech.bridge.last', { action: rep.last_action, time: time(rep.last_action_at) })));
+    }
+  }
+  box.replaceChildren(...lines);
+}
+
 // ---------------------------------------------------------------- event log and log tail
 
 function describe(change) {
@@ -347,10 +386,10 @@ logSource.addEventListener('log', (e) => {
 });
 
 async function refresh() {
-  await Promise.all([refreshHealth(), refreshDevices(), refreshRoomDevices(), refreshDiagnostics()]);
+  await Promise.all([refreshHealth(), refreshDevices(), refreshRoomDevices(), refreshDiagnostics(), refreshBridge()]);
 }
 
 refresh();
 // Device health is a status the drivers keep (no event stream of its own): reread it.
-setInterval(() => { refreshDevices(); refreshRoomDevices(); }, 5000);
+setInterval(() => { refreshDevices(); refreshRoomDevices(); refreshBridge(); }, 5000);
 setInterval(() => { refreshHealth(); refreshDiagnostics(); }, 15000);

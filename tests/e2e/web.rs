@@ -64,6 +64,7 @@ fn real_room(web: &str) -> Room {
         ("vorsitz", "chair", "vorsitz-passwort"),
         ("technik", "technician", "technik-passwort"),
         ("gast", "viewer", "gast-passwort"),
+        ("konferenz", "bridge", "konferenz-passwort"),
     ]
     .iter()
     .map(|(name, role, password)| {
@@ -164,6 +165,9 @@ async fn callers(room: &Room) -> Vec<Caller> {
     assert_eq!(opened.status().as_u16(), 200, "the personal link opens");
     let cookie = session_cookie(opened.headers()).expect("the link starts a session");
     out.push(Caller { name: "member", cookie: Some(cookie) });
+    let (status, cookie, body, _) = login(base, "konferenz", "konferenz-passwort").await;
+    assert_eq!(status, 200, "login of the bridge: {body}");
+    out.push(Caller { name: "bridge", cookie: Some(cookie.expect("a session cookie")) });
     out
 }
 
@@ -176,37 +180,47 @@ async fn every_route_answers_every_role_as_the_access_table_says() {
     let own_join = json!({"command": "join_remote", "participant": "vogt"});
     let other_join = json!({"command": "join_remote", "participant": "mueller"});
 
-    // (method, path, body, [anonymous, viewer, chair, technician, member])
-    let table: Vec<(Method, &str, Option<Value>, [u16; 5])> = vec![
-        (Method::GET, "/healthz", None, [200, 200, 200, 200, 200]),
-        (Method::GET, "/api/v1/openapi.json", None, [200, 200, 200, 200, 200]),
-        (Method::GET, "/api/v1/session", None, [200, 200, 200, 200, 200]),
-        (Method::GET, "/api/v1/clock", None, [200, 200, 200, 200, 200]),
-        (Method::POST, "/api/v1/login", Some(json!({})), [400, 400, 400, 400, 400]),
-        (Method::GET, "/api/v1/state", None, [401, 200, 200, 200, 200]),
-        (Method::GET, "/api/v1/precedence", None, [401, 200, 200, 200, 200]),
-        (Method::GET, "/api/v1/events", None, [401, 200, 200, 200, 200]),
-        (Method::POST, "/api/v1/commands", Some(next.clone()), [401, 403, 409, 409, 403]),
-        (Method::POST, "/api/v1/commands", Some(other_join), [401, 403, 200, 200, 403]),
-        (Method::POST, "/api/v1/commands", Some(own_join), [401, 403, 200, 200, 200]),
-        (Method::GET, "/api/v1/log", None, [401, 403, 403, 200, 403]),
-        (Method::GET, "/api/v1/monitor", None, [401, 403, 403, 200, 403]),
+    // (method, path, body, [anonymous, viewer, chair, technician, member, bridge])
+    let table: Vec<(Method, &str, Option<Value>, [u16; 6])> = vec![
+        (Method::GET, "/healthz", None, [200, 200, 200, 200, 200, 200]),
+        (Method::GET, "/api/v1/openapi.json", None, [200, 200, 200, 200, 200, 200]),
+        (Method::GET, "/api/v1/session", None, [200, 200, 200, 200, 200, 200]),
+        (Method::GET, "/api/v1/clock", None, [200, 200, 200, 200, 200, 200]),
+        (Method::POST, "/api/v1/login", Some(json!({})), [400, 400, 400, 400, 400, 400]),
+        (Method::GET, "/api/v1/state", None, [401, 200, 200, 200, 200, 200]),
+        (Method::GET, "/api/v1/precedence", None, [401, 200, 200, 200, 200, 200]),
+        (Method::GET, "/api/v1/events", None, [401, 200, 200, 200, 200, 200]),
+        (Method::POST, "/api/v1/commands", Some(next.clone()), [401, 403, 409, 409, 403, 403]),
+        (Method::POST, "/api/v1/commands", Some(other_join), [401, 403, 200, 200, 403, 200]),
+        (Method::POST, "/api/v1/commands", Some(own_join), [401, 403, 200, 200, 200, 200]),
+        (Method::GET, "/api/v1/log", None, [401, 403, 403, 200, 403, 403]),
+        (Method::GET, "/api/v1/monitor", None, [401, 403, 403, 200, 403, 403]),
         // The OParl import reaches out to the council information system: the technician
         // (this room has none configured: 409).
-        (Method::POST, "/api/v1/agenda/import", Some(json!({"meeting": "1"})), [401, 403, 403, 409, 403]),
+        (
+            Method::POST,
+            "/api/v1/agenda/import",
+            Some(json!({"meeting": "1"})),
+            [401, 403, 403, 409, 403, 403],
+        ),
         // A method a route does not answer is 405 for everyone: it does nothing.
-        (Method::TRACE, "/api/v1/log", None, [405, 405, 405, 405, 405]),
-        (Method::DELETE, "/api/v1/commands", None, [405, 405, 405, 405, 405]),
-        (Method::GET, "/metrics", None, [401, 403, 200, 200, 403]),
-        (Method::GET, "/", None, [303, 303, 303, 303, 303]),
-        (Method::GET, "/login", None, [200, 200, 200, 200, 200]),
-        (Method::GET, "/assets/common.js", None, [200, 200, 200, 200, 200]),
-        (Method::GET, "/assets/nothing.js", None, [404, 404, 404, 404, 404]),
-        (Method::GET, "/chair", None, [303, 403, 200, 200, 403]),
-        (Method::GET, "/tech", None, [303, 403, 403, 200, 403]),
-        (Method::GET, "/display", None, [303, 200, 200, 200, 200]),
-        (Method::GET, "/overlay", None, [303, 200, 200, 200, 200]),
-        (Method::GET, "/remote/not-a-valid-token", None, [401, 401, 401, 401, 401]),
+        (Method::TRACE, "/api/v1/log", None, [405, 405, 405, 405, 405, 405]),
+        (Method::DELETE, "/api/v1/commands", None, [405, 405, 405, 405, 405, 405]),
+        (Method::GET, "/metrics", None, [401, 403, 200, 200, 403, 403]),
+        (Method::GET, "/", None, [303, 303, 303, 303, 303, 303]),
+        (Method::GET, "/login", None, [200, 200, 200, 200, 200, 200]),
+        (Method::GET, "/assets/common.js", None, [200, 200, 200, 200, 200, 200]),
+        (Method::GET, "/assets/nothing.js", None, [404, 404, 404, 404, 404, 404]),
+        (Method::GET, "/chair", None, [303, 403, 200, 200, 403, 403]),
+        (Method::GET, "/tech", None, [303, 403, 403, 200, 403, 403]),
+        (Method::GET, "/display", None, [303, 200, 200, 200, 200, 200]),
+        (Method::GET, "/overlay", None, [303, 200, 200, 200, 200, 200]),
+        (Method::GET, "/remote/not-a-valid-token", None, [401, 401, 401, 401, 401, 401]),
+        // The video-conference bridge: its setup and report; the staff read its state.
+        (Method::GET, "/api/v1/bridge/setup", None, [401, 403, 403, 200, 403, 200]),
+        (Method::PUT, "/api/v1/bridge/report", Some(json!({})), [401, 403, 403, 400, 403, 400]),
+        (Method::GET, "/api/v1/bridges", None, [401, 403, 200, 200, 403, 403]),
+        (Method::GET, "/bridge/jitsi", None, [303, 403, 403, 200, 403, 200]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, expected) in &table {
@@ -247,7 +261,7 @@ async fn every_route_answers_every_role_as_the_access_table_says() {
                 let (got, answer) = call(&base, caller, method.clone(), path, None).await;
                 let ok = match caller.name {
                     "anonymous" => got == 401,
-                    "viewer" | "member" => got == 403,
+                    "viewer" | "member" | "bridge" => got == 403,
                     _ => got != 401 && got != 403,
                 };
                 if !ok {

@@ -140,7 +140,7 @@ impl Room {
 
     fn request_command(seat: SeatNo, kind: RequestKind) -> (Command, Actor) {
         (
-            Command::Request { station: Station::Seat(seat), kind, stance: None },
+            Command::Request { station: Station::Seat(seat), kind, stance: None, raised_at: None },
             Actor::Station(Station::Seat(seat)),
         )
     }

@@ -43,6 +43,11 @@ pub enum Command {
         /// Optional pro/contra tag (ordinary requests only).
         #[serde(default)]
         stance: Option<Stance>,
+        /// When the member raised their hand in the video conference (Unix milliseconds on
+        /// the conference's clock), as a bridge reports it. Kept in the record beside the
+        /// server stamp; the list's order is still the order of arrival here.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raised_at: Option<u64>,
     },
     /// Withdraw a request: by the member (if members may cancel) or by the chair (always).
     Withdraw {

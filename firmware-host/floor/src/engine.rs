@@ -343,7 +343,9 @@ impl Floor {
 
     fn dispatch(&mut self, command: &Command, actor: &Actor, now: Timestamp) -> Result<(), Rejection> {
         match command {
-            Command::Request { station, kind, stance } => self.request(now, actor, station, *kind, *stance),
+            Command::Request { station, kind, stance, raised_at } => {
+                self.request(now, actor, station, *kind, *stance, *raised_at)
+            }
             Command::Withdraw { station } => self.withdraw(now, actor, station),
             Command::Stop { station } => self.stop(now, actor, station),
             Command::Cancel { station } => self.cancel(now, actor, station),
@@ -444,6 +446,7 @@ impl Floor {
         station: &Station,
         kind: RequestKind,
         stance: Option<Stance>,
+        raised_at: Option<u64>,
     ) -> Result<(), Rejection> {
         self.check_station(station)?;
         if self.state.speaker_index(station).is_some() {
@@ -501,7 +504,7 @@ impl Floor {
             }
             _ => {}
         }
-        self.enqueue(now, on_behalf, station, kind, stance, reply_to)
+        self.enqueue(now, on_behalf, station, (kind, stance, raised_at), reply_to)
     }
 
     fn enqueue(
@@ -509,8 +512,7 @@ impl Floor {
         now: Timestamp,
         on_behalf: bool,
         station: &Station,
-        kind: RequestKind,
-        stance: Option<Stance>,
+        (kind, stance, raised_at): (RequestKind, Option<Stance>, Option<u64>),
         reply_to: Option<Station>,
     ) -> Result<(), Rejection> {
         let limits = self.state.profile.limits;
@@ -536,6 +538,7 @@ impl Floor {
             stance: if kind == RequestKind::Ordinary { stance } else { None },
             reply_to,
             requested_at: now,
+            raised_at,
         };
         self.emit(now, Change::RequestAdded { request, position });
         Ok(())
@@ -608,7 +611,7 @@ impl Floor {
                 self.open(now, station, None);
                 return Ok(());
             }
-            return self.request(now, actor, station, RequestKind::Ordinary, None);
+            return self.request(now, actor, station, RequestKind::Ordinary, None, None);
         }
         if self.state.speaker_index(station).is_some() {
             return self.stop(now, actor, station);
@@ -616,7 +619,7 @@ impl Floor {
         if self.state.request_index(station).is_some() {
             return self.withdraw(now, actor, station);
         }
-        self.request(now, actor, station, RequestKind::Ordinary, None)
+        self.request(now, actor, station, RequestKind::Ordinary, None, None)
     }
 
     fn key_release(&mut self, now: Timestamp, station: &Station) -> Result<(), Rejection> {

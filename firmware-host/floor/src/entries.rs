@@ -40,6 +40,10 @@ pub struct Request {
     pub reply_to: Option<Station>,
     /// Server stamp of the arrival.
     pub requested_at: Timestamp,
+    /// When the hand went up in the video conference (Unix milliseconds, the conference's
+    /// clock), for a request a bridge relayed; see `Command::Request`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raised_at: Option<u64>,
 }
 
 /// An open microphone and its clock. Timers are data: start + budget, no ticks.

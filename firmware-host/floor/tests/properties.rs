@@ -48,7 +48,7 @@ fn limits() -> impl Strategy<Value = Limits> {
 
 fn command(with_moves: bool) -> BoxedStrategy<Command> {
     let base = prop_oneof![
-        10 => (station(), kind()).prop_map(|(station, kind)| Command::Request { station, kind, stance: None }),
+        10 => (station(), kind()).prop_map(|(station, kind)| Command::Request { station, kind, stance: None, raised_at: None }),
         3 => station().prop_map(|station| Command::Withdraw { station }),
         3 => station().prop_map(|station| Command::Stop { station }),
         3 => station().prop_map(|station| Command::Cancel { station }),

@@ -64,8 +64,12 @@ fn reply_needs_a_current_speaker() {
 #[test]
 fn stance_is_kept_on_ordinary_requests() {
     let mut f = floor(Mode::Request);
-    let cmd =
-        Command::Request { station: seat(4), kind: RequestKind::Ordinary, stance: Some(Stance::Contra) };
+    let cmd = Command::Request {
+        station: seat(4),
+        kind: RequestKind::Ordinary,
+        stance: Some(Stance::Contra),
+        raised_at: None,
+    };
     f.handle(&cmd, &member(4), at(1)).unwrap();
     assert_eq!(f.state().requests[0].stance, Some(Stance::Contra));
 }

@@ -195,6 +195,7 @@ fn whoami(app: &AppState, principal: &Principal) -> Whoami {
             Role::Technician => "technician",
             Role::Member => "member",
             Role::Viewer => "viewer",
+            Role::Bridge => "bridge",
         }
         .to_owned()
     });

@@ -268,7 +268,7 @@ mod tests {
     async fn toggle(session: &SessionHandle, on: bool) {
         let station = Station::Seat(1);
         let command = if on {
-            Command::Request { station, kind: RequestKind::Ordinary, stance: None }
+            Command::Request { station, kind: RequestKind::Ordinary, stance: None, raised_at: None }
         } else {
             Command::Withdraw { station }
         };

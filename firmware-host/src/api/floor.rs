@@ -110,11 +110,13 @@ fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 
 /// Whether a caller sees the whole floor, or the public view ([`podium_floor::public`]):
 /// the chair and the technician always; a remote member if they may attend non-public
-/// parts; viewers (display, overlay) and anonymous readers never.
+/// parts; the video-conference bridge always (it must unmute a member who speaks in the
+/// non-public part, as the MQTT bridge reads the private topics); viewers (display,
+/// overlay) and anonymous readers never.
 pub fn sees_everything(principal: &Principal, snapshot: &Snapshot) -> bool {
     use crate::config::UserRole;
     match principal {
-        Principal::User { role: UserRole::Chair | UserRole::Technician, .. } => true,
+        Principal::User { role: UserRole::Chair | UserRole::Technician | UserRole::Bridge, .. } => true,
         Principal::Member { participant } => {
             snapshot.participants.iter().any(|p| &p.id == participant && p.nonpublic_allowed)
         }

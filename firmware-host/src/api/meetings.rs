@@ -12,6 +12,7 @@ use super::body::AgendaBody;
 use super::diagnostics::ApiSource;
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
+use crate::clock::unix_ms as now_unix_ms;
 use crate::journal::{JournalError, MeetingInfo, Minutes, minutes};
 use crate::session::{MeetingError, MeetingOpening};
 use podium_floor::{AgendaItem, CarryOver, MeetingPhase};
@@ -115,13 +116,6 @@ impl From<JournalError> for ApiError {
 
 fn meeting_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
     path.map(|Path(id)| id).map_err(|e| ApiError::bad_request("invalid_meeting_id", e.body_text()))
-}
-
-fn now_unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Every meeting in the journal, newest first (open and closed, until retention deletes them).

@@ -18,6 +18,7 @@
 //! | `room_devices.rs` | cameras, displays, switchers, microphones: health, tests |
 //! | `room_sim.rs` | the demo's simulated room devices and button box |
 //! | `auth.rs` | login, logout, session, clock |
+//! | `bridge.rs` | the video-conference bridge: its page, setup and report |
 //! | `log.rs`, `monitor.rs`, `metrics.rs` | the log tail, the protocol monitor, `/metrics` |
 //! | `pages.rs` | the console pages and their assets |
 //!
@@ -30,6 +31,7 @@ pub mod access;
 pub mod agenda;
 pub mod auth;
 pub mod body;
+pub mod bridge;
 pub mod client_address;
 pub mod devices;
 pub mod diagnostics;
@@ -75,6 +77,7 @@ pub use state::{AppState, Parts};
         (name = "system", description = "Health and API description"),
         (name = "meetings", description = "Meetings, their record and minutes (see README: Journal and recovery, Minutes export)"),
         (name = "devices", description = "Desk units: bus and unit health, lamp tests, simulated units (demo); room devices (cameras): health, director shots, test actions"),
+        (name = "conference", description = "The video-conference bridge: its setup, what the conference must do, its report (see README: Jitsi Meet bridge)"),
         (name = "access", description = "Login, logout and the caller's role (see README: Web consoles and access)")
     )
 )]
@@ -171,6 +174,9 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .api(Rule::Staff, routes!(room_sim::get_sim_room))
             .api(Rule::Staff, routes!(room_sim::get_sim_gpio, room_sim::post_sim_gpio))
             // Frames on the wire are diagnostics, like the log: technicians only.
+            .api(Rule::Bridge, routes!(bridge::get_setup))
+            .api(Rule::Bridge, routes!(bridge::put_report))
+            .api(Rule::Staff, routes!(bridge::get_bridges))
             .api(Rule::Technician, routes!(log::get_log))
             .api(Rule::Technician, routes!(monitor::get_monitor))
             .api(Rule::Metrics, routes!(health::get_metrics))
@@ -187,7 +193,8 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .page("/chair", Rule::Page(Page::Chair), get(pages::chair_page))
             .page("/tech", Rule::Page(Page::Tech), get(pages::tech_page))
             .page("/display", Rule::Page(Page::Display), get(pages::display_page))
-            .page("/overlay", Rule::Page(Page::Overlay), get(pages::overlay_page));
+            .page("/overlay", Rule::Page(Page::Overlay), get(pages::overlay_page))
+            .page("/bridge/jitsi", Rule::Page(Page::Bridge), get(bridge::bridge_page));
     let (router, mut openapi) = table.router.split_for_parts();
     deny_unknown_fields_in_variants(&mut openapi, &["Command", "TestAction", "Shares"]);
     document_access_answers(&mut openapi, &table.rules);
@@ -255,7 +262,8 @@ pub fn route_rules() -> RouteRules {
 /// The complete router, ready to serve.
 pub fn router(parts: Parts) -> Router {
     let (routes, openapi, rules) = table();
-    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor, limits, print, oparl } = parts;
+    let Parts { session, cancel, room_id, mqtt, web, desks, room, monitor, limits, print, oparl, bridge } =
+        parts;
     let streams = sse::StreamCap::new(limits.max_streams_per_address, web.metrics.clone());
     let state = AppState {
         session,
@@ -270,6 +278,7 @@ pub fn router(parts: Parts) -> Router {
         streams,
         print: Arc::new(print),
         oparl: Arc::new(oparl),
+        bridge,
         desks,
         room,
         monitor,
@@ -315,7 +324,17 @@ mod tests {
             rules.iter().map(|(path, ..)| path).filter(|p| !openapi.paths.paths.contains_key(*p)).collect();
         assert_eq!(
             pages,
-            ["/", "/assets/{file}", "/chair", "/display", "/login", "/overlay", "/remote/{token}", "/tech"],
+            [
+                "/",
+                "/assets/{file}",
+                "/bridge/jitsi",
+                "/chair",
+                "/display",
+                "/login",
+                "/overlay",
+                "/remote/{token}",
+                "/tech"
+            ],
             "declared routes outside the API description"
         );
         for (path, rule, methods) in rules.iter() {

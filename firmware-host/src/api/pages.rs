@@ -44,6 +44,9 @@ static ASSETS: &[Asset] = &[
     asset!("tech.js", "text/javascript; charset=utf-8"),
     asset!("login.js", "text/javascript; charset=utf-8"),
     asset!("link-confirm.js", "text/javascript; charset=utf-8"),
+    asset!("bridge.js", "text/javascript; charset=utf-8"),
+    asset!("bridge-map.js", "text/javascript; charset=utf-8"),
+    asset!("bridge.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
     // The city's fleet view (`podiumd fleet`) serves these through the same handler.
     asset!("fleet.js", "text/javascript; charset=utf-8"),
@@ -60,6 +63,7 @@ const FORBIDDEN_HTML: &str = include_str!("../../web/forbidden.html");
 const INVALID_LINK_HTML: &str = include_str!("../../web/invalid-link.html");
 const LINK_CONFIRM_HTML: &str = include_str!("../../web/link-confirm.html");
 const LINK_BOUNCE_HTML: &str = include_str!("../../web/link-bounce.html");
+const BRIDGE_HTML: &str = include_str!("../../web/bridge.html");
 
 /// `/login`.
 pub async fn login_page() -> Response {
@@ -86,6 +90,11 @@ pub async fn tech_page() -> Response {
     page(StatusCode::OK, TECH_HTML)
 }
 
+/// The bridge page (`api/bridge.rs` widens its policy to the conference server).
+pub fn bridge_html() -> Response {
+    page(StatusCode::OK, BRIDGE_HTML)
+}
+
 /// Security headers every page and asset carries.
 fn secure(mut response: Response) -> Response {
     let headers = response.headers_mut();
@@ -109,13 +118,7 @@ pub fn forbidden_page() -> Response {
 
 /// `/`: the console that fits the caller's role, or the login page.
 pub async fn index(principal: Principal) -> Redirect {
-    Redirect::to(match principal.role() {
-        Some(Role::Chair) => "/chair",
-        Some(Role::Technician) => "/tech",
-        Some(Role::Viewer) => "/display",
-        // A member's page lives at their personal link, which we do not know here.
-        Some(Role::Member) | None => "/login",
-    })
+    Redirect::to(home(principal.role()).unwrap_or("/login"))
 }
 
 /// `GET /remote/{token}`: checks the personal link, starts the member's session (an
@@ -250,13 +253,19 @@ pub fn login_target(next: Option<&str>, role: Option<Role>) -> String {
     {
         return next.to_owned();
     }
-    match role {
-        Some(Role::Chair) => "/chair",
-        Some(Role::Technician) => "/tech",
-        Some(Role::Viewer) => "/display",
-        Some(Role::Member) | None => "/",
+    home(role).unwrap_or("/").to_owned()
+}
+
+/// The console of a role. A member's page lives at their personal link, which is not
+/// known here.
+fn home(role: Option<Role>) -> Option<&'static str> {
+    match role? {
+        Role::Chair => Some("/chair"),
+        Role::Technician => Some("/tech"),
+        Role::Viewer => Some("/display"),
+        Role::Bridge => Some("/bridge/jitsi"),
+        Role::Member => None,
     }
-    .to_owned()
 }
 
 fn etags() -> &'static [String] {

@@ -218,10 +218,9 @@ impl Drop for Ticket {
 /// technician's credentials vouches for its address, which may then use the reserved
 /// connections. Members and viewers are not vouched for: the reserve is the consoles'.
 pub async fn vouch_for_credentials(req: Request, next: Next) -> Response {
-    let console = req
-        .extensions()
-        .get::<Principal>()
-        .is_some_and(|p| matches!(p, Principal::User { role: UserRole::Chair | UserRole::Technician, .. }));
+    let console = req.extensions().get::<Principal>().is_some_and(|p| {
+        matches!(p, Principal::User { role: UserRole::Chair | UserRole::Technician | UserRole::Bridge, .. })
+    });
     if console
         && let (Some(gate), Some(ConnectInfo(peer))) =
             (req.extensions().get::<Arc<Gate>>(), req.extensions().get::<ConnectInfo<SocketAddr>>())

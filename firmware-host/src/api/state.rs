@@ -51,6 +51,8 @@ pub struct AppState {
     pub print: Arc<PrintSettings>,
     /// `[oparl]` and the members' `oparl_person`, for the agenda import.
     pub oparl: Arc<crate::oparl::OparlContext>,
+    /// The video-conference bridge: its setup and its last report.
+    pub bridge: Arc<super::bridge::Bridge>,
 }
 
 /// The daemon's parts [`super::router`] serves; everything else in [`AppState`] the router
@@ -78,4 +80,6 @@ pub struct Parts {
     pub print: PrintSettings,
     /// `[oparl]` and the members' `oparl_person`, for the agenda import.
     pub oparl: crate::oparl::OparlContext,
+    /// The video-conference bridge's setup (`[jitsi]`, the members' conference names).
+    pub bridge: Arc<super::bridge::Bridge>,
 }

@@ -118,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
                 };
                 (
                     format!("{base}/remote/{id}/request"),
-                    json(&RequestPayload { v: VERSION, kind, stance: None }),
+                    json(&RequestPayload { v: VERSION, kind, stance: None, raised_at: None }),
                     false,
                 )
             }

@@ -24,6 +24,7 @@ pub use advice::warnings;
 pub use error::{ConfigError, ConfigErrors};
 use reader::{Cx, Table};
 pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFollow};
+pub use section::conference::JitsiConfig;
 pub use section::desks::{
     BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, IoOutputConfig, MemberCredentials, Signal,
 };
@@ -86,6 +87,11 @@ pub struct RoomConfig {
     pub oparl: crate::oparl::OparlSettings,
     /// `[[member]] oparl_person`: member id → OParl Person URL.
     pub oparl_persons: std::collections::BTreeMap<String, String>,
+    /// `[jitsi]`: the conference the bridge page joins; `None` = no Jitsi bridge.
+    pub jitsi: Option<JitsiConfig>,
+    /// Member id → the name the member is known by in the video conference
+    /// (`[[member]] conference_name`, or the member's name).
+    pub conference_names: std::collections::BTreeMap<String, String>,
 }
 
 impl RoomConfig {
@@ -166,6 +172,8 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let gpio = section::gpio::read(&mut root, &mut cx);
     let oparl = section::oparl::read(&mut root, &mut cx);
     let voting = section::voting::read(&mut root, &mut cx);
+    let jitsi = section::conference::read(&mut root, &mut cx, room.name.as_str());
+    let conference_names = section::conference::conference_names(&mut cx, &members, jitsi.is_some());
     let mqtt_desk_units = section::mqtt::read_desk_units(&mut root, &mut cx, &room_seats, mqtt.as_ref());
     // Keys written above the first section header belong to a section.
     root.belong_elsewhere(&["id", "name"], "[room]");
@@ -201,6 +209,8 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         source: file.to_owned(),
         oparl,
         oparl_persons,
+        jitsi,
+        conference_names,
         room_id: room.id,
         room_name: room.name,
         time_zone: room.time_zone,

@@ -7,8 +7,8 @@ use std::path::Path;
 use super::{ConfigError, RoomConfig};
 use crate::api::access::secret;
 
-/// The demo's public passwords (`config/demo.toml`: users `chair` and `technik`).
-const DEMO_PASSWORDS: [&str; 2] = ["chair", "technik"];
+/// The demo's public passwords (`config/demo.toml`: users `chair`, `technik`, `konferenz`).
+const DEMO_PASSWORDS: [&str; 3] = ["chair", "technik", "konferenz"];
 
 /// An error for every login whose password is one of the demo's and for the demo's
 /// personal link, at the place in `text` where its hash is written.

@@ -154,11 +154,21 @@ fn outputs_follow_the_floor() {
     let seat = |n| Station::Seat(n);
     let floor = floor_with(&[
         (
-            Command::Request { station: seat(12), kind: RequestKind::Ordinary, stance: None },
+            Command::Request {
+                station: seat(12),
+                kind: RequestKind::Ordinary,
+                stance: None,
+                raised_at: None,
+            },
             Actor::Station(seat(12)),
         ),
         (
-            Command::Request { station: seat(13), kind: RequestKind::Ordinary, stance: None },
+            Command::Request {
+                station: seat(13),
+                kind: RequestKind::Ordinary,
+                stance: None,
+                raised_at: None,
+            },
             Actor::Station(seat(13)),
         ),
     ]);
@@ -202,7 +212,12 @@ fn units_whose_keys_matter_now_are_marked_for_priority_polls() {
     assert_eq!(priority(&idle), [true, false, true]);
     // Seat 12 waits: its unit too (its next key withdraws).
     let waiting = floor_with(&[(
-        Command::Request { station: Station::Seat(12), kind: RequestKind::Ordinary, stance: None },
+        Command::Request {
+            station: Station::Seat(12),
+            kind: RequestKind::Ordinary,
+            stance: None,
+            raised_at: None,
+        },
         Actor::Station(Station::Seat(12)),
     )]);
     assert_eq!(priority(&waiting), [true, true, true]);

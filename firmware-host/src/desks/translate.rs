@@ -79,11 +79,14 @@ pub fn command(binding: Binding, pressed: bool) -> Option<(Command, Actor)> {
                 (DeskKey::Request, true) => Command::KeyPress { station },
                 (DeskKey::Request, false) => Command::KeyRelease { station },
                 (DeskKey::Cancel, true) => Command::Cancel { station },
-                (DeskKey::PointOfOrder, true) => {
-                    Command::Request { station, kind: RequestKind::PointOfOrder, stance: None }
-                }
+                (DeskKey::PointOfOrder, true) => Command::Request {
+                    station,
+                    kind: RequestKind::PointOfOrder,
+                    stance: None,
+                    raised_at: None,
+                },
                 (DeskKey::Reply, true) => {
-                    Command::Request { station, kind: RequestKind::Reply, stance: None }
+                    Command::Request { station, kind: RequestKind::Reply, stance: None, raised_at: None }
                 }
                 (DeskKey::VoteYes, true) => Command::CastVote { participant: None, choice: "yes".into() },
                 (DeskKey::VoteNo, true) => Command::CastVote { participant: None, choice: "no".into() },

@@ -965,17 +965,22 @@ mod tests {
         let seat = |n| Station::Seat(n);
         run(
             &mut floor,
-            Command::Request { station: seat(1), kind: RequestKind::Ordinary, stance: None },
+            Command::Request { station: seat(1), kind: RequestKind::Ordinary, stance: None, raised_at: None },
             Actor::Station(seat(1)),
         );
         run(
             &mut floor,
-            Command::Request { station: seat(2), kind: RequestKind::Ordinary, stance: Some(Stance::Contra) },
+            Command::Request {
+                station: seat(2),
+                kind: RequestKind::Ordinary,
+                stance: Some(Stance::Contra),
+                raised_at: None,
+            },
             Actor::Station(seat(2)),
         );
         run(
             &mut floor,
-            Command::Request { station: seat(3), kind: RequestKind::Ordinary, stance: None },
+            Command::Request { station: seat(3), kind: RequestKind::Ordinary, stance: None, raised_at: None },
             Actor::Station(seat(3)),
         );
         run(&mut floor, Command::Next {}, Actor::Chair);

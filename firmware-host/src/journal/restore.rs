@@ -411,8 +411,12 @@ mod tests {
         };
         store.write(&[&open]).expect("start run");
         for seat in 1..=n {
-            let command =
-                Command::Request { station: Station::Seat(seat), kind: RequestKind::Ordinary, stance: None };
+            let command = Command::Request {
+                station: Station::Seat(seat),
+                kind: RequestKind::Ordinary,
+                stance: None,
+                raised_at: None,
+            };
             let k = u64::from(seat);
             let at = Timestamp::new(1000 * k, 1_000_000 + 1000 * k as i64);
             let events = floor.handle(&command, &Actor::Chair, at).expect("ok");

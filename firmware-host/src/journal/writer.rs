@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::restore::{self, Restored};
 use super::store::{Record, Store};
 use super::{JournalError, JournalLocation, JournalSettings, JournalState, JournalStatus};
+use crate::clock::unix_ms as now_unix_ms;
 
 /// How often a failed write is retried while no new record arrives.
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
@@ -57,13 +58,6 @@ impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Journal").field("location", &self.location).finish()
     }
-}
-
-fn now_unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 impl Journal {
@@ -538,6 +532,7 @@ mod tests {
                 station: Station::Seat(seat),
                 kind: podium_floor::RequestKind::Ordinary,
                 stance: None,
+                raised_at: None,
             };
             let events = floor
                 .handle(

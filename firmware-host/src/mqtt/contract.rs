@@ -93,6 +93,10 @@ pub struct RequestPayload {
     /// Optional pro/contra tag.
     #[serde(default)]
     pub stance: Option<Stance>,
+    /// When the hand went up in the conference (Unix milliseconds, the conference's clock);
+    /// kept in the record beside podiumd's stamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raised_at: Option<u64>,
 }
 
 /// `…/remote/<participant>/withdraw`: the participant lowers the hand.
@@ -159,7 +163,7 @@ pub fn inbound_command(participant: &str, action: &str, payload: &[u8]) -> Resul
         "request" => {
             let p: RequestPayload = parse(payload)?;
             check(p.v)?;
-            Ok(Command::Request { station, kind: p.kind, stance: p.stance })
+            Ok(Command::Request { station, kind: p.kind, stance: p.stance, raised_at: p.raised_at })
         }
         "withdraw" => {
             let p: WithdrawPayload = parse(payload)?;
@@ -357,7 +361,8 @@ mod tests {
             Command::Request {
                 station: Station::Remote("m".into()),
                 kind: RequestKind::PointOfOrder,
-                stance: None
+                stance: None,
+                raised_at: None
             }
         );
         assert_eq!(

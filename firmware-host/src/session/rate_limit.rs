@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::clock::unix_ms as now_unix_ms;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -121,13 +122,6 @@ struct Bucket {
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     buckets: Mutex<HashMap<Source, Bucket>>,
-}
-
-fn now_unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 impl RateLimiter {

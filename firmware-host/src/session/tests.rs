@@ -43,7 +43,12 @@ fn settings(path: &Path) -> JournalSettings {
 }
 
 fn request(seat: u16) -> Command {
-    Command::Request { station: Station::Seat(seat), kind: RequestKind::Ordinary, stance: None }
+    Command::Request {
+        station: Station::Seat(seat),
+        kind: RequestKind::Ordinary,
+        stance: None,
+        raised_at: None,
+    }
 }
 
 struct Running {

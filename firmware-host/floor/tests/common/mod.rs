@@ -68,11 +68,11 @@ pub fn member(n: u16) -> Actor {
 }
 
 pub fn request(n: u16) -> Command {
-    Command::Request { station: seat(n), kind: RequestKind::Ordinary, stance: None }
+    Command::Request { station: seat(n), kind: RequestKind::Ordinary, stance: None, raised_at: None }
 }
 
 pub fn request_kind(station: Station, kind: RequestKind) -> Command {
-    Command::Request { station, kind, stance: None }
+    Command::Request { station, kind, stance: None, raised_at: None }
 }
 
 pub fn queue(floor: &Floor) -> Vec<Station> {

@@ -60,6 +60,9 @@ pub enum Role {
     Member,
     /// Read-only: display, overlay, state and events.
     Viewer,
+    /// The video-conference bridge: reads the floor, relays remote members' presence and
+    /// hands (see [`Principal::actor_for`]).
+    Bridge,
 }
 
 impl From<UserRole> for Role {
@@ -68,6 +71,7 @@ impl From<UserRole> for Role {
             UserRole::Chair => Role::Chair,
             UserRole::Technician => Role::Technician,
             UserRole::Viewer => Role::Viewer,
+            UserRole::Bridge => Role::Bridge,
         }
     }
 }
@@ -108,6 +112,7 @@ impl Principal {
     /// | chair | every command | `Actor::Chair` |
     /// | technician | every command | `Actor::Technician` |
     /// | member | `join_remote`/`leave_remote` for themselves (remote attendance); `request`/`withdraw`/`cancel` for their own virtual seat (`cancel` ends their own turn only where `members_may_switch_off` allows); `cast_vote` for themselves | `Actor::Station(Station::Remote(own id))` |
+    /// | bridge | `join_remote`/`leave_remote` for any member; `request` (with the hand's `raised_at`) and `withdraw` for any member's virtual seat: what the member did in the conference | `Actor::Station(Station::Remote(that member))` |
     /// | viewer | nothing (403) | |
     /// | anonymous | nothing (401) | |
     ///
@@ -118,6 +123,18 @@ impl Principal {
             Principal::User { role: UserRole::Chair, .. } => Ok(Actor::Chair),
             Principal::User { role: UserRole::Technician, .. } => Ok(Actor::Technician),
             Principal::User { role: UserRole::Viewer, .. } => Err(forbidden()),
+            // The bridge relays what a member did in the conference: the member acts, so
+            // the engine applies the member's own rules (e.g. `members_may_cancel`).
+            Principal::User { role: UserRole::Bridge, .. } => match command {
+                Command::JoinRemote { participant } | Command::LeaveRemote { participant } => {
+                    Ok(Actor::Station(Station::Remote(participant.clone())))
+                }
+                Command::Request { station: station @ Station::Remote(_), .. }
+                | Command::Withdraw { station: station @ Station::Remote(_) } => {
+                    Ok(Actor::Station(station.clone()))
+                }
+                _ => Err(forbidden()),
+            },
             Principal::Member { participant } => {
                 let own = Station::Remote(participant.clone());
                 let allowed = match command {
@@ -183,6 +200,8 @@ pub enum Page {
     Display,
     /// `/overlay`: any role; anyone if `overlay_public`.
     Overlay,
+    /// `/bridge/jitsi`: the bridge, or a technician setting it up.
+    Bridge,
 }
 
 /// What a route requires.
@@ -198,6 +217,9 @@ pub enum Rule {
     Staff,
     /// Technician only.
     Technician,
+    /// The video-conference bridge (or a technician): its setup, its floor document and
+    /// its status report.
+    Bridge,
     /// `/metrics`: chair or technician; anyone if `metrics_public`.
     Metrics,
     /// A console page.
@@ -243,7 +265,8 @@ pub(super) fn permits(rule: Rule, principal: &Principal, config: &WebConfig) -> 
     let ok = match rule {
         Rule::Public => true,
         Rule::ReadFloor => role.is_some() || public_read,
-        Rule::Command => matches!(role, Some(Role::Chair | Role::Technician | Role::Member)),
+        Rule::Command => matches!(role, Some(Role::Chair | Role::Technician | Role::Member | Role::Bridge)),
+        Rule::Bridge => matches!(role, Some(Role::Bridge | Role::Technician)),
         Rule::Staff => matches!(role, Some(Role::Chair | Role::Technician)),
         Rule::Technician => role == Some(Role::Technician),
         Rule::Metrics => config.metrics_public || matches!(role, Some(Role::Chair | Role::Technician)),
@@ -251,6 +274,7 @@ pub(super) fn permits(rule: Rule, principal: &Principal, config: &WebConfig) -> 
         Rule::Page(Page::Tech) => role == Some(Role::Technician),
         Rule::Page(Page::Display) => role.is_some() || config.display_public,
         Rule::Page(Page::Overlay) => role.is_some() || config.overlay_public,
+        Rule::Page(Page::Bridge) => matches!(role, Some(Role::Bridge | Role::Technician)),
     };
     if ok { Ok(()) } else { Err(role.is_none()) }
 }
@@ -289,6 +313,7 @@ mod tests {
                 station: own.clone(),
                 kind: podium_floor::RequestKind::Ordinary,
                 stance: None,
+                raised_at: None,
             },
             Command::Withdraw { station: own.clone() },
             Command::Cancel { station: own.clone() },
@@ -309,11 +334,13 @@ mod tests {
                 station: other.clone(),
                 kind: podium_floor::RequestKind::Ordinary,
                 stance: None,
+                raised_at: None,
             },
             Command::Request {
                 station: Station::Seat(12),
                 kind: podium_floor::RequestKind::Ordinary,
                 stance: None,
+                raised_at: None,
             },
             Command::Withdraw { station: other.clone() },
             Command::Cancel { station: other },

@@ -23,12 +23,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
 use super::Principal;
 use super::secret::{self, NoRandomness};
+use crate::clock::unix_ms as now_unix_ms;
 use crate::config::UserRole;
 
 /// Sessions kept at most.
@@ -74,7 +75,7 @@ struct Session {
 
 fn rank(principal: &Principal) -> u8 {
     match principal {
-        Principal::User { role: UserRole::Chair | UserRole::Technician, .. } => 1,
+        Principal::User { role: UserRole::Chair | UserRole::Technician | UserRole::Bridge, .. } => 1,
         _ => 0,
     }
 }
@@ -196,6 +197,7 @@ impl Stored {
                     "chair" => UserRole::Chair,
                     "technician" => UserRole::Technician,
                     "viewer" => UserRole::Viewer,
+                    "bridge" => UserRole::Bridge,
                     _ => return None,
                 };
                 Some(Principal::User { name: self.name.clone(), role })
@@ -318,12 +320,6 @@ fn apply(conn: &rusqlite::Connection, write: &Write) -> rusqlite::Result<()> {
         Write::Delete(key) => conn.execute("DELETE FROM web_sessions WHERE digest = ?1", [key.as_slice()])?,
     };
     Ok(())
-}
-
-fn now_unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn stored(key: Key, principal: &Principal, credential: &str, expires_unix_ms: i64) -> Option<Stored> {

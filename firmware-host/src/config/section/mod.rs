@@ -7,6 +7,7 @@
 //! automatically.
 
 pub mod camera;
+pub mod conference;
 pub mod desks;
 pub(crate) mod discussion;
 pub mod display;

@@ -31,6 +31,8 @@ pub(crate) struct MemberEntry {
     pub badge: Option<Sp<Vec<u8>>>,
     /// `pin`: the member's PIN for a desk unit's keypad (4-8 digits).
     pub pin: Option<Sp<String>>,
+    /// `conference_name`: the name the member uses in the video conference (default: `name`).
+    pub conference_name: Option<Sp<String>>,
 }
 
 /// Reads every `[[seat]]`.
@@ -112,6 +114,8 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
         let oparl_person = t.string(cx, "oparl_person").filter(|p| super::oparl::check_person(cx, &t, p));
         let badge = t.string(cx, "badge").and_then(|b| badge_uid(cx, &t, b));
         let pin = t.string(cx, "pin").filter(|p| pin_ok(cx, &t, p));
+        let conference_name =
+            t.string(cx, "conference_name").filter(|n| super::conference::check_name(cx, &t, n));
         t.finish(cx);
         out.push(MemberEntry {
             participant: Participant {
@@ -127,6 +131,7 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
             oparl_person: oparl_person.map(|p| Sp { v: p.v.trim().to_owned(), span: p.span }),
             badge,
             pin,
+            conference_name: conference_name.map(|n| Sp { v: n.v.trim().to_owned(), span: n.span }),
         });
     }
     out

@@ -26,17 +26,21 @@ pub enum UserRole {
     Technician,
     /// Read-only: display, overlay, state and events.
     Viewer,
+    /// The video-conference bridge page (`/bridge/jitsi`) on the room's conference PC:
+    /// reads the whole floor and relays remote members' presence and hands.
+    Bridge,
 }
 
 impl UserRole {
     /// Names as written in the configuration.
-    pub const NAMES: &'static [&'static str] = &["chair", "technician", "viewer"];
+    pub const NAMES: &'static [&'static str] = &["chair", "technician", "viewer", "bridge"];
 
     fn from_name(name: &str) -> Option<UserRole> {
         match name {
             "chair" => Some(UserRole::Chair),
             "technician" => Some(UserRole::Technician),
             "viewer" => Some(UserRole::Viewer),
+            "bridge" => Some(UserRole::Bridge),
             _ => None,
         }
     }
@@ -47,6 +51,7 @@ impl UserRole {
             UserRole::Chair => "chair",
             UserRole::Technician => "technician",
             UserRole::Viewer => "viewer",
+            UserRole::Bridge => "bridge",
         }
     }
 }

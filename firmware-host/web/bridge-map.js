@@ -1,0 +1,275 @@
+// The Jitsi bridge's decisions, without I/O: given what the conference reports and what
+// the floor says, which commands go to podiumd and which to the conference. bridge.js
+// feeds it events and carries out what it returns; tests/web/bridge-map.test.mjs runs it
+// in Node. Every method returns a list of actions:
+//   to podiumd:         {to:'podium', command:{...}, member}
+//   to the conference:  {to:'jitsi', name:'askToUnmute'|'muteRemoteParticipant'|
+//                        'setLargeVideoParticipant'|'sendChatMessage', args:[...], member}
+
+/** How names are compared (the room file's check uses the same rule, config/section/
+ *  conference.rs): case and runs of white space do not count. */
+export function fold(name) {
+  return String(name ?? '').trim().split(/\s+/).join(' ').toLowerCase();
+}
+
+/** What the conference must do for a floor snapshot: the rule of the MQTT `conference`
+ *  topic (firmware-host/src/mqtt/contract.rs `conference`): every remote speaker unmuted,
+ *  the one who got the floor last large. Also who is remote and who waits. */
+export function wanted(snap) {
+  const floor = snap.floor;
+  const unmuted = floor.speakers.filter((s) => s.station.remote !== undefined).map((s) => s.station.remote);
+  const remote = new Set(Object.entries(floor.presence || {}).filter(([, p]) => p === 'remote').map(([id]) => id));
+  const waiting = new Set(floor.requests.filter((r) => r.station.remote !== undefined).map((r) => r.station.remote));
+  return { unmuted, large: unmuted.length ? unmuted[unmuted.length - 1] : null, remote, waiting };
+}
+
+export class BridgeCore {
+  /** `members`: [{id, name, conference_name, remote_allowed}] from /api/v1/bridge/setup;
+   *  `muteOthers`: mute everyone without the floor, not only known members;
+   *  `memory`: {handled: {member: raisedAt}, joined: [member]} kept across page reloads,
+   *  so no hand is acted on twice; `texts.lowerHand(name)`: the chat notice. */
+  constructor({ members, muteOthers = true, memory = {}, texts }) {
+    this.byName = new Map(members.map((m) => [fold(m.conference_name), m]));
+    this.members = new Map(members.map((m) => [m.id, m]));
+    this.muteOthers = muteOthers;
+    this.texts = texts;
+    this.participants = new Map(); // conference id -> {name, hand}
+    this.localId = null;
+    this.floor = null; // wanted(snap) of the last snapshot
+    this.applied = { unmuted: new Set(), large: undefined };
+    this.handled = new Map(Object.entries(memory.handled || {}));
+    this.joined = new Set(memory.joined || []);
+  }
+
+  /** A request that did not reach podiumd (it was down): the raise is not yet handled,
+   *  so the next convergence asks again. */
+  forget(memberId, raisedAt) {
+    if (this.handled.get(memberId) === raisedAt) this.handled.delete(memberId);
+  }
+
+  /** What must survive a reload of the page. */
+  memory() {
+    return { handled: Object.fromEntries(this.handled), joined: [...this.joined] };
+  }
+
+  /** The member a conference participant is, or null: unknown, or ambiguous (two
+   *  participants under one member's name: neither is acted on until one leaves). */
+  memberOf(pid) {
+    const p = this.participants.get(pid);
+    if (!p) return null;
+    const m = this.byName.get(fold(p.name));
+    if (!m) return null;
+    for (const [other, q] of this.participants) {
+      if (other !== pid && fold(q.name) === fold(p.name)) return null;
+    }
+    return m;
+  }
+
+  participantOf(memberId) {
+    for (const pid of this.participants.keys()) {
+      if (this.memberOf(pid)?.id === memberId) return pid;
+    }
+    return null;
+  }
+
+  /** Everyone in the conference but the room, for the report. */
+  report() {
+    return [...this.participants].map(([pid, p]) => {
+      const m = this.memberOf(pid);
+      const ambiguous = !m && this.byName.has(fold(p.name));
+      return { name: p.name, member: m ? m.id : null, ambiguous, hand_raised_at: p.hand || null };
+    });
+  }
+
+  // ------------------------------------------------------------ the conference
+
+  /** The page joined the conference (again). Who is already there arrives as
+   *  `participantJoined` (and from `getRoomsInfo`, through the same method). */
+  conferenceJoined(localId) {
+    this.localId = localId;
+    this.participants.delete(localId);
+    return this.converge();
+  }
+
+  conferenceLeft() {
+    this.localId = null;
+    this.participants = new Map();
+    this.applied = { unmuted: new Set(), large: undefined };
+    return [];
+  }
+
+  participantJoined(pid, name) {
+    if (pid === this.localId) return [];
+    const before = this.mapped();
+    const known = this.participants.has(pid);
+    this.participants.set(pid, { name: name ?? '', hand: this.participants.get(pid)?.hand || 0 });
+    const actions = this.remapped(before);
+    // Whoever comes in while others have the floor starts muted.
+    if (!known && this.floor && this.localId !== null && !this.applied.unmuted.has(pid)
+        && (this.muteOthers || this.memberOf(pid))) {
+      actions.push({ to: 'jitsi', member: this.memberOf(pid)?.id, name: 'muteRemoteParticipant', args: [pid, 'audio'] });
+    }
+    return actions;
+  }
+
+  participantLeft(pid) {
+    const before = this.mapped();
+    this.participants.delete(pid);
+    this.applied.unmuted.delete(pid);
+    return this.remapped(before);
+  }
+
+  nameChanged(pid, name) {
+    if (!this.participants.has(pid)) return this.participantJoined(pid, name);
+    const before = this.mapped();
+    this.participants.get(pid).name = name ?? '';
+    return this.remapped(before);
+  }
+
+  /** `raiseHandUpdated`: `handRaised` is the raise time (newer Jitsi: a timestamp, 0 when
+   *  lowered) or a boolean (older builds; the time is then when the bridge saw it). */
+  hand(pid, handRaised, now) {
+    const p = this.participants.get(pid);
+    if (!p) return [];
+    const raisedAt = handRaised === true ? (p.hand || now) : Number(handRaised) || 0;
+    p.hand = raisedAt;
+    const m = this.memberOf(pid);
+    if (!m) return [];
+    if (raisedAt) return this.requestFor(m, raisedAt);
+    // Lowered: a new raise is a new request.
+    this.handled.delete(m.id);
+    if (this.floor?.waiting.has(m.id)) {
+      return [{ to: 'podium', member: m.id, command: { command: 'withdraw', station: { remote: m.id } } }];
+    }
+    return [];
+  }
+
+  // ------------------------------------------------------------ the floor
+
+  /** A new floor snapshot. `fresh`: it starts a stream (first connection or after a
+   *  reconnect): everything is checked again, not only what changed. */
+  floorChanged(snap, fresh) {
+    const before = this.floor;
+    this.floor = wanted(snap);
+    if (fresh || !before) return this.converge();
+    const actions = this.applyConference();
+    // A request that left the list without its member speaking was withdrawn or removed:
+    // the hand is still up in the conference, and Jitsi lets nobody lower it for them.
+    for (const id of before.waiting) {
+      if (this.floor.waiting.has(id) || this.floor.unmuted.includes(id)) continue;
+      const pid = this.participantOf(id);
+      if (pid && this.participants.get(pid).hand) {
+        actions.push({ to: 'jitsi', member: id, name: 'sendChatMessage', args: [this.texts.lowerHand(this.members.get(id).name), pid] });
+      }
+    }
+    return actions;
+  }
+
+  // ------------------------------------------------------------ rules
+
+  mapped() {
+    const out = new Map();
+    for (const pid of this.participants.keys()) {
+      const m = this.memberOf(pid);
+      if (m) out.set(m.id, pid);
+    }
+    return out;
+  }
+
+  /** After the conference's membership changed: join who came, leave who went, ask for
+   *  raised hands, mute who must be. */
+  remapped(before) {
+    const after = this.mapped();
+    const actions = [];
+    for (const [id] of before) {
+      if (!after.has(id) && this.joined.has(id)) {
+        this.joined.delete(id);
+        actions.push({ to: 'podium', member: id, command: { command: 'leave_remote', participant: id } });
+      }
+    }
+    for (const [id, pid] of after) {
+      if (before.get(id) === pid) continue;
+      actions.push(...this.joinFor(id));
+      const hand = this.participants.get(pid).hand;
+      if (hand) actions.push(...this.requestFor(this.members.get(id), hand));
+    }
+    return actions.concat(this.applyConference());
+  }
+
+  joinFor(id) {
+    const m = this.members.get(id);
+    if (!m?.remote_allowed || this.floor?.remote.has(id)) return [];
+    this.joined.add(id);
+    return [{ to: 'podium', member: id, command: { command: 'join_remote', participant: id } }];
+  }
+
+  /** One request per raise: the raise's time is remembered, so the same hand seen again
+   *  (a reconnect, a reload of this page, a restart of podiumd) asks nothing twice. */
+  requestFor(m, raisedAt) {
+    if (this.handled.get(m.id) === raisedAt) return [];
+    if (this.floor && (this.floor.waiting.has(m.id) || this.floor.unmuted.includes(m.id))) {
+      this.handled.set(m.id, raisedAt);
+      return [];
+    }
+    this.handled.set(m.id, raisedAt);
+    return [{ to: 'podium', member: m.id, command: { command: 'request', station: { remote: m.id }, raised_at: raisedAt } }];
+  }
+
+  /** Everything checked again: presence, hands and the conference. */
+  converge() {
+    const actions = [];
+    const present = this.mapped();
+    for (const id of [...this.joined]) {
+      if (!present.has(id)) {
+        this.joined.delete(id);
+        if (this.floor?.remote.has(id)) {
+          actions.push({ to: 'podium', member: id, command: { command: 'leave_remote', participant: id } });
+        }
+      }
+    }
+    if (this.floor) {
+      const hands = [...present].map(([id, pid]) => [id, this.participants.get(pid).hand]).filter(([, h]) => h);
+      hands.sort((a, b) => a[1] - b[1]); // the earliest raise first, as Jitsi orders them
+      for (const [id] of present) actions.push(...this.joinFor(id));
+      for (const [id, hand] of hands) actions.push(...this.requestFor(this.members.get(id), hand));
+    }
+    this.applied = { unmuted: new Set(), large: undefined };
+    return actions.concat(this.applyConference(true));
+  }
+
+  /** The conference as the floor wants it: ask the speakers to unmute, mute the others,
+   *  the last granted speaker large (the room's own picture when the floor is in the room).
+   *  `all`: mute everyone without the floor (after a reconnect), not only those who just
+   *  lost it. */
+  applyConference(all = false) {
+    if (!this.floor || this.localId === null) return [];
+    const actions = [];
+    const unmute = new Set();
+    for (const id of this.floor.unmuted) {
+      const pid = this.participantOf(id);
+      if (pid) unmute.add(pid);
+    }
+    // When the speakers change, everyone else is muted again (someone may have unmuted
+    // themselves in the conference); otherwise only who just lost the floor.
+    const changed = unmute.size !== this.applied.unmuted.size || [...unmute].some((pid) => !this.applied.unmuted.has(pid));
+    all = all || changed;
+    for (const pid of unmute) {
+      if (!this.applied.unmuted.has(pid)) {
+        actions.push({ to: 'jitsi', member: this.memberOf(pid)?.id, name: 'askToUnmute', args: [pid] });
+      }
+    }
+    const mute = all
+      ? [...this.participants.keys()].filter((pid) => !unmute.has(pid) && (this.muteOthers || this.memberOf(pid)))
+      : [...this.applied.unmuted].filter((pid) => !unmute.has(pid) && this.participants.has(pid));
+    for (const pid of mute) {
+      actions.push({ to: 'jitsi', member: this.memberOf(pid)?.id, name: 'muteRemoteParticipant', args: [pid, 'audio'] });
+    }
+    this.applied.unmuted = unmute;
+    const large = (this.floor.large && this.participantOf(this.floor.large)) || this.localId;
+    if (large !== this.applied.large) {
+      this.applied.large = large;
+      actions.push({ to: 'jitsi', member: this.memberOf(large)?.id, name: 'setLargeVideoParticipant', args: [large] });
+    }
+    return actions;
+  }
+}

@@ -1,0 +1,256 @@
+// The Jitsi Meet bridge page, opened once per meeting in the room's conference PC browser
+// as the conference's moderator. It joins the conference through the server's IFrame API
+// (external_api.js; https://jitsi.github.io/handbook/docs/dev-guide/dev-guide-iframe),
+// follows the floor through podiumd's event stream, and carries out what BridgeCore
+// (bridge-map.js) decides: presence and hands to podiumd, unmute requests, mutes and the
+// large video to the conference. It reconnects to both sides by itself and reports its
+// state to podiumd for the technician console every 10 s and after every change.
+
+import { LiveFloor, api, command, h, initLanguage, replaceKeepingFocus, say, t, whoami } from './common.js';
+import { BridgeCore } from './bridge-map.js';
+
+const $ = (id) => document.getElementById(id);
+const MEMORY_KEY = 'podium.bridge.memory';
+const REPORT_EVERY_MS = 10_000;
+
+const state = {
+  core: null,
+  setup: null,
+  jitsi: null,
+  conference: 'joining',
+  podium: false,
+  actions: 0,
+  failures: 0,
+  lastAction: null,
+  lastActionAt: null,
+  queue: Promise.resolve(),
+  fresh: true,
+  retry: 1000,
+};
+
+function remember() {
+  try {
+    sessionStorage.setItem(MEMORY_KEY, JSON.stringify(state.core.memory()));
+  } catch { /* private mode: the floor's own idempotence still holds */ }
+}
+
+function recalled() {
+  try {
+    return JSON.parse(sessionStorage.getItem(MEMORY_KEY) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+/** Carries out actions one after another, in order (a join before the request it
+ *  enables), counting each and keeping the last for the report. */
+function run(actions) {
+  if (!actions.length) return;
+  remember();
+  state.queue = state.queue.then(async () => {
+    for (const action of actions) {
+      let ok = true;
+      if (action.to === 'podium') {
+        const r = await command(action.command);
+        // A repeated join or a request the floor already has is no failure.
+        ok = r.ok || r.status === 409;
+        if (!r.ok) console.warn('podium refused', action.command, r.data);
+        if ((r.status === 0 || r.status >= 500) && action.command.command === 'request') {
+          state.core.forget(action.member, action.command.raised_at);
+          remember();
+        }
+      } else if (state.jitsi) {
+        try {
+          state.jitsi.executeCommand(action.name, ...action.args);
+        } catch (e) {
+          ok = false;
+          console.warn('conference refused', action.name, e);
+        }
+      } else {
+        continue; // out of the conference: converged again on the next join
+      }
+      state.actions += 1;
+      if (!ok) state.failures += 1;
+      state.lastAction = describe(action);
+      state.lastActionAt = Date.now();
+    }
+    render();
+    report();
+  });
+}
+
+function describe(action) {
+  const who = action.member ? state.setup.members.find((m) => m.id === action.member)?.name ?? action.member : '';
+  const what = action.to === 'podium' ? action.command.command : action.name;
+  return `${what}${who ? ` ${who}` : ''}`.slice(0, 200);
+}
+
+// ---------------------------------------------------------------- the conference
+
+function loadScript(url) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = url;
+    script.onload = resolve;
+    script.onerror = () => { script.remove(); reject(new Error(`cannot load ${url}`)); };
+    document.head.append(script);
+  });
+}
+
+async function connectConference() {
+  const jitsi = state.setup.jitsi;
+  state.conference = 'joining';
+  render();
+  if (typeof window.JitsiMeetExternalAPI !== 'function') {
+    try {
+      await loadScript(jitsi.external_api);
+    } catch {
+      say($('notice'), t('bridge.no_script', { url: jitsi.external_api }), 'error');
+      return retryConference();
+    }
+  }
+  say($('notice'), '');
+  const options = {
+    roomName: jitsi.room,
+    parentNode: $('jitsi'),
+    userInfo: { displayName: jitsi.display_name },
+    configOverwrite: { prejoinConfig: { enabled: false }, prejoinPageEnabled: false },
+  };
+  if (jitsi.no_ssl) options.noSSL = true;
+  const conference = new window.JitsiMeetExternalAPI(jitsi.domain, options);
+  state.jitsi = conference;
+  conference.addListener('videoConferenceJoined', async (e) => {
+    state.conference = 'joined';
+    state.retry = 1000;
+    run(state.core.conferenceJoined(e.id));
+    render();
+    // Who was there before us also arrives as participantJoined; this covers servers that
+    // send those before the page listens.
+    try {
+      const info = await conference.getRoomsInfo();
+      const main = info?.rooms?.find((r) => r.isMainRoom) ?? info?.rooms?.[0];
+      for (const p of main?.participants ?? []) run(state.core.participantJoined(p.id, p.displayName));
+    } catch { /* older servers have no getRoomsInfo */ }
+    render();
+  });
+  conference.addListener('participantJoined', (e) => { run(state.core.participantJoined(e.id, e.displayName)); render(); });
+  conference.addListener('participantLeft', (e) => { run(state.core.participantLeft(e.id)); render(); });
+  conference.addListener('displayNameChange', (e) => {
+    run(state.core.nameChanged(e.id, e.displayname ?? e.displayName));
+    render();
+  });
+  conference.addListener('raiseHandUpdated', (e) => { run(state.core.hand(e.id, e.handRaised, Date.now())); render(); });
+  const left = () => {
+    if (state.jitsi !== conference) return;
+    state.jitsi = null;
+    state.conference = 'left';
+    state.core.conferenceLeft();
+    try { conference.dispose(); } catch { /* already gone */ }
+    render();
+    report();
+    retryConference();
+  };
+  conference.addListener('videoConferenceLeft', left);
+  conference.addListener('readyToClose', left);
+}
+
+function retryConference() {
+  const wait = state.retry;
+  state.retry = Math.min(state.retry * 2, 30_000);
+  setTimeout(connectConference, wait);
+}
+
+// ---------------------------------------------------------------- podiumd
+
+function connectPodium() {
+  const live = new LiveFloor({
+    onChange: (snap, event) => {
+      // A snapshot (event null) starts a stream: check everything again.
+      const fresh = event === null || state.fresh;
+      state.fresh = false;
+      run(state.core.floorChanged(snap, fresh));
+    },
+    onStatus: (status) => {
+      state.podium = status === 'live';
+      if (status !== 'live') state.fresh = true;
+      render();
+    },
+    onSessionLost: () => location.assign(`/login?next=${encodeURIComponent(location.pathname)}`),
+  });
+  live.start();
+}
+
+// ---------------------------------------------------------------- state
+
+function render() {
+  const podium = $('podium');
+  podium.textContent = t(state.podium ? 'conn.live' : 'conn.lost');
+  podium.dataset.state = state.podium ? 'live' : 'lost';
+  const conference = $('conference');
+  conference.textContent = t(`bridge.conference.${state.conference}`);
+  conference.dataset.state = state.conference;
+  $('last-action').textContent = state.lastAction
+    ? `${state.lastAction} (${new Date(state.lastActionAt).toLocaleTimeString()})` : '–';
+  const rows = state.core.report().map((p) => h('tr', { 'data-member': p.member ?? '' },
+    h('td', {}, p.name),
+    h('td', { class: p.member ? '' : 'unknown' },
+      p.member ? state.setup.members.find((m) => m.id === p.member)?.name ?? p.member
+        : t(p.ambiguous ? 'bridge.ambiguous' : 'bridge.unknown')),
+    h('td', {}, p.hand_raised_at ? t('bridge.hand_since', { time: new Date(p.hand_raised_at).toLocaleTimeString() }) : '')));
+  replaceKeepingFocus($('participants'), ...rows);
+  $('no-participants').hidden = rows.length > 0;
+  document.documentElement.dataset.bridge = `${state.podium ? 'live' : 'lost'} ${state.conference}`;
+}
+
+let reportTimer = null;
+function report() {
+  clearTimeout(reportTimer);
+  reportTimer = setTimeout(sendReport, 250);
+}
+
+async function sendReport() {
+  clearTimeout(reportTimer);
+  reportTimer = setTimeout(sendReport, REPORT_EVERY_MS);
+  const participants = state.core.report().map(({ name, member, hand_raised_at }) => ({
+    name: name.slice(0, 200), member, hand_raised_at,
+  }));
+  await api('/api/v1/bridge/report', {
+    method: 'PUT',
+    body: {
+      conference: state.conference,
+      podium: state.podium,
+      participants: participants.slice(0, 1000),
+      last_action: state.lastAction,
+      last_action_at: state.lastActionAt,
+      actions: state.actions,
+      failures: state.failures,
+    },
+  });
+}
+
+async function start() {
+  initLanguage(() => state.core && render());
+  const me = await whoami();
+  if (!me.role) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+    return;
+  }
+  const setup = await api('/api/v1/bridge/setup');
+  if (!setup.ok || !setup.data.jitsi) {
+    say($('notice'), t(setup.ok ? 'bridge.not_configured' : 'bridge.no_setup'), 'error');
+    return;
+  }
+  state.setup = setup.data;
+  state.core = new BridgeCore({
+    members: setup.data.members,
+    muteOthers: setup.data.jitsi.mute_others,
+    memory: recalled(),
+    texts: { lowerHand: (name) => t('bridge.lower_hand', { name }) },
+  });
+  render();
+  connectPodium();
+  connectConference();
+  sendReport();
+}
+
+start();
