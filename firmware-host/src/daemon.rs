@@ -94,7 +94,7 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
                 .unwrap_or_else(|_| crate::journal::minutes::LocalTime::new("UTC").expect("UTC exists")),
         },
         oparl: crate::oparl::OparlContext { settings: config.oparl.clone(), members: config.oparl_members() },
-        bridge: api::bridge::setup_from(&config),
+        bridge: crate::conference::setup_from(&config),
     });
     let server = api::server::serve(listener, app, gate, http, cancel.clone());
     let overdue = async {

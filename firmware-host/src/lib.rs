@@ -3,6 +3,7 @@
 pub mod api;
 pub mod cli;
 pub mod clock;
+pub mod conference;
 pub mod config;
 pub mod daemon;
 pub mod desks;

@@ -180,6 +180,7 @@ test('the page converges after podiumd and after the conference restart', async 
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'Brückentest' }),
   });
   assert.equal(meeting.status, 201);
+  const meetingId = (await meeting.json()).id;
   await jitsi('join', 'ee05', 'Nicole Berger');
   await until('berger remote', async () => remote(await state(), 'berger'));
   await daemon.stop();
@@ -191,6 +192,10 @@ test('the page converges after podiumd and after the conference restart', async 
   const request = await until('berger\'s request after the restart', async () => requestOf(await state(), 'berger'));
   assert.equal(request.raised_at, raisedAt);
   assert.ok(remote(await state(), 'wagner'), 'the floor came back from the journal');
+  const minutes = await (await fetch(`${daemon.base}/api/v1/meetings/${meetingId}/minutes`)).json();
+  const turn = minutes.speakers.find((t) => t.participant === 'berger');
+  assert.equal(turn?.hand_raised_unix_ms, raisedAt, 'the minutes keep the hand\'s time beside the stamp');
+  assert.ok(turn.requested_unix_ms > 0);
 
   // The conference server restarts: the page joins again and applies the floor again.
   const granted = await command(daemon.base, { command: 'grant', station: { remote: 'berger' } });

@@ -159,7 +159,16 @@ pub async fn post_command(
             format!("{field} is outside the range the room file allows"),
         ));
     }
-    // Per-client rate limit (429 `rate_limited`), see session::rate_limit.
+    // Per-client rate limit (429 `rate_limited`), see session::rate_limit. The
+    // video-conference bridge relays many members: each member it acts for has a bucket of
+    // its own (as on the MQTT link), so one member's hands cannot use up the others'.
+    let source = match (&principal, &actor) {
+        (
+            Principal::User { name, role: crate::config::UserRole::Bridge },
+            podium_floor::Actor::Station(podium_floor::Station::Remote(member)),
+        ) => crate::session::Source::Api(format!("user:{name}:{member}")),
+        _ => source,
+    };
     let answered = app.session.enqueue_from(source, command, actor).await?.with_durability().await?;
     let events = answered.outcome?;
     let seq = events.last().map(|e| e.seq).unwrap_or_else(|| app.session.snapshot().floor.seq);

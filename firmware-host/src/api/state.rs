@@ -52,7 +52,7 @@ pub struct AppState {
     /// `[oparl]` and the members' `oparl_person`, for the agenda import.
     pub oparl: Arc<crate::oparl::OparlContext>,
     /// The video-conference bridge: its setup and its last report.
-    pub bridge: Arc<super::bridge::Bridge>,
+    pub bridge: Arc<crate::conference::Bridge>,
 }
 
 /// The daemon's parts [`super::router`] serves; everything else in [`AppState`] the router
@@ -81,5 +81,5 @@ pub struct Parts {
     /// `[oparl]` and the members' `oparl_person`, for the agenda import.
     pub oparl: crate::oparl::OparlContext,
     /// The video-conference bridge's setup (`[jitsi]`, the members' conference names).
-    pub bridge: Arc<super::bridge::Bridge>,
+    pub bridge: Arc<crate::conference::Bridge>,
 }

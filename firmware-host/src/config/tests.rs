@@ -664,6 +664,7 @@ fn the_demo_rooms_public_logins_and_link_are_refused_outside_the_demo() {
         [
             ("user.password_hash", line_of("$8D9h2c8MDjFkddQMPIpYyQ$")),
             ("user.password_hash", line_of("$f7wpGgQM1E6gnh234YKd0Q$")),
+            ("user.password_hash", line_of("$TAP23ZjQjMreUQvqZGhlsg$")),
             ("remote_link.token_hash", line_of("sha256:a161075586a1369b")),
         ],
         "{errors}"

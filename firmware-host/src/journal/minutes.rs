@@ -171,6 +171,10 @@ pub struct SpeakerTurn {
     pub requested_unix_ms: Option<i64>,
     /// When the request arrived (RFC 3339).
     pub requested_at: Option<String>,
+    /// For a request relayed from the video conference: when the member raised their hand
+    /// there (Unix milliseconds, the conference's clock), beside podiumd's own stamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_raised_unix_ms: Option<u64>,
     /// What became of the request: `granted`, `withdrawn`, `removed_by_chair`, `cleared`,
     /// `priority`, `presence_changed`, or `waiting` (still in the list).
     pub request_outcome: Option<String>,
@@ -338,6 +342,7 @@ impl Builder {
             turn.stance = request.stance;
             turn.reply_to = request.reply_to.as_ref().map(ToString::to_string);
             turn.requested_unix_ms = Some(request.requested_at.unix_ms);
+            turn.hand_raised_unix_ms = request.raised_at;
             builder.waiting.insert(request.station.clone(), row);
         }
         builder
@@ -561,6 +566,7 @@ impl Builder {
                 turn.stance = request.stance;
                 turn.reply_to = request.reply_to.as_ref().map(ToString::to_string);
                 turn.requested_unix_ms = Some(request.requested_at.unix_ms);
+                turn.hand_raised_unix_ms = request.raised_at;
                 self.waiting.insert(request.station.clone(), row);
             }
             Change::RequestRemoved { station, reason } => {
@@ -771,7 +777,7 @@ pub fn from_store_in(
 }
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 26] = [
+pub const CSV_COLUMNS: [&str; 27] = [
     "meeting",
     "row",
     "station",
@@ -798,6 +804,7 @@ pub const CSV_COLUMNS: [&str; 26] = [
     "started_local",
     "ended_local",
     "title",
+    "hand_raised_at",
 ];
 
 /// A cell that a spreadsheet would take for a formula gets a leading apostrophe.
@@ -843,6 +850,10 @@ impl Minutes {
                 opt(&t.started_local),
                 opt(&t.ended_local),
                 cell(&self.meeting.title),
+                t.hand_raised_unix_ms
+                    .and_then(|ms| i64::try_from(ms).ok())
+                    .map(time::rfc3339)
+                    .unwrap_or_default(),
             ])?;
         }
         let bytes = out.into_inner().map_err(|e| e.into_error())?;

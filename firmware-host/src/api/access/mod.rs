@@ -362,6 +362,47 @@ mod tests {
     }
 
     #[test]
+    fn the_bridge_relays_presence_and_hands_as_the_member_and_nothing_else() {
+        let bridge = Principal::User { name: "konferenz".into(), role: UserRole::Bridge };
+        let anna = Station::Remote("anna".into());
+        let relayed = [
+            Command::JoinRemote { participant: "anna".into() },
+            Command::LeaveRemote { participant: "anna".into() },
+            Command::Request {
+                station: anna.clone(),
+                kind: podium_floor::RequestKind::Ordinary,
+                stance: None,
+                raised_at: Some(1_764_000_000_000),
+            },
+            Command::Withdraw { station: anna.clone() },
+        ];
+        for command in &relayed {
+            assert_eq!(bridge.actor_for(command).ok(), Some(Actor::Station(anna.clone())), "{command:?}");
+        }
+        let refused = [
+            Command::Request {
+                station: Station::Seat(3),
+                kind: podium_floor::RequestKind::Ordinary,
+                stance: None,
+                raised_at: None,
+            },
+            Command::Grant { station: anna.clone() },
+            Command::Stop { station: anna.clone() },
+            Command::Cancel { station: anna },
+            Command::Next {},
+            Command::CastVote { participant: Some("anna".into()), choice: "yes".into() },
+            Command::MarkAttendance {
+                participant: "anna".into(),
+                status: podium_floor::AttendanceStatus::Present,
+            },
+        ];
+        for command in &refused {
+            let e = bridge.actor_for(command).expect_err("refused");
+            assert_eq!(e.status(), StatusCode::FORBIDDEN, "{command:?}");
+        }
+    }
+
+    #[test]
     fn roles_map_to_actors() {
         let next = Command::Next {};
         let chair = Principal::User { name: "c".into(), role: UserRole::Chair };

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::super::reader::{Cx, Sp, Table};
+use super::super::reader::{Cx, Table};
 use super::seating::MemberEntry;
 
 /// The room's Jitsi Meet conference, for the bridge page (`/bridge/jitsi`).
@@ -141,18 +141,6 @@ pub(crate) fn conference_names(
 /// white space do not count.
 fn fold(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
-}
-
-/// Checks a `[[member]] conference_name`: not empty, at most 100 characters.
-pub(crate) fn check_name(cx: &mut Cx<'_>, t: &Table<'_>, name: &Sp<String>) -> bool {
-    if !super::non_empty(cx, t, "conference_name", name) {
-        return false;
-    }
-    if name.v.chars().count() > 100 || name.v.chars().any(char::is_control) {
-        cx.err(&name.span, t.field("conference_name"), "at most 100 characters, no control characters", None);
-        return false;
-    }
-    true
 }
 
 #[cfg(test)]

@@ -114,8 +114,7 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
         let oparl_person = t.string(cx, "oparl_person").filter(|p| super::oparl::check_person(cx, &t, p));
         let badge = t.string(cx, "badge").and_then(|b| badge_uid(cx, &t, b));
         let pin = t.string(cx, "pin").filter(|p| pin_ok(cx, &t, p));
-        let conference_name =
-            t.string(cx, "conference_name").filter(|n| super::conference::check_name(cx, &t, n));
+        let conference_name = t.string(cx, "conference_name").filter(|n| check_conference_name(cx, &t, n));
         t.finish(cx);
         out.push(MemberEntry {
             participant: Participant {
@@ -135,6 +134,18 @@ pub(crate) fn read_members(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<MemberE
         });
     }
     out
+}
+
+/// Checks a `[[member]] conference_name`: not empty, at most 100 characters.
+fn check_conference_name(cx: &mut Cx<'_>, t: &Table<'_>, name: &Sp<String>) -> bool {
+    if !super::non_empty(cx, t, "conference_name", name) {
+        return false;
+    }
+    if name.v.chars().count() > 100 || name.v.chars().any(char::is_control) {
+        cx.err(&name.span, t.field("conference_name"), "at most 100 characters, no control characters", None);
+        return false;
+    }
+    true
 }
 
 /// A badge UID as written (`"04A1B2C3D4"`, hex, 1-8 bytes, `:` or spaces between bytes
