@@ -56,6 +56,24 @@ impl Bridge {
         Some((last.report, last.unix_ms, stale))
     }
 
+    /// The conference's address for a member, with the display name the bridge maps to
+    /// them in Jitsi's URL options (`#userInfo.displayName="…"`, a JSON string,
+    /// percent-encoded); none without `[jitsi]` or for someone who is no member.
+    pub fn conference_url_for(&self, member: &str) -> Option<String> {
+        let jitsi = self.setup.jitsi.as_ref()?;
+        let name = &self.setup.members.iter().find(|m| m.id == member)?.conference_name;
+        let json = serde_json::to_string(name).ok()?;
+        let mut encoded = String::with_capacity(json.len() * 3);
+        for byte in json.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                encoded.push(char::from(byte));
+            } else {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        Some(format!("{}#userInfo.displayName={encoded}", jitsi.url))
+    }
+
     /// The conference's origin (`https://server[:port]`), for the bridge page's CSP.
     pub fn conference_origins(&self) -> Option<(String, String)> {
         let jitsi = self.setup.jitsi.as_ref()?;
@@ -178,4 +196,50 @@ pub fn setup_from(config: &crate::config::RoomConfig) -> std::sync::Arc<Bridge> 
         })
         .collect();
     std::sync::Arc::new(Bridge::new(BridgeSetup { jitsi: config.jitsi.clone(), members }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bridge(jitsi: bool) -> Bridge {
+        let jitsi = jitsi.then(|| JitsiConfig {
+            url: "https://meet.example.org/Rat".into(),
+            domain: "meet.example.org".into(),
+            room: "Rat".into(),
+            external_api: "https://meet.example.org/external_api.js".into(),
+            no_ssl: false,
+            display_name: "Ratssaal".into(),
+            mute_others: true,
+        });
+        let member = BridgeMember {
+            id: "roth".into(),
+            name: "Anna Roth".into(),
+            conference_name: "Anna Röth \"SPD\"".into(),
+            remote_allowed: true,
+        };
+        Bridge::new(BridgeSetup { jitsi, members: vec![member] })
+    }
+
+    #[test]
+    fn a_member_opens_the_conference_under_the_name_the_bridge_knows() {
+        assert_eq!(
+            bridge(true).conference_url_for("roth").as_deref(),
+            Some(
+                "https://meet.example.org/Rat#userInfo.displayName=%22Anna%20R%C3%B6th%20%5C%22SPD%5C%22%22"
+            )
+        );
+        assert_eq!(bridge(true).conference_url_for("nobody"), None);
+        assert_eq!(bridge(false).conference_url_for("roth"), None);
+    }
+
+    #[test]
+    fn the_page_may_load_the_conference_servers_script_and_frame_it() {
+        let origins = bridge(true).conference_origins();
+        assert_eq!(
+            origins,
+            Some(("https://meet.example.org".to_owned(), "https://meet.example.org".to_owned()))
+        );
+        assert_eq!(bridge(false).conference_origins(), None);
+    }
 }

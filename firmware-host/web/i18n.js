@@ -134,6 +134,7 @@ export const texts = {
     'remote.position': 'Sie sind Nr. {n} auf der Rednerliste ({kind}).',
     'remote.no_request': 'Sie haben keine Wortmeldung.',
     'remote.granted': 'Sie haben das Wort. Bitte schalten Sie Ihr Mikrofon in der Videokonferenz ein.',
+    'remote.conference': 'Zur Videokonferenz (Jitsi)',
     'remote.current': 'Aktuell',
     'remote.list': 'Rednerliste',
 
@@ -739,6 +740,7 @@ export const texts = {
     'remote.position': 'You are number {n} on the list ({kind}).',
     'remote.no_request': 'You have no request.',
     'remote.granted': 'You have the floor. Please unmute your microphone in the video conference.',
+    'remote.conference': 'To the video conference (Jitsi)',
     'remote.current': 'Now',
     'remote.list': 'Request list',
 

@@ -230,6 +230,11 @@ whoami().then((who) => {
     return;
   }
   $('room').textContent = me.room_name ? `· ${me.room_name}` : '';
+  // With a Jitsi bridge, the conference opens under the name the bridge knows this member by.
+  if (typeof me.conference_url === 'string' && /^https?:\/\//.test(me.conference_url)) {
+    $('conference-url').href = me.conference_url;
+    $('conference-link').hidden = false;
+  }
   new LiveFloor({
     onChange: (s) => {
       snap = s;

@@ -213,6 +213,16 @@ test('the page converges after podiumd and after the conference restart', async 
   assert.deepEqual(scriptErrors().filter((e) => !/ERR_CONNECTION_REFUSED|EventSource/.test(e)), []);
 });
 
+test('a member\'s personal page opens the conference under the name the bridge knows', async () => {
+  const member = await newPage(browser);
+  await member.goto(`${daemon.base}/remote/demo-remote-link-vogt`);
+  await member.waitForSelector('#conference-link:not([hidden])');
+  const href = await member.locator('#conference-url').getAttribute('href');
+  assert.equal(href, `${conferenceUrl}#userInfo.displayName=%22Matthias%20Vogt%22`);
+  assert.deepEqual(await axeViolations(member), []);
+  await member.context().close();
+});
+
 test('the bridge page is accessible in German and English', async () => {
   assert.deepEqual(await axeViolations(page), []);
   await page.selectOption('#lang', 'en');

@@ -34,7 +34,7 @@ pub struct Login {
 /// Who the caller is.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Whoami {
-    /// `chair`, `technician`, `member`, `viewer`; absent when not logged in.
+    /// `chair`, `technician`, `member`, `viewer`, `bridge`; absent when not logged in.
     pub role: Option<String>,
     /// Login name, for users.
     pub user: Option<String>,
@@ -49,6 +49,10 @@ pub struct Whoami {
     /// After a login only: the page to open next (a same-site path; see `Login::next`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// For a remote member where the room has a Jitsi conference (`[jitsi]`): its address,
+    /// opening with the name the bridge knows the member by (`conference_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference_url: Option<String>,
 }
 
 /// The daemon's clocks now: what a console needs to compute running speaking times
@@ -212,6 +216,10 @@ fn whoami(app: &AppState, principal: &Principal) -> Whoami {
         display_public: app.web.config.display_public,
         overlay_public: app.web.config.overlay_public,
         next: None,
+        conference_url: match principal {
+            Principal::Member { participant } => app.bridge.conference_url_for(participant),
+            _ => None,
+        },
     }
 }
 
