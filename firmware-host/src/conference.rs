@@ -14,7 +14,7 @@ use crate::config::JitsiConfig;
 /// A report older than this is shown as stale: the page reports at least every 10 s.
 pub const REPORT_STALE_AFTER: Duration = Duration::from_secs(30);
 /// Most participants a report may list (a council's conference is far smaller).
-const MAX_REPORTED: usize = 1_000;
+const MAX_REPORTED: usize = 200;
 /// Longest text in a report (a display name, an action).
 const MAX_TEXT: usize = 200;
 
@@ -118,10 +118,10 @@ pub struct BridgeReport {
     /// Whether its event stream from podiumd is open.
     pub podium: bool,
     /// Everyone in the conference but the room itself.
-    #[schema(max_items = 1000)]
+    #[schema(max_items = 200)]
     pub participants: Vec<ReportedParticipant>,
     /// The last thing the bridge did (e.g. `askToUnmute Anna Roth`).
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub last_action: Option<String>,
     /// When it did it (Unix milliseconds, the page's clock).
     #[schema(minimum = 0)]
@@ -151,10 +151,10 @@ pub enum ConferenceState {
 #[serde(deny_unknown_fields)]
 pub struct ReportedParticipant {
     /// The display name in the conference.
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub name: String,
     /// The member it maps to; none: not known to Podium.
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub member: Option<ParticipantId>,
     /// When their hand went up (Unix ms, the conference's clock); none: not raised.
     #[schema(minimum = 0)]
@@ -166,7 +166,7 @@ impl BridgeReport {
     pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
         let text_ok = |s: &str| s.chars().count() <= MAX_TEXT && !s.chars().any(char::is_control);
         if self.participants.len() > MAX_REPORTED {
-            return Err(("participants", "at most 1,000 participants"));
+            return Err(("participants", "at most 200 participants"));
         }
         if self
             .participants

@@ -18,9 +18,14 @@ export function fold(name) {
 export function wanted(snap) {
   const floor = snap.floor;
   const unmuted = floor.speakers.filter((s) => s.station.remote !== undefined).map((s) => s.station.remote);
-  const remote = new Set(Object.entries(floor.presence || {}).filter(([, p]) => p === 'remote').map(([id]) => id));
+  const presence = Object.entries(floor.presence || {});
+  const remote = new Set(presence.filter(([, p]) => p === 'remote').map(([id]) => id));
+  // Checked in in the room (at a seat, or marked present in the room): there in person.
+  // A seat merely assigned in the room file is no presence.
+  const inRoom = (a) => a?.status === 'present' && a.place !== 'remote' && a.place !== undefined;
+  const seated = new Set(Object.entries(floor.attendance || {}).filter(([, a]) => inRoom(a)).map(([id]) => id));
   const waiting = new Set(floor.requests.filter((r) => r.station.remote !== undefined).map((r) => r.station.remote));
-  return { unmuted, large: unmuted.length ? unmuted[unmuted.length - 1] : null, remote, waiting };
+  return { unmuted, large: unmuted.length ? unmuted[unmuted.length - 1] : null, remote, seated, waiting };
 }
 
 export class BridgeCore {
@@ -35,6 +40,9 @@ export class BridgeCore {
     this.texts = texts;
     this.participants = new Map(); // conference id -> {name, hand}
     this.localId = null;
+    // Whether the conference's participants are known since the last join: until then
+    // nobody is taken for gone (after a rejoin they arrive one by one).
+    this.listed = false;
     this.floor = null; // wanted(snap) of the last snapshot
     this.applied = { unmuted: new Set(), large: undefined };
     this.handled = new Map(Object.entries(memory.handled || {}));
@@ -87,12 +95,21 @@ export class BridgeCore {
    *  `participantJoined` (and from `getRoomsInfo`, through the same method). */
   conferenceJoined(localId) {
     this.localId = localId;
+    this.listed = false;
     this.participants.delete(localId);
+    return this.converge();
+  }
+
+  /** Everyone in the conference has been reported (`getRoomsInfo`, or a settling time
+   *  after the join): who the page joined and is not there has left. */
+  participantsListed() {
+    this.listed = true;
     return this.converge();
   }
 
   conferenceLeft() {
     this.localId = null;
+    this.listed = false;
     this.participants = new Map();
     this.applied = { unmuted: new Set(), large: undefined };
     return [];
@@ -131,14 +148,20 @@ export class BridgeCore {
   hand(pid, handRaised, now) {
     const p = this.participants.get(pid);
     if (!p) return [];
-    const raisedAt = handRaised === true ? (p.hand || now) : Number(handRaised) || 0;
-    p.hand = raisedAt;
     const m = this.memberOf(pid);
+    // An older server's `true` has no time: the raise the page handled before a reconnect
+    // or reload is the same raise until a lowering is seen.
+    const seen = m && handRaised === true ? this.handled.get(m.id) : undefined;
+    const raisedAt = handRaised === true ? (p.hand || seen || now) : Number(handRaised) || 0;
+    p.hand = raisedAt;
     if (!m) return [];
     if (raisedAt) return this.requestFor(m, raisedAt);
-    // Lowered: a new raise is a new request.
+    // Lowered: a new raise is a new request. A request the page sent may not show in the
+    // floor yet: withdraw it unless the member speaks (Jitsi lowers the hand of who speaks).
+    const sent = this.handled.has(m.id);
     this.handled.delete(m.id);
-    if (this.floor?.waiting.has(m.id)) {
+    const speaks = this.floor?.unmuted.includes(m.id);
+    if (this.floor?.waiting.has(m.id) || (sent && !speaks)) {
       return [{ to: 'podium', member: m.id, command: { command: 'withdraw', station: { remote: m.id } } }];
     }
     return [];
@@ -182,7 +205,9 @@ export class BridgeCore {
     const after = this.mapped();
     const actions = [];
     for (const [id] of before) {
-      if (!after.has(id) && this.joined.has(id)) {
+      // Gone, not merely ambiguous: while someone in the conference carries the member's
+      // name the member stays in the floor (the page just stops acting for them).
+      if (!after.has(id) && this.joined.has(id) && !this.named(id)) {
         this.joined.delete(id);
         actions.push({ to: 'podium', member: id, command: { command: 'leave_remote', participant: id } });
       }
@@ -196,10 +221,21 @@ export class BridgeCore {
     return actions.concat(this.applyConference());
   }
 
+  /** Whether a participant in the conference carries the member's name. */
+  named(id) {
+    const name = fold(this.members.get(id)?.conference_name);
+    for (const p of this.participants.values()) if (fold(p.name) === name) return true;
+    return false;
+  }
+
+  /** Joins a member who came into the conference, unless they are checked in in the room
+   *  (the same name in the conference must not take a member off their seat) or are
+   *  remote already. */
   joinFor(id) {
     const m = this.members.get(id);
-    if (!m?.remote_allowed || this.floor?.remote.has(id)) return [];
+    if (!m?.remote_allowed || this.floor?.seated.has(id)) return [];
     this.joined.add(id);
+    if (this.floor?.remote.has(id)) return [];
     return [{ to: 'podium', member: id, command: { command: 'join_remote', participant: id } }];
   }
 
@@ -219,8 +255,8 @@ export class BridgeCore {
   converge() {
     const actions = [];
     const present = this.mapped();
-    for (const id of [...this.joined]) {
-      if (!present.has(id)) {
+    for (const id of this.listed ? [...this.joined] : []) {
+      if (!present.has(id) && !this.named(id)) {
         this.joined.delete(id);
         if (this.floor?.remote.has(id)) {
           actions.push({ to: 'podium', member: id, command: { command: 'leave_remote', participant: id } });
@@ -258,9 +294,11 @@ export class BridgeCore {
         actions.push({ to: 'jitsi', member: this.memberOf(pid)?.id, name: 'askToUnmute', args: [pid] });
       }
     }
-    const mute = all
+    const lost = [...this.applied.unmuted].filter((pid) => !unmute.has(pid) && this.participants.has(pid));
+    const others = all
       ? [...this.participants.keys()].filter((pid) => !unmute.has(pid) && (this.muteOthers || this.memberOf(pid)))
-      : [...this.applied.unmuted].filter((pid) => !unmute.has(pid) && this.participants.has(pid));
+      : [];
+    const mute = [...new Set([...lost, ...others])];
     for (const pid of mute) {
       actions.push({ to: 'jitsi', member: this.memberOf(pid)?.id, name: 'muteRemoteParticipant', args: [pid, 'audio'] });
     }

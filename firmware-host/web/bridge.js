@@ -12,6 +12,11 @@ import { BridgeCore } from './bridge-map.js';
 const $ = (id) => document.getElementById(id);
 const MEMORY_KEY = 'podium.bridge.memory';
 const REPORT_EVERY_MS = 10_000;
+/** A join that has not completed by then is given up and tried again. */
+const JOIN_TIMEOUT_MS = 30_000;
+/** Without getRoomsInfo (older servers), the participants are taken as known this long
+ *  after the join (they arrive as participantJoined). */
+const SETTLE_MS = 3_000;
 
 const state = {
   core: null,
@@ -47,7 +52,7 @@ function recalled() {
 function run(actions) {
   if (!actions.length) return;
   remember();
-  state.queue = state.queue.then(async () => {
+  state.queue = state.queue.catch(() => {}).then(async () => {
     for (const action of actions) {
       let ok = true;
       if (action.to === 'podium') {
@@ -55,7 +60,9 @@ function run(actions) {
         // A repeated join or a request the floor already has is no failure.
         ok = r.ok || r.status === 409;
         if (!r.ok) console.warn('podium refused', action.command, r.data);
-        if ((r.status === 0 || r.status >= 500) && action.command.command === 'request') {
+        // A request that did not arrive (podiumd down, rate-limited, the login gone) is
+        // asked again at the next convergence; the floor's answer 409 means it is there.
+        if (!r.ok && r.status !== 409 && action.command.command === 'request') {
           state.core.forget(action.member, action.command.raised_at);
           remember();
         }
@@ -119,18 +126,24 @@ async function connectConference() {
   if (jitsi.no_ssl) options.noSSL = true;
   const conference = new window.JitsiMeetExternalAPI(jitsi.domain, options);
   state.jitsi = conference;
+  const joinTimer = setTimeout(() => left(), JOIN_TIMEOUT_MS);
   conference.addListener('videoConferenceJoined', async (e) => {
+    clearTimeout(joinTimer);
+    if (state.jitsi !== conference) return;
     state.conference = 'joined';
     state.retry = 1000;
     run(state.core.conferenceJoined(e.id));
     render();
-    // Who was there before us also arrives as participantJoined; this covers servers that
-    // send those before the page listens.
+    // Who was there before us also arrives as participantJoined; the list makes sure, and
+    // only once it is known is anyone the page joined taken for gone.
     try {
       const info = await conference.getRoomsInfo();
       const main = info?.rooms?.find((r) => r.isMainRoom) ?? info?.rooms?.[0];
       for (const p of main?.participants ?? []) run(state.core.participantJoined(p.id, p.displayName));
-    } catch { /* older servers have no getRoomsInfo */ }
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS)); // older servers
+    }
+    if (state.jitsi === conference) run(state.core.participantsListed());
     render();
   });
   conference.addListener('participantJoined', (e) => { run(state.core.participantJoined(e.id, e.displayName)); render(); });
@@ -140,7 +153,8 @@ async function connectConference() {
     render();
   });
   conference.addListener('raiseHandUpdated', (e) => { run(state.core.hand(e.id, e.handRaised, Date.now())); render(); });
-  const left = () => {
+  function left() {
+    clearTimeout(joinTimer);
     if (state.jitsi !== conference) return;
     state.jitsi = null;
     state.conference = 'left';
@@ -149,7 +163,7 @@ async function connectConference() {
     render();
     report();
     retryConference();
-  };
+  }
   conference.addListener('videoConferenceLeft', left);
   conference.addListener('readyToClose', left);
 }
@@ -211,16 +225,19 @@ function report() {
 async function sendReport() {
   clearTimeout(reportTimer);
   reportTimer = setTimeout(sendReport, REPORT_EVERY_MS);
+  // Names as podiumd takes them: no control characters, at most 200 characters (code
+  // points, so no surrogate pair is cut).
+  const clean = (text) => Array.from(String(text).replace(/\p{Cc}/gu, ' ')).slice(0, 200).join('');
   const participants = state.core.report().map(({ name, member, hand_raised_at }) => ({
-    name: name.slice(0, 200), member, hand_raised_at,
+    name: clean(name), member, hand_raised_at,
   }));
   await api('/api/v1/bridge/report', {
     method: 'PUT',
     body: {
       conference: state.conference,
       podium: state.podium,
-      participants: participants.slice(0, 1000),
-      last_action: state.lastAction,
+      participants: participants.slice(0, 200),
+      last_action: state.lastAction === null ? null : clean(state.lastAction),
       last_action_at: state.lastActionAt,
       actions: state.actions,
       failures: state.failures,

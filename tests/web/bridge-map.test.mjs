@@ -43,13 +43,30 @@ test('a known participant joins and requests once per raise; a name used twice i
   assert.deepEqual(podium(core.hand('p1', 111, 0)), [], 'the same raise asks nothing twice');
   core.floorChanged(snap({ remote: ['roth'], waiting: ['roth'] }), false);
   assert.deepEqual(podium(core.hand('p1', 0, 0)), [{ command: 'withdraw', station: { remote: 'roth' } }]);
-  // Someone else takes the same name: neither is acted on, and roth leaves the floor.
-  const actions = core.participantJoined('p2', 'Anna Roth');
-  assert.deepEqual(podium(actions), [{ command: 'leave_remote', participant: 'roth' }]);
+  // Someone else takes the same name: neither is acted on, and roth stays in the floor
+  // (an impostor must not take the member out).
+  assert.deepEqual(podium(core.participantJoined('p2', 'Anna Roth')), []);
   assert.deepEqual(podium(core.hand('p2', 222, 0)), []);
   assert.equal(core.report().filter((p) => p.ambiguous).length, 2);
-  // A member who may not attend remotely is not joined.
+  assert.deepEqual(podium(core.participantLeft('p2')), [], 'p1 is roth again, remote already');
+  // A member who may not attend remotely is not joined, nor one who sits in the room.
   assert.deepEqual(podium(core.participantJoined('p3', 'Nur im Saal')), []);
+  const seated = snap({ remote: ['roth'] });
+  seated.floor.presence.berg = { seat: 12 };
+  seated.floor.attendance = { berg: { status: 'present', place: { seat: 12 }, by: 'badge' } };
+  core.floorChanged(seated, false);
+  assert.deepEqual(podium(core.participantJoined('p4', 'C. Berg (SPD)')), []);
+  // A hand lowered before the floor shows its request: the request is withdrawn all the same.
+  core.floorChanged(snap({ remote: ['roth'] }), false);
+  assert.deepEqual(podium(core.hand('p1', 444, 0)), [{ command: 'request', station: { remote: 'roth' }, raised_at: 444 }]);
+  assert.deepEqual(podium(core.hand('p1', 0, 0)), [{ command: 'withdraw', station: { remote: 'roth' } }]);
+  // An older server's `true`: one raise until it is lowered, across a reconnect.
+  const r1 = podium(core.hand('p1', true, 500));
+  assert.deepEqual(r1, [{ command: 'request', station: { remote: 'roth' }, raised_at: 500 }]);
+  core.conferenceLeft();
+  core.conferenceJoined('room2');
+  core.participantJoined('p1', 'Anna Roth');
+  assert.deepEqual(podium(core.hand('p1', true, 900)), [], 'the same raise after a reconnect');
 });
 
 test('a grant unmutes the speaker, mutes the rest, and a reconnect converges without asking twice', () => {
@@ -84,4 +101,30 @@ test('a grant unmutes the speaker, mutes the rest, and a reconnect converges wit
   assert.deepEqual(jitsi(removed), [['sendChatMessage', 'lower Anna Roth', 'p1']]);
   // Leaving the conference leaves the floor.
   assert.deepEqual(podium(core.participantLeft('p2')), [{ command: 'leave_remote', participant: 'berg' }]);
+});
+
+test('a rejoin of the conference takes nobody out of the floor before the participants are known', () => {
+  const core = new BridgeCore({ members, texts });
+  core.conferenceJoined('room');
+  core.participantJoined('p1', 'Anna Roth');
+  core.participantJoined('p2', 'C. Berg (SPD)');
+  core.floorChanged(snap({ remote: ['roth', 'berg'], speakers: ['roth'] }), true);
+  core.conferenceLeft();
+  // Rejoined: the snapshot comes before anyone is reported again.
+  assert.deepEqual(podium(core.conferenceJoined('room2')), []);
+  assert.deepEqual(podium(core.floorChanged(snap({ remote: ['roth', 'berg'], speakers: ['roth'] }), true)), []);
+  const back = core.participantJoined('p1', 'Anna Roth');
+  assert.deepEqual(podium(back), []);
+  assert.ok(jitsi(back).some(([n, p]) => n === 'askToUnmute' && p === 'p1'), 'the speaker is asked again');
+  // The list is complete: berg did not come back, so berg has left.
+  assert.deepEqual(podium(core.participantsListed()), [{ command: 'leave_remote', participant: 'berg' }]);
+});
+
+test('with mute_others off, a speaker who no longer maps to a member is still muted', () => {
+  const core = new BridgeCore({ members, texts, muteOthers: false });
+  core.conferenceJoined('room');
+  core.participantJoined('p1', 'Anna Roth');
+  core.floorChanged(snap({ remote: ['roth'], speakers: ['roth'] }), true);
+  const renamed = core.nameChanged('p1', 'Anna (Laptop)');
+  assert.ok(jitsi(renamed).some(([n, p]) => n === 'muteRemoteParticipant' && p === 'p1'));
 });

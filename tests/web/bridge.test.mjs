@@ -208,8 +208,12 @@ test('the page converges after podiumd and after the conference restart', async 
   await until('askToUnmute berger again', async () => (await commandsFor('askToUnmute', 'ee05')).length > asked);
   const seq = (await state()).floor.seq;
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal((await state()).floor.seq, seq, 'the rejoin asked nothing twice of the floor');
-  await command(daemon.base, { command: 'stop', station: { remote: 'berger' } });
+  const after = await state();
+  assert.equal(after.floor.seq, seq, 'the rejoin asked nothing twice of the floor');
+  assert.ok(remote(after, 'berger') && remote(after, 'wagner'), 'nobody was taken out of the floor');
+  assert.ok(after.floor.speakers.some((sp) => sp.station.remote === 'berger'), 'berger still speaks');
+  const stopped = await command(daemon.base, { command: 'stop', station: { remote: 'berger' } });
+  assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
   assert.deepEqual(scriptErrors().filter((e) => !/ERR_CONNECTION_REFUSED|EventSource/.test(e)), []);
 });
 

@@ -150,8 +150,16 @@ pub async fn post_command(
     State(app): State<AppState>,
     principal: Principal,
     super::diagnostics::ApiSource(source): super::diagnostics::ApiSource,
-    JsonBody(command): JsonBody<Command>,
+    JsonBody(mut command): JsonBody<Command>,
 ) -> Result<Json<Accepted>, ApiError> {
+    let bridge = matches!(principal, Principal::User { role: crate::config::UserRole::Bridge, .. });
+    // The time a hand went up in the conference is the bridge's to report; from anyone
+    // else it would only put an invented time into the minutes.
+    if let Command::Request { raised_at, .. } = &mut command
+        && !bridge
+    {
+        *raised_at = None;
+    }
     let actor = principal.actor_for(&command)?;
     if let Some(field) = command.out_of_range_field() {
         return Err(ApiError::invalid_value(
@@ -162,11 +170,14 @@ pub async fn post_command(
     // Per-client rate limit (429 `rate_limited`), see session::rate_limit. The
     // video-conference bridge relays many members: each member it acts for has a bucket of
     // its own (as on the MQTT link), so one member's hands cannot use up the others'.
+    // Only for the room's members: made-up ids share the bridge's own bucket.
     let source = match (&principal, &actor) {
         (
-            Principal::User { name, role: crate::config::UserRole::Bridge },
+            Principal::User { name, .. },
             podium_floor::Actor::Station(podium_floor::Station::Remote(member)),
-        ) => crate::session::Source::Api(format!("user:{name}:{member}")),
+        ) if bridge && app.session.snapshot().participants.iter().any(|p| &p.id == member) => {
+            crate::session::Source::Api(format!("user:{name}:{member}"))
+        }
         _ => source,
     };
     let answered = app.session.enqueue_from(source, command, actor).await?.with_durability().await?;
