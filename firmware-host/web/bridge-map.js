@@ -47,6 +47,8 @@ export class BridgeCore {
     this.applied = { unmuted: new Set(), large: undefined };
     this.handled = new Map(Object.entries(memory.handled || {}));
     this.joined = new Set(memory.joined || []);
+    // Withdrawals sent for lowered hands, until the floor shows the request gone.
+    this.withdrawing = new Set();
   }
 
   /** A request that did not reach podiumd (it was down): the raise is not yet handled,
@@ -104,7 +106,7 @@ export class BridgeCore {
    *  after the join): who the page joined and is not there has left. */
   participantsListed() {
     this.listed = true;
-    return this.converge();
+    return this.converge(false);
   }
 
   conferenceLeft() {
@@ -149,10 +151,13 @@ export class BridgeCore {
     const p = this.participants.get(pid);
     if (!p) return [];
     const m = this.memberOf(pid);
-    // An older server's `true` has no time: the raise the page handled before a reconnect
-    // or reload is the same raise until a lowering is seen.
-    const seen = m && handRaised === true ? this.handled.get(m.id) : undefined;
-    const raisedAt = handRaised === true ? (p.hand || seen || now) : Number(handRaised) || 0;
+    // A time is a positive whole number of milliseconds; an older server's `true` (or
+    // anything else raised) has none: the raise the page handled before a reconnect or
+    // reload is the same raise until a lowering is seen.
+    const timed = typeof handRaised === 'number' && Number.isSafeInteger(handRaised) && handRaised > 0;
+    const raised = timed || Boolean(handRaised);
+    const seen = m && raised && !timed ? this.handled.get(m.id) : undefined;
+    const raisedAt = timed ? handRaised : raised ? (p.hand || seen || now) : 0;
     p.hand = raisedAt;
     if (!m) return [];
     if (raisedAt) return this.requestFor(m, raisedAt);
@@ -162,6 +167,7 @@ export class BridgeCore {
     this.handled.delete(m.id);
     const speaks = this.floor?.unmuted.includes(m.id);
     if (this.floor?.waiting.has(m.id) || (sent && !speaks)) {
+      this.withdrawing.add(m.id);
       return [{ to: 'podium', member: m.id, command: { command: 'withdraw', station: { remote: m.id } } }];
     }
     return [];
@@ -174,6 +180,11 @@ export class BridgeCore {
   floorChanged(snap, fresh) {
     const before = this.floor;
     this.floor = wanted(snap);
+    for (const id of [...this.withdrawing]) if (!this.floor.waiting.has(id)) this.withdrawing.delete(id);
+    // Who the page took out and the floor no longer shows remote is done with.
+    for (const id of [...this.joined]) {
+      if (!this.floor.remote.has(id) && !this.mapped().has(id) && !this.named(id)) this.joined.delete(id);
+    }
     if (fresh || !before) return this.converge();
     const actions = this.applyConference();
     // A request that left the list without its member speaking was withdrawn or removed:
@@ -207,8 +218,9 @@ export class BridgeCore {
     for (const [id] of before) {
       // Gone, not merely ambiguous: while someone in the conference carries the member's
       // name the member stays in the floor (the page just stops acting for them).
+      // Kept in `joined` until the floor shows them gone, so a leave that does not arrive
+      // (podiumd down) is sent again at the next convergence.
       if (!after.has(id) && this.joined.has(id) && !this.named(id)) {
-        this.joined.delete(id);
         actions.push({ to: 'podium', member: id, command: { command: 'leave_remote', participant: id } });
       }
     }
@@ -233,7 +245,8 @@ export class BridgeCore {
    *  remote already. */
   joinFor(id) {
     const m = this.members.get(id);
-    if (!m?.remote_allowed || this.floor?.seated.has(id)) return [];
+    // Before podiumd's first snapshot nothing is known: the first convergence joins.
+    if (!this.floor || !m?.remote_allowed || this.floor.seated.has(id)) return [];
     this.joined.add(id);
     if (this.floor?.remote.has(id)) return [];
     return [{ to: 'podium', member: id, command: { command: 'join_remote', participant: id } }];
@@ -242,8 +255,8 @@ export class BridgeCore {
   /** One request per raise: the raise's time is remembered, so the same hand seen again
    *  (a reconnect, a reload of this page, a restart of podiumd) asks nothing twice. */
   requestFor(m, raisedAt) {
-    if (this.handled.get(m.id) === raisedAt) return [];
-    if (this.floor && (this.floor.waiting.has(m.id) || this.floor.unmuted.includes(m.id))) {
+    if (!this.floor || this.handled.get(m.id) === raisedAt) return [];
+    if (this.floor.waiting.has(m.id) || this.floor.unmuted.includes(m.id)) {
       this.handled.set(m.id, raisedAt);
       return [];
     }
@@ -251,16 +264,23 @@ export class BridgeCore {
     return [{ to: 'podium', member: m.id, command: { command: 'request', station: { remote: m.id }, raised_at: raisedAt } }];
   }
 
-  /** Everything checked again: presence, hands and the conference. */
-  converge() {
+  /** Everything checked again: presence, hands and, with `reapply`, every conference
+   *  command (after a reconnect to podiumd; a rejoin of the conference starts afresh). */
+  converge(reapply = true) {
     const actions = [];
     const present = this.mapped();
     for (const id of this.listed ? [...this.joined] : []) {
       if (!present.has(id) && !this.named(id)) {
-        this.joined.delete(id);
         if (this.floor?.remote.has(id)) {
           actions.push({ to: 'podium', member: id, command: { command: 'leave_remote', participant: id } });
+        } else {
+          this.joined.delete(id);
         }
+      }
+    }
+    for (const id of this.withdrawing) {
+      if (this.floor?.waiting.has(id)) {
+        actions.push({ to: 'podium', member: id, command: { command: 'withdraw', station: { remote: id } } });
       }
     }
     if (this.floor) {
@@ -269,8 +289,19 @@ export class BridgeCore {
       for (const [id] of present) actions.push(...this.joinFor(id));
       for (const [id, hand] of hands) actions.push(...this.requestFor(this.members.get(id), hand));
     }
-    this.applied = { unmuted: new Set(), large: undefined };
+    if (reapply) this.applied = { unmuted: new Set(), large: undefined };
     return actions.concat(this.applyConference(true));
+  }
+
+  /** Raised hands whose request has not reached the floor (a failed request), asked again. */
+  retryHands() {
+    if (!this.floor) return [];
+    const actions = [];
+    for (const [id, pid] of this.mapped()) {
+      const hand = this.participants.get(pid).hand;
+      if (hand) actions.push(...this.requestFor(this.members.get(id), hand));
+    }
+    return actions;
   }
 
   /** The conference as the floor wants it: ask the speakers to unmute, mute the others,

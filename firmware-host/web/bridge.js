@@ -6,7 +6,7 @@
 // large video to the conference. It reconnects to both sides by itself and reports its
 // state to podiumd for the technician console every 10 s and after every change.
 
-import { LiveFloor, api, command, h, initLanguage, replaceKeepingFocus, say, t, whoami } from './common.js';
+import { LiveFloor, api, h, initLanguage, replaceKeepingFocus, say, t, whoami } from './common.js';
 import { BridgeCore } from './bridge-map.js';
 
 const $ = (id) => document.getElementById(id);
@@ -50,13 +50,13 @@ function recalled() {
 /** Carries out actions one after another, in order (a join before the request it
  *  enables), counting each and keeping the last for the report. */
 function run(actions) {
-  if (!actions.length) return;
   remember();
+  if (!actions.length) return;
   state.queue = state.queue.catch(() => {}).then(async () => {
     for (const action of actions) {
       let ok = true;
       if (action.to === 'podium') {
-        const r = await command(action.command);
+        const r = await post(action.command);
         // A repeated join or a request the floor already has is no failure.
         ok = r.ok || r.status === 409;
         if (!r.ok) console.warn('podium refused', action.command, r.data);
@@ -65,6 +65,7 @@ function run(actions) {
         if (!r.ok && r.status !== 409 && action.command.command === 'request') {
           state.core.forget(action.member, action.command.raised_at);
           remember();
+          setTimeout(() => run(state.core.retryHands()), 3000);
         }
       } else if (state.jitsi) {
         try {
@@ -84,6 +85,24 @@ function run(actions) {
     render();
     report();
   });
+}
+
+/** A floor command with a deadline: one hung call must not hold up the conference
+ *  commands queued behind it. */
+async function post(body) {
+  try {
+    const r = await fetch('/api/v1/commands', {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/json', 'x-podium-csrf': '1' },
+      credentials: 'same-origin',
+      cache: 'no-store',
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+    return { ok: r.ok, status: r.status, data: await r.json().catch(() => null) };
+  } catch {
+    return { ok: false, status: 0, data: null };
+  }
 }
 
 function describe(action) {
@@ -124,7 +143,14 @@ async function connectConference() {
     configOverwrite: { prejoinConfig: { enabled: false }, prejoinPageEnabled: false },
   };
   if (jitsi.no_ssl) options.noSSL = true;
-  const conference = new window.JitsiMeetExternalAPI(jitsi.domain, options);
+  let conference;
+  try {
+    conference = new window.JitsiMeetExternalAPI(jitsi.domain, options);
+  } catch (e) {
+    console.warn('cannot start the conference', e);
+    say($('notice'), t('bridge.no_script', { url: jitsi.external_api }), 'error');
+    return retryConference();
+  }
   state.jitsi = conference;
   const joinTimer = setTimeout(() => left(), JOIN_TIMEOUT_MS);
   conference.addListener('videoConferenceJoined', async (e) => {
@@ -136,12 +162,16 @@ async function connectConference() {
     render();
     // Who was there before us also arrives as participantJoined; the list makes sure, and
     // only once it is known is anyone the page joined taken for gone.
+    const settled = new Promise((resolve) => setTimeout(() => resolve(null), SETTLE_MS));
     try {
-      const info = await conference.getRoomsInfo();
+      // Older servers have no getRoomsInfo, or never answer it: then the settling time.
+      const info = await Promise.race([conference.getRoomsInfo(), settled]);
       const main = info?.rooms?.find((r) => r.isMainRoom) ?? info?.rooms?.[0];
-      for (const p of main?.participants ?? []) run(state.core.participantJoined(p.id, p.displayName));
+      for (const p of main?.participants ?? []) {
+        if (state.jitsi === conference) run(state.core.participantJoined(p.id, p.displayName));
+      }
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS)); // older servers
+      await settled;
     }
     if (state.jitsi === conference) run(state.core.participantsListed());
     render();
@@ -177,8 +207,13 @@ function retryConference() {
 // ---------------------------------------------------------------- podiumd
 
 function connectPodium() {
+  let lastSnap = null;
   const live = new LiveFloor({
     onChange: (snap, event) => {
+      // LiveFloor repeats the snapshot it has when a stream opens again (after its clock
+      // sync): that is no news, and may be from before the outage; the fresh one follows.
+      if (event === null && snap === lastSnap) return;
+      lastSnap = snap;
       // A snapshot (event null) starts a stream: check everything again.
       const fresh = event === null || state.fresh;
       state.fresh = false;

@@ -76,11 +76,12 @@ test('a grant unmutes the speaker, mutes the rest, and a reconnect converges wit
   core.participantJoined('p1', 'Anna Roth');
   core.participantJoined('p2', 'c. berg (spd)');
   core.participantJoined('g1', 'Gast');
-  // Before podiumd's first snapshot a raise is sent at once; berg's was handled before a reload.
-  assert.deepEqual(podium(core.hand('p1', 200, 0)), [{ command: 'request', station: { remote: 'roth' }, raised_at: 200 }]);
+  // Before podiumd's first snapshot nothing is sent (nobody knows who sits in the room);
+  // the first convergence asks. berg's raise was handled before a reload of the page.
+  assert.deepEqual(podium(core.hand('p1', 200, 0)), []);
   assert.deepEqual(podium(core.hand('p2', 333, 0)), []);
-  const first = core.floorChanged(snap({ remote: ['roth', 'berg'], waiting: ['roth'] }), true);
-  assert.deepEqual(podium(first), [], 'nothing is asked twice');
+  const first = core.floorChanged(snap({ remote: ['roth', 'berg'] }), true);
+  assert.deepEqual(podium(first), [{ command: 'request', station: { remote: 'roth' }, raised_at: 200 }], 'berg\'s is not asked twice');
   assert.deepEqual(jitsi(first).filter(([n]) => n === 'muteRemoteParticipant').map(([, p]) => p).sort(), ['g1', 'p1', 'p2']);
   assert.deepEqual(jitsi(first).at(-1), ['setLargeVideoParticipant', 'room']);
   const grant = core.floorChanged(snap({ remote: ['roth', 'berg'], speakers: ['roth'] }), false);
@@ -118,6 +119,27 @@ test('a rejoin of the conference takes nobody out of the floor before the partic
   assert.ok(jitsi(back).some(([n, p]) => n === 'askToUnmute' && p === 'p1'), 'the speaker is asked again');
   // The list is complete: berg did not come back, so berg has left.
   assert.deepEqual(podium(core.participantsListed()), [{ command: 'leave_remote', participant: 'berg' }]);
+});
+
+test('odd hand values, a lost leave and a lost withdrawal', () => {
+  const core = new BridgeCore({ members, texts });
+  core.conferenceJoined('room');
+  core.floorChanged(snap({ remote: ['roth'] }), true);
+  core.participantJoined('p1', 'Anna Roth');
+  // A value that is no time (negative, a fraction) is a raise without one: stamped when seen.
+  assert.deepEqual(podium(core.hand('p1', -5, 1000)), [{ command: 'request', station: { remote: 'roth' }, raised_at: 1000 }]);
+  assert.ok(core.report().every((p) => p.hand_raised_at === null || Number.isSafeInteger(p.hand_raised_at)));
+  // The withdrawal for the lowered hand does not arrive: the next convergence sends it again.
+  core.floorChanged(snap({ remote: ['roth'], waiting: ['roth'] }), false);
+  assert.deepEqual(podium(core.hand('p1', 0, 0)), [{ command: 'withdraw', station: { remote: 'roth' } }]);
+  assert.ok(podium(core.floorChanged(snap({ remote: ['roth'], waiting: ['roth'] }), true))
+    .some((c) => c.command === 'withdraw'));
+  // The leave does not arrive (podiumd down): sent again until the floor shows roth gone.
+  assert.deepEqual(podium(core.participantLeft('p1')), [{ command: 'leave_remote', participant: 'roth' }]);
+  core.participantsListed();
+  assert.ok(podium(core.floorChanged(snap({ remote: ['roth'] }), true)).some((c) => c.command === 'leave_remote'));
+  assert.deepEqual(podium(core.floorChanged(snap({}), true)), []);
+  assert.deepEqual(core.memory().joined, []);
 });
 
 test('with mute_others off, a speaker who no longer maps to a member is still muted', () => {
