@@ -29,19 +29,6 @@ const MEMBERS: usize = 50;
 const ROOMS: usize = 50;
 const RESTARTS: usize = 5;
 
-fn room(port: u16) -> String {
-    let mut toml = format!(
-        "[room]\nid = \"bench\"\nname = \"Bench\"\n\n[mqtt]\nbroker = \"external\"\nhost = \"127.0.0.1\"\nport = {port}\n\n\
-         [web]\ntrust_loopback_as = \"chair\"\n\n[discussion]\nmode = \"request\"\nmax_requests = 200\n\n[[seat]]\nnumber = 1\n"
-    );
-    for i in 0..MEMBERS {
-        toml.push_str(&format!(
-            "\n[[member]]\nid = \"r{i}\"\nname = \"Remote {i}\"\nremote_allowed = true\n"
-        ));
-    }
-    toml
-}
-
 /// An MQTT client whose received messages are stamped on arrival, in a thread of its own.
 fn client(port: u16, id: &str) -> (AsyncClient, std::sync::mpsc::Receiver<(String, Instant)>) {
     let mut options = MqttOptions::new(id, "127.0.0.1", port);
@@ -111,7 +98,7 @@ async fn bridged_request(report: &mut Report) {
     let central = Mosquitto::start();
     let local = Mosquitto::bridged_room("bench", central.port, "unused");
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = Daemon::with_config(dir.path(), &room(local.port));
+    let daemon = Daemon::with_config(dir.path(), &support::remote_members_room(local.port, MEMBERS));
     let (remote, remote_rx) = client(central.port, "bench-remote");
     wait_for(&remote_rx, "<connack>");
     let (local_spy, spy_rx) = client(local.port, "bench-spy");

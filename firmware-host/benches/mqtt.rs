@@ -28,19 +28,6 @@ const PARTICIPANTS: usize = 500;
 const LOAD_RATE: u64 = 200;
 const LOAD_SECONDS: u64 = 10;
 
-fn room(port: u16) -> String {
-    let mut toml = format!(
-        "[room]\nid = \"bench\"\nname = \"Bench\"\n\n[mqtt]\nbroker = \"external\"\nhost = \"127.0.0.1\"\nport = {port}\n\n\
-         [web]\ntrust_loopback_as = \"chair\"\n\n[discussion]\nmode = \"request\"\nmax_requests = 200\n\n[[seat]]\nnumber = 1\n"
-    );
-    for i in 0..PARTICIPANTS {
-        toml.push_str(&format!(
-            "\n[[member]]\nid = \"r{i}\"\nname = \"Remote {i}\"\nremote_allowed = true\n"
-        ));
-    }
-    toml
-}
-
 /// How a test client's event loop runs.
 #[derive(Clone, Copy, PartialEq)]
 enum Loop {
@@ -99,7 +86,7 @@ async fn client(
 async fn main() {
     let broker = Mosquitto::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = Daemon::with_config(dir.path(), &room(broker.port));
+    let daemon = Daemon::with_config(dir.path(), &support::remote_members_room(broker.port, PARTICIPANTS));
 
     let mut raw = Raw::start(broker.port).await;
 

@@ -182,8 +182,9 @@ export class BridgeCore {
     this.floor = wanted(snap);
     for (const id of [...this.withdrawing]) if (!this.floor.waiting.has(id)) this.withdrawing.delete(id);
     // Who the page took out and the floor no longer shows remote is done with.
+    const present = this.mapped();
     for (const id of [...this.joined]) {
-      if (!this.floor.remote.has(id) && !this.mapped().has(id) && !this.named(id)) this.joined.delete(id);
+      if (!this.floor.remote.has(id) && !present.has(id) && !this.named(id)) this.joined.delete(id);
     }
     if (fresh || !before) return this.converge();
     const actions = this.applyConference();

@@ -14,6 +14,21 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::Value;
 
+/// A room for the MQTT benchmarks: podiumd on an external broker at `port`, loopback
+/// trusted as the chair, one seat and `members` members who may join remotely (`r0`, `r1`, ...).
+pub fn remote_members_room(port: u16, members: usize) -> String {
+    let mut toml = format!(
+        "[room]\nid = \"bench\"\nname = \"Bench\"\n\n[mqtt]\nbroker = \"external\"\nhost = \"127.0.0.1\"\nport = {port}\n\n\
+         [web]\ntrust_loopback_as = \"chair\"\n\n[discussion]\nmode = \"request\"\nmax_requests = 200\n\n[[seat]]\nnumber = 1\n"
+    );
+    for i in 0..members {
+        toml.push_str(&format!(
+            "\n[[member]]\nid = \"r{i}\"\nname = \"Remote {i}\"\nremote_allowed = true\n"
+        ));
+    }
+    toml
+}
+
 /// The daemon binary cargo built for these tests.
 pub fn podiumd() -> &'static str {
     env!("CARGO_BIN_EXE_podiumd")
