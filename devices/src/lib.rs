@@ -19,8 +19,11 @@
 //! - [`extron`]: Extron SIS matrix switchers (RS-232 or TCP).
 //! - [`mdc`]: Samsung MDC displays (RS-232 or TCP 1515).
 //! - [`shure`]: Shure MXA microphone arrays (command strings, TCP 2202).
+//! - [`central`]: central units of existing conference systems (Shure DCS 6000 / DDS 5900 /
+//!   MXC on TCP 3142), driven by Podium as the floor master.
 //! - [`gpio`]: the chair's button box and tally lamps (kernel GPIO device or simulated).
 
+pub mod central;
 pub mod display;
 pub mod extron;
 pub mod gpio;

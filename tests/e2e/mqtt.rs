@@ -729,6 +729,8 @@ struct CutterState {
     closed: bool,
     swallow_next_ack: bool,
     swallowed: bool,
+    /// PUBACKs passed on to the broker.
+    acks_forwarded: u64,
 }
 
 impl AckCutter {
@@ -775,6 +777,9 @@ impl AckCutter {
                             if swallow {
                                 break 'read;
                             }
+                            if packet[0] >> 4 == 4 {
+                                shared.lock().unwrap().acks_forwarded += 1;
+                            }
                             if to_broker.write_all(&packet).await.is_err() {
                                 break 'read;
                             }
@@ -813,6 +818,13 @@ async fn a_request_granted_while_its_acknowledgement_was_lost_does_not_come_back
     let base = "podium/v1/ratssaal/remote";
     publish(broker.port, &format!("{base}/r1/presence"), r#"{"v":1,"present":true}"#, true);
     wait_state(&daemon, "r1 present", |s| s["floor"]["presence"]["r1"] == "remote").await;
+    // podiumd acknowledges a message just after it publishes the change: wait until the
+    // presence's PUBACK went through, or the cutter would swallow that one instead.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while cutter.state.lock().unwrap().acks_forwarded < 1 {
+        assert!(Instant::now() < deadline, "podiumd never acknowledged the presence");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     // podiumd handles r1's request; its PUBACK is swallowed and the connection cut.
     cutter.state.lock().unwrap().swallow_next_ack = true;

@@ -1,0 +1,66 @@
+//! Central units of existing conference systems, driven by Podium as the floor master.
+//!
+//! A central unit serves many seats and keeps its own microphone and request lists. Podium
+//! reads what happens at its seats (a delegate's key, the unit's own changes) and makes
+//! its lists match the floor's. Each protocol has a pure codec, a sans-IO core (what to
+//! send, what a line means, when the unit has gone silent), a thin driver and a simulator.
+//!
+//! - [`shure_dcs`]: Shure / DIS External Control Protocol (DCS 6000, DDS 5900, MXC behind a
+//!   DIS-CCU): ASCII lines on TCP 3142.
+//!
+//! The family shares the vocabulary below: seats are the unit's own seat numbers (the
+//! daemon maps them to Podium seats), and what Podium wants is a set of open microphones
+//! and a set of waiting requests. Request order stays Podium's: the units carry no position.
+
+pub mod shure_dcs;
+
+use std::collections::BTreeSet;
+
+/// A seat number as the central unit numbers it (Shure: 1-65535).
+pub type UnitSeat = u16;
+
+/// A change at one of the unit's seats that Podium did not ask for: a delegate's key, the
+/// chair's unit, the unit's web page or another controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatReport {
+    /// The unit's seat.
+    pub seat: UnitSeat,
+    /// What changed there.
+    pub change: SeatChange,
+}
+
+/// What changed at a seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatChange {
+    /// Its microphone went on.
+    MicOn,
+    /// Its microphone went off.
+    MicOff,
+    /// It entered the unit's request list.
+    RequestOn,
+    /// It left the unit's request list.
+    RequestOff,
+}
+
+/// What Podium wants the unit to show: whose microphone is open, who waits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitFloor {
+    /// Seats whose microphone is on.
+    pub speakers: BTreeSet<UnitSeat>,
+    /// Seats in the request list.
+    pub requests: BTreeSet<UnitSeat>,
+}
+
+impl UnitFloor {
+    /// In words, for the technician (`on: 3, 7; waiting: 12`).
+    pub fn describe(&self) -> String {
+        let list = |s: &BTreeSet<UnitSeat>| {
+            if s.is_empty() {
+                "none".to_owned()
+            } else {
+                s.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+            }
+        };
+        format!("on: {}; waiting: {}", list(&self.speakers), list(&self.requests))
+    }
+}
