@@ -24,6 +24,7 @@ pub use advice::warnings;
 pub use error::{ConfigError, ConfigErrors};
 use reader::{Cx, Table};
 pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFollow};
+pub use section::central::{CentralProtocol, CentralUnitConfig};
 pub use section::conference::JitsiConfig;
 pub use section::desks::{
     BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, IoOutputConfig, MemberCredentials, Signal,
@@ -81,6 +82,8 @@ pub struct RoomConfig {
     pub displays: Vec<DisplayConfig>,
     /// `[[microphone]]`: room microphone arrays and the seats of their channels.
     pub microphones: Vec<MicrophoneConfig>,
+    /// `[[central_unit]]`: central units of existing conference systems and their seats.
+    pub central_units: Vec<section::central::CentralUnitConfig>,
     /// `[gpio]`: the chair's button box and tally lamps; `None` = no GPIO.
     pub gpio: Option<GpioConfig>,
     /// `[oparl]`: how the agenda import reads an OParl endpoint and classifies items.
@@ -169,6 +172,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let displays = section::display::read(&mut root, &mut cx);
     let room_seats: Vec<_> = seats.iter().filter_map(|s| s.number.as_ref().map(|n| n.v)).collect();
     let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
+    let central_units = section::central::read(&mut root, &mut cx, &room_seats, &desks.config.desk_units);
     let gpio = section::gpio::read(&mut root, &mut cx);
     let oparl = section::oparl::read(&mut root, &mut cx);
     let voting = section::voting::read(&mut root, &mut cx);
@@ -228,6 +232,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         cameras: cameras.into_iter().map(|c| c.camera).collect(),
         displays,
         microphones,
+        central_units,
         gpio,
         setup: Setup {
             voting,

@@ -121,6 +121,11 @@ impl<'t> Table<'t> {
         }
     }
 
+    /// Where the table was written (its header), for errors about the table as a whole.
+    pub fn span(&self) -> Span {
+        self.span.clone()
+    }
+
     /// Whether the key is present (whatever its type).
     pub fn has(&self, key: &str) -> bool {
         self.inner.get(key).is_some_and(|i| !i.is_none())

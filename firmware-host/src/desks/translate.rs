@@ -16,6 +16,10 @@
 //! | chair: next | `next` | — |
 //! | chair: stop | `stop_current` (the engine: the newest delegate speaker) | — |
 //!
+//! A central unit's seat (Shure DCS and the like) reports changes, not keys: a microphone
+//! or request that appeared is `request`, one that disappeared is `cancel`
+//! ([`central_change`]).
+//!
 //! Seat keys act as `Actor::Station(Seat(n))`, so the engine applies the members' rules
 //! (may they cancel, switch off); chair keys act as `Actor::Chair`. Edges are debounced by
 //! the bus driver and the engine ignores a repeated request, so a unit that repeats its
@@ -26,6 +30,7 @@
 //! removed badge `check_out_at_seat`; an unknown badge or PIN becomes nothing (the caller
 //! logs it, without the digits).
 
+use podium_devices::central::SeatChange;
 use podium_devices::modbus::bus::{Credential, CredentialKind};
 use podium_devices::modbus::desk::DeskKey;
 use podium_floor::{Actor, CheckInMethod, Command, RequestKind, SeatNo, Station};
@@ -111,4 +116,20 @@ pub fn command(binding: Binding, pressed: bool) -> Option<(Command, Actor)> {
             Some((command, Actor::Chair))
         }
     }
+}
+
+/// The command a change made at a central unit's seat causes, with the seat's actor. A
+/// microphone or request that appeared is a request (the floor grants it, queues it or
+/// refuses it by its own rules); one that disappeared is `cancel` (stop while speaking,
+/// withdraw while waiting). Whatever the floor decides, the unit is then made to show it.
+pub fn central_change(seat: SeatNo, change: SeatChange) -> (Command, Actor) {
+    let station = Station::Seat(seat);
+    let actor = Actor::Station(station.clone());
+    let command = match change {
+        SeatChange::MicOn | SeatChange::RequestOn => {
+            Command::Request { station, kind: RequestKind::Ordinary, stance: None, raised_at: None }
+        }
+        SeatChange::MicOff | SeatChange::RequestOff => Command::Cancel { station },
+    };
+    (command, actor)
 }

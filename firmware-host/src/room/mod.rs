@@ -5,6 +5,8 @@
 //! - [`camera_director`]: seat → (camera, preset), overview, stay or jump, minimum hold.
 //! - [`display_director`]: remote floor → conference source, room floor → default source.
 //! - [`microphone_director`]: a zone's channel is open while one of its seats speaks.
+//! - [`central`]: central units of existing conference systems (Shure DCS): drivers, their
+//!   seats' changes → floor commands, the floor → their lists.
 //! - [`gpio`]: the chair's button box (debounced buttons → chair commands) and lamps.
 //! - [`routes`]: device health and test actions over the HTTP API.
 //! - [`sim`]: simulated devices for `simulated = true` (the demo).
@@ -14,6 +16,7 @@
 //! sleeps until the next change or the deadline a director names (a held shot).
 
 pub mod camera_director;
+pub mod central;
 pub mod display_director;
 pub mod gpio;
 pub mod microphone_director;
@@ -43,6 +46,8 @@ pub struct Room {
     cameras: Vec<(String, CameraHandle)>,
     displays: Vec<(String, DisplayHandle)>,
     microphones: Vec<(String, MicHandle)>,
+    /// Central units of existing conference systems.
+    pub central_units: Vec<central::CentralUnit>,
     gpio: Option<Arc<Mutex<DeviceHealth>>>,
     /// The simulated button box, when `[gpio] backend = "simulated"`.
     pub gpio_sim: Option<(podium_devices::gpio::sim::SimGpio, crate::config::GpioConfig)>,
@@ -58,7 +63,9 @@ impl Room {
         let displays = self.displays.iter().map(|(_, d)| d.health());
         let gpio =
             self.gpio.iter().map(|h| h.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone()));
-        cameras.chain(displays).chain(self.microphones.iter().map(|(_, m)| m.health())).chain(gpio).collect()
+        let microphones = self.microphones.iter().map(|(_, m)| m.health());
+        let central = self.central_units.iter().map(|u| u.handle.health());
+        cameras.chain(displays).chain(microphones).chain(central).chain(gpio).collect()
     }
 
     /// What each display should show now, by name.
@@ -101,7 +108,10 @@ impl Room {
 
     /// Whether the room has any device.
     pub fn is_empty(&self) -> bool {
-        self.cameras.is_empty() && self.displays.is_empty() && self.microphones.is_empty()
+        self.cameras.is_empty()
+            && self.displays.is_empty()
+            && self.microphones.is_empty()
+            && self.central_units.is_empty()
     }
 }
 
@@ -144,6 +154,7 @@ pub async fn start(
         });
         room.microphones.push((m.name.clone(), handle));
     }
+    room.central_units = central::start(&config.central_units, session, cancel, tracker, monitor).await;
     if let Some(gpio) = &config.gpio {
         start_gpio(&mut room, gpio, session, cancel, tracker);
     }
@@ -322,6 +333,9 @@ async fn direct(
         let (speakers, meeting_open, public) = {
             let snapshot = snapshots.borrow_and_update();
             let floor = &snapshot.floor;
+            for unit in &room.central_units {
+                unit.handle.set_desired(central::unit_floor(&unit.config, floor));
+            }
             (floor.speakers.clone(), floor.phase != podium_floor::MeetingPhase::None, floor.public)
         };
         let (decisions, deadline) = director.decide(&speakers, public, now());

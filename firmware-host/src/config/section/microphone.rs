@@ -2,12 +2,12 @@
 //! and which seats each channel covers.
 
 use std::collections::HashSet;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 use podium_floor::setup::SeatNo;
 
-use super::super::reader::{Cx, Sp, Table};
-use super::non_empty;
+use super::super::reader::{Cx, Table};
+use super::{non_empty, tcp_address};
 
 /// One `[[microphone]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,22 +29,8 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>, seats: &[SeatNo]) -> V
         if name.is_none() && !t.has("name") {
             t.missing(cx, "name", "\"ceiling\"");
         }
-        let tcp = t.string(cx, "tcp");
-        let addr = tcp.as_ref().and_then(|s: &Sp<String>| {
-            let text = s.v.trim();
-            let with_port = if text.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-                text.to_owned()
-            } else {
-                format!("{text}:{}", podium_devices::shure::codec::PORT)
-            };
-            let found = with_port.to_socket_addrs().ok().and_then(|mut a| a.next());
-            if found.is_none() {
-                let help = Some("write a host and a port, e.g. \"10.0.0.30:2202\"".to_owned());
-                cx.err(&s.span, t.field("tcp"), format!("`{}` is not a reachable address", s.v), help);
-            }
-            found
-        });
-        if tcp.is_none() && !t.has("tcp") {
+        let addr = tcp_address(cx, &mut t, "tcp", podium_devices::shure::codec::PORT, "10.0.0.30:2202");
+        if !t.has("tcp") {
             t.missing(cx, "tcp", "\"10.0.0.30:2202\"");
         }
         let mut zones = Vec::new();

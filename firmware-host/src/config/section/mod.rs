@@ -7,6 +7,7 @@
 //! automatically.
 
 pub mod camera;
+pub mod central;
 pub mod conference;
 pub mod desks;
 pub(crate) mod discussion;
@@ -39,4 +40,29 @@ pub(crate) fn non_empty(cx: &mut Cx<'_>, t: &Table<'_>, key: &str, value: &Sp<St
 /// The engine enum value for a configuration name (as listed in its `NAMES`).
 pub(crate) fn named<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
     T::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(name)).ok()
+}
+
+/// Reads `key` as a TCP address, `host:port` or a bare host with `default_port`; a host that
+/// does not resolve is an error naming the field, with `example` as the help.
+pub(crate) fn tcp_address(
+    cx: &mut Cx<'_>,
+    t: &mut Table<'_>,
+    key: &'static str,
+    default_port: u16,
+    example: &str,
+) -> Option<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let s = t.string(cx, key)?;
+    let text = s.v.trim();
+    let with_port = if text.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        text.to_owned()
+    } else {
+        format!("{text}:{default_port}")
+    };
+    let found = with_port.to_socket_addrs().ok().and_then(|mut a| a.next());
+    if found.is_none() {
+        let help = Some(format!("write a host and a port, e.g. \"{example}\""));
+        cx.err(&s.span, t.field(key), format!("`{}` is not a reachable address", s.v), help);
+    }
+    found
 }

@@ -1,0 +1,147 @@
+//! Central units of existing conference systems, with Podium as the floor master: a driver
+//! per `[[central_unit]]`, the changes made at its seats turned into floor commands by the
+//! stateless key table (`desks::translate::central_change`), and the floor turned into the
+//! unit's lists by the pure [`unit_floor`] (called by the room's direct task on every
+//! snapshot). The drivers reconcile: after every reconnect they read the unit and correct
+//! it, so a restarted unit shows the floor again.
+
+use std::net::SocketAddr;
+
+use podium_devices::central::shure_dcs::core::CoreSettings;
+use podium_devices::central::shure_dcs::sim::SimDcs;
+use podium_devices::central::shure_dcs::{self, CentralHandle};
+use podium_devices::central::{SeatReport, UnitFloor};
+use podium_floor::{FloorState, SeatNo, Station};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::CentralUnitConfig;
+use crate::session::{CommandError, SessionHandle, Source};
+
+/// One running central unit.
+#[derive(Clone)]
+pub struct CentralUnit {
+    /// Its configuration (with the simulator's address when simulated).
+    pub config: CentralUnitConfig,
+    /// Its driver.
+    pub handle: CentralHandle,
+    /// The simulated unit, with `simulated = true`.
+    pub sim: Option<SimDcs>,
+}
+
+/// What the floor wants `unit` to show: the open microphones and waiting requests of the
+/// seats it serves, in its own seat numbers.
+pub fn unit_floor(unit: &CentralUnitConfig, floor: &FloorState) -> UnitFloor {
+    let unit_seat = |station: &Station| match station {
+        Station::Seat(seat) => unit.seats.iter().find(|(s, _)| s == seat).map(|(_, u)| *u),
+        Station::Remote(_) => None,
+    };
+    UnitFloor {
+        speakers: floor.speakers.iter().filter_map(|s| unit_seat(&s.station)).collect(),
+        requests: floor.requests.iter().filter_map(|r| unit_seat(&r.station)).collect(),
+    }
+}
+
+/// The Podium seat of `unit`'s seat number.
+fn room_seat(unit: &CentralUnitConfig, unit_seat: u16) -> Option<SeatNo> {
+    unit.seats.iter().find(|(_, u)| *u == unit_seat).map(|(s, _)| *s)
+}
+
+const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+/// Starts every central unit's driver (and simulator) and the task that hands the changes
+/// made at their seats to the session.
+pub async fn start(
+    configs: &[CentralUnitConfig],
+    session: &SessionHandle,
+    cancel: &CancellationToken,
+    tracker: &TaskTracker,
+    monitor: &podium_devices::monitor::FrameMonitor,
+) -> Vec<CentralUnit> {
+    let (reports_tx, reports_rx) = mpsc::channel(1024);
+    let mut units = Vec::new();
+    for config in configs {
+        let mut config = config.clone();
+        let mut sim = None;
+        if config.simulated {
+            let seats: Vec<(u16, bool)> =
+                config.seats.iter().map(|(seat, unit)| (*unit, config.chair_seats.contains(seat))).collect();
+            let simulated = SimDcs::new(&seats);
+            match simulated.serve(LOOPBACK, cancel.clone()).await {
+                Ok(addr) => {
+                    config.addr = Some(addr);
+                    sim = Some(simulated);
+                }
+                Err(e) => {
+                    tracing::error!(unit = %config.name, "cannot start the simulated central unit: {e}")
+                }
+            }
+        }
+        // A simulator that could not start leaves the unit pointing nowhere: health says so.
+        let addr = config.addr.unwrap_or(LOOPBACK);
+        let settings = CoreSettings { set_manual: config.set_manual_mode, ..CoreSettings::default() };
+        let (handle, task) = shure_dcs::spawn(
+            &config.name,
+            addr,
+            settings,
+            reports_tx.clone(),
+            Some(monitor.clone()),
+            cancel.clone(),
+        );
+        tracker.spawn(async move {
+            let _ = task.await;
+        });
+        units.push(CentralUnit { config, handle, sim });
+    }
+    if !units.is_empty() {
+        tracker.spawn(hand_over(units.clone(), reports_rx, session.clone(), cancel.clone()));
+    }
+    units
+}
+
+/// Changes made at the units → floor commands, in arrival order, each handed over without
+/// waiting for the answer of the one before (as the desk units' keys).
+async fn hand_over(
+    units: Vec<CentralUnit>,
+    mut reports: mpsc::Receiver<(String, SeatReport)>,
+    session: SessionHandle,
+    cancel: CancellationToken,
+) {
+    use futures_util::StreamExt;
+    let mut in_flight = futures_util::stream::FuturesOrdered::new();
+    loop {
+        let (name, report) = tokio::select! {
+            _ = cancel.cancelled() => return,
+            Some(answered) = in_flight.next(), if !in_flight.is_empty() => {
+                if answered {
+                    continue;
+                }
+                return;
+            }
+            r = reports.recv(), if in_flight.len() < 256 => match r { Some(r) => r, None => return },
+        };
+        let Some(unit) = units.iter().find(|u| u.config.name == name) else { continue };
+        let Some(seat) = room_seat(&unit.config, report.seat) else {
+            tracing::debug!(unit = %name, unit_seat = report.seat, "a seat the room file does not map");
+            continue;
+        };
+        let (command, actor) = crate::desks::translate::central_change(seat, report.change);
+        let source = Source::Desk { bus: name.clone(), unit: report.seat };
+        match session.enqueue_from(source, command.clone(), actor).await {
+            Ok(answer) => in_flight.push_back(async move {
+                match answer.await {
+                    Ok(Ok(_)) => tracing::debug!(unit = %name, seat, ?command, "central unit key"),
+                    // The floor's rule at work: the unit is corrected to the floor.
+                    Ok(Err(rejection)) => {
+                        tracing::info!(unit = %name, seat, ?command, reason = rejection.reason.code(), "central unit key rejected")
+                    }
+                    Err(_) => return false,
+                }
+                true
+            }),
+            Err(CommandError::RateLimited { .. }) => {}
+            Err(CommandError::Closed) => return,
+        }
+    }
+}
