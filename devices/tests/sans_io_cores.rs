@@ -9,6 +9,7 @@ const CORES: &[(&str, &str)] = &[
     ("src/modbus/timing.rs", include_str!("../src/modbus/timing.rs")),
     ("src/modbus/wire.rs", include_str!("../src/modbus/wire.rs")),
     ("src/visca/engine.rs", include_str!("../src/visca/engine.rs")),
+    ("src/central/reconcile.rs", include_str!("../src/central/reconcile.rs")),
     ("src/central/shure_dcs/core.rs", include_str!("../src/central/shure_dcs/core.rs")),
     ("src/central/shure_dcs/codec.rs", include_str!("../src/central/shure_dcs/codec.rs")),
 ];

@@ -5,6 +5,8 @@
 //! its lists match the floor's. Each protocol has a pure codec, a sans-IO core (what to
 //! send, what a line means, when the unit has gone silent), a thin driver and a simulator.
 //!
+//! - [`reconcile`]: what every core shares: the unit's lists against the floor, what to
+//!   change next, which changes were made at the unit.
 //! - [`shure_dcs`]: Shure / DIS External Control Protocol (DCS 6000, DDS 5900, MXC behind a
 //!   DIS-CCU): ASCII lines on TCP 3142.
 //!
@@ -12,6 +14,7 @@
 //! daemon maps them to Podium seats), and what Podium wants is a set of open microphones
 //! and a set of waiting requests. Request order stays Podium's: the units carry no position.
 
+pub mod reconcile;
 pub mod shure_dcs;
 
 use std::collections::BTreeSet;

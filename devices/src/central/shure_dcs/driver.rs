@@ -87,7 +87,7 @@ impl Link {
 
     /// The core's counters and state into the health.
     fn publish(&self, core: &mut DcsCore) {
-        let c = core.counters().clone();
+        let c = core.counters();
         let problem = core.take_problem();
         let state = core.synced().then(|| {
             let mut s = core.seen().describe();

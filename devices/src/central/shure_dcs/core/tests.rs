@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::central::SeatChange;
 
 fn floor(speakers: &[UnitSeat], requests: &[UnitSeat]) -> UnitFloor {
     UnitFloor { speakers: speakers.iter().copied().collect(), requests: requests.iter().copied().collect() }
