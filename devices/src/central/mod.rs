@@ -5,6 +5,8 @@
 //! its lists match the floor's. Each protocol has a pure codec, a sans-IO core (what to
 //! send, what a line means, when the unit has gone silent), a thin driver and a simulator.
 //!
+//! - [`cocon`]: Televic CoCon (Plixus, Confidea, Confero): REST with a notification long
+//!   poll on port 8890.
 //! - [`reconcile`]: what every core shares: the unit's lists against the floor, what to
 //!   change next, which changes were made at the unit.
 //! - [`shure_dcs`]: Shure / DIS External Control Protocol (DCS 6000, DDS 5900, MXC behind a
@@ -14,10 +16,16 @@
 //! daemon maps them to Podium seats), and what Podium wants is a set of open microphones
 //! and a set of waiting requests. Request order stays Podium's: the units carry no position.
 
+pub mod cocon;
 pub mod reconcile;
 pub mod shure_dcs;
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use crate::health::DeviceHealth;
 
 /// A seat number as the central unit numbers it (Shure: 1-65535).
 pub type UnitSeat = u16;
@@ -65,5 +73,65 @@ impl UnitFloor {
             }
         };
         format!("on: {}; waiting: {}", list(&self.speakers), list(&self.requests))
+    }
+}
+
+/// The daemon's handle on a running central-unit driver, whatever its protocol.
+#[derive(Clone)]
+pub struct CentralHandle {
+    desired: watch::Sender<UnitFloor>,
+    seen: Arc<Mutex<Option<UnitFloor>>>,
+    health: Arc<Mutex<DeviceHealth>>,
+}
+
+/// What a driver keeps for its handle: the floor it is to show, and where it puts what it
+/// saw and its health.
+pub(crate) struct DriverSide {
+    pub desired: watch::Receiver<UnitFloor>,
+    pub seen: Arc<Mutex<Option<UnitFloor>>>,
+    pub health: Arc<Mutex<DeviceHealth>>,
+}
+
+impl DriverSide {
+    /// Updates the health.
+    pub fn health(&self, f: impl FnOnce(&mut DeviceHealth)) {
+        f(&mut self.health.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// The unit's lists as last read (`None`: not connected and read).
+    pub fn set_seen(&self, floor: Option<UnitFloor>) {
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = floor;
+        }
+    }
+}
+
+impl CentralHandle {
+    /// A handle and its driver's side, for a unit of `kind` at `address`.
+    pub(crate) fn new(name: &str, kind: &str, address: String) -> (CentralHandle, DriverSide) {
+        let (desired, rx) = watch::channel(UnitFloor::default());
+        let health = Arc::new(Mutex::new(DeviceHealth::new(name, kind, address)));
+        let seen = Arc::new(Mutex::new(None));
+        let handle = CentralHandle { desired, seen: seen.clone(), health: health.clone() };
+        (handle, DriverSide { desired: rx, seen, health })
+    }
+
+    /// What the unit is to show; the driver makes it so, now and after every reconnect.
+    pub fn set_desired(&self, floor: UnitFloor) {
+        self.desired.send_if_modified(|d| {
+            let changed = *d != floor;
+            *d = floor;
+            changed
+        });
+    }
+
+    /// The unit's lists as last read (`None` while it is not connected and read).
+    pub fn seen(&self) -> Option<UnitFloor> {
+        self.seen.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// Health now.
+    pub fn health(&self) -> DeviceHealth {
+        self.health.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone())
     }
 }

@@ -145,9 +145,10 @@ impl Reconciler {
     /// change): each difference is an [`Reconciler::update`].
     pub fn update_all(&mut self, floor: &UnitFloor) {
         let seen = self.seen.clone();
-        for (list, now, before) in
-            [(SeatList::Mic, &floor.speakers, &seen.speakers), (SeatList::Request, &floor.requests, &seen.requests)]
-        {
+        for (list, now, before) in [
+            (SeatList::Mic, &floor.speakers, &seen.speakers),
+            (SeatList::Request, &floor.requests, &seen.requests),
+        ] {
             for seat in now.difference(before) {
                 self.update(*seat, list, true);
             }
@@ -175,12 +176,20 @@ impl Reconciler {
             (
                 SeatList::Request,
                 false,
-                seen.requests.difference(&want.requests).filter(|s| !want.speakers.contains(s)).copied().collect(),
+                seen.requests
+                    .difference(&want.requests)
+                    .filter(|s| !want.speakers.contains(s))
+                    .copied()
+                    .collect(),
             ),
             (
                 SeatList::Request,
                 true,
-                want.requests.difference(&seen.requests).filter(|s| !seen.speakers.contains(s)).copied().collect(),
+                want.requests
+                    .difference(&seen.requests)
+                    .filter(|s| !seen.speakers.contains(s))
+                    .copied()
+                    .collect(),
             ),
         ];
         for (list, on, seats) in differences {
@@ -241,5 +250,7 @@ fn set(floor: &mut UnitFloor, list: SeatList, seat: UnitSeat, on: bool) {
 /// The words for a change the unit did not make, for the technician.
 pub fn ignored_problem(seat: UnitSeat, list: SeatList) -> String {
     let what = if list == SeatList::Mic { "microphone" } else { "request" };
-    format!("the unit did not act on seat {seat}'s {what} (an unknown seat, or its own limit); reading its state again")
+    format!(
+        "the unit did not act on seat {seat}'s {what} (an unknown seat, or its own limit); reading its state again"
+    )
 }

@@ -215,7 +215,8 @@ impl DcsCore {
                 // without the floor. Set it back (not during the status: it comes anyway).
                 if self.settings.set_manual && mode != MicMode::Manual && self.dump.is_none() {
                     self.outbox.push_back(Command::Mode(MicMode::Manual));
-                    self.problem = Some(format!("the unit was set to `{}`; set back to `manual`", mode.word()));
+                    self.problem =
+                        Some(format!("the unit was set to `{}`; set back to `manual`", mode.word()));
                 }
                 return;
             }

@@ -13,42 +13,13 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::super::{SeatReport, UnitFloor};
+use super::super::{CentralHandle, DriverSide, SeatReport, UnitFloor};
 use super::codec::{self, Taken};
 use super::core::{CoreSettings, DcsCore};
 use crate::health::DeviceHealth;
 use crate::link_io::{self, LinkError};
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::Backoff;
-
-/// The daemon's handle on a running central-unit driver.
-#[derive(Clone)]
-pub struct CentralHandle {
-    desired: watch::Sender<UnitFloor>,
-    seen: Arc<Mutex<Option<UnitFloor>>>,
-    health: Arc<Mutex<DeviceHealth>>,
-}
-
-impl CentralHandle {
-    /// What the unit is to show; the driver makes it so, now and after every reconnect.
-    pub fn set_desired(&self, floor: UnitFloor) {
-        self.desired.send_if_modified(|d| {
-            let changed = *d != floor;
-            *d = floor;
-            changed
-        });
-    }
-
-    /// The unit's lists as last read (`None` while it is not connected and read).
-    pub fn seen(&self) -> Option<UnitFloor> {
-        self.seen.lock().ok().and_then(|s| s.clone())
-    }
-
-    /// Health now.
-    pub fn health(&self) -> DeviceHealth {
-        self.health.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone())
-    }
-}
 
 /// Starts the driver for the unit at `addr`; changes made at the unit go to `reports`
 /// with `name`. Frames go to `monitor` when someone listens.
@@ -60,12 +31,10 @@ pub fn spawn(
     monitor: Option<FrameMonitor>,
     cancel: CancellationToken,
 ) -> (CentralHandle, tokio::task::JoinHandle<()>) {
-    let (desired, rx) = watch::channel(UnitFloor::default());
-    let health = Arc::new(Mutex::new(DeviceHealth::new(name, "shure_dcs", format!("tcp {addr}"))));
-    let seen = Arc::new(Mutex::new(None));
-    let handle = CentralHandle { desired, seen: seen.clone(), health: health.clone() };
+    let (handle, side) = CentralHandle::new(name, "shure_dcs", format!("tcp {addr}"));
+    let DriverSide { desired, seen, health } = side;
     let link = Link { name: name.to_owned(), addr, reports, monitor, health, seen };
-    let task = tokio::spawn(link.run(DcsCore::new(settings), rx, cancel));
+    let task = tokio::spawn(link.run(DcsCore::new(settings), desired, cancel));
     (handle, task)
 }
 

@@ -15,4 +15,5 @@ pub mod core;
 pub mod driver;
 pub mod sim;
 
-pub use driver::{CentralHandle, spawn};
+pub use super::CentralHandle;
+pub use driver::spawn;

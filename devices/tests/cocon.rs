@@ -1,0 +1,90 @@
+//! The CoCon driver against the simulated CoCon server over real HTTP on loopback: the
+//! server's lists follow the floor, keys at the units come back as reports, a restarted
+//! server (every id gone) converges again, and malformed events change nothing.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use podium_devices::central::cocon::{self, sim::SimCocon};
+use podium_devices::central::{CentralHandle, SeatChange, SeatReport, UnitFloor};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn floor(speakers: &[u16], requests: &[u16]) -> UnitFloor {
+    UnitFloor { speakers: speakers.iter().copied().collect(), requests: requests.iter().copied().collect() }
+}
+
+async fn start(
+    sim: &SimCocon,
+    cancel: &CancellationToken,
+) -> (CentralHandle, mpsc::Receiver<(String, SeatReport)>) {
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("address");
+    let addr = sim.serve(loopback, cancel.clone()).await.expect("serve");
+    let (tx, rx) = mpsc::channel(64);
+    let (handle, _task) = cocon::spawn("cocon", addr, true, tx, None, cancel.clone());
+    (handle, rx)
+}
+
+async fn next_report(rx: &mut mpsc::Receiver<(String, SeatReport)>) -> SeatReport {
+    tokio::time::timeout(WAIT, rx.recv()).await.expect("a report in time").expect("driver running").1
+}
+
+async fn until(mut test: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if test() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn the_server_follows_the_floor_and_its_keys_come_back_as_reports() {
+    let cancel = CancellationToken::new();
+    // A short hold, so the 408 path runs too.
+    let sim = SimCocon::new(&[1, 2, 3, 4], Duration::from_millis(300));
+    let (handle, mut reports) = start(&sim, &cancel).await;
+    assert!(until(|| handle.seen().is_some()).await);
+    assert_eq!(sim.mode(), "Operator");
+    let asked = sim.requests();
+    assert!(
+        asked[0] == "/CoCon/Connect" && asked.iter().any(|r| r.starts_with("/CoCon/Microphone/GetState")),
+        "{asked:?}"
+    );
+
+    sim.press(3);
+    assert_eq!(next_report(&mut reports).await, SeatReport { seat: 3, change: SeatChange::RequestOn });
+    handle.set_desired(floor(&[3], &[2]));
+    assert!(sim.wait_for(WAIT, |f| *f == floor(&[3], &[2])).await, "server: {:?}", sim.floor());
+    // Held notification requests time out with 408 and are asked again: still in step.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    sim.press(3);
+    assert_eq!(next_report(&mut reports).await, SeatReport { seat: 3, change: SeatChange::MicOff });
+    assert!(sim.wait_for(WAIT, |f| f.speakers.contains(&3)).await, "corrected to the floor");
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_restarted_server_converges_and_malformed_events_change_nothing() {
+    let cancel = CancellationToken::new();
+    let sim = SimCocon::new(&[1, 2, 3], Duration::from_secs(30));
+    let (handle, mut reports) = start(&sim, &cancel).await;
+    handle.set_desired(floor(&[1], &[2, 3]));
+    assert!(sim.wait_for(WAIT, |f| *f == floor(&[1], &[2, 3])).await, "server: {:?}", sim.floor());
+
+    sim.send_event(json!({"MicrophoneState": {"Speakers": "all", "Requests": []}}));
+    assert!(until(|| handle.health().counters.errors >= 1).await, "{:?}", handle.health());
+    assert_eq!(sim.floor(), floor(&[1], &[2, 3]));
+
+    sim.restart();
+    assert!(sim.wait_for(WAIT, |f| *f == floor(&[1], &[2, 3])).await, "after restart: {:?}", sim.floor());
+    assert_eq!(sim.mode(), "Operator");
+    assert!(until(|| handle.health().counters.connects >= 2).await);
+    assert!(reports.try_recv().is_err(), "a restart is no change made at the units");
+    cancel.cancel();
+}
