@@ -1,6 +1,6 @@
-//! A room whose seats are served by an existing conference system: a simulated Shure DCS
-//! central unit on real TCP (loopback), beside simulated Modbus desk units and a remote
-//! member. Keys at the unit reach the one floor, the unit's microphones and request list
+//! A room whose seats are served by existing conference systems: a simulated Shure DCS
+//! central unit on real TCP and a simulated Televic CoCon server on real HTTP (loopback),
+//! beside simulated Modbus desk units and a remote member. Keys at the unit reach the one floor, the unit's microphones and request list
 //! follow the floor, a unit restarted mid-session converges again, and malformed lines
 //! are counted and never change the floor.
 
@@ -9,6 +9,7 @@ mod support;
 use std::time::Duration;
 
 use podium_devices::central::UnitFloor;
+use podium_devices::central::cocon::sim::SimCocon;
 use podium_devices::central::shure_dcs::codec::MicMode;
 use podium_devices::central::shure_dcs::sim::SimDcs;
 use serde_json::{Value, json};
@@ -18,8 +19,9 @@ use tokio_util::sync::CancellationToken;
 /// Generous bound for anything to happen on a loaded machine; never a performance goal.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Seats 1 (chair, a Modbus desk unit), 2-4 on the central unit as its seats 101-103.
-fn room(dcs: &str) -> String {
+/// Seats 1 (chair, a Modbus desk unit), 2-4 on the Shure unit as its seats 101-103, 5-6
+/// on the CoCon server as its seats 5-6.
+fn room(dcs: &str, cocon: &str) -> String {
     format!(
         r#"
 [room]
@@ -46,6 +48,12 @@ member = "b"
 [[seat]]
 number = 4
 member = "c"
+[[seat]]
+number = 5
+member = "d"
+[[seat]]
+number = 6
+member = "e"
 
 [[member]]
 id = "chair"
@@ -60,6 +68,12 @@ name = "Bernd B"
 [[member]]
 id = "c"
 name = "Cem C"
+[[member]]
+id = "d"
+name = "Dora D"
+[[member]]
+id = "e"
+name = "Emil E"
 [[member]]
 id = "r1"
 name = "Rita Remote"
@@ -76,6 +90,12 @@ protocol = "shure_dcs"
 tcp = "{dcs}"
 seats = [2, 3, 4]
 unit_seats = [101, 102, 103]
+
+[[central_unit]]
+name = "cocon"
+protocol = "televic_cocon"
+tcp = "{cocon}"
+seats = [5, 6]
 "#
     )
 }
@@ -106,11 +126,11 @@ async fn wait_state(daemon: &Daemon, what: &str, predicate: impl Fn(&Value) -> b
     }
 }
 
-async fn unit_health(daemon: &Daemon) -> Value {
+async fn unit_health(daemon: &Daemon, name: &str) -> Value {
     let (_, devices) = daemon.get("/api/v1/devices/room").await;
     devices["devices"]
         .as_array()
-        .and_then(|d| d.iter().find(|d| d["name"] == "dcs").cloned())
+        .and_then(|d| d.iter().find(|d| d["name"] == name).cloned())
         .unwrap_or(Value::Null)
 }
 
@@ -119,8 +139,11 @@ async fn keys_at_the_central_unit_reach_the_one_floor_and_its_microphones_follow
     let cancel = CancellationToken::new();
     let sim = SimDcs::new(&[(101, false), (102, false), (103, false)]);
     let addr = sim.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("serve");
+    let televic = SimCocon::new(&[5, 6], Duration::from_secs(30));
+    let cocon_addr =
+        televic.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("serve");
     let dir = tempfile::tempdir().expect("temp dir");
-    let daemon = Daemon::with_config(dir.path(), &room(&addr.to_string()));
+    let daemon = Daemon::with_config(dir.path(), &room(&addr.to_string(), &cocon_addr.to_string()));
 
     // Podium takes the unit over: manual mode, so its keys only ask.
     assert!(
@@ -158,14 +181,32 @@ async fn keys_at_the_central_unit_reach_the_one_floor_and_its_microphones_follow
     wait_state(&daemon, "seat 4 withdrawn", |s| stations(s, "requests").is_empty()).await;
     assert!(sim.wait_for(PATIENCE, |f| *f == floor(&[], &[])).await, "unit: {:?}", sim.floor());
 
+    // A key at the Televic system's seat 6 reaches the same floor; granted, its microphone
+    // opens there, and the Shure unit still shows nobody.
+    televic.press(6);
+    wait_state(&daemon, "seat 6 waiting", |s| stations(s, "requests") == [json!({"seat": 6})]).await;
+    assert!(televic.wait_for(PATIENCE, |f| *f == floor(&[], &[6])).await, "CoCon: {:?}", televic.floor());
+    assert_eq!(televic.mode(), "Operator");
+    let (status, body) = daemon.command(json!({"command": "next"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(televic.wait_for(PATIENCE, |f| *f == floor(&[6], &[])).await, "CoCon: {:?}", televic.floor());
+    assert_eq!(sim.floor(), floor(&[], &[]));
+    daemon.command(json!({"command": "stop", "station": {"seat": 6}})).await;
+    assert!(televic.wait_for(PATIENCE, |f| *f == floor(&[], &[])).await, "CoCon: {:?}", televic.floor());
+    assert_eq!(unit_health(&daemon, "cocon").await["kind"], "televic_cocon");
+
     // Malformed lines are counted; the floor and the unit stay as they are.
     let (_, before) = daemon.get("/api/v1/state").await;
     sim.send_raw("mic_on banana\r\n");
     sim.send_raw("mic_request_on\r\n");
     sim.send_raw(&format!("{}\r\n", "y".repeat(300)));
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while unit_health(&daemon).await["counters"]["errors"].as_u64().unwrap_or(0) < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "errors not counted: {}", unit_health(&daemon).await);
+    while unit_health(&daemon, "dcs").await["counters"]["errors"].as_u64().unwrap_or(0) < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "errors not counted: {}",
+            unit_health(&daemon, "dcs").await
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (_, after) = daemon.get("/api/v1/state").await;
@@ -189,7 +230,7 @@ async fn keys_at_the_central_unit_reach_the_one_floor_and_its_microphones_follow
     let state = wait_state(&daemon, "the floor unchanged by the restart", |_| true).await;
     assert_eq!(stations(&state, "speakers"), [json!({"seat": 2})]);
     assert_eq!(stations(&state, "requests"), [json!({"seat": 4})]);
-    let health = unit_health(&daemon).await;
+    let health = unit_health(&daemon, "dcs").await;
     assert_eq!(health["kind"], "shure_dcs");
     assert!(health["counters"]["connects"].as_u64().unwrap_or(0) >= 2, "{health}");
     cancel.cancel();
@@ -198,7 +239,7 @@ async fn keys_at_the_central_unit_reach_the_one_floor_and_its_microphones_follow
 #[test]
 fn a_seat_served_twice_is_refused_with_its_place() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let text = room("127.0.0.1:3142").replace("seats = [2, 3, 4]", "seats = [1, 3, 4]");
+    let text = room("127.0.0.1:3142", "127.0.0.1:8890").replace("seats = [2, 3, 4]", "seats = [1, 3, 4]");
     let path = dir.path().join("room.toml");
     std::fs::write(&path, &text).expect("write");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_podiumd"))

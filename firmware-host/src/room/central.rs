@@ -1,5 +1,5 @@
 //! Central units of existing conference systems, with Podium as the floor master: a driver
-//! per `[[central_unit]]`, the changes made at its seats turned into floor commands by the
+//! per `[[central_unit]]` (Shure DCS on TCP 3142, Televic CoCon on HTTP 8890), the changes made at its seats turned into floor commands by the
 //! stateless key table (`desks::translate::central_change`), and the floor turned into the
 //! unit's lists by the pure [`unit_floor`] (called by the room's direct task on every
 //! snapshot). The drivers reconcile: after every reconnect they read the unit and correct
@@ -7,16 +7,16 @@
 
 use std::net::SocketAddr;
 
+use podium_devices::central::cocon::sim::SimCocon;
 use podium_devices::central::shure_dcs::core::CoreSettings;
 use podium_devices::central::shure_dcs::sim::SimDcs;
-use podium_devices::central::shure_dcs::{self, CentralHandle};
-use podium_devices::central::{SeatReport, UnitFloor};
+use podium_devices::central::{CentralHandle, SeatReport, UnitFloor, cocon, shure_dcs};
 use podium_floor::{FloorState, SeatNo, Station};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::CentralUnitConfig;
+use crate::config::{CentralProtocol, CentralUnitConfig};
 use crate::session::{CommandError, SessionHandle, Source};
 
 /// One running central unit.
@@ -27,7 +27,57 @@ pub struct CentralUnit {
     /// Its driver.
     pub handle: CentralHandle,
     /// The simulated unit, with `simulated = true`.
-    pub sim: Option<SimDcs>,
+    pub sim: Option<SimUnit>,
+}
+
+/// A simulated central unit.
+#[derive(Clone)]
+pub enum SimUnit {
+    /// A Shure DCS on TCP.
+    ShureDcs(SimDcs),
+    /// A Televic CoCon server on HTTP.
+    Cocon(SimCocon),
+}
+
+impl SimUnit {
+    /// A key pressed at the unit's seat `seat`.
+    pub fn press(&self, seat: u16) {
+        match self {
+            SimUnit::ShureDcs(s) => s.press(seat),
+            SimUnit::Cocon(s) => s.press(seat),
+        }
+    }
+
+    /// Its open microphones and waiting requests now.
+    pub fn floor(&self) -> UnitFloor {
+        match self {
+            SimUnit::ShureDcs(s) => s.floor(),
+            SimUnit::Cocon(s) => s.floor(),
+        }
+    }
+}
+
+/// Starts the simulator of a `simulated = true` unit on a free loopback port.
+async fn start_sim(
+    config: &CentralUnitConfig,
+    cancel: &CancellationToken,
+) -> std::io::Result<(SimUnit, SocketAddr)> {
+    match config.protocol {
+        CentralProtocol::ShureDcs => {
+            let seats: Vec<(u16, bool)> =
+                config.seats.iter().map(|(seat, unit)| (*unit, config.chair_seats.contains(seat))).collect();
+            let sim = SimDcs::new(&seats);
+            let addr = sim.serve(LOOPBACK, cancel.clone()).await?;
+            Ok((SimUnit::ShureDcs(sim), addr))
+        }
+        CentralProtocol::TelevicCocon => {
+            let seats: Vec<u16> = config.seats.iter().map(|(_, unit)| *unit).collect();
+            let hold = std::time::Duration::from_secs(cocon::codec::NOTIFICATION_HOLD_S);
+            let sim = SimCocon::new(&seats, hold);
+            let addr = sim.serve(LOOPBACK, cancel.clone()).await?;
+            Ok((SimUnit::Cocon(sim), addr))
+        }
+    }
 }
 
 /// What the floor wants `unit` to show: the open microphones and waiting requests of the
@@ -65,11 +115,8 @@ pub async fn start(
         let mut config = config.clone();
         let mut sim = None;
         if config.simulated {
-            let seats: Vec<(u16, bool)> =
-                config.seats.iter().map(|(seat, unit)| (*unit, config.chair_seats.contains(seat))).collect();
-            let simulated = SimDcs::new(&seats);
-            match simulated.serve(LOOPBACK, cancel.clone()).await {
-                Ok(addr) => {
+            match start_sim(&config, cancel).await {
+                Ok((simulated, addr)) => {
                     config.addr = Some(addr);
                     sim = Some(simulated);
                 }
@@ -80,15 +127,16 @@ pub async fn start(
         }
         // A simulator that could not start leaves the unit pointing nowhere: health says so.
         let addr = config.addr.unwrap_or(LOOPBACK);
-        let settings = CoreSettings { set_manual: config.set_manual_mode, ..CoreSettings::default() };
-        let (handle, task) = shure_dcs::spawn(
-            &config.name,
-            addr,
-            settings,
-            reports_tx.clone(),
-            Some(monitor.clone()),
-            cancel.clone(),
-        );
+        let (reports, monitor, token) = (reports_tx.clone(), Some(monitor.clone()), cancel.clone());
+        let (handle, task) = match config.protocol {
+            CentralProtocol::ShureDcs => {
+                let settings = CoreSettings { set_manual: config.set_manual_mode, ..CoreSettings::default() };
+                shure_dcs::spawn(&config.name, addr, settings, reports, monitor, token)
+            }
+            CentralProtocol::TelevicCocon => {
+                cocon::spawn(&config.name, addr, config.set_manual_mode, reports, monitor, token)
+            }
+        };
         tracker.spawn(async move {
             let _ = task.await;
         });

@@ -1,5 +1,5 @@
 //! `[[central_unit]]`: the central unit of an existing conference system (Shure DCS 6000 /
-//! DDS 5900 / MXC behind a DIS-CCU) and the seats it serves. Podium is the floor master:
+//! DDS 5900 / MXC behind a DIS-CCU, Televic systems behind CoCon) and the seats it serves. Podium is the floor master:
 //! the unit's keys become floor commands and its microphones and request list follow the
 //! floor. A seat is served by a central unit or by a `[[desk_unit]]`, never both.
 
@@ -18,11 +18,21 @@ use super::{non_empty, tcp_address};
 pub enum CentralProtocol {
     /// Shure / DIS External Control Protocol, TCP 3142.
     ShureDcs,
+    /// Televic CoCon REST API with its notification long poll, TCP 8890.
+    TelevicCocon,
 }
 
 impl CentralProtocol {
     /// Names as written in configuration.
-    pub const NAMES: &'static [&'static str] = &["shure_dcs"];
+    pub const NAMES: &'static [&'static str] = &["shure_dcs", "televic_cocon"];
+
+    /// The protocol's usual port.
+    pub fn default_port(self) -> u16 {
+        match self {
+            CentralProtocol::ShureDcs => podium_devices::central::shure_dcs::codec::PORT,
+            CentralProtocol::TelevicCocon => podium_devices::central::cocon::codec::PORT,
+        }
+    }
 }
 
 /// One `[[central_unit]]`.
@@ -36,7 +46,8 @@ pub struct CentralUnitConfig {
     pub addr: Option<SocketAddr>,
     /// `simulated = true`: podiumd runs a simulated unit (the demo) and drives it.
     pub simulated: bool,
-    /// Set the unit to its manual mode after every connect (`set_manual_mode`, default on).
+    /// Set the unit to the mode in which the controller decides after every connect
+    /// (`set_manual_mode`, default on): Shure `manual`, CoCon `Operator`.
     pub set_manual_mode: bool,
     /// Podium seat ↔ the unit's seat number, in file order.
     pub seats: Vec<(SeatNo, UnitSeat)>,
@@ -75,6 +86,7 @@ pub(crate) fn read(
         }
         let protocol = t.string(cx, "protocol").and_then(|p| match p.v.as_str() {
             "shure_dcs" => Some(CentralProtocol::ShureDcs),
+            "televic_cocon" => Some(CentralProtocol::TelevicCocon),
             other => {
                 let help = did_you_mean(other, CentralProtocol::NAMES.iter().copied())
                     .unwrap_or_else(|| format!("one of: {}", CentralProtocol::NAMES.join(", ")));
@@ -89,8 +101,9 @@ pub(crate) fn read(
         let addr = if simulated {
             None
         } else {
-            let port = podium_devices::central::shure_dcs::codec::PORT;
-            let addr = tcp_address(cx, &mut t, "tcp", port, "10.0.0.40:3142");
+            let port = protocol
+                .map_or(podium_devices::central::shure_dcs::codec::PORT, CentralProtocol::default_port);
+            let addr = tcp_address(cx, &mut t, "tcp", port, &format!("10.0.0.40:{port}"));
             if !t.has("tcp") {
                 t.missing(cx, "tcp", "\"10.0.0.40:3142\" (or simulated = true)");
             }
