@@ -37,6 +37,12 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     let monitor = podium_devices::monitor::FrameMonitor::new();
     let desks = crate::desks::start(&config, &session, cancel.clone(), &tracker, &monitor)?;
     let http = http_limits(&config);
+    // Control systems written for Televic drive the floor through the CoCon API.
+    if let Some(cocon) = &config.cocon_api
+        && let Err(e) = api::cocon::start(cocon, session.clone(), cancel.clone(), &tracker).await
+    {
+        tracing::error!("{e:#}; the room runs without the CoCon API");
+    }
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("podiumd listening on http://{addr}");

@@ -11,6 +11,10 @@
 //!   answer; one that moves it *away* from the floor was made at the unit, and is reported
 //!   for the daemon to turn into a command. A full read after a connect reports nothing: a
 //!   unit that restarted follows the floor, it does not stop the speakers.
+//! - **Letting the floor decide first.** A seat that was just reported is not corrected
+//!   until the floor's answer changes what Podium wants there, or `answer` passes (the
+//!   floor refused): otherwise the unit would flap back in the moment between the key and
+//!   the floor's decision.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -62,6 +66,8 @@ pub struct Reconciler {
     pending: BTreeMap<(UnitSeat, SeatList), (bool, Instant)>,
     /// Not made by the unit: not asked again before.
     hold: BTreeMap<(UnitSeat, SeatList), Instant>,
+    /// Reported and not yet decided by the floor: not corrected before.
+    deciding: BTreeMap<(UnitSeat, SeatList), Instant>,
     reports: VecDeque<SeatReport>,
     counters: ReconcileCounters,
 }
@@ -77,6 +83,7 @@ impl Reconciler {
             synced: false,
             pending: BTreeMap::new(),
             hold: BTreeMap::new(),
+            deciding: BTreeMap::new(),
             reports: VecDeque::new(),
             counters: ReconcileCounters::default(),
         }
@@ -88,11 +95,15 @@ impl Reconciler {
         self.synced = false;
         self.pending.clear();
         self.hold.clear();
+        self.deciding.clear();
     }
 
-    /// What Podium wants the unit to show.
+    /// What Podium wants the unit to show. A reported seat whose wish changed is decided.
     pub fn set_desired(&mut self, floor: UnitFloor) {
-        self.desired = floor;
+        let before = std::mem::replace(&mut self.desired, floor);
+        let desired = &self.desired;
+        self.deciding
+            .retain(|(seat, list), _| contains(&before, *list, *seat) == contains(desired, *list, *seat));
     }
 
     /// The unit's lists as last seen.
@@ -117,9 +128,9 @@ impl Reconciler {
         self.pending.clear();
     }
 
-    /// The unit says `seat` is (`on`) or is not in `list`. Confirms what was asked; a
-    /// change away from the floor is reported. Ignored before the first full read.
-    pub fn update(&mut self, seat: UnitSeat, list: SeatList, on: bool) {
+    /// The unit says `seat` is (`on`) or is not in `list` (at `now`). Confirms what was
+    /// asked; a change away from the floor is reported. Ignored before the first full read.
+    pub fn update(&mut self, seat: UnitSeat, list: SeatList, on: bool, now: Instant) {
         if !self.synced {
             return;
         }
@@ -138,22 +149,23 @@ impl Reconciler {
                 (SeatList::Request, false) => SeatChange::RequestOff,
             };
             self.reports.push_back(SeatReport { seat, change });
+            self.deciding.insert((seat, list), now + self.answer);
         }
     }
 
     /// The unit's whole lists as they are now (a unit that sends full lists on every
     /// change): each difference is an [`Reconciler::update`].
-    pub fn update_all(&mut self, floor: &UnitFloor) {
+    pub fn update_all(&mut self, floor: &UnitFloor, now: Instant) {
         let seen = self.seen.clone();
-        for (list, now, before) in [
+        for (list, current, before) in [
             (SeatList::Mic, &floor.speakers, &seen.speakers),
             (SeatList::Request, &floor.requests, &seen.requests),
         ] {
-            for seat in now.difference(before) {
-                self.update(*seat, list, true);
+            for seat in current.difference(before) {
+                self.update(*seat, list, true, now);
             }
-            for seat in before.difference(now) {
-                self.update(*seat, list, false);
+            for seat in before.difference(current) {
+                self.update(*seat, list, false, now);
             }
         }
     }
@@ -195,7 +207,10 @@ impl Reconciler {
         for (list, on, seats) in differences {
             for seat in seats {
                 let key = (seat, list);
-                if self.pending.contains_key(&key) || self.hold.get(&key).is_some_and(|until| *until > now) {
+                let waits = |m: &BTreeMap<(UnitSeat, SeatList), Instant>| {
+                    m.get(&key).is_some_and(|until| *until > now)
+                };
+                if self.pending.contains_key(&key) || waits(&self.hold) || waits(&self.deciding) {
                     continue;
                 }
                 self.hold.remove(&key);
@@ -210,7 +225,10 @@ impl Reconciler {
     /// The earliest deadline: an answer due, or a hold ending.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let answer = self.pending.values().map(|(_, at)| *at + self.answer).min();
-        [answer, self.hold.values().min().copied()].into_iter().flatten().min()
+        [answer, self.hold.values().min().copied(), self.deciding.values().min().copied()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Changes whose answer is overdue: held, counted, returned (the caller reads the unit
@@ -224,6 +242,7 @@ impl Reconciler {
             self.counters.ignored += 1;
         }
         self.hold.retain(|_, until| *until > now);
+        self.deciding.retain(|_, until| *until > now);
         expired
     }
 }

@@ -33,6 +33,7 @@ pub mod auth;
 pub mod body;
 pub mod bridge;
 pub mod client_address;
+pub mod cocon;
 pub mod devices;
 pub mod diagnostics;
 pub mod error;

@@ -25,6 +25,7 @@ pub use error::{ConfigError, ConfigErrors};
 use reader::{Cx, Table};
 pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFollow};
 pub use section::central::{CentralProtocol, CentralUnitConfig};
+pub use section::cocon_api::CoconApiConfig;
 pub use section::conference::JitsiConfig;
 pub use section::desks::{
     BusConfig, DeskUnitConfig, DesksConfig, IoInputConfig, IoOutputConfig, MemberCredentials, Signal,
@@ -84,6 +85,8 @@ pub struct RoomConfig {
     pub microphones: Vec<MicrophoneConfig>,
     /// `[[central_unit]]`: central units of existing conference systems and their seats.
     pub central_units: Vec<section::central::CentralUnitConfig>,
+    /// `[cocon_api]`: Podium's answer to the Televic CoCon API; `None` = off.
+    pub cocon_api: Option<section::cocon_api::CoconApiConfig>,
     /// `[gpio]`: the chair's button box and tally lamps; `None` = no GPIO.
     pub gpio: Option<GpioConfig>,
     /// `[oparl]`: how the agenda import reads an OParl endpoint and classifies items.
@@ -172,6 +175,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let displays = section::display::read(&mut root, &mut cx);
     let room_seats: Vec<_> = seats.iter().filter_map(|s| s.number.as_ref().map(|n| n.v)).collect();
     let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
+    let cocon_api = section::cocon_api::read(&mut root, &mut cx);
     let central_units = section::central::read(&mut root, &mut cx, &room_seats, &desks.config.desk_units);
     let gpio = section::gpio::read(&mut root, &mut cx);
     let oparl = section::oparl::read(&mut root, &mut cx);
@@ -233,6 +237,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         displays,
         microphones,
         central_units,
+        cocon_api,
         gpio,
         setup: Setup {
             voting,

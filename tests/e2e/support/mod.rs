@@ -136,6 +136,8 @@ pub struct Daemon {
     pub base: String,
     /// The MQTT broker address podiumd uses, if it printed one (`podiumd mqtt on ADDR`).
     pub mqtt: Option<String>,
+    /// The CoCon API's address, if it printed one (`podiumd cocon on ADDR`).
+    pub cocon: Option<String>,
 }
 
 impl Daemon {
@@ -157,6 +159,7 @@ impl Daemon {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let mut mqtt = None;
+        let mut cocon = None;
         let base = loop {
             let line = lines.next().expect("podiumd exited before listening").expect("read stdout");
             if let Some(url) = line.strip_prefix("podiumd listening on ") {
@@ -165,10 +168,13 @@ impl Daemon {
             if let Some(addr) = line.strip_prefix("podiumd mqtt on ") {
                 mqtt = Some(addr.trim().to_string());
             }
+            if let Some(addr) = line.strip_prefix("podiumd cocon on ") {
+                cocon = Some(addr.trim().to_string());
+            }
         };
         // Keep draining stdout so the daemon never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Daemon { child, base, mqtt }
+        Daemon { child, base, mqtt, cocon }
     }
 
     /// The demo room on a free port (its embedded MQTT broker on another free port).

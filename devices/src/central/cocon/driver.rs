@@ -214,7 +214,7 @@ impl Link {
                             self.record(Direction::In, &event.to_string());
                             if event.get("MicrophoneState").is_some() {
                                 match codec::lists_of(&event) {
-                                    Some(floor) => lists.update_all(&floor),
+                                    Some(floor) => lists.update_all(&floor, Instant::now()),
                                     None => {
                                         malformed += 1;
                                         problem = Some(format!("a MicrophoneState that is not two lists of seats: {event}"));

@@ -101,6 +101,18 @@ impl Hub {
         reached
     }
 
+    /// Queues `event` for the connection `id` alone (e.g. the lists it starts from);
+    /// `false` if there is no such connection.
+    pub fn send_to(&mut self, id: &str, event: Value) -> bool {
+        let Some(c) = self.connections.get_mut(id) else { return false };
+        let name = event.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
+        if c.queue.len() >= MAX_QUEUED {
+            c.queue.pop_front();
+        }
+        c.queue.push_back((name, event));
+        true
+    }
+
     /// A notification request of `id` at `now`: its oldest event, or none yet.
     pub fn take(&mut self, id: &str, now: Instant) -> Take {
         let Some(c) = self.connections.get_mut(id) else { return Take::Unknown };

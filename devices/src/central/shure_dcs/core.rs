@@ -243,7 +243,7 @@ impl DcsCore {
                 set.remove(&seat);
             }
         }
-        self.lists.update(seat, list, on);
+        self.lists.update(seat, list, on, now);
     }
 
     /// A change made at the unit, for the daemon to turn into a floor command.

@@ -8,6 +8,7 @@
 
 pub mod camera;
 pub mod central;
+pub mod cocon_api;
 pub mod conference;
 pub mod desks;
 pub(crate) mod discussion;

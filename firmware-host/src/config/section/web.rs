@@ -35,7 +35,7 @@ impl UserRole {
     /// Names as written in the configuration.
     pub const NAMES: &'static [&'static str] = &["chair", "technician", "viewer", "bridge"];
 
-    fn from_name(name: &str) -> Option<UserRole> {
+    pub(crate) fn from_name(name: &str) -> Option<UserRole> {
         match name {
             "chair" => Some(UserRole::Chair),
             "technician" => Some(UserRole::Technician),

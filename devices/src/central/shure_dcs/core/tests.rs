@@ -91,8 +91,16 @@ fn changes_made_at_the_unit_are_reported_once() {
         ]
     );
     assert_eq!(core.counters().changes_at_unit, 3);
-    // Until the floor answers, the unit is made to match the floor as it stands.
-    assert_eq!(sent(&mut core, t0), ["mic_on 3", "mic_request_off 7", "mic_request_on 5"]);
+    // The floor decides first: no correction while it has not answered.
+    assert_eq!(sent(&mut core, t0), Vec::<String>::new());
+    // It takes seat 7's request: decided, nothing to correct there.
+    core.set_desired(floor(&[3], &[5, 7]));
+    assert_eq!(sent(&mut core, t0), Vec::<String>::new());
+    // It did not let the others go (no change in 2 s): the unit is made to match it.
+    let t1 = t0 + Duration::from_secs(2);
+    assert_eq!(core.poll_timeout(), Some(t1));
+    assert_eq!(core.on_timeout(t1), Ok(()));
+    assert_eq!(sent(&mut core, t1), ["mic_on 3", "mic_request_on 5"]);
 }
 
 #[test]
