@@ -11,6 +11,8 @@ const CORES: &[(&str, &str)] = &[
     ("src/visca/engine.rs", include_str!("../src/visca/engine.rs")),
     ("src/central/reconcile.rs", include_str!("../src/central/reconcile.rs")),
     ("src/central/shure_dcs/core.rs", include_str!("../src/central/shure_dcs/core.rs")),
+    ("src/central/cocon/hub.rs", include_str!("../src/central/cocon/hub.rs")),
+    ("src/central/cocon/codec.rs", include_str!("../src/central/cocon/codec.rs")),
     ("src/central/shure_dcs/codec.rs", include_str!("../src/central/shure_dcs/codec.rs")),
 ];
 
