@@ -61,6 +61,11 @@ enum Action {
         /// konferenz), e.g. https://meet.example.org/DemoRatssaal; as `[jitsi] url`.
         #[arg(long)]
         jitsi: Option<String>,
+        /// Seats 2-40 on a simulated central unit of an existing conference system instead
+        /// of Modbus desk units (the chair keeps its desk unit): `shure_dcs` or
+        /// `televic_cocon`. Press its keys with POST /api/v1/sim/central {"seat": 12}.
+        #[arg(long, value_parser = ["shure_dcs", "televic_cocon"])]
+        central_unit: Option<String>,
     },
     /// Print a meeting's minutes from a journal file as JSON, CSV or a printable HTML page.
     Export {
@@ -284,7 +289,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Action::Demo { listen, mqtt_listen, no_mqtt, journal, jitsi } => {
+        Action::Demo { listen, mqtt_listen, no_mqtt, journal, jitsi, central_unit } => {
             let _log = logging::init(&cli.log_level);
             // The conference is read as the room file's `[jitsi]` would be, with its checks.
             let text = match &jitsi {
@@ -314,6 +319,9 @@ fn main() -> ExitCode {
                         "Demo logins (config/demo.toml): chair / chair, technician: technik / technik, \
                          video-conference bridge: konferenz / konferenz"
                     );
+                    if let Some(protocol) = &central_unit {
+                        demo_central_unit(&mut room, protocol);
+                    }
                     room.initial_draft = Some(DEMO_AGENDA.to_owned());
                     room.web.demo_link = Some(config::DemoLink {
                         member: podium_host::api::web::DEMO_REMOTE_MEMBER.into(),
@@ -328,6 +336,32 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The demo's delegates on a simulated central unit: every desk unit but the chair's moves
+/// to it, with the unit's seat numbers equal to the room's.
+fn demo_central_unit(room: &mut config::RoomConfig, protocol: &str) {
+    let protocol = match protocol {
+        "televic_cocon" => config::CentralProtocol::TelevicCocon,
+        _ => config::CentralProtocol::ShureDcs,
+    };
+    let seats: Vec<(u16, u16)> =
+        room.desks.desk_units.iter().filter(|d| !d.chair).map(|d| (d.seat, d.seat)).collect();
+    room.desks.desk_units.retain(|d| d.chair);
+    println!(
+        "Demo: seats {}-{} on a simulated central unit ({protocol:?})",
+        seats.first().map_or(0, |s| s.0),
+        seats.last().map_or(0, |s| s.0)
+    );
+    room.central_units.push(config::CentralUnitConfig {
+        name: "zentrale".into(),
+        protocol,
+        addr: None,
+        simulated: true,
+        set_manual_mode: true,
+        seats,
+        chair_seats: Vec::new(),
+    });
 }
 
 /// `podiumd agenda import`: the report on stderr, the draft on stdout or in `out`.

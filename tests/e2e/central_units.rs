@@ -259,3 +259,50 @@ fn a_seat_served_twice_is_refused_with_its_place() {
         "{stderr}"
     );
 }
+
+/// `podiumd demo --central-unit …`: the delegates' seats on a simulated central unit, keys
+/// pressed through the API, the unit following the floor.
+#[tokio::test]
+async fn the_demo_runs_on_a_simulated_central_unit() {
+    for protocol in ["shure_dcs", "televic_cocon"] {
+        let daemon =
+            Daemon::start(&["demo", "--listen", "127.0.0.1:0", "--no-mqtt", "--central-unit", protocol]);
+        let seat_12 = |units: &Value| {
+            units[0]["seats"]
+                .as_array()
+                .and_then(|s| s.iter().find(|s| s["seat"] == 12).cloned())
+                .unwrap_or_default()
+        };
+        // The unit is read before its keys count.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while unit_health(&daemon, "zentrale").await["state"].is_null() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{protocol}: {}",
+                unit_health(&daemon, "zentrale").await
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (status, units) = daemon.post_raw("/api/v1/sim/central", r#"{"seat":12}"#).await;
+        assert_eq!(status, 200, "{protocol}: {units}");
+        assert_eq!(units[0]["protocol"], protocol);
+        wait_state(&daemon, "seat 12 waiting", |s| stations(s, "requests").contains(&json!({"seat": 12})))
+            .await;
+        daemon.command(json!({"command": "grant", "station": {"seat": 12}})).await;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let (_, units) = daemon.get("/api/v1/sim/central").await;
+            if seat_12(&units)["microphone"] == true {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{protocol}: the unit never opened seat 12: {units}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (status, body) = daemon.post_raw("/api/v1/sim/central", r#"{"seat":1}"#).await;
+        assert_eq!(status, 404, "the chair keeps its desk unit: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+}

@@ -16,7 +16,7 @@
 //! | `diagnostics.rs` | the technician's overview |
 //! | `devices.rs` | desk units: health, lamp tests, simulated units |
 //! | `room_devices.rs` | cameras, displays, switchers, microphones: health, tests |
-//! | `room_sim.rs` | the demo's simulated room devices and button box |
+//! | `room_sim.rs` | the demo's simulated room devices, button box and central units |
 //! | `auth.rs` | login, logout, session, clock |
 //! | `bridge.rs` | the video-conference bridge: its page, setup and report |
 //! | `log.rs`, `monitor.rs`, `metrics.rs` | the log tail, the protocol monitor, `/metrics` |
@@ -174,6 +174,7 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .api(Rule::Staff, routes!(room_devices::post_room_test))
             .api(Rule::Staff, routes!(room_sim::get_sim_room))
             .api(Rule::Staff, routes!(room_sim::get_sim_gpio, room_sim::post_sim_gpio))
+            .api(Rule::Staff, routes!(room_sim::get_sim_central, room_sim::post_sim_central))
             // Frames on the wire are diagnostics, like the log: technicians only.
             .api(Rule::Bridge, routes!(bridge::get_setup))
             .api(Rule::Bridge, routes!(bridge::put_report))

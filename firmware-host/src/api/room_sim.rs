@@ -205,3 +205,117 @@ pub async fn post_sim_gpio(
     }
     button_box(room).map(Json)
 }
+
+/// A simulated central unit (Shure DCS or Televic CoCon): what it shows now.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedCentralUnit {
+    /// The unit's name.
+    pub name: String,
+    /// `shure_dcs` or `televic_cocon`.
+    pub protocol: String,
+    /// Each seat it serves: the room's number, the unit's number, microphone on, waiting.
+    pub seats: Vec<SimulatedCentralSeat>,
+}
+
+/// One seat of a simulated central unit.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedCentralSeat {
+    /// The room's seat number.
+    pub seat: u16,
+    /// The unit's own seat number.
+    pub unit_seat: u16,
+    /// Its microphone is on at the unit.
+    pub microphone: bool,
+    /// It is in the unit's request list.
+    pub requested: bool,
+}
+
+/// A key pressed at a seat of a simulated central unit.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PressCentralKey {
+    /// The unit's name (may be left out when the room has one simulated central unit).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// The room's seat number.
+    #[schema(minimum = 1, maximum = 65535)]
+    pub seat: u16,
+}
+
+fn central_units(room: &Room) -> Vec<SimulatedCentralUnit> {
+    room.central_units
+        .iter()
+        .filter_map(|u| {
+            let sim = u.sim.as_ref()?;
+            let floor = sim.floor();
+            let protocol = match u.config.protocol {
+                crate::config::CentralProtocol::ShureDcs => "shure_dcs",
+                crate::config::CentralProtocol::TelevicCocon => "televic_cocon",
+            };
+            let seats = u
+                .config
+                .seats
+                .iter()
+                .map(|(seat, unit_seat)| SimulatedCentralSeat {
+                    seat: *seat,
+                    unit_seat: *unit_seat,
+                    microphone: floor.speakers.contains(unit_seat),
+                    requested: floor.requests.contains(unit_seat),
+                })
+                .collect();
+            Some(SimulatedCentralUnit { name: u.config.name.clone(), protocol: protocol.into(), seats })
+        })
+        .collect()
+}
+
+/// The demo's simulated central units: each seat's microphone and request at the unit.
+#[utoipa::path(get, path = "/api/v1/sim/central", tag = "devices",
+    responses(
+        (status = 200, description = "The simulated central units", body = [SimulatedCentralUnit]),
+        (status = 404, description = "No simulated central unit", body = ErrorBody),
+    ))]
+pub async fn get_sim_central(
+    State(app): State<AppState>,
+) -> Result<Json<Vec<SimulatedCentralUnit>>, ApiError> {
+    let units = central_units(&app.room);
+    if units.is_empty() {
+        return Err(ApiError::not_found("this room has no simulated central unit"));
+    }
+    Ok(Json(units))
+}
+
+/// Presses the key at a seat of a simulated central unit, as the delegate there would
+/// (`{"seat":12}`): the unit reports it, and Podium turns it into a floor command.
+#[utoipa::path(post, path = "/api/v1/sim/central", tag = "devices",
+    request_body = PressCentralKey,
+    responses(
+        (status = 200, description = "The units after the key (the floor's answer follows)", body = [SimulatedCentralUnit]),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No simulated central unit, or no such unit or seat", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+    ))]
+pub async fn post_sim_central(
+    State(app): State<AppState>,
+    JsonBody(press): JsonBody<PressCentralKey>,
+) -> Result<Json<Vec<SimulatedCentralUnit>>, ApiError> {
+    let simulated: Vec<_> = app.room.central_units.iter().filter(|u| u.sim.is_some()).collect();
+    if simulated.is_empty() {
+        return Err(ApiError::not_found("this room has no simulated central unit"));
+    }
+    let unit = match &press.unit {
+        Some(name) => simulated.iter().find(|u| &u.config.name == name),
+        None => simulated.iter().find(|u| u.config.seats.iter().any(|(s, _)| *s == press.seat)),
+    }
+    .ok_or_else(|| ApiError::not_found("no simulated central unit of that name serves that seat"))?;
+    let unit_seat =
+        unit.config.seats.iter().find(|(s, _)| *s == press.seat).map(|(_, u)| *u).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "central unit `{}` does not serve seat {}",
+                unit.config.name, press.seat
+            ))
+        })?;
+    if let Some(sim) = &unit.sim {
+        sim.press(unit_seat);
+    }
+    Ok(Json(central_units(&app.room)))
+}
