@@ -24,7 +24,7 @@ async fn start(
     let loopback: SocketAddr = "127.0.0.1:0".parse().expect("address");
     let addr = sim.serve(loopback, cancel.clone()).await.expect("serve");
     let (tx, rx) = mpsc::channel(64);
-    let (handle, _task) = cocon::spawn("cocon", addr, true, tx, None, cancel.clone());
+    let (handle, _task) = cocon::spawn("cocon", addr, true, None, tx, None, cancel.clone());
     (handle, rx)
 }
 
@@ -61,8 +61,11 @@ async fn the_server_follows_the_floor_and_its_keys_come_back_as_reports() {
     assert_eq!(next_report(&mut reports).await, SeatReport { seat: 3, change: SeatChange::RequestOn });
     handle.set_desired(floor(&[3], &[2]));
     assert!(sim.wait_for(WAIT, |f| *f == floor(&[3], &[2])).await, "server: {:?}", sim.floor());
-    // Held notification requests time out with 408 and are asked again: still in step.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(until(|| handle.seen() == Some(floor(&[3], &[2]))).await, "the driver saw its changes");
+    // Held notification requests time out with 408 (after 300 ms here) and are asked again.
+    let polls = || sim.requests().iter().filter(|r| r.starts_with("/CoCon/Notification/")).count();
+    let before = polls();
+    assert!(until(|| polls() >= before + 2).await, "the long poll is asked again after a 408");
     sim.press(3);
     assert_eq!(next_report(&mut reports).await, SeatReport { seat: 3, change: SeatChange::MicOff });
     assert!(sim.wait_for(WAIT, |f| f.speakers.contains(&3)).await, "corrected to the floor");

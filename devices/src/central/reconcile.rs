@@ -16,7 +16,7 @@
 //!   floor refused): otherwise the unit would flap back in the moment between the key and
 //!   the floor's decision.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::{SeatChange, SeatReport, UnitFloor, UnitSeat};
@@ -70,6 +70,8 @@ pub struct Reconciler {
     deciding: BTreeMap<(UnitSeat, SeatList), Instant>,
     reports: VecDeque<SeatReport>,
     counters: ReconcileCounters,
+    /// The seats Podium manages (`None`: all); the unit's other seats are left alone.
+    managed: Option<BTreeSet<UnitSeat>>,
 }
 
 impl Reconciler {
@@ -86,7 +88,19 @@ impl Reconciler {
             deciding: BTreeMap::new(),
             reports: VecDeque::new(),
             counters: ReconcileCounters::default(),
+            managed: None,
         }
+    }
+
+    /// Only these seats are Podium's: the unit's other seats (another room on the same
+    /// server, seats the room file does not map) are neither read, reported nor changed.
+    pub fn manage(mut self, seats: BTreeSet<UnitSeat>) -> Self {
+        self.managed = Some(seats);
+        self
+    }
+
+    fn ours(&self, seat: UnitSeat) -> bool {
+        self.managed.as_ref().is_none_or(|m| m.contains(&seat))
     }
 
     /// A new link: nothing is known of the unit until its next full read.
@@ -122,7 +136,11 @@ impl Reconciler {
     }
 
     /// A full read of the unit: its lists are `floor`. Reports nothing.
-    pub fn read(&mut self, floor: UnitFloor) {
+    pub fn read(&mut self, mut floor: UnitFloor) {
+        if let Some(managed) = &self.managed {
+            floor.speakers.retain(|s| managed.contains(s));
+            floor.requests.retain(|s| managed.contains(s));
+        }
         self.seen = floor;
         self.synced = true;
         self.pending.clear();
@@ -131,16 +149,22 @@ impl Reconciler {
     /// The unit says `seat` is (`on`) or is not in `list` (at `now`). Confirms what was
     /// asked; a change away from the floor is reported. Ignored before the first full read.
     pub fn update(&mut self, seat: UnitSeat, list: SeatList, on: bool, now: Instant) {
-        if !self.synced {
+        if !self.synced || !self.ours(seat) {
             return;
         }
         let was = contains(&self.seen, list, seat);
         set(&mut self.seen, list, seat, on);
+        // The unit did what Podium asked: an answer, even if the floor has moved on since
+        // (then the next change corrects it).
         if self.pending.get(&(seat, list)).is_some_and(|(want, _)| *want == on) {
             self.pending.remove(&(seat, list));
             self.counters.confirmed += 1;
+            return;
         }
-        if was != on && contains(&self.desired, list, seat) != on {
+        // A waiting seat the unit opened leaves its request list by itself: the opening is
+        // the change, not a withdrawal.
+        let opened = list == SeatList::Request && !on && self.seen.speakers.contains(&seat);
+        if was != on && !opened && contains(&self.desired, list, seat) != on {
             self.counters.changes_at_unit += 1;
             let change = match (list, on) {
                 (SeatList::Mic, true) => SeatChange::MicOn,
@@ -181,9 +205,9 @@ impl Reconciler {
             return None;
         }
         let (want, seen) = (&self.desired, &self.seen);
+        // Off before on: a unit at its own limit ignores an opening until a speaker is off.
         let differences = [
-            (SeatList::Mic, true, want.speakers.difference(&seen.speakers).copied().collect::<Vec<_>>()),
-            (SeatList::Mic, false, seen.speakers.difference(&want.speakers).copied().collect()),
+            (SeatList::Mic, false, seen.speakers.difference(&want.speakers).copied().collect::<Vec<_>>()),
             // A seat that is to speak leaves the request list by itself when it opens.
             (
                 SeatList::Request,
@@ -194,6 +218,7 @@ impl Reconciler {
                     .copied()
                     .collect(),
             ),
+            (SeatList::Mic, true, want.speakers.difference(&seen.speakers).copied().collect()),
             (
                 SeatList::Request,
                 true,
@@ -205,7 +230,7 @@ impl Reconciler {
             ),
         ];
         for (list, on, seats) in differences {
-            for seat in seats {
+            for seat in seats.into_iter().filter(|s| self.managed.as_ref().is_none_or(|m| m.contains(s))) {
                 let key = (seat, list);
                 let waits = |m: &BTreeMap<(UnitSeat, SeatList), Instant>| {
                     m.get(&key).is_some_and(|until| *until > now)

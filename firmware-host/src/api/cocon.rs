@@ -16,8 +16,9 @@
 //! Seat numbers are the room's seat numbers; remote members are in Podium's floor but not in
 //! CoCon's lists (CoCon knows seats only). Access: only `trusted` addresses, with `role`'s
 //! rights through the same `Principal::actor_for` as the HTTP API, rate-limited per address
-//! like any API client. A refused command answers `1` (CoCon's "bad parameter"); a caller
-//! without the right gets 403.
+//! like any API client. A command the floor refuses answers `1` (CoCon's "bad parameter");
+//! one the role may not give, or one beyond the rate limit, answers `-1` ("exception") and is
+//! logged: CoCon clients resend anything that is not HTTP 200. Untrusted addresses get 403.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -113,6 +114,9 @@ pub fn commands_for(request: &Request, floor: &FloorState) -> Vec<Command> {
     }
 }
 
+/// CoCon's `-1` ("exception"): what a refused or dropped command answers.
+const EXCEPTION: i64 = -1;
+
 fn body(status: StatusCode, value: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], codec::encode_body(value))
         .into_response()
@@ -146,7 +150,7 @@ pub async fn start(
         session: session.clone(),
         hub: hub.clone(),
         events,
-        trusted: Arc::new(config.trusted.clone()),
+        trusted: Arc::new(config.trusted.iter().map(IpAddr::to_canonical).collect()),
         principal: Principal::User { name: "cocon".into(), role: config.role },
         hold: Duration::from_secs(codec::NOTIFICATION_HOLD_S),
         cancel: cancel.clone(),
@@ -206,7 +210,7 @@ async fn answer(
     let forbidden = |message: &str| {
         (StatusCode::FORBIDDEN, axum::Json(json!({"error": "forbidden", "message": message}))).into_response()
     };
-    if !api.trusted.contains(&peer.ip()) {
+    if !api.trusted.contains(&peer.ip().to_canonical()) {
         return forbidden("this address is not in [cocon_api] trusted");
     }
     let request = Request::parse(uri.path(), uri.query().unwrap_or(""));
@@ -216,11 +220,12 @@ async fn answer(
     match &request {
         Request::Connect => {
             let id = uuid::Uuid::new_v4().to_string();
-            // A new connection starts from the lists as they are now.
-            let state = json!({"MicrophoneState": state_of(&api.session.snapshot())});
+            // A new connection starts from the lists as they are now: taken under the hub's
+            // lock, so a change published meanwhile comes after them, not before.
             hub(&mut |h| {
                 h.connect(id.clone(), Instant::now());
-                json!(h.send_to(&id, state.clone()))
+                let state = json!({"MicrophoneState": state_of(&api.session.snapshot())});
+                json!(h.send_to(&id, state))
             });
             ok(json!({"Connect": true, "id": id}))
         }
@@ -261,9 +266,11 @@ async fn answer(
             let snapshot = api.session.snapshot();
             let mut result = codec::OK;
             for command in commands_for(&request, &snapshot.floor) {
-                let actor = match api.principal.actor_for(&command) {
-                    Ok(actor) => actor,
-                    Err(_) => return forbidden("[cocon_api] role may not switch microphones"),
+                // CoCon clients resend whatever is not 200 (cocon-client: five times, about
+                // 20 s, its command queue blocked meanwhile): a refusal is CoCon's `-1`.
+                let Ok(actor) = api.principal.actor_for(&command) else {
+                    tracing::warn!(%peer, "CoCon command refused: [cocon_api] role may not switch microphones");
+                    return ok(json!(EXCEPTION));
                 };
                 let source = Source::Api(format!("cocon:{}", peer.ip()));
                 match api.session.command_from(source, command, actor).await {
@@ -273,9 +280,8 @@ async fn answer(
                         result = codec::BAD_PARAMETER;
                     }
                     Err(crate::session::CommandError::RateLimited { retry_after_ms, .. }) => {
-                        let message = format!("too many commands; try again in {retry_after_ms} ms");
-                        return (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({"error": "rate_limited", "message": message})))
-                            .into_response();
+                        tracing::warn!(%peer, retry_after_ms, "CoCon command dropped: too many commands");
+                        return ok(json!(EXCEPTION));
                     }
                     Err(crate::session::CommandError::Closed) => {
                         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();

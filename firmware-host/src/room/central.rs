@@ -128,13 +128,16 @@ pub async fn start(
         // A simulator that could not start leaves the unit pointing nowhere: health says so.
         let addr = config.addr.unwrap_or(LOOPBACK);
         let (reports, monitor, token) = (reports_tx.clone(), Some(monitor.clone()), cancel.clone());
+        // Only the seats the room file maps are Podium's; the unit's others are left alone.
+        let managed = Some(config.seats.iter().map(|(_, unit)| *unit).collect());
         let (handle, task) = match config.protocol {
             CentralProtocol::ShureDcs => {
-                let settings = CoreSettings { set_manual: config.set_manual_mode, ..CoreSettings::default() };
+                let settings =
+                    CoreSettings { set_manual: config.set_manual_mode, managed, ..CoreSettings::default() };
                 shure_dcs::spawn(&config.name, addr, settings, reports, monitor, token)
             }
             CentralProtocol::TelevicCocon => {
-                cocon::spawn(&config.name, addr, config.set_manual_mode, reports, monitor, token)
+                cocon::spawn(&config.name, addr, config.set_manual_mode, managed, reports, monitor, token)
             }
         };
         tracker.spawn(async move {

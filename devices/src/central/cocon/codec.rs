@@ -104,6 +104,8 @@ pub enum Request {
     SetMode {
         /// The mode as written.
         mode: String,
+        /// `MaxNrActive`, if given (the document lists it with the mode).
+        max_active: Option<u8>,
     },
     /// A request of the subset with parameters that do not fit it: answered `1`.
     BadParameter(String),
@@ -179,7 +181,11 @@ impl Request {
             "microphone/getmicrophonemode" => Request::GetMode,
             "microphone/setmicrophonemode" => match param("mode") {
                 Some(mode) if MODES.iter().any(|m| m.eq_ignore_ascii_case(&mode)) => {
-                    Request::SetMode { mode }
+                    match param("maxnractive").map(|n| n.trim().parse::<u8>()) {
+                        Some(Err(_)) => bad("MaxNrActive is a number"),
+                        Some(Ok(n)) => Request::SetMode { mode, max_active: Some(n) },
+                        None => Request::SetMode { mode, max_active: None },
+                    }
                 }
                 _ => bad("Mode is Operator, DirectSpeak, Request, Vox or OnlyRequest"),
             },
@@ -225,7 +231,11 @@ impl Request {
             }
             Request::ActivateNext => "/CoCon/Microphone/ActivateNextMicrophone".into(),
             Request::GetMode => "/CoCon/Microphone/GetMicrophoneMode".into(),
-            Request::SetMode { mode } => {
+            Request::SetMode { mode, max_active: Some(n) } => format!(
+                "/CoCon/Microphone/SetMicrophoneMode/?{}",
+                query(&[("Mode", mode), ("MaxNrActive", &n.to_string())])
+            ),
+            Request::SetMode { mode, max_active: None } => {
                 format!("/CoCon/Microphone/SetMicrophoneMode/?{}", query(&[("Mode", mode)]))
             }
             Request::BadParameter(p) | Request::Unknown(p) => p.clone(),
@@ -330,7 +340,8 @@ mod tests {
             Request::Clear(ClearList::Speakers),
             Request::ActivateNext,
             Request::GetMode,
-            Request::SetMode { mode: "Operator".into() },
+            Request::SetMode { mode: "Operator".into(), max_active: Some(25) },
+            Request::SetMode { mode: "Vox".into(), max_active: None },
         ];
         for r in all {
             let path = r.path();

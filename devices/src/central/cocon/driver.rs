@@ -6,6 +6,7 @@
 //! confirms Podium's changes and reports the others. A 400 (the id expired, the server
 //! restarted) or a failed request reconnects with back-off, and the lists are read again.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::super::reconcile::{Reconciler, SeatList, ignored_problem};
-use super::super::{CentralHandle, DriverSide, SeatReport, UnitFloor};
+use super::super::{CentralHandle, DriverSide, SeatReport, UnitFloor, UnitSeat};
 use super::codec::{self, MicState, Request};
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::Backoff;
@@ -27,13 +28,26 @@ const ANSWER: Duration = Duration::from_secs(2);
 /// How long a change the unit did not make waits before it is asked again.
 const HOLD: Duration = Duration::from_secs(5);
 
+/// `MaxNrActive` sent with Operator mode: the most the document allows (1-25), so the
+/// floor's own limit decides.
+const OPERATOR_MAX_ACTIVE: u8 = 25;
+
+/// Counters kept across connections.
+#[derive(Default)]
+struct Tally {
+    malformed: u64,
+    errors: u64,
+}
+
 /// Starts the driver for the CoCon server at `addr`; changes made at the units go to
 /// `reports` with `name`. With `set_operator`, the microphone mode is set to `Operator`
-/// after every connect.
+/// after every connect. `managed`: the server's seats Podium manages (`None`: all); the
+/// others (another room on the same server) are left alone.
 pub fn spawn(
     name: &str,
     addr: SocketAddr,
     set_operator: bool,
+    managed: Option<BTreeSet<UnitSeat>>,
     reports: mpsc::Sender<(String, SeatReport)>,
     monitor: Option<FrameMonitor>,
     cancel: CancellationToken,
@@ -44,6 +58,7 @@ pub fn spawn(
         name: name.to_owned(),
         base: format!("http://{addr}"),
         set_operator,
+        managed,
         client,
         reports,
         monitor,
@@ -57,6 +72,7 @@ struct Link {
     name: String,
     base: String,
     set_operator: bool,
+    managed: Option<BTreeSet<UnitSeat>>,
     client: reqwest::Client,
     reports: mpsc::Sender<(String, SeatReport)>,
     monitor: Option<FrameMonitor>,
@@ -100,15 +116,24 @@ impl Link {
 
     async fn run(self, cancel: CancellationToken) {
         let mut lists = Reconciler::new(ANSWER, HOLD);
+        if let Some(seats) = &self.managed {
+            lists = lists.manage(seats.clone());
+        }
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         let mut desired = self.side.desired.clone();
+        let mut tally = Tally::default();
         loop {
             lists.reset();
+            let mut id = None;
             let ended = tokio::select! {
                 _ = cancel.cancelled() => return,
-                ended = self.session(&mut lists, &mut desired, &mut backoff) => ended,
+                ended = self.session(&mut lists, &mut desired, &mut backoff, &mut tally, &mut id) => ended,
             };
             let Some(error) = ended else { return };
+            // The server keeps a connection it was not told of for 180 s, queuing events.
+            if let Some(id) = id.filter(|_| !error.contains("(400)")) {
+                let _ = self.get(&Request::Disconnect { id }, COMMAND).await;
+            }
             self.side.health(|h| h.failed(error.clone(), true));
             self.side.set_seen(None);
             tokio::select! {
@@ -118,14 +143,14 @@ impl Link {
         }
     }
 
-    fn publish(&self, lists: &Reconciler, malformed: u64, errors: u64, problem: Option<String>) {
+    fn publish(&self, lists: &Reconciler, tally: &Tally, problem: Option<String>) {
         let c = lists.counters().clone();
         let state = lists.synced().then(|| lists.seen().describe());
         self.side.health(|h| {
             h.counters.sent = c.sent;
             h.counters.completed = c.confirmed;
             h.counters.timeouts = c.ignored;
-            h.counters.errors = malformed + errors;
+            h.counters.errors = tally.malformed + tally.errors;
             h.state = state;
             if let Some(p) = problem {
                 h.failed(p, false);
@@ -140,6 +165,8 @@ impl Link {
         lists: &mut Reconciler,
         desired: &mut watch::Receiver<UnitFloor>,
         backoff: &mut Backoff,
+        tally: &mut Tally,
+        connection: &mut Option<String>,
     ) -> Option<String> {
         let id = match self.get(&Request::Connect, COMMAND).await {
             Ok(Answer::Ok(v)) if v["Connect"] == true && v["id"].as_str().is_some_and(|i| !i.is_empty()) => {
@@ -149,31 +176,45 @@ impl Link {
             Ok(Answer::Status(s)) => return Some(format!("Connect answered HTTP {s}")),
             Err(e) => return Some(e),
         };
-        backoff.reset();
+        *connection = Some(id.clone());
         self.side.health(|h| {
             h.counters.connects += 1;
             h.answered();
         });
+        let mut problem = None;
         if self.set_operator {
-            let mode = Request::SetMode { mode: "Operator".into() };
-            if let Err(e) = self.get(&mode, COMMAND).await {
-                return Some(e);
+            let mode = Request::SetMode { mode: "Operator".into(), max_active: Some(OPERATOR_MAX_ACTIVE) };
+            match self.get(&mode, COMMAND).await {
+                Ok(Answer::Ok(v)) if v == codec::OK => {}
+                Ok(Answer::Ok(v)) => {
+                    tally.errors += 1;
+                    problem = Some(format!(
+                        "the server did not take Operator mode (answered {v}): its keys may open microphones \
+                         by themselves; set Operator mode in CoCon"
+                    ));
+                }
+                Ok(Answer::Status(s)) => return Some(format!("SetMicrophoneMode answered HTTP {s}")),
+                Err(e) => return Some(e),
             }
         }
-        let (mut malformed, mut errors) = (0u64, 0u64);
-        let mut problem = None;
         let mut read_again = true;
         let notification = Request::Notification { id };
-        let mut poll = Box::pin(self.get(&notification, POLL));
+        let mut poll: std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Answer, String>> + Send + '_>,
+        > = Box::pin(self.get(&notification, POLL));
         loop {
             if read_again {
                 read_again = false;
                 match self.get(&Request::GetState, COMMAND).await {
                     Ok(Answer::Ok(v)) => match codec::lists_of(&v) {
-                        Some(floor) => lists.read(floor),
+                        Some(floor) => {
+                            lists.read(floor);
+                            // The delay starts over only once the server has been read.
+                            backoff.reset();
+                        }
                         None => {
-                            malformed += 1;
-                            problem = Some(format!("GetState answered without lists: {v}"));
+                            tally.malformed += 1;
+                            return Some(format!("GetState answered without lists: {v}"));
                         }
                     },
                     Ok(Answer::Status(s)) => return Some(format!("GetState answered HTTP {s}")),
@@ -190,7 +231,7 @@ impl Link {
                 match self.get(&Request::SetState { state, seat: change.seat }, COMMAND).await {
                     Ok(Answer::Ok(v)) if v == codec::OK => {}
                     Ok(Answer::Ok(v)) => {
-                        errors += 1;
+                        tally.errors += 1;
                         problem =
                             Some(format!("SetState {} seat {} answered {v}", state.word(), change.seat));
                     }
@@ -203,7 +244,7 @@ impl Link {
                     return None;
                 }
             }
-            self.publish(lists, malformed, errors, problem.take());
+            self.publish(lists, tally, problem.take());
             let wake = lists.poll_timeout().map(tokio::time::Instant::from_std);
             tokio::select! {
                 changed = desired.changed() => if changed.is_err() { return None },
@@ -216,7 +257,7 @@ impl Link {
                                 match codec::lists_of(&event) {
                                     Some(floor) => lists.update_all(&floor, Instant::now()),
                                     None => {
-                                        malformed += 1;
+                                        tally.malformed += 1;
                                         problem = Some(format!("a MicrophoneState that is not two lists of seats: {event}"));
                                     }
                                 }
@@ -226,8 +267,15 @@ impl Link {
                         Ok(Answer::Status(400)) => return Some("the server no longer knows this connection (400)".into()),
                         Ok(Answer::Status(s)) => return Some(format!("Notification answered HTTP {s}")),
                         Err(e) if e.contains("not JSON") => {
-                            malformed += 1;
+                            tally.malformed += 1;
                             problem = Some(e);
+                            // A server (or proxy) that answers garbage at once is not asked
+                            // again at once.
+                            poll = Box::pin(async {
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                self.get(&notification, POLL).await
+                            });
+                            continue;
                         }
                         Err(e) => return Some(e),
                     }

@@ -240,12 +240,13 @@ impl SimCocon {
                     json!({"GetMicrophoneMode": {"MicrophoneMode": {"Mode": l.mode, "MaxNrActive": l.max_active}}}),
                 )
             }
-            Request::SetMode { mode } => {
+            Request::SetMode { mode, max_active } => {
                 self.with(|i| {
-                    i.lists.mode = codec::MODES
-                        .iter()
-                        .find(|m| m.eq_ignore_ascii_case(&mode))
-                        .map_or(mode, |m| (*m).to_owned())
+                    let known = codec::MODES.iter().find(|m| m.eq_ignore_ascii_case(&mode));
+                    i.lists.mode = known.map_or(mode, |m| (*m).to_owned());
+                    if let Some(n) = max_active {
+                        i.lists.max_active = usize::from(n.max(1));
+                    }
                 });
                 ok(json!(codec::OK))
             }

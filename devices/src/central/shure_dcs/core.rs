@@ -35,6 +35,8 @@ pub struct CoreSettings {
     pub resync_every: Duration,
     /// How long an ignored command waits before it is sent again.
     pub hold: Duration,
+    /// The unit's seats Podium manages (`None`: all); the others are left alone.
+    pub managed: Option<BTreeSet<UnitSeat>>,
 }
 
 impl Default for CoreSettings {
@@ -45,6 +47,7 @@ impl Default for CoreSettings {
             status_timeout: Duration::from_secs(10),
             resync_every: Duration::from_secs(30),
             hold: Duration::from_secs(5),
+            managed: None,
         }
     }
 }
@@ -101,8 +104,13 @@ pub struct DcsCore {
 impl DcsCore {
     /// A core for a link not yet connected.
     pub fn new(settings: CoreSettings) -> Self {
+        let lists = Reconciler::new(settings.answer, settings.hold);
+        let lists = match &settings.managed {
+            Some(seats) => lists.manage(seats.clone()),
+            None => lists,
+        };
         DcsCore {
-            lists: Reconciler::new(settings.answer, settings.hold),
+            lists,
             settings,
             dump: None,
             next_status: None,

@@ -55,7 +55,7 @@ impl Link {
     }
 
     /// The core's counters and state into the health.
-    fn publish(&self, core: &mut DcsCore) {
+    fn publish(&self, core: &mut DcsCore, silent: u64) {
         let c = core.counters();
         let problem = core.take_problem();
         let state = core.synced().then(|| {
@@ -73,7 +73,7 @@ impl Link {
             h.counters.sent = c.sent;
             h.counters.completed = c.confirmed;
             h.counters.errors = c.command_errors + c.malformed;
-            h.counters.timeouts = c.ignored;
+            h.counters.timeouts = c.ignored + silent;
             h.state = state;
             if let Some(p) = problem {
                 h.failed(p, false);
@@ -99,6 +99,7 @@ impl Link {
         cancel: CancellationToken,
     ) {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+        let mut silent = 0;
         loop {
             let connected = tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -106,12 +107,14 @@ impl Link {
             };
             let error = match connected {
                 Ok(Ok(stream)) => {
-                    backoff.reset();
                     self.health(|h| {
                         h.counters.connects += 1;
                         h.answered();
                     });
-                    match self.session(stream, &mut core, &mut desired, &cancel).await {
+                    match self
+                        .session(stream, &mut core, &mut desired, &cancel, &mut backoff, &mut silent)
+                        .await
+                    {
                         None => return,
                         Some(e) => e,
                     }
@@ -137,6 +140,8 @@ impl Link {
         core: &mut DcsCore,
         desired: &mut watch::Receiver<UnitFloor>,
         cancel: &CancellationToken,
+        backoff: &mut Backoff,
+        silent: &mut u64,
     ) -> Option<String> {
         let _ = stream.set_nodelay(true);
         let mut buf = Vec::new();
@@ -159,7 +164,12 @@ impl Link {
                     return None;
                 }
             }
-            self.publish(core);
+            // A unit that accepts and then fails at once is retried with back-off: the
+            // delay starts over only once it has been read.
+            if core.synced() {
+                backoff.reset();
+            }
+            self.publish(core, *silent);
             let deadline = core.poll_timeout().map_or_else(
                 || tokio::time::Instant::now() + Duration::from_secs(3600),
                 tokio::time::Instant::from_std,
@@ -172,7 +182,7 @@ impl Link {
                     Ok(taken) => taken,
                     Err(LinkError::Timeout) => {
                         if core.on_timeout(std::time::Instant::now()).is_err() {
-                            self.health(|h| h.counters.timeouts += 1);
+                            *silent += 1;
                             return Some("no answer to mic_status: the unit is silent".into());
                         }
                         continue;

@@ -99,6 +99,13 @@ pub(crate) fn read(
         }
         let simulated = t.boolean(cx, "simulated").is_some_and(|b| b.v);
         let addr = if simulated {
+            if t.has("tcp") {
+                let tcp = t.string(cx, "tcp");
+                let span = tcp.map_or_else(|| t.span(), |s| s.span);
+                let help =
+                    Some("remove `tcp` to run the simulator, or `simulated` to use the unit".to_owned());
+                cx.err(&span, t.field("tcp"), "give `tcp` or `simulated = true`, not both", help);
+            }
             None
         } else {
             let port = protocol

@@ -59,7 +59,8 @@ fn nothing_is_sent_before_the_status_and_the_status_reports_nothing() {
     feed(&mut core, &["mic_status_done"], t0);
     // A unit that restarted or was changed while we were away follows the floor.
     assert!(reports(&mut core).is_empty());
-    assert_eq!(sent(&mut core, t0), ["mic_on 1", "mic_off 3", "mic_request_off 5"]);
+    // Off before on: a unit at its own limit would ignore the opening.
+    assert_eq!(sent(&mut core, t0), ["mic_off 3", "mic_request_off 5", "mic_on 1"]);
 }
 
 #[test]
@@ -170,4 +171,46 @@ fn a_mode_changed_at_the_unit_is_set_back_and_bad_lines_change_nothing() {
     assert!(reports(&mut core).is_empty());
     feed(&mut core, &["seat_state 5 passive B"], t0);
     assert!(core.passive().contains(&5));
+}
+
+#[test]
+fn an_answer_to_podium_is_no_report_even_if_the_floor_moved_on() {
+    let t0 = Instant::now();
+    let mut core = synced(t0);
+    core.set_desired(floor(&[3, 5], &[]));
+    assert_eq!(sent(&mut core, t0), ["mic_on 5"]);
+    // The chair changes their mind before the unit answers.
+    core.set_desired(floor(&[3], &[5]));
+    feed(&mut core, &["mic_on 5", "mic_request_off 5"], t0);
+    assert!(reports(&mut core).is_empty(), "Podium's own command is no key");
+    assert_eq!(sent(&mut core, t0), ["mic_off 5"]);
+    feed(&mut core, &["mic_off 5"], t0);
+    // An open seat cannot queue: its request goes in once it is off.
+    assert_eq!(sent(&mut core, t0), ["mic_request_on 5"]);
+    assert!(reports(&mut core).is_empty());
+}
+
+#[test]
+fn a_seat_the_unit_opens_itself_keeps_its_request_on_the_floor() {
+    let t0 = Instant::now();
+    let mut core = synced(t0);
+    core.set_desired(floor(&[3], &[5]));
+    // The chair's unit (or the unit's web page) opens waiting seat 5.
+    feed(&mut core, &["mic_on 5", "mic_request_off 5"], t0);
+    assert_eq!(reports(&mut core), [SeatReport { seat: 5, change: SeatChange::MicOn }]);
+}
+
+#[test]
+fn seats_podium_does_not_manage_are_left_alone() {
+    let t0 = Instant::now();
+    let settings = CoreSettings { managed: Some([3, 5].into()), ..CoreSettings::default() };
+    let mut core = DcsCore::new(settings);
+    core.set_desired(floor(&[], &[5]));
+    core.connected(t0);
+    let _ = sent(&mut core, t0);
+    feed(&mut core, &["mic_on 3", "mic_on 40", "mic_request_on 41", "mic_status_done"], t0);
+    assert_eq!(sent(&mut core, t0), ["mic_off 3", "mic_request_on 5"]);
+    feed(&mut core, &["mic_request_on 42"], t0);
+    assert!(reports(&mut core).is_empty());
+    assert_eq!(core.seen(), &floor(&[3], &[]));
 }
