@@ -162,6 +162,9 @@ async function refreshDevices() {
 
 $('test-all').addEventListener('click', () => runTest('/api/v1/devices/test', { all: true }, t('tech.test_all')));
 
+/** Room devices that are conference central units (`devices/src/central/`). */
+const CENTRAL_UNIT_KINDS = ['shure_dcs', 'televic_cocon'];
+
 /** A small form per room device: pick an action (and a preset), run it. */
 function actionForm(device) {
   const id = `act-${device.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -206,7 +209,8 @@ async function refreshRoomDevices() {
         h('td', {}, d.state ?? ''),
         h('td', {}, shot ? `${shot.shot ?? '–'}${shot.preset !== null && shot.preset !== undefined ? ` (${t('tech.preset')} ${shot.preset})` : ''}` : ''),
         h('td', {}, d.last_error ? `${d.last_error} (${time(d.last_error_unix_ms)})` : ''),
-        h('td', {}, actionForm(d)));
+        // Central units have no test actions (yet): their keys and lists are the test.
+        h('td', {}, CENTRAL_UNIT_KINDS.includes(d.kind) ? '' : actionForm(d)));
     })));
 }
 
