@@ -13,6 +13,7 @@ const CORES: &[(&str, &str)] = &[
     ("src/central/shure_dcs/core.rs", include_str!("../src/central/shure_dcs/core.rs")),
     ("src/central/cocon/hub.rs", include_str!("../src/central/cocon/hub.rs")),
     ("src/central/cocon/codec.rs", include_str!("../src/central/cocon/codec.rs")),
+    ("src/central/dicentis/codec.rs", include_str!("../src/central/dicentis/codec.rs")),
     ("src/central/shure_dcs/codec.rs", include_str!("../src/central/shure_dcs/codec.rs")),
 ];
 

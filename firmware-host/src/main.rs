@@ -62,9 +62,9 @@ enum Action {
         #[arg(long)]
         jitsi: Option<String>,
         /// Seats 2-40 on a simulated central unit of an existing conference system instead
-        /// of Modbus desk units (the chair keeps its desk unit): `shure_dcs` or
-        /// `televic_cocon`. Press its keys with POST /api/v1/sim/central {"seat": 12}.
-        #[arg(long, value_parser = ["shure_dcs", "televic_cocon"])]
+        /// of Modbus desk units (the chair keeps its desk unit): `shure_dcs`,
+        /// `televic_cocon` or `bosch_dicentis`. Press its keys with POST /api/v1/sim/central {"seat": 12}.
+        #[arg(long, value_parser = ["shure_dcs", "televic_cocon", "bosch_dicentis"])]
         central_unit: Option<String>,
     },
     /// Print a meeting's minutes from a journal file as JSON, CSV or a printable HTML page.
@@ -343,6 +343,7 @@ fn main() -> ExitCode {
 fn demo_central_unit(room: &mut config::RoomConfig, protocol: &str) {
     let protocol = match protocol {
         "televic_cocon" => config::CentralProtocol::TelevicCocon,
+        "bosch_dicentis" => config::CentralProtocol::BoschDicentis,
         _ => config::CentralProtocol::ShureDcs,
     };
     let seats: Vec<(u16, u16)> =
@@ -359,6 +360,13 @@ fn demo_central_unit(room: &mut config::RoomConfig, protocol: &str) {
         addr: None,
         simulated: true,
         set_manual_mode: true,
+        dicentis: (protocol == config::CentralProtocol::BoschDicentis).then(|| config::DicentisConfig {
+            user: "podium".into(),
+            password: None,
+            password_file: None,
+            tls_fingerprint: None,
+            seat_names: seats.iter().map(|(seat, _)| format!("Platz {seat}")).collect(),
+        }),
         seats,
         chair_seats: Vec::new(),
     });

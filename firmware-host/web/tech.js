@@ -163,7 +163,7 @@ async function refreshDevices() {
 $('test-all').addEventListener('click', () => runTest('/api/v1/devices/test', { all: true }, t('tech.test_all')));
 
 /** Room devices that are conference central units (`devices/src/central/`). */
-const CENTRAL_UNIT_KINDS = ['shure_dcs', 'televic_cocon'];
+const CENTRAL_UNIT_KINDS = ['shure_dcs', 'televic_cocon', 'bosch_dicentis'];
 
 /** A small form per room device: pick an action (and a preset), run it. */
 function actionForm(device) {

@@ -1,5 +1,6 @@
-//! Central units: what a Shure central unit (ASCII lines) or a CoCon server (paths, bodies,
-//! events) may send. The first byte picks which. No panic; the line framing consumes its
+//! Central units: what a Shure central unit (ASCII lines), a CoCon server (paths, bodies,
+//! events) or a DICENTIS server (WebSocket JSON messages) may send. The first byte picks
+//! which. No panic; the line framing consumes its
 //! input; the Shure core's commands stay bounded and name only the seats it manages; the
 //! CoCon lists and bodies read back.
 #![no_main]
@@ -10,15 +11,16 @@ use libfuzzer_sys::fuzz_target;
 use podium_devices::central::UnitFloor;
 use podium_devices::central::cocon::codec as cocon;
 use podium_devices::central::cocon::hub::{Hub, Take};
+use podium_devices::central::dicentis::codec as dicentis;
 use podium_devices::central::shure_dcs::codec::{self as dcs, Taken};
 use podium_devices::central::shure_dcs::core::{CoreSettings, DcsCore};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
-    if pick % 2 == 0 {
-        shure(rest);
-    } else {
-        televic(rest);
+    match pick % 3 {
+        0 => shure(rest),
+        1 => televic(rest),
+        _ => bosch(rest),
     }
 });
 
@@ -61,6 +63,18 @@ fn shure(data: &[u8]) {
         while core.poll_report().is_some() {}
     }
     assert!(core.seen().speakers.iter().chain(&core.seen().requests).all(|s| (1..=3).contains(s)));
+}
+
+fn bosch(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(message) = dicentis::Message::parse(&text) {
+        let _ = (message.error(), message.events(), message.is("GetDiscussionList"));
+        if let Some(list) = dicentis::discussion_list(&message.parameters) {
+            assert!(list.speaking.iter().chain(&list.waiting).all(|id| !id.is_empty()));
+        }
+        let _ = dicentis::seats(&message.parameters);
+        assert_eq!(dicentis::Message::parse(&message.encode()).ok().map(|m| m.encode()), Some(message.encode()));
+    }
 }
 
 fn televic(data: &[u8]) {

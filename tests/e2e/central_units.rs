@@ -1,6 +1,7 @@
 //! A room whose seats are served by existing conference systems: a simulated Shure DCS
-//! central unit on real TCP and a simulated Televic CoCon server on real HTTP (loopback),
-//! beside simulated Modbus desk units and a remote member. Keys at the unit reach the one floor, the unit's microphones and request list
+//! central unit on real TCP, a simulated Televic CoCon server on real HTTP and a simulated
+//! Bosch DICENTIS server on a real WebSocket (loopback), beside simulated Modbus desk units
+//! and a remote member. Keys at the unit reach the one floor, the unit's microphones and request list
 //! follow the floor, a unit restarted mid-session converges again, and malformed lines
 //! are counted and never change the floor.
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use podium_devices::central::UnitFloor;
 use podium_devices::central::cocon::sim::SimCocon;
+use podium_devices::central::dicentis::sim::SimDicentis;
 use podium_devices::central::shure_dcs::codec::MicMode;
 use podium_devices::central::shure_dcs::sim::SimDcs;
 use serde_json::{Value, json};
@@ -20,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Seats 1 (chair, a Modbus desk unit), 2-4 on the Shure unit as its seats 101-103, 5-6
-/// on the CoCon server as its seats 5-6.
-fn room(dcs: &str, cocon: &str) -> String {
+/// on the CoCon server as its seats 5-6, 7-8 on the DICENTIS server as "Platz 7", "Platz 8".
+fn room(dcs: &str, cocon: &str, bosch: &str) -> String {
     format!(
         r#"
 [room]
@@ -54,6 +56,12 @@ member = "d"
 [[seat]]
 number = 6
 member = "e"
+[[seat]]
+number = 7
+member = "f"
+[[seat]]
+number = 8
+member = "g"
 
 [[member]]
 id = "chair"
@@ -74,6 +82,12 @@ name = "Dora D"
 [[member]]
 id = "e"
 name = "Emil E"
+[[member]]
+id = "f"
+name = "Fritz F"
+[[member]]
+id = "g"
+name = "Greta G"
 [[member]]
 id = "r1"
 name = "Rita Remote"
@@ -96,6 +110,16 @@ name = "cocon"
 protocol = "televic_cocon"
 tcp = "{cocon}"
 seats = [5, 6]
+
+[[central_unit]]
+name = "dicentis"
+protocol = "bosch_dicentis"
+tcp = "{bosch}"
+tls = false
+user = "podium"
+password = "geheim"
+seats = [7, 8]
+unit_seat_names = ["Platz 7", "Platz 8"]
 "#
     )
 }
@@ -142,12 +166,15 @@ async fn keys_at_the_central_unit_reach_the_one_floor_and_its_microphones_follow
     let televic = SimCocon::new(&[5, 6], Duration::from_secs(30));
     let cocon_addr =
         televic.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("serve");
+    let bosch = SimDicentis::new(&["Platz 7", "Platz 8", "Gast"], "geheim");
+    let bosch_addr = bosch.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("serve");
     let dir = tempfile::tempdir().expect("temp dir");
-    let daemon = Daemon::with_config(dir.path(), &room(&addr.to_string(), &cocon_addr.to_string()));
+    let config = room(&addr.to_string(), &cocon_addr.to_string(), &bosch_addr.to_string());
+    let daemon = Daemon::with_config(dir.path(), &config);
 
     // Podium takes the units over (manual and operator mode: their keys only ask) and reads
     // them; a key pressed before that read is part of what the read finds.
-    for name in ["dcs", "cocon"] {
+    for name in ["dcs", "cocon", "dicentis"] {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while unit_health(&daemon, name).await["state"].is_null() {
             assert!(
@@ -199,6 +226,26 @@ async fn keys_at_the_central_unit_reach_the_one_floor_and_its_microphones_follow
     assert!(televic.wait_for(PATIENCE, |f| *f == floor(&[], &[])).await, "CoCon: {:?}", televic.floor());
     assert_eq!(unit_health(&daemon, "cocon").await["kind"], "televic_cocon");
 
+    // And at the DICENTIS seat "Platz 8": the same floor, its list follows.
+    bosch.press("Platz 8");
+    wait_state(&daemon, "seat 8 waiting", |s| stations(s, "requests") == [json!({"seat": 8})]).await;
+    let (status, body) = daemon.command(json!({"command": "next"})).await;
+    assert_eq!(status, 200, "{body}");
+    let names = |speaking: &[&str], waiting: &[&str]| {
+        (
+            speaking.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            waiting.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert!(
+        bosch.wait_for(PATIENCE, |l| *l == names(&["Platz 8"], &[])).await,
+        "DICENTIS: {:?}",
+        bosch.lists()
+    );
+    daemon.command(json!({"command": "stop", "station": {"seat": 8}})).await;
+    assert!(bosch.wait_for(PATIENCE, |l| l.0.is_empty()).await, "DICENTIS: {:?}", bosch.lists());
+    assert_eq!(unit_health(&daemon, "dicentis").await["kind"], "bosch_dicentis");
+
     // Malformed lines are counted; the floor and the unit stay as they are.
     let (_, before) = daemon.get("/api/v1/state").await;
     sim.send_raw("mic_on banana\r\n");
@@ -243,7 +290,8 @@ async fn keys_at_the_central_unit_reach_the_one_floor_and_its_microphones_follow
 #[test]
 fn a_seat_served_twice_is_refused_with_its_place() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let text = room("127.0.0.1:3142", "127.0.0.1:8890").replace("seats = [2, 3, 4]", "seats = [1, 3, 4]");
+    let text = room("127.0.0.1:3142", "127.0.0.1:8890", "127.0.0.1:31416")
+        .replace("seats = [2, 3, 4]", "seats = [1, 3, 4]");
     let path = dir.path().join("room.toml");
     std::fs::write(&path, &text).expect("write");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_podiumd"))
@@ -264,7 +312,7 @@ fn a_seat_served_twice_is_refused_with_its_place() {
 /// pressed through the API, the unit following the floor.
 #[tokio::test]
 async fn the_demo_runs_on_a_simulated_central_unit() {
-    for protocol in ["shure_dcs", "televic_cocon"] {
+    for protocol in ["shure_dcs", "televic_cocon", "bosch_dicentis"] {
         let daemon =
             Daemon::start(&["demo", "--listen", "127.0.0.1:0", "--no-mqtt", "--central-unit", protocol]);
         let seat_12 = |units: &Value| {
@@ -305,4 +353,27 @@ async fn the_demo_runs_on_a_simulated_central_unit() {
         assert_eq!(status, 404, "the chair keeps its desk unit: {body}");
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     }
+}
+
+#[test]
+fn a_dicentis_server_needs_a_login_and_a_pinned_certificate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "[room]\nid = \"x\"\nname = \"x\"\n\n[[seat]]\nnumber = 1\n\n[[central_unit]]\nname = \"d\"\nprotocol = \"bosch_dicentis\"\ntcp = \"127.0.0.1\"\nseats = [1]\ntls_fingerprint = \"AB:CD\"\n";
+    let path = dir.path().join("room.toml");
+    std::fs::write(&path, text).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_podiumd"))
+        .args(["check-config", path.to_str().expect("path")])
+        .output()
+        .expect("run podiumd");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("room.toml:13:")
+            && stderr.contains("central_unit[1].tls_fingerprint: not a SHA-256 fingerprint"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("missing key `user`") && stderr.contains("missing key `password_file`"),
+        "{stderr}"
+    );
 }

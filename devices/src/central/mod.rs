@@ -7,6 +7,8 @@
 //!
 //! - [`cocon`]: Televic CoCon (Plixus, Confidea, Confero): REST with a notification long
 //!   poll on port 8890.
+//! - [`dicentis`]: Bosch DICENTIS: the Conference Protocol, JSON over a WebSocket on port
+//!   31416.
 //! - [`reconcile`]: what every core shares: the unit's lists against the floor, what to
 //!   change next, which changes were made at the unit.
 //! - [`shure_dcs`]: Shure / DIS External Control Protocol (DCS 6000, DDS 5900, MXC behind a
@@ -17,6 +19,7 @@
 //! and a set of waiting requests. Request order stays Podium's: the units carry no position.
 
 pub mod cocon;
+pub mod dicentis;
 pub mod reconcile;
 pub mod shure_dcs;
 

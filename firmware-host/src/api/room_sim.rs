@@ -211,7 +211,7 @@ pub async fn post_sim_gpio(
 pub struct SimulatedCentralUnit {
     /// The unit's name.
     pub name: String,
-    /// `shure_dcs` or `televic_cocon`.
+    /// `shure_dcs`, `televic_cocon` or `bosch_dicentis`.
     pub protocol: String,
     /// Each seat it serves: the room's number, the unit's number, microphone on, waiting.
     pub seats: Vec<SimulatedCentralSeat>,
@@ -248,10 +248,7 @@ fn central_units(room: &Room) -> Vec<SimulatedCentralUnit> {
         .filter_map(|u| {
             let sim = u.sim.as_ref()?;
             let floor = sim.floor();
-            let protocol = match u.config.protocol {
-                crate::config::CentralProtocol::ShureDcs => "shure_dcs",
-                crate::config::CentralProtocol::TelevicCocon => "televic_cocon",
-            };
+            let protocol = u.config.protocol.name();
             let seats = u
                 .config
                 .seats

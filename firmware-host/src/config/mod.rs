@@ -24,7 +24,7 @@ pub use advice::warnings;
 pub use error::{ConfigError, ConfigErrors};
 use reader::{Cx, Table};
 pub use section::camera::{CameraConfig, CameraDirectorConfig, Follow as CameraFollow};
-pub use section::central::{CentralProtocol, CentralUnitConfig};
+pub use section::central::{CentralProtocol, CentralUnitConfig, DicentisConfig};
 pub use section::cocon_api::CoconApiConfig;
 pub use section::conference::JitsiConfig;
 pub use section::desks::{

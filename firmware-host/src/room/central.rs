@@ -8,6 +8,8 @@
 use std::net::SocketAddr;
 
 use podium_devices::central::cocon::sim::SimCocon;
+use podium_devices::central::dicentis::sim::SimDicentis;
+use podium_devices::central::dicentis::{self, DicentisSettings};
 use podium_devices::central::shure_dcs::core::CoreSettings;
 use podium_devices::central::shure_dcs::sim::SimDcs;
 use podium_devices::central::{CentralHandle, SeatReport, UnitFloor, cocon, shure_dcs};
@@ -37,6 +39,8 @@ pub enum SimUnit {
     ShureDcs(SimDcs),
     /// A Televic CoCon server on HTTP.
     Cocon(SimCocon),
+    /// A Bosch DICENTIS server on a plain WebSocket, with its seat names by unit seat.
+    Dicentis(SimDicentis, Vec<(u16, String)>),
 }
 
 impl SimUnit {
@@ -45,6 +49,11 @@ impl SimUnit {
         match self {
             SimUnit::ShureDcs(s) => s.press(seat),
             SimUnit::Cocon(s) => s.press(seat),
+            SimUnit::Dicentis(s, names) => {
+                if let Some((_, name)) = names.iter().find(|(u, _)| *u == seat) {
+                    s.press(name);
+                }
+            }
         }
     }
 
@@ -53,6 +62,14 @@ impl SimUnit {
         match self {
             SimUnit::ShureDcs(s) => s.floor(),
             SimUnit::Cocon(s) => s.floor(),
+            SimUnit::Dicentis(s, names) => {
+                let (speaking, waiting) = s.lists();
+                let unit = |name: &String| names.iter().find(|(_, n)| n == name).map(|(u, _)| *u);
+                UnitFloor {
+                    speakers: speaking.iter().filter_map(unit).collect(),
+                    requests: waiting.iter().filter_map(unit).collect(),
+                }
+            }
         }
     }
 }
@@ -77,6 +94,49 @@ async fn start_sim(
             let addr = sim.serve(LOOPBACK, cancel.clone()).await?;
             Ok((SimUnit::Cocon(sim), addr))
         }
+        CentralProtocol::BoschDicentis => {
+            let names = dicentis_names(config);
+            let seat_names: Vec<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
+            let sim = SimDicentis::new(&seat_names, SIMULATED_PASSWORD);
+            let addr = sim.serve(LOOPBACK, cancel.clone()).await?;
+            Ok((SimUnit::Dicentis(sim, names), addr))
+        }
+    }
+}
+
+/// The simulated DICENTIS server's password for the user `podium`.
+const SIMULATED_PASSWORD: &str = "simulated";
+
+/// Each unit seat's DICENTIS seat name.
+fn dicentis_names(config: &CentralUnitConfig) -> Vec<(u16, String)> {
+    let names = config.dicentis.as_ref().map(|d| d.seat_names.clone()).unwrap_or_default();
+    config.seats.iter().zip(names).map(|((_, unit), name)| (*unit, name)).collect()
+}
+
+/// The driver's settings for a DICENTIS server: the password read from its file now (a
+/// file that cannot be read leaves it empty: the server refuses the login, health says why).
+fn dicentis_settings(config: &CentralUnitConfig, addr: SocketAddr) -> DicentisSettings {
+    let login = config.dicentis.as_ref();
+    let password = if config.simulated {
+        SIMULATED_PASSWORD.to_owned()
+    } else if let Some(file) = login.and_then(|l| l.password_file.as_ref()) {
+        std::fs::read_to_string(file).map(|p| p.trim_end().to_owned()).unwrap_or_else(|e| {
+            tracing::error!(unit = %config.name, file = %file.display(), "cannot read the DICENTIS password: {e}");
+            String::new()
+        })
+    } else {
+        login.and_then(|l| l.password.clone()).unwrap_or_default()
+    };
+    DicentisSettings {
+        addr,
+        tls_fingerprint: if config.simulated { None } else { login.and_then(|l| l.tls_fingerprint) },
+        user: if config.simulated {
+            "podium".into()
+        } else {
+            login.map_or_else(|| "podium".into(), |l| l.user.clone())
+        },
+        password,
+        seats: dicentis_names(config).into_iter().collect(),
     }
 }
 
@@ -138,6 +198,9 @@ pub async fn start(
             }
             CentralProtocol::TelevicCocon => {
                 cocon::spawn(&config.name, addr, config.set_manual_mode, managed, reports, monitor, token)
+            }
+            CentralProtocol::BoschDicentis => {
+                dicentis::spawn(&config.name, dicentis_settings(&config, addr), reports, monitor, token)
             }
         };
         tracker.spawn(async move {

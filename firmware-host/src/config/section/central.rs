@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use podium_devices::central::UnitSeat;
 use podium_floor::setup::SeatNo;
@@ -20,19 +21,46 @@ pub enum CentralProtocol {
     ShureDcs,
     /// Televic CoCon REST API with its notification long poll, TCP 8890.
     TelevicCocon,
+    /// Bosch DICENTIS Conference Protocol: JSON over a WebSocket, TCP 31416.
+    BoschDicentis,
 }
 
 impl CentralProtocol {
     /// Names as written in configuration.
-    pub const NAMES: &'static [&'static str] = &["shure_dcs", "televic_cocon"];
+    pub const NAMES: &'static [&'static str] = &["shure_dcs", "televic_cocon", "bosch_dicentis"];
 
     /// The protocol's usual port.
     pub fn default_port(self) -> u16 {
         match self {
             CentralProtocol::ShureDcs => podium_devices::central::shure_dcs::codec::PORT,
             CentralProtocol::TelevicCocon => podium_devices::central::cocon::codec::PORT,
+            CentralProtocol::BoschDicentis => podium_devices::central::dicentis::codec::PORT,
         }
     }
+
+    /// The name as written in configuration (and the health's `kind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CentralProtocol::ShureDcs => "shure_dcs",
+            CentralProtocol::TelevicCocon => "televic_cocon",
+            CentralProtocol::BoschDicentis => "bosch_dicentis",
+        }
+    }
+}
+
+/// What a DICENTIS server needs besides its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DicentisConfig {
+    /// A Meeting application user with "manage meeting" rights.
+    pub user: String,
+    /// Its password, inline (prefer `password_file`).
+    pub password: Option<String>,
+    /// A file holding its password (read at start).
+    pub password_file: Option<PathBuf>,
+    /// SHA-256 of the server's certificate; `None` with `tls = false` (plain WebSocket).
+    pub tls_fingerprint: Option<[u8; 32]>,
+    /// The DICENTIS seat name of each seat in `seats`, in the same order.
+    pub seat_names: Vec<String>,
 }
 
 /// One `[[central_unit]]`.
@@ -53,6 +81,8 @@ pub struct CentralUnitConfig {
     pub seats: Vec<(SeatNo, UnitSeat)>,
     /// Podium seats whose unit is a chair unit (the simulator's chair units).
     pub chair_seats: Vec<SeatNo>,
+    /// `protocol = "bosch_dicentis"`: login, TLS and seat names.
+    pub dicentis: Option<DicentisConfig>,
 }
 
 /// Reads every `[[central_unit]]`; `seats` are the room's seat numbers and `desk_units` the
@@ -87,6 +117,7 @@ pub(crate) fn read(
         let protocol = t.string(cx, "protocol").and_then(|p| match p.v.as_str() {
             "shure_dcs" => Some(CentralProtocol::ShureDcs),
             "televic_cocon" => Some(CentralProtocol::TelevicCocon),
+            "bosch_dicentis" => Some(CentralProtocol::BoschDicentis),
             other => {
                 let help = did_you_mean(other, CentralProtocol::NAMES.iter().copied())
                     .unwrap_or_else(|| format!("one of: {}", CentralProtocol::NAMES.join(", ")));
@@ -206,9 +237,13 @@ pub(crate) fn read(
                 ),
             }
         }
+        let dicentis = (protocol == Some(CentralProtocol::BoschDicentis))
+            .then(|| read_dicentis(cx, &mut t, simulated, &mapped, room_seats.len()))
+            .flatten();
         t.finish(cx);
         if let (Some(name), Some(protocol)) = (name, protocol)
             && (simulated || addr.is_some())
+            && (protocol != CentralProtocol::BoschDicentis || dicentis.is_some())
         {
             out.push(CentralUnitConfig {
                 name: name.v,
@@ -218,8 +253,81 @@ pub(crate) fn read(
                 set_manual_mode,
                 seats: mapped,
                 chair_seats,
+                dicentis,
             });
         }
     }
     out
+}
+
+/// The DICENTIS keys of a `[[central_unit]]`: `user`, `password` or `password_file`,
+/// `tls_fingerprint` (or `tls = false`), `unit_seat_names`.
+fn read_dicentis(
+    cx: &mut Cx<'_>,
+    t: &mut Table<'_>,
+    simulated: bool,
+    mapped: &[(SeatNo, UnitSeat)],
+    listed: usize,
+) -> Option<DicentisConfig> {
+    let user = t.string(cx, "user").filter(|u| non_empty(cx, t, "user", u)).map(|u| u.v);
+    let password = t.string(cx, "password").map(|p| p.v);
+    let password_file = t.string(cx, "password_file");
+    if password.is_some()
+        && let Some(file) = &password_file
+    {
+        cx.err(&file.span, t.field("password_file"), "give either password or password_file, not both", None);
+    }
+    let password_file = password_file.map(|f| PathBuf::from(f.v));
+    let tls = t.boolean(cx, "tls").is_none_or(|b| b.v);
+    let fingerprint = t.string(cx, "tls_fingerprint").and_then(|f| {
+        let parsed = podium_devices::central::dicentis::pinned::parse_fingerprint(&f.v);
+        if parsed.is_none() {
+            let help =
+                Some("64 hex digits, as `openssl x509 -noout -fingerprint -sha256` prints them".to_owned());
+            cx.err(&f.span, t.field("tls_fingerprint"), "not a SHA-256 fingerprint", help);
+        }
+        parsed
+    });
+    if !simulated {
+        if user.is_none() && !t.has("user") {
+            t.missing(cx, "user", "\"podium\" (a Meeting application user with \"manage meeting\")");
+        }
+        if password.is_none() && password_file.is_none() {
+            t.missing(cx, "password_file", "\"/etc/podium/dicentis-password\"");
+        }
+        if tls && fingerprint.is_none() && !t.has("tls_fingerprint") {
+            t.missing(
+                cx,
+                "tls_fingerprint",
+                "\"AB:CD:…\" (the server certificate's SHA-256), or tls = false",
+            );
+        }
+    }
+    let names = t.array_of_strings(cx, "unit_seat_names");
+    let seat_names: Vec<String> = match &names {
+        Some(names) if names.len() != listed => {
+            let at = names.first().map_or_else(|| t.span(), |n| n.span.clone());
+            let help = Some("the DICENTIS seat name of each seat in `seats`, in the same order".to_owned());
+            cx.err(
+                &at,
+                t.field("unit_seat_names"),
+                format!("{} names for {listed} seats", names.len()),
+                help,
+            );
+            return None;
+        }
+        Some(names) => names.iter().map(|n| n.v.clone()).collect(),
+        None => mapped.iter().map(|(_, unit)| unit.to_string()).collect(),
+    };
+    if seat_names.len() != mapped.len() {
+        // Some seats were refused above; their errors are reported already.
+        return None;
+    }
+    Some(DicentisConfig {
+        user: user.unwrap_or_else(|| "podium".into()),
+        password,
+        password_file,
+        tls_fingerprint: if tls { fingerprint } else { None },
+        seat_names,
+    })
 }

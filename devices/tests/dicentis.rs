@@ -1,0 +1,127 @@
+//! The DICENTIS driver against the simulated DICENTIS server over a real WebSocket on
+//! loopback: login, seats found by name, the server's lists follow the floor, keys come back
+//! as reports, a restarted server converges again, malformed messages change nothing, a
+//! wrong password is reported.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use podium_devices::central::dicentis::sim::SimDicentis;
+use podium_devices::central::dicentis::{self, DicentisSettings};
+use podium_devices::central::{CentralHandle, SeatChange, SeatReport, UnitFloor};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn floor(speakers: &[u16], requests: &[u16]) -> UnitFloor {
+    UnitFloor { speakers: speakers.iter().copied().collect(), requests: requests.iter().copied().collect() }
+}
+
+fn names(speaking: &[&str], waiting: &[&str]) -> (Vec<String>, Vec<String>) {
+    (speaking.iter().map(|s| s.to_string()).collect(), waiting.iter().map(|s| s.to_string()).collect())
+}
+
+async fn start(
+    sim: &SimDicentis,
+    password: &str,
+    cancel: &CancellationToken,
+) -> (CentralHandle, mpsc::Receiver<(String, SeatReport)>) {
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("address");
+    let addr = sim.serve(loopback, cancel.clone()).await.expect("serve");
+    let seats: BTreeMap<u16, String> = [(1, "Platz 1"), (2, "Platz 2"), (3, "Platz 3")]
+        .into_iter()
+        .map(|(n, s)| (n, s.to_string()))
+        .collect();
+    let settings = DicentisSettings {
+        addr,
+        tls_fingerprint: None,
+        user: "podium".into(),
+        password: password.into(),
+        seats,
+    };
+    let (tx, rx) = mpsc::channel(64);
+    let (handle, _task) = dicentis::spawn("dicentis", settings, tx, None, cancel.clone());
+    (handle, rx)
+}
+
+async fn until(mut test: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if test() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+async fn next_report(rx: &mut mpsc::Receiver<(String, SeatReport)>) -> SeatReport {
+    tokio::time::timeout(WAIT, rx.recv()).await.expect("a report in time").expect("driver running").1
+}
+
+#[tokio::test]
+async fn the_server_follows_the_floor_and_its_keys_come_back() {
+    let cancel = CancellationToken::new();
+    let sim = SimDicentis::new(&["Platz 1", "Platz 2", "Platz 3", "Gast"], "geheim");
+    let (handle, mut reports) = start(&sim, "geheim", &cancel).await;
+    assert!(until(|| handle.seen().is_some()).await, "{:?}", handle.health());
+    let ops = sim.operations();
+    assert_eq!(ops[..3], ["Login", "RegisterEvents", "GetSeats"], "{ops:?}");
+
+    sim.press("Platz 2");
+    assert_eq!(next_report(&mut reports).await, SeatReport { seat: 2, change: SeatChange::RequestOn });
+    handle.set_desired(floor(&[2], &[3]));
+    assert!(sim.wait_for(WAIT, |l| *l == names(&["Platz 2"], &["Platz 3"])).await, "{:?}", sim.lists());
+    // A seat the room file does not map is left alone.
+    sim.press("Gast");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sim.lists(), names(&["Platz 2"], &["Platz 3", "Gast"]));
+    // The delegate switches off at the seat: reported; the floor did not let them, so the
+    // server is corrected.
+    sim.press("Platz 2");
+    assert_eq!(next_report(&mut reports).await, SeatReport { seat: 2, change: SeatChange::MicOff });
+    assert!(sim.wait_for(WAIT, |l| l.0 == ["Platz 2"]).await, "{:?}", sim.lists());
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_restarted_server_converges_and_bad_messages_change_nothing() {
+    let cancel = CancellationToken::new();
+    let sim = SimDicentis::new(&["Platz 1", "Platz 2", "Platz 3"], "geheim");
+    let (handle, mut reports) = start(&sim, "geheim", &cancel).await;
+    handle.set_desired(floor(&[1], &[2, 3]));
+    assert!(
+        sim.wait_for(WAIT, |l| *l == names(&["Platz 1"], &["Platz 2", "Platz 3"])).await,
+        "{:?}",
+        sim.lists()
+    );
+    sim.send_raw("{not json");
+    sim.send_raw(r#"{"messageId":0,"operation":"event","parameters":{"events":"all"}}"#);
+    assert!(until(|| handle.health().counters.errors >= 1).await, "{:?}", handle.health());
+    sim.restart();
+    assert!(sim.wait_for(WAIT, |l| l.0.is_empty()).await);
+    assert!(
+        sim.wait_for(WAIT, |l| *l == names(&["Platz 1"], &["Platz 2", "Platz 3"])).await,
+        "after restart: {:?}",
+        sim.lists()
+    );
+    assert!(until(|| handle.health().counters.connects >= 2).await);
+    assert!(reports.try_recv().is_err(), "a restart is no change made at the seats");
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_reported() {
+    let cancel = CancellationToken::new();
+    let sim = SimDicentis::new(&["Platz 1"], "geheim");
+    let (handle, _reports) = start(&sim, "falsch", &cancel).await;
+    assert!(
+        until(|| handle.health().last_error.is_some_and(|e| e.contains("login refused"))).await,
+        "{:?}",
+        handle.health()
+    );
+    assert!(handle.seen().is_none());
+    cancel.cancel();
+}
