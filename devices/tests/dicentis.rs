@@ -125,3 +125,73 @@ async fn a_wrong_password_is_reported() {
     assert!(handle.seen().is_none());
     cancel.cancel();
 }
+
+/// A self-signed certificate for 127.0.0.1 from the openssl tool (tests/run installs it):
+/// (certificate PEM, key PEM, SHA-256 of the certificate).
+fn self_signed(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>, [u8; 32]) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args(["-subj", "/CN=dicentis", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(status.success());
+    let der = std::process::Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(&cert)
+        .output()
+        .expect("openssl")
+        .stdout;
+    use sha2::Digest;
+    let fingerprint: [u8; 32] = sha2::Sha256::digest(&der).into();
+    (std::fs::read(&cert).expect("cert"), std::fs::read(&key).expect("key"), fingerprint)
+}
+
+#[tokio::test]
+async fn tls_is_accepted_with_the_pinned_certificate_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key, fingerprint) = self_signed(dir.path());
+    let cancel = CancellationToken::new();
+    let sim = SimDicentis::new(&["Platz 1"], "geheim");
+    let addr =
+        sim.serve_tls("127.0.0.1:0".parse().expect("addr"), cancel.clone(), &cert, &key).await.expect("tls");
+    let seats: BTreeMap<u16, String> = [(1, "Platz 1".to_string())].into_iter().collect();
+    let settings = |fingerprint| DicentisSettings {
+        addr,
+        tls_fingerprint: Some(fingerprint),
+        user: "podium".into(),
+        password: "geheim".into(),
+        seats: seats.clone(),
+    };
+    let (tx, _rx) = mpsc::channel(8);
+    let (pinned, _task) = dicentis::spawn("pinned", settings(fingerprint), tx.clone(), None, cancel.clone());
+    assert!(until(|| pinned.seen().is_some()).await, "{:?}", pinned.health());
+    pinned.set_desired(floor(&[1], &[]));
+    assert!(sim.wait_for(WAIT, |l| *l == names(&["Platz 1"], &[])).await);
+    assert!(pinned.health().address.starts_with("wss "));
+
+    let mut other = fingerprint;
+    other[0] ^= 0xFF;
+    let (stranger, _task) = dicentis::spawn("stranger", settings(other), tx, None, cancel.clone());
+    assert!(
+        until(|| stranger.health().last_error.is_some_and(|e| e.contains("not the pinned one"))).await,
+        "{:?}",
+        stranger.health()
+    );
+    assert!(stranger.seen().is_none());
+    cancel.cancel();
+}

@@ -1,4 +1,5 @@
-//! A simulated DICENTIS server on a plain WebSocket (subprotocol `DICENTIS_1_0`): `Login`
+//! A simulated DICENTIS server on a WebSocket (subprotocol `DICENTIS_1_0`), plain or over
+//! TLS with a given certificate: `Login`
 //! (a wrong password answers `loggedIn: false`; anything before it `Please login first`),
 //! `RegisterEvents`, `GetSeats`, `GetDiscussionList`, `GrantSpeech`, `RemoveSpeech`,
 //! `RequestSpeech`, unknown operations as errors. Commands are answered first and applied
@@ -13,7 +14,6 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 use tokio::sync::{broadcast, watch};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -238,7 +238,10 @@ impl SimDicentis {
         });
     }
 
-    async fn connection(&self, stream: TcpStream) {
+    async fn connection<S>(&self, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
         let mut generation = self.generation.subscribe();
         generation.borrow_and_update();
         // The callback's type is tungstenite's: its error is the whole refusal response.
@@ -304,6 +307,52 @@ impl SimDicentis {
                 }
             }
         }
+    }
+
+    /// Serves TLS with this certificate and key (PEM) on `addr`, as the real server does
+    /// (with its self-signed certificate); returns the address.
+    ///
+    /// # Errors
+    ///
+    /// A certificate or key that cannot be read, or an address that cannot be bound.
+    pub async fn serve_tls(
+        &self,
+        addr: SocketAddr,
+        cancel: CancellationToken,
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> std::io::Result<SocketAddr> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let invalid =
+            |e: &dyn std::fmt::Display| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string());
+        let chain = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(&e))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| invalid(&e))?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid(&e))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| invalid(&e))?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let sim = self.clone();
+        crate::sim_serve::tcp(
+            addr,
+            cancel,
+            || true,
+            move |stream| {
+                let (sim, acceptor) = (sim.clone(), acceptor.clone());
+                async move {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        sim.connection(tls).await;
+                    }
+                }
+            },
+        )
+        .await
     }
 
     /// Serves on `addr` (port 0: any free port) until `cancel`; returns the address.
