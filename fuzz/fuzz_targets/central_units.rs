@@ -69,7 +69,7 @@ fn bosch(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(message) = dicentis::Message::parse(&text) {
         let _ = (message.error(), message.events(), message.is("GetDiscussionList"));
-        if let Some(list) = dicentis::discussion_list(&message.parameters) {
+        if let Some((list, _skipped)) = dicentis::discussion_list(&message.parameters) {
             assert!(list.speaking.iter().chain(&list.waiting).all(|id| !id.is_empty()));
         }
         let _ = dicentis::seats(&message.parameters);

@@ -1,5 +1,6 @@
 //! Central units of existing conference systems, with Podium as the floor master: a driver
-//! per `[[central_unit]]` (Shure DCS on TCP 3142, Televic CoCon on HTTP 8890), the changes made at its seats turned into floor commands by the
+//! per `[[central_unit]]` (Shure DCS on TCP 3142, Televic CoCon on HTTP 8890, Bosch
+//! DICENTIS on a WebSocket at 31416), the changes made at its seats turned into floor commands by the
 //! stateless key table (`desks::translate::central_change`), and the floor turned into the
 //! unit's lists by the pure [`unit_floor`] (called by the room's direct task on every
 //! snapshot). The drivers reconcile: after every reconnect they read the unit and correct

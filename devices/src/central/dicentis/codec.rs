@@ -91,17 +91,20 @@ pub struct Seat {
     pub name: String,
 }
 
-/// The seats of a `GetSeats` answer.
-pub fn seats(parameters: &Value) -> Option<Vec<Seat>> {
-    parameters["seats"]
-        .as_array()?
+/// The seats of a `GetSeats` answer, and how many entries had no id (skipped, as the open
+/// clients do).
+pub fn seats(parameters: &Value) -> Option<(Vec<Seat>, u64)> {
+    let entries = parameters["seats"].as_array()?;
+    let seats: Vec<Seat> = entries
         .iter()
-        .map(|s| {
+        .filter_map(|s| {
             let id = id_text(&s["seatId"])?;
             let name = s["seatName"].as_str().unwrap_or_default().to_owned();
             Some(Seat { id, name })
         })
-        .collect()
+        .collect();
+    let skipped = (entries.len() - seats.len()) as u64;
+    Some((seats, skipped))
 }
 
 /// Who speaks and who waits, by seat id, in the list's order.
@@ -113,13 +116,17 @@ pub struct DiscussionList {
     pub waiting: Vec<String>,
 }
 
-/// The lists of a `GetDiscussionList` answer. `speakerType` says who waits
+/// The lists of a `GetDiscussionList` answer, and how many entries had no seat id (skipped). `speakerType` says who waits
 /// (`isRequest`, `isResponseRequest`) and who speaks (`isSpeaker`, `isPrioritySpeaker`,
 /// `isResponder`, `isImportant`); enums are read without regard to case.
-pub fn discussion_list(parameters: &Value) -> Option<DiscussionList> {
+pub fn discussion_list(parameters: &Value) -> Option<(DiscussionList, u64)> {
     let mut list = DiscussionList::default();
+    let mut skipped = 0;
     for entry in parameters["discussionList"].as_array()? {
-        let id = id_text(&entry["seatId"])?;
+        let Some(id) = id_text(&entry["seatId"]) else {
+            skipped += 1;
+            continue;
+        };
         let kind = entry["speakerType"].as_str().unwrap_or_default().to_ascii_lowercase();
         let microphone = entry["microphoneState"].as_str().unwrap_or_default().to_ascii_lowercase();
         let waiting = matches!(kind.as_str(), "isrequest" | "isresponserequest");
@@ -132,7 +139,7 @@ pub fn discussion_list(parameters: &Value) -> Option<DiscussionList> {
             list.speaking.push(id);
         }
     }
-    Some(list)
+    Some((list, skipped))
 }
 
 /// A seat id as text (real systems send GUID strings; some mocks numbers).
@@ -184,15 +191,17 @@ mod tests {
             {"seatId": "b", "microphoneState": "off", "speakerType": "IsRequest"},
             {"seatId": "c", "microphoneState": "mute", "speakerType": "isResponder"},
             {"seatId": "d", "microphoneState": "off", "speakerType": "isResponseRequest"},
+            {"microphoneState": "on"},
         ], "referenceTime": 5}))
         .unwrap();
-        assert_eq!(list.speaking, ["a", "c"]);
-        assert_eq!(list.waiting, ["b", "d"]);
+        assert_eq!(list.1, 1, "an entry without a seat is skipped, not the whole list");
+        assert_eq!(list.0.speaking, ["a", "c"]);
+        assert_eq!(list.0.waiting, ["b", "d"]);
         assert_eq!(
-            seats(&json!({"seats": [{"seatId": "g-1", "seatName": "12"}]})),
-            Some(vec![Seat { id: "g-1".into(), name: "12".into() }])
+            seats(&json!({"seats": [{"seatId": "g-1", "seatName": "12"}, {"seatId": "", "seatName": ""}]})),
+            Some((vec![Seat { id: "g-1".into(), name: "12".into() }], 1))
         );
-        assert!(discussion_list(&json!({"discussionList": [{"microphoneState": "on"}]})).is_none());
+        assert!(discussion_list(&json!({"discussion": []})).is_none());
         assert!(Message::parse("[1,2]").is_err());
     }
 }

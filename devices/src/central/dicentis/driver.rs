@@ -37,8 +37,8 @@ const HOLD: Duration = Duration::from_secs(5);
 /// The list is read this often even without an event.
 const REREAD: Duration = Duration::from_secs(5);
 
-/// How the driver reaches and logs in to the server.
-#[derive(Debug, Clone)]
+/// How the driver reaches and logs in to the server (`Debug` shows no password).
+#[derive(Clone)]
 pub struct DicentisSettings {
     /// The server.
     pub addr: SocketAddr,
@@ -51,6 +51,17 @@ pub struct DicentisSettings {
     pub password: String,
     /// Podium's unit seat number → the DICENTIS seat name.
     pub seats: BTreeMap<UnitSeat, String>,
+}
+
+impl std::fmt::Debug for DicentisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DicentisSettings")
+            .field("addr", &self.addr)
+            .field("tls", &self.tls_fingerprint.is_some())
+            .field("user", &self.user)
+            .field("seats", &self.seats)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Starts the driver; changes made at the seats go to `reports` with `name`.
@@ -91,6 +102,34 @@ enum Asked {
     Seats,
     Command,
     Other,
+}
+
+/// Each configured seat's id, found by its name; and what is wrong, for the health (a name
+/// the server lacks, or has twice).
+fn seat_ids(
+    wanted: &BTreeMap<UnitSeat, String>,
+    seats: &[codec::Seat],
+) -> (HashMap<UnitSeat, String>, Option<String>) {
+    let mut found = HashMap::new();
+    let (mut missing, mut twice) = (Vec::new(), Vec::new());
+    for (unit, name) in wanted {
+        let mut ids = seats.iter().filter(|s| s.name == *name);
+        match (ids.next(), ids.next()) {
+            (Some(seat), None) => {
+                found.insert(*unit, seat.id.clone());
+            }
+            (Some(_), Some(_)) => twice.push(name.as_str()),
+            (None, _) => missing.push(name.as_str()),
+        }
+    }
+    let mut trouble = Vec::new();
+    if !missing.is_empty() {
+        trouble.push(format!("no DICENTIS seat named {}", missing.join(", ")));
+    }
+    if !twice.is_empty() {
+        trouble.push(format!("more than one DICENTIS seat named {} (left alone)", twice.join(", ")));
+    }
+    (found, (!trouble.is_empty()).then(|| trouble.join("; ")))
 }
 
 /// Requests asked and not yet answered, by id (ids start at 1: events have 0).
@@ -219,13 +258,20 @@ impl Link {
         let login = Message::login(0, &self.settings.user, &self.settings.password);
         let mut outbox: Vec<Message> = vec![asker.ask("Login", login.parameters, Asked::Other)];
         let mut logged_in = false;
-        let mut ids: HashMap<UnitSeat, String> = HashMap::new();
+        // The seats' ids, once `GetSeats` answered: no list is read before (its ids would
+        // map to nothing, and the next read would report every seat as changed).
+        let mut ids: Option<HashMap<UnitSeat, String>> = None;
+        let mut missing_seats: Option<String> = None;
         let mut problem = None;
         let mut reread = tokio::time::Instant::now() + REREAD;
         let mut last_answer = tokio::time::Instant::now();
         loop {
-            if logged_in && lists.synced() {
-                lists.set_desired(desired.borrow_and_update().clone());
+            if let (true, Some(ids)) = (logged_in && lists.synced(), &ids) {
+                // Seats the server does not have are not asked for (health names them).
+                let mut want = desired.borrow_and_update().clone();
+                want.speakers.retain(|s| ids.contains_key(s));
+                want.requests.retain(|s| ids.contains_key(s));
+                lists.set_desired(want);
                 while let Some(change) = lists.next_change(Instant::now()) {
                     let Some(id) = ids.get(&change.seat).cloned() else { continue };
                     let op = match (change.list, change.on) {
@@ -256,14 +302,24 @@ impl Link {
                 _ = tokio::time::sleep_until(deadline) => {
                     if let Some((seat, list)) = lists.expire(Instant::now()).first() {
                         problem = Some(ignored_problem(*seat, *list));
+                        if ids.is_some() {
+                            outbox.push(asker.ask("GetDiscussionList", json!({}), Asked::List));
+                        }
                     }
-                    if tokio::time::Instant::now() >= reread && logged_in {
-                        // The server answers every request; silence this long is a dead link.
+                    if tokio::time::Instant::now() >= reread {
+                        reread = tokio::time::Instant::now() + REREAD;
+                        // The server answers every request (the login too); silence this
+                        // long is a dead link.
                         if last_answer.elapsed() > ANSWER_WAIT + REREAD {
                             return Some("the server stopped answering".into());
                         }
-                        outbox.push(asker.ask("GetDiscussionList", json!({}), Asked::List));
-                        reread = tokio::time::Instant::now() + REREAD;
+                        if logged_in {
+                            let (operation, what) = if ids.is_some() { ("GetDiscussionList", Asked::List) } else { ("GetSeats", Asked::Seats) };
+                            outbox.push(asker.ask(operation, json!({}), what));
+                            if let Some(missing) = &missing_seats {
+                                problem = Some(missing.clone());
+                            }
+                        }
                     }
                 }
                 frame = ws.next() => {
@@ -281,7 +337,7 @@ impl Link {
                         continue;
                     };
                     if message.is("event") {
-                        if message.events().iter().any(|e| e.eq_ignore_ascii_case(codec::LIST_CHANGED)) {
+                        if ids.is_some() && message.events().iter().any(|e| e.eq_ignore_ascii_case(codec::LIST_CHANGED)) {
                             outbox.push(asker.ask("GetDiscussionList", json!({}), Asked::List));
                         }
                         if message.events().iter().any(|e| e.eq_ignore_ascii_case(codec::SEATS_CHANGED)) {
@@ -301,7 +357,7 @@ impl Link {
                     }
                     if message.is("Login") {
                         if message.parameters["loggedIn"] != true {
-                            return Some("login refused (check the user and its \"manage meeting\" right)".into());
+                            return Some("login refused (check the user and its password)".into());
                         }
                         logged_in = true;
                         let events = json!({"events": [codec::LIST_CHANGED, codec::SEATS_CHANGED]});
@@ -311,15 +367,14 @@ impl Link {
                     }
                     match what {
                         Asked::Seats => match codec::seats(&message.parameters) {
-                            Some(seats) => {
-                                let by_name: HashMap<&str, &str> = seats.iter().map(|s| (s.name.as_str(), s.id.as_str())).collect();
-                                ids = self.settings.seats.iter()
-                                    .filter_map(|(unit, name)| Some((*unit, by_name.get(name.as_str())?.to_string())))
-                                    .collect();
-                                let missing: Vec<&str> = self.settings.seats.iter().filter(|(u, _)| !ids.contains_key(u)).map(|(_, n)| n.as_str()).collect();
-                                if !missing.is_empty() {
-                                    problem = Some(format!("no DICENTIS seat named {}", missing.join(", ")));
+                            Some((seats, skipped)) => {
+                                tally.malformed += skipped;
+                                let (found, trouble) = seat_ids(&self.settings.seats, &seats);
+                                missing_seats = trouble.clone();
+                                if trouble.is_some() {
+                                    problem = trouble;
                                 }
+                                ids = Some(found);
                                 outbox.push(asker.ask("GetDiscussionList", json!({}), Asked::List));
                             }
                             None => {
@@ -327,9 +382,12 @@ impl Link {
                                 return Some("GetSeats answered without seats".into());
                             }
                         },
+                        Asked::List if ids.is_none() => {}
                         Asked::List => match codec::discussion_list(&message.parameters) {
-                            Some(list) => {
-                                let unit_of: HashMap<&str, UnitSeat> = ids.iter().map(|(u, id)| (id.as_str(), *u)).collect();
+                            Some((list, skipped)) => {
+                                tally.malformed += skipped;
+                                let ids = ids.as_ref().map(|i| i.iter().map(|(u, id)| (id.as_str(), *u)).collect::<HashMap<&str, UnitSeat>>());
+                                let unit_of = ids.unwrap_or_default();
                                 let floor = UnitFloor {
                                     speakers: list.speaking.iter().filter_map(|id| unit_of.get(id.as_str()).copied()).collect(),
                                     requests: list.waiting.iter().filter_map(|id| unit_of.get(id.as_str()).copied()).collect(),

@@ -8,7 +8,7 @@
 //! - [`codec`]: messages, events, seats and the discussion list (pure).
 //! - [`driver`]: Podium as a client: login, events, seats by name, the list, grant/remove/
 //!   request speech through the shared reconciler; TLS pinned by fingerprint ([`pinned`]).
-//! - [`sim`]: a simulated server on a plain WebSocket.
+//! - [`sim`]: a simulated server on a plain WebSocket or TLS.
 
 pub mod codec;
 pub mod driver;

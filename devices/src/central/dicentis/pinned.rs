@@ -11,8 +11,10 @@ use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signat
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
 
-/// Reads a fingerprint written as 64 hex digits, with or without `:` between the bytes.
+/// Reads a fingerprint written as 64 hex digits, with or without `:` between the bytes, or
+/// as openssl prints it (`sha256 Fingerprint=AB:CD:…`).
 pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
+    let text = text.rsplit_once('=').map_or(text, |(_, hex)| hex);
     let hex: String = text.chars().filter(|c| *c != ':' && !c.is_whitespace()).collect();
     if hex.len() != 64 {
         return None;
@@ -98,6 +100,7 @@ mod tests {
         let colons = "AB:".repeat(31) + "CD";
         assert_eq!(parse_fingerprint(&colons).map(|f| (f[0], f[31])), Some((0xAB, 0xCD)));
         assert_eq!(parse_fingerprint(&"ab".repeat(32)).map(|f| f[5]), Some(0xAB));
+        assert_eq!(parse_fingerprint(&format!("sha256 Fingerprint={colons}")).map(|f| f[31]), Some(0xCD));
         assert!(parse_fingerprint("AB:CD").is_none());
         assert!(parse_fingerprint(&"zz".repeat(32)).is_none());
     }

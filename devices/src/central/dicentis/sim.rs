@@ -3,7 +3,7 @@
 //! (a wrong password answers `loggedIn: false`; anything before it `Please login first`),
 //! `RegisterEvents`, `GetSeats`, `GetDiscussionList`, `GrantSpeech`, `RemoveSpeech`,
 //! `RequestSpeech`, unknown operations as errors. Commands are answered first and applied
-//! after, as the real server works; each registered connection gets `DiscussionListChanged`
+//! 50 ms after, as the real server works; each registered connection gets `DiscussionListChanged`
 //! once, until it reads the list again. A delegate's key is [`SimDicentis::press`]; in the
 //! manually managed mode (the default) it queues a request. [`SimDicentis::restart`] drops
 //! every connection and forgets the lists.
@@ -20,6 +20,9 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_util::sync::CancellationToken;
 
 use super::codec::{self, Message};
+
+/// How long after its answer a floor command changes the list.
+const APPLY_AFTER: Duration = Duration::from_millis(50);
 
 /// The lists by seat name: (speaking, waiting).
 pub type Names = (Vec<String>, Vec<String>);
@@ -133,11 +136,12 @@ impl SimDicentis {
 
     /// A restart: every connection drops, the lists are empty.
     pub fn restart(&self) {
+        // Connections first, so none answers a read with the emptied lists.
+        self.generation.send_modify(|g| *g += 1);
         self.with(|s| {
             s.speaking.clear();
             s.waiting.clear();
         });
-        self.generation.send_modify(|g| *g += 1);
     }
 
     /// The answer to one request, and the change to make after answering.
@@ -270,6 +274,7 @@ impl SimDicentis {
         loop {
             let mut out: Vec<String> = Vec::new();
             tokio::select! {
+                biased;
                 _ = generation.changed() => return,
                 r = raw.recv() => if let Ok(text) = r { out.push(text) },
                 c = changed.recv() => {
@@ -297,7 +302,13 @@ impl SimDicentis {
                         return;
                     }
                     if let Some(command) = then {
-                        self.apply(&command);
+                        // The real server changes its list after it answered (its clients
+                        // read the list again on the event that follows).
+                        let sim = self.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(APPLY_AFTER).await;
+                            sim.apply(&command);
+                        });
                     }
                 }
             }

@@ -1,5 +1,6 @@
 //! `[[central_unit]]`: the central unit of an existing conference system (Shure DCS 6000 /
-//! DDS 5900 / MXC behind a DIS-CCU, Televic systems behind CoCon) and the seats it serves. Podium is the floor master:
+//! DDS 5900 / MXC behind a DIS-CCU, Televic systems behind CoCon, Bosch DICENTIS) and the
+//! seats it serves. Podium is the floor master:
 //! the unit's keys become floor commands and its microphones and request list follow the
 //! floor. A seat is served by a central unit or by a `[[desk_unit]]`, never both.
 
@@ -279,6 +280,14 @@ fn read_dicentis(
     }
     let password_file = password_file.map(|f| PathBuf::from(f.v));
     let tls = t.boolean(cx, "tls").is_none_or(|b| b.v);
+    if !tls && let Some(f) = t.string(cx, "tls_fingerprint") {
+        cx.err(
+            &f.span,
+            t.field("tls_fingerprint"),
+            "a fingerprint with `tls = false` would not be used",
+            Some("remove `tls = false` (the server speaks TLS) or the fingerprint".to_owned()),
+        );
+    }
     let fingerprint = t.string(cx, "tls_fingerprint").and_then(|f| {
         let parsed = podium_devices::central::dicentis::pinned::parse_fingerprint(&f.v);
         if parsed.is_none() {
@@ -316,7 +325,19 @@ fn read_dicentis(
             );
             return None;
         }
-        Some(names) => names.iter().map(|n| n.v.clone()).collect(),
+        Some(names) => {
+            let mut seen: Vec<&str> = Vec::new();
+            for n in names {
+                if n.v.trim().is_empty() || seen.contains(&n.v.as_str()) {
+                    let what =
+                        if n.v.trim().is_empty() { "an empty seat name" } else { "a seat name given twice" };
+                    cx.err(&n.span, t.field("unit_seat_names"), what, None);
+                    return None;
+                }
+                seen.push(&n.v);
+            }
+            names.iter().map(|n| n.v.clone()).collect()
+        }
         None => mapped.iter().map(|(_, unit)| unit.to_string()).collect(),
     };
     if seat_names.len() != mapped.len() {
