@@ -356,6 +356,8 @@ impl SimDicentis {
             || true,
             move |stream| {
                 let (sim, acceptor) = (sim.clone(), acceptor.clone());
+                // Small frames go out at once, as the real server's would (no Nagle delay).
+                let _ = stream.set_nodelay(true);
                 async move {
                     if let Ok(tls) = acceptor.accept(stream).await {
                         sim.connection(tls).await;
@@ -375,6 +377,8 @@ impl SimDicentis {
             || true,
             move |stream| {
                 let sim = sim.clone();
+                // Small frames go out at once, as the real server's would (no Nagle delay).
+                let _ = stream.set_nodelay(true);
                 async move { sim.connection(stream).await }
             },
         )
