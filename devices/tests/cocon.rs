@@ -2,20 +2,17 @@
 //! server's lists follow the floor, keys at the units come back as reports, a restarted
 //! server (every id gone) converges again, and malformed events change nothing.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use podium_devices::central::cocon::{self, sim::SimCocon};
-use podium_devices::central::{CentralHandle, SeatChange, SeatReport, UnitFloor};
+use podium_devices::central::{CentralHandle, SeatChange, SeatReport};
 use serde_json::json;
+use support::central::{WAIT, floor, next_report, until};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn floor(speakers: &[u16], requests: &[u16]) -> UnitFloor {
-    UnitFloor { speakers: speakers.iter().copied().collect(), requests: requests.iter().copied().collect() }
-}
 
 async fn start(
     sim: &SimCocon,
@@ -26,21 +23,6 @@ async fn start(
     let (tx, rx) = mpsc::channel(64);
     let (handle, _task) = cocon::spawn("cocon", addr, true, None, tx, None, cancel.clone());
     (handle, rx)
-}
-
-async fn next_report(rx: &mut mpsc::Receiver<(String, SeatReport)>) -> SeatReport {
-    tokio::time::timeout(WAIT, rx.recv()).await.expect("a report in time").expect("driver running").1
-}
-
-async fn until(mut test: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::time::Instant::now() < deadline {
-        if test() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
 }
 
 #[tokio::test]

@@ -3,21 +3,18 @@
 //! as reports, a restarted server converges again, malformed messages change nothing, a
 //! wrong password is reported.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use podium_devices::central::dicentis::sim::SimDicentis;
 use podium_devices::central::dicentis::{self, DicentisSettings};
-use podium_devices::central::{CentralHandle, SeatChange, SeatReport, UnitFloor};
+use podium_devices::central::{CentralHandle, SeatChange, SeatReport};
+use support::central::{WAIT, floor, next_report, until};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn floor(speakers: &[u16], requests: &[u16]) -> UnitFloor {
-    UnitFloor { speakers: speakers.iter().copied().collect(), requests: requests.iter().copied().collect() }
-}
 
 fn names(speaking: &[&str], waiting: &[&str]) -> (Vec<String>, Vec<String>) {
     (speaking.iter().map(|s| s.to_string()).collect(), waiting.iter().map(|s| s.to_string()).collect())
@@ -44,21 +41,6 @@ async fn start(
     let (tx, rx) = mpsc::channel(64);
     let (handle, _task) = dicentis::spawn("dicentis", settings, tx, None, cancel.clone());
     (handle, rx)
-}
-
-async fn until(mut test: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::time::Instant::now() < deadline {
-        if test() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
-}
-
-async fn next_report(rx: &mut mpsc::Receiver<(String, SeatReport)>) -> SeatReport {
-    tokio::time::timeout(WAIT, rx.recv()).await.expect("a report in time").expect("driver running").1
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! the unit follows the floor, keys at the unit come back as reports, a restarted unit
 //! converges again, malformed lines are counted and change nothing.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -9,15 +11,10 @@ use podium_devices::central::shure_dcs::codec::{Command, MicMode};
 use podium_devices::central::shure_dcs::core::CoreSettings;
 use podium_devices::central::shure_dcs::sim::SimDcs;
 use podium_devices::central::shure_dcs::{self, CentralHandle};
-use podium_devices::central::{SeatChange, SeatReport, UnitFloor};
+use podium_devices::central::{SeatChange, SeatReport};
+use support::central::{WAIT, floor, next_report, until};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn floor(speakers: &[u16], requests: &[u16]) -> UnitFloor {
-    UnitFloor { speakers: speakers.iter().copied().collect(), requests: requests.iter().copied().collect() }
-}
 
 async fn start(
     sim: &SimDcs,
@@ -36,21 +33,6 @@ async fn start_with(
     let (tx, rx) = mpsc::channel(64);
     let (handle, _task) = shure_dcs::spawn("dcs", addr, settings, tx, None, cancel.clone());
     (handle, rx)
-}
-
-async fn next_report(rx: &mut mpsc::Receiver<(String, SeatReport)>) -> SeatReport {
-    tokio::time::timeout(WAIT, rx.recv()).await.expect("a report in time").expect("driver running").1
-}
-
-async fn until(mut test: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::time::Instant::now() < deadline {
-        if test() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
 }
 
 #[tokio::test]

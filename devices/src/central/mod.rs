@@ -95,7 +95,50 @@ pub(crate) struct DriverSide {
     pub health: Arc<Mutex<DeviceHealth>>,
 }
 
+/// Counters a driver keeps across connections, beside the reconciler's.
+#[derive(Default)]
+pub(crate) struct Tally {
+    /// Answers or events that did not fit the protocol.
+    pub malformed: u64,
+    /// Error answers of the unit.
+    pub errors: u64,
+}
+
 impl DriverSide {
+    /// The reconciler's counters and lists, and `tally`, into the health; `problem` as the
+    /// last error.
+    pub fn publish(&self, lists: &reconcile::Reconciler, tally: &Tally, problem: Option<String>) {
+        let c = lists.counters().clone();
+        let state = lists.synced().then(|| lists.seen().describe());
+        self.health(|h| {
+            h.counters.sent = c.sent;
+            h.counters.completed = c.confirmed;
+            h.counters.timeouts = c.ignored;
+            h.counters.errors = tally.malformed + tally.errors;
+            h.state = state;
+            if let Some(p) = problem {
+                h.failed(p, false);
+            }
+        });
+        self.set_seen(lists.synced().then(|| lists.seen().clone()));
+    }
+
+    /// A connection ended with `error`: shown, the lists forgotten, then the back-off's wait.
+    /// `false` when cancelled meanwhile.
+    pub async fn link_lost(
+        &self,
+        error: &str,
+        backoff: &mut crate::serial::Backoff,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> bool {
+        self.health(|h| h.failed(error, true));
+        self.set_seen(None);
+        tokio::select! {
+            _ = cancel.cancelled() => false,
+            _ = tokio::time::sleep(backoff.next_delay()) => true,
+        }
+    }
+
     /// Updates the health.
     pub fn health(&self, f: impl FnOnce(&mut DeviceHealth)) {
         f(&mut self.health.lock().unwrap_or_else(|e| e.into_inner()));

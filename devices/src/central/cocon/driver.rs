@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::super::reconcile::{Reconciler, SeatList, ignored_problem};
-use super::super::{CentralHandle, DriverSide, SeatReport, UnitFloor, UnitSeat};
+use super::super::{CentralHandle, DriverSide, SeatReport, Tally, UnitFloor, UnitSeat};
 use super::codec::{self, MicState, Request};
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::Backoff;
@@ -31,13 +31,6 @@ const HOLD: Duration = Duration::from_secs(5);
 /// `MaxNrActive` sent with Operator mode: the most the document allows (1-25), so the
 /// floor's own limit decides.
 const OPERATOR_MAX_ACTIVE: u8 = 25;
-
-/// Counters kept across connections.
-#[derive(Default)]
-struct Tally {
-    malformed: u64,
-    errors: u64,
-}
 
 /// Starts the driver for the CoCon server at `addr`; changes made at the units go to
 /// `reports` with `name`. With `set_operator`, the microphone mode is set to `Operator`
@@ -134,29 +127,10 @@ impl Link {
             if let Some(id) = id.filter(|_| !error.contains("(400)")) {
                 let _ = self.get(&Request::Disconnect { id }, COMMAND).await;
             }
-            self.side.health(|h| h.failed(error.clone(), true));
-            self.side.set_seen(None);
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(backoff.next_delay()) => {}
+            if !self.side.link_lost(&error, &mut backoff, &cancel).await {
+                return;
             }
         }
-    }
-
-    fn publish(&self, lists: &Reconciler, tally: &Tally, problem: Option<String>) {
-        let c = lists.counters().clone();
-        let state = lists.synced().then(|| lists.seen().describe());
-        self.side.health(|h| {
-            h.counters.sent = c.sent;
-            h.counters.completed = c.confirmed;
-            h.counters.timeouts = c.ignored;
-            h.counters.errors = tally.malformed + tally.errors;
-            h.state = state;
-            if let Some(p) = problem {
-                h.failed(p, false);
-            }
-        });
-        self.side.set_seen(lists.synced().then(|| lists.seen().clone()));
     }
 
     /// One connection; `None` when the report channel closed, else why it ended.
@@ -244,7 +218,7 @@ impl Link {
                     return None;
                 }
             }
-            self.publish(lists, tally, problem.take());
+            self.side.publish(lists, tally, problem.take());
             let wake = lists.poll_timeout().map(tokio::time::Instant::from_std);
             tokio::select! {
                 changed = desired.changed() => if changed.is_err() { return None },

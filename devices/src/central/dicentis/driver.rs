@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_util::sync::CancellationToken;
 
 use super::super::reconcile::{Reconciler, SeatList, ignored_problem};
-use super::super::{CentralHandle, DriverSide, SeatReport, UnitFloor, UnitSeat};
+use super::super::{CentralHandle, DriverSide, SeatReport, Tally, UnitFloor, UnitSeat};
 use super::codec::{self, Message};
 use crate::monitor::{Direction, FrameMonitor};
 use crate::serial::Backoff;
@@ -87,12 +87,6 @@ struct Link {
     reports: mpsc::Sender<(String, SeatReport)>,
     monitor: Option<FrameMonitor>,
     side: DriverSide,
-}
-
-#[derive(Default)]
-struct Tally {
-    malformed: u64,
-    errors: u64,
 }
 
 /// What an answer is for.
@@ -195,29 +189,10 @@ impl Link {
                 ended = self.session(&mut lists, &mut desired, &mut backoff, &mut tally) => ended,
             };
             let Some(error) = ended else { return };
-            self.side.health(|h| h.failed(error.clone(), true));
-            self.side.set_seen(None);
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(backoff.next_delay()) => {}
+            if !self.side.link_lost(&error, &mut backoff, &cancel).await {
+                return;
             }
         }
-    }
-
-    fn publish(&self, lists: &Reconciler, tally: &Tally, problem: Option<String>) {
-        let c = lists.counters().clone();
-        let state = lists.synced().then(|| lists.seen().describe());
-        self.side.health(|h| {
-            h.counters.sent = c.sent;
-            h.counters.completed = c.confirmed;
-            h.counters.timeouts = c.ignored;
-            h.counters.errors = tally.malformed + tally.errors;
-            h.state = state;
-            if let Some(p) = problem {
-                h.failed(p, false);
-            }
-        });
-        self.side.set_seen(lists.synced().then(|| lists.seen().clone()));
     }
 
     /// One connection; `None` when the report channel closed, else why it ended.
@@ -294,7 +269,7 @@ impl Link {
                     return None;
                 }
             }
-            self.publish(lists, tally, problem.take());
+            self.side.publish(lists, tally, problem.take());
             let wake = lists.poll_timeout().map(tokio::time::Instant::from_std);
             let deadline = [Some(reread), wake].into_iter().flatten().min().unwrap_or(reread);
             tokio::select! {
