@@ -52,6 +52,13 @@ struct CoconApi {
     cancel: CancellationToken,
 }
 
+impl CoconApi {
+    /// The notification hub (never held across an await).
+    fn hub(&self) -> std::sync::MutexGuard<'_, Hub> {
+        self.hub.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The seats in the floor's lists, in the floor's order (each once).
 pub fn seat_lists(floor: &FloorState) -> (Vec<SeatNo>, Vec<SeatNo>) {
     let seats = |stations: &mut dyn Iterator<Item = &Station>| {
@@ -215,28 +222,24 @@ async fn answer(
     }
     let request = Request::parse(uri.path(), uri.query().unwrap_or(""));
     let ok = |v: Value| body(StatusCode::OK, &v);
-    let hub =
-        |f: &mut dyn FnMut(&mut Hub) -> Value| api.hub.lock().map(|mut h| f(&mut h)).unwrap_or(Value::Null);
     match &request {
         Request::Connect => {
             let id = uuid::Uuid::new_v4().to_string();
             // A new connection starts from the lists as they are now: taken under the hub's
             // lock, so a change published meanwhile comes after them, not before.
-            hub(&mut |h| {
-                h.connect(id.clone(), Instant::now());
-                let state = json!({"MicrophoneState": state_of(&api.session.snapshot())});
-                json!(h.send_to(&id, state))
-            });
+            let mut hub = api.hub();
+            hub.connect(id.clone(), Instant::now());
+            hub.send_to(&id, json!({"MicrophoneState": state_of(&api.session.snapshot())}));
             ok(json!({"Connect": true, "id": id}))
         }
-        Request::Disconnect { id } => ok(json!(if hub(&mut |h| json!(h.disconnect(id))) == true { 0 } else { 1 })),
+        Request::Disconnect { id } => ok(json!(if api.hub().disconnect(id) { 0 } else { 1 })),
         Request::Notification { id } => notification(&api, id).await,
         Request::Subscribe { model, id, details } => {
-            let result = hub(&mut |h| json!(h.subscribe(id, model)));
+            let result = api.hub().subscribe(id, model);
             ok(json!({"Subscribe": {"Model": model, "result": result, "details": details}}))
         }
         Request::Unsubscribe { model, id } => {
-            let result = hub(&mut |h| json!(h.unsubscribe(id, model)));
+            let result = api.hub().unsubscribe(id, model);
             ok(json!({"UnSubscribe": {"Model": model, "result": result}}))
         }
         Request::GetState => ok(json!({"GetState": {"State": state_of(&api.session.snapshot())}})),
@@ -300,7 +303,7 @@ async fn notification(api: &CoconApi, id: &str) -> Response {
     let mut events = api.events.clone();
     loop {
         events.borrow_and_update();
-        let taken = api.hub.lock().map(|mut h| h.take(id, Instant::now())).unwrap_or(Take::Unknown);
+        let taken = api.hub().take(id, Instant::now());
         match taken {
             Take::Event(event) => return body(StatusCode::OK, &event),
             Take::Unknown => return body(StatusCode::BAD_REQUEST, &json!({"Notification": "Error 400"})),
@@ -310,9 +313,7 @@ async fn notification(api: &CoconApi, id: &str) -> Response {
             _ = api.cancel.cancelled() => return body(StatusCode::REQUEST_TIMEOUT, &json!({"Notification": "Error 408"})),
             changed = tokio::time::timeout_at(deadline, events.changed()) => {
                 if !matches!(changed, Ok(Ok(()))) {
-                    if let Ok(mut h) = api.hub.lock() {
-                        h.touch(id, Instant::now());
-                    }
+                    api.hub().touch(id, Instant::now());
                     return body(StatusCode::REQUEST_TIMEOUT, &json!({"Notification": "Error 408"}));
                 }
             }

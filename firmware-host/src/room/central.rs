@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::sim::LOOPBACK;
 use crate::config::{CentralProtocol, CentralUnitConfig};
 use crate::session::{CommandError, SessionHandle, Source};
 
@@ -158,8 +159,6 @@ pub fn unit_floor(unit: &CentralUnitConfig, floor: &FloorState) -> UnitFloor {
 fn room_seat(unit: &CentralUnitConfig, unit_seat: u16) -> Option<SeatNo> {
     unit.seats.iter().find(|(_, u)| *u == unit_seat).map(|(s, _)| *s)
 }
-
-const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// Starts every central unit's driver (and simulator) and the task that hands the changes
 /// made at their seats to the session.

@@ -31,7 +31,9 @@ pub enum Sim {
 /// The simulators by device name.
 pub type Sims = Vec<(String, Sim)>;
 
-const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+/// Any free port on loopback, where every simulator listens.
+pub(crate) const LOOPBACK: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// Starts a simulator for every `simulated = true` device and returns the configuration
 /// with their real addresses. A simulator that cannot start leaves its device pointing
