@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,9 +58,12 @@ function health(id, name, trouble, extra = {}) {
   });
 }
 
+let brokerDir;
+
 before(async () => {
   port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'podium-fleet-'));
+  brokerDir = dir;
   const config = path.join(dir, 'mosquitto.conf');
   writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
   broker = spawn('mosquitto', ['-c', config], { stdio: 'ignore' });
@@ -95,6 +98,7 @@ after(async () => {
   await browser?.close();
   await fleet?.stop();
   broker?.kill();
+  if (brokerDir) rmSync(brokerDir, { recursive: true, force: true });
 });
 
 test('the fleet view lists troubled rooms first, in German and English, as text, accessibly', async () => {
