@@ -46,6 +46,46 @@ async fn channels_follow_the_desired_mutes_and_device_changes_are_reported() {
     cancel.cancel();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_changes_are_reported_and_a_lost_array_closes_its_open_gates() {
+    let cancel = CancellationToken::new();
+    let sim = SimMxa::new(4);
+    let serving = cancel.child_token();
+    let addr = sim.serve("127.0.0.1:0".parse().expect("addr"), serving.clone()).await.expect("bind");
+    // Someone already talks into channel 2 before Podium connects.
+    sim.talk(2, true);
+    sim.set_locally(2, false);
+    let (reports, mut gates) = tokio::sync::mpsc::channel(16);
+    let subscription = driver::GateSubscription { channels: vec![2, 3], reports };
+    let (mic, _task) = driver::spawn_with_gates("ceiling", addr, cancel.clone(), None, Some(subscription));
+    mic.set_desired(Mutes::from([(2, false), (3, false), (4, true)]));
+    // The GET on connect answers with the gate already open.
+    let open = |channel, open| ("ceiling".to_owned(), driver::GateReport { channel, open });
+    assert_eq!(next(&mut gates).await, open(2, true));
+    assert!(sim.wait_for(WAIT, 3, false).await);
+    sim.talk(3, true);
+    assert_eq!(next(&mut gates).await, open(3, true));
+    sim.talk(3, false);
+    assert_eq!(next(&mut gates).await, open(3, false));
+    // Channel 4 is not subscribed: its changes are not passed on.
+    sim.set_locally(4, false);
+    sim.talk(4, true);
+    sim.talk(2, false);
+    assert_eq!(next(&mut gates).await, open(2, false));
+    sim.talk(2, true);
+    assert_eq!(next(&mut gates).await, open(2, true));
+    // The array goes away: the gate it last reported open is reported closed.
+    serving.cancel();
+    assert_eq!(next(&mut gates).await, open(2, false));
+    cancel.cancel();
+}
+
+async fn next(
+    gates: &mut tokio::sync::mpsc::Receiver<(String, driver::GateReport)>,
+) -> (String, driver::GateReport) {
+    tokio::time::timeout(WAIT, gates.recv()).await.expect("a gate report in time").expect("the driver runs")
+}
+
 proptest! {
     #[test]
     fn shure_parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..700)) {
@@ -54,6 +94,7 @@ proptest! {
         while let Some(m) = podium_devices::shure::codec::take(&mut buf) {
             if let Some(m) = m {
                 let _ = m.as_mute();
+                let _ = m.as_gate();
                 let _ = m.encode();
             }
             rounds += 1;

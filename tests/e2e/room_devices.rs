@@ -410,3 +410,146 @@ number = 1
     assert_eq!(status, 200, "{body}");
     simulated(&daemon, "projector", "standby after the meeting", |d| d["power"] == false).await;
 }
+
+fn voice_room(mxa: &str) -> String {
+    format!(
+        r#"
+[room]
+id = "e2e-voice"
+name = "Voice"
+
+[journal]
+path = "journal.sqlite"
+
+[web]
+trust_loopback_as = "chair"
+
+[discussion]
+mode = "voice"
+max_open_microphones = 1
+
+[voice]
+open_after_ms = 100
+close_after_ms = 400
+
+[[microphone]]
+name = "ceiling"
+tcp = "{mxa}"
+[[microphone.zone]]
+channel = 1
+seats = [1]
+[[microphone.zone]]
+channel = 2
+seats = [2]
+[[microphone.zone]]
+channel = 3
+seats = [3]
+[[microphone.zone]]
+channel = 4
+seats = [4, 5]
+
+[[seat]]
+number = 1
+member = "chair"
+[[seat]]
+number = 2
+member = "a"
+[[seat]]
+number = 3
+member = "b"
+[[seat]]
+number = 4
+[[seat]]
+number = 5
+
+[[member]]
+id = "chair"
+name = "Vorsitz"
+role = "chair"
+[[member]]
+id = "a"
+name = "Anna A"
+[[member]]
+id = "b"
+name = "Bernd B"
+"#
+    )
+}
+
+/// Waits until the floor's speakers are `seats` (in order).
+async fn speakers(daemon: &Daemon, seats: &[u16]) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (_, state) = daemon.get("/api/v1/state").await;
+        let now: Vec<u64> = state["floor"]["speakers"]
+            .as_array()
+            .map(|s| s.iter().filter_map(|s| s["station"]["seat"].as_u64()).collect())
+            .unwrap_or_default();
+        if now == seats.iter().map(|s| u64::from(*s)).collect::<Vec<_>>() {
+            return state;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the speakers never became {seats:?}: {}",
+            state["floor"]["speakers"]
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_voice_mode_the_arrays_gates_open_and_close_the_microphones() {
+    let cancel = CancellationToken::new();
+    let mxa = SimMxa::new(4);
+    let mxa_addr = mxa.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("tcp");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let daemon = Daemon::with_config(dir.path(), &voice_room(&mxa_addr.to_string()));
+
+    // Below the limit every one-seat zone listens; the zone of two seats cannot tell who
+    // talks, so it follows the floor and stays muted.
+    for channel in [1, 2, 3] {
+        assert!(mxa.wait_for(PATIENCE, channel, false).await, "channel {channel} listens");
+    }
+    assert_eq!(mxa.muted(4), Some(true));
+
+    // Anna talks: her gate opens, the floor gives her the microphone (voice mode).
+    mxa.talk(2, true);
+    let state = speakers(&daemon, &[2]).await;
+    assert_eq!(state["floor"]["profile"]["mode"], "voice");
+    // The limit (one delegate) is reached: Bernd's channel is muted, so he cannot be heard;
+    // the chair's stays open.
+    assert!(mxa.wait_for(PATIENCE, 3, true).await, "the other delegate's channel muted at the limit");
+    assert_eq!((mxa.muted(1), mxa.muted(2)), (Some(false), Some(false)));
+    mxa.talk(3, true);
+    assert_eq!(mxa.gate(3), Some(false), "a muted channel hears nobody");
+    // The chair talks as well: exempt from the limit.
+    mxa.talk(1, true);
+    speakers(&daemon, &[2, 1]).await;
+
+    // Anna stops; after the release time her microphone closes by silence, and Bernd, who
+    // was talking all along, is heard as soon as his channel opens.
+    mxa.talk(2, false);
+    speakers(&daemon, &[1, 3]).await;
+    assert!(mxa.wait_for(PATIENCE, 2, true).await, "Anna's channel muted: the limit is reached again");
+    mxa.talk(1, false);
+    speakers(&daemon, &[3]).await;
+
+    // The chair stops Bernd while he still talks: his channel is muted at once. A muted
+    // channel's gate reports silence, so after the release time it listens again and Bernd,
+    // still talking, is heard again: in voice mode a stop is a pause, as in the vox modes of
+    // conference systems.
+    command(&daemon, json!({"command": "stop", "station": {"seat": 3}})).await;
+    speakers(&daemon, &[]).await;
+    assert!(mxa.wait_for(PATIENCE, 3, true).await, "the stopped talker is muted");
+    speakers(&daemon, &[3]).await;
+    assert_eq!(mxa.muted(3), Some(false));
+    mxa.talk(3, false);
+    speakers(&daemon, &[]).await;
+    mxa.talk(3, true);
+    speakers(&daemon, &[3]).await;
+
+    // The array goes away: nobody can be heard through it, so its talkers' microphones close.
+    cancel.cancel();
+    speakers(&daemon, &[]).await;
+    device(&daemon, "ceiling", "the lost array", |h| h["connected"] == false).await;
+}

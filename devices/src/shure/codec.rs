@@ -1,5 +1,7 @@
 //! Shure MXA command strings (TCP 2202): `< GET x AUDIO_MUTE >`, `< SET x AUDIO_MUTE ON >`,
-//! `< REP x AUDIO_MUTE ON >`, `< REP ERR >`. Pure; never panics.
+//! `< REP x AUDIO_MUTE ON >`, the automixer's gate `< GET x AUTOMIX_GATE_OUT_EXT_SIG >` /
+//! `< REP x AUTOMIX_GATE_OUT_EXT_SIG ON >` (reported by the array on every change, MXA910
+//! manual "Get Gate Out Status"), `< REP ERR >`. Pure; never panics.
 
 /// The default TCP port.
 pub const PORT: u16 = 2202;
@@ -50,6 +52,17 @@ impl Message {
         }
     }
 
+    /// `< GET x AUTOMIX_GATE_OUT_EXT_SIG >`: the gate's state now; the array then reports
+    /// every change by itself, so one GET per channel and connection subscribes.
+    pub fn get_gate(channel: u8) -> Message {
+        Message { verb: "GET".into(), channel: Some(channel), param: GATE.into(), value: String::new() }
+    }
+
+    /// `< REP x AUTOMIX_GATE_OUT_EXT_SIG ON|OFF >`.
+    pub fn rep_gate(channel: u8, open: bool) -> Message {
+        Message { verb: "REP".into(), channel: Some(channel), param: GATE.into(), value: on_off(open).into() }
+    }
+
     /// The text on the wire.
     pub fn encode(&self) -> String {
         let mut parts = vec![self.verb.as_str()];
@@ -84,15 +97,25 @@ impl Message {
 
     /// For `AUDIO_MUTE` reports: `(channel, muted)`.
     pub fn as_mute(&self) -> Option<(u8, bool)> {
-        if self.param != "AUDIO_MUTE" {
+        self.channel_switch("AUDIO_MUTE")
+    }
+
+    /// For automixer gate reports: `(channel, open)`; open means the array hears a talker
+    /// on that channel.
+    pub fn as_gate(&self) -> Option<(u8, bool)> {
+        self.channel_switch(GATE)
+    }
+
+    fn channel_switch(&self, param: &str) -> Option<(u8, bool)> {
+        if self.verb != "REP" || self.param != param {
             return None;
         }
-        let muted = match self.value.to_ascii_uppercase().as_str() {
+        let on = match self.value.to_ascii_uppercase().as_str() {
             "ON" => true,
             "OFF" => false,
             _ => return None,
         };
-        Some((self.channel?, muted))
+        Some((self.channel?, on))
     }
 
     /// `< REP ERR >`.
@@ -100,6 +123,9 @@ impl Message {
         self.verb == "REP" && self.param == "ERR" && self.channel.is_none()
     }
 }
+
+/// The automixer's gate output per channel.
+const GATE: &str = "AUTOMIX_GATE_OUT_EXT_SIG";
 
 fn on_off(on: bool) -> &'static str {
     if on { "ON" } else { "OFF" }
@@ -148,5 +174,18 @@ mod tests {
         assert_eq!((model.param.as_str(), model.value.trim()), ("MODEL", "{MXA910 }"));
         assert_eq!(take(&mut buf), None);
         assert_eq!(buf, b"<");
+    }
+
+    #[test]
+    fn gate_reports_as_the_manual_prints_them() {
+        assert_eq!(Message::get_gate(4).encode(), "< GET 4 AUTOMIX_GATE_OUT_EXT_SIG >");
+        let mut buf = b"< REP 4 AUTOMIX_GATE_OUT_EXT_SIG ON >< REP 4 AUTOMIX_GATE_OUT_EXT_SIG OFF >".to_vec();
+        let on = take(&mut buf).flatten().expect("on");
+        assert_eq!((on.as_gate(), on.as_mute()), (Some((4, true)), None));
+        assert_eq!(take(&mut buf).flatten().and_then(|m| m.as_gate()), Some((4, false)));
+        // A GET is a question, not a report; a value other than ON/OFF is no report either.
+        assert_eq!(Message::get_gate(4).as_gate(), None);
+        assert_eq!(Message::parse("REP 4 AUTOMIX_GATE_OUT_EXT_SIG MAYBE").and_then(|m| m.as_gate()), None);
+        assert_eq!(Message::rep_gate(2, false).encode(), "< REP 2 AUTOMIX_GATE_OUT_EXT_SIG OFF >");
     }
 }

@@ -1,6 +1,11 @@
 //! The MXA driver: one TCP connection to port 2202; the desired mute state per channel is
 //! set, every REP (answers and unsolicited ones, e.g. a change in the web GUI or at the
 //! mute button) updates what the device shows, and a difference is set again.
+//!
+//! With a [`GateSubscription`] it also asks for the automixer's gate of each channel on
+//! every connection (the array then reports every change by itself) and passes each change
+//! on as a [`GateReport`]. When the link ends, every gate it reported open is reported
+//! closed: nobody can be heard through an array Podium cannot reach.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -10,7 +15,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +57,54 @@ impl MicHandle {
     }
 }
 
+/// The automixer's gate of one channel opened (someone talks) or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateReport {
+    /// The array's channel.
+    pub channel: u8,
+    /// Open: the array hears a talker on this channel.
+    pub open: bool,
+}
+
+/// Which channels' gates to follow, and where their changes go.
+#[derive(Debug, Clone)]
+pub struct GateSubscription {
+    /// The channels to ask for.
+    pub channels: Vec<u8>,
+    /// Receives every change with the microphone's name, in the order the array reported
+    /// them (several arrays may share one receiver).
+    pub reports: mpsc::Sender<(String, GateReport)>,
+}
+
+/// The gates as last reported, and where changes go.
+struct Gates {
+    name: String,
+    subscription: GateSubscription,
+    open: BTreeMap<u8, bool>,
+}
+
+impl Gates {
+    /// Passes on a change of a subscribed channel (a gate not yet heard of counts as
+    /// closed); repeats of the same state are dropped.
+    async fn report(&mut self, channel: u8, open: bool) {
+        if !self.subscription.channels.contains(&channel)
+            || self.open.insert(channel, open).unwrap_or(false) == open
+        {
+            return;
+        }
+        let _ = self.subscription.reports.send((self.name.clone(), GateReport { channel, open })).await;
+    }
+
+    /// The link is gone: every gate reported open closes.
+    async fn close_all(&mut self) {
+        let open: Vec<u8> = self.open.iter().filter(|(_, open)| **open).map(|(c, _)| *c).collect();
+        for channel in open {
+            self.report(channel, false).await;
+        }
+        self.open.clear();
+    }
+}
+
 fn describe(m: &Mutes) -> String {
     let open: Vec<String> = m.iter().filter(|(_, muted)| !**muted).map(|(c, _)| c.to_string()).collect();
     if open.is_empty() { "all muted".into() } else { format!("open: {}", open.join(",")) }
@@ -73,12 +126,25 @@ pub fn spawn_monitored(
     cancel: CancellationToken,
     monitor: Option<FrameMonitor>,
 ) -> (MicHandle, tokio::task::JoinHandle<()>) {
+    spawn_with_gates(name, addr, cancel, monitor, None)
+}
+
+/// [`spawn_monitored`], following the automixer's gates of `gates`' channels.
+pub fn spawn_with_gates(
+    name: &str,
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    monitor: Option<FrameMonitor>,
+    gates: Option<GateSubscription>,
+) -> (MicHandle, tokio::task::JoinHandle<()>) {
     let monitor = monitor.map(|m| (m, name.to_owned()));
+    let gates =
+        gates.map(|subscription| Gates { name: name.to_owned(), subscription, open: BTreeMap::new() });
     let (desired, rx) = watch::channel(Mutes::new());
     let observed = Arc::new(Mutex::new(Mutes::new()));
     let health = Arc::new(Mutex::new(DeviceHealth::new(name, "shure", format!("tcp {addr}"))));
     let handle = MicHandle { desired, observed: observed.clone(), health: health.clone() };
-    let task = tokio::spawn(run(addr, rx, observed, health, cancel, monitor));
+    let task = tokio::spawn(run(addr, rx, observed, health, cancel, monitor, gates));
     (handle, task)
 }
 
@@ -91,6 +157,7 @@ async fn run(
     health: Arc<Mutex<DeviceHealth>>,
     cancel: CancellationToken,
     monitor: Option<(FrameMonitor, String)>,
+    mut gates: Option<Gates>,
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     loop {
@@ -105,7 +172,20 @@ async fn run(
                     h.counters.connects += 1;
                     h.answered();
                 });
-                match session(stream, &mut desired, &observed, &health, &cancel, monitor.as_ref()).await {
+                let ended = session(
+                    stream,
+                    &mut desired,
+                    &observed,
+                    &health,
+                    &cancel,
+                    monitor.as_ref(),
+                    gates.as_mut(),
+                )
+                .await;
+                if let Some(gates) = gates.as_mut() {
+                    gates.close_all().await;
+                }
+                match ended {
                     None => return,
                     Some(e) => e,
                 }
@@ -126,7 +206,7 @@ async fn run(
 
 /// Takes in one message from the device: an answer or an unsolicited report.
 fn receive(
-    message: Message,
+    message: &Message,
     pending: &mut BTreeMap<u8, (bool, Instant)>,
     desired: &watch::Receiver<Mutes>,
     observed: &Mutex<Mutes>,
@@ -177,16 +257,26 @@ async fn session(
     health: &Mutex<DeviceHealth>,
     cancel: &CancellationToken,
     monitor: Option<&(FrameMonitor, String)>,
+    mut gates: Option<&mut Gates>,
 ) -> Option<String> {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
     // Channels set and not yet confirmed, with when.
     let mut pending: BTreeMap<u8, (bool, Instant)> = BTreeMap::new();
     let mut asked = std::collections::BTreeSet::new();
+    let mut gates_asked = false;
     loop {
         let want = desired.borrow_and_update().clone();
         let seen = observed.lock().map(|o| o.clone()).unwrap_or_default();
         let mut out = String::new();
+        // Subscribe to the gates once per connection (the array reports every change).
+        if let Some(gates) = gates.as_deref()
+            && !std::mem::replace(&mut gates_asked, true)
+        {
+            for c in &gates.subscription.channels {
+                out.push_str(&Message::get_gate(*c).encode());
+            }
+        }
         // Learn the device's state of each channel first (its REP answers).
         for c in want.keys() {
             if asked.insert(*c) {
@@ -231,7 +321,11 @@ async fn session(
         loop {
             // `None`: an empty `< >`, nothing to act on.
             if let Some(message) = message {
-                receive(message, &mut pending, desired, observed, health, monitor);
+                receive(&message, &mut pending, desired, observed, health, monitor);
+                if let (Some(gates), Some((channel, open))) = (gates.as_deref_mut(), message.as_gate()) {
+                    upd(health, |h| h.answered());
+                    gates.report(channel, open).await;
+                }
             }
             match codec::take(&mut buf) {
                 Some(next) => message = next,

@@ -1,7 +1,12 @@
-//! A simulated Shure MXA on TCP: `GET`/`SET` of `AUDIO_MUTE` per channel, `< REP ERR >`
-//! for anything else, unsolicited REPs when a channel is changed "at the device".
+//! A simulated Shure MXA on TCP: `GET`/`SET` of `AUDIO_MUTE` per channel, `GET` of the
+//! automixer's gate (`AUTOMIX_GATE_OUT_EXT_SIG`), `< REP ERR >` for anything else, and
+//! unsolicited REPs to every client when a channel is changed "at the device" or its gate
+//! opens or closes. The gate is open while someone talks into the channel's lobe and the
+//! channel is not muted: the mute is before the automixer (the manual's "pre-meter"), so a
+//! muted channel hears nobody.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,6 +21,8 @@ use super::codec::{self, Message};
 pub struct SimMxa {
     /// Muted per channel (index 0 = channel 1).
     mutes: watch::Sender<Vec<bool>>,
+    /// Someone talks into the channel's lobe (index 0 = channel 1).
+    talking: Arc<Mutex<Vec<bool>>>,
     reports: broadcast::Sender<String>,
 }
 
@@ -24,6 +31,7 @@ impl SimMxa {
     pub fn new(channels: u8) -> Self {
         SimMxa {
             mutes: watch::channel(vec![true; usize::from(channels)]).0,
+            talking: Arc::new(Mutex::new(vec![false; usize::from(channels)])),
             reports: broadcast::channel(64).0,
         }
     }
@@ -33,10 +41,38 @@ impl SimMxa {
         self.mutes.borrow().get(usize::from(channel).checked_sub(1)?).copied()
     }
 
+    /// Whether the automixer's gate of `channel` is open (someone talks, not muted).
+    pub fn gate(&self, channel: u8) -> Option<bool> {
+        let i = usize::from(channel).checked_sub(1)?;
+        let talking = *self.talking.lock().unwrap_or_else(|e| e.into_inner()).get(i)?;
+        Some(talking && !self.muted(channel)?)
+    }
+
+    /// Someone starts or stops talking into `channel`'s lobe; every client gets a REP when
+    /// the gate changes.
+    pub fn talk(&self, channel: u8, talking: bool) {
+        let Some(i) = usize::from(channel).checked_sub(1) else { return };
+        self.changing_gate(channel, || {
+            if let Some(t) = self.talking.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i) {
+                *t = talking;
+            }
+        });
+    }
+
     /// Changes a channel at the device (web GUI, mute button): every client gets a REP.
     pub fn set_locally(&self, channel: u8, muted: bool) {
         if self.set(channel, muted) {
             let _ = self.reports.send(Message::rep_mute(channel, muted).encode());
+        }
+    }
+
+    /// Runs `change`, then reports the gate of `channel` to every client if it changed.
+    fn changing_gate(&self, channel: u8, change: impl FnOnce()) {
+        let before = self.gate(channel);
+        change();
+        let after = self.gate(channel);
+        if let Some(open) = after.filter(|_| after != before) {
+            let _ = self.reports.send(Message::rep_gate(channel, open).encode());
         }
     }
 
@@ -51,13 +87,17 @@ impl SimMxa {
 
     fn set(&self, channel: u8, muted: bool) -> bool {
         let Some(i) = usize::from(channel).checked_sub(1) else { return false };
-        self.mutes.send_if_modified(|m| match m.get_mut(i) {
-            Some(v) => {
-                *v = muted;
-                true
-            }
-            None => false,
-        })
+        let mut known = false;
+        self.changing_gate(channel, || {
+            known = self.mutes.send_if_modified(|m| match m.get_mut(i) {
+                Some(v) => {
+                    *v = muted;
+                    true
+                }
+                None => false,
+            });
+        });
+        known
     }
 
     fn answer(&self, m: &Message) -> String {
@@ -76,6 +116,9 @@ impl SimMxa {
                 }
                 self.set(c, value);
                 Message::rep_mute(c, value).encode()
+            }
+            ("GET", Some(c), "AUTOMIX_GATE_OUT_EXT_SIG") => {
+                self.gate(c).map_or(err, |open| Message::rep_gate(c, open).encode())
             }
             ("GET", None, "MODEL") => "< REP MODEL {MXA910 (Podium simulator)          } >".into(),
             _ => err,

@@ -39,6 +39,7 @@ pub use section::mqtt::{
     valid_username,
 };
 pub use section::room::DEFAULT_SIGNATORIES;
+pub use section::voice::VoiceConfig;
 pub use section::web::{DemoLink, RemoteLink, TOKEN_HASH_PREFIX, User, UserRole, WebConfig, is_token_hash};
 
 /// A validated room configuration.
@@ -83,6 +84,8 @@ pub struct RoomConfig {
     pub displays: Vec<DisplayConfig>,
     /// `[[microphone]]`: room microphone arrays and the seats of their channels.
     pub microphones: Vec<MicrophoneConfig>,
+    /// `[voice]`: hold times of voice activity (voice mode).
+    pub voice: VoiceConfig,
     /// `[[central_unit]]`: central units of existing conference systems and their seats.
     pub central_units: Vec<section::central::CentralUnitConfig>,
     /// `[cocon_api]`: Podium's answer to the Televic CoCon API; `None` = off.
@@ -175,6 +178,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let displays = section::display::read(&mut root, &mut cx);
     let room_seats: Vec<_> = seats.iter().filter_map(|s| s.number.as_ref().map(|n| n.v)).collect();
     let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
+    let voice = section::voice::read(&mut root, &mut cx);
     let cocon_api = section::cocon_api::read(&mut root, &mut cx);
     let central_units = section::central::read(&mut root, &mut cx, &room_seats, &desks.config.desk_units);
     let gpio = section::gpio::read(&mut root, &mut cx);
@@ -236,6 +240,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
         cameras: cameras.into_iter().map(|c| c.camera).collect(),
         displays,
         microphones,
+        voice,
         central_units,
         cocon_api,
         gpio,

@@ -4,7 +4,9 @@
 //!
 //! - [`camera_director`]: seat → (camera, preset), overview, stay or jump, minimum hold.
 //! - [`display_director`]: remote floor → conference source, room floor → default source.
-//! - [`microphone_director`]: a zone's channel is open while one of its seats speaks.
+//! - [`microphone_director`]: a zone's channel is open while one of its seats speaks (in
+//!   voice mode also while its seat may be heard).
+//! - [`voice`]: voice mode: the arrays' automixer gates → hold times → voice activity.
 //! - [`central`]: central units of existing conference systems (Shure DCS): drivers, their
 //!   seats' changes → floor commands, the floor → their lists.
 //! - [`gpio`]: the chair's button box (debounced buttons → chair commands) and lamps.
@@ -21,6 +23,7 @@ pub mod display_director;
 pub mod gpio;
 pub mod microphone_director;
 pub mod sim;
+pub mod voice;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,6 +35,7 @@ use podium_devices::link_io::LinkError;
 use podium_devices::mdc::{MdcLink, MdcTransport};
 use podium_devices::pjlink::PjlinkLink;
 use podium_devices::shure::MicHandle;
+use podium_devices::shure::driver::{GateReport, GateSubscription};
 use podium_devices::visca::{CameraAction, CameraError, CameraHandle, CameraSettings, driver};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -142,12 +146,18 @@ pub async fn start(
         let handle = spawn_display(d, cancel, tracker, monitor);
         room.displays.push((d.name.clone(), handle));
     }
+    let voice = voice::Voice::new(&config.microphones, config.voice);
+    let (gate_reports, gates) = tokio::sync::mpsc::channel(256);
     for m in &config.microphones {
-        let (handle, task) = podium_devices::shure::driver::spawn_monitored(
+        let channels = voice.channels_of(&m.name);
+        let subscription =
+            (!channels.is_empty()).then(|| GateSubscription { channels, reports: gate_reports.clone() });
+        let (handle, task) = podium_devices::shure::driver::spawn_with_gates(
             &m.name,
             m.addr,
             cancel.clone(),
             Some(monitor.clone()),
+            subscription,
         );
         tracker.spawn(async move {
             let _ = task.await;
@@ -163,7 +173,8 @@ pub async fn start(
     }
     let director = CameraDirector::new(config.camera_director.clone(), config.cameras.clone());
     let plan = Plan { displays: config.displays.clone(), microphones: config.microphones.clone() };
-    tracker.spawn(direct(director, plan, room.clone(), session.clone(), cancel.clone()));
+    let voice = (voice, gates);
+    tracker.spawn(direct(director, plan, voice, room.clone(), session.clone(), cancel.clone()));
     room
 }
 
@@ -322,48 +333,76 @@ struct Plan {
 async fn direct(
     mut director: CameraDirector,
     plan: Plan,
+    (mut voice, mut gates): (voice::Voice, tokio::sync::mpsc::Receiver<(String, GateReport)>),
     room: Room,
     session: SessionHandle,
     cancel: CancellationToken,
 ) {
+    use futures_util::StreamExt;
     let origin = tokio::time::Instant::now();
     let now = || podium_floor::Instant(origin.elapsed().as_millis() as u64);
     let mut snapshots = session.watch();
+    // Voice commands whose answers are still to come: (seat, refused).
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    let mut voices = Vec::new();
     loop {
-        let (speakers, meeting_open, public) = {
-            let snapshot = snapshots.borrow_and_update();
-            let floor = &snapshot.floor;
-            for unit in &room.central_units {
-                unit.handle.set_desired(central::unit_floor(&unit.config, floor));
+        let snapshot = snapshots.borrow_and_update().clone();
+        let floor = &snapshot.floor;
+        for unit in &room.central_units {
+            unit.handle.set_desired(central::unit_floor(&unit.config, floor));
+        }
+        voice.observe(&snapshot);
+        voices.extend(voice.tick(now().0));
+        for (seat, active) in voices.drain(..) {
+            let Some(command) = voice.command(&snapshot, seat, active) else { continue };
+            match session
+                .enqueue_from(
+                    crate::session::Source::Other("voice".into()),
+                    command,
+                    podium_floor::Actor::System,
+                )
+                .await
+            {
+                Ok(answer) => in_flight.push(async move { (seat, !matches!(answer.await, Ok(Ok(_)))) }),
+                Err(crate::session::CommandError::RateLimited { .. }) => voice.refused(seat),
+                Err(crate::session::CommandError::Closed) => return,
             }
-            (floor.speakers.clone(), floor.phase != podium_floor::MeetingPhase::None, floor.public)
-        };
-        let (decisions, deadline) = director.decide(&speakers, public, now());
+        }
+        let (speakers, meeting_open, public) =
+            (&floor.speakers, floor.phase != podium_floor::MeetingPhase::None, floor.public);
+        let (decisions, deadline) = director.decide(speakers, public, now());
         for d in &decisions {
             if let Some(camera) = room.camera(&d.camera) {
                 camera.set_desired(d.preset);
             }
         }
-        for ((_, handle), state) in room.displays.iter().zip(display_director::decide(
-            &plan.displays,
-            &speakers,
-            meeting_open,
-            public,
-        )) {
+        for ((_, handle), state) in
+            room.displays.iter().zip(display_director::decide(&plan.displays, speakers, meeting_open, public))
+        {
             handle.set_desired(state);
         }
+        let listening = |seat| voice.listening(&snapshot, seat);
         for ((_, handle), mutes) in
-            room.microphones.iter().zip(microphone_director::decide(&plan.microphones, &speakers))
+            room.microphones.iter().zip(microphone_director::decide(&plan.microphones, speakers, listening))
         {
             handle.set_desired(mutes);
         }
         if let Ok(mut last) = room.decisions.lock() {
             *last = decisions;
         }
-        let wake = deadline.map(|d| origin + Duration::from_millis(d.0));
+        let deadline = [deadline.map(|d| d.0), voice.next_deadline()].into_iter().flatten().min();
+        let wake = deadline.map(|d| origin + Duration::from_millis(d));
         tokio::select! {
             _ = cancel.cancelled() => return,
             changed = snapshots.changed() => if changed.is_err() { return },
+            Some((name, report)) = gates.recv() => {
+                voices.extend(voice.gate(&name, report.channel, report.open, now().0));
+            }
+            Some((seat, refused)) = in_flight.next(), if !in_flight.is_empty() => {
+                if refused {
+                    voice.refused(seat);
+                }
+            }
             _ = async { match wake { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } } => {}
         }
     }

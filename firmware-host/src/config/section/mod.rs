@@ -21,6 +21,7 @@ pub mod mqtt;
 pub(crate) mod oparl;
 pub(crate) mod room;
 pub(crate) mod seating;
+pub mod voice;
 pub(crate) mod voting;
 pub mod web;
 
