@@ -33,6 +33,8 @@ pub enum UnitTopic {
     Status,
     /// `…/credential`: a badge presented or removed, a PIN entered.
     Credential,
+    /// `…/voice`: the unit's voice detector heard a talker start or stop (voice mode).
+    Voice,
 }
 
 impl DeskTopics {
@@ -41,14 +43,20 @@ impl DeskTopics {
         DeskTopics { base: format!("{}/{}/desk", prefix.trim_end_matches('/'), room) }
     }
 
-    /// `…/desk/+/key`, `…/desk/+/status` and `…/desk/+/credential`: what podiumd
-    /// subscribes to.
-    pub fn subscriptions(&self) -> [String; 3] {
+    /// `…/desk/+/key`, `…/desk/+/status`, `…/desk/+/credential` and `…/desk/+/voice`:
+    /// what podiumd subscribes to.
+    pub fn subscriptions(&self) -> [String; 4] {
         [
             format!("{}/+/key", self.base),
             format!("{}/+/status", self.base),
             format!("{}/+/credential", self.base),
+            format!("{}/+/voice", self.base),
         ]
+    }
+
+    /// Where a unit publishes voice activity.
+    pub fn voice(&self, unit: &str) -> String {
+        format!("{}/{unit}/voice", self.base)
     }
 
     /// Where a unit publishes credentials.
@@ -93,6 +101,7 @@ impl DeskTopics {
             "key" => Some((unit, UnitTopic::Key)),
             "status" => Some((unit, UnitTopic::Status)),
             "credential" => Some((unit, UnitTopic::Credential)),
+            "voice" => Some((unit, UnitTopic::Voice)),
             _ => None,
         }
     }
@@ -117,6 +126,21 @@ pub struct KeyPayload {
     pub pressed: bool,
     /// The unit's event counter, +1 per event, from 0 at boot: duplicates (QoS 1
     /// redelivery) repeat a number and are dropped.
+    pub seq: u32,
+}
+
+/// `…/voice` payload: `{"v":1,"active":true,"seq":21}` when the unit's voice detector
+/// hears its member start talking, `"active":false` when they stop. `seq` is the same
+/// counter as the key events'. Podiumd applies `[voice]`'s hold times, so a unit may
+/// report its detector's raw changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoicePayload {
+    /// Contract version.
+    pub v: u32,
+    /// A talker is heard (true) or silence (false).
+    pub active: bool,
+    /// The unit's event counter (shared with key events).
     pub seq: u32,
 }
 
@@ -292,6 +316,8 @@ pub enum UnitMessage {
     Status(StatusPayload),
     /// A credential.
     Credential(CredentialPayload),
+    /// Voice activity.
+    Voice(VoicePayload),
 }
 
 /// Why a unit's message was not accepted.
@@ -344,6 +370,10 @@ pub fn decode(topic: UnitTopic, payload: &[u8]) -> Result<UnitMessage, UnitMessa
                 )));
             }
             (p.v, UnitMessage::Credential(p))
+        }
+        UnitTopic::Voice => {
+            let p: VoicePayload = serde_json::from_slice(payload).map_err(malformed)?;
+            (p.v, UnitMessage::Voice(p))
         }
     };
     if v != VERSION {
@@ -483,6 +513,8 @@ mod tests {
         assert_eq!(topics.subscriptions()[1], "podium/v1/ratssaal/desk/+/status");
         assert_eq!(topics.parse("podium/v1/ratssaal/desk/esp32-a1/key"), Some(("esp32-a1", UnitTopic::Key)));
         assert_eq!(topics.parse("podium/v1/ratssaal/desk/u7/status"), Some(("u7", UnitTopic::Status)));
+        assert_eq!(topics.parse(&topics.voice("u7")), Some(("u7", UnitTopic::Voice)));
+        assert_eq!(topics.subscriptions()[3], "podium/v1/ratssaal/desk/+/voice");
         for other in [
             "podium/v1/ratssaal/desk/u7/outputs",
             "podium/v1/other/desk/u7/key",
@@ -492,6 +524,25 @@ mod tests {
         ] {
             assert_eq!(topics.parse(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn voice_payloads_decode() {
+        assert_eq!(
+            decode(UnitTopic::Voice, br#"{"v":1,"active":true,"seq":21}"#),
+            Ok(UnitMessage::Voice(VoicePayload { v: 1, active: true, seq: 21 }))
+        );
+        for bad in [
+            &br#"{"v":1,"active":"yes","seq":1}"#[..],
+            br#"{"v":1,"seq":1}"#,
+            br#"{"v":1,"active":true,"seq":1,"level":3}"#,
+        ] {
+            assert!(matches!(decode(UnitTopic::Voice, bad), Err(UnitMessageError::Malformed(_))), "{bad:?}");
+        }
+        assert_eq!(
+            decode(UnitTopic::Voice, br#"{"v":2,"active":true,"seq":1}"#),
+            Err(UnitMessageError::Version(2))
+        );
     }
 
     #[test]

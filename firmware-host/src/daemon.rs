@@ -31,7 +31,9 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
         }
     }
     let clock = session.clock();
-    let mqtt = start_mqtt(&config, &session, &cancel, &tracker);
+    // Networked desk units' voice activity goes to the room task (voice mode).
+    let (voices, unit_voices) = crate::room::voice::channel();
+    let mqtt = start_mqtt(&config, &session, voices, &cancel, &tracker);
     // Desk-unit buses (and the demo's simulated units); their handle serves /api/v1/devices.
     // One protocol monitor for every driver; GET /api/v1/monitor streams it to technicians.
     let monitor = podium_devices::monitor::FrameMonitor::new();
@@ -55,7 +57,7 @@ pub async fn serve(config: RoomConfig, listen: SocketAddr, cancel: CancellationT
     let owner = session.clone();
 
     // Cameras (displays, switchers, microphones) follow the floor; see room/.
-    let room = crate::room::start(&config, &session, &cancel, &tracker, &monitor).await;
+    let room = crate::room::start(&config, &session, &cancel, &tracker, &monitor, unit_voices).await;
     // The room's health and alarms for the city's fleet view, on the room's MQTT prefix.
     if let Some(link) = &mqtt {
         let journal_dir = match &config.journal.location {
@@ -170,11 +172,12 @@ pub fn cancel_on_signals(cancel: CancellationToken) -> anyhow::Result<()> {
 fn start_mqtt(
     config: &RoomConfig,
     session: &session::SessionHandle,
+    voices: crate::room::voice::VoiceSender,
     cancel: &CancellationToken,
     tracker: &TaskTracker,
 ) -> Option<crate::mqtt::link::Link> {
     config.mqtt.as_ref()?;
-    match crate::mqtt::link::start(config, session.clone(), cancel.clone(), tracker) {
+    match crate::mqtt::link::start(config, session.clone(), voices, cancel.clone(), tracker) {
         Ok(link) => {
             println!("podiumd mqtt on {}", link.status().broker);
             Some(link)

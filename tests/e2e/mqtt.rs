@@ -616,6 +616,59 @@ async fn networked_desk_units_drive_the_floor_and_show_it() {
 }
 
 #[tokio::test]
+async fn networked_units_voice_opens_and_closes_microphones_in_voice_mode() {
+    use support::mosquitto::{Subscriber, publish};
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let units = "[voice]\nopen_after_ms = 100\nclose_after_ms = 300\n\n\
+                 [[mqtt_desk_unit]]\nid = \"esp32-a\"\nseat = 2\n\n[[mqtt_desk_unit]]\nid = \"esp32-b\"\nseat = 3\n";
+    let config = room(broker.port, "").replace("mode = \"request\"", "mode = \"voice\"");
+    let daemon = Daemon::with_config(dir.path(), &format!("{config}\n{units}"));
+    wait_connected(&daemon, 1).await;
+    let base = "podium/v1/ratssaal/desk";
+    let outputs = Subscriber::start(broker.port, &format!("{base}/esp32-a/outputs"));
+    outputs.wait_for("the initial outputs", |_, p| p["microphone"] == false);
+    let voice = |unit: &str, active: bool, seq: u32| {
+        let payload = format!(r#"{{"v":1,"active":{active},"seq":{seq}}}"#);
+        publish(broker.port, &format!("{base}/{unit}/voice"), &payload, false);
+    };
+    let speakers = |s: &Value| -> Vec<Value> {
+        s["floor"]["speakers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s["station"].clone())
+            .collect()
+    };
+
+    // Anna's unit hears her: after the hold time her microphone opens and the unit shows it.
+    voice("esp32-a", true, 0);
+    outputs.wait_for("the open microphone", |_, p| p["microphone"] == true && p["red"] == true);
+    // Bernd's unit hears him too, but the limit (one delegate) is reached: refused.
+    voice("esp32-b", true, 0);
+    // A repeat of Anna's message (QoS 1) is dropped; her silence closes her microphone after
+    // the release time. Bernd, refused while talking, is heard again only after a silence
+    // longer than the release time (a pause shorter than it is the same voice).
+    voice("esp32-a", true, 0);
+    voice("esp32-a", false, 1);
+    outputs.wait_for("the closed microphone", |_, p| p["microphone"] == false);
+    assert_eq!(speakers(&daemon.get("/api/v1/state").await.1), Vec::<Value>::new());
+    voice("esp32-b", false, 1);
+    // Not a timing goal: a silence well beyond the 300 ms release.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    voice("esp32-b", true, 2);
+    wait_state(&daemon, "Bernd speaks", |s| speakers(s) == vec![json!({"seat": 3})]).await;
+    // A unit that goes away (its last will) can no longer hear: Bernd's microphone closes.
+    publish(broker.port, &format!("{base}/esp32-b/status"), r#"{"v":1,"online":false}"#, true);
+    wait_state(&daemon, "nobody speaks", |s| speakers(s).is_empty()).await;
+
+    let (_, link) = daemon.get("/api/v1/mqtt").await;
+    let unit = link["desk_units"].as_array().unwrap().iter().find(|u| u["id"] == "esp32-a").unwrap().clone();
+    assert_eq!((unit["voice_events"].clone(), unit["rejected"].clone()), (json!(2), json!(1)));
+}
+
+#[tokio::test]
 async fn availability_online_on_connect_offline_by_last_will() {
     use support::mosquitto::Subscriber;
     let broker = Mosquitto::start();

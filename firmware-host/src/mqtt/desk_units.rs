@@ -9,13 +9,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use podium_devices::modbus::desk::DeskKey;
-use podium_devices::mqtt_units::{self, Dedup, DeskTopics, UnitMessage, UnitTopic};
+use podium_devices::mqtt_units::{self, Dedup, DeskTopics, UnitMessage};
 use podium_floor::{Instant, Outcome, Snapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{MemberCredentials, MqttDeskUnit};
 use crate::desks::mapping::Binding;
 use crate::desks::{outputs, translate};
+use crate::room::voice::{Ear, HeardVoice, VoiceSender};
 use crate::session::{Answer, SessionClosed, SessionHandle, Source};
 
 /// A networked unit's state as the technician sees it.
@@ -31,6 +32,8 @@ pub struct DeskUnitStatus {
     pub firmware: Option<String>,
     /// Key events accepted from it.
     pub key_events: u64,
+    /// Voice activity messages accepted from it (voice mode).
+    pub voice_events: u64,
     /// Messages from it that were malformed or repeated.
     pub rejected: u64,
 }
@@ -60,11 +63,19 @@ pub struct DeskUnits {
     dedup: Mutex<Dedup>,
     /// The members' badges and PINs (`[[member]]`).
     credentials: MemberCredentials,
+    /// Where the units' voice activity goes (the room task).
+    voices: VoiceSender,
 }
 
 impl DeskUnits {
     /// The units configured for this room.
-    pub fn new(prefix: &str, room: &str, units: &[MqttDeskUnit], credentials: MemberCredentials) -> Self {
+    pub fn new(
+        prefix: &str,
+        room: &str,
+        units: &[MqttDeskUnit],
+        credentials: MemberCredentials,
+        voices: VoiceSender,
+    ) -> Self {
         let status = units
             .iter()
             .map(|u| (u.id.clone(), DeskUnitStatus { id: u.id.clone(), seat: u.seat, ..Default::default() }))
@@ -75,6 +86,7 @@ impl DeskUnits {
             status: Mutex::new(status),
             dedup: Mutex::new(Dedup::default()),
             credentials,
+            voices,
         }
     }
 
@@ -84,7 +96,7 @@ impl DeskUnits {
     }
 
     /// What to subscribe to.
-    pub fn subscriptions(&self) -> [String; 3] {
+    pub fn subscriptions(&self) -> [String; 4] {
         self.topics.subscriptions()
     }
 
@@ -117,11 +129,13 @@ impl DeskUnits {
                 self.update(unit, |s| s.rejected += 1);
             }
             Ok(UnitMessage::Status(status)) => {
-                if !status.online
-                    && let Ok(mut dedup) = self.dedup.lock()
-                {
-                    // It restarts with its counter at 0.
-                    dedup.forget(unit);
+                if !status.online {
+                    if let Ok(mut dedup) = self.dedup.lock() {
+                        // It restarts with its counter at 0.
+                        dedup.forget(unit);
+                    }
+                    // Nobody is heard through a unit that is gone.
+                    self.heard(unit, config.seat, false);
                 }
                 self.update(unit, |s| {
                     s.online = status.online;
@@ -148,6 +162,18 @@ impl DeskUnits {
                     Ok(answer) => return DeskMessage::Key { unit: unit.to_owned(), answer },
                     Err(error) => tracing::warn!(unit, %error, "key dropped"),
                 }
+            }
+            Ok(UnitMessage::Voice(voice)) => {
+                let new = self.dedup.lock().map(|mut d| d.is_new(unit, voice.seq)).unwrap_or(true);
+                if !new {
+                    self.update(unit, |s| s.rejected += 1);
+                    return DeskMessage::Done;
+                }
+                self.update(unit, |s| {
+                    s.voice_events += 1;
+                    s.online = true;
+                });
+                self.heard(unit, config.seat, voice.active);
             }
             Ok(UnitMessage::Credential(payload)) => {
                 let new = self.dedup.lock().map(|mut d| d.is_new(unit, payload.seq)).unwrap_or(true);
@@ -180,8 +206,16 @@ impl DeskUnits {
                 }
             }
         }
-        debug_assert!(matches!(kind, UnitTopic::Key | UnitTopic::Status | UnitTopic::Credential));
         DeskMessage::Done
+    }
+
+    /// Hands a unit's voice activity to the room task without waiting: a full queue drops
+    /// it (the room task is far behind, and the next change comes with the next voice).
+    fn heard(&self, unit: &str, seat: u16, hearing: bool) {
+        let heard = HeardVoice { seat, ear: Ear::Unit(unit.to_owned()), hearing };
+        if self.voices.try_send(heard).is_err() {
+            tracing::warn!(unit, seat, hearing, "voice activity dropped: the room task is behind");
+        }
     }
 
     /// Logs the answer to a key's or credential's command (the session counts rejections

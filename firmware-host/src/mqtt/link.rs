@@ -212,6 +212,7 @@ impl Link {
 pub fn start(
     room: &RoomConfig,
     session: SessionHandle,
+    voices: crate::room::voice::VoiceSender,
     cancel: CancellationToken,
     tracker: &TaskTracker,
 ) -> anyhow::Result<Link> {
@@ -222,6 +223,7 @@ pub fn start(
         room_id,
         &room.mqtt_desk_units,
         room.desks.credentials.clone(),
+        voices,
     ));
     let mut internal_login = None;
     // What clients connect to (the embedded broker's gate, if it has one).

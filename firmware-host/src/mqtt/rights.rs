@@ -4,7 +4,7 @@
 //!
 //! | account            | publishes                                   | reads                                   |
 //! |--------------------|---------------------------------------------|-----------------------------------------|
-//! | desk unit `<id>`   | `desk/<id>/key`, `desk/<id>/status`, `desk/<id>/credential` | `desk/<id>/outputs`, `desk/<id>/vote`, `desk/<id>/test` |
+//! | desk unit `<id>`   | `desk/<id>/key`, `desk/<id>/status`, `desk/<id>/credential`, `desk/<id>/voice` | `desk/<id>/outputs`, `desk/<id>/vote`, `desk/<id>/test` |
 //! | bridge             | `remote/+/request`, `…/withdraw`, `…/presence` | `remote/+/reply`, `conference`, `state`, `events`, `status` |
 //! | participant `<id>` | `remote/<id>/request`, `…/withdraw`, `…/presence` | `remote/<id>/reply`, `conference`, `state`, `events`, `status` |
 //! | dashboard          | nothing                                     | everything of the room but what desk units send (`desk/+/key`, `desk/+/credential`: a vote key in a secret vote, a PIN) |
@@ -33,7 +33,7 @@ impl Rights {
     pub fn desk_unit(base: &str, unit: &str) -> Rights {
         let topic = |leaf: &str| format!("{base}/desk/{unit}/{leaf}");
         Rights {
-            write: vec![topic("key"), topic("status"), topic("credential")],
+            write: vec![topic("key"), topic("status"), topic("credential"), topic("voice")],
             read: vec![topic("outputs"), topic("vote"), topic("test")],
         }
     }
@@ -241,6 +241,8 @@ mod tests {
         assert!(unit.may_publish("podium/v1/saal/desk/u7/key"));
         assert!(unit.may_publish("podium/v1/saal/desk/u7/status"));
         assert!(unit.may_publish("podium/v1/saal/desk/u7/credential"));
+        assert!(unit.may_publish("podium/v1/saal/desk/u7/voice"));
+        assert!(!unit.may_publish("podium/v1/saal/desk/u8/voice"), "another unit's voice");
         assert!(unit.may_subscribe("podium/v1/saal/desk/u7/vote"));
         assert!(!unit.may_publish("podium/v1/saal/desk/u8/credential"), "another unit's reader");
         assert!(!unit.may_publish("podium/v1/saal/desk/u8/key"), "another unit's keys");

@@ -122,12 +122,14 @@ impl Room {
 /// Starts a driver per configured device and the task that directs them.
 /// Devices with `simulated = true` get their simulator first (the demo), bound to a free
 /// port or a new pty, so several demos run side by side.
+/// `unit_voices` receives the networked desk units' voice activity (`voice::channel`).
 pub async fn start(
     config: &RoomConfig,
     session: &SessionHandle,
     cancel: &CancellationToken,
     tracker: &TaskTracker,
     monitor: &podium_devices::monitor::FrameMonitor,
+    unit_voices: tokio::sync::mpsc::Receiver<voice::HeardVoice>,
 ) -> Room {
     let mut room = Room::default();
     let config = &sim::start(config, &mut room.sims, cancel).await;
@@ -168,12 +170,12 @@ pub async fn start(
     if let Some(gpio) = &config.gpio {
         start_gpio(&mut room, gpio, session, cancel, tracker);
     }
-    if room.is_empty() {
+    if room.is_empty() && config.mqtt_desk_units.is_empty() {
         return room;
     }
     let director = CameraDirector::new(config.camera_director.clone(), config.cameras.clone());
     let plan = Plan { displays: config.displays.clone(), microphones: config.microphones.clone() };
-    let voice = (voice, gates);
+    let voice = VoiceInputs { voice, gates, units: unit_voices };
     tracker.spawn(direct(director, plan, voice, room.clone(), session.clone(), cancel.clone()));
     room
 }
@@ -323,17 +325,25 @@ fn spawn_display(
     handle
 }
 
-/// Recomputes the desired state on every snapshot and at the directors' deadlines.
 /// The configuration the stateless directors need.
 struct Plan {
     displays: Vec<DisplayConfig>,
     microphones: Vec<MicrophoneConfig>,
 }
 
+/// The voice state and what feeds it: the arrays' gates and the networked units.
+struct VoiceInputs {
+    voice: voice::Voice,
+    gates: tokio::sync::mpsc::Receiver<(String, GateReport)>,
+    units: tokio::sync::mpsc::Receiver<voice::HeardVoice>,
+}
+
+/// Recomputes the desired state on every snapshot and at the directors' deadlines, and
+/// turns what the room's ears hear into voice activity.
 async fn direct(
     mut director: CameraDirector,
     plan: Plan,
-    (mut voice, mut gates): (voice::Voice, tokio::sync::mpsc::Receiver<(String, GateReport)>),
+    VoiceInputs { mut voice, mut gates, mut units }: VoiceInputs,
     room: Room,
     session: SessionHandle,
     cancel: CancellationToken,
@@ -398,6 +408,7 @@ async fn direct(
             Some((name, report)) = gates.recv() => {
                 voices.extend(voice.gate(&name, report.channel, report.open, now().0));
             }
+            Some(heard) = units.recv() => voices.extend(voice.unit(heard, now().0)),
             Some((seat, refused)) = in_flight.next(), if !in_flight.is_empty() => {
                 if refused {
                     voice.refused(seat);

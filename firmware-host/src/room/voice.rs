@@ -70,6 +70,13 @@ impl Voice {
         Some(self.settled(seat, voice))
     }
 
+    /// A networked unit's detector heard a talker start or stop at `now` (ms): the seat's
+    /// voice, if it changed now.
+    pub fn unit(&mut self, heard: HeardVoice, now: u64) -> Option<(SeatNo, bool)> {
+        let voice = self.hold.heard(heard.seat, heard.ear, heard.hearing, now)?;
+        Some(self.settled(heard.seat, voice))
+    }
+
     /// The voices and silences whose hold time has passed by `now`.
     pub fn tick(&mut self, now: u64) -> Vec<(SeatNo, bool)> {
         let due = self.hold.tick(now);
@@ -141,6 +148,26 @@ pub enum Ear {
     },
     /// A networked desk unit, by its id.
     Unit(String),
+}
+
+/// A voice detector outside the room task (a networked desk unit) heard a talker start or
+/// stop at `seat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeardVoice {
+    /// The unit's seat.
+    pub seat: SeatNo,
+    /// Who heard it.
+    pub ear: Ear,
+    /// A talker (true) or silence (false).
+    pub hearing: bool,
+}
+
+/// Where networked units' voice activity goes: to the room task.
+pub type VoiceSender = tokio::sync::mpsc::Sender<HeardVoice>;
+
+/// The channel from the networked units to the room task.
+pub fn channel() -> (VoiceSender, tokio::sync::mpsc::Receiver<HeardVoice>) {
+    tokio::sync::mpsc::channel(256)
 }
 
 #[derive(Debug, Default)]
