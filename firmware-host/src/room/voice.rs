@@ -132,7 +132,7 @@ impl Voice {
     pub fn command(&self, snapshot: &Snapshot, seat: SeatNo, voice: bool) -> Option<Command> {
         let wanted = snapshot.floor.profile.mode == Mode::Voice
             && if voice { !self.muted_talkers.contains(&seat) } else { speaks(snapshot, seat) };
-        wanted.then(|| Command::VoiceActivity { station: Station::Seat(seat), active: voice })
+        wanted.then_some(Command::VoiceActivity { station: Station::Seat(seat), active: voice })
     }
 }
 

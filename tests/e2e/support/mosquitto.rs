@@ -255,10 +255,15 @@ impl Subscriber {
         Self::start_as(port, filter, None)
     }
 
-    /// Logged in as `(user, password)`, if given.
+    /// Logged in as `(user, password)`, if given. Returns once the broker has answered the
+    /// subscription (granted or refused), so nothing published after it can be missed.
     pub fn start_as(port: u16, filter: &str, login: Option<(&str, &str)>) -> Subscriber {
-        let mut command = Command::new("mosquitto_sub");
-        command.args(["-p", &port.to_string(), "-t", filter, "-v", "-q", "1"]);
+        // `-d` prints the protocol's steps ("Client … received SUBACK", "Subscribed (mid: 1):
+        // 1") among the messages: the SUBACK is the moment the subscription holds. Into a
+        // pipe, stdio would hold those lines back until a message flushes them; `stdbuf -oL`
+        // (coreutils) writes each line at once.
+        let mut command = Command::new("stdbuf");
+        command.args(["-oL", "mosquitto_sub", "-p", &port.to_string(), "-t", filter, "-v", "-q", "1", "-d"]);
         if let Some((user, password)) = login {
             command.args(["-u", user, "-P", password]);
         }
@@ -268,14 +273,25 @@ impl Subscriber {
             .expect("mosquitto_sub (tests/run installs mosquitto-clients)");
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
+        let (subscribed_tx, subscribed) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("Subscribed (mid:") {
+                    let _ = subscribed_tx.send(());
+                    continue;
+                }
+                if line.starts_with("Client ") {
+                    continue;
+                }
                 let (topic, payload) = line.split_once(' ').unwrap_or((line.as_str(), ""));
                 let payload = serde_json::from_str(payload).unwrap_or(Value::Null);
                 if tx.send((topic.to_string(), payload)).is_err() {
                     break;
                 }
             }
+        });
+        subscribed.recv_timeout(Duration::from_secs(15)).unwrap_or_else(|_| {
+            panic!("mosquitto_sub on port {port} was not subscribed to {filter} within 15 s")
         });
         Subscriber { child, lines }
     }
