@@ -80,6 +80,22 @@ async fn gate_changes_are_reported_and_a_lost_array_closes_its_open_gates() {
     cancel.cancel();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_technician_flashes_an_array_and_reads_its_status() {
+    let cancel = CancellationToken::new();
+    let sim = SimMxa::new(4);
+    let addr = sim.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("bind");
+    let (mic, _task) = driver::spawn("ceiling", addr, cancel.clone());
+    mic.set_desired(Mutes::from([(1, false), (2, true)]));
+    assert!(sim.wait_for(WAIT, 1, false).await);
+    assert_eq!(mic.action(driver::MicAction::Flash).await.expect("flash"), "flashing: ON");
+    let status = mic.action(driver::MicAction::Status).await.expect("status");
+    assert!(status.starts_with("MXA910 (Podium simulator)") && status.ends_with("; open: 1"), "{status}");
+    // An array that is gone: the action fails instead of waiting for ever.
+    cancel.cancel();
+    assert!(mic.action(driver::MicAction::Flash).await.is_err());
+}
+
 async fn next(
     gates: &mut tokio::sync::mpsc::Receiver<(String, driver::GateReport)>,
 ) -> (String, driver::GateReport) {

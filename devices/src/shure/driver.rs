@@ -28,12 +28,42 @@ use crate::serial::Backoff;
 /// Channel → muted.
 pub type Mutes = BTreeMap<u8, bool>;
 
+/// A test action on an array, for the technician.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MicAction {
+    /// `< SET FLASH ON >`: the array's LEDs flash for 30 s, to find it in the ceiling.
+    Flash,
+    /// `< GET MODEL >`, with the channels' mutes as last reported.
+    Status,
+}
+
+impl MicAction {
+    fn request(self) -> Message {
+        let (verb, value) = match self {
+            MicAction::Flash => ("SET", "ON"),
+            MicAction::Status => ("GET", ""),
+        };
+        Message { verb: verb.into(), channel: None, param: self.param().into(), value: value.into() }
+    }
+
+    /// The parameter whose REP answers it.
+    fn param(self) -> &'static str {
+        match self {
+            MicAction::Flash => "FLASH",
+            MicAction::Status => "MODEL",
+        }
+    }
+}
+
+type ActionReply = tokio::sync::oneshot::Sender<Result<String, LinkError>>;
+
 /// The daemon's handle on a running microphone driver.
 #[derive(Clone)]
 pub struct MicHandle {
     desired: watch::Sender<Mutes>,
     observed: Arc<Mutex<Mutes>>,
     health: Arc<Mutex<DeviceHealth>>,
+    actions: mpsc::Sender<(MicAction, ActionReply)>,
 }
 
 impl MicHandle {
@@ -49,6 +79,17 @@ impl MicHandle {
     /// What the device last reported.
     pub fn observed(&self) -> Mutes {
         self.observed.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Runs a test action; the array's answer in words. Waits for a connection at most
+    /// [`ANSWER`] × 2.
+    pub async fn action(&self, action: MicAction) -> Result<String, LinkError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.actions.send((action, reply)).await.map_err(|_| LinkError::Stopped)?;
+        match tokio::time::timeout(ANSWER * 2, answer).await {
+            Ok(answer) => answer.map_err(|_| LinkError::Stopped)?,
+            Err(_) => Err(LinkError::Timeout),
+        }
     }
 
     /// Health now.
@@ -143,16 +184,19 @@ pub fn spawn_with_gates(
     let (desired, rx) = watch::channel(Mutes::new());
     let observed = Arc::new(Mutex::new(Mutes::new()));
     let health = Arc::new(Mutex::new(DeviceHealth::new(name, "shure", format!("tcp {addr}"))));
-    let handle = MicHandle { desired, observed: observed.clone(), health: health.clone() };
-    let task = tokio::spawn(run(addr, rx, observed, health, cancel, monitor, gates));
+    let (actions, action_rx) = mpsc::channel(4);
+    let handle = MicHandle { desired, observed: observed.clone(), health: health.clone(), actions };
+    let task = tokio::spawn(run(addr, rx, action_rx, observed, health, cancel, monitor, gates));
     (handle, task)
 }
 
 const ANSWER: Duration = Duration::from_secs(2);
 
+#[allow(clippy::too_many_arguments)] // the driver's parts, each passed once
 async fn run(
     addr: SocketAddr,
     mut desired: watch::Receiver<Mutes>,
+    mut actions: mpsc::Receiver<(MicAction, ActionReply)>,
     observed: Arc<Mutex<Mutes>>,
     health: Arc<Mutex<DeviceHealth>>,
     cancel: CancellationToken,
@@ -172,16 +216,13 @@ async fn run(
                     h.counters.connects += 1;
                     h.answered();
                 });
-                let ended = session(
-                    stream,
-                    &mut desired,
-                    &observed,
-                    &health,
-                    &cancel,
-                    monitor.as_ref(),
-                    gates.as_mut(),
-                )
-                .await;
+                let link = Link {
+                    desired: &mut desired,
+                    actions: &mut actions,
+                    observed: &observed,
+                    health: &health,
+                };
+                let ended = session(stream, link, &cancel, monitor.as_ref(), gates.as_mut()).await;
                 if let Some(gates) = gates.as_mut() {
                     gates.close_all().await;
                 }
@@ -244,21 +285,54 @@ fn receive(
     });
 }
 
+/// The answer to the technician's action, if `message` is it.
+fn answered(
+    wanted: MicAction,
+    message: &Message,
+    observed: &Mutex<Mutes>,
+) -> Option<Result<String, LinkError>> {
+    if message.is_error() {
+        let request = wanted.request().encode();
+        return Some(Err(LinkError::Refused { request, reason: "REP ERR".into() }));
+    }
+    if message.verb != "REP" || message.param != wanted.param() {
+        return None;
+    }
+    let value = message.value.trim_matches(|c: char| c == '{' || c == '}' || c.is_whitespace());
+    Some(Ok(match wanted {
+        MicAction::Flash => format!("flashing: {value}"),
+        MicAction::Status => {
+            let mutes = observed.lock().map(|o| describe(&o)).unwrap_or_default();
+            format!("{value}; {mutes}")
+        }
+    }))
+}
+
 fn upd(health: &Mutex<DeviceHealth>, f: impl FnOnce(&mut DeviceHealth)) {
     let mut h = health.lock().unwrap_or_else(|e| e.into_inner());
     f(&mut h);
 }
 
+/// What a connection works with: the wanted mutes, the technician's actions, what the
+/// array shows, health.
+struct Link<'a> {
+    desired: &'a mut watch::Receiver<Mutes>,
+    actions: &'a mut mpsc::Receiver<(MicAction, ActionReply)>,
+    observed: &'a Arc<Mutex<Mutes>>,
+    health: &'a Mutex<DeviceHealth>,
+}
+
 /// Runs one connection; `None` when cancelled, else why it ended.
 async fn session(
     mut stream: TcpStream,
-    desired: &mut watch::Receiver<Mutes>,
-    observed: &Arc<Mutex<Mutes>>,
-    health: &Mutex<DeviceHealth>,
+    link: Link<'_>,
     cancel: &CancellationToken,
     monitor: Option<&(FrameMonitor, String)>,
     mut gates: Option<&mut Gates>,
 ) -> Option<String> {
+    let Link { desired, actions, observed, health } = link;
+    // The technician's action waiting for its REP, with when it was sent.
+    let mut action: Option<(MicAction, ActionReply, Instant)> = None;
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
     // Channels set and not yet confirmed, with when.
@@ -301,16 +375,32 @@ async fn session(
                 monitor.record(name, Direction::Out, out.as_bytes(), || out.trim().to_owned());
             }
         }
-        let oldest = pending.values().map(|(_, at)| *at).min();
+        let oldest = pending.values().map(|(_, at)| *at).chain(action.as_ref().map(|(_, _, at)| *at)).min();
         let deadline = oldest.map_or_else(|| Instant::now() + Duration::from_secs(3600), |at| at + ANSWER);
         let take_message = |buf: &mut Vec<u8>| Ok::<_, Infallible>(codec::take(buf));
         let mut message = tokio::select! {
             _ = cancel.cancelled() => return None,
             changed = desired.changed() => if changed.is_err() { return None } else { continue },
+            Some((wanted, reply)) = actions.recv(), if action.is_none() => {
+                let request = wanted.request().encode();
+                if let Err(e) = stream.write_all(request.as_bytes()).await {
+                    let _ = reply.send(Err(LinkError::Closed));
+                    return Some(LinkError::Write(e).to_string());
+                }
+                if let Some((monitor, name)) = monitor {
+                    monitor.record(name, Direction::Out, request.as_bytes(), || request.clone());
+                }
+                action = Some((wanted, reply, Instant::now()));
+                continue;
+            }
             read = link_io::read_frame(&mut stream, &mut buf, deadline, take_message) => match read {
                 Ok(message) => message,
                 Err(LinkError::Timeout) => {
                     upd(health, |h| h.counters.timeouts += 1);
+                    if let Some((wanted, reply, _)) = action.take() {
+                        let _ = reply.send(Err(LinkError::Timeout));
+                        return Some(format!("no answer to {}", wanted.request().encode()));
+                    }
                     return Some("no answer to SET AUDIO_MUTE".into());
                 }
                 Err(e) => return Some(e.to_string()),
@@ -322,6 +412,13 @@ async fn session(
             // `None`: an empty `< >`, nothing to act on.
             if let Some(message) = message {
                 receive(&message, &mut pending, desired, observed, health, monitor);
+                if let Some(answer) =
+                    action.as_ref().and_then(|(wanted, ..)| answered(*wanted, &message, observed))
+                {
+                    if let Some((_, reply, _)) = action.take() {
+                        let _ = reply.send(answer);
+                    }
+                }
                 if let (Some(gates), Some((channel, open))) = (gates.as_deref_mut(), message.as_gate()) {
                     upd(health, |h| h.answered());
                     gates.report(channel, open).await;

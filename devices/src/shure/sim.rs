@@ -120,6 +120,10 @@ impl SimMxa {
             ("GET", Some(c), "AUTOMIX_GATE_OUT_EXT_SIG") => {
                 self.gate(c).map_or(err, |open| Message::rep_gate(c, open).encode())
             }
+            // Identify: the LEDs flash (for 30 s on the real array).
+            ("SET", None, "FLASH") if matches!(m.value.as_str(), "ON" | "OFF") => {
+                format!("< REP FLASH {} >", m.value)
+            }
             ("GET", None, "MODEL") => "< REP MODEL {MXA910 (Podium simulator)          } >".into(),
             _ => err,
         }

@@ -174,6 +174,7 @@ fn table() -> (Router<AppState>, utoipa::openapi::OpenApi, RouteRules) {
             .api(Rule::Staff, routes!(room_devices::post_room_test))
             .api(Rule::Staff, routes!(room_sim::get_sim_room))
             .api(Rule::Staff, routes!(room_sim::get_sim_gpio, room_sim::post_sim_gpio))
+            .api(Rule::Staff, routes!(room_sim::post_sim_microphone))
             .api(Rule::Staff, routes!(room_sim::get_sim_central, room_sim::post_sim_central))
             // Frames on the wire are diagnostics, like the log: technicians only.
             .api(Rule::Bridge, routes!(bridge::get_setup))

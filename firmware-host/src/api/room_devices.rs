@@ -5,6 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use podium_devices::display::DisplayAction;
+use podium_devices::link_io::LinkError;
+use podium_devices::shure::driver::MicAction;
 use podium_devices::visca::{CameraAction, CameraError};
 use serde::{Deserialize, Serialize};
 
@@ -76,8 +78,10 @@ pub enum TestAction {
         /// Input as in the room configuration: PJLink `31`, MDC `hdmi1`, Extron `3`.
         input: String,
     },
-    /// Read a display's power and input.
+    /// Read a display's power and input, or a microphone array's model and open channels.
     Status {},
+    /// Flash a microphone array's LEDs (30 s), to find it in the ceiling.
+    Flash {},
 }
 
 /// The result of a test action.
@@ -114,7 +118,7 @@ pub async fn get_room_devices(State(app): State<AppState>) -> Json<RoomDevices> 
 
 /// Runs a test action on a room device: cameras `{"action":"recall","preset":3}`,
 /// `home`, `store`, `power`, `position`; displays and matrices `{"action":"input","input":"31"}`,
-/// `power`, `status`.
+/// `power`, `status`; microphone arrays `{"action":"flash"}`, `status`.
 #[utoipa::path(post, path = "/api/v1/devices/room/{name}/test", tag = "devices",
     params(("name" = String, Path, description = "The device's name in the room configuration")),
     request_body = TestAction,
@@ -150,21 +154,15 @@ pub async fn post_room_test(
         };
         let result =
             room.display_action(&name, action).await.ok_or_else(|| ApiError::not_found("no such device"))?;
-        return result.map(|state| Json(TestResult { result: state.describe() })).map_err(|e| {
-            use podium_devices::link_io::LinkError;
-            let (status, code) = match e {
-                // The device answered and refused, or the request cannot be said in its
-                // protocol (an input it does not have): the request does not fit it.
-                LinkError::Refused { .. } => (StatusCode::CONFLICT, "device_refused"),
-                LinkError::InvalidRequest(_) => (StatusCode::CONFLICT, "device_refused"),
-                LinkError::Timeout | LinkError::ConnectTimeout => (StatusCode::BAD_GATEWAY, "device_timeout"),
-                LinkError::Connect(_) | LinkError::Closed | LinkError::Stopped => {
-                    (StatusCode::BAD_GATEWAY, "device_unreachable")
-                }
-                _ => (StatusCode::BAD_GATEWAY, "device_error"),
-            };
-            ApiError::new(status, code, e.to_string())
-        });
+        return result.map(|state| Json(TestResult { result: state.describe() })).map_err(link_error);
+    }
+    if let Some(microphone) = room.microphone(&name) {
+        let action = match action {
+            TestAction::Flash {} => MicAction::Flash,
+            TestAction::Status {} => MicAction::Status,
+            _ => return Err(wrong("a microphone array")),
+        };
+        return microphone.action(action).await.map(|result| Json(TestResult { result })).map_err(link_error);
     }
     let action = match action {
         TestAction::Recall { preset } => CameraAction::Recall(preset),
@@ -172,7 +170,9 @@ pub async fn post_room_test(
         TestAction::Home {} => CameraAction::Home,
         TestAction::Power { on } => CameraAction::Power(on),
         TestAction::Position {} => CameraAction::Position,
-        TestAction::Input { .. } | TestAction::Status {} => return Err(wrong("a camera")),
+        TestAction::Input { .. } | TestAction::Status {} | TestAction::Flash {} => {
+            return Err(wrong("a camera"));
+        }
     };
     let result = room
         .camera_action(&name, action)
@@ -190,4 +190,19 @@ pub async fn post_room_test(
         };
         ApiError::new(StatusCode::BAD_GATEWAY, code, e.to_string())
     })
+}
+
+/// A display's or microphone's link error as the API answers it.
+fn link_error(e: LinkError) -> ApiError {
+    let (status, code) = match e {
+        // The device answered and refused, or the request cannot be said in its protocol (an
+        // input it does not have): the request does not fit it.
+        LinkError::Refused { .. } | LinkError::InvalidRequest(_) => (StatusCode::CONFLICT, "device_refused"),
+        LinkError::Timeout | LinkError::ConnectTimeout => (StatusCode::BAD_GATEWAY, "device_timeout"),
+        LinkError::Connect(_) | LinkError::Closed | LinkError::Stopped => {
+            (StatusCode::BAD_GATEWAY, "device_unreachable")
+        }
+        _ => (StatusCode::BAD_GATEWAY, "device_error"),
+    };
+    ApiError::new(status, code, e.to_string())
 }

@@ -1,5 +1,6 @@
-//! The demo's simulated room devices over the API: what the simulated cameras, displays
-//! and matrices show (`GET /api/v1/sim/room`) and the simulated button box
+//! The demo's simulated room devices over the API: what the simulated cameras, displays,
+//! matrices and microphone arrays show (`GET /api/v1/sim/room`), someone talking into an
+//! array (`POST /api/v1/sim/microphone`) and the simulated button box
 //! (`GET/POST /api/v1/sim/gpio`). The simulators themselves start in `room/sim.rs`.
 
 use axum::Json;
@@ -17,7 +18,7 @@ use crate::room::sim::Sim;
 pub struct SimulatedDevice {
     /// Device name.
     pub name: String,
-    /// `camera`, `projector`, `display` or `matrix`.
+    /// `camera`, `projector`, `display`, `matrix` or `microphone`.
     pub kind: String,
     /// Camera: the preset it shows (memory number).
     pub preset: Option<u8>,
@@ -27,6 +28,32 @@ pub struct SimulatedDevice {
     pub input: Option<String>,
     /// Matrix: the input tied to each configured output.
     pub ties: Vec<Tie>,
+    /// Microphone array: each channel.
+    pub channels: Vec<SimulatedChannel>,
+}
+
+/// A channel of a simulated microphone array.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedChannel {
+    /// Channel number.
+    pub channel: u8,
+    /// Muted (by Podium or at the array).
+    pub muted: bool,
+    /// Its automixer gate is open: someone talks and the channel is not muted.
+    pub gate: bool,
+}
+
+/// Someone starts or stops talking into a channel of a simulated microphone array.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Talk {
+    /// The array's name.
+    pub name: String,
+    /// The channel.
+    #[schema(minimum = 1, maximum = 64)]
+    pub channel: u8,
+    /// Starts (`true`) or stops talking.
+    pub talking: bool,
 }
 
 /// A matrix output and the input tied to it.
@@ -60,6 +87,7 @@ pub async fn get_sim_room(State(app): State<AppState>) -> Result<Json<Vec<Simula
                 power: None,
                 input: None,
                 ties: Vec::new(),
+                channels: Vec::new(),
             };
             match sim {
                 Sim::Camera(c) => {
@@ -81,10 +109,51 @@ pub async fn get_sim_room(State(app): State<AppState>) -> Result<Json<Vec<Simula
                     let input = ties.first().map(|tie| tie.input.to_string());
                     SimulatedDevice { input, ties, ..blank("matrix") }
                 }
+                Sim::Microphone(m, channels) => {
+                    SimulatedDevice { channels: channels_of(m, *channels), ..blank("microphone") }
+                }
             }
         })
         .collect();
     Ok(Json(view))
+}
+
+fn channels_of(sim: &podium_devices::shure::sim::SimMxa, channels: u8) -> Vec<SimulatedChannel> {
+    (1..=channels)
+        .map(|channel| SimulatedChannel {
+            channel,
+            muted: sim.muted(channel).unwrap_or(true),
+            gate: sim.gate(channel).unwrap_or(false),
+        })
+        .collect()
+}
+
+/// Someone starts or stops talking into a channel of a simulated microphone array (the
+/// demo's voice mode): `{"name":"ceiling","channel":3,"talking":true}`. The array's gate
+/// opens if the channel is not muted.
+#[utoipa::path(post, path = "/api/v1/sim/microphone", tag = "devices",
+    request_body = Talk,
+    responses(
+        (status = 200, description = "The array's channels after the change", body = [SimulatedChannel]),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such simulated array, or no such channel", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+    ))]
+pub async fn post_sim_microphone(
+    State(app): State<AppState>,
+    JsonBody(talk): JsonBody<Talk>,
+) -> Result<Json<Vec<SimulatedChannel>>, ApiError> {
+    let found = app.room.sims.iter().find_map(|(name, sim)| match sim {
+        Sim::Microphone(m, channels) if *name == talk.name => Some((m, *channels)),
+        _ => None,
+    });
+    let (sim, channels) =
+        found.ok_or_else(|| ApiError::not_found(format!("no simulated microphone array `{}`", talk.name)))?;
+    if !(1..=channels).contains(&talk.channel) {
+        return Err(ApiError::not_found(format!("`{}` has channels 1 to {channels}", talk.name)));
+    }
+    sim.talk(talk.channel, talk.talking);
+    Ok(Json(channels_of(sim, channels)))
 }
 
 /// The simulated button box: each button (held or not) and each lamp.

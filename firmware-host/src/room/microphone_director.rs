@@ -50,6 +50,7 @@ mod tests {
             name: "ceiling".into(),
             addr: ([127, 0, 0, 1], 2202).into(),
             zones: vec![(1, vec![1, 2]), (2, vec![3])],
+            simulated: false,
         };
         let speaker = |station| Speaker::unlimited(station, Timestamp::new(0, 0));
         let mics = [mic];

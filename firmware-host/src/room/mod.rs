@@ -82,6 +82,11 @@ impl Room {
         self.displays.iter().find(|(n, _)| n == name).map(|(_, d)| d)
     }
 
+    /// A microphone array by name.
+    pub fn microphone(&self, name: &str) -> Option<&MicHandle> {
+        self.microphones.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+
     /// Runs a test action on a display or switcher.
     pub async fn display_action(
         &self,

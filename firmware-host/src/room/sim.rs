@@ -1,6 +1,6 @@
 //! Simulated room devices for `simulated = true` (the demo room): a VISCA camera on UDP,
-//! a PJLink projector or MDC display on TCP, an Extron matrix on a pty, each on a free
-//! port, so several demos can run at once. Their state is visible at `GET /api/v1/sim/room`.
+//! a PJLink projector or MDC display on TCP, an Extron matrix on a pty, a Shure MXA on TCP,
+//! each on a free port, so several demos can run at once. Their state is visible at `GET /api/v1/sim/room`.
 
 use std::net::SocketAddr;
 
@@ -8,6 +8,7 @@ use podium_devices::extron::sim::SimMatrix;
 use podium_devices::mdc::sim::SimDisplay;
 use podium_devices::pjlink::sim::SimProjector;
 use podium_devices::serial::{Parity, SerialSettings};
+use podium_devices::shure::sim::SimMxa;
 use podium_devices::visca::Transport;
 use podium_devices::visca::sim::SimCamera;
 
@@ -26,6 +27,8 @@ pub enum Sim {
     Display(SimDisplay),
     /// An Extron matrix and the outputs configured.
     Matrix(SimMatrix, Vec<u16>),
+    /// A Shure MXA and its channels.
+    Microphone(SimMxa, u8),
 }
 
 /// The simulators by device name.
@@ -49,6 +52,18 @@ pub async fn start(config: &RoomConfig, sims: &mut Sims, cancel: &CancellationTo
                 sims.push((c.name.clone(), Sim::Camera(sim)));
             }
             Err(e) => tracing::error!(camera = %c.name, "cannot start the simulated camera: {e}"),
+        }
+    }
+    for m in config.microphones.iter_mut().filter(|m| m.simulated) {
+        // As many channels as its zones use (an MXA910 has 8).
+        let channels = m.zones.iter().map(|(c, _)| *c).max().unwrap_or(1).max(8);
+        let sim = SimMxa::new(channels);
+        match sim.serve(LOOPBACK, cancel.clone()).await {
+            Ok(addr) => {
+                m.addr = addr;
+                sims.push((m.name.clone(), Sim::Microphone(sim, channels)));
+            }
+            Err(e) => tracing::error!(microphone = %m.name, "cannot start the simulated array: {e}"),
         }
     }
     for d in config.displays.iter_mut().filter(|d| d.simulated) {

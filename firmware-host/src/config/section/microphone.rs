@@ -18,6 +18,8 @@ pub struct MicrophoneConfig {
     pub addr: SocketAddr,
     /// Channel → the seats it covers.
     pub zones: Vec<(u8, Vec<SeatNo>)>,
+    /// `simulated = true`: podiumd runs a simulated array (the demo) and drives it.
+    pub simulated: bool,
 }
 
 /// Reads every `[[microphone]]`; `seats` are the room's seat numbers.
@@ -29,10 +31,20 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>, seats: &[SeatNo]) -> V
         if name.is_none() && !t.has("name") {
             t.missing(cx, "name", "\"ceiling\"");
         }
-        let addr = tcp_address(cx, &mut t, "tcp", podium_devices::shure::codec::PORT, "10.0.0.30:2202");
-        if !t.has("tcp") {
-            t.missing(cx, "tcp", "\"10.0.0.30:2202\"");
-        }
+        let simulated = t.boolean(cx, "simulated").is_some_and(|b| b.v);
+        let addr = if simulated {
+            if let Some(tcp) = t.string(cx, "tcp") {
+                cx.err(&tcp.span, t.field("tcp"), "give either tcp or simulated = true, not both", None);
+            }
+            // Replaced by the simulator's address when podiumd starts it.
+            Some(SocketAddr::from(([127, 0, 0, 1], 0)))
+        } else {
+            let addr = tcp_address(cx, &mut t, "tcp", podium_devices::shure::codec::PORT, "10.0.0.30:2202");
+            if !t.has("tcp") {
+                t.missing(cx, "tcp", "\"10.0.0.30:2202\"");
+            }
+            addr
+        };
         let mut zones = Vec::new();
         for mut z in t.tables(cx, "zone") {
             let channel = z.integer_in(cx, "channel", 1, 64).map(|c| c.v as u8);
@@ -58,7 +70,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>, seats: &[SeatNo]) -> V
         }
         t.finish(cx);
         if let (Some(name), Some(addr)) = (name, addr) {
-            out.push(MicrophoneConfig { name: name.v, addr, zones });
+            out.push(MicrophoneConfig { name: name.v, addr, zones, simulated });
         }
     }
     out
