@@ -21,7 +21,7 @@ fn setup() -> Setup {
     let seats = (1..=5u16)
         .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: Some(format!("m{n}")) })
         .collect();
-    Setup { seats, participants, profile: Profile::default(), voting: Default::default() }
+    Setup { seats, participants, profile: Profile::default(), voting: Default::default(), presentation_sources: Vec::new() }
 }
 
 fuzz_target!(|data: &[u8]| {

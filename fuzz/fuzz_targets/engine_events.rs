@@ -9,7 +9,13 @@ use podium_host::journal::minutes::{Builder, LocalTime};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(events) = serde_json::from_slice::<Vec<Event>>(data) else { return };
-    let setup = Setup { seats: Vec::new(), participants: Vec::new(), profile: Profile::default(), voting: Default::default() };
+    let setup = Setup {
+        seats: Vec::new(),
+        participants: Vec::new(),
+        profile: Profile::default(),
+        voting: Default::default(),
+        presentation_sources: Vec::new(),
+    };
     let mut floor = Floor::new(setup.clone());
     let opening = floor.state().clone();
     let local = LocalTime::new("Europe/Berlin").expect("a zone of the built-in database");

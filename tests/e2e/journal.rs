@@ -383,6 +383,7 @@ async fn initial_floor(daemon: &Podiumd) -> FloorState {
     let snapshot = daemon.state().await;
     let setup = podium_floor::Setup {
         voting: Default::default(),
+        presentation_sources: Vec::new(),
         seats: serde_json::from_value(snapshot["seats"].clone()).expect("seats"),
         participants: serde_json::from_value(snapshot["participants"].clone()).expect("participants"),
         profile: serde_json::from_value(snapshot["floor"]["profile"].clone()).expect("profile"),

@@ -553,3 +553,175 @@ async fn in_voice_mode_the_arrays_gates_open_and_close_the_microphones() {
     speakers(&daemon, &[]).await;
     device(&daemon, "ceiling", "the lost array", |h| h["connected"] == false).await;
 }
+
+fn presenting_room(beamer: &str, matrix_pty: &str, stream: &str) -> String {
+    format!(
+        r#"
+[room]
+id = "e2e-presentation"
+name = "Presentation"
+
+[web]
+trust_loopback_as = "chair"
+
+[discussion]
+mode = "request"
+max_open_microphones = 1
+
+[[display]]
+name = "beamer"
+protocol = "pjlink"
+tcp = "{beamer}"
+password = "JBMIAProjectorLink"
+power = true
+default_input = "31"
+conference_input = "52"
+
+[[display]]
+name = "matrix"
+protocol = "extron"
+serial = "{matrix_pty}"
+outputs = [1, 2]
+default_input = "1"
+conference_input = "4"
+
+[[display]]
+name = "encoder"
+protocol = "mdc"
+tcp = "{stream}"
+id = 1
+power = true
+feeds = "stream"
+default_input = "hdmi1"
+conference_input = "hdmi2"
+
+[[presentation_source]]
+name = "lectern"
+label = "Laptop am Rednerpult"
+inputs = [
+    {{ display = "beamer", input = "32" }},
+    {{ display = "matrix", input = "3" }},
+    {{ display = "encoder", input = "hdmi3" }},
+]
+
+[[presentation_source]]
+name = "doccam"
+label = "Dokumentenkamera"
+inputs = [{{ display = "matrix", input = "5" }}]
+
+[[seat]]
+number = 1
+member = "chair"
+[[seat]]
+number = 2
+member = "a"
+
+[[member]]
+id = "chair"
+name = "Vorsitz"
+role = "chair"
+[[member]]
+id = "a"
+name = "Anna A"
+[[member]]
+id = "r1"
+name = "Rita Remote"
+remote_allowed = true
+"#
+    )
+}
+
+/// Waits until projector, matrix (both outputs) and the stream's display show these inputs.
+async fn showing(
+    beamer: &SimProjector,
+    matrix: &SimMatrix,
+    encoder: &SimDisplay,
+    pjlink: &str,
+    tie: u16,
+    mdc: &str,
+) {
+    let mdc = podium_devices::mdc::codec::input_code(mdc).expect("an MDC input");
+    assert!(
+        beamer.wait_for(PATIENCE, |s| s.input == pjlink).await,
+        "projector never showed {pjlink}: {:?}",
+        beamer.status()
+    );
+    for output in [1, 2] {
+        assert!(
+            matrix.wait_for_tie(PATIENCE, output, tie).await,
+            "matrix output {output} never carried {tie}"
+        );
+    }
+    assert!(
+        encoder.wait_for(PATIENCE, |s| s.input == mdc).await,
+        "the stream's display never showed {mdc:#x}: {:?}",
+        encoder.status()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presentation_takes_the_screens_it_is_shown_on_and_survives_a_restart() {
+    let cancel = CancellationToken::new();
+    let beamer = SimProjector::new(Some("JBMIAProjectorLink"));
+    let beamer_addr = beamer.serve("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("tcp");
+    let matrix = SimMatrix::new(8, 4);
+    let matrix_path = matrix.serve_pty(cancel.clone()).expect("pty");
+    let encoder = SimDisplay::new(1);
+    let encoder_addr =
+        encoder.serve_tcp("127.0.0.1:0".parse().expect("addr"), cancel.clone()).await.expect("tcp");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = presenting_room(&beamer_addr.to_string(), &matrix_path, &encoder_addr.to_string());
+    let mut daemon = Daemon::with_config(dir.path(), &config);
+    showing(&beamer, &matrix, &encoder, "31", 1, "hdmi1").await;
+
+    // The sources are in the state, for the consoles.
+    let (_, state) = daemon.get("/api/v1/state").await;
+    assert_eq!(state["presentation_sources"][1], json!({"name": "doccam", "label": "Dokumentenkamera"}));
+    // An unknown source is refused with its reason.
+    let (status, body) =
+        daemon.command(json!({"command": "present", "source": "beamer", "on": "hall"})).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("unknown_source")), "{body}");
+
+    // The laptop on the hall's screens: projector and matrix show it, the stream does not.
+    command(&daemon, json!({"command": "present", "source": "lectern", "on": "hall"})).await;
+    showing(&beamer, &matrix, &encoder, "32", 3, "hdmi1").await;
+    // A remote member gets the floor: the floor switches only what is not presented on.
+    command(&daemon, json!({"command": "join_remote", "participant": "r1"})).await;
+    command(&daemon, json!({"command": "grant", "station": {"remote": "r1"}})).await;
+    showing(&beamer, &matrix, &encoder, "32", 3, "hdmi2").await;
+    // On the stream as well.
+    command(&daemon, json!({"command": "present", "source": "lectern", "on": "both"})).await;
+    showing(&beamer, &matrix, &encoder, "32", 3, "hdmi3").await;
+
+    // podiumd restarts while presenting: the presentation is back, and the screens keep it
+    // (a lost presentation would switch them to the conference at once).
+    let (_, exit) = daemon.terminate();
+    assert!(exit.success(), "{exit:?}");
+    drop(daemon);
+    let daemon = Daemon::with_config(dir.path(), &config);
+    let (_, state) = daemon.get("/api/v1/state").await;
+    assert_eq!(state["floor"]["presentation"]["source"], "lectern", "{}", state["floor"]);
+    assert_eq!(state["floor"]["presentation"]["on"], "both");
+    let wanted = |devices: &Value| devices["displays"].as_array().cloned().unwrap_or_default();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (_, devices) = daemon.get("/api/v1/devices/room").await;
+        let inputs: Vec<Value> = wanted(&devices).iter().map(|d| d["input"].clone()).collect();
+        if inputs == [json!("32"), json!("3"), json!("hdmi3")] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "after the restart the displays want {inputs:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    showing(&beamer, &matrix, &encoder, "32", 3, "hdmi3").await;
+
+    // Another source replaces it; stopping returns every screen to the floor (the remote
+    // member still speaks: the conference).
+    command(&daemon, json!({"command": "present", "source": "doccam", "on": "hall"})).await;
+    showing(&beamer, &matrix, &encoder, "52", 5, "hdmi2").await;
+    command(&daemon, json!({"command": "stop_presenting"})).await;
+    showing(&beamer, &matrix, &encoder, "52", 4, "hdmi2").await;
+    let (status, body) = daemon.command(json!({"command": "stop_presenting"})).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("not_presenting")), "{body}");
+    cancel.cancel();
+}

@@ -414,10 +414,9 @@ async fn session(
                 receive(&message, &mut pending, desired, observed, health, monitor);
                 if let Some(answer) =
                     action.as_ref().and_then(|(wanted, ..)| answered(*wanted, &message, observed))
+                    && let Some((_, reply, _)) = action.take()
                 {
-                    if let Some((_, reply, _)) = action.take() {
-                        let _ = reply.send(answer);
-                    }
+                    let _ = reply.send(answer);
                 }
                 if let (Some(gates), Some((channel, open))) = (gates.as_deref_mut(), message.as_gate()) {
                     upd(health, |h| h.answered());

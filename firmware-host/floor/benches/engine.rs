@@ -63,7 +63,7 @@ fn setup(seats: SeatNo) -> Setup {
         speaking_time: SpeakingTime { turn_limit_s: Some(300), warning_s: 30, on_expiry: OnExpiry::Continue },
         podium_seat: None,
     };
-    Setup { seats, participants, profile, voting: Default::default() }
+    Setup { seats, participants, profile, voting: Default::default(), presentation_sources: Vec::new() }
 }
 
 /// The floor, its clock and the seats that neither wait nor speak.

@@ -299,6 +299,16 @@ pub enum Command {
     },
     /// Chair: cancel the open vote without a result.
     CancelVote {},
+    /// Chair or technician: present a source (`[[presentation_source]]`) on the hall's
+    /// screens, the stream or both, instead of what the floor shows there.
+    Present {
+        /// The source's name.
+        source: String,
+        /// Where: `hall`, `stream` or `both`.
+        on: crate::presentation::Screens,
+    },
+    /// Chair or technician: stop presenting; every screen follows the floor again.
+    StopPresenting {},
 }
 
 fn ordinary() -> RequestKind {
@@ -339,6 +349,8 @@ impl Command {
                 | Command::CloseVote {}
                 | Command::CancelVote {}
                 | Command::SetStatutoryMembers { .. }
+                | Command::Present { .. }
+                | Command::StopPresenting {}
         )
     }
 

@@ -35,6 +35,9 @@ pub struct Snapshot {
     /// The precedence of request types.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<PrecedenceRule>))]
     pub precedence: Arc<[PrecedenceRule]>,
+    /// The sources the room can present (`Command::Present`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::presentation::PresentationSource>))]
+    pub presentation_sources: Arc<[crate::presentation::PresentationSource]>,
     /// The changing state; `floor.seq` is the last event it includes.
     #[cfg_attr(feature = "openapi", schema(value_type = FloorState))]
     pub floor: Arc<FloorState>,
@@ -46,6 +49,7 @@ struct SharedParts {
     seats: Arc<[SeatSetup]>,
     participants: Arc<[Participant]>,
     precedence: Arc<[PrecedenceRule]>,
+    presentation_sources: Arc<[crate::presentation::PresentationSource]>,
 }
 
 /// The discussion engine. Feed it commands with [`Floor::handle`] and call
@@ -112,6 +116,7 @@ impl Floor {
             seats: setup.seats.as_slice().into(),
             participants: setup.participants.as_slice().into(),
             precedence: precedence_table().into(),
+            presentation_sources: setup.presentation_sources.as_slice().into(),
         };
         let mut floor = Floor {
             seats,
@@ -190,6 +195,7 @@ impl Floor {
             seats: self.shared.seats.clone(),
             participants: self.shared.participants.clone(),
             precedence: self.shared.precedence.clone(),
+            presentation_sources: self.shared.presentation_sources.clone(),
             floor: self.state.clone(),
         }
     }
@@ -403,6 +409,8 @@ impl Floor {
             Command::EnterItem { item } => self.enter_item(now, *item),
             Command::NextItem {} => self.next_item(now),
             Command::FinishItem {} => self.finish_item(now),
+            Command::Present { source, on } => self.present_source(now, source, *on),
+            Command::StopPresenting {} => self.stop_presenting(now),
             Command::SetPublic { public } => {
                 // A vote keeps the part it was opened in: the public must not lose sight
                 // of it halfway, nor see the rest of a non-public one.

@@ -47,6 +47,7 @@ pub mod engine;
 pub mod entries;
 pub mod outcome;
 pub mod precedence;
+pub mod presentation;
 pub mod public;
 pub mod setup;
 pub mod state;
@@ -65,6 +66,7 @@ pub use engine::{Floor, Outcome, Snapshot};
 pub use entries::{Presence, Request, Speaker};
 pub use outcome::{Change, Event, MuteSource, Reason, Rejection, RequestEnd};
 pub use precedence::{PrecedenceRule, RequestKind, Stance, precedence_table};
+pub use presentation::{Presentation, PresentationSource, Screens};
 pub use public::{public_view, shown_as_is};
 pub use setup::{
     Activation, Limits, Mode, OnExpiry, Participant, ParticipantId, Profile, Role, SeatNo, SeatSetup, Setup,

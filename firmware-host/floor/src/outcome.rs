@@ -158,6 +158,15 @@ pub enum Change {
         /// The meeting's rules.
         speaking_time: Option<SpeakingTime>,
     },
+    /// A source is presented (replacing any presented before).
+    PresentationStarted {
+        /// The source's name.
+        source: String,
+        /// Where.
+        on: crate::presentation::Screens,
+    },
+    /// Nothing is presented any more: every screen follows the floor.
+    PresentationStopped {},
     /// The public part started or ended.
     PublicChanged {
         /// Public (true) or non-public (false).
@@ -364,6 +373,10 @@ pub enum Reason {
     NotAdmittedNonPublic,
     /// The agenda cannot be replaced while an item is current.
     AgendaLocked,
+    /// No presentation source of that name.
+    UnknownSource,
+    /// Nothing is presented.
+    NotPresenting,
     /// The agenda or budget is invalid.
     InvalidAgenda,
     /// No item is current.
@@ -424,6 +437,8 @@ impl Reason {
             Reason::BudgetExhausted => "budget_exhausted",
             Reason::NotAdmittedNonPublic => "not_admitted_non_public",
             Reason::AgendaLocked => "agenda_locked",
+            Reason::UnknownSource => "unknown_source",
+            Reason::NotPresenting => "not_presenting",
             Reason::InvalidAgenda => "invalid_agenda",
             Reason::NoCurrentItem => "no_current_item",
             Reason::InvalidAttendance => "invalid_attendance",
@@ -441,7 +456,10 @@ impl Reason {
     /// Whether the reason means "the thing named does not exist" (HTTP 404) rather than
     /// "the rules forbid it" (HTTP 409).
     pub fn is_unknown_target(self) -> bool {
-        matches!(self, Reason::UnknownSeat | Reason::UnknownParticipant | Reason::NoSuchItem)
+        matches!(
+            self,
+            Reason::UnknownSeat | Reason::UnknownParticipant | Reason::NoSuchItem | Reason::UnknownSource
+        )
     }
 }
 

@@ -53,6 +53,7 @@ pub fn public_view(snapshot: &Snapshot) -> Snapshot {
         seats: snapshot.seats.clone(),
         participants: snapshot.participants.clone(),
         precedence: snapshot.precedence.clone(),
+        presentation_sources: snapshot.presentation_sources.clone(),
         floor: Arc::new(floor),
     };
     if !snapshot.floor.public {

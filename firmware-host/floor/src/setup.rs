@@ -22,6 +22,9 @@ pub struct Setup {
     /// The quorum and vote settings.
     #[serde(default)]
     pub voting: crate::voting_rules::VotingRules,
+    /// The sources the room can present on its screens and stream.
+    #[serde(default)]
+    pub presentation_sources: Vec<crate::presentation::PresentationSource>,
 }
 
 /// One desk unit in the room.

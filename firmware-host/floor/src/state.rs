@@ -93,6 +93,9 @@ pub struct FloorState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<BudgetState>))]
     pub budget: Option<Arc<BudgetState>>,
+    /// The source presented on the screens or the stream, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation: Option<crate::presentation::Presentation>,
     /// Who attends, by participant (no entry: not checked in yet).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Attendance>))]
@@ -139,6 +142,7 @@ impl FloorState {
             parked: OrdMap::new(),
             meeting_speaking_time: None,
             budget: None,
+            presentation: None,
             attendance: OrdMap::new(),
             quorum: Quorum::default(),
             vote: None,
@@ -326,6 +330,14 @@ impl FloorState {
             }
             Change::MeetingSpeakingTimeKept { speaking_time } => self.meeting_speaking_time = *speaking_time,
             Change::PublicChanged { public } => self.public = *public,
+            Change::PresentationStarted { source, on } => {
+                self.presentation = Some(crate::presentation::Presentation {
+                    source: source.clone(),
+                    on: *on,
+                    since: event.at,
+                });
+            }
+            Change::PresentationStopped {} => self.presentation = None,
             Change::Excluded { item, participant, reason } => {
                 if let Some(entry) = self.item_mut(*item) {
                     entry.excluded.insert(participant.clone(), reason.clone());

@@ -396,3 +396,46 @@ fn open_mode_never_hands_the_floor_to_an_excluded_member_or_an_exhausted_group()
     chair(&mut f, Command::Stop { station: seat(3) }, 6);
     assert_eq!(speaking(&f), vec![seat(7)]);
 }
+
+#[test]
+fn the_chair_presents_a_source_of_the_setup_and_stops_it_and_the_floor_goes_on() {
+    let mut setup = setup(profile(Mode::Request));
+    setup.presentation_sources = vec![
+        PresentationSource { name: "lectern".into(), label: "Laptop am Rednerpult".into() },
+        PresentationSource { name: "doccam".into(), label: "Dokumentenkamera".into() },
+    ];
+    let mut f = Floor::new(setup.clone());
+    assert_eq!(f.snapshot().presentation_sources.len(), 2);
+    let present = |source: &str, on| Command::Present { source: source.into(), on };
+    assert_eq!(refused(&mut f, present("beamer", Screens::Hall), Actor::Chair, 0), Reason::UnknownSource);
+    assert_eq!(refused(&mut f, present("lectern", Screens::Hall), member(4), 0), Reason::NotAllowedForRole);
+    assert_eq!(refused(&mut f, Command::StopPresenting {}, Actor::Chair, 0), Reason::NotPresenting);
+
+    let events = chair(&mut f, present("lectern", Screens::Hall), 1);
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        f.state().presentation,
+        Some(Presentation { source: "lectern".into(), on: Screens::Hall, since: at(1) })
+    );
+    assert!(chair(&mut f, present("lectern", Screens::Hall), 2).is_empty(), "the same again changes nothing");
+    // The floor is untouched by presenting.
+    f.handle(&request(4), &member(4), at(3)).unwrap();
+    chair(&mut f, Command::Next {}, 4);
+    assert_eq!(speaking(&f), vec![seat(4)]);
+    // Another source replaces it; the technician may present too.
+    f.handle(&present("doccam", Screens::Both), &Actor::Technician, at(5)).unwrap();
+    assert_eq!(
+        f.state().presentation.as_ref().map(|p| (p.source.as_str(), p.on)),
+        Some(("doccam", Screens::Both))
+    );
+    chair(&mut f, Command::StopPresenting {}, 6);
+    assert_eq!(f.state().presentation, None);
+    assert_eq!(speaking(&f), vec![seat(4)]);
+    // Its events rebuild the same state (the journal's restart).
+    let mut replayed = Floor::new(setup);
+    chair(&mut replayed, present("lectern", Screens::Stream), 7);
+    let mut again = Floor::new(replayed.setup().clone());
+    let started = Change::PresentationStarted { source: "lectern".into(), on: Screens::Stream };
+    again.replay(&Event { seq: replayed.state().seq, at: at(7), change: started });
+    assert_eq!(again.state(), replayed.state());
+}

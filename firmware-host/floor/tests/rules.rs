@@ -615,7 +615,13 @@ fn a_long_list_keeps_its_order_and_snapshots_keep_their_state() {
         .collect();
     let mut profile = profile(Mode::Request);
     profile.limits.max_requests = 200;
-    let mut floor = Floor::new(Setup { seats, participants, profile, voting: Default::default() });
+    let mut floor = Floor::new(Setup {
+        seats,
+        participants,
+        profile,
+        voting: Default::default(),
+        presentation_sources: Vec::new(),
+    });
     let mut model: Vec<Station> = Vec::new();
     let mut s = 0;
     let mut step = |floor: &mut Floor, command: Command, actor: Actor| {

@@ -333,6 +333,7 @@ mod tests {
         let seats = (1..=4).map(seat).collect();
         let mut floor = Floor::new(Setup {
             voting: Default::default(),
+            presentation_sources: Vec::new(),
             seats,
             participants: Vec::new(),
             profile: Default::default(),

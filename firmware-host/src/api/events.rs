@@ -251,6 +251,7 @@ mod tests {
     fn one_seat() -> Setup {
         Setup {
             voting: Default::default(),
+            presentation_sources: Vec::new(),
             seats: vec![SeatSetup { number: 1, label: "1".into(), default_participant: Some("m1".into()) }],
             participants: vec![Participant {
                 id: "m1".into(),

@@ -140,7 +140,7 @@ pub async fn get_precedence() -> Json<Vec<PrecedenceRule>> {
     responses(
         (status = 200, description = "Accepted", body = Accepted),
         (status = 400, description = "Malformed JSON or unknown command", body = ErrorBody),
-        (status = 404, description = "Unknown seat or participant", body = ErrorBody),
+        (status = 404, description = "Unknown seat, participant, agenda item or presentation source", body = ErrorBody),
         (status = 409, description = "Rejected by the floor rules; `error` is the reason code", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "A value outside the range the room file allows (`invalid_value`, `field` names it)", body = ErrorBody),

@@ -38,6 +38,7 @@ pub use section::mqtt::{
     Broker as MqttBroker, MAX_MQTT_USERNAME, Mqtt as MqttConfig, MqttAccount, MqttDeskUnit, MqttRole,
     valid_username,
 };
+pub use section::presentation::PresentationSourceConfig;
 pub use section::room::DEFAULT_SIGNATORIES;
 pub use section::voice::VoiceConfig;
 pub use section::web::{DemoLink, RemoteLink, TOKEN_HASH_PREFIX, User, UserRole, WebConfig, is_token_hash};
@@ -86,6 +87,8 @@ pub struct RoomConfig {
     pub microphones: Vec<MicrophoneConfig>,
     /// `[voice]`: hold times of voice activity (voice mode).
     pub voice: VoiceConfig,
+    /// `[[presentation_source]]`: what the room can present, with each display's input.
+    pub presentation_sources: Vec<PresentationSourceConfig>,
     /// `[[central_unit]]`: central units of existing conference systems and their seats.
     pub central_units: Vec<section::central::CentralUnitConfig>,
     /// `[cocon_api]`: Podium's answer to the Televic CoCon API; `None` = off.
@@ -179,6 +182,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let room_seats: Vec<_> = seats.iter().filter_map(|s| s.number.as_ref().map(|n| n.v)).collect();
     let microphones = section::microphone::read(&mut root, &mut cx, &room_seats);
     let voice = section::voice::read(&mut root, &mut cx);
+    let presentation_sources = section::presentation::read(&mut root, &mut cx, &displays);
     let cocon_api = section::cocon_api::read(&mut root, &mut cx);
     let central_units = section::central::read(&mut root, &mut cx, &room_seats, &desks.config.desk_units);
     let gpio = section::gpio::read(&mut root, &mut cx);
@@ -249,7 +253,9 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
             seats: seats.into_iter().map(|s| s.setup).collect(),
             participants: members.into_iter().map(|m| m.participant).collect(),
             profile: discussion.profile,
+            presentation_sources: presentation_sources.iter().map(PresentationSourceConfig::source).collect(),
         },
+        presentation_sources,
     })
 }
 

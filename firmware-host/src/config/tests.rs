@@ -789,3 +789,52 @@ fn an_error_about_a_pin_never_quotes_it() {
     assert_eq!(e.field, "member[1].pin");
     assert!(!format!("{e}").contains("4711"), "a PIN of the wrong type is not quoted either: {e}");
 }
+
+// ---------------------------------------------------------------- presentation and voice
+
+const DISPLAYS: &str = "[room]\nid = \"ratssaal\"\nname = \"Ratssaal\"\n\n[[display]]\nname = \"beamer\"\nprotocol = \"pjlink\"\ntcp = \"10.0.0.20\"\n\n\
+     [[display]]\nname = \"encoder\"\nprotocol = \"extron\"\ntcp = \"10.0.0.21\"\noutputs = [3]\nfeeds = \"stream\"\n";
+
+#[test]
+fn presentation_sources_name_displays_and_inputs_they_have() {
+    let good = format!(
+        "{DISPLAYS}\n[[presentation_source]]\nname = \"lectern\"\nlabel = \"Pult\"\n\
+         inputs = [{{ display = \"beamer\", input = \"32\" }}, {{ display = \"encoder\", input = \"3\" }}]\n"
+    );
+    let c = parse_str(&good).expect("valid");
+    assert_eq!(c.presentation_sources[0].input_on("encoder"), Some("3"));
+    assert_eq!(c.setup.presentation_sources[0].label, "Pult");
+    assert!(c.displays[1].feeds_stream && !c.displays[0].feeds_stream);
+
+    let text = format!(
+        "{DISPLAYS}\n[[presentation_source]]\nname = \"lectern\"\ninputs = [{{ display = \"beamr\", input = \"32\" }}]\n"
+    );
+    let e = one(&text);
+    assert_at(&e, &text, "\"beamr\"", 0, "presentation_source[1].inputs[1].display");
+    assert!(e.message.contains("no [[display]] named `beamr`"), "{e}");
+    assert_eq!(e.help.as_deref(), Some("the room's displays: beamer, encoder"));
+
+    let text = format!(
+        "{DISPLAYS}\n[[presentation_source]]\nname = \"lectern\"\ninputs = [{{ display = \"beamer\", input = \"99\" }}]\n"
+    );
+    let e = one(&text);
+    assert_at(&e, &text, "\"99\"", 0, "presentation_source[1].inputs[1].input");
+
+    let text = format!(
+        "{DISPLAYS}\n[[presentation_source]]\nname = \"a\"\ninputs = []\n[[presentation_source]]\nname = \"a\"\ninputs = []\n"
+    );
+    let e = one(&text);
+    assert_at(&e, &text, "\"a\"", 1, "presentation_source[2].name");
+}
+
+#[test]
+fn voice_hold_times_and_simulated_arrays() {
+    let c = parse_str(&format!("{ROOM}[voice]\nopen_after_ms = 0\nclose_after_ms = 2500\n")).expect("valid");
+    assert_eq!((c.voice.open_after_ms, c.voice.close_after_ms), (0, 2500));
+    assert_eq!(parse_str(ROOM).expect("valid").voice, VoiceConfig::default());
+    let text = format!("{ROOM}[voice]\nclose_after_ms = 70000\n");
+    assert_at(&one(&text), &text, "70000", 0, "voice.close_after_ms");
+    let text = format!("{ROOM}[[microphone]]\nname = \"ceiling\"\nsimulated = true\ntcp = \"10.0.0.30\"\n");
+    let e = one(&text);
+    assert_at(&e, &text, "\"10.0.0.30\"", 0, "microphone[1].tcp");
+}

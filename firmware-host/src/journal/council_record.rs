@@ -502,6 +502,7 @@ mod tests {
     fn setup() -> Setup {
         Setup {
             voting: Default::default(),
+            presentation_sources: Vec::new(),
             seats: (1..=3)
                 .map(|n| SeatSetup {
                     number: n,

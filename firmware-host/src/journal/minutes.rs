@@ -710,6 +710,7 @@ pub fn from_store_in(
     });
     let setup = setup.unwrap_or_else(|| Setup {
         voting: Default::default(),
+        presentation_sources: Vec::new(),
         seats: Vec::new(),
         participants: Vec::new(),
         profile: podium_floor::Profile::default(),
@@ -935,6 +936,7 @@ mod tests {
         };
         Setup {
             voting: Default::default(),
+            presentation_sources: Vec::new(),
             seats: (1..=3)
                 .map(|n| SeatSetup {
                     number: n,

@@ -387,6 +387,7 @@ mod tests {
     fn setup() -> Setup {
         Setup {
             voting: Default::default(),
+            presentation_sources: Vec::new(),
             seats: (1..=4)
                 .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: None })
                 .collect(),

@@ -473,6 +473,7 @@ mod tests {
     fn setup() -> Setup {
         Setup {
             voting: Default::default(),
+            presentation_sources: Vec::new(),
             seats: (1..=5)
                 .map(|n| podium_floor::SeatSetup {
                     number: n,

@@ -113,6 +113,7 @@ mod tests {
         let seat = |n: u16| SeatSetup { number: n, label: n.to_string(), default_participant: None };
         Floor::new(Setup {
             voting: Default::default(),
+            presentation_sources: Vec::new(),
             seats: vec![seat(1), seat(2)],
             participants: Vec::new(),
             profile: Default::default(),

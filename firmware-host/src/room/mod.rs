@@ -179,7 +179,11 @@ pub async fn start(
         return room;
     }
     let director = CameraDirector::new(config.camera_director.clone(), config.cameras.clone());
-    let plan = Plan { displays: config.displays.clone(), microphones: config.microphones.clone() };
+    let plan = Plan {
+        displays: config.displays.clone(),
+        microphones: config.microphones.clone(),
+        presentation_sources: config.presentation_sources.clone(),
+    };
     let voice = VoiceInputs { voice, gates, units: unit_voices };
     tracker.spawn(direct(director, plan, voice, room.clone(), session.clone(), cancel.clone()));
     room
@@ -334,6 +338,7 @@ fn spawn_display(
 struct Plan {
     displays: Vec<DisplayConfig>,
     microphones: Vec<MicrophoneConfig>,
+    presentation_sources: Vec<crate::config::PresentationSourceConfig>,
 }
 
 /// The voice state and what feeds it: the arrays' gates and the networked units.
@@ -391,9 +396,13 @@ async fn direct(
                 camera.set_desired(d.preset);
             }
         }
-        for ((_, handle), state) in
-            room.displays.iter().zip(display_director::decide(&plan.displays, speakers, meeting_open, public))
-        {
+        // A source the room file no longer has (changed since it was presented) shows nothing.
+        let presenting = floor
+            .presentation
+            .as_ref()
+            .and_then(|p| plan.presentation_sources.iter().find(|s| s.name == p.source).map(|s| (s, p.on)));
+        let states = display_director::decide(&plan.displays, speakers, meeting_open, public, presenting);
+        for ((_, handle), state) in room.displays.iter().zip(states) {
             handle.set_desired(state);
         }
         let listening = |seat| voice.listening(&snapshot, seat);

@@ -12,6 +12,7 @@ use crate::journal::{JournalLocation, JournalSettings, JournalState, Store, minu
 fn setup(seats: u16) -> Setup {
     Setup {
         voting: Default::default(),
+        presentation_sources: Vec::new(),
         seats: (1..=seats)
             .map(|n| SeatSetup {
                 number: n,

@@ -39,7 +39,7 @@ pub fn setup(profile: Profile) -> Setup {
             },
         })
         .collect();
-    Setup { seats, participants, profile, voting: Default::default() }
+    Setup { seats, participants, profile, voting: Default::default(), presentation_sources: Vec::new() }
 }
 
 pub fn profile(mode: Mode) -> Profile {

@@ -59,9 +59,39 @@ pub struct DisplayConfig {
     pub power_with_meeting: bool,
     /// `simulated = true`: podiumd runs a simulated device (the demo) and drives it.
     pub simulated: bool,
+    /// What it shows: the hall (`"hall"`, the default) or the stream (`"stream"`, e.g. the
+    /// matrix output to the streaming encoder); a presentation chooses either or both.
+    pub feeds_stream: bool,
 }
 
 const PROTOCOLS: &[&str] = &["pjlink", "mdc", "extron"];
+
+/// Whether `input` is an input of a `protocol` device; else how its inputs are written.
+pub(crate) fn input_of(protocol: &str, input: &str) -> Result<(), &'static str> {
+    let ok = match protocol {
+        "pjlink" => podium_devices::pjlink::codec::is_input(input.trim()),
+        "mdc" => podium_devices::mdc::codec::input_code(input).is_some(),
+        _ => input.trim().parse::<u16>().is_ok_and(|i| (1..=999).contains(&i)),
+    };
+    ok.then_some(()).ok_or(match protocol {
+        "pjlink" => "PJLink inputs are two characters: type 1-6 and index 1-9 or A-Z, e.g. \"31\"",
+        "mdc" => {
+            "MDC inputs: hdmi1, hdmi2, hdmi3, hdmi4, displayport1, displayport2, dvi, pc, magicinfo or a code like \"0x21\""
+        }
+        _ => "Extron inputs are numbers, e.g. \"3\"",
+    })
+}
+
+impl DisplayDevice {
+    /// The protocol's name in the room file.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            DisplayDevice::Pjlink { .. } => "pjlink",
+            DisplayDevice::Mdc { .. } => "mdc",
+            DisplayDevice::Extron { .. } => "extron",
+        }
+    }
+}
 
 fn address(cx: &mut Cx<'_>, t: &Table<'_>, s: &Sp<String>, port: u16) -> Option<SocketAddr> {
     let text = s.v.trim();
@@ -110,6 +140,8 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<DisplayConfig> 
             t.missing(cx, "protocol", "\"pjlink\"");
         }
         let simulated = t.boolean(cx, "simulated").is_some_and(|b| b.v);
+        let feeds_stream =
+            t.choice(cx, "feeds", "screen", &["hall", "stream"]).is_some_and(|f| f.v == "stream");
         let tcp = t.string(cx, "tcp");
         let serial = t.string(cx, "serial");
         let baud = t.integer_in(cx, "baud", 1200, 115_200).map_or(9600, |b| b.v as u32);
@@ -150,27 +182,12 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<DisplayConfig> 
         }
         let check_input = |cx: &mut Cx<'_>, value: &Option<Sp<String>>, key: &str| -> Option<String> {
             let v = value.as_ref()?;
-            let ok = match protocol {
-                Some("pjlink") => podium_devices::pjlink::codec::is_input(v.v.trim()),
-                Some("mdc") => podium_devices::mdc::codec::input_code(&v.v).is_some(),
-                Some(_) => v.v.trim().parse::<u16>().is_ok_and(|i| (1..=999).contains(&i)),
-                None => true,
-            };
-            if !ok {
-                let help = match protocol {
-                    Some("pjlink") => {
-                        "PJLink inputs are two characters: type 1-6 and index 1-9 or A-Z, e.g. \"31\""
-                    }
-                    Some("mdc") => {
-                        "MDC inputs: hdmi1, hdmi2, hdmi3, hdmi4, displayport1, displayport2, dvi, pc, magicinfo or a code like \"0x21\""
-                    }
-                    _ => "Extron inputs are numbers, e.g. \"3\"",
-                };
+            if let Some(Err(help)) = protocol.map(|p| input_of(p, &v.v)) {
                 cx.err(
                     &v.span,
                     t.field(key),
                     format!("`{}` is not an input of this device", v.v),
-                    Some(help.to_owned()),
+                    Some(help.into()),
                 );
                 return None;
             }
@@ -245,6 +262,7 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<DisplayConfig> 
                 power,
                 power_with_meeting,
                 simulated,
+                feeds_stream,
             });
         }
     }

@@ -19,6 +19,7 @@ pub(crate) mod journal;
 pub mod microphone;
 pub mod mqtt;
 pub(crate) mod oparl;
+pub mod presentation;
 pub(crate) mod room;
 pub(crate) mod seating;
 pub mod voice;
