@@ -23,6 +23,9 @@
 //!   `budget_exhausted`; then `refuse_requests` removes the group's waiting requests and
 //!   refuses new ones and grants, `cut_off` also closes its microphones. The chair's
 //!   and podium's turns are not counted.
+//! - **Presentation**: the chair or the technician presents a source named in the setup
+//!   and stops it; presenting another source replaces the one presented; stopping returns
+//!   every screen to the floor. The floor itself is untouched by either.
 
 use std::collections::BTreeMap;
 
@@ -611,4 +614,43 @@ impl Floor {
 fn within_a_millisecond(remaining: i64, threshold: i64, rate: usize) -> bool {
     let rate = i64::try_from(rate.max(1)).unwrap_or(i64::MAX);
     remaining.saturating_sub(threshold) < rate
+}
+
+/// Presentation (`presentation.rs` has the data).
+impl Floor {
+    /// Presents a source of the setup (chair or technician): presenting another source
+    /// replaces the one presented; the floor is untouched.
+    pub(crate) fn present_source(
+        &mut self,
+        now: Timestamp,
+        source: &str,
+        on: crate::presentation::Screens,
+    ) -> Result<(), Rejection> {
+        if !self.setup().presentation_sources.iter().any(|s| s.name == source) {
+            let known: Vec<&str> =
+                self.setup().presentation_sources.iter().map(|s| s.name.as_str()).collect();
+            return Err(Rejection::new(
+                Reason::UnknownSource,
+                if known.is_empty() {
+                    "this room has no presentation sources ([[presentation_source]])".to_owned()
+                } else {
+                    format!("no presentation source `{source}`; the room has {}", known.join(", "))
+                },
+            ));
+        }
+        let same = self.state().presentation.as_ref().is_some_and(|p| p.source == source && p.on == on);
+        if !same {
+            self.emit(now, Change::PresentationStarted { source: source.to_owned(), on });
+        }
+        Ok(())
+    }
+
+    /// Stops presenting: every screen follows the floor again.
+    pub(crate) fn stop_presenting(&mut self, now: Timestamp) -> Result<(), Rejection> {
+        if self.state().presentation.is_none() {
+            return Err(Rejection::new(Reason::NotPresenting, "nothing is presented"));
+        }
+        self.emit(now, Change::PresentationStopped {});
+        Ok(())
+    }
 }

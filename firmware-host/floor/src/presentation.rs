@@ -4,14 +4,10 @@
 //! the journal and back after a restart; which input each screen needs for it is the
 //! room's business (podiumd's display director).
 //!
-//! Rules: the chair or the technician presents a source named in the setup and stops it;
-//! presenting another source replaces the one presented; stopping returns every screen to
-//! the floor. The floor itself is untouched by either.
+//! The data only; the rules are in `council.rs` (`present_source`, `stop_presenting`).
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Floor;
-use crate::outcome::{Change, Reason, Rejection};
 use crate::time::Timestamp;
 
 /// A source the room can present.
@@ -59,39 +55,4 @@ pub struct Presentation {
     pub on: Screens,
     /// Since when.
     pub since: Timestamp,
-}
-
-impl Floor {
-    pub(crate) fn present_source(
-        &mut self,
-        now: Timestamp,
-        source: &str,
-        on: Screens,
-    ) -> Result<(), Rejection> {
-        if !self.setup().presentation_sources.iter().any(|s| s.name == source) {
-            let known: Vec<&str> =
-                self.setup().presentation_sources.iter().map(|s| s.name.as_str()).collect();
-            return Err(Rejection::new(
-                Reason::UnknownSource,
-                if known.is_empty() {
-                    "this room has no presentation sources ([[presentation_source]])".to_owned()
-                } else {
-                    format!("no presentation source `{source}`; the room has {}", known.join(", "))
-                },
-            ));
-        }
-        let same = self.state().presentation.as_ref().is_some_and(|p| p.source == source && p.on == on);
-        if !same {
-            self.emit(now, Change::PresentationStarted { source: source.to_owned(), on });
-        }
-        Ok(())
-    }
-
-    pub(crate) fn stop_presenting(&mut self, now: Timestamp) -> Result<(), Rejection> {
-        if self.state().presentation.is_none() {
-            return Err(Rejection::new(Reason::NotPresenting, "nothing is presented"));
-        }
-        self.emit(now, Change::PresentationStopped {});
-        Ok(())
-    }
 }
