@@ -220,7 +220,7 @@ fn button_box(room: &Room) -> Result<SimulatedButtonBox, ApiError> {
             .enumerate()
             .map(|(i, (line, action))| SimulatedButton {
                 line: *line,
-                action: name(action),
+                action: action.name().to_owned(),
                 held: held.get(i).copied().unwrap_or(false),
             })
             .collect(),

@@ -185,7 +185,7 @@ pub fn parse(text: &str, file: &Path) -> Result<RoomConfig, ConfigErrors> {
     let presentation_sources = section::presentation::read(&mut root, &mut cx, &displays);
     let cocon_api = section::cocon_api::read(&mut root, &mut cx);
     let central_units = section::central::read(&mut root, &mut cx, &room_seats, &desks.config.desk_units);
-    let gpio = section::gpio::read(&mut root, &mut cx);
+    let gpio = section::gpio::read(&mut root, &mut cx, &presentation_sources);
     let oparl = section::oparl::read(&mut root, &mut cx);
     let voting = section::voting::read(&mut root, &mut cx);
     let jitsi = section::conference::read(&mut root, &mut cx, room.name.as_str());

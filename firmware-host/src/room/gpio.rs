@@ -14,14 +14,22 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ButtonAction, GpioConfig, LampShows};
 
-/// The chair command for a button. Stateless: *stop* is `stop_current`, and the engine
-/// picks the newest delegate speaker on the floor as it is when the command is applied.
-pub fn command_for(action: ButtonAction) -> Command {
+/// The chair command for a button. *stop* is `stop_current`, and the engine picks the
+/// newest delegate speaker on the floor as it is when the command is applied; *present*
+/// toggles: it stops its source if that is presented (anywhere), else presents it.
+pub fn command_for(action: &ButtonAction, snapshot: &Snapshot) -> Command {
     match action {
         ButtonAction::Next => Command::Next {},
         ButtonAction::Stop => Command::StopCurrent {},
         ButtonAction::Priority => Command::Priority { clear_requests: false },
         ButtonAction::Clear => Command::ClearRequests {},
+        ButtonAction::Present { source, on } => {
+            if snapshot.floor.presentation.as_ref().is_some_and(|p| &p.source == source) {
+                Command::StopPresenting {}
+            } else {
+                Command::Present { source: source.clone(), on: *on }
+            }
+        }
     }
 }
 
@@ -88,10 +96,11 @@ pub async fn run<B: GpioBackend>(
                     let Some((_, action)) = config.buttons.get(i) else { continue };
                     update(&mut |h| {
                         h.answered();
-                        h.state = Some(format!("{action:?} pressed").to_lowercase());
+                        h.state = Some(format!("{} pressed", action.name()));
                     });
                     update(&mut |h| h.counters.sent += 1);
-                    if commands.send(command_for(*action)).await.is_err() {
+                    let command = command_for(action, &snapshots.borrow());
+                    if commands.send(command).await.is_err() {
                         return;
                     }
                 }
@@ -118,6 +127,28 @@ mod tests {
             participants: Vec::new(),
             profile: Default::default(),
         })
+    }
+
+    #[test]
+    fn the_present_button_presents_its_source_or_stops_it() {
+        let lectern = podium_floor::PresentationSource { name: "lectern".into(), label: "Pult".into() };
+        let doccam = podium_floor::PresentationSource { name: "doccam".into(), label: "Kamera".into() };
+        let mut floor = Floor::new(Setup {
+            voting: Default::default(),
+            presentation_sources: vec![lectern, doccam],
+            seats: Vec::new(),
+            participants: Vec::new(),
+            profile: Default::default(),
+        });
+        let button = ButtonAction::Present { source: "lectern".into(), on: podium_floor::Screens::Hall };
+        let press = command_for(&button, &floor.snapshot());
+        assert_eq!(press, Command::Present { source: "lectern".into(), on: podium_floor::Screens::Hall });
+        floor.handle(&press, &Actor::Chair, Timestamp::new(0, 0)).expect("presented");
+        assert_eq!(command_for(&button, &floor.snapshot()), Command::StopPresenting {});
+        // Another source presented: the button takes the screens for its own.
+        let other = Command::Present { source: "doccam".into(), on: podium_floor::Screens::Both };
+        floor.handle(&other, &Actor::Chair, Timestamp::new(1, 1)).expect("presented");
+        assert!(matches!(command_for(&button, &floor.snapshot()), Command::Present { .. }));
     }
 
     #[tokio::test(flavor = "current_thread", start_paused = true)]

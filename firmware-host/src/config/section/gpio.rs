@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::super::reader::{Cx, Table};
 
 /// What a button does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ButtonAction {
     /// Grant the floor to the next request.
     Next,
@@ -16,6 +16,26 @@ pub enum ButtonAction {
     Priority,
     /// Remove every waiting request.
     Clear,
+    /// Present a source (`[[presentation_source]]`), or stop it if it is presented.
+    Present {
+        /// The source's name.
+        source: String,
+        /// Where.
+        on: podium_floor::Screens,
+    },
+}
+
+impl ButtonAction {
+    /// Its name in the room file (`action = "…"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ButtonAction::Next => "next",
+            ButtonAction::Stop => "stop",
+            ButtonAction::Priority => "priority",
+            ButtonAction::Clear => "clear",
+            ButtonAction::Present { .. } => "present",
+        }
+    }
 }
 
 /// What a lamp shows.
@@ -54,11 +74,16 @@ pub struct GpioConfig {
 }
 
 const BACKENDS: &[&str] = &["cdev", "simulated"];
-const ACTIONS: &[&str] = &["next", "stop", "priority", "clear"];
+const ACTIONS: &[&str] = &["next", "stop", "priority", "clear", "present"];
 const SHOWS: &[&str] = &["someone_speaking", "remote_speaking", "on_air"];
 
 /// Reads `[gpio]` (optional).
-pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<GpioConfig> {
+/// `sources` are the room's presentation sources, for `action = "present"`.
+pub(crate) fn read(
+    root: &mut Table<'_>,
+    cx: &mut Cx<'_>,
+    sources: &[super::presentation::PresentationSourceConfig],
+) -> Option<GpioConfig> {
     let mut t = root.table(cx, "gpio")?;
     let backend = match t.choice(cx, "backend", "GPIO backend", BACKENDS).map(|b| b.v) {
         Some("simulated") => GpioBackendKind::Simulated,
@@ -77,12 +102,14 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<GpioConfig> 
     let mut buttons = Vec::new();
     for mut b in t.tables(cx, "button") {
         let l = line(cx, &mut b);
-        let action = b.choice(cx, "action", "button action", ACTIONS).map(|a| match a.v {
-            "next" => ButtonAction::Next,
-            "stop" => ButtonAction::Stop,
-            "priority" => ButtonAction::Priority,
-            _ => ButtonAction::Clear,
-        });
+        let action = match b.choice(cx, "action", "button action", ACTIONS).map(|a| a.v) {
+            Some("next") => Some(ButtonAction::Next),
+            Some("stop") => Some(ButtonAction::Stop),
+            Some("priority") => Some(ButtonAction::Priority),
+            Some("clear") => Some(ButtonAction::Clear),
+            Some(_) => present(cx, &mut b, sources),
+            None => None,
+        };
         for (key, missing, example) in [("line", l.is_none(), "17"), ("action", action.is_none(), "\"next\"")]
         {
             if missing && !b.has(key) {
@@ -115,4 +142,34 @@ pub(crate) fn read(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<GpioConfig> 
     }
     t.finish(cx);
     Some(GpioConfig { backend, chip, debounce_ms, buttons, lamps })
+}
+
+/// `action = "present"` with `source` (a `[[presentation_source]]`) and `on` (`hall`,
+/// `stream` or `both`; default `hall`).
+fn present(
+    cx: &mut Cx<'_>,
+    b: &mut Table<'_>,
+    sources: &[super::presentation::PresentationSourceConfig],
+) -> Option<ButtonAction> {
+    let on = match b.choice(cx, "on", "screen", &["hall", "stream", "both"]).map(|o| o.v) {
+        Some("stream") => podium_floor::Screens::Stream,
+        Some("both") => podium_floor::Screens::Both,
+        _ => podium_floor::Screens::Hall,
+    };
+    let source = b.string(cx, "source");
+    if source.is_none() && !b.has("source") {
+        b.missing(cx, "source", "\"lectern\" (a [[presentation_source]])");
+    }
+    let source = source?;
+    if !sources.iter().any(|s| s.name == source.v) {
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        let help = if names.is_empty() {
+            "the room has no [[presentation_source]]".to_owned()
+        } else {
+            format!("the room's sources: {}", names.join(", "))
+        };
+        cx.err(&source.span, b.field("source"), format!("no presentation source `{}`", source.v), Some(help));
+        return None;
+    }
+    Some(ButtonAction::Present { source: source.v, on })
 }
