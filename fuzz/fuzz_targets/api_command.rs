@@ -19,9 +19,20 @@ fn setup() -> Setup {
         })
         .collect();
     let seats = (1..=5u16)
-        .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: Some(format!("m{n}")) })
+        .map(|n| SeatSetup {
+            number: n,
+            label: n.to_string(),
+            default_participant: Some(format!("m{n}")),
+            position: None,
+        })
         .collect();
-    Setup { seats, participants, profile: Profile::default(), voting: Default::default(), presentation_sources: Vec::new() }
+    Setup {
+        seats,
+        participants,
+        profile: Profile::default(),
+        voting: Default::default(),
+        presentation_sources: Vec::new(),
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

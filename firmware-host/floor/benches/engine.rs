@@ -37,7 +37,12 @@ const REPLAY_EVENTS: usize = 100_000;
 fn setup(seats: SeatNo) -> Setup {
     let count = seats;
     let seats = (1..=count)
-        .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: Some(format!("m{n}")) })
+        .map(|n| SeatSetup {
+            number: n,
+            label: n.to_string(),
+            default_participant: Some(format!("m{n}")),
+            position: None,
+        })
         .collect();
     let participants = (1..=count)
         .map(|n| Participant {

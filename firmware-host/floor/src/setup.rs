@@ -37,6 +37,20 @@ pub struct SeatSetup {
     pub label: String,
     /// The participant who sits here when the session opens, if fixed seating.
     pub default_participant: Option<ParticipantId>,
+    /// Where it is on the seat map (the room file's `x`, `y`); none: the consoles place it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<SeatPosition>,
+}
+
+/// A seat's place on the seat map, in grid units from the top left as seen from the
+/// public (the chair's table at the front is usually `y = 0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SeatPosition {
+    /// Column, 0 to 99.
+    pub x: u16,
+    /// Row, 0 to 99.
+    pub y: u16,
 }
 
 /// A member, chair, staff or guest.

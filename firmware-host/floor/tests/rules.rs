@@ -611,7 +611,12 @@ fn a_long_list_keeps_its_order_and_snapshots_keep_their_state() {
         .map(|n| participant(&format!("p{n}"), "G", if n == 1 { Role::Chair } else { Role::Member }, false))
         .collect();
     let seats = (1..=400)
-        .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: Some(format!("p{n}")) })
+        .map(|n| SeatSetup {
+            number: n,
+            label: n.to_string(),
+            default_participant: Some(format!("p{n}")),
+            position: None,
+        })
         .collect();
     let mut profile = profile(Mode::Request);
     profile.limits.max_requests = 200;

@@ -329,7 +329,8 @@ mod tests {
     use super::*;
 
     fn floor_with(commands: &[Command]) -> FloorState {
-        let seat = |n: u16| SeatSetup { number: n, label: n.to_string(), default_participant: None };
+        let seat =
+            |n: u16| SeatSetup { number: n, label: n.to_string(), default_participant: None, position: None };
         let seats = (1..=4).map(seat).collect();
         let mut floor = Floor::new(Setup {
             voting: Default::default(),

@@ -252,7 +252,12 @@ mod tests {
         Setup {
             voting: Default::default(),
             presentation_sources: Vec::new(),
-            seats: vec![SeatSetup { number: 1, label: "1".into(), default_participant: Some("m1".into()) }],
+            seats: vec![SeatSetup {
+                number: 1,
+                label: "1".into(),
+                default_participant: Some("m1".into()),
+                position: None,
+            }],
             participants: vec![Participant {
                 id: "m1".into(),
                 name: "Member 1".into(),

@@ -838,3 +838,17 @@ fn voice_hold_times_and_simulated_arrays() {
     let e = one(&text);
     assert_at(&e, &text, "\"10.0.0.30\"", 0, "microphone[1].tcp");
 }
+
+#[test]
+fn a_seat_is_placed_by_both_x_and_y() {
+    let c = parse_str(&format!("{ROOM}[[seat]]\nnumber = 1\nx = 4\ny = 0\n[[seat]]\nnumber = 2\n"))
+        .expect("valid");
+    assert_eq!(c.setup.seats[0].position, Some(podium_floor::setup::SeatPosition { x: 4, y: 0 }));
+    assert_eq!(c.setup.seats[1].position, None);
+    let text = format!("{ROOM}[[seat]]\nnumber = 1\nx = 4\n");
+    let e = one(&text);
+    assert_at(&e, &text, "4\n", 0, "seat[1].x");
+    assert!(e.message.contains("give both or neither"), "{e}");
+    let text = format!("{ROOM}[[seat]]\nnumber = 1\nx = 4\ny = 100\n");
+    assert_at(&one(&text), &text, "100", 0, "seat[1].y");
+}

@@ -508,6 +508,7 @@ mod tests {
                     number: n,
                     label: n.to_string(),
                     default_participant: Some(format!("m{n}")),
+                    position: None,
                 })
                 .collect(),
             participants: (1..=3)

@@ -942,6 +942,7 @@ mod tests {
                     number: n,
                     label: n.to_string(),
                     default_participant: Some(["a", "b", "c"][usize::from(n) - 1].into()),
+                    position: None,
                 })
                 .collect(),
             participants: vec![

@@ -389,7 +389,12 @@ mod tests {
             voting: Default::default(),
             presentation_sources: Vec::new(),
             seats: (1..=4)
-                .map(|n| SeatSetup { number: n, label: n.to_string(), default_participant: None })
+                .map(|n| SeatSetup {
+                    number: n,
+                    label: n.to_string(),
+                    default_participant: None,
+                    position: None,
+                })
                 .collect(),
             participants: Vec::new(),
             profile: Profile::default(),

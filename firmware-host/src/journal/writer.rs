@@ -479,6 +479,7 @@ mod tests {
                     number: n,
                     label: n.to_string(),
                     default_participant: None,
+                    position: None,
                 })
                 .collect(),
             participants: Vec::new(),

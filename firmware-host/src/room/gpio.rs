@@ -119,7 +119,8 @@ mod tests {
     use crate::config::GpioBackendKind;
 
     fn floor() -> Floor {
-        let seat = |n: u16| SeatSetup { number: n, label: n.to_string(), default_participant: None };
+        let seat =
+            |n: u16| SeatSetup { number: n, label: n.to_string(), default_participant: None, position: None };
         Floor::new(Setup {
             voting: Default::default(),
             presentation_sources: Vec::new(),

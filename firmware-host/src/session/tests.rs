@@ -18,6 +18,7 @@ fn setup(seats: u16) -> Setup {
                 number: n,
                 label: n.to_string(),
                 default_participant: Some(format!("m{n}")),
+                position: None,
             })
             .collect(),
         participants: (1..=seats)

@@ -37,6 +37,7 @@ pub fn setup(profile: Profile) -> Setup {
                 2..=9 => Some(format!("m{n}")),
                 _ => None,
             },
+            position: None,
         })
         .collect();
     Setup { seats, participants, profile, voting: Default::default(), presentation_sources: Vec::new() }

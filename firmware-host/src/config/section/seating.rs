@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use podium_floor::setup::{Participant, Role, SeatNo, SeatSetup};
+use podium_floor::setup::{Participant, Role, SeatNo, SeatPosition, SeatSetup};
 
 use super::super::reader::{Cx, Sp, Table, did_you_mean};
 use super::discussion::Discussion;
@@ -51,6 +51,24 @@ pub(crate) fn read_seats(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<SeatEntry
         if let Some(m) = &member {
             non_empty(cx, &t, "member", m);
         }
+        let x = t.u16_in(cx, "x", 0, 99);
+        let y = t.u16_in(cx, "y", 0, 99);
+        let position = match (x, y) {
+            (Some(x), Some(y)) => Some(SeatPosition { x: x.v, y: y.v }),
+            (Some(given), None) | (None, Some(given)) => {
+                let (have, lacks) = if t.has("x") { ("x", "y") } else { ("y", "x") };
+                if !t.has(lacks) {
+                    cx.err(
+                        &given.span,
+                        t.field(have),
+                        format!("`{have}` without `{lacks}`: give both or neither"),
+                        None,
+                    );
+                }
+                None
+            }
+            (None, None) => None,
+        };
         t.finish(cx);
         let no = number.as_ref().map_or(0, |n| n.v);
         out.push(SeatEntry {
@@ -58,6 +76,7 @@ pub(crate) fn read_seats(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<SeatEntry
                 number: no,
                 label: label.map_or_else(|| no.to_string(), |l| l.v),
                 default_participant: member.as_ref().map(|m| m.v.clone()),
+                position,
             },
             number,
             member,
