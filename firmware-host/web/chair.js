@@ -5,8 +5,8 @@ import {
   LiveFloor, api, attendanceOf, budgetRows, clock, command, commandNotice, currentEntry, errorText,
   everyQuarterSecond, formatMs, h, initLanguage, isRemote, itemLabel, logout, notEntitledReason, openVote,
   optionLabel, outcomeText, personOf, placeText, publicityText, quorumText, remoteBadge,
-  replaceKeepingFocus, resultLine, say, showConnection, stationKey, stationText, t, timerView, voteProgress,
-  whoami, agendaEntry,
+  replaceKeepingFocus, resultLine, say, showConnection, speakerTime, stationKey, stationText, t, timerView,
+  voteProgress, whoami, agendaEntry,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -730,6 +730,53 @@ $('budget-form').addEventListener('submit', (e) => {
 $('budget-remove').addEventListener('click', () => send({ command: 'set_budget', budget: null }));
 
 
+// ---------------------------------------------------------------- speaking time by group
+
+/** Every group's speaking time (closed turns and the running time of its open ones) and,
+ *  where a budget is set, its row of the budget. */
+function groupRows() {
+  const now = clock.now();
+  const groupOf = new Map(snap.participants.map((p) => [p.id, p.group]));
+  const spoken = { ...snap.floor.spoken_ms_by_group };
+  for (const sp of snap.floor.speakers) {
+    const group = sp.participant ? groupOf.get(sp.participant) : null;
+    if (group) spoken[group] = (spoken[group] || 0) + speakerTime(sp, now).spoken;
+  }
+  const budgets = new Map(budgetRows(snap, now).map((row) => [row.group, row]));
+  const groups = new Set([...groupOf.values(), ...Object.keys(spoken), ...budgets.keys()].filter(Boolean));
+  return [...groups].sort((a, b) => a.localeCompare(b))
+    .map((group) => ({ group, spoken: spoken[group] || 0, budget: budgets.get(group) || null }));
+}
+
+function groupRemainingText(row) {
+  if (!row.budget) return t('groups.no_budget');
+  const state = row.budget.state;
+  return state === 'warning' || state === 'exhausted'
+    ? `${remainingText(row.budget)} (${t(`budget.short.${state}`)})`
+    : remainingText(row.budget);
+}
+
+/** The table, rebuilt when the groups change and otherwise updated in place (every quarter second). */
+function renderGroups() {
+  const rows = groupRows();
+  const body = $('group-rows');
+  const shown = [...body.children];
+  if (shown.length !== rows.length || rows.some((r, i) => shown[i].dataset.group !== r.group)) {
+    body.replaceChildren(...rows.map((r) => h('tr', { dataset: { group: r.group } },
+      h('th', { scope: 'row' }, r.group), h('td', { class: 'spoken' }), h('td', { class: 'remaining' }))));
+  }
+  rows.forEach((r, i) => {
+    const tr = body.children[i];
+    const spoken = formatMs(Math.floor(r.spoken / 1000) * 1000);
+    const remaining = groupRemainingText(r);
+    tr.dataset.state = r.budget ? r.budget.state : 'none';
+    if (tr.children[1].textContent !== spoken) tr.children[1].textContent = spoken;
+    if (tr.children[2].textContent !== remaining) tr.children[2].textContent = remaining;
+  });
+  $('groups').hidden = rows.length === 0;
+  $('no-groups').hidden = rows.length > 0;
+}
+
 // ---------------------------------------------------------------- quorum and attendance
 
 let wasQuorate = null; // the quorum at the last change (null: not known yet)
@@ -978,6 +1025,7 @@ function render() {
   renderItemLines();
   renderAgenda();
   renderBudget();
+  renderGroups();
   renderSpeakers();
   renderRequests();
   renderStations();
@@ -995,4 +1043,4 @@ const live = new LiveFloor({
   onStatus: (status) => showConnection($('conn'), status),
 });
 live.start();
-everyQuarterSecond(() => { tickTimers(); tickBudget(); tickVote(); });
+everyQuarterSecond(() => { tickTimers(); tickBudget(); tickVote(); if (snap) renderGroups(); });

@@ -63,6 +63,22 @@ export function initLanguage(onChange) {
   }
 }
 
+/** Sets the language of an unattended screen (hall display, overlay): the address's
+ *  `?lang=`, else `fallback`; never a choice remembered in this browser nor the browser's
+ *  own language, and nothing on screen to change it. */
+export function initScreenLanguage(fallback) {
+  const fromQuery = new URLSearchParams(location.search).get('lang');
+  lang = fromQuery && texts[fromQuery] ? fromQuery : fallback;
+  applyTexts();
+}
+
+/** The text of `prefix.value` where the table has one, else the value as it came (a word
+ *  of a newer daemon). Every prefix passed here is a family in i18n.js. */
+export function known(prefix, value) {
+  const key = `${prefix}.${value}`;
+  return texts.de[key] !== undefined ? t(key) : String(value ?? '');
+}
+
 // ---------------------------------------------------------------- DOM
 
 /** Creates an element: h('button', {class: 'x', onclick: f}, 'text', child, ...). */
@@ -508,6 +524,12 @@ export function applyEvent(snap, ev) {
       break;
     case 'public_changed':
       f.public = c.public;
+      break;
+    case 'presentation_started':
+      f.presentation = { source: c.source, on: c.on, since: ev.at };
+      break;
+    case 'presentation_stopped':
+      delete f.presentation;
       break;
     case 'excluded': {
       const e = agendaEntry(snap, c.item);

@@ -6,7 +6,7 @@
 // none; the page clears what it showed, whoever it is logged in as).
 
 import {
-  LiveFloor, budgetRows, currentEntry, everyQuarterSecond, formatMs, h, initLanguage, isRemote,
+  LiveFloor, budgetRows, currentEntry, everyQuarterSecond, formatMs, h, initScreenLanguage, isRemote,
   itemLabel, optionLabel, outcomeText, personOf, quorumText, remoteBadge, stationText, t, timerView,
   voteProgress, whoami,
 } from './common.js';
@@ -15,7 +15,12 @@ const $ = (id) => document.getElementById(id);
 const overlay = document.body.classList.contains('overlay');
 let snap = null;
 
-initLanguage(() => render());
+/** The language of the hall display and the overlay when their address has no `?lang=`:
+ *  the one place a room-wide default (e.g. from the room file) would come in. */
+const SCREEN_LANGUAGE = 'de';
+
+// Screens nobody operates: no language switch, no remembered choice, no browser default.
+initScreenLanguage(SCREEN_LANGUAGE);
 if (!overlay) whoami().then((me) => { $('room').textContent = me.room_name || 'Podium'; });
 
 const nonPublic = () => snap.floor.public === false;

@@ -2,7 +2,7 @@
 // Texts, the language switch and the DOM helper are the consoles' (common.js, i18n.js);
 // everything the rooms send becomes text nodes, never markup.
 
-import { currentLang, h, initLanguage, t } from './common.js';
+import { currentLang, h, initLanguage, known, t } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,13 +16,6 @@ function meeting(health) {
     text += ` – ${t('fleet.item', { number: m.current_item.number, title })}`;
   }
   return text;
-}
-
-/** The key's text if the table has it, else the value as it came (a newer room's word). */
-function known(prefix, value) {
-  const key = `${prefix}.${value}`;
-  const text = t(key);
-  return text === key ? String(value ?? '') : text;
 }
 
 function roomRow(room) {

@@ -1,6 +1,7 @@
 // The remote member's page (opened through the personal link, which started a session
-// for exactly this member): join, request the floor, withdraw, see one's position and
-// who speaks; unmistakable feedback when the floor is granted.
+// for exactly this member): join, request the floor (an ordinary request pro or contra),
+// withdraw, see one's position and who speaks; unmistakable feedback when the floor is
+// granted, and ending one's own turn where the rules let members switch off.
 
 import {
   LiveFloor, attendanceOf, command, commandNotice, currentEntry, everyQuarterSecond, h, initLanguage, isRemote,
@@ -27,12 +28,24 @@ async function send(body) {
   return r.ok;
 }
 
+/** The stance chosen for an ordinary request, if any ('pro' or 'contra'). */
+function stance() {
+  return document.querySelector('input[name="stance"]:checked')?.value || undefined;
+}
+
 $('join').addEventListener('click', () => send({ command: 'join_remote', participant: me.participant }));
 $('leave').addEventListener('click', () => send({ command: 'leave_remote', participant: me.participant }));
-$('request').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'ordinary' }));
+$('request').addEventListener('click', async () => {
+  const ok = await send({ command: 'request', station: own(), kind: 'ordinary', stance: stance() });
+  // The stance belongs to this request: the next one starts without.
+  if (ok) $('stance-none').checked = true;
+});
 $('point-of-order').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'point_of_order' }));
 $('reply').addEventListener('click', () => send({ command: 'request', station: own(), kind: 'reply' }));
 $('withdraw').addEventListener('click', () => send({ command: 'withdraw', station: own() }));
+// A member ends their own turn with `cancel` (as the desk unit's cancel key): the engine
+// closes their microphone where `members_may_switch_off` allows; `stop` is the chair's.
+$('stop').addEventListener('click', () => send({ command: 'cancel', station: own() }));
 
 // ---------------------------------------------------------------- attendance and votes
 
@@ -155,6 +168,12 @@ function renderMeeting() {
   $('part-line').dataset.kind = 'error';
 }
 
+/** "Wortmeldung" or, with a stance, "Wortmeldung, dafür". */
+function requestKind(r) {
+  const kind = t(`kind.${r.kind}`);
+  return r.stance ? t('remote.kind_stance', { kind, stance: t(`stance.${r.stance}`) }) : kind;
+}
+
 function render() {
   if (!snap || !me) return;
   renderMeeting();
@@ -178,10 +197,16 @@ function render() {
   const index = f.requests.findIndex((r) => mine(r.station));
   const speaking = f.speakers.some((s) => mine(s.station));
   $('position').textContent = index >= 0
-    ? t('remote.position', { n: index + 1, kind: t(`kind.${f.requests[index].kind}`) })
+    ? t('remote.position', { n: index + 1, kind: requestKind(f.requests[index]) })
     : t('remote.no_request');
-  for (const id of ['request', 'point-of-order', 'reply']) $(id).disabled = !joined || index >= 0 || speaking;
+  const cannotRequest = !joined || index >= 0 || speaking;
+  for (const id of ['request', 'point-of-order', 'reply']) $(id).disabled = cannotRequest;
+  $('stance').disabled = cannotRequest;
   $('withdraw').disabled = index < 0;
+  const stopFocused = document.activeElement === $('stop');
+  $('stop').hidden = !(speaking && f.profile.limits.members_may_switch_off);
+  // The button goes when the turn ends: keep the keyboard in the card.
+  if (stopFocused && $('stop').hidden) $('request').focus();
 
   $('granted').hidden = !speaking;
   $('granted').textContent = speaking ? t('remote.granted') : '';
@@ -203,7 +228,8 @@ function render() {
   const list = f.requests.map((r) => {
     const who = personOf(snap, r);
     const kind = r.kind === 'ordinary' ? null : h('span', { class: `badge kind-${r.kind}` }, t(`kind.${r.kind}`));
-    return h('li', { class: mine(r.station) ? 'position' : '' }, who.name, ' ', isRemote(r.station) ? remoteBadge() : null, ' ', kind);
+    const side = r.stance ? ` (${t(`stance.${r.stance}`)})` : '';
+    return h('li', { class: mine(r.station) ? 'position' : '' }, who.name, side, ' ', isRemote(r.station) ? remoteBadge() : null, ' ', kind);
   });
   $('list').replaceChildren(...list);
   $('list').hidden = list.length === 0;

@@ -1,17 +1,28 @@
-// The technician console: daemon health, MQTT link, devices with health and test
-// actions (whatever device routes this build has), the live floor event log and the
-// daemon's log tail.
+// The technician console: daemon health, MQTT link, the journal and command sources, desk
+// units with health and lamp tests, room devices with health and the test actions of their
+// kind, the live floor event log and the daemon's log tail. Every label is a text of
+// i18n.js; what devices and the daemon say in their own words (a device's state, a test's
+// result, an error's detail, log lines) is shown as it came.
 
 import {
-  LiveFloor, api, errorText, h, initLanguage, logout, say, showConnection, stationKey, t, whoami,
+  LiveFloor, agendaEntry, api, errorText, formatMs, h, initLanguage, itemLabel, known, logout, outcomeText,
+  phaseText, publicityText, quorumText, replaceKeepingFocus, say, showConnection, stationText, t, whoami,
 } from './common.js';
+import { families } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
-const notice = $('notice');
 const MAX_LINES = 400;
-let lastSnapshot = null;
+let snap = null; // the floor, for names in the event log and in camera shots
 
-initLanguage(() => refresh());
+initLanguage(() => {
+  // Device cards and log lines are built once and kept (focus, typed values, results):
+  // rebuild them in the new language; a result in the old one goes.
+  for (const card of cards.values()) card.article.remove();
+  cards.clear();
+  renderEvents();
+  report($('desk-test-status'), '');
+  refresh();
+});
 
 // ---------------------------------------------------------------- OParl import
 
@@ -65,12 +76,46 @@ function duration(s) {
   return `${d ? `${d} d ` : ''}${hh} h ${mm} min`;
 }
 
+function yesNo(value) {
+  return t(value ? 'tech.yes' : 'tech.no');
+}
+
+/** A definition list of [label, value] pairs (a null pair is left out, an empty value shows –). */
+function facts(pairs) {
+  return h('dl', { class: 'facts' }, pairs.filter(Boolean).flatMap(([label, value]) => [
+    h('dt', {}, label),
+    h('dd', {}, value === null || value === undefined || value === '' ? '–' : value),
+  ]));
+}
+
+function onlineText(online) {
+  return h('span', { class: online ? 'state-online' : 'state-offline' }, t(online ? 'tech.online' : 'tech.offline'));
+}
+
+/** Shows a result in a live region that stays in place (never hidden, so it is announced). */
+function report(el, text, kind = 'info') {
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+/** Why a call failed: the translated reason and, where the daemon said more, its words. */
+function failureText(r) {
+  const message = r.data?.message;
+  return message && r.data?.error !== 'network' ? `${errorText(r)} (${message})` : errorText(r);
+}
+
 /** Appends a line to a log list, keeping the newest MAX_LINES and the view at the end. */
 function append(list, item) {
   const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   list.append(item);
   while (list.children.length > MAX_LINES) list.firstElementChild.remove();
   if (atEnd) list.scrollTop = list.scrollHeight;
+}
+
+function table(headers, rows) {
+  return h('table', { class: 'grid' },
+    h('thead', {}, h('tr', {}, ...headers.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, ...rows));
 }
 
 // ---------------------------------------------------------------- health, MQTT, metrics
@@ -92,57 +137,77 @@ async function refreshHealth() {
   const box = $('mqtt');
   if (q.ok && q.data) {
     const d = q.data;
-    box.replaceChildren(h('dl', { class: 'facts' },
-      h('dt', {}, 'Broker'), h('dd', {}, d.broker),
-      h('dt', {}, 'Status'), h('dd', { class: d.connected ? 'state-online' : 'state-offline' }, t(d.connected ? 'tech.online' : 'tech.offline')),
-      ...['connects', 'accepted', 'rejected', 'malformed', 'dropped'].flatMap((k) => [h('dt', {}, k), h('dd', {}, String(d[k] ?? '–'))]),
-      h('dt', {}, t('tech.mqtt.handling')),
-      h('dd', {}, d.handling ? `${d.handling.p50_us} / ${d.handling.p99_us} / ${d.handling.max_us} µs (${d.handling.commands})` : '–'),
-      d.last_error ? [h('dt', {}, 'last_error'), h('dd', {}, d.last_error)] : []));
+    box.replaceChildren(facts([
+      [t('tech.mqtt.broker'), d.broker],
+      [t('tech.mqtt.status'), onlineText(d.connected)],
+      ...families['tech.mqtt.counter'].map((k) => [t(`tech.mqtt.counter.${k}`), String(d[k] ?? '–')]),
+      [t('tech.mqtt.handling'),
+        d.handling ? `${d.handling.p50_us} / ${d.handling.p99_us} / ${d.handling.max_us} µs (${d.handling.commands})` : null],
+      d.last_error ? [t('tech.mqtt.last_error'), d.last_error] : null,
+    ]));
   } else {
     box.replaceChildren(h('p', {}, q.status === 404 || q.status === 0 ? t('tech.mqtt.none') : errorText(q)));
   }
 }
 
-// ---------------------------------------------------------------- devices
+// ---------------------------------------------------------------- desk units
 
-async function runTest(path, body, label) {
-  const r = await api(path, { method: 'POST', body });
-  const detail = r.ok && r.data?.result ? ` ${r.data.result}` : '';
-  say(notice, r.ok ? `${label}: ${t('done')}${detail}` : t('rejected', { reason: errorText(r) }), r.ok ? 'info' : 'error');
+/** Starts a lamp test on `target` ({seat}, {bus, unit} or {all: true}) for the chosen time. */
+async function deskTest(target) {
+  const status = $('desk-test-status');
+  const seconds = $('desk-test-seconds');
+  if (!seconds.checkValidity()) {
+    report(status, t('tech.desk_test.seconds_invalid'), 'error');
+    seconds.focus();
+    return;
+  }
+  const r = await api('/api/v1/devices/test', { method: 'POST', body: { ...target, seconds: Number(seconds.value) } });
+  if (!r.ok) {
+    report(status, t('rejected', { reason: failureText(r) }), 'error');
+    return;
+  }
+  const units = r.data.units;
+  const which = units.length <= 3
+    ? units.map((u) => t('tech.desk_test.unit', { unit: u.unit, bus: u.bus })).join(', ')
+    : t('tech.desk_test.units', { n: units.length });
+  report(status, t('tech.desk_test.started', { seconds: r.data.seconds, units: which }));
 }
 
-function table(headers, rows) {
-  return h('table', { class: 'grid' },
-    h('thead', {}, h('tr', {}, ...headers.map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, ...rows));
-}
-
-function statusCell(online, text) {
-  return h('td', { class: online ? 'state-online' : 'state-offline' }, text);
-}
+$('desk-test').addEventListener('submit', (e) => {
+  e.preventDefault();
+  deskTest({ seat: Number($('desk-test-seat').value) });
+});
+$('test-all').addEventListener('click', () => deskTest({ all: true }));
 
 function unitRow(bus, unit) {
   const online = unit.status === 'online';
   const label = t('tech.test_unit_label', { unit: unit.unit, bus: bus.id });
   return h('tr', {},
     h('td', {}, String(unit.unit)),
-    h('td', {}, unit.kind ?? ''),
+    h('td', {}, known('tech.unit_kind', unit.kind)),
     h('td', {}, (unit.seats || []).join(', ')),
-    statusCell(online, online ? t('tech.online') : unit.status === 'offline' ? t('tech.offline') : (unit.status ?? '')),
+    h('td', { class: online ? 'state-online' : 'state-offline' }, known('tech.unit_status', unit.status)),
     h('td', {}, time(unit.last_seen_unix_ms)),
     h('td', {}, `${unit.timeouts ?? 0} / ${unit.crc_errors ?? 0} / ${unit.exceptions ?? 0}`),
     h('td', {}, h('button', {
-      type: 'button', class: 'small', 'aria-label': label,
-      onclick: () => runTest('/api/v1/devices/test', { bus: bus.id, unit: unit.unit }, label),
+      type: 'button', class: 'small', 'aria-label': label, dataset: { focus: `unit:${bus.id}:${unit.unit}` },
+      onclick: () => deskTest({ bus: bus.id, unit: unit.unit }),
     }, t('tech.test_unit'))));
 }
 
 function busView(bus) {
   return h('div', {},
-    h('h3', {}, `${bus.id}: ${bus.port}${bus.simulated ? ' (sim)' : ''}`),
-    h('p', {}, h('span', { class: bus.connected ? 'state-online' : 'state-offline' }, t(bus.connected ? 'tech.online' : 'tech.offline')),
-      ` · ${time(bus.last_frame_unix_ms)}`, bus.last_error ? ` · ${bus.last_error}` : ''),
+    h('h3', {}, t(bus.simulated ? 'tech.bus_simulated' : 'tech.bus', { id: bus.id })),
+    facts([
+      [t('tech.bus.port'), bus.port],
+      [t('tech.bus.status'), onlineText(bus.connected)],
+      [t('tech.bus.last_frame'), time(bus.last_frame_unix_ms)],
+      [t('tech.bus.cycles'), String(bus.cycles ?? '–')],
+      [t('tech.bus.last_cycle'), bus.last_cycle_us === undefined || bus.last_cycle_us === null ? null : `${(bus.last_cycle_us / 1000).toFixed(1)} ms`],
+      [t('tech.bus.open_failures'), String(bus.open_failures ?? '–')],
+      [t('tech.bus.disconnects'), String(bus.disconnects ?? '–')],
+      bus.last_error ? [t('tech.bus.last_error'), bus.last_error] : null,
+    ]),
     table(
       [t('tech.col.unit'), t('tech.col.kind'), t('col.station'), t('tech.col.status'), t('tech.col.last'), t('tech.col.errors'), t('col.actions')],
       (bus.units || []).map((u) => unitRow(bus, u))));
@@ -151,70 +216,200 @@ function busView(bus) {
 async function refreshDevices() {
   const box = $('devices');
   const r = await api('/api/v1/devices');
-  $('test-all').hidden = !(r.ok && r.data?.buses?.length);
+  const buses = r.ok && Array.isArray(r.data?.buses) ? r.data.buses : [];
+  $('desk-test').hidden = buses.length === 0;
   if (!r.ok) {
     box.replaceChildren(h('p', {}, r.status === 404 ? t('tech.devices.none') : errorText(r)));
     return;
   }
-  const buses = Array.isArray(r.data?.buses) ? r.data.buses : [];
-  box.replaceChildren(...(buses.length ? buses.map(busView) : [h('p', {}, t('tech.devices.empty'))]));
+  replaceKeepingFocus(box, buses.length ? buses.map(busView) : [h('p', {}, t('tech.devices.empty'))]);
 }
 
-$('test-all').addEventListener('click', () => runTest('/api/v1/devices/test', { all: true }, t('tech.test_all')));
+// ---------------------------------------------------------------- room devices
 
-/** Room devices that are conference central units (`devices/src/central/`). */
-const CENTRAL_UNIT_KINDS = ['shure_dcs', 'televic_cocon', 'bosch_dicentis'];
+/** The test actions per kind of room device, as `POST /api/v1/devices/room/{name}/test`
+ *  takes them; the first action is the form's default (Enter in its field). Central units
+ *  (their keys and lists are the test) and the button box have none. */
+const DEVICE_ACTIONS = {
+  visca: ['recall', 'store', 'home', 'power_on', 'power_off', 'position'],
+  pjlink: ['input', 'power_on', 'power_off', 'status'],
+  mdc: ['input', 'power_on', 'power_off', 'status'],
+  extron: ['input', 'power_on', 'power_off', 'status'],
+  shure: ['flash', 'status'],
+};
 
-/** A small form per room device: pick an action (and a preset), run it. */
-function actionForm(device) {
-  const id = `act-${device.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-  const select = h('select', { id, 'aria-label': t('tech.action_for', { name: device.name }) },
-    ...['recall', 'home', 'power_on', 'power_off', 'position'].map((a) => h('option', { value: a }, t(`tech.action.${a}`))));
-  const preset = h('input', {
-    type: 'number', min: '0', max: '255', value: '1', class: 'preset', 'aria-label': t('tech.preset_for', { name: device.name }),
+function actionBody(action, fields) {
+  switch (action) {
+    case 'recall':
+    case 'store':
+      return { action, preset: Number(fields.preset.value) };
+    case 'input':
+      return { action, input: fields.input.value.trim() };
+    case 'power_on':
+      return { action: 'power', on: true };
+    case 'power_off':
+      return { action: 'power', on: false };
+    default:
+      return { action };
+  }
+}
+
+/** The field an action takes its parameter from, if any. */
+function actionField(action, fields) {
+  if (action === 'recall' || action === 'store') return fields.preset;
+  if (action === 'input') return fields.input;
+  return null;
+}
+
+const cards = new Map(); // device name → {article, facts, kind, input}
+let cardIds = 0;
+
+async function runRoomTest(device, action, fields, status) {
+  const field = actionField(action, fields);
+  if (field && !field.reportValidity()) return;
+  const vars = { name: device, action: t(`tech.action.${action}`) };
+  report(status, t('tech.result.running', vars));
+  const r = await api(`/api/v1/devices/room/${encodeURIComponent(device)}/test`, {
+    method: 'POST', body: actionBody(action, fields),
   });
-  const run = () => {
-    const a = select.value;
-    const body = a === 'recall' ? { action: 'recall', preset: Number(preset.value) }
-      : a === 'power_on' ? { action: 'power', on: true }
-        : a === 'power_off' ? { action: 'power', on: false }
-          : { action: a };
-    runTest(`/api/v1/devices/room/${encodeURIComponent(device.name)}/test`, body, `${device.name}: ${t(`tech.action.${a}`)}`);
-  };
-  return h('div', { class: 'row' }, select, preset,
-    h('button', { type: 'button', class: 'small', 'aria-label': t('tech.run_for', { name: device.name }), onclick: run }, t('tech.run')));
+  if (r.ok) report(status, t('tech.result.done', { ...vars, result: r.data?.result ?? '' }));
+  else report(status, t('tech.result.failed', { ...vars, reason: failureText(r) }), 'error');
+  refreshRoomDevices();
+}
+
+function testControls(d, uid, status) {
+  const actions = DEVICE_ACTIONS[d.kind];
+  if (!actions) {
+    return h('p', { class: 'hint' }, t(families['tech.no_actions'].includes(d.kind) ? `tech.no_actions.${d.kind}` : 'tech.no_actions.other'));
+  }
+  const fields = {};
+  const withField = [];
+  if (actions.includes('recall')) {
+    fields.preset = h('input', { id: `${uid}-preset`, type: 'number', min: '0', max: '65535', value: '1', required: true, class: 'preset' });
+    withField.push(h('div', {}, h('label', { for: `${uid}-preset` }, t('tech.preset')), fields.preset));
+  }
+  if (actions.includes('input')) {
+    fields.input = h('input', {
+      id: `${uid}-input`, required: true, maxlength: '32', pattern: '\\S+', autocomplete: 'off', class: 'preset',
+    });
+    withField.push(h('div', {}, h('label', { for: `${uid}-input` }, t('tech.input')), fields.input));
+  }
+  const button = (action, i) => h('button', {
+    type: i === 0 ? 'submit' : 'button', class: i === 0 ? 'small primary' : 'small',
+    'aria-label': t('tech.action_label', { action: t(`tech.action.${action}`), name: d.name }),
+    dataset: { action },
+    onclick: i === 0 ? null : () => runRoomTest(d.name, action, fields, status),
+  }, t(`tech.action.${action}`));
+  const buttons = actions.map(button);
+  const paired = buttons.filter((b) => actionField(b.dataset.action, fields));
+  const plain = buttons.filter((b) => !actionField(b.dataset.action, fields));
+  return h('form', {
+    onsubmit: (e) => { e.preventDefault(); runRoomTest(d.name, actions[0], fields, status); },
+  }, h('fieldset', {},
+    h('legend', {}, t('tech.test_legend', { name: d.name })),
+    withField.length ? h('div', { class: 'row' }, withField, paired) : null,
+    h('div', { class: 'actions' }, plain)));
+}
+
+function shotText(shot) {
+  if (!shot) return t('tech.shot.none');
+  if (shot === 'overview') return t('tech.shot.overview');
+  const seat = /^seat (\d+)$/.exec(shot);
+  if (seat) return t('station.seat', { n: seat[1] });
+  const remote = /^remote (.+)$/.exec(shot);
+  return remote ? t('tech.shot.remote', { name: personName(remote[1]) }) : shot;
+}
+
+/** What the directors want the device to show now, in words. */
+function wantedText(shot, display) {
+  if (shot) {
+    const what = shotText(shot.shot);
+    return shot.preset === null || shot.preset === undefined ? what : t('tech.wanted.preset', { shot: what, preset: shot.preset });
+  }
+  if (display) {
+    return [
+      display.power === null || display.power === undefined ? null : t(display.power ? 'tech.wanted.on' : 'tech.wanted.standby'),
+      display.input ? t('tech.wanted.input', { input: display.input }) : null,
+    ].filter(Boolean).join(', ');
+  }
+  return null;
+}
+
+function deviceFacts(d, shot, display) {
+  const counters = d.counters || {};
+  return [
+    facts([
+      [t('tech.device.kind'), known('tech.kind', d.kind)],
+      [t('tech.device.address'), d.address],
+      [t('tech.device.status'), onlineText(d.connected)],
+      [t('tech.device.last_response'), time(d.last_response_unix_ms)],
+      [t('tech.device.state'), d.state],
+      shot || display ? [t('tech.device.wanted'), wantedText(shot, display)] : null,
+      [t('tech.device.last_error'), d.last_error ? `${d.last_error} (${time(d.last_error_unix_ms)})` : null],
+    ]),
+    h('p', { class: 'meta' }, `${t('tech.device.counters')}: `,
+      families['tech.counter'].map((k) => `${t(`tech.counter.${k}`)} ${counters[k] ?? 0}`).join(' · ')),
+  ];
+}
+
+/** A card per device, built once (its form keeps focus, typed values and the last result);
+ *  its facts are refreshed in place. */
+function deviceCard(d) {
+  cardIds += 1;
+  const uid = `device-${cardIds}`;
+  const status = h('p', { class: 'result', role: 'status' });
+  const factsBox = h('div', {});
+  const article = h('article', { class: 'device', 'aria-labelledby': `${uid}-name`, dataset: { device: d.name, kind: d.kind } },
+    h('h3', { id: `${uid}-name` }, d.name),
+    factsBox,
+    testControls(d, uid, status),
+    status);
+  return { article, facts: factsBox, kind: d.kind, input: article.querySelector(`#${uid}-input`) };
 }
 
 async function refreshRoomDevices() {
   const box = $('room-devices');
   const r = await api('/api/v1/devices/room');
+  const empty = $('room-devices-empty');
   if (!r.ok) {
-    box.replaceChildren(h('p', {}, r.status === 404 ? t('tech.devices.none') : errorText(r)));
+    empty.textContent = r.status === 404 ? t('tech.devices.none') : errorText(r);
+    empty.hidden = false;
     return;
   }
   const devices = Array.isArray(r.data?.devices) ? r.data.devices : [];
   const shots = new Map((r.data?.cameras || []).map((c) => [c.camera, c]));
-  if (!devices.length) {
-    box.replaceChildren(h('p', {}, t('tech.room_devices.none')));
-    return;
+  const displays = new Map((r.data?.displays || []).map((x) => [x.display, x]));
+  empty.textContent = devices.length ? '' : t('tech.room_devices.none');
+  empty.hidden = devices.length > 0;
+  const names = new Set(devices.map((d) => d.name));
+  for (const [name, card] of cards) {
+    if (!names.has(name)) {
+      card.article.remove();
+      cards.delete(name);
+    }
   }
-  box.replaceChildren(table(
-    [t('tech.col.name'), t('tech.col.kind'), t('tech.col.address'), t('tech.col.status'), t('tech.col.last'), t('tech.col.state'), t('tech.shot'), t('tech.col.last_error'), t('col.actions')],
-    devices.map((d) => {
-      const shot = shots.get(d.name);
-      return h('tr', {},
-        h('td', {}, d.name), h('td', {}, d.kind ?? ''), h('td', {}, d.address ?? ''),
-        statusCell(d.connected, t(d.connected ? 'tech.online' : 'tech.offline')),
-        h('td', {}, time(d.last_response_unix_ms)),
-        h('td', {}, d.state ?? ''),
-        h('td', {}, shot ? `${shot.shot ?? '–'}${shot.preset !== null && shot.preset !== undefined ? ` (${t('tech.preset')} ${shot.preset})` : ''}` : ''),
-        h('td', {}, d.last_error ? `${d.last_error} (${time(d.last_error_unix_ms)})` : ''),
-        // Central units have no test actions (yet): their keys and lists are the test.
-        h('td', {}, CENTRAL_UNIT_KINDS.includes(d.kind) ? '' : actionForm(d)));
-    })));
+  devices.forEach((d, i) => {
+    let card = cards.get(d.name);
+    if (card && card.kind !== d.kind) {
+      card.article.remove();
+      card = null;
+    }
+    if (!card) {
+      card = deviceCard(d);
+      cards.set(d.name, card);
+      // A display's input field starts with what the director wants now.
+      const wanted = displays.get(d.name)?.input;
+      if (card.input && wanted) card.input.value = wanted;
+    }
+    card.facts.replaceChildren(...deviceFacts(d, shots.get(d.name), displays.get(d.name)));
+    // In the daemon's order; a card already in place is not moved (that would take the focus).
+    if (box.children[i] !== card.article) box.insertBefore(card.article, box.children[i] ?? null);
+  });
 }
 
-/** Journal health, the open meeting and commands per source, as the daemon reports them. */
+// ---------------------------------------------------------------- journal and sources
+
+/** Journal health, retention, the last recovery, the open meeting and commands per source. */
 async function refreshDiagnostics() {
   const box = $('diagnostics');
   const r = await api('/api/v1/diagnostics');
@@ -222,16 +417,62 @@ async function refreshDiagnostics() {
     box.replaceChildren(h('p', {}, r.status === 404 ? t('tech.journal.none') : errorText(r)));
     return;
   }
-  const facts = (obj) => h('dl', { class: 'facts' }, ...Object.entries(obj || {})
-    .filter(([, v]) => v === null || typeof v !== 'object')
-    .flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v === null ? '–' : String(v))]));
+  const j = r.data.journal || {};
+  const ret = j.retention || {};
+  const rec = j.recovery;
+  const m = r.data.meeting;
   const sources = Array.isArray(r.data.sources) ? r.data.sources : [];
   box.replaceChildren(
-    h('h3', {}, 'journal'), facts(r.data.journal),
-    r.data.meeting ? [h('h3', {}, 'meeting'), facts(r.data.meeting)] : [],
-    sources.length ? [h('h3', {}, 'sources'), table(Object.keys(sources[0]).slice(0, 6),
-      sources.slice(0, 10).map((src) => h('tr', {}, ...Object.keys(sources[0]).slice(0, 6)
-        .map((k) => h('td', {}, typeof src[k] === 'object' ? JSON.stringify(src[k]) : String(src[k] ?? ''))))))] : []);
+    h('h3', {}, t('tech.journal.journal')),
+    facts([
+      [t('tech.journal.state'), h('span', { class: j.state === 'ok' ? 'state-online' : 'state-offline' }, known('fleet.journal', j.state))],
+      [t('tech.journal.location'), j.location],
+      j.error ? [t('tech.journal.error'), j.error] : null,
+      j.degraded_since_unix_ms ? [t('tech.journal.degraded_since'), time(j.degraded_since_unix_ms)] : null,
+      [t('tech.journal.failed_writes'), String(j.failed_writes ?? '–')],
+      [t('tech.journal.commits'), String(j.commits ?? '–')],
+      [t('tech.journal.unwritten_events'), String(j.unwritten_events ?? '–')],
+      [t('tech.journal.written_seq'), String(j.written_seq ?? '–')],
+    ]),
+    h('h3', {}, t('tech.journal.retention')),
+    facts([
+      [t('tech.retention.days'), String(ret.days ?? '–')],
+      [t('tech.retention.last_run'), time(ret.last_run_unix_ms)],
+      [t('tech.retention.deleted_meetings'), String(ret.deleted_meetings ?? '–')],
+      ret.error ? [t('tech.retention.error'), ret.error] : null,
+    ]),
+    ...(rec ? [
+      h('h3', {}, t('tech.journal.recovery')),
+      facts([
+        [t('tech.recovery.restored_seq'), String(rec.restored_seq)],
+        [t('tech.recovery.replayed_events'), String(rec.replayed_events)],
+        [t('tech.recovery.discarded_events'), String(rec.discarded_events)],
+        [t('tech.recovery.took_ms'), `${rec.took_ms} ms`],
+        [t('tech.recovery.wall_clock_went_back'), yesNo(rec.wall_clock_went_back)],
+        [t('tech.recovery.setup_changed'), yesNo(rec.setup_changed)],
+        rec.urn_refused ? [t('tech.recovery.urn_refused'), rec.urn_refused] : null,
+        rec.warnings?.length ? [t('tech.recovery.warnings'), h('ul', {}, rec.warnings.map((w) => h('li', {}, w)))] : null,
+      ]),
+    ] : []),
+    h('h3', {}, t('tech.journal.meeting')),
+    m ? facts([
+      [t('meeting.title'), m.title],
+      [t('meeting.body'), m.body],
+      [t('meeting.opened'), time(m.opened_unix_ms)],
+      [t('tech.journal.meeting_events'), String(m.events)],
+    ]) : h('p', {}, t('meeting.state.none')),
+    h('h3', {}, t('tech.journal.sources')),
+    sources.length ? table(
+      [t('tech.source.source'), t('tech.source.accepted'), t('tech.source.rejected'), t('tech.source.limited'),
+        t('tech.source.limit'), t('tech.source.last_limited')],
+      sources.slice(0, 10).map((src) => h('tr', {},
+        h('td', {}, src.source),
+        h('td', {}, String(src.accepted)),
+        h('td', {}, String(src.rejected)),
+        h('td', {}, String(src.limited)),
+        h('td', {}, src.limit ? t('tech.source.limit_value', src.limit) : t('tech.source.unlimited')),
+        h('td', {}, time(src.last_limited_unix_ms)))),
+    ) : h('p', {}, t('tech.journal.no_sources')));
 }
 
 /** The Jitsi bridge page's last report (it runs on the conference PC, see bridge.js). */
@@ -275,31 +516,133 @@ async function refreshBridge() {
 
 // ---------------------------------------------------------------- event log and log tail
 
-function describe(change) {
-  const parts = [change.type];
-  if (change.station) parts.push(stationKey(change.station));
-  if (change.request) parts.push(stationKey(change.request.station), change.request.kind);
-  if (change.speaker) parts.push(stationKey(change.speaker.station));
-  if (change.closed_by) parts.push(`closed_by=${change.closed_by}`);
-  if (change.reason) parts.push(`reason=${change.reason}`);
-  if (change.participant) parts.push(change.participant);
-  if (change.open !== undefined) parts.push(`open=${change.open}`);
-  if (change.attendance) parts.push(`status=${change.attendance.status}`, `by=${change.attendance.by}`);
-  if (change.quorum) parts.push(`present=${change.quorum.present}/${change.quorum.required}`, `quorate=${change.quorum.quorate}`);
-  if (change.vote !== undefined) parts.push(`vote=${typeof change.vote === 'object' ? `${change.vote.id} ${change.vote.kind}` : change.vote}`);
-  if (change.ballot) parts.push(`via=${change.ballot.via}`);
-  if (change.result) parts.push(`outcome=${change.result.outcome}`);
-  return parts.join(' ');
+const events = []; // the newest MAX_LINES log entries: {snapshot: seq} or a floor event
+
+function personName(id) {
+  if (!id) return null;
+  const p = snap?.participants.find((x) => x.id === id);
+  return p ? p.name : id;
+}
+
+/** "Anna Müller (Platz 12)", "Matthias Vogt (zugeschaltet)". */
+function stationWho(station, participant) {
+  const id = participant ?? (station.remote !== undefined ? station.remote : snap?.floor.seated[station.seat]);
+  const where = snap ? stationText(snap, station) : '';
+  const name = personName(id);
+  return name ? `${name} (${where})` : where;
+}
+
+function presenceText(presence) {
+  if (presence && typeof presence === 'object' && presence.seat !== undefined) return t('station.seat', { n: presence.seat });
+  return presence === 'remote' ? t('station.remote') : t('tech.presence.absent');
+}
+
+function itemText(id) {
+  const entry = snap ? agendaEntry(snap, id) : null;
+  return entry ? itemLabel(entry.item) : t('tech.detail.item', { id });
+}
+
+function kindText(kind, stance) {
+  return stance ? `${t(`kind.${kind}`)} (${t(`stance.${stance}`)})` : t(`kind.${kind}`);
+}
+
+/** What an event says beyond its name, in words. */
+function details(c) {
+  const reason = (r) => t('tech.detail.reason', { reason: known('tech.request_end', r) });
+  switch (c.type) {
+    case 'request_added':
+      return [stationWho(c.request.station, c.request.participant), kindText(c.request.kind, c.request.stance),
+        t('tech.detail.position', { n: c.position })];
+    case 'request_removed':
+      return [stationWho(c.station), reason(c.reason)];
+    case 'request_moved':
+      return [stationWho(c.station), t('tech.detail.position', { n: c.position })];
+    case 'requests_cleared':
+      return [t('tech.detail.requests', { n: c.count }), reason(c.reason)];
+    case 'microphone_opened':
+      return [stationWho(c.speaker.station, c.speaker.participant), t(`kind.${c.speaker.kind}`)];
+    case 'microphone_closed':
+      return [stationWho(c.station, c.participant), t('tech.detail.closed_by', { by: known('tech.closed_by', c.closed_by) }),
+        t('tech.detail.spoken', { time: formatMs(c.spoken_ms) })];
+    case 'speaker_paused':
+    case 'speaker_resumed':
+    case 'time_warning':
+    case 'time_expired':
+      return [stationWho(c.station)];
+    case 'list_open_changed':
+      return [t(c.open ? 'list.open' : 'list.closed')];
+    case 'profile_changed':
+      return [known('mode', c.profile.mode)];
+    case 'presence_changed':
+      return [personName(c.participant), presenceText(c.presence)];
+    case 'phase_changed':
+      return [phaseText(c.phase)];
+    case 'agenda_set':
+      return [t('tech.detail.items', { n: c.items.length })];
+    case 'publicity_confirmed':
+      return [itemText(c.item), publicityText(c.publicity)];
+    case 'item_entered':
+    case 'item_finished':
+      return [itemText(c.item)];
+    case 'requests_parked':
+      return [itemText(c.item), t('tech.detail.requests', { n: c.count })];
+    case 'requests_restored':
+      return [itemText(c.item), t('tech.detail.requests', { n: c.requests.length })];
+    case 'public_changed':
+      return [t(c.public ? 'part.public' : 'part.non_public')];
+    case 'presentation_started':
+      return [c.source, known('tech.screens', c.on)];
+    case 'excluded':
+      return [itemText(c.item), personName(c.participant), c.reason];
+    case 'readmitted':
+      return [itemText(c.item), personName(c.participant)];
+    case 'budget_set':
+      return [c.budget ? known('budget.scope', c.budget.spec.scope) : t('tech.detail.removed')];
+    case 'budget_warning':
+    case 'budget_exhausted':
+      return [c.group];
+    case 'parked_cleared':
+      return [t('tech.detail.requests', { n: c.count })];
+    case 'attendance_changed':
+      return [personName(c.participant), known('attendance.status', c.attendance.status), known('attendance.by', c.attendance.by)];
+    case 'quorum_changed':
+      return [quorumText(c.quorum)];
+    case 'vote_opened':
+      return [c.vote.question, known('vote.kind', c.vote.kind)];
+    case 'ballot_cast':
+      return [personName(c.participant), known('vote.via', c.ballot.via)];
+    case 'vote_closed':
+      return [outcomeText(c.result)];
+    case 'statutory_members_set':
+      return [c.count === null || c.count === undefined ? t('tech.detail.room_default') : String(c.count)];
+    default:
+      return [];
+  }
+}
+
+function eventLine(entry) {
+  if (entry.snapshot !== undefined) return h('li', {}, t('tech.event_snapshot', { seq: entry.snapshot }));
+  const parts = details(entry.change).filter(Boolean);
+  const name = known('tech.event', entry.change.type);
+  return h('li', {}, `${time(entry.at.unix_ms)} #${entry.seq} ${name}${parts.length ? `: ${parts.join(', ')}` : ''}`);
+}
+
+function addEvent(entry) {
+  events.push(entry);
+  if (events.length > MAX_LINES) events.shift();
+  append($('events'), eventLine(entry));
+}
+
+function renderEvents() {
+  $('events').replaceChildren(...events.map(eventLine));
 }
 
 new LiveFloor({
-  onChange: (snap, ev) => {
-    if (!ev) {
-      if (snap.floor.seq !== lastSnapshot) append($('events'), h('li', {}, `#${snap.floor.seq} snapshot`));
-      lastSnapshot = snap.floor.seq;
-      return;
-    }
-    append($('events'), h('li', {}, `${time(ev.at.unix_ms)} #${ev.seq} ${describe(ev.change)}`));
+  onChange: (s, ev) => {
+    const previous = snap?.floor.seq;
+    snap = s;
+    if (ev) addEvent(ev);
+    else if (s.floor.seq !== previous) addEvent({ snapshot: s.floor.seq });
   },
   onStatus: (status) => showConnection($('conn'), status),
 }).start();
@@ -386,7 +729,8 @@ setMonitor(false);
 const logSource = new EventSource('/api/v1/log');
 logSource.addEventListener('log', (e) => {
   const line = JSON.parse(e.data);
-  append($('log'), h('li', { class: `lvl-${line.level}` }, `${time(line.unix_ms)} ${line.level} ${line.target}: ${line.message}`));
+  append($('log'), h('li', { class: `lvl-${line.level}` },
+    `${time(line.unix_ms)} ${known('tech.level', String(line.level).toLowerCase())} ${line.target}: ${line.message}`));
 });
 
 async function refresh() {

@@ -300,6 +300,9 @@ async fn the_room_follows_the_floor_and_survives_faults() {
     assert_eq!((status, body["error"].as_str()), (409, Some("wrong_action")));
     let (status, _) = daemon.post_raw("/api/v1/devices/room/nothing/test", r#"{"action":"home"}"#).await;
     assert_eq!(status, 404);
+    // Not a camera's action, on no device at all: still "no such device", not "wrong action".
+    let (status, body) = daemon.post_raw("/api/v1/devices/room/nothing/test", r#"{"action":"status"}"#).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
     cancel.cancel();
 }
 

@@ -317,3 +317,167 @@ test('axe-core finds no violations on any page; a screenshot of each is saved', 
   }
   assert.deepEqual(found, {}, `axe violations:\n${JSON.stringify(found, null, 2)}`);
 });
+
+/** The member's page, joined. */
+async function memberPage() {
+  const member = await open({ width: 820, height: 1180 });
+  await member.goto(`${base}/remote/${DEMO.remoteToken}`);
+  await ready(member);
+  if (await member.locator('#join').isVisible()) await member.click('#join');
+  await member.waitForSelector('#leave:not([hidden])');
+  return member;
+}
+
+const limits = (switchOff) => ({
+  command: 'set_limits',
+  limits: {
+    max_open_microphones: 1, max_requests: 50, members_may_cancel: true, members_may_switch_off: switchOff,
+    point_of_order_when_closed: true,
+  },
+});
+
+test('the remote member requests pro or contra; the chair and the member see the stance', async () => {
+  await resetFloor(base);
+  const member = await memberPage();
+  await member.getByLabel('dagegen').check();
+  await member.click('#request');
+  await member.waitForFunction(() => document.getElementById('position').textContent.includes('Nr. 1'));
+  assert.equal(await text(member, '#position'), 'Sie sind Nr. 1 auf der Rednerliste (Wortmeldung, dagegen).');
+  const state = await (await fetch(`${base}/api/v1/state`)).json();
+  assert.equal(state.floor.requests.find((r) => r.station.remote === 'vogt')?.stance, 'contra');
+  // The choice belongs to that request; the stance is not offered while it waits.
+  await member.waitForFunction(() => document.getElementById('stance-none').checked);
+  assert.equal(await member.getByLabel('dafür').isDisabled(), true);
+
+  const chair = await open();
+  await login(chair, base, DEMO.chair);
+  const row = chair.locator('#request-rows tr[data-station="remote:vogt"]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /Wortmeldung \(dagegen\)/);
+
+  // By keyboard: withdraw, then pick "dafür" with the arrow keys and request again.
+  await member.click('#withdraw');
+  await member.waitForFunction(() => !document.getElementById('stance').disabled);
+  await member.getByLabel('keine Angabe').focus();
+  await member.keyboard.press('ArrowDown');
+  assert.equal(await member.getByLabel('dafür').isChecked(), true);
+  await member.click('#request');
+  await row.waitFor();
+  await chair.waitForFunction(() => document.querySelector('#request-rows tr[data-station="remote:vogt"]')?.textContent.includes('(dafür)'));
+  assert.equal(await text(member, '#position'), 'Sie sind Nr. 1 auf der Rednerliste (Wortmeldung, dafür).');
+  assert.match(await text(member, '#list'), /Matthias Vogt \(dafür\)/);
+  assert.deepEqual(await axeViolations(member), [], 'remote page with the stance');
+});
+
+test('the remote member is offered to end their turn only while speaking and where members may switch off', async () => {
+  await resetFloor(base);
+  const member = await memberPage();
+  assert.equal(await member.locator('#stop').isVisible(), false, 'not while waiting');
+  assert.equal((await command(base, { command: 'grant', station: { remote: 'vogt' } })).status, 200);
+  await member.waitForSelector('#stop:not([hidden])');
+  assert.equal(await text(member, '#stop'), 'Meinen Redebeitrag beenden');
+  assert.deepEqual(await axeViolations(member), [], 'remote page while speaking');
+  assert.equal((await command(base, limits(false))).status, 200);
+  await member.waitForSelector('#stop', { state: 'hidden' });
+  assert.equal((await command(base, limits(true))).status, 200);
+  await member.waitForSelector('#stop:not([hidden])');
+  assert.equal((await command(base, { command: 'stop', station: { remote: 'vogt' } })).status, 200);
+  await member.waitForSelector('#stop', { state: 'hidden' });
+});
+
+test('the remote member ends their own turn', async () => {
+  await resetFloor(base);
+  const member = await memberPage();
+  assert.equal((await command(base, { command: 'grant', station: { remote: 'vogt' } })).status, 200);
+  await member.waitForSelector('#stop:not([hidden])');
+  await member.locator('#stop').focus();
+  await member.keyboard.press('Enter');
+  await member.waitForSelector('#granted', { state: 'hidden' });
+  assert.equal(await member.locator('#notice').isVisible(), false, await text(member, '#notice'));
+  const state = await (await fetch(`${base}/api/v1/state`)).json();
+  assert.deepEqual(state.floor.speakers, []);
+  // The keyboard stays in the card: the request button has the focus.
+  assert.equal(await member.evaluate(() => document.activeElement?.id), 'request');
+});
+
+test('the chair sees each group\'s speaking time, live, and what is left of its budget', async () => {
+  await resetFloor(base);
+  await command(base, { command: 'set_budget', budget: null });
+  const chair = await open();
+  await login(chair, base, DEMO.chair);
+  const groups = [...new Set((await (await fetch(`${base}/api/v1/state`)).json()).participants.map((p) => p.group).filter(Boolean))]
+    .sort((a, b) => a.localeCompare(b));
+  assert.deepEqual(await chair.locator('#group-rows tr').evaluateAll((rows) => rows.map((r) => r.dataset.group)), groups);
+  const cells = (group) => chair.locator(`#group-rows tr[data-group="${group}"] td`).allInnerTexts();
+  const spokenMs = async (group) => (await (await fetch(`${base}/api/v1/state`)).json()).floor.spoken_ms_by_group[group] || 0;
+  const shown = (ms) => `${Math.floor(ms / 60000)}:${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}`;
+  const before = await spokenMs('SPD');
+  assert.deepEqual(await cells('SPD'), [shown(before), 'kein Kontingent']);
+
+  // Anna Müller (SPD) speaks: the group's time runs while she does.
+  assert.equal((await command(base, { command: 'grant', station: { seat: 12 } })).status, 200);
+  // Two seconds more on the clock than before (rounded down): she spoke at least one.
+  await chair.waitForFunction(([want]) => document.querySelector('#group-rows tr[data-group="SPD"] td').textContent === want,
+    [shown(before + 2000)], { timeout: 5000 });
+  assert.equal((await command(base, { command: 'stop', station: { seat: 12 } })).status, 200);
+  const after = await spokenMs('SPD');
+  assert.ok(after >= before + 1000, `SPD spoke ${after - before} ms`);
+  await chair.waitForFunction(([want]) => document.querySelector('#group-rows tr[data-group="SPD"] td').textContent === want,
+    [shown(after)]);
+
+  // With budgets for SPD and CDU: what is left, counting down while SPD speaks.
+  assert.equal((await command(base, {
+    command: 'set_budget',
+    budget: { scope: 'meeting', shares: { kind: 'per_group', seconds: { SPD: 600, CDU: 300 } }, policy: 'warn_only', warning_s: 30 },
+  })).status, 200);
+  await chair.waitForFunction(() => document.querySelector('#group-rows tr[data-group="CDU"] .remaining')?.textContent === '5:00');
+  assert.deepEqual(await cells('SPD'), [shown(after), '10:00']);
+  assert.equal((await cells('GRÜNE'))[1], 'kein Kontingent');
+  assert.equal((await command(base, { command: 'grant', station: { seat: 12 } })).status, 200);
+  await chair.waitForFunction(() => document.querySelector('#group-rows tr[data-group="SPD"] .remaining')?.textContent === '9:59',
+    null, { timeout: 5000 });
+  assert.equal((await command(base, { command: 'stop', station: { seat: 12 } })).status, 200);
+  const budget = (await (await fetch(`${base}/api/v1/state`)).json()).floor.budget;
+  const left = budget.allotted_ms.SPD - budget.used_ms.SPD;
+  await chair.waitForFunction(([want]) => document.querySelector('#group-rows tr[data-group="SPD"] .remaining')?.textContent === want,
+    [`${Math.floor(Math.ceil(left / 1000) / 60)}:${String(Math.ceil(left / 1000) % 60).padStart(2, '0')}`]);
+  assert.deepEqual(await axeViolations(chair), [], 'chair console with the group totals');
+
+  // In English.
+  await chair.selectOption('#lang', 'en');
+  assert.equal(await text(chair, '#h-groups'), 'Speaking time by group');
+  assert.equal((await cells('GRÜNE'))[1], 'no budget');
+  await command(base, { command: 'set_budget', budget: null });
+  await chair.waitForFunction(() => document.querySelector('#group-rows tr[data-group="SPD"] .remaining')?.textContent === 'no budget');
+});
+
+test('the hall display has no controls; its language comes from the address, else German', async () => {
+  // A browser asking for English, which has chosen English on another console before.
+  const page = await open({ width: 1920, height: 1080, locale: 'en-GB' });
+  await login(page, base, DEMO.chair);
+  await page.selectOption('#lang', 'en');
+  await page.goto(`${base}/display`);
+  await ready(page);
+  assert.equal(await page.getAttribute('html', 'lang'), 'de');
+  const heading = () => page.locator('#speaks-label').textContent();
+  assert.equal(await heading(), 'Es spricht');
+  const controls = () => page.evaluate(() => document.querySelectorAll(
+    'button, select, input, textarea, a[href], [tabindex], [contenteditable], label').length);
+  assert.equal(await controls(), 0, 'no controls on the German display');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement === document.body), true, 'nothing takes the focus');
+  assert.deepEqual(await axeViolations(page), [], 'German display');
+
+  await page.goto(`${base}/display?lang=en`);
+  await ready(page);
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.equal(await heading(), 'Speaking');
+  assert.equal(await controls(), 0, 'no controls on the English display');
+  assert.deepEqual(await axeViolations(page), [], 'English display');
+  await screenshot(page, 'display-en');
+
+  // The address chose for this screen only: the next display without ?lang= is German again.
+  await page.goto(`${base}/display`);
+  await ready(page);
+  assert.equal(await heading(), 'Es spricht');
+});

@@ -164,6 +164,14 @@ pub async fn post_room_test(
         };
         return microphone.action(action).await.map(|result| Json(TestResult { result })).map_err(link_error);
     }
+    if room.camera(&name).is_none() {
+        // A device without test actions (a central unit, the button box), or none at all.
+        return Err(if room.health().iter().any(|h| h.name == name) {
+            wrong("a device without test actions")
+        } else {
+            ApiError::not_found(format!("no room device `{name}`"))
+        });
+    }
     let action = match action {
         TestAction::Recall { preset } => CameraAction::Recall(preset),
         TestAction::Store { preset } => CameraAction::Store(preset),
