@@ -85,11 +85,14 @@ impl MicHandle {
     /// [`ANSWER`] × 2.
     pub async fn action(&self, action: MicAction) -> Result<String, LinkError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.actions.send((action, reply)).await.map_err(|_| LinkError::Stopped)?;
-        match tokio::time::timeout(ANSWER * 2, answer).await {
-            Ok(answer) => answer.map_err(|_| LinkError::Stopped)?,
-            Err(_) => Err(LinkError::Timeout),
-        }
+        // The wait covers the queue as well: actions are taken only while connected, and a
+        // caller who gave up is skipped then (no flash hours later).
+        let asked = async {
+            self.actions.send((action, reply)).await.map_err(|_| LinkError::Stopped)?;
+            // Dropped unanswered: the link ended with the action on it.
+            answer.await.map_err(|_| LinkError::Closed)?
+        };
+        tokio::time::timeout(ANSWER * 2, asked).await.unwrap_or(Err(LinkError::Timeout))
     }
 
     /// Health now.
@@ -381,7 +384,12 @@ async fn session(
         let mut message = tokio::select! {
             _ = cancel.cancelled() => return None,
             changed = desired.changed() => if changed.is_err() { return None } else { continue },
-            Some((wanted, reply)) = actions.recv(), if action.is_none() => {
+            // Not while a mute answer is awaited: `< REP ERR >` names no command, so an error
+            // then could not be told apart from the action's.
+            Some((wanted, reply)) = actions.recv(), if action.is_none() && pending.is_empty() => {
+                if reply.is_closed() {
+                    continue;
+                }
                 let request = wanted.request().encode();
                 if let Err(e) = stream.write_all(request.as_bytes()).await {
                     let _ = reply.send(Err(LinkError::Closed));
@@ -397,11 +405,16 @@ async fn session(
                 Ok(message) => message,
                 Err(LinkError::Timeout) => {
                     upd(health, |h| h.counters.timeouts += 1);
-                    if let Some((wanted, reply, _)) = action.take() {
+                    // An unanswered diagnostic fails alone; the link (and what the gates
+                    // report) stays unless a mute went unanswered as well.
+                    let now = Instant::now();
+                    if let Some((_, reply, _)) = action.take_if(|(_, _, at)| *at + ANSWER <= now) {
                         let _ = reply.send(Err(LinkError::Timeout));
-                        return Some(format!("no answer to {}", wanted.request().encode()));
                     }
-                    return Some("no answer to SET AUDIO_MUTE".into());
+                    if pending.values().any(|(_, at)| *at + ANSWER <= now) {
+                        return Some("no answer to SET AUDIO_MUTE".into());
+                    }
+                    continue;
                 }
                 Err(e) => return Some(e.to_string()),
             },

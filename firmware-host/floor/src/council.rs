@@ -131,6 +131,11 @@ impl Floor {
                 if self.state().statutory_members.is_some() {
                     self.emit(now, Change::StatutoryMembersSet { count: None });
                 }
+                // And its presentation: the screens go back to the floor (and to standby
+                // where they follow the meeting).
+                if self.state().presentation.is_some() {
+                    self.emit(now, Change::PresentationStopped {});
+                }
             }
             MeetingPhase::Open => self.fill_open_slots(now),
         }

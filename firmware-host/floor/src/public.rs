@@ -58,6 +58,8 @@ pub fn public_view(snapshot: &Snapshot) -> Snapshot {
     };
     if !snapshot.floor.public {
         let floor = Arc::make_mut(&mut view.floor);
+        // What is shown in a closed session is not the public's business either.
+        floor.presentation = None;
         floor.requests.clear();
         floor.speakers.clear();
         floor.presence.clear();

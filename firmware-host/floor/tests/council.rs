@@ -431,11 +431,20 @@ fn the_chair_presents_a_source_of_the_setup_and_stops_it_and_the_floor_goes_on()
     chair(&mut f, Command::StopPresenting {}, 6);
     assert_eq!(f.state().presentation, None);
     assert_eq!(speaking(&f), vec![seat(4)]);
+    // Closing the meeting ends its presentation.
+    f.handle(&Command::SetPhase { phase: MeetingPhase::Open }, &Actor::System, at(6)).unwrap();
+    chair(&mut f, present("lectern", Screens::Both), 7);
+    // In the non-public part the public does not learn what is shown.
+    chair(&mut f, Command::SetPublic { public: false }, 7);
+    assert!(f.snapshot().floor.presentation.is_some());
+    assert_eq!(public_view(&f.snapshot()).floor.presentation, None);
+    f.handle(&Command::SetPhase { phase: MeetingPhase::None }, &Actor::System, at(8)).unwrap();
+    assert_eq!(f.state().presentation, None);
     // Its events rebuild the same state (the journal's restart).
     let mut replayed = Floor::new(setup);
-    chair(&mut replayed, present("lectern", Screens::Stream), 7);
+    chair(&mut replayed, present("lectern", Screens::Stream), 9);
     let mut again = Floor::new(replayed.setup().clone());
     let started = Change::PresentationStarted { source: "lectern".into(), on: Screens::Stream };
-    again.replay(&Event { seq: replayed.state().seq, at: at(7), change: started });
+    again.replay(&Event { seq: replayed.state().seq, at: at(9), change: started });
     assert_eq!(again.state(), replayed.state());
 }

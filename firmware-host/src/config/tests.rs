@@ -820,8 +820,13 @@ fn presentation_sources_name_displays_and_inputs_they_have() {
     let e = one(&text);
     assert_at(&e, &text, "\"99\"", 0, "presentation_source[1].inputs[1].input");
 
+    let text = format!("{DISPLAYS}\n[[presentation_source]]\nname = \"a\"\ninputs = []\n");
+    let e = one(&text);
+    assert_eq!(e.field, "presentation_source[1].inputs");
+    assert!(e.message.contains("no display can show"), "{e}");
+    let one_input = "inputs = [{ display = \"beamer\", input = \"31\" }]";
     let text = format!(
-        "{DISPLAYS}\n[[presentation_source]]\nname = \"a\"\ninputs = []\n[[presentation_source]]\nname = \"a\"\ninputs = []\n"
+        "{DISPLAYS}\n[[presentation_source]]\nname = \"a\"\n{one_input}\n[[presentation_source]]\nname = \"a\"\n{one_input}\n"
     );
     let e = one(&text);
     assert_at(&e, &text, "\"a\"", 1, "presentation_source[2].name");

@@ -135,7 +135,7 @@ impl DeskUnits {
                         dedup.forget(unit);
                     }
                     // Nobody is heard through a unit that is gone.
-                    self.heard(unit, config.seat, false);
+                    self.heard(unit, config.seat, false).await;
                 }
                 self.update(unit, |s| {
                     s.online = status.online;
@@ -173,7 +173,7 @@ impl DeskUnits {
                     s.voice_events += 1;
                     s.online = true;
                 });
-                self.heard(unit, config.seat, voice.active);
+                self.heard(unit, config.seat, voice.active).await;
             }
             Ok(UnitMessage::Credential(payload)) => {
                 let new = self.dedup.lock().map(|mut d| d.is_new(unit, payload.seq)).unwrap_or(true);
@@ -209,12 +209,12 @@ impl DeskUnits {
         DeskMessage::Done
     }
 
-    /// Hands a unit's voice activity to the room task without waiting: a full queue drops
-    /// it (the room task is far behind, and the next change comes with the next voice).
-    fn heard(&self, unit: &str, seat: u16, hearing: bool) {
+    /// Hands a unit's voice activity to the room task, waiting while its queue is full: a
+    /// lost silence would leave a microphone open. (The room task never waits for MQTT.)
+    async fn heard(&self, unit: &str, seat: u16, hearing: bool) {
         let heard = HeardVoice { seat, ear: Ear::Unit(unit.to_owned()), hearing };
-        if self.voices.try_send(heard).is_err() {
-            tracing::warn!(unit, seat, hearing, "voice activity dropped: the room task is behind");
+        if self.voices.send(heard).await.is_err() {
+            tracing::debug!(unit, seat, hearing, "voice activity after the room task ended");
         }
     }
 

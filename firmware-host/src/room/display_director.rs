@@ -4,7 +4,8 @@
 //! 1. in the non-public part, a display with a neutral source (`nonpublic_input`) shows it,
 //!    whatever is presented: what must not go out never does;
 //! 2. a presented source, on the displays it is presented on (the hall's, the stream's or
-//!    both, by each display's `feeds`) that have an input for it;
+//!    both, by each display's `feeds`) that have an input for it; in the non-public part
+//!    never on the stream (a closed session's documents do not go out);
 //! 3. a remote member with the floor → the video-conference source;
 //! 4. otherwise the default source.
 //!
@@ -41,7 +42,7 @@ pub fn decide(
         .iter()
         .map(|d| {
             let presented = presenting
-                .filter(|(_, on)| if d.feeds_stream { on.stream() } else { on.hall() })
+                .filter(|(_, on)| if d.feeds_stream { public && on.stream() } else { on.hall() })
                 .and_then(|(source, _)| source.input_on(&d.name));
             let private = !public && d.nonpublic_input.is_some();
             DisplayState {

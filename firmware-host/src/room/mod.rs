@@ -153,7 +153,8 @@ pub async fn start(
         let handle = spawn_display(d, cancel, tracker, monitor);
         room.displays.push((d.name.clone(), handle));
     }
-    let voice = voice::Voice::new(&config.microphones, config.voice);
+    let unit_seats: Vec<_> = config.mqtt_desk_units.iter().map(|u| u.seat).collect();
+    let voice = voice::Voice::new(&config.microphones, &unit_seats, config.voice);
     let (gate_reports, gates) = tokio::sync::mpsc::channel(256);
     for m in &config.microphones {
         let channels = voice.channels_of(&m.name);
@@ -371,20 +372,17 @@ async fn direct(
         for unit in &room.central_units {
             unit.handle.set_desired(central::unit_floor(&unit.config, floor));
         }
-        voice.observe(&snapshot);
+        voice.observe(&snapshot, now().0);
         voices.extend(voice.tick(now().0));
         for (seat, active) in voices.drain(..) {
             let Some(command) = voice.command(&snapshot, seat, active) else { continue };
-            match session
-                .enqueue_from(
-                    crate::session::Source::Other("voice".into()),
-                    command,
-                    podium_floor::Actor::System,
-                )
-                .await
-            {
+            // Per seat, as a desk's keys: a chattering seat is cut off alone.
+            let source = crate::session::Source::Desk { bus: "voice".into(), unit: seat };
+            match session.enqueue_from(source, command, podium_floor::Actor::System).await {
                 Ok(answer) => in_flight.push(async move { (seat, !matches!(answer.await, Ok(Ok(_)))) }),
-                Err(crate::session::CommandError::RateLimited { .. }) => voice.refused(seat),
+                Err(crate::session::CommandError::RateLimited { .. }) => {
+                    voice.rate_limited(seat, active, now().0)
+                }
                 Err(crate::session::CommandError::Closed) => return,
             }
         }
@@ -419,9 +417,7 @@ async fn direct(
         tokio::select! {
             _ = cancel.cancelled() => return,
             changed = snapshots.changed() => if changed.is_err() { return },
-            Some((name, report)) = gates.recv() => {
-                voices.extend(voice.gate(&name, report.channel, report.open, now().0));
-            }
+            Some((name, report)) = gates.recv() => voices.extend(voice.gate(&name, report.channel, report.open, now().0)),
             Some(heard) = units.recv() => voices.extend(voice.unit(heard, now().0)),
             Some((seat, refused)) = in_flight.next(), if !in_flight.is_empty() => {
                 if refused {

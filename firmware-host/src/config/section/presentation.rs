@@ -53,7 +53,9 @@ pub(crate) fn read(
         let label = t.string(cx, "label").filter(|l| non_empty(cx, &t, "label", l));
         let mut inputs = Vec::new();
         let mut seen = HashSet::new();
-        for mut i in t.tables(cx, "inputs") {
+        let entries = t.tables(cx, "inputs");
+        let listed = entries.len();
+        for mut i in entries {
             let display = i.string(cx, "display");
             let input = i.string(cx, "input").filter(|v| non_empty(cx, &i, "input", v));
             if display.is_none() && !i.has("display") {
@@ -94,6 +96,12 @@ pub(crate) fn read(
         }
         if !t.has("inputs") {
             t.missing(cx, "inputs", "[{ display = \"projector\", input = \"32\" }]");
+        } else if listed == 0 {
+            let help = Some(
+                "name at least one display and its input, e.g. [{ display = \"projector\", input = \"32\" }]"
+                    .into(),
+            );
+            cx.err(&t.span(), t.field("inputs"), "a source that no display can show", help);
         }
         t.finish(cx);
         if let Some(name) = name {
