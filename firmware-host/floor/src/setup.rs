@@ -44,7 +44,7 @@ pub struct SeatSetup {
 
 /// A seat's place on the seat map, in grid units from the top left as seen from the
 /// public (the chair's table at the front is usually `y = 0`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeatPosition {
     /// Column, 0 to 99.

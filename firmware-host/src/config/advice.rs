@@ -30,6 +30,17 @@ pub fn warnings(room: &RoomConfig) -> Vec<String> {
              the desk units on a network of their own (a VLAN), or use Mosquitto with TLS"
         ));
     }
+    if room.setup.profile.mode == podium_floor::Mode::Voice
+        && room.mqtt_desk_units.is_empty()
+        && !room.microphones.iter().any(|m| m.zones.iter().any(|(_, seats)| seats.len() == 1))
+    {
+        warnings.push(
+            "[discussion] mode = \"voice\", but nothing in the room can hear a voice: no \
+             [[microphone.zone]] covers a single seat and no [[mqtt_desk_unit]] reports voice; \
+             microphones open only when the chair grants them"
+                .to_owned(),
+        );
+    }
     warnings
 }
 
@@ -76,5 +87,21 @@ mod tests {
         ] {
             assert_eq!(warnings(&room(quiet)), Vec::<String>::new(), "{quiet}");
         }
+    }
+
+    #[test]
+    fn voice_mode_without_anything_that_hears_is_warned_about() {
+        let parse = |extra: &str| {
+            let text = format!("[room]\nid = \"r\"\nname = \"R\"\n[discussion]\nmode = \"voice\"\n{extra}");
+            super::super::parse(&text, std::path::Path::new("r.toml")).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let warned = warnings(&parse(""));
+        assert!(warned.len() == 1 && warned[0].contains("nothing in the room can hear"), "{warned:?}");
+        let array =
+            "[[seat]]\nnumber = 1\n[[seat]]\nnumber = 2\n[[microphone]]\nname = \"c\"\ntcp = \"10.0.0.30\"\n";
+        let shared = format!("{array}[[microphone.zone]]\nchannel = 1\nseats = [1, 2]\n");
+        assert_eq!(warnings(&parse(&shared)).len(), 1, "a zone of two seats cannot tell who talks");
+        let own = format!("{array}[[microphone.zone]]\nchannel = 1\nseats = [1]\n");
+        assert_eq!(warnings(&parse(&own)), Vec::<String>::new());
     }
 }

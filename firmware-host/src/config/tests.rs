@@ -856,4 +856,8 @@ fn a_seat_is_placed_by_both_x_and_y() {
     assert!(e.message.contains("give both or neither"), "{e}");
     let text = format!("{ROOM}[[seat]]\nnumber = 1\nx = 4\ny = 100\n");
     assert_at(&one(&text), &text, "100", 0, "seat[1].y");
+    let text = format!("{ROOM}[[seat]]\nnumber = 1\nx = 4\ny = 2\n[[seat]]\nnumber = 2\nx = 4\ny = 2\n");
+    let e = one(&text);
+    assert_at(&e, &text, "4\ny = 2", 1, "seat[2].x");
+    assert!(e.message.contains("seat 2 is placed where seat 1 is"), "{e}");
 }

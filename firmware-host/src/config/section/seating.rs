@@ -16,6 +16,8 @@ pub(crate) struct SeatEntry {
     /// `None` if the number was missing or invalid (the entry is then left out).
     pub number: Option<Sp<SeatNo>>,
     pub member: Option<Sp<String>>,
+    /// The seat-map place, where its `x` was written.
+    pub place: Option<Sp<SeatPosition>>,
 }
 
 /// One `[[member]]` with the places needed for cross-checks.
@@ -53,6 +55,10 @@ pub(crate) fn read_seats(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<SeatEntry
         }
         let x = t.u16_in(cx, "x", 0, 99);
         let y = t.u16_in(cx, "y", 0, 99);
+        let place = match (&x, &y) {
+            (Some(x), Some(y)) => Some(Sp { v: SeatPosition { x: x.v, y: y.v }, span: x.span.clone() }),
+            _ => None,
+        };
         let position = match (x, y) {
             (Some(x), Some(y)) => Some(SeatPosition { x: x.v, y: y.v }),
             (Some(given), None) | (None, Some(given)) => {
@@ -80,6 +86,7 @@ pub(crate) fn read_seats(root: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<SeatEntry
             },
             number,
             member,
+            place,
         });
     }
     out
@@ -243,6 +250,26 @@ pub(crate) fn check(cx: &mut Cx<'_>, seats: &[SeatEntry], members: &[MemberEntry
             );
         } else {
             seat_at.insert(n.v, i);
+        }
+    }
+
+    // Two seats in one place on the seat map.
+    let mut placed: HashMap<SeatPosition, usize> = HashMap::new();
+    for (i, s) in seats.iter().enumerate() {
+        let Some(place) = &s.place else { continue };
+        if let Some(&first) = placed.get(&place.v) {
+            let other = seats[first].setup.number;
+            cx.err(
+                &place.span,
+                format!("seat[{}].x", i + 1),
+                format!(
+                    "seat {} is placed where seat {other} is (x = {}, y = {})",
+                    s.setup.number, place.v.x, place.v.y
+                ),
+                Some("every seat needs a place of its own on the seat map".into()),
+            );
+        } else {
+            placed.insert(place.v, i);
         }
     }
 
