@@ -1,5 +1,6 @@
-// The chair console: speakers with running timers, the request list, every chair
-// command, mode and limits. Every rejection is shown with its translated reason.
+// The chair console: speakers with running timers, the request list, the seat map (the
+// floor run from the room's plan), the presentation sources, every chair command, mode
+// and limits. Every rejection is shown with its translated reason.
 
 import {
   LiveFloor, api, attendanceOf, budgetRows, clock, command, commandNotice, currentEntry, errorText,
@@ -8,6 +9,8 @@ import {
   replaceKeepingFocus, resultLine, say, showConnection, speakerTime, stationKey, stationText, t, timerView,
   voteProgress, whoami, agendaEntry,
 } from './common.js';
+import { PresentationPanel } from './presentation.js';
+import { ActionMenu, SeatMap, seatHealth, stationState } from './seatmap.js';
 
 const $ = (id) => document.getElementById(id);
 const notice = $('notice');
@@ -18,14 +21,19 @@ initLanguage(() => render());
 $('logout').addEventListener('click', logout);
 whoami().then((me) => { $('room').textContent = me.room_name ? `· ${me.room_name}` : ''; });
 
-/** Sends a command and reports the outcome (rejections with their reason). */
-async function send(body) {
+/** Sends a command and reports the outcome (rejections with their reason); the result. */
+async function sendCommand(body) {
   const r = await command(body);
   say(notice, ...commandNotice(r));
   if (!r.ok) {
     if (r.status === 401) location.assign(`/login?next=${encodeURIComponent('/chair')}`);
   }
-  return r.ok;
+  return r;
+}
+
+/** The same, saying only whether it was accepted. */
+async function send(body) {
+  return (await sendCommand(body)).ok;
 }
 
 // ---------------------------------------------------------------- speakers
@@ -149,6 +157,67 @@ function renderStations() {
 function selectedStation() {
   const [type, id] = $('direct-station').value.split(/:(.*)/s);
   return type === 'seat' ? { seat: Number(id) } : { remote: id };
+}
+
+// ---------------------------------------------------------------- seat map and presentation
+
+const seatMap = new SeatMap($('seatmap'), { mode: 'chair', onActivate: openSeatMenu });
+const seatMenu = new ActionMenu($('seatmap'), 'seatmap-menu');
+const presentation = new PresentationPanel($('presentation'), send);
+
+/** What the chair can do with a station now: stop (or pause) a speaker; grant, move or
+ *  remove a request; grant or add a request for anyone else. */
+function seatActions(station) {
+  const st = stationState(snap, station);
+  const item = (key, text, body, kind = '') => ({
+    key, text: t(text), kind,
+    run: async () => {
+      seatMap.expect(station);
+      const r = await sendCommand(body);
+      if (r.ok) seatMap.settled(r.data?.seq ?? snap.floor.seq);
+      else seatMap.expect(null);
+    },
+  });
+  if (st.speaker) {
+    const paused = st.speaker.paused_since !== null && st.speaker.paused_since !== undefined;
+    return [
+      item('stop', 'btn.stop', { command: 'stop', station }, 'danger'),
+      paused ? item('resume', 'btn.resume', { command: 'resume_speaker', station })
+        : item('pause', 'btn.pause', { command: 'pause_speaker', station }),
+    ];
+  }
+  if (st.request) {
+    const i = st.request.position - 1;
+    return [
+      item('grant', 'btn.grant', { command: 'grant', station }, 'primary'),
+      i > 0 ? item('up', 'btn.up', { command: 'move_request', station, position: i }) : null,
+      i < snap.floor.requests.length - 1 ? item('down', 'btn.down', { command: 'move_request', station, position: i + 2 }) : null,
+      item('remove', 'btn.remove', { command: 'withdraw', station }),
+    ].filter(Boolean);
+  }
+  return [
+    item('grant', 'btn.grant', { command: 'grant', station }, 'primary'),
+    item('request', 'btn.request_for', { command: 'request', station, kind: 'ordinary' }),
+  ];
+}
+
+let menuStation = null;
+
+function openSeatMenu(station, anchor, name) {
+  menuStation = station;
+  seatMenu.open(anchor, t('seatmap.menu', { name }), () => seatActions(menuStation));
+}
+
+function renderSeatMap() {
+  seatMap.update(snap);
+  if (seatMenu.isOpen) seatMenu.refresh(t('seatmap.menu', { name: seatMap.entryOf(menuStation)?.name ?? '' }));
+}
+
+/** Desk-unit health for the map (offline units are marked); it has no event stream of its
+ *  own, so it is reread as the technician console does. A refusal leaves the map without it. */
+async function refreshSeatHealth() {
+  const r = await api('/api/v1/devices');
+  if (r.ok && Array.isArray(r.data?.buses)) seatMap.update(snap, seatHealth(r.data.buses));
 }
 
 // ---------------------------------------------------------------- profile
@@ -1029,6 +1098,8 @@ function render() {
   renderSpeakers();
   renderRequests();
   renderStations();
+  renderSeatMap();
+  presentation.render(snap);
   renderProfile();
 }
 
@@ -1044,3 +1115,5 @@ const live = new LiveFloor({
 });
 live.start();
 everyQuarterSecond(() => { tickTimers(); tickBudget(); tickVote(); if (snap) renderGroups(); });
+refreshSeatHealth();
+setInterval(refreshSeatHealth, 5000);

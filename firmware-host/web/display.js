@@ -1,6 +1,8 @@
 // The room display (/display, 1920×1080 hall screen) and the stream overlay (/overlay,
 // a transparent lower third for OBS): who speaks, their time, (display) who is next and
 // the groups' remaining speaking time, the current agenda item and the meeting's state.
+// The display's `?layout=map` shows the seat map (read only) instead of the list of next
+// speakers: each seat's state, the remote members beside the room.
 // A remote speaker is marked as remote in words, not by colour alone. In the non-public
 // part both show only a neutral screen: no name, no list (the daemon also sends viewers
 // none; the page clears what it showed, whoever it is logged in as).
@@ -10,6 +12,7 @@ import {
   itemLabel, optionLabel, outcomeText, personOf, quorumText, remoteBadge, stationText, t, timerView,
   voteProgress, whoami,
 } from './common.js';
+import { SeatMap } from './seatmap.js';
 
 const $ = (id) => document.getElementById(id);
 const overlay = document.body.classList.contains('overlay');
@@ -24,6 +27,12 @@ initScreenLanguage(SCREEN_LANGUAGE);
 if (!overlay) whoami().then((me) => { $('room').textContent = me.room_name || 'Podium'; });
 
 const nonPublic = () => snap.floor.public === false;
+
+// The seat map layout, chosen in the screen's address (the display has no controls). It
+// shows only what the display receives anyway: the floor, and no device health.
+const seatMap = !overlay && new URLSearchParams(location.search).get('layout') === 'map'
+  ? new SeatMap($('seatmap'), { mode: 'display' }) : null;
+if (seatMap) document.body.classList.add('layout-map');
 
 /** The speaker to show big: the most recent delegate, else the most recent speaker
  *  (the chair speaks often and briefly; the delegate holds the floor). */
@@ -129,6 +138,8 @@ function renderNonPublic() {
   $('more').textContent = '';
   $('next').replaceChildren();
   $('budget-list').replaceChildren();
+  $('seatmap-box').hidden = true;
+  seatMap?.clear();
 }
 
 function render() {
@@ -167,6 +178,8 @@ function render() {
   }
   if (overlay) return;
   renderBudgets();
+  $('seatmap-box').hidden = !seatMap;
+  seatMap?.update(snap);
   const others = snap.floor.speakers.filter((s) => s !== sp).map((s) => personOf(snap, s).name);
   $('more').hidden = others.length === 0;
   $('more').textContent = others.length ? `${t('display.more')}: ${others.join(', ')}` : '';

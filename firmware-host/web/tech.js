@@ -1,14 +1,17 @@
-// The technician console: daemon health, MQTT link, the journal and command sources, desk
-// units with health and lamp tests, room devices with health and the test actions of their
-// kind, the live floor event log and the daemon's log tail. Every label is a text of
+// The technician console: daemon health, MQTT link, the journal and command sources, the
+// presentation sources, desk units with health and lamp tests (also on the seat map), room
+// devices with health and the test actions of their kind, the live floor event log and the
+// daemon's log tail. Every label is a text of
 // i18n.js; what devices and the daemon say in their own words (a device's state, a test's
 // result, an error's detail, log lines) is shown as it came.
 
 import {
-  LiveFloor, agendaEntry, api, errorText, formatMs, h, initLanguage, itemLabel, known, logout, outcomeText,
-  phaseText, publicityText, quorumText, replaceKeepingFocus, say, showConnection, stationText, t, whoami,
+  LiveFloor, agendaEntry, api, command, commandNotice, errorText, formatMs, h, initLanguage, itemLabel, known, logout,
+  outcomeText, phaseText, publicityText, quorumText, replaceKeepingFocus, say, showConnection, stationText, t, whoami,
 } from './common.js';
 import { families } from './i18n.js';
+import { PresentationPanel } from './presentation.js';
+import { SeatMap, seatHealth } from './seatmap.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_LINES = 400;
@@ -21,6 +24,11 @@ initLanguage(() => {
   cards.clear();
   renderEvents();
   report($('desk-test-status'), '');
+  report($('presentation-status'), '');
+  if (snap) {
+    seatMap.update(snap);
+    presentation.render(snap);
+  }
   refresh();
 });
 
@@ -179,6 +187,9 @@ $('desk-test').addEventListener('submit', (e) => {
 });
 $('test-all').addEventListener('click', () => deskTest({ all: true }));
 
+// The seat map: every seat with its desk unit's health; a seat runs its lamp test.
+const seatMap = new SeatMap($('seatmap'), { mode: 'tech', onActivate: (station) => deskTest({ seat: station.seat }) });
+
 function unitRow(bus, unit) {
   const online = unit.status === 'online';
   const label = t('tech.test_unit_label', { unit: unit.unit, bus: bus.id });
@@ -220,9 +231,11 @@ async function refreshDevices() {
   $('desk-test').hidden = buses.length === 0;
   if (!r.ok) {
     box.replaceChildren(h('p', {}, r.status === 404 ? t('tech.devices.none') : errorText(r)));
+    if (r.status === 404) seatMap.update(snap, new Map());
     return;
   }
   replaceKeepingFocus(box, buses.length ? buses.map(busView) : [h('p', {}, t('tech.devices.empty'))]);
+  seatMap.update(snap, seatHealth(buses));
 }
 
 // ---------------------------------------------------------------- room devices
@@ -637,10 +650,20 @@ function renderEvents() {
   $('events').replaceChildren(...events.map(eventLine));
 }
 
+// ---------------------------------------------------------------- presentation
+
+const presentation = new PresentationPanel($('presentation'), async (body) => {
+  const r = await command(body);
+  report($('presentation-status'), ...commandNotice(r));
+  return r.ok;
+});
+
 new LiveFloor({
   onChange: (s, ev) => {
     const previous = snap?.floor.seq;
     snap = s;
+    seatMap.update(s);
+    presentation.render(s);
     if (ev) addEvent(ev);
     else if (s.floor.seq !== previous) addEvent({ snapshot: s.floor.seq });
   },
