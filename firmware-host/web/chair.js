@@ -214,10 +214,22 @@ function renderSeatMap() {
 }
 
 /** Desk-unit health for the map (offline units are marked); it has no event stream of its
- *  own, so it is reread as the technician console does. A refusal leaves the map without it. */
+ *  own, so it is reread as the technician console does, while the page is visible. Any
+ *  failure clears it (no stale "offline"); a room without desk units (404) or a session
+ *  that ended (401) stops the rereading. */
+let seatHealthTimer = null;
 async function refreshSeatHealth() {
+  if (document.hidden) return;
   const r = await api('/api/v1/devices');
-  if (r.ok && Array.isArray(r.data?.buses)) seatMap.update(snap, seatHealth(r.data.buses));
+  if (r.ok && Array.isArray(r.data?.buses)) {
+    seatMap.update(snap, seatHealth(r.data.buses));
+    return;
+  }
+  seatMap.update(snap, null);
+  if ((r.status === 404 || r.status === 401) && seatHealthTimer !== null) {
+    clearInterval(seatHealthTimer);
+    seatHealthTimer = null;
+  }
 }
 
 // ---------------------------------------------------------------- profile
@@ -298,6 +310,9 @@ document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
   const target = e.target;
   if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement) return;
+  // On the seat map and in its menu a letter is the screen reader's jump, and N or S would
+  // act on another station than the one in focus.
+  if (target instanceof Element && target.closest('#seatmap')) return;
   if (e.key === 'n' || e.key === 'N') {
     e.preventDefault();
     send({ command: 'next' });
@@ -1115,5 +1130,5 @@ const live = new LiveFloor({
 });
 live.start();
 everyQuarterSecond(() => { tickTimers(); tickBudget(); tickVote(); if (snap) renderGroups(); });
+seatHealthTimer = setInterval(refreshSeatHealth, 5000);
 refreshSeatHealth();
-setInterval(refreshSeatHealth, 5000);

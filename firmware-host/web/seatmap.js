@@ -146,6 +146,9 @@ export class ActionMenu {
     this.el.addEventListener('focusout', (e) => {
       if (!this.filling && !this.el.contains(e.relatedTarget)) this.close(false);
     });
+    // Safari and Firefox on macOS do not focus a button they press: without this the press
+    // would blur the menu, close it, and the click would never reach the item.
+    this.el.addEventListener('mousedown', (e) => e.preventDefault());
   }
 
   get isOpen() {
@@ -171,7 +174,11 @@ export class ActionMenu {
   refresh(label) {
     if (!this.isOpen) return;
     if (!this.anchor.isConnected) {
+      // The station left (a remote member) while its menu was open: the map's tab stop
+      // takes the focus, which would otherwise fall to the page.
+      const hadFocus = this.el.contains(document.activeElement);
       this.close(false);
+      if (hadFocus) this.el.parentElement?.querySelector('[tabindex="0"]')?.focus();
       return;
     }
     const focused = this.el.contains(document.activeElement) ? document.activeElement.dataset.key : null;

@@ -160,7 +160,8 @@ test('the chair runs the floor from the seat map with the keyboard alone', async
   await chair.keyboard.press('Enter');
   await until('/api/v1/state', (s) => stations(s.floor.speakers).includes(5), 'seat 5 speaks');
   await focusedIs(chair, 'Platz 5, Jürgen Krause (SPD): spricht');
-  assert.equal(await menu.isVisible(), false, 'the menu closed');
+  assert.equal(await chair.locator('#seatmap-menu').isHidden(), true, 'the menu closed');
+  assert.equal(await room.locator('button[data-seat="5"]').getAttribute('aria-expanded'), 'false');
   // The new state is announced.
   await chair.waitForFunction(() => document.querySelector('#seatmap [role="status"]').textContent
     === 'Platz 5, Jürgen Krause (SPD): spricht');
