@@ -5,7 +5,7 @@
 import {
   LiveFloor, api, attendanceOf, budgetRows, clock, command, commandNotice, currentEntry, errorText,
   everyQuarterSecond, formatMs, h, initLanguage, isRemote, itemLabel, logout, notEntitledReason, openVote,
-  optionLabel, outcomeText, personOf, placeText, publicityText, quorumText, remoteBadge,
+  optionLabel, outcomeText, personOf, placeText, publicityText, quorumText, remoteBadge, requestKindShort,
   replaceKeepingFocus, resultLine, say, showConnection, speakerTime, stationKey, stationText, t, timerView,
   voteProgress, whoami, agendaEntry,
 } from './common.js';
@@ -95,11 +95,6 @@ function kindText(r) {
   return `${t(`kind.${r.kind}`)}${stance}`;
 }
 
-function kindShort(r) {
-  const stance = r.stance ? ` (${t(`stance.${r.stance}`)})` : '';
-  return `${t(`kind.short.${r.kind}`)}${stance}`;
-}
-
 function clockTime(unixMs) {
   return new Date(unixMs).toLocaleTimeString(document.documentElement.lang, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
@@ -114,7 +109,7 @@ function renderRequests() {
     }, t(label));
     return h('tr', { class: isRemote(r.station) ? 'remote' : '', dataset: { station: key } },
       h('td', {}, String(i + 1)),
-      h('td', {}, h('span', { class: `badge kind-${r.kind}`, title: kindText(r) }, kindShort(r))),
+      h('td', {}, h('span', { class: `badge kind-${r.kind}`, title: kindText(r) }, requestKindShort(r))),
       h('td', {}, h('div', { class: 'who-small' }, who.name), who.group ? h('div', { class: 'meta' }, who.group) : null),
       h('td', {}, h('div', {}, isRemote(r.station) ? remoteBadge() : stationText(snap, r.station)),
         h('div', { class: 'meta' }, clockTime(r.requested_at.unix_ms))),

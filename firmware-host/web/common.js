@@ -82,6 +82,17 @@ export function known(prefix, value) {
 // ---------------------------------------------------------------- DOM
 
 /** Creates an element: h('button', {class: 'x', onclick: f}, 'text', child, ...). */
+/** A moment as the clock on the wall shows it, in the page's language; `–` for none. */
+export function clockTime(unixMs) {
+  return unixMs ? new Date(unixMs).toLocaleTimeString(document.documentElement.lang) : '–';
+}
+
+/** A request's kind in a word or two, with its stance (pro/contra) where it has one. */
+export function requestKindShort(r) {
+  const stance = r.stance ? ` (${t(`stance.${r.stance}`)})` : '';
+  return `${t(`kind.short.${r.kind}`)}${stance}`;
+}
+
 export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {

@@ -27,7 +27,10 @@ export class PresentationPanel {
         time: new Date(shown.since.unix_ms).toLocaleTimeString(document.documentElement.lang, { hour: '2-digit', minute: '2-digit' }),
       })
       : t('presentation.none');
-    if (this.now.textContent !== now) this.now.textContent = now;
+    // In the non-public part the stream shows its neutral source, whatever is presented.
+    const held = shown && shown.on !== 'hall' && !snap.floor.public ? ` ${t('presentation.not_streamed')}` : '';
+    const line = `${now}${held}`;
+    if (this.now.textContent !== line) this.now.textContent = line;
     this.now.dataset.on = shown ? shown.on : 'none';
 
     const focused = this.list.contains(document.activeElement) ? document.activeElement.dataset.focus : null;

@@ -6,7 +6,7 @@
 // test) and the hall display (read only, nothing to focus). On the consoles the seats are
 // buttons with a single tab stop; the arrow keys move between them as they sit in the room.
 
-import { h, stationKey, stationText, t } from './common.js';
+import { clockTime, h, requestKindShort, stationKey, stationText, t } from './common.js';
 
 /** Seats without a position go in rows of this many below the placed ones
  *  (config/README.md, `[[seat]]` `x`, `y`). */
@@ -97,11 +97,6 @@ function deviceState(units) {
   return units.every((u) => u.status === 'online') ? 'online' : 'unknown';
 }
 
-function kindWords(r) {
-  const stance = r.stance ? ` (${t(`stance.${r.stance}`)})` : '';
-  return `${t(`kind.short.${r.kind}`)}${stance}`;
-}
-
 /** The state of a station in words: `{state, short, full, next}`; `short` is what fits on
  *  the seat, `full` what its accessible name says. */
 function stateWords(st, occupied) {
@@ -116,17 +111,13 @@ function stateWords(st, occupied) {
     return {
       state: 'requested',
       short: r.kind === 'ordinary' ? n : `${t(`kind.short.${r.kind}`)} ${n}`,
-      full: t('seatmap.state.requested', { kind: kindWords(r), n: r.position }),
+      full: t('seatmap.state.requested', { kind: requestKindShort(r), n: r.position }),
       next: st.next,
     };
   }
   return occupied
     ? { state: 'present', short: t('seatmap.state.present'), full: t('seatmap.state.present') }
     : { state: 'absent', short: t('seatmap.state.absent'), full: t('seatmap.state.absent') };
-}
-
-function clockTime(unixMs) {
-  return new Date(unixMs).toLocaleTimeString(document.documentElement.lang);
 }
 
 /** A small menu of actions opened from a seat: the arrow keys move, Enter runs, Escape or

@@ -6,7 +6,7 @@
 // result, an error's detail, log lines) is shown as it came.
 
 import {
-  LiveFloor, agendaEntry, api, command, commandNotice, errorText, formatMs, h, initLanguage, itemLabel, known, logout,
+  LiveFloor, agendaEntry, api, clockTime, command, commandNotice, errorText, formatMs, h, initLanguage, itemLabel, known, logout,
   outcomeText, phaseText, publicityText, quorumText, replaceKeepingFocus, say, showConnection, stationText, t, whoami,
 } from './common.js';
 import { families } from './i18n.js';
@@ -72,10 +72,6 @@ $('import-form').addEventListener('submit', async (e) => {
 $('logout').addEventListener('click', logout);
 $('refresh').addEventListener('click', () => refresh());
 whoami().then((me) => { $('room').textContent = me.room_name ? `· ${me.room_name}` : ''; });
-
-function time(unixMs) {
-  return unixMs ? new Date(unixMs).toLocaleTimeString(document.documentElement.lang) : '–';
-}
 
 function duration(s) {
   const d = Math.floor(s / 86400);
@@ -198,7 +194,7 @@ function unitRow(bus, unit) {
     h('td', {}, known('tech.unit_kind', unit.kind)),
     h('td', {}, (unit.seats || []).join(', ')),
     h('td', { class: online ? 'state-online' : 'state-offline' }, known('tech.unit_status', unit.status)),
-    h('td', {}, time(unit.last_seen_unix_ms)),
+    h('td', {}, clockTime(unit.last_seen_unix_ms)),
     h('td', {}, `${unit.timeouts ?? 0} / ${unit.crc_errors ?? 0} / ${unit.exceptions ?? 0}`),
     h('td', {}, h('button', {
       type: 'button', class: 'small', 'aria-label': label, dataset: { focus: `unit:${bus.id}:${unit.unit}` },
@@ -212,7 +208,7 @@ function busView(bus) {
     facts([
       [t('tech.bus.port'), bus.port],
       [t('tech.bus.status'), onlineText(bus.connected)],
-      [t('tech.bus.last_frame'), time(bus.last_frame_unix_ms)],
+      [t('tech.bus.last_frame'), clockTime(bus.last_frame_unix_ms)],
       [t('tech.bus.cycles'), String(bus.cycles ?? '–')],
       [t('tech.bus.last_cycle'), bus.last_cycle_us === undefined || bus.last_cycle_us === null ? null : `${(bus.last_cycle_us / 1000).toFixed(1)} ms`],
       [t('tech.bus.open_failures'), String(bus.open_failures ?? '–')],
@@ -355,10 +351,10 @@ function deviceFacts(d, shot, display) {
       [t('tech.device.kind'), known('tech.kind', d.kind)],
       [t('tech.device.address'), d.address],
       [t('tech.device.status'), onlineText(d.connected)],
-      [t('tech.device.last_response'), time(d.last_response_unix_ms)],
+      [t('tech.device.last_response'), clockTime(d.last_response_unix_ms)],
       [t('tech.device.state'), d.state],
       shot || display ? [t('tech.device.wanted'), wantedText(shot, display)] : null,
-      [t('tech.device.last_error'), d.last_error ? `${d.last_error} (${time(d.last_error_unix_ms)})` : null],
+      [t('tech.device.last_error'), d.last_error ? `${d.last_error} (${clockTime(d.last_error_unix_ms)})` : null],
     ]),
     h('p', { class: 'meta' }, `${t('tech.device.counters')}: `,
       families['tech.counter'].map((k) => `${t(`tech.counter.${k}`)} ${counters[k] ?? 0}`).join(' · ')),
@@ -441,7 +437,7 @@ async function refreshDiagnostics() {
       [t('tech.journal.state'), h('span', { class: j.state === 'ok' ? 'state-online' : 'state-offline' }, known('fleet.journal', j.state))],
       [t('tech.journal.location'), j.location],
       j.error ? [t('tech.journal.error'), j.error] : null,
-      j.degraded_since_unix_ms ? [t('tech.journal.degraded_since'), time(j.degraded_since_unix_ms)] : null,
+      j.degraded_since_unix_ms ? [t('tech.journal.degraded_since'), clockTime(j.degraded_since_unix_ms)] : null,
       [t('tech.journal.failed_writes'), String(j.failed_writes ?? '–')],
       [t('tech.journal.commits'), String(j.commits ?? '–')],
       [t('tech.journal.unwritten_events'), String(j.unwritten_events ?? '–')],
@@ -450,7 +446,7 @@ async function refreshDiagnostics() {
     h('h3', {}, t('tech.journal.retention')),
     facts([
       [t('tech.retention.days'), String(ret.days ?? '–')],
-      [t('tech.retention.last_run'), time(ret.last_run_unix_ms)],
+      [t('tech.retention.last_run'), clockTime(ret.last_run_unix_ms)],
       [t('tech.retention.deleted_meetings'), String(ret.deleted_meetings ?? '–')],
       ret.error ? [t('tech.retention.error'), ret.error] : null,
     ]),
@@ -471,7 +467,7 @@ async function refreshDiagnostics() {
     m ? facts([
       [t('meeting.title'), m.title],
       [t('meeting.body'), m.body],
-      [t('meeting.opened'), time(m.opened_unix_ms)],
+      [t('meeting.opened'), clockTime(m.opened_unix_ms)],
       [t('tech.journal.meeting_events'), String(m.events)],
     ]) : h('p', {}, t('meeting.state.none')),
     h('h3', {}, t('tech.journal.sources')),
@@ -484,7 +480,7 @@ async function refreshDiagnostics() {
         h('td', {}, String(src.rejected)),
         h('td', {}, String(src.limited)),
         h('td', {}, src.limit ? t('tech.source.limit_value', src.limit) : t('tech.source.unlimited')),
-        h('td', {}, time(src.last_limited_unix_ms)))),
+        h('td', {}, clockTime(src.last_limited_unix_ms)))),
     ) : h('p', {}, t('tech.journal.no_sources')));
 }
 
@@ -521,7 +517,7 @@ async function refreshBridge() {
     })));
     if (unknown.length) lines.push(h('p', { id: 'bridge-unknown' }, t('tech.bridge.unknown_list', { names: unknown.join(', ') })));
     if (rep.last_action) {
-      lines.push(h('p', {}, t('tech.bridge.last', { action: rep.last_action, time: time(rep.last_action_at) })));
+      lines.push(h('p', {}, t('tech.bridge.last', { action: rep.last_action, time: clockTime(rep.last_action_at) })));
     }
   }
   box.replaceChildren(...lines);
@@ -637,7 +633,7 @@ function eventLine(entry) {
   if (entry.snapshot !== undefined) return h('li', {}, t('tech.event_snapshot', { seq: entry.snapshot }));
   const parts = details(entry.change).filter(Boolean);
   const name = known('tech.event', entry.change.type);
-  return h('li', {}, `${time(entry.at.unix_ms)} #${entry.seq} ${name}${parts.length ? `: ${parts.join(', ')}` : ''}`);
+  return h('li', {}, `${clockTime(entry.at.unix_ms)} #${entry.seq} ${name}${parts.length ? `: ${parts.join(', ')}` : ''}`);
 }
 
 function addEvent(entry) {
@@ -678,7 +674,7 @@ let monitorSource = null;
 
 function frameRow(f) {
   return h('tr', {}, [
-    h('td', {}, time(f.at_unix_ms)),
+    h('td', {}, clockTime(f.at_unix_ms)),
     h('td', {}, f.device),
     h('td', {}, t(`tech.monitor.${f.direction}`)),
     h('td', { class: 'hex' }, f.hex),
@@ -753,7 +749,7 @@ const logSource = new EventSource('/api/v1/log');
 logSource.addEventListener('log', (e) => {
   const line = JSON.parse(e.data);
   append($('log'), h('li', { class: `lvl-${line.level}` },
-    `${time(line.unix_ms)} ${known('tech.level', String(line.level).toLowerCase())} ${line.target}: ${line.message}`));
+    `${clockTime(line.unix_ms)} ${known('tech.level', String(line.level).toLowerCase())} ${line.target}: ${line.message}`));
 });
 
 async function refresh() {

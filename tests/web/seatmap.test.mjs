@@ -7,43 +7,21 @@
 // The map's layout rules (placing seats without a position, arrow-key moves) are tested in
 // Node first. Run: `npm test` in tests/web (tests/run does).
 
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  DEMO, axeViolations, command, launchBrowser, login, newPage, ready, resetFloor, root, screenshot, startDaemon,
+  DEMO, axeViolations, command, demoSuite, login, ready, resetFloor, root, screenshot, until as untilAt,
 } from './support.mjs';
 
 const { layout, neighbour, shortName } = await import(pathToFileURL(path.join(root, 'firmware-host', 'web', 'seatmap.js')).href);
 
-let daemon;
-let browser;
 let base;
-const pages = [];
-
-before(async () => {
-  daemon = await startDaemon({ log: 'podiumd-seatmap.log' });
-  base = daemon.base;
-  browser = await launchBrowser();
+const suite = demoSuite({ log: 'podiumd-seatmap.log' }, (ready) => {
+  base = ready.base;
 });
-
-afterEach(async () => {
-  const errors = pages.flatMap((p) => p.jsErrors);
-  await Promise.all(pages.splice(0).map((p) => p.context().close()));
-  assert.deepEqual(errors, [], 'no script errors on any page');
-});
-
-after(async () => {
-  await browser?.close();
-  await daemon?.stop();
-});
-
-async function open(options) {
-  const page = await newPage(browser, options);
-  pages.push(page);
-  return page;
-}
+const open = (options) => suite.open(options);
 
 /** The demo trusts loopback as the chair: plain fetches act as the chair. */
 async function call(p, body) {
@@ -53,17 +31,7 @@ async function call(p, body) {
   return { status: r.status, body: await r.json().catch(() => null) };
 }
 
-/** Polls GET `p` until `probe` holds; fails after 15 s with the last answer. */
-async function until(p, probe, what) {
-  const deadline = Date.now() + 15_000;
-  let last;
-  while (Date.now() < deadline) {
-    last = (await call(p)).body;
-    if (probe(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`${what}: still not so after 15 s; last ${p}: ${JSON.stringify(last)}`);
-}
+const until = (p, probe, what) => untilAt(base, p, probe, what);
 
 /** A floor with nobody speaking, no request, nobody remote, nothing presented, every desk unit answering. */
 async function cleanFloor() {

@@ -1,11 +1,13 @@
 // Helpers for the browser tests: start `podiumd demo` on a free port, launch Debian's
 // chromium through playwright-core (no browser download), run axe-core, save screenshots.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
+import { after, afterEach, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -158,4 +160,51 @@ export async function axeViolations(page) {
 export async function screenshot(page, name) {
   await mkdir(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/** One `podiumd` (`startDaemon(options)`) and one browser for a test file; `onReady(suite)`
+ *  runs once both are up (within the same hook: node:test does not order a file's root
+ *  hooks after a helper's). `suite.open(options)` opens a page, and a script error on any
+ *  page fails the test that opened it; everything is closed at the end. */
+export function demoSuite(options, onReady = () => {}) {
+  const pages = [];
+  const suite = {
+    daemon: null,
+    browser: null,
+    base: null,
+    async open(pageOptions) {
+      const page = await newPage(suite.browser, pageOptions);
+      pages.push(page);
+      return page;
+    },
+  };
+  before(async () => {
+    suite.daemon = await startDaemon(options);
+    suite.base = suite.daemon.base;
+    suite.browser = await launchBrowser();
+    onReady(suite);
+  });
+  afterEach(async () => {
+    const errors = pages.flatMap((p) => p.jsErrors);
+    await Promise.all(pages.splice(0).map((p) => p.context().close()));
+    assert.deepEqual(errors, [], 'no script errors on any page');
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.daemon?.stop();
+  });
+  return suite;
+}
+
+/** Polls GET `base` + `path` until `probe` holds for its JSON; fails after `seconds` with the
+ *  last answer. */
+export async function until(base, path, probe, what, seconds = 15) {
+  const deadline = Date.now() + seconds * 1000;
+  let last;
+  while (Date.now() < deadline) {
+    last = await (await fetch(`${base}${path}`)).json().catch(() => null);
+    if (probe(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`${what}: still not so after ${seconds} s; last ${path}: ${JSON.stringify(last)}`);
 }

@@ -4,58 +4,27 @@
 // result and refusal is read out, and the German console shows no untranslated key or raw
 // field name.
 
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  DEMO, axeViolations, command, launchBrowser, login, newPage, resetFloor, root, screenshot, startDaemon,
+  DEMO, axeViolations, command, demoSuite, login, resetFloor, root, screenshot, until as untilAt,
 } from './support.mjs';
 
 const { texts, families } = await import(pathToFileURL(path.join(root, 'firmware-host', 'web', 'i18n.js')).href);
 
-let daemon;
-let browser;
 let base;
-const pages = [];
-
-before(async () => {
-  daemon = await startDaemon({
-    argv: ['demo', '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0'], log: 'podiumd-tech.log',
-  });
-  base = daemon.base;
-  browser = await launchBrowser();
-});
-
-afterEach(async () => {
-  const errors = pages.flatMap((p) => p.jsErrors);
-  await Promise.all(pages.splice(0).map((p) => p.context().close()));
-  assert.deepEqual(errors, [], 'no script errors on any page');
-});
-
-after(async () => {
-  await browser?.close();
-  await daemon?.stop();
+const suite = demoSuite({ argv: ['demo', '--listen', '127.0.0.1:0', '--mqtt-listen', '127.0.0.1:0'], log: 'podiumd-tech.log' }, (ready) => {
+  base = ready.base;
 });
 
 const getJson = async (p) => (await fetch(`${base}${p}`)).json();
-
-/** Polls `probe` (a function of the answer of GET `p`) until it holds; fails after 10 s. */
-async function until(p, probe, what) {
-  const deadline = Date.now() + 10_000;
-  let last;
-  while (Date.now() < deadline) {
-    last = await getJson(p);
-    if (probe(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`${what}: still not so after 10 s; last ${p}: ${JSON.stringify(last)}`);
-}
+const until = (p, probe, what) => untilAt(base, p, probe, what, 10);
 
 /** The technician console, logged in, with every room device's card built. */
 async function openTech(locale = 'de-DE') {
-  const page = await newPage(browser, { width: 1400, height: 1000, locale });
-  pages.push(page);
+  const page = await suite.open({ width: 1400, height: 1000, locale });
   await login(page, base, DEMO.technician, '/tech');
   const { devices } = await getJson('/api/v1/devices/room');
   await page.waitForFunction((n) => document.querySelectorAll('#room-devices article.device').length === n, devices.length);

@@ -315,11 +315,6 @@ pub fn listening(snapshot: &Snapshot, seat: SeatNo, muted_talkers: &BTreeSet<Sea
             && floor.open_delegate_microphones() < usize::from(floor.profile.limits.max_open_microphones))
 }
 
-/// Whether `seat` has the floor in `snapshot`.
-pub fn speaks(snapshot: &Snapshot, seat: SeatNo) -> bool {
-    snapshot.floor.speakers.iter().any(|s| s.station == Station::Seat(seat))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
